@@ -1,0 +1,43 @@
+"""Events: one typed, validated record per real-world happening (see shared/DESIGN.md)."""
+
+from aegis.events.models import (
+    CHINA_TZ,
+    EVENT_TYPES,
+    FRAUD_TYPE_ZH,
+    AccountOpening,
+    AppInstall,
+    Call,
+    Channel,
+    Direction,
+    FraudType,
+    Gender,
+    Person,
+    Record,
+    Report,
+    SimOpening,
+    Sms,
+    Transfer,
+    UrlVisit,
+    to_utc,
+)
+
+__all__ = [
+    "CHINA_TZ",
+    "EVENT_TYPES",
+    "FRAUD_TYPE_ZH",
+    "AccountOpening",
+    "AppInstall",
+    "Call",
+    "Channel",
+    "Direction",
+    "FraudType",
+    "Gender",
+    "Person",
+    "Record",
+    "Report",
+    "SimOpening",
+    "Sms",
+    "Transfer",
+    "UrlVisit",
+    "to_utc",
+]

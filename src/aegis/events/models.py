@@ -1,0 +1,271 @@
+"""Typed, validated records for everything that happens in the city.
+
+Every record is validated at the border (ingestion, the API) and carries a stable ``event_id``: when the
+source gives none, the id is a hash of the record's identifying fields, so that a retried delivery of the
+same record is recognised and stored once.
+
+Times are timezone-aware; a naive time is read as China Standard Time (UTC+8), the local time of every
+source Aegis is built for, and stored in UTC.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+CHINA_TZ = timezone(timedelta(hours=8), "CST")
+
+
+def to_utc(value: datetime) -> datetime:
+    """A naive time is China Standard Time; everything is kept in UTC."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=CHINA_TZ)
+    return value.astimezone(UTC)
+
+
+class Gender(StrEnum):
+    female = "F"
+    male = "M"
+
+
+class Direction(StrEnum):
+    outgoing = "out"
+    incoming = "in"
+
+
+class Channel(StrEnum):
+    mobile = "mobile"
+    online = "online"
+    counter = "counter"
+    atm = "atm"
+    pos = "pos"
+    third_party = "third_party"
+
+
+class FraudType(StrEnum):
+    """The typology of shared/GLOSSARY.md; values are the codes used in data files."""
+
+    order_brushing = "order_brushing"
+    pig_butchering = "pig_butchering"
+    impersonate_police = "impersonate_police"
+    impersonate_customer_service = "impersonate_customer_service"
+    fake_loan = "fake_loan"
+    impersonate_boss = "impersonate_boss"
+    sextortion = "sextortion"
+    fake_game_trading = "fake_game_trading"
+    impersonate_military = "impersonate_military"
+    online_gambling = "online_gambling"
+    benefits_phishing = "benefits_phishing"
+    other = "other"
+
+
+FRAUD_TYPE_ZH: dict[FraudType, str] = {
+    FraudType.order_brushing: "刷单返利",
+    FraudType.pig_butchering: "杀猪盘/虚假投资理财",
+    FraudType.impersonate_police: "冒充公检法",
+    FraudType.impersonate_customer_service: "冒充客服",
+    FraudType.fake_loan: "虚假贷款/征信",
+    FraudType.impersonate_boss: "冒充领导熟人",
+    FraudType.sextortion: "裸聊敲诈",
+    FraudType.fake_game_trading: "网络游戏虚假交易",
+    FraudType.impersonate_military: "冒充军警",
+    FraudType.online_gambling: "网络赌博",
+    FraudType.benefits_phishing: "社保卡/ETC钓鱼",
+    FraudType.other: "其他",
+}
+
+# Identifiers: phone numbers, account numbers, device ids. Kept as strings (leading zeros, '+').
+Ident = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z+_\-.:]+$")]
+Money = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=2)]
+
+
+class Record(BaseModel):
+    """Base of every stored record: strict about unknown fields, with a stable id."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
+
+    kind: ClassVar[str]
+    #: the fields that identify one real-world happening; hashed into ``event_id`` when none is given
+    identity: ClassVar[tuple[str, ...]]
+    #: the time field used for ordering and partitioning
+    time_field: ClassVar[str | None] = "time"
+
+    #: empty means "derive it from the identifying fields" (done after validation, on normalised values)
+    event_id: Annotated[str, Field(max_length=80)] = ""
+
+    @model_validator(mode="after")
+    def _derive_id(self) -> Any:
+        if not self.event_id:
+            object.__setattr__(self, "event_id", self.derive_id(self))
+        return self
+
+    @classmethod
+    def derive_id(cls, record: Record) -> str:
+        parts = [cls.kind]
+        for name in cls.identity:
+            value = getattr(record, name)
+            parts.append("" if value is None else value.isoformat() if isinstance(value, datetime) else str(value))
+        digest = hashlib.blake2b("\x1f".join(parts).encode(), digest_size=12).hexdigest()
+        return f"{cls.kind[:3]}-{digest}"
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _utc_times(cls, value: Any) -> Any:
+        return to_utc(value) if isinstance(value, datetime) else value
+
+
+class Person(Record):
+    """A resident: demographics and home jurisdiction (city > district > police station)."""
+
+    kind: ClassVar[str] = "person"
+    identity: ClassVar[tuple[str, ...]] = ("person_id",)
+    time_field: ClassVar[str | None] = None
+
+    person_id: Ident
+    id_number: Annotated[str, Field(pattern=r"^[0-9]{17}[0-9Xx]$")] | None = None
+    name: Annotated[str, Field(max_length=64)] | None = None
+    age: Annotated[int, Field(ge=0, le=120)]
+    gender: Gender
+    occupation: Annotated[str, Field(min_length=1, max_length=64)]
+    city: Annotated[str, Field(min_length=1, max_length=64)]
+    district: Annotated[str, Field(min_length=1, max_length=64)]
+    station: Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class Call(Record):
+    """One call detail record (CDR), seen from the caller's network."""
+
+    kind: ClassVar[str] = "call"
+    identity: ClassVar[tuple[str, ...]] = ("caller", "callee", "start")
+    time_field: ClassVar[str | None] = "start"
+
+    caller: Ident
+    callee: Ident
+    start: datetime
+    duration_s: Annotated[int, Field(ge=0, le=86_400)]
+    direction: Direction = Direction.outgoing
+    cell_id: Ident | None = None
+    imei: Ident | None = None
+    imsi: Ident | None = None
+
+    @model_validator(mode="after")
+    def _distinct_parties(self) -> Call:
+        if self.caller == self.callee:
+            raise ValueError("callee: must differ from caller")
+        return self
+
+
+class Sms(Record):
+    kind: ClassVar[str] = "sms"
+    identity: ClassVar[tuple[str, ...]] = ("sender", "receiver", "time", "text")
+
+    sender: Ident
+    receiver: Ident
+    time: datetime
+    text: Annotated[str, Field(min_length=1, max_length=2000)]
+
+
+class Transfer(Record):
+    kind: ClassVar[str] = "transfer"
+    identity: ClassVar[tuple[str, ...]] = ("payer_account", "payee_account", "time", "amount")
+
+    payer_account: Ident
+    payee_account: Ident
+    payer_bank: Annotated[str, Field(min_length=1, max_length=64)]
+    payee_bank: Annotated[str, Field(min_length=1, max_length=64)]
+    amount: Annotated[Decimal, Field(gt=0, max_digits=18, decimal_places=2)]
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "CNY"
+    time: datetime
+    channel: Channel = Channel.mobile
+
+    @model_validator(mode="after")
+    def _distinct_accounts(self) -> Transfer:
+        if self.payer_account == self.payee_account:
+            raise ValueError("payee_account: must differ from payer_account")
+        return self
+
+
+class UrlVisit(Record):
+    kind: ClassVar[str] = "url_visit"
+    identity: ClassVar[tuple[str, ...]] = ("person_id", "number", "url", "time")
+
+    person_id: Ident | None = None
+    number: Ident | None = None
+    url: Annotated[str, Field(min_length=4, max_length=2048)]
+    time: datetime
+
+    @model_validator(mode="after")
+    def _who(self) -> UrlVisit:
+        if self.person_id is None and self.number is None:
+            raise ValueError("person_id: a visit needs a person_id or a number")
+        return self
+
+
+class AppInstall(Record):
+    kind: ClassVar[str] = "app_install"
+    identity: ClassVar[tuple[str, ...]] = ("device_id", "package", "time")
+
+    device_id: Ident
+    person_id: Ident | None = None
+    package: Annotated[str, Field(min_length=1, max_length=256)]
+    app_name: Annotated[str, Field(max_length=128)] | None = None
+    signer: Annotated[str, Field(min_length=1, max_length=128)]
+    time: datetime
+
+
+class SimOpening(Record):
+    """A SIM card sold to a person: the link between a number and a person."""
+
+    kind: ClassVar[str] = "sim_opening"
+    identity: ClassVar[tuple[str, ...]] = ("number", "time")
+
+    person_id: Ident
+    number: Ident
+    imsi: Ident | None = None
+    institution: Annotated[str, Field(min_length=1, max_length=64)]
+    agent: Annotated[str, Field(min_length=1, max_length=64)]
+    time: datetime
+    location: Annotated[str, Field(max_length=128)] | None = None
+    iot: bool = False
+
+
+class AccountOpening(Record):
+    """A bank or payment account opened by a person: the link between an account and a person."""
+
+    kind: ClassVar[str] = "account_opening"
+    identity: ClassVar[tuple[str, ...]] = ("account", "institution")
+
+    person_id: Ident
+    account: Ident
+    institution: Annotated[str, Field(min_length=1, max_length=64)]
+    branch: Annotated[str, Field(min_length=1, max_length=64)]
+    time: datetime
+    location: Annotated[str, Field(max_length=128)] | None = None
+
+
+class Report(Record):
+    """A citizen's report to the police (警情): the start of a case."""
+
+    kind: ClassVar[str] = "report"
+    identity: ClassVar[tuple[str, ...]] = ("victim_id", "time", "fraud_type")
+
+    victim_id: Ident
+    time: datetime
+    fraud_type: FraudType
+    loss: Money = Decimal("0")
+    numbers: list[Ident] = Field(default_factory=list, max_length=100)
+    accounts: list[Ident] = Field(default_factory=list, max_length=100)
+    urls: list[Annotated[str, Field(max_length=2048)]] = Field(default_factory=list, max_length=100)
+    apps: list[Annotated[str, Field(max_length=256)]] = Field(default_factory=list, max_length=100)
+    text: Annotated[str, Field(max_length=10_000)] = ""
+
+
+EVENT_TYPES: dict[str, type[Record]] = {
+    model.kind: model
+    for model in (Person, Call, Sms, Transfer, UrlVisit, AppInstall, SimOpening, AccountOpening, Report)
+}

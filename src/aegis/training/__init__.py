@@ -1,0 +1,1 @@
+"""Training, evaluation and persistence of detectors: one task per detector kind, one model store."""

@@ -1,0 +1,87 @@
+"""Persisting trained detectors with a card that says what they were trained on.
+
+A model directory holds ``model.joblib`` (the fitted detector), ``card.json`` (kind, version, training data,
+date, metrics) and ``MODEL_CARD.md`` (the same, for people). Default models ship inside the package under
+``aegis/data/models/<kind>``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import joblib
+
+import aegis
+from aegis.detectors.base import Detector
+
+MODEL_FILE = "model.joblib"
+CARD_FILE = "card.json"
+
+
+class ModelError(ValueError):
+    """A model directory that cannot be used."""
+
+
+@dataclass
+class LoadedModel:
+    detector: Detector
+    card: dict[str, Any]
+
+
+def default_model_dir(kind: str) -> Path:
+    return Path(str(resources.files("aegis") / "data" / "models" / kind))
+
+
+def save_model(detector: Detector, out: Path, *, data: dict[str, Any], metrics: dict[str, Any],
+               notes: str = "") -> dict[str, Any]:
+    """Write the model and its card atomically (a half-written model directory is never left behind)."""
+    out.mkdir(parents=True, exist_ok=True)
+    card = {
+        "kind": detector.kind,
+        "detector": f"{type(detector).__module__}.{type(detector).__qualname__}",
+        "aegis_version": aegis.__version__,
+        "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "data": data,
+        "metrics": metrics,
+        "notes": notes,
+    }
+    fd, tmp = tempfile.mkstemp(dir=out, suffix=".tmp")
+    os.close(fd)
+    joblib.dump(detector, tmp, compress=3)
+    os.replace(tmp, out / MODEL_FILE)
+    (out / CARD_FILE).write_text(json.dumps(card, ensure_ascii=False, indent=2, default=str) + "\n")
+    (out / "MODEL_CARD.md").write_text(render_card(card))
+    return card
+
+
+def load_model(path: Path | None, kind: str) -> LoadedModel:
+    path = default_model_dir(kind) if path is None else path
+    model_file, card_file = path / MODEL_FILE, path / CARD_FILE
+    if not model_file.is_file():
+        raise ModelError(f"model: no {MODEL_FILE} in {path}")
+    card = json.loads(card_file.read_text()) if card_file.is_file() else {}
+    if card.get("kind", kind) != kind:
+        raise ModelError(f"model: {path} holds a '{card['kind']}' model, not '{kind}'")
+    detector = joblib.load(model_file)
+    if not isinstance(detector, Detector) or detector.kind != kind:
+        raise ModelError(f"model: {model_file} is not a '{kind}' detector")
+    return LoadedModel(detector, card)
+
+
+def render_card(card: dict[str, Any]) -> str:
+    lines = [f"# Model card: {card['kind']} detector", ""]
+    lines += [f"- detector: `{card['detector']}`", f"- Aegis version: {card['aegis_version']}",
+              f"- trained at: {card['trained_at']}", "", "## Training data", ""]
+    lines += [f"- {k}: {v}" for k, v in card["data"].items()]
+    lines += ["", "## Metrics (cross-validated on the training data unless said otherwise)", ""]
+    lines += [f"- {k}: {v}" for k, v in card["metrics"].items()]
+    if card.get("notes"):
+        lines += ["", "## Notes", "", card["notes"]]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,66 @@
+"""The contract between the ``train`` / ``predict`` / ``evaluate`` commands and one detector kind.
+
+A task knows how to read its kind's data files into what the detector takes (``load``), how to make a new
+detector, and which metrics describe it. The commands themselves are generic (``aegis.usecases.models``).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from aegis.detectors.base import Detector, Verdict
+
+KINDS = ("text", "number", "url", "account")
+
+
+class DataError(ValueError):
+    """Input data that cannot be used: the message names the file, the field and the reason."""
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """The files named on the command line."""
+
+    data: Sequence[Path] = ()
+    edges: Path | None = None
+    accounts: Sequence[Path] = ()
+    transfers: Sequence[Path] = ()
+    format: str | None = None
+
+
+@dataclass
+class Dataset:
+    X: Any
+    """what the detector's ``fit`` / ``score`` / ``predict`` take"""
+    y: np.ndarray | None
+    """labels as strings in the data's own vocabulary; None when the files carry none"""
+    n: int
+    meta: dict[str, Any] = field(default_factory=dict)
+    """what the model card should say about the data (sources, row counts, class counts)"""
+
+
+class Task(Protocol):
+    kind: str
+
+    def load(self, inputs: Inputs, *, labelled: bool) -> Dataset:
+        """Read the files. ``labelled=True`` requires labels and raises :class:`DataError` without them."""
+        ...
+
+    def new_detector(self) -> Detector: ...
+
+    def metrics(self, y_true: np.ndarray, verdicts: Sequence[Verdict]) -> dict[str, Any]:
+        """Quality figures of ``verdicts`` against the true labels."""
+        ...
+
+
+def get_task(kind: str) -> Task:
+    if kind not in KINDS:
+        raise DataError(f"kind: '{kind}' is not one of {', '.join(KINDS)}")
+    module = importlib.import_module(f"aegis.training.{kind}")
+    return module.TASK  # type: ignore[no-any-return]
