@@ -1,2 +1,224 @@
+"""The ``aegis`` command: a thin shell over the use cases.
+
+Every command turns known errors (bad input, a missing model, an unreachable database) into one line naming
+what is wrong and a non-zero exit, never a stack trace.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
 import typer
-app = typer.Typer()
+from rich.console import Console
+from rich.table import Table
+
+from aegis import __version__
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+app = typer.Typer(
+    help="Aegis (反诈神盾): prevent, control and investigate telecom and online fraud.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+db_app = typer.Typer(help="The store: migrations and counts.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+out = Console()
+err = Console(stderr=True, soft_wrap=True)
+
+DbOption = Annotated[
+    str | None,
+    typer.Option("--db", help="Database URL (default: $AEGIS_DATABASE_URL, else sqlite:///var/aegis.db)."),
+]
+
+
+def user_errors(func: F) -> F:
+    """Report the errors a user can fix as one line on stderr and exit 2."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from sqlalchemy.exc import OperationalError
+
+        from aegis.ingest import IngestError
+        from aegis.training.modelstore import ModelError
+        from aegis.training.task import DataError
+
+        try:
+            return func(*args, **kwargs)
+        except (IngestError, DataError, ModelError, FileNotFoundError) as exc:
+            err.print(f"[red]error:[/red] {exc}", highlight=False)
+            raise typer.Exit(2) from None
+        except OperationalError as exc:
+            err.print(f"[red]error:[/red] database: {exc.orig}", highlight=False)
+            raise typer.Exit(2) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"aegis {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    """Aegis (反诈神盾)."""
+
+
+def progress_bar(description: str) -> Any:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                    console=err, transient=not sys.stderr.isatty(), disable=not sys.stderr.isatty())
+
+
+@app.command()
+@user_errors
+def ingest(
+    kind: Annotated[str, typer.Argument(help="Event kind: person, call, sms, transfer, url_visit, app_install, "
+                                             "sim_opening, account_opening, report.")],
+    file: Annotated[Path, typer.Argument(help="A CSV, JSONL or Parquet file.")],
+    rejects: Annotated[Path | None, typer.Option(help="Where to write rejected rows "
+                                                      "(default: FILE.rejects.csv).")] = None,
+    batch_size: Annotated[int, typer.Option(min=1, help="Rows per transaction.")] = 5000,
+    db: DbOption = None,
+) -> None:
+    """Validate and store an event file; bad rows go to a reject file with line, field and reason."""
+    from aegis.ingest import ingest_file
+    from aegis.store import open_engine
+
+    engine = open_engine(db)
+    with progress_bar("ingest") as bar:
+        task = bar.add_task(f"{kind} ← {file.name}", total=None)
+        result = ingest_file(engine, kind, file, reject_file=rejects, batch_size=batch_size,
+                             on_total=lambda n: bar.update(task, total=n),
+                             progress=lambda n: bar.advance(task, n))
+    out.print(f"{kind}: read {result.read}, stored {result.stored}, already stored {result.duplicate}, "
+              f"rejected {result.rejected}", highlight=False)
+    for reject in result.sample_rejects:
+        err.print(f"  line {reject.line}: {reject.field}: {reject.reason}", highlight=False)
+    if result.reject_file:
+        out.print(f"rejected rows: {result.reject_file}", highlight=False)
+
+
+@db_app.command("upgrade")
+@user_errors
+def db_upgrade(db: DbOption = None) -> None:
+    """Create or migrate the store's schema to the latest version."""
+    from aegis.store import database_url, open_engine
+
+    open_engine(db)
+    out.print(f"schema up to date: {_masked_url(database_url(db))}", highlight=False)
+
+
+@db_app.command("counts")
+@user_errors
+def db_counts(db: DbOption = None) -> None:
+    """How many events of each kind are stored."""
+    from aegis.store import EventRepository, open_engine
+
+    table = Table("kind", "events")
+    for kind, n in EventRepository(open_engine(db)).counts().items():
+        table.add_row(kind, f"{n:,}")
+    out.print(table)
+
+
+def _masked_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@app.command()
+@user_errors
+def schemas(out_dir: Annotated[Path, typer.Option("--out", help="Folder for the JSON Schema files.")]
+            = Path("docs/schemas")) -> None:
+    """Export the event records as JSON Schema files."""
+    from aegis.events.schemas import export_schemas
+
+    for path in export_schemas(out_dir):
+        out.print(str(path), highlight=False)
+
+
+KindArg = Annotated[str, typer.Argument(help="Detector: text, number, url or account.")]
+DataOpt = Annotated[list[Path] | None, typer.Option("--data", help="Input file (repeatable).")]
+EdgesOpt = Annotated[Path | None, typer.Option("--edges", help="Edge list (number detector).")]
+AccountsOpt = Annotated[list[Path] | None, typer.Option("--accounts", help="Accounts file (account detector).")]
+TransfersOpt = Annotated[list[Path] | None, typer.Option("--transfers", help="Transfers file (account detector).")]
+FormatOpt = Annotated[str | None, typer.Option("--format", help="Input format, e.g. amlsim.")]
+
+
+def _inputs(data: list[Path] | None, edges: Path | None, accounts: list[Path] | None,
+            transfers: list[Path] | None, fmt: str | None) -> Any:
+    from aegis.training.task import Inputs
+
+    for path in [*(data or []), *(accounts or []), *(transfers or []), *([edges] if edges else [])]:
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: no such file")
+    return Inputs(data=tuple(data or ()), edges=edges, accounts=tuple(accounts or ()),
+                  transfers=tuple(transfers or ()), format=fmt)
+
+
+@app.command()
+@user_errors
+def train(kind: KindArg, out_dir: Annotated[Path, typer.Option("--out", help="Model folder to write.")],
+          data: DataOpt = None, edges: EdgesOpt = None, accounts: AccountsOpt = None,
+          transfers: TransfersOpt = None, fmt: FormatOpt = None,
+          folds: Annotated[int, typer.Option(help="Cross-validation folds for the model card (0: none).")] = 5,
+          ) -> None:
+    """Train a detector on labelled files and write it with its model card."""
+    from aegis.usecases.models import train as train_model
+
+    result = train_model(kind, _inputs(data, edges, accounts, transfers, fmt), out_dir, folds=folds)
+    out.print(f"model written to {result.out}", highlight=False)
+    for name, value in result.card["metrics"].items():
+        out.print(f"  {name}: {value}", highlight=False)
+
+
+@app.command()
+@user_errors
+def predict(kind: KindArg, out_file: Annotated[Path, typer.Option("--out", help="PRED.csv to write.")],
+            model: Annotated[Path | None, typer.Option(help="Model folder (default: the shipped model).")] = None,
+            data: DataOpt = None, edges: EdgesOpt = None, accounts: AccountsOpt = None,
+            transfers: TransfersOpt = None, fmt: FormatOpt = None,
+            reasons: Annotated[bool, typer.Option(help="Add fraud_type and reasons columns.")] = False) -> None:
+    """Score files: one row per input row, in input order, with score and label."""
+    from aegis.usecases.models import predict as predict_rows
+
+    n = predict_rows(kind, model, _inputs(data, edges, accounts, transfers, fmt), out_file, reasons=reasons)
+    out.print(f"{n} predictions written to {out_file}", highlight=False)
+
+
+@app.command()
+@user_errors
+def evaluate(kind: Annotated[str, typer.Argument(help="Detector (text, number, url, account) or workflow.")],
+             model: Annotated[Path | None, typer.Option(help="Model folder (default: the shipped model).")] = None,
+             data: DataOpt = None, edges: EdgesOpt = None, accounts: AccountsOpt = None,
+             transfers: TransfersOpt = None, fmt: FormatOpt = None,
+             as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False) -> None:
+    """Measure a model against labelled files."""
+    from aegis.usecases.models import evaluate as evaluate_model
+
+    figures = evaluate_model(kind, model, _inputs(data, edges, accounts, transfers, fmt))
+    if as_json:
+        print(json.dumps(figures, ensure_ascii=False, indent=2, default=str))
+        return
+    table = Table("metric", "value")
+    for name, value in figures.items():
+        table.add_row(name, f"{value:.4f}" if isinstance(value, float) else str(value))
+    out.print(table)
+
+
+if __name__ == "__main__":
+    app()

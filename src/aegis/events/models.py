@@ -87,7 +87,7 @@ Money = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=2)]
 class Record(BaseModel):
     """Base of every stored record: strict about unknown fields, with a stable id."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True, use_enum_values=True)
 
     kind: ClassVar[str]
     #: the fields that identify one real-world happening; hashed into ``event_id`` when none is given

@@ -1,0 +1,7 @@
+"""Storage behind repositories: SQLite embedded by default, PostgreSQL for deployments."""
+
+from aegis.store.engine import database_url, make_engine, open_engine, upgrade
+from aegis.store.repositories import AuditLog, EventRepository, IngestRunRepository
+
+__all__ = ["AuditLog", "EventRepository", "IngestRunRepository", "database_url", "make_engine", "open_engine",
+           "upgrade"]

@@ -1,0 +1,170 @@
+"""Ingesting an event file into the store.
+
+Each batch of rows is validated, then its good rows are stored in one transaction together with the run's
+counters. A crash therefore loses at most the batch in flight, which was never committed, and a re-run stores
+only what is missing, because every record has a stable id and inserts skip stored ids. Bad rows go to a
+reject file with their line number, the field and the reason.
+"""
+
+from __future__ import annotations
+
+import csv
+import typing
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+from pydantic import ValidationError
+from sqlalchemy import Engine
+
+from aegis.events.models import EVENT_TYPES, Record
+from aegis.ingest.readers import FileFormatError, RawRow, columns, count_rows, detect_format, read_batches
+from aegis.store.repositories import EventRepository, IngestRunRepository
+
+Progress = Callable[[int], None]
+
+
+class IngestError(ValueError):
+    """The file cannot be ingested at all; nothing from it was stored."""
+
+
+@dataclass
+class Reject:
+    line: int
+    field: str
+    reason: str
+    row: dict[str, Any] | None
+
+
+@dataclass
+class IngestResult:
+    kind: str
+    source: str
+    read: int = 0
+    stored: int = 0
+    duplicate: int = 0
+    rejected: int = 0
+    reject_file: str | None = None
+    sample_rejects: list[Reject] = field(default_factory=list)
+
+
+def _list_fields(model: type[Record]) -> set[str]:
+    return {
+        name for name, info in model.model_fields.items()
+        if typing.get_origin(info.annotation) is list
+    }
+
+
+def _split_list(value: Any) -> Any:
+    """CSV cells hold lists as a JSON array or as values separated by ';'."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if text.startswith("["):
+        try:
+            return orjson.loads(text)
+        except orjson.JSONDecodeError:
+            return value
+    return [part.strip() for part in text.split(";") if part.strip()]
+
+
+def validate_rows(model: type[Record], rows: list[RawRow]) -> tuple[list[dict[str, Any]], list[Reject]]:
+    """Good rows as store-ready dicts, and one reject per bad row naming its first failing field."""
+    list_fields = _list_fields(model)
+    good: list[dict[str, Any]] = []
+    rejects: list[Reject] = []
+    for raw in rows:
+        if raw.values is None:
+            rejects.append(Reject(raw.line, "(row)", raw.error, None))
+            continue
+        values = raw.values
+        if list_fields:
+            values = {k: _split_list(v) if k in list_fields else v for k, v in values.items()}
+        try:
+            good.append(model.model_validate(values).model_dump())
+        except ValidationError as exc:
+            errors = exc.errors(include_url=False)
+            first = errors[0]
+            fieldname = ".".join(str(part) for part in first["loc"]) or _field_from_message(first["msg"])
+            reason = first["msg"].removeprefix("Value error, ")
+            if not first["loc"] and ": " in reason:
+                reason = reason.split(": ", 1)[1]
+            if len(errors) > 1:
+                reason += f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
+            rejects.append(Reject(raw.line, fieldname, reason, raw.values))
+    return good, rejects
+
+
+def _field_from_message(message: str) -> str:
+    """Whole-record checks name their field as the message's prefix ('callee: must differ ...')."""
+    text = message.removeprefix("Value error, ")
+    return text.split(":", 1)[0] if ":" in text else "(row)"
+
+
+def check_columns(model: type[Record], path: Path, names: list[str] | None) -> None:
+    if names is None:
+        return
+    known = set(model.model_fields)
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise IngestError(
+            f"{path.name}: column '{unknown[0]}' is not a field of {model.kind} "
+            f"(fields: {', '.join(model.model_fields)})"
+        )
+    required = [name for name, info in model.model_fields.items() if info.is_required()]
+    missing = [name for name in required if name not in names]
+    if missing:
+        raise IngestError(f"{path.name}: required column '{missing[0]}' of {model.kind} is missing")
+
+
+def ingest_file(engine: Engine, kind: str, path: Path, *, reject_file: Path | None = None,
+                fmt: str | None = None, batch_size: int = 5000,
+                on_total: Callable[[int], None] | None = None, progress: Progress | None = None) -> IngestResult:
+    model = EVENT_TYPES.get(kind)
+    if model is None:
+        raise IngestError(f"kind: '{kind}' is not one of {', '.join(EVENT_TYPES)}")
+    if not path.is_file():
+        raise IngestError(f"{path}: no such file")
+    try:
+        fmt = fmt or detect_format(path)
+        check_columns(model, path, columns(path, fmt))
+    except FileFormatError as exc:
+        raise IngestError(str(exc)) from None
+    if on_total:
+        on_total(count_rows(path, fmt))
+
+    reject_file = reject_file or path.with_name(path.name + ".rejects.csv")
+    events, runs = EventRepository(engine), IngestRunRepository(engine)
+    run_id = runs.start(kind, str(path))
+    result = IngestResult(kind, str(path), reject_file=str(reject_file))
+    with reject_file.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["line", "field", "reason", "row"])
+        try:
+            for batch in read_batches(path, fmt, batch_size):
+                good, rejects = validate_rows(model, batch)
+                unique = list({row["event_id"]: row for row in good}.values())
+                with engine.begin() as connection:
+                    stored = events.add_many(kind, unique, connection)
+                    runs.add_counts(run_id, connection, read=len(batch), stored=stored,
+                                    duplicate=len(good) - stored, rejected=len(rejects))
+                for reject in rejects:
+                    writer.writerow([reject.line, reject.field, reject.reason,
+                                     orjson.dumps(reject.row, default=str).decode() if reject.row else ""])
+                handle.flush()
+                result.read += len(batch)
+                result.stored += stored
+                result.duplicate += len(good) - stored
+                result.rejected += len(rejects)
+                result.sample_rejects.extend(rejects[: max(0, 5 - len(result.sample_rejects))])
+                if progress:
+                    progress(len(batch))
+        except FileFormatError as exc:
+            raise IngestError(str(exc)) from None
+    runs.finish(run_id)
+    if result.rejected == 0:
+        reject_file.unlink(missing_ok=True)
+        result.reject_file = None
+    return result

@@ -1,0 +1,129 @@
+"""Reading event files (CSV, JSONL, Parquet) as batches of raw rows with their source line numbers.
+
+Readers only parse; validation is the record models' job. Values come out as Python objects with missing
+values dropped, so a record's defaults apply the same way whatever the file format.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pyarrow.parquet as pq
+
+FORMATS = ("csv", "jsonl", "parquet")
+
+
+class FileFormatError(ValueError):
+    """The file as a whole cannot be read (format, encoding, header): nothing is stored from it."""
+
+
+@dataclass(frozen=True)
+class RawRow:
+    line: int
+    """line number in the file (CSV counts the header as line 1); row number for Parquet"""
+    values: dict[str, Any] | None
+    """None when the line itself could not be parsed"""
+    error: str = ""
+
+
+def detect_format(path: Path) -> str:
+    suffix = path.suffix.lower().lstrip(".")
+    if suffix in ("csv", "tsv"):
+        return "csv"
+    if suffix in ("jsonl", "ndjson", "json"):
+        return "jsonl"
+    if suffix in ("parquet", "pq"):
+        return "parquet"
+    raise FileFormatError(f"{path.name}: cannot tell the format from the suffix '.{suffix}' (csv, jsonl, parquet)")
+
+
+def _present(value: Any) -> bool:
+    if value is None:
+        return False
+    if isinstance(value, str):
+        return value.strip() != ""
+    return not (isinstance(value, float) and math.isnan(value))
+
+
+def _clean(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if _present(v)}
+
+
+def columns(path: Path, fmt: str) -> list[str] | None:
+    """The file's column names (None for JSONL, whose rows name their own fields)."""
+    if fmt == "parquet":
+        return list(pq.ParquetFile(path).schema_arrow.names)
+    if fmt == "csv":
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            header = next(csv.reader(handle), None)
+        if not header:
+            raise FileFormatError(f"{path.name}: the file is empty (a CSV needs a header row)")
+        return [name.strip() for name in header]
+    return None
+
+
+def count_rows(path: Path, fmt: str) -> int:
+    if fmt == "parquet":
+        return int(pq.ParquetFile(path).metadata.num_rows)
+    with path.open("rb") as handle:
+        lines = sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
+    return max(lines - (1 if fmt == "csv" else 0), 0)
+
+
+def read_batches(path: Path, fmt: str, batch_size: int = 5000) -> Iterator[list[RawRow]]:
+    reader = {"csv": _csv, "jsonl": _jsonl, "parquet": _parquet}[fmt]
+    batch: list[RawRow] = []
+    try:
+        for row in reader(path, batch_size):
+            batch.append(row)
+            if len(batch) >= batch_size:
+                yield batch
+                batch = []
+    except UnicodeDecodeError as exc:
+        raise FileFormatError(f"{path.name}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    if batch:
+        yield batch
+
+
+def _csv(path: Path, _batch_size: int) -> Iterator[RawRow]:
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        reader = csv.reader(handle)
+        header = [name.strip() for name in next(reader)]
+        for values in reader:
+            line = reader.line_num
+            if not values:
+                continue
+            if len(values) != len(header):
+                yield RawRow(line, None, f"row has {len(values)} fields, the header has {len(header)}")
+                continue
+            yield RawRow(line, _clean(dict(zip(header, values, strict=True))))
+
+
+def _jsonl(path: Path, _batch_size: int) -> Iterator[RawRow]:
+    with path.open("rb") as handle:
+        for line, text in enumerate(handle, start=1):
+            if not text.strip():
+                continue
+            try:
+                values = orjson.loads(text)
+            except orjson.JSONDecodeError as exc:
+                yield RawRow(line, None, f"invalid JSON: {exc}")
+                continue
+            if not isinstance(values, dict):
+                yield RawRow(line, None, "a line must hold one JSON object")
+                continue
+            yield RawRow(line, _clean(values))
+
+
+def _parquet(path: Path, batch_size: int) -> Iterator[RawRow]:
+    line = 0
+    for record_batch in pq.ParquetFile(path).iter_batches(batch_size=batch_size):
+        for values in record_batch.to_pylist():
+            line += 1
+            yield RawRow(line, _clean(values))

@@ -1,0 +1,66 @@
+"""Opening the store: SQLite by default, PostgreSQL when ``AEGIS_DATABASE_URL`` points at one.
+
+Opening always brings the schema up to date with the Alembic migrations that ship in the package, so the
+embedded default needs no set-up and a PostgreSQL deployment runs the same migrations.
+"""
+
+from __future__ import annotations
+
+import os
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+
+DEFAULT_URL = "sqlite:///var/aegis.db"
+
+
+def database_url(url: str | None = None) -> str:
+    return url or os.environ.get("AEGIS_DATABASE_URL") or DEFAULT_URL
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    # WAL lets readers (the API, the dashboard) run while an ingest writes; NORMAL is durable at each
+    # commit in WAL mode except on power loss, which is the usual trade for an embedded store.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def make_engine(url: str | None = None) -> Engine:
+    url = database_url(url)
+    parsed = make_url(url)
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(parsed)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(parsed, pool_pre_ping=True)
+
+
+def alembic_config(engine: Engine) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(resources.files("aegis.store") / "migrations"))
+    config.attributes["engine"] = engine
+    return config
+
+
+def upgrade(engine: Engine) -> None:
+    """Apply every migration not yet applied (a no-op on an up-to-date store)."""
+    command.upgrade(alembic_config(engine), "head")
+
+
+def open_engine(url: str | None = None) -> Engine:
+    engine = make_engine(url)
+    upgrade(engine)
+    return engine

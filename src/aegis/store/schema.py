@@ -1,0 +1,136 @@
+"""The database schema.
+
+Event tables are derived from the event records in :mod:`aegis.events.models`, so a field added to a record
+is a column here too (and a migration: ``alembic revision --autogenerate``). Other tables (the audit log,
+ingest bookkeeping, and later warnings and orders) are declared by hand.
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+from datetime import datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+from aegis.events.models import EVENT_TYPES, Record
+from aegis.store.types import Money, UtcDateTime
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+#: extra lookup indexes per event kind (the primary key is always event_id)
+EVENT_INDEXES: dict[str, tuple[str, ...]] = {
+    "person": ("person_id", "station"),
+    "call": ("caller", "callee", "start"),
+    "sms": ("sender", "receiver", "time"),
+    "transfer": ("payer_account", "payee_account", "time"),
+    "url_visit": ("person_id", "number", "time"),
+    "app_install": ("device_id", "person_id", "time"),
+    "sim_opening": ("person_id", "number"),
+    "account_opening": ("person_id", "account"),
+    "report": ("victim_id", "time"),
+}
+
+
+def _column_type(annotation: Any, field_name: str, max_length: int | None) -> Any:
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        (inner,) = [a for a in typing.get_args(annotation) if a is not type(None)]
+        return _column_type(inner, field_name, max_length)
+    if origin is typing.Annotated:
+        return _column_type(typing.get_args(annotation)[0], field_name, max_length)
+    if origin is list:
+        return JSON
+    if annotation is datetime:
+        return UtcDateTime
+    if annotation is Decimal:
+        return Money
+    if annotation is bool:
+        return Boolean
+    if annotation is int:
+        return Integer
+    if isinstance(annotation, type) and issubclass(annotation, Enum):
+        return String(32)
+    if annotation is str:
+        return String(max_length) if max_length and max_length <= 2048 else Text
+    raise TypeError(f"no column type for {field_name}: {annotation!r}")
+
+
+def _max_length(field: Any) -> int | None:
+    for meta in field.metadata:
+        if getattr(meta, "max_length", None):
+            return int(meta.max_length)
+    return None
+
+
+def event_table(model: type[Record]) -> Table:
+    columns = []
+    for name, field in model.model_fields.items():
+        optional = not field.is_required() and field.default is None
+        columns.append(
+            Column(
+                name,
+                _column_type(field.annotation, name, _max_length(field)),
+                primary_key=name == "event_id",
+                nullable=optional,
+            )
+        )
+    table = Table(model.kind, metadata, *columns)
+    for name in EVENT_INDEXES.get(model.kind, ()):
+        Index(f"ix_{model.kind}_{name}", table.c[name])
+    return table
+
+
+EVENT_TABLES: dict[str, Table] = {kind: event_table(model) for kind, model in EVENT_TYPES.items()}
+
+#: Every decision about a person (block, warning, freeze) and every look at personal data lands here.
+#: Append-only: the repository has no update or delete for it.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("at", UtcDateTime, nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("subject_type", String(32), nullable=False),
+    Column("subject_id", String(80), nullable=False),
+    Column("reasons", JSON, nullable=False),
+    Column("details", JSON, nullable=False),
+    Index("ix_audit_log_subject", "subject_type", "subject_id"),
+    Index("ix_audit_log_at", "at"),
+)
+
+#: One row per ingested file and kind: what came in, what was stored, what was rejected.
+ingest_run = Table(
+    "ingest_run",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("kind", String(32), nullable=False),
+    Column("source", Text, nullable=False),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("finished_at", UtcDateTime, nullable=True),
+    Column("rows_read", BigInteger, nullable=False, default=0),
+    Column("rows_stored", BigInteger, nullable=False, default=0),
+    Column("rows_duplicate", BigInteger, nullable=False, default=0),
+    Column("rows_rejected", BigInteger, nullable=False, default=0),
+)

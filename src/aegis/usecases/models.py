@@ -1,0 +1,64 @@
+"""Use cases: train a detector, score files with it, evaluate it against labelled files."""
+
+from __future__ import annotations
+
+import csv
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aegis.training.modelstore import load_model, save_model
+from aegis.training.task import Dataset, Inputs, get_task
+
+
+@dataclass
+class TrainResult:
+    out: Path
+    card: dict[str, Any]
+
+
+def train(kind: str, inputs: Inputs, out: Path, *, folds: int = 5) -> TrainResult:
+    """Fit a new detector on labelled files; cross-validate it first when the task can, for its card."""
+    task = get_task(kind)
+    data = task.load(inputs, labelled=True)
+    metrics: dict[str, Any] = {}
+    if folds > 1 and hasattr(task, "cross_validate"):
+        metrics = {"cv_folds": folds, **task.cross_validate(data, folds)}
+    detector = task.new_detector().fit(data.X, data.y)
+    sources = {"files": [str(p) for p in [*inputs.data, *inputs.accounts, *inputs.transfers]], "rows": data.n}
+    if inputs.edges:
+        sources["edges"] = str(inputs.edges)
+    card = save_model(detector, out, data={**sources, **data.meta}, metrics=metrics)
+    return TrainResult(out, card)
+
+
+def _verdicts(kind: str, model: Path | None, inputs: Inputs, *, labelled: bool) -> tuple[Dataset, list[Any]]:
+    task = get_task(kind)
+    loaded = load_model(model, kind)
+    data = task.load(inputs, labelled=labelled)
+    return data, loaded.detector.predict(data.X)
+
+
+def predict(kind: str, model: Path | None, inputs: Inputs, out: Path, *, reasons: bool = False) -> int:
+    """Write one row per input row, in input order: ``score,label`` (and the reasons when asked)."""
+    _, verdicts = _verdicts(kind, model, inputs, labelled=False)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=out.parent, suffix=".tmp")
+    with os.fdopen(fd, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["score", "label", *(["fraud_type", "reasons"] if reasons else [])])
+        for verdict in verdicts:
+            row = [f"{verdict.score:.6f}", verdict.label]
+            if reasons:
+                row += [verdict.fraud_type or "", "；".join(verdict.reasons)]
+            writer.writerow(row)
+    os.replace(tmp, out)
+    return len(verdicts)
+
+
+def evaluate(kind: str, model: Path | None, inputs: Inputs) -> dict[str, Any]:
+    data, verdicts = _verdicts(kind, model, inputs, labelled=True)
+    assert data.y is not None  # labelled=True guarantees labels
+    return {"kind": kind, "rows": data.n, **get_task(kind).metrics(data.y, verdicts)}

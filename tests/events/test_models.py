@@ -1,0 +1,70 @@
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+from pydantic import ValidationError
+
+from aegis.events import EVENT_TYPES, Call, Person, Report, Transfer, UrlVisit
+from aegis.events.schemas import export_schemas
+
+
+def test_naive_times_are_china_time_and_stored_in_utc():
+    call = Call(caller="13800000001", callee="13800000002", start="2026-10-01 10:00:00", duration_s=30)
+    assert call.start == datetime(2026, 10, 1, 2, 0, tzinfo=UTC)
+
+
+def test_event_id_is_stable_across_equivalent_inputs():
+    a = Call(caller="13800000001", callee="13800000002", start="2026-10-01 10:00:00", duration_s=30)
+    b = Call(caller=" 13800000001", callee="13800000002", start="2026-10-01T02:00:00Z", duration_s=31)
+    c = Call(caller="13800000001", callee="13800000003", start="2026-10-01 10:00:00", duration_s=30)
+    assert a.event_id == b.event_id  # same call delivered twice (duration corrected) is the same event
+    assert a.event_id != c.event_id
+
+
+def test_given_event_id_is_kept():
+    call = Call(event_id="cdr-42", caller="1", callee="2", start="2026-10-01 10:00", duration_s=0)
+    assert call.event_id == "cdr-42"
+
+
+@pytest.mark.parametrize(
+    ("model", "values", "field"),
+    [
+        (Transfer, {"payer_account": "a1", "payee_account": "a2", "payer_bank": "ICBC", "payee_bank": "CCB",
+                    "amount": "0", "time": "2026-10-01"}, "amount"),
+        (Transfer, {"payer_account": "a1", "payee_account": "a1", "payer_bank": "ICBC", "payee_bank": "CCB",
+                    "amount": "10", "time": "2026-10-01"}, "payee_account"),
+        (Transfer, {"payer_account": "a1", "payee_account": "a2", "payer_bank": "ICBC", "payee_bank": "CCB",
+                    "amount": "10.001", "time": "2026-10-01"}, "amount"),
+        (Person, {"person_id": "p1", "age": 130, "gender": "F", "occupation": "教师", "city": "厦门市",
+                  "district": "思明区", "station": "中华派出所"}, "age"),
+        (Person, {"person_id": "p1", "id_number": "12345", "age": 30, "gender": "F", "occupation": "教师",
+                  "city": "厦门市", "district": "思明区", "station": "中华派出所"}, "id_number"),
+        (Call, {"caller": "138 0000", "callee": "2", "start": "2026-10-01", "duration_s": 1}, "caller"),
+        (Report, {"victim_id": "p1", "time": "2026-10-01", "fraud_type": "not_a_type"}, "fraud_type"),
+        (Call, {"caller": "1", "callee": "2", "start": "2026-10-01", "duration_s": 1, "colour": "red"}, "colour"),
+    ],
+)
+def test_invalid_records_name_the_field(model, values, field):
+    with pytest.raises(ValidationError) as info:
+        model.model_validate(values)
+    locations = [e["loc"] for e in info.value.errors()]
+    messages = " ".join(e["msg"] for e in info.value.errors())
+    assert (field,) in locations or f"{field}:" in messages
+
+
+def test_url_visit_needs_someone():
+    with pytest.raises(ValidationError, match="person_id"):
+        UrlVisit(url="http://example.cn", time="2026-10-01")
+
+
+def test_money_is_exact():
+    transfer = Transfer(payer_account="a1", payee_account="a2", payer_bank="ICBC", payee_bank="CCB",
+                        amount="0.10", time="2026-10-01")
+    assert transfer.amount == Decimal("0.10")
+
+
+def test_schema_export_covers_every_kind(tmp_path):
+    written = export_schemas(tmp_path)
+    assert {p.name.split(".")[0] for p in written} == set(EVENT_TYPES)
+    schema = (tmp_path / "call.schema.json").read_text()
+    assert '"caller"' in schema and '"duration_s"' in schema

@@ -1,0 +1,154 @@
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from sqlalchemy import func, select
+
+from aegis.ingest import IngestError, ingest_file
+from aegis.store import EventRepository, open_engine
+from aegis.store.schema import ingest_run
+
+HEADER = ["caller", "callee", "start", "duration_s", "direction"]
+
+
+def write_calls(path: Path, n: int, bad_every: int = 0) -> None:
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(HEADER)
+        for i in range(n):
+            duration = -1 if bad_every and i % bad_every == 0 else i % 600
+            writer.writerow([f"1380000{i % 9999:04d}", f"1390000{i:06d}",
+                             f"2026-10-01 {i // 3600 % 24:02d}:{i // 60 % 60:02d}:{i % 60:02d}", duration, "out"])
+
+
+def test_csv_good_rows_stored_bad_rows_rejected_with_line_field_reason(engine, tmp_path):
+    path = tmp_path / "calls.csv"
+    write_calls(path, 100, bad_every=10)
+    result = ingest_file(engine, "call", path)
+    assert (result.read, result.stored, result.rejected) == (100, 90, 10)
+    with open(result.reject_file, newline="") as handle:
+        rejects = list(csv.DictReader(handle))
+    assert len(rejects) == 10
+    assert rejects[0]["line"] == "2" and rejects[0]["field"] == "duration_s"
+    assert "greater than or equal to 0" in rejects[0]["reason"]
+    assert {r["line"] for r in rejects} == {str(i + 2) for i in range(0, 100, 10)}
+
+
+def test_reingest_stores_nothing_twice(engine, tmp_path):
+    path = tmp_path / "calls.csv"
+    write_calls(path, 50)
+    first = ingest_file(engine, "call", path)
+    second = ingest_file(engine, "call", path)
+    assert first.stored == 50
+    assert (second.stored, second.duplicate) == (0, 50)
+    assert EventRepository(engine).count("call") == 50
+    with engine.connect() as connection:
+        assert connection.execute(select(func.count()).select_from(ingest_run)).scalar_one() == 2
+
+
+def test_jsonl_and_parquet_and_report_lists(engine, tmp_path):
+    jsonl = tmp_path / "reports.jsonl"
+    rows = [
+        {"victim_id": "p1", "time": "2026-10-02 09:00", "fraud_type": "impersonate_police", "loss": "52000.50",
+         "numbers": ["17012345678"], "accounts": ["6222000011112222"], "text": "对方自称公安"},
+        {"victim_id": "p2", "time": "2026-10-02 09:00", "fraud_type": "no_such_type"},
+    ]
+    jsonl.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n{not json\n")
+    result = ingest_file(engine, "report", jsonl)
+    assert (result.stored, result.rejected) == (1, 2)
+    reasons = {r.line: (r.field, r.reason) for r in result.sample_rejects}
+    assert reasons[2][0] == "fraud_type"
+    assert reasons[3][0] == "(row)" and "invalid JSON" in reasons[3][1]
+
+    csv_path = tmp_path / "reports.csv"
+    csv_path.write_text("victim_id,time,fraud_type,numbers,accounts\n"
+                        "p3,2026-10-03 10:00,order_brushing,17000000001;17000000002,\n")
+    assert ingest_file(engine, "report", csv_path).stored == 1
+    stored = EventRepository(engine).frame("report").set_index("victim_id")
+    assert stored.loc["p3", "numbers"] == ["17000000001", "17000000002"]
+    assert stored.loc["p1", "numbers"] == ["17012345678"]
+
+    table = pa.table({"sender": ["95588", "10690000"], "receiver": ["13800000001", "13800000001"],
+                      "time": pa.array([1790000000_000000, 1790000100_000000], pa.timestamp("us", tz="UTC")),
+                      "text": ["【工商银行】您的验证码是123456", ""]})
+    parquet = tmp_path / "sms.parquet"
+    pq.write_table(table, parquet)
+    result = ingest_file(engine, "sms", parquet)
+    assert (result.stored, result.rejected) == (1, 1)
+    assert result.sample_rejects[0].line == 2 and result.sample_rejects[0].field == "text"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("caller,callee,start,duration_s,colour\n1,2,2026-10-01,1,red\n", "column 'colour' is not a field"),
+        ("caller,start,duration_s\n1,2026-10-01,1\n", "required column 'callee'"),
+        ("", "empty"),
+    ],
+)
+def test_whole_file_problems_store_nothing(sqlite_engine, tmp_path, content, message):
+    path = tmp_path / "calls.csv"
+    path.write_text(content)
+    with pytest.raises(IngestError, match=message):
+        ingest_file(sqlite_engine, "call", path)
+    assert EventRepository(sqlite_engine).count("call") == 0
+
+
+def test_unknown_kind_and_suffix(sqlite_engine, tmp_path):
+    path = tmp_path / "calls.xlsx"
+    path.write_text("x")
+    with pytest.raises(IngestError, match="kind: 'calls'"):
+        ingest_file(sqlite_engine, "calls", path)
+    with pytest.raises(IngestError, match="format"):
+        ingest_file(sqlite_engine, "call", path)
+
+
+def _ingest_cmd(path: Path, url: str) -> list[str]:
+    return [sys.executable, "-m", "aegis.cli.main", "ingest", "call", str(path), "--db", url, "--batch-size", "500"]
+
+
+def test_killed_ingest_then_rerun_equals_one_clean_run(database_url, tmp_path):
+    """SIGKILL an ingest mid-file, re-run it: the store holds exactly the rows of one clean run."""
+    path = tmp_path / "calls.csv"
+    write_calls(path, 20_000, bad_every=97)
+    engine = open_engine(database_url)
+    repo = EventRepository(engine)
+
+    process = subprocess.Popen(_ingest_cmd(path, database_url), stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, env={**os.environ, "COLUMNS": "200"})
+    deadline = time.monotonic() + 120
+    while repo.count("call") < 2_000 and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    partial = repo.count("call")
+    assert 0 < partial < 20_000 - 20_000 // 97, "the ingest must be killed mid-file for this test to mean anything"
+
+    subprocess.run(_ingest_cmd(path, database_url), check=True, capture_output=True)
+    clean_url = f"sqlite:///{tmp_path / 'clean.db'}"
+    subprocess.run(_ingest_cmd(path, clean_url), check=True, capture_output=True)
+    clean = open_engine(clean_url)
+    expected = EventRepository(clean).frame("call").sort_values("event_id").reset_index(drop=True)
+    got = repo.frame("call").sort_values("event_id").reset_index(drop=True)
+    assert len(expected) == 20_000 - (20_000 + 96) // 97
+    assert got.equals(expected)
+    engine.dispose()
+    clean.dispose()
+
+
+def test_cli_reports_bad_file_without_traceback(tmp_path):
+    path = tmp_path / "calls.csv"
+    path.write_text("caller,start\n1,2\n")
+    done = subprocess.run([sys.executable, "-m", "aegis.cli.main", "ingest", "call", str(path), "--db",
+                           f"sqlite:///{tmp_path / 'x.db'}"], capture_output=True, text=True)
+    assert done.returncode == 2
+    assert "required column 'callee'" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -1,0 +1,67 @@
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from sqlalchemy import inspect
+
+from aegis.events import Transfer
+from aegis.store import AuditLog, EventRepository, open_engine, upgrade
+from aegis.store.repositories import AuditLog as AuditLogClass
+
+
+def _transfer(amount: str, minute: int = 0) -> dict:
+    return Transfer(payer_account="6222000011112222", payee_account="6217000033334444", payer_bank="ICBC",
+                    payee_bank="CCB", amount=amount, time=f"2026-10-01 10:{minute:02d}:00").model_dump()
+
+
+def test_schema_is_created_and_upgrade_is_idempotent(engine):
+    upgrade(engine)
+    upgrade(engine)
+    tables = set(inspect(engine).get_table_names())
+    assert {"call", "sms", "transfer", "report", "audit_log", "ingest_run", "alembic_version"} <= tables
+
+
+def test_inserts_are_idempotent_and_money_and_times_round_trip(engine):
+    repo = EventRepository(engine)
+    rows = [_transfer("0.10", 1), _transfer("99999999.99", 2)]
+    with engine.begin() as connection:
+        assert repo.add_many("transfer", rows, connection) == 2
+    with engine.begin() as connection:
+        assert repo.add_many("transfer", rows, connection) == 0
+    frame = repo.frame("transfer")
+    assert len(frame) == 2
+    assert sorted(frame["amount"]) == [Decimal("0.10"), Decimal("99999999.99")]
+    assert frame["time"].min() == datetime(2026, 10, 1, 2, 1, tzinfo=UTC)
+
+
+def test_failed_transaction_stores_nothing(engine):
+    repo = EventRepository(engine)
+    try:
+        with engine.begin() as connection:
+            repo.add_many("transfer", [_transfer("5.00")], connection)
+            raise RuntimeError("crash before commit")
+    except RuntimeError:
+        pass
+    assert repo.count("transfer") == 0
+
+
+def test_audit_log_appends_and_offers_no_update(engine):
+    log = AuditLog(engine)
+    log.append(actor="station:中华派出所/officer-7", action="warning.raise", subject_type="person",
+               subject_id="p-1", reasons=["收到冒充公检法短信", "通话12分钟"], details={"level": "high"})
+    log.append(actor="system", action="decision.block", subject_type="number", subject_id="17000000000",
+               reasons=["诈骗号码"])
+    entries = log.entries()
+    assert [e["action"] for e in entries] == ["warning.raise", "decision.block"]
+    assert entries[0]["reasons"] == ["收到冒充公检法短信", "通话12分钟"]
+    assert entries[0]["at"].tzinfo is not None
+    assert log.entries("person", "p-1")[0]["details"] == {"level": "high"}
+    assert not any(hasattr(AuditLogClass, name) for name in ("update", "delete", "remove"))
+
+
+def test_default_url_is_embedded_sqlite(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("AEGIS_DATABASE_URL", raising=False)
+    engine = open_engine()
+    assert engine.dialect.name == "sqlite"
+    assert (tmp_path / "var" / "aegis.db").is_file()
+    engine.dispose()
