@@ -29,16 +29,69 @@ def test_given_event_id_is_kept():
 @pytest.mark.parametrize(
     ("model", "values", "field"),
     [
-        (Transfer, {"payer_account": "a1", "payee_account": "a2", "payer_bank": "ICBC", "payee_bank": "CCB",
-                    "amount": "0", "time": "2026-10-01"}, "amount"),
-        (Transfer, {"payer_account": "a1", "payee_account": "a1", "payer_bank": "ICBC", "payee_bank": "CCB",
-                    "amount": "10", "time": "2026-10-01"}, "payee_account"),
-        (Transfer, {"payer_account": "a1", "payee_account": "a2", "payer_bank": "ICBC", "payee_bank": "CCB",
-                    "amount": "10.001", "time": "2026-10-01"}, "amount"),
-        (Person, {"person_id": "p1", "age": 130, "gender": "F", "occupation": "教师", "city": "厦门市",
-                  "district": "思明区", "station": "中华派出所"}, "age"),
-        (Person, {"person_id": "p1", "id_number": "12345", "age": 30, "gender": "F", "occupation": "教师",
-                  "city": "厦门市", "district": "思明区", "station": "中华派出所"}, "id_number"),
+        (
+            Transfer,
+            {
+                "payer_account": "a1",
+                "payee_account": "a2",
+                "payer_bank": "ICBC",
+                "payee_bank": "CCB",
+                "amount": "0",
+                "time": "2026-10-01",
+            },
+            "amount",
+        ),
+        (
+            Transfer,
+            {
+                "payer_account": "a1",
+                "payee_account": "a1",
+                "payer_bank": "ICBC",
+                "payee_bank": "CCB",
+                "amount": "10",
+                "time": "2026-10-01",
+            },
+            "payee_account",
+        ),
+        (
+            Transfer,
+            {
+                "payer_account": "a1",
+                "payee_account": "a2",
+                "payer_bank": "ICBC",
+                "payee_bank": "CCB",
+                "amount": "10.001",
+                "time": "2026-10-01",
+            },
+            "amount",
+        ),
+        (
+            Person,
+            {
+                "person_id": "p1",
+                "age": 130,
+                "gender": "F",
+                "occupation": "教师",
+                "city": "厦门市",
+                "district": "思明区",
+                "station": "中华派出所",
+            },
+            "age",
+        ),
+        (
+            Person,
+            {
+                "person_id": "p1",
+                "id_number": "12345",
+                "age": 30,
+                "gender": "F",
+                "occupation": "教师",
+                "city": "厦门市",
+                "district": "思明区",
+                "station": "中华派出所",
+            },
+            "id_number",
+        ),
         (Call, {"caller": "138 0000", "callee": "2", "start": "2026-10-01", "duration_s": 1}, "caller"),
         (Report, {"victim_id": "p1", "time": "2026-10-01", "fraud_type": "not_a_type"}, "fraud_type"),
         (Call, {"caller": "1", "callee": "2", "start": "2026-10-01", "duration_s": 1, "colour": "red"}, "colour"),
@@ -58,8 +111,9 @@ def test_url_visit_needs_someone():
 
 
 def test_money_is_exact():
-    transfer = Transfer(payer_account="a1", payee_account="a2", payer_bank="ICBC", payee_bank="CCB",
-                        amount="0.10", time="2026-10-01")
+    transfer = Transfer(
+        payer_account="a1", payee_account="a2", payer_bank="ICBC", payee_bank="CCB", amount="0.10", time="2026-10-01"
+    )
     assert transfer.amount == Decimal("0.10")
 
 

@@ -25,8 +25,15 @@ def write_calls(path: Path, n: int, bad_every: int = 0) -> None:
         writer.writerow(HEADER)
         for i in range(n):
             duration = -1 if bad_every and i % bad_every == 0 else i % 600
-            writer.writerow([f"1380000{i % 9999:04d}", f"1390000{i:06d}",
-                             f"2026-10-01 {i // 3600 % 24:02d}:{i // 60 % 60:02d}:{i % 60:02d}", duration, "out"])
+            writer.writerow(
+                [
+                    f"1380000{i % 9999:04d}",
+                    f"1390000{i:06d}",
+                    f"2026-10-01 {i // 3600 % 24:02d}:{i // 60 % 60:02d}:{i % 60:02d}",
+                    duration,
+                    "out",
+                ]
+            )
 
 
 def test_csv_good_rows_stored_bad_rows_rejected_with_line_field_reason(engine, tmp_path):
@@ -57,8 +64,15 @@ def test_reingest_stores_nothing_twice(engine, tmp_path):
 def test_jsonl_and_parquet_and_report_lists(engine, tmp_path):
     jsonl = tmp_path / "reports.jsonl"
     rows = [
-        {"victim_id": "p1", "time": "2026-10-02 09:00", "fraud_type": "impersonate_police", "loss": "52000.50",
-         "numbers": ["17012345678"], "accounts": ["6222000011112222"], "text": "对方自称公安"},
+        {
+            "victim_id": "p1",
+            "time": "2026-10-02 09:00",
+            "fraud_type": "impersonate_police",
+            "loss": "52000.50",
+            "numbers": ["17012345678"],
+            "accounts": ["6222000011112222"],
+            "text": "对方自称公安",
+        },
         {"victim_id": "p2", "time": "2026-10-02 09:00", "fraud_type": "no_such_type"},
     ]
     jsonl.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n{not json\n")
@@ -69,16 +83,22 @@ def test_jsonl_and_parquet_and_report_lists(engine, tmp_path):
     assert reasons[3][0] == "(row)" and "invalid JSON" in reasons[3][1]
 
     csv_path = tmp_path / "reports.csv"
-    csv_path.write_text("victim_id,time,fraud_type,numbers,accounts\n"
-                        "p3,2026-10-03 10:00,order_brushing,17000000001;17000000002,\n")
+    csv_path.write_text(
+        "victim_id,time,fraud_type,numbers,accounts\np3,2026-10-03 10:00,order_brushing,17000000001;17000000002,\n"
+    )
     assert ingest_file(engine, "report", csv_path).stored == 1
     stored = EventRepository(engine).frame("report").set_index("victim_id")
     assert stored.loc["p3", "numbers"] == ["17000000001", "17000000002"]
     assert stored.loc["p1", "numbers"] == ["17012345678"]
 
-    table = pa.table({"sender": ["95588", "10690000"], "receiver": ["13800000001", "13800000001"],
-                      "time": pa.array([1790000000_000000, 1790000100_000000], pa.timestamp("us", tz="UTC")),
-                      "text": ["【工商银行】您的验证码是123456", ""]})
+    table = pa.table(
+        {
+            "sender": ["95588", "10690000"],
+            "receiver": ["13800000001", "13800000001"],
+            "time": pa.array([1790000000_000000, 1790000100_000000], pa.timestamp("us", tz="UTC")),
+            "text": ["【工商银行】您的验证码是123456", ""],
+        }
+    )
     parquet = tmp_path / "sms.parquet"
     pq.write_table(table, parquet)
     result = ingest_file(engine, "sms", parquet)
@@ -122,8 +142,12 @@ def test_killed_ingest_then_rerun_equals_one_clean_run(database_url, tmp_path):
     engine = open_engine(database_url)
     repo = EventRepository(engine)
 
-    process = subprocess.Popen(_ingest_cmd(path, database_url), stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL, env={**os.environ, "COLUMNS": "200"})
+    process = subprocess.Popen(
+        _ingest_cmd(path, database_url),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "COLUMNS": "200"},
+    )
     deadline = time.monotonic() + 120
     while repo.count("call") < 2_000 and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -147,8 +171,11 @@ def test_killed_ingest_then_rerun_equals_one_clean_run(database_url, tmp_path):
 def test_cli_reports_bad_file_without_traceback(tmp_path):
     path = tmp_path / "calls.csv"
     path.write_text("caller,start\n1,2\n")
-    done = subprocess.run([sys.executable, "-m", "aegis.cli.main", "ingest", "call", str(path), "--db",
-                           f"sqlite:///{tmp_path / 'x.db'}"], capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "aegis.cli.main", "ingest", "call", str(path), "--db", f"sqlite:///{tmp_path / 'x.db'}"],
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 2
     assert "required column 'callee'" in done.stderr
     assert "Traceback" not in done.stderr

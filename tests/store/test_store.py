@@ -9,8 +9,14 @@ from aegis.store.repositories import AuditLog as AuditLogClass
 
 
 def _transfer(amount: str, minute: int = 0) -> dict:
-    return Transfer(payer_account="6222000011112222", payee_account="6217000033334444", payer_bank="ICBC",
-                    payee_bank="CCB", amount=amount, time=f"2026-10-01 10:{minute:02d}:00").model_dump()
+    return Transfer(
+        payer_account="6222000011112222",
+        payee_account="6217000033334444",
+        payer_bank="ICBC",
+        payee_bank="CCB",
+        amount=amount,
+        time=f"2026-10-01 10:{minute:02d}:00",
+    ).model_dump()
 
 
 def test_schema_is_created_and_upgrade_is_idempotent(engine):
@@ -46,10 +52,17 @@ def test_failed_transaction_stores_nothing(engine):
 
 def test_audit_log_appends_and_offers_no_update(engine):
     log = AuditLog(engine)
-    log.append(actor="station:中华派出所/officer-7", action="warning.raise", subject_type="person",
-               subject_id="p-1", reasons=["收到冒充公检法短信", "通话12分钟"], details={"level": "high"})
-    log.append(actor="system", action="decision.block", subject_type="number", subject_id="17000000000",
-               reasons=["诈骗号码"])
+    log.append(
+        actor="station:中华派出所/officer-7",
+        action="warning.raise",
+        subject_type="person",
+        subject_id="p-1",
+        reasons=["收到冒充公检法短信", "通话12分钟"],
+        details={"level": "high"},
+    )
+    log.append(
+        actor="system", action="decision.block", subject_type="number", subject_id="17000000000", reasons=["诈骗号码"]
+    )
     entries = log.entries()
     assert [e["action"] for e in entries] == ["warning.raise", "decision.block"]
     assert entries[0]["reasons"] == ["收到冒充公检法短信", "通话12分钟"]

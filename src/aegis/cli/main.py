@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from aegis import __version__
+from aegis.training.task import DataError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -48,7 +49,6 @@ def user_errors(func: F) -> F:
 
         from aegis.ingest import IngestError
         from aegis.training.modelstore import ModelError
-        from aegis.training.task import DataError
 
         try:
             return func(*args, **kwargs)
@@ -70,8 +70,9 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def main(
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
-                                          help="Print the version and exit.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
 ) -> None:
     """Aegis (反诈神盾)."""
 
@@ -79,18 +80,31 @@ def main(
 def progress_bar(description: str) -> Any:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                    console=err, transient=not sys.stderr.isatty(), disable=not sys.stderr.isatty())
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=not sys.stderr.isatty(),
+        disable=not sys.stderr.isatty(),
+    )
 
 
 @app.command()
 @user_errors
 def ingest(
-    kind: Annotated[str, typer.Argument(help="Event kind: person, call, sms, transfer, url_visit, app_install, "
-                                             "sim_opening, account_opening, report.")],
+    kind: Annotated[
+        str,
+        typer.Argument(
+            help="Event kind: person, call, sms, transfer, url_visit, app_install, "
+            "sim_opening, account_opening, report."
+        ),
+    ],
     file: Annotated[Path, typer.Argument(help="A CSV, JSONL or Parquet file.")],
-    rejects: Annotated[Path | None, typer.Option(help="Where to write rejected rows "
-                                                      "(default: FILE.rejects.csv).")] = None,
+    rejects: Annotated[
+        Path | None, typer.Option(help="Where to write rejected rows (default: FILE.rejects.csv).")
+    ] = None,
     batch_size: Annotated[int, typer.Option(min=1, help="Rows per transaction.")] = 5000,
     db: DbOption = None,
 ) -> None:
@@ -101,11 +115,20 @@ def ingest(
     engine = open_engine(db)
     with progress_bar("ingest") as bar:
         task = bar.add_task(f"{kind} ← {file.name}", total=None)
-        result = ingest_file(engine, kind, file, reject_file=rejects, batch_size=batch_size,
-                             on_total=lambda n: bar.update(task, total=n),
-                             progress=lambda n: bar.advance(task, n))
-    out.print(f"{kind}: read {result.read}, stored {result.stored}, already stored {result.duplicate}, "
-              f"rejected {result.rejected}", highlight=False)
+        result = ingest_file(
+            engine,
+            kind,
+            file,
+            reject_file=rejects,
+            batch_size=batch_size,
+            on_total=lambda n: bar.update(task, total=n),
+            progress=lambda n: bar.advance(task, n),
+        )
+    out.print(
+        f"{kind}: read {result.read}, stored {result.stored}, already stored {result.duplicate}, "
+        f"rejected {result.rejected}",
+        highlight=False,
+    )
     for reject in result.sample_rejects:
         err.print(f"  line {reject.line}: {reject.field}: {reject.reason}", highlight=False)
     if result.reject_file:
@@ -142,13 +165,98 @@ def _masked_url(url: str) -> str:
 
 @app.command()
 @user_errors
-def schemas(out_dir: Annotated[Path, typer.Option("--out", help="Folder for the JSON Schema files.")]
-            = Path("docs/schemas")) -> None:
+def schemas(
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for the JSON Schema files.")] = Path("docs/schemas"),
+) -> None:
     """Export the event records as JSON Schema files."""
     from aegis.events.schemas import export_schemas
 
     for path in export_schemas(out_dir):
         out.print(str(path), highlight=False)
+
+
+@app.command()
+@user_errors
+def simulate(
+    people: Annotated[int, typer.Option(min=100, help="Residents of the city.")] = 10_000,
+    days: Annotated[int, typer.Option(min=1, help="Days to simulate.")] = 14,
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same city.")] = 1,
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for events/ and truth/.")] = Path("var/sim"),
+) -> None:
+    """Simulate a city: residents, ordinary traffic, fraud campaigns, and the ground truth."""
+    from aegis.simulate import SimConfig
+    from aegis.simulate import simulate as run
+
+    try:
+        config = SimConfig(people=people, days=days, seed=seed)
+    except ValueError as exc:
+        raise DataError(str(exc)) from None
+    with progress_bar("simulate") as bar:
+        task = bar.add_task("simulate", total=None)
+
+        def advance(stage: str, done: int, total: int) -> None:
+            bar.update(task, description=stage, completed=done, total=total)
+
+        manifest = run(config, out_dir, progress=advance)
+    table = Table("kind", "rows")
+    for kind, n in manifest["rows"].items():
+        table.add_row(kind, f"{n:,}")
+    out.print(table)
+    out.print(f"written to {out_dir}", highlight=False)
+
+
+@app.command()
+@user_errors
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    db: DbOption = None,
+) -> None:
+    """Run the HTTP API (OpenAPI docs at /docs)."""
+    import uvicorn
+
+    from aegis.api.app import create_app
+    from aegis.store import open_engine
+
+    uvicorn.run(create_app(open_engine(db)), host=host, port=port)
+
+
+@app.command()
+@user_errors
+def decide(
+    channel: Annotated[str, typer.Argument(help="sms, call, url or transfer.")],
+    file: Annotated[Path, typer.Argument(help="JSONL, one request per line (fields as in the API).")],
+    db: DbOption = None,
+) -> None:
+    """Decide block / warn / pass for each request in a file; one JSON decision per line on stdout."""
+    import orjson
+    from pydantic import ValidationError
+
+    from aegis.store import open_engine
+    from aegis.usecases import decisions
+    from aegis.usecases.actor import SYSTEM
+
+    models = {
+        "sms": decisions.SmsIn,
+        "call": decisions.CallIn,
+        "url": decisions.UrlIn,
+        "transfer": decisions.TransferIn,
+    }
+    if channel not in models:
+        raise DataError(f"channel: '{channel}' is not one of {', '.join(models)}")
+    requests = []
+    for line, text in enumerate(file.read_text(encoding="utf-8").splitlines(), start=1):
+        if not text.strip():
+            continue
+        try:
+            requests.append(models[channel].model_validate_json(text))
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or "(line)"
+            raise DataError(f"{file.name}: line {line}: {where}: {first['msg']}") from None
+    decider = decisions.Decider(open_engine(db), SYSTEM)
+    for decision in getattr(decider, channel)(requests):
+        print(orjson.dumps(decision.model_dump(mode="json")).decode())
 
 
 KindArg = Annotated[str, typer.Argument(help="Detector: text, number, url or account.")]
@@ -159,24 +267,39 @@ TransfersOpt = Annotated[list[Path] | None, typer.Option("--transfers", help="Tr
 FormatOpt = Annotated[str | None, typer.Option("--format", help="Input format, e.g. amlsim.")]
 
 
-def _inputs(data: list[Path] | None, edges: Path | None, accounts: list[Path] | None,
-            transfers: list[Path] | None, fmt: str | None) -> Any:
+def _inputs(
+    data: list[Path] | None,
+    edges: Path | None,
+    accounts: list[Path] | None,
+    transfers: list[Path] | None,
+    fmt: str | None,
+) -> Any:
     from aegis.training.task import Inputs
 
     for path in [*(data or []), *(accounts or []), *(transfers or []), *([edges] if edges else [])]:
         if not path.is_file():
             raise FileNotFoundError(f"{path}: no such file")
-    return Inputs(data=tuple(data or ()), edges=edges, accounts=tuple(accounts or ()),
-                  transfers=tuple(transfers or ()), format=fmt)
+    return Inputs(
+        data=tuple(data or ()),
+        edges=edges,
+        accounts=tuple(accounts or ()),
+        transfers=tuple(transfers or ()),
+        format=fmt,
+    )
 
 
 @app.command()
 @user_errors
-def train(kind: KindArg, out_dir: Annotated[Path, typer.Option("--out", help="Model folder to write.")],
-          data: DataOpt = None, edges: EdgesOpt = None, accounts: AccountsOpt = None,
-          transfers: TransfersOpt = None, fmt: FormatOpt = None,
-          folds: Annotated[int, typer.Option(help="Cross-validation folds for the model card (0: none).")] = 5,
-          ) -> None:
+def train(
+    kind: KindArg,
+    out_dir: Annotated[Path, typer.Option("--out", help="Model folder to write.")],
+    data: DataOpt = None,
+    edges: EdgesOpt = None,
+    accounts: AccountsOpt = None,
+    transfers: TransfersOpt = None,
+    fmt: FormatOpt = None,
+    folds: Annotated[int, typer.Option(help="Cross-validation folds for the model card (0: none).")] = 5,
+) -> None:
     """Train a detector on labelled files and write it with its model card."""
     from aegis.usecases.models import train as train_model
 
@@ -188,11 +311,17 @@ def train(kind: KindArg, out_dir: Annotated[Path, typer.Option("--out", help="Mo
 
 @app.command()
 @user_errors
-def predict(kind: KindArg, out_file: Annotated[Path, typer.Option("--out", help="PRED.csv to write.")],
-            model: Annotated[Path | None, typer.Option(help="Model folder (default: the shipped model).")] = None,
-            data: DataOpt = None, edges: EdgesOpt = None, accounts: AccountsOpt = None,
-            transfers: TransfersOpt = None, fmt: FormatOpt = None,
-            reasons: Annotated[bool, typer.Option(help="Add fraud_type and reasons columns.")] = False) -> None:
+def predict(
+    kind: KindArg,
+    out_file: Annotated[Path, typer.Option("--out", help="PRED.csv to write.")],
+    model: Annotated[Path | None, typer.Option(help="Model folder (default: the shipped model).")] = None,
+    data: DataOpt = None,
+    edges: EdgesOpt = None,
+    accounts: AccountsOpt = None,
+    transfers: TransfersOpt = None,
+    fmt: FormatOpt = None,
+    reasons: Annotated[bool, typer.Option(help="Add fraud_type and reasons columns.")] = False,
+) -> None:
     """Score files: one row per input row, in input order, with score and label."""
     from aegis.usecases.models import predict as predict_rows
 
@@ -202,11 +331,16 @@ def predict(kind: KindArg, out_file: Annotated[Path, typer.Option("--out", help=
 
 @app.command()
 @user_errors
-def evaluate(kind: Annotated[str, typer.Argument(help="Detector (text, number, url, account) or workflow.")],
-             model: Annotated[Path | None, typer.Option(help="Model folder (default: the shipped model).")] = None,
-             data: DataOpt = None, edges: EdgesOpt = None, accounts: AccountsOpt = None,
-             transfers: TransfersOpt = None, fmt: FormatOpt = None,
-             as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False) -> None:
+def evaluate(
+    kind: Annotated[str, typer.Argument(help="Detector (text, number, url, account) or workflow.")],
+    model: Annotated[Path | None, typer.Option(help="Model folder (default: the shipped model).")] = None,
+    data: DataOpt = None,
+    edges: EdgesOpt = None,
+    accounts: AccountsOpt = None,
+    transfers: TransfersOpt = None,
+    fmt: FormatOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
+) -> None:
     """Measure a model against labelled files."""
     from aegis.usecases.models import evaluate as evaluate_model
 

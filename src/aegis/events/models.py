@@ -16,7 +16,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 CHINA_TZ = timezone(timedelta(hours=8), "CST")
 
@@ -81,6 +81,8 @@ FRAUD_TYPE_ZH: dict[FraudType, str] = {
 
 # Identifiers: phone numbers, account numbers, device ids. Kept as strings (leading zeros, '+').
 Ident = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z+_\-.:]+$")]
+#: a point in time, normalised to UTC (naive input is China time)
+Time = Annotated[datetime, AfterValidator(to_utc)]
 Money = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=2)]
 
 
@@ -113,11 +115,6 @@ class Record(BaseModel):
         digest = hashlib.blake2b("\x1f".join(parts).encode(), digest_size=12).hexdigest()
         return f"{cls.kind[:3]}-{digest}"
 
-    @field_validator("*", mode="after")
-    @classmethod
-    def _utc_times(cls, value: Any) -> Any:
-        return to_utc(value) if isinstance(value, datetime) else value
-
 
 class Person(Record):
     """A resident: demographics and home jurisdiction (city > district > police station)."""
@@ -146,7 +143,7 @@ class Call(Record):
 
     caller: Ident
     callee: Ident
-    start: datetime
+    start: Time
     duration_s: Annotated[int, Field(ge=0, le=86_400)]
     direction: Direction = Direction.outgoing
     cell_id: Ident | None = None
@@ -166,7 +163,7 @@ class Sms(Record):
 
     sender: Ident
     receiver: Ident
-    time: datetime
+    time: Time
     text: Annotated[str, Field(min_length=1, max_length=2000)]
 
 
@@ -180,7 +177,7 @@ class Transfer(Record):
     payee_bank: Annotated[str, Field(min_length=1, max_length=64)]
     amount: Annotated[Decimal, Field(gt=0, max_digits=18, decimal_places=2)]
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "CNY"
-    time: datetime
+    time: Time
     channel: Channel = Channel.mobile
 
     @model_validator(mode="after")
@@ -197,7 +194,7 @@ class UrlVisit(Record):
     person_id: Ident | None = None
     number: Ident | None = None
     url: Annotated[str, Field(min_length=4, max_length=2048)]
-    time: datetime
+    time: Time
 
     @model_validator(mode="after")
     def _who(self) -> UrlVisit:
@@ -215,7 +212,7 @@ class AppInstall(Record):
     package: Annotated[str, Field(min_length=1, max_length=256)]
     app_name: Annotated[str, Field(max_length=128)] | None = None
     signer: Annotated[str, Field(min_length=1, max_length=128)]
-    time: datetime
+    time: Time
 
 
 class SimOpening(Record):
@@ -229,7 +226,7 @@ class SimOpening(Record):
     imsi: Ident | None = None
     institution: Annotated[str, Field(min_length=1, max_length=64)]
     agent: Annotated[str, Field(min_length=1, max_length=64)]
-    time: datetime
+    time: Time
     location: Annotated[str, Field(max_length=128)] | None = None
     iot: bool = False
 
@@ -244,7 +241,7 @@ class AccountOpening(Record):
     account: Ident
     institution: Annotated[str, Field(min_length=1, max_length=64)]
     branch: Annotated[str, Field(min_length=1, max_length=64)]
-    time: datetime
+    time: Time
     location: Annotated[str, Field(max_length=128)] | None = None
 
 
@@ -255,7 +252,7 @@ class Report(Record):
     identity: ClassVar[tuple[str, ...]] = ("victim_id", "time", "fraud_type")
 
     victim_id: Ident
-    time: datetime
+    time: Time
     fraud_type: FraudType
     loss: Money = Decimal("0")
     numbers: list[Ident] = Field(default_factory=list, max_length=100)

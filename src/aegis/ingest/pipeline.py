@@ -51,10 +51,7 @@ class IngestResult:
 
 
 def _list_fields(model: type[Record]) -> set[str]:
-    return {
-        name for name, info in model.model_fields.items()
-        if typing.get_origin(info.annotation) is list
-    }
+    return {name for name, info in model.model_fields.items() if typing.get_origin(info.annotation) is list}
 
 
 def _split_list(value: Any) -> Any:
@@ -119,9 +116,17 @@ def check_columns(model: type[Record], path: Path, names: list[str] | None) -> N
         raise IngestError(f"{path.name}: required column '{missing[0]}' of {model.kind} is missing")
 
 
-def ingest_file(engine: Engine, kind: str, path: Path, *, reject_file: Path | None = None,
-                fmt: str | None = None, batch_size: int = 5000,
-                on_total: Callable[[int], None] | None = None, progress: Progress | None = None) -> IngestResult:
+def ingest_file(
+    engine: Engine,
+    kind: str,
+    path: Path,
+    *,
+    reject_file: Path | None = None,
+    fmt: str | None = None,
+    batch_size: int = 5000,
+    on_total: Callable[[int], None] | None = None,
+    progress: Progress | None = None,
+) -> IngestResult:
     model = EVENT_TYPES.get(kind)
     if model is None:
         raise IngestError(f"kind: '{kind}' is not one of {', '.join(EVENT_TYPES)}")
@@ -148,11 +153,23 @@ def ingest_file(engine: Engine, kind: str, path: Path, *, reject_file: Path | No
                 unique = list({row["event_id"]: row for row in good}.values())
                 with engine.begin() as connection:
                     stored = events.add_many(kind, unique, connection)
-                    runs.add_counts(run_id, connection, read=len(batch), stored=stored,
-                                    duplicate=len(good) - stored, rejected=len(rejects))
+                    runs.add_counts(
+                        run_id,
+                        connection,
+                        read=len(batch),
+                        stored=stored,
+                        duplicate=len(good) - stored,
+                        rejected=len(rejects),
+                    )
                 for reject in rejects:
-                    writer.writerow([reject.line, reject.field, reject.reason,
-                                     orjson.dumps(reject.row, default=str).decode() if reject.row else ""])
+                    writer.writerow(
+                        [
+                            reject.line,
+                            reject.field,
+                            reject.reason,
+                            orjson.dumps(reject.row, default=str).decode() if reject.row else "",
+                        ]
+                    )
                 handle.flush()
                 result.read += len(batch)
                 result.stored += stored

@@ -1,7 +1,15 @@
 """Storage behind repositories: SQLite embedded by default, PostgreSQL for deployments."""
 
 from aegis.store.engine import database_url, make_engine, open_engine, upgrade
-from aegis.store.repositories import AuditLog, EventRepository, IngestRunRepository
+from aegis.store.repositories import AuditLog, EventRepository, IngestRunRepository, RiskProfileRepository
 
-__all__ = ["AuditLog", "EventRepository", "IngestRunRepository", "database_url", "make_engine", "open_engine",
-           "upgrade"]
+__all__ = [
+    "AuditLog",
+    "EventRepository",
+    "IngestRunRepository",
+    "RiskProfileRepository",
+    "database_url",
+    "make_engine",
+    "open_engine",
+    "upgrade",
+]

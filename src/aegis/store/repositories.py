@@ -13,7 +13,7 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from aegis.store.schema import EVENT_TABLES, audit_log, ingest_run
+from aegis.store.schema import EVENT_TABLES, audit_log, ingest_run, risk_profile
 
 
 class EventRepository:
@@ -35,23 +35,9 @@ class EventRepository:
         """Insert rows inside the caller's transaction; returns how many were new."""
         if not rows:
             return 0
-        table = EVENT_TABLES[kind]
-        ids = [row["event_id"] for row in rows]
-        # Count what is already there first: executemany gives no reliable per-row rowcount for
-        # ON CONFLICT DO NOTHING on every driver, and the count must be exact for the ingest report.
-        existing = self._count_existing(table, ids, connection)
-        connection.execute(self._insert_ignoring_duplicates(kind), list(rows))
-        return len(set(ids)) - existing
-
-    @staticmethod
-    def _count_existing(table: Any, ids: list[str], connection: Connection) -> int:
-        found = 0
-        for start in range(0, len(ids), 900):  # SQLite caps bound parameters per statement
-            chunk = ids[start : start + 900]
-            found += connection.execute(
-                select(func.count()).select_from(table).where(table.c.event_id.in_(chunk))
-            ).scalar_one()
-        return int(found)
+        statement = self._insert_ignoring_duplicates(kind).returning(EVENT_TABLES[kind].c.event_id)
+        # RETURNING yields only the rows really inserted, so the count is exact on both engines
+        return len(connection.execute(statement, list(rows)).all())
 
     def count(self, kind: str) -> int:
         with self.engine.connect() as connection:
@@ -90,8 +76,9 @@ class IngestRunRepository:
                 ).inserted_primary_key[0]  # type: ignore[index]
             )
 
-    def add_counts(self, run_id: int, connection: Connection, *, read: int, stored: int, duplicate: int,
-                   rejected: int) -> None:
+    def add_counts(
+        self, run_id: int, connection: Connection, *, read: int, stored: int, duplicate: int, rejected: int
+    ) -> None:
         connection.execute(
             ingest_run.update()
             .where(ingest_run.c.id == run_id)
@@ -116,9 +103,17 @@ class AuditLog:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def append(self, *, actor: str, action: str, subject_type: str, subject_id: str,
-               reasons: Iterable[str] = (), details: Mapping[str, Any] | None = None,
-               connection: Connection | None = None) -> None:
+    def append(
+        self,
+        *,
+        actor: str,
+        action: str,
+        subject_type: str,
+        subject_id: str,
+        reasons: Iterable[str] = (),
+        details: Mapping[str, Any] | None = None,
+        connection: Connection | None = None,
+    ) -> None:
         row = {
             "at": datetime.now(UTC),
             "actor": actor,
@@ -140,5 +135,60 @@ class AuditLog:
             query = query.where(audit_log.c.subject_type == subject_type)
         if subject_id:
             query = query.where(audit_log.c.subject_id == subject_id)
+        with self.engine.connect() as connection:
+            return [dict(row._mapping) for row in connection.execute(query)]
+
+
+class RiskProfileRepository:
+    """Current risk of numbers, accounts, domains and apps (see ``risk_profile`` in the schema)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def get_many(self, entity_type: str, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        wanted = sorted(set(ids))
+        found: dict[str, dict[str, Any]] = {}
+        with self.engine.connect() as connection:
+            for start in range(0, len(wanted), 900):
+                rows = connection.execute(
+                    select(risk_profile).where(
+                        risk_profile.c.entity_type == entity_type,
+                        risk_profile.c.entity_id.in_(wanted[start : start + 900]),
+                    )
+                )
+                found.update({row.entity_id: dict(row._mapping) for row in rows})
+        return found
+
+    def upsert_many(self, entity_type: str, rows: Sequence[Mapping[str, Any]], *, model: str) -> int:
+        """Replace the profiles of these entities in one transaction (a re-run writes the same rows)."""
+        if not rows:
+            return 0
+        now = datetime.now(UTC)
+        values = [
+            {"entity_type": entity_type, "model": model, "updated_at": now, "fraud_type": None, "features": {}, **row}
+            for row in rows
+        ]
+        dialect = self.engine.dialect.name
+        module = postgresql if dialect == "postgresql" else sqlite
+        statement = module.insert(risk_profile)
+        statement = statement.on_conflict_do_update(
+            index_elements=["entity_type", "entity_id"],
+            set_={
+                name: statement.excluded[name]
+                for name in ("score", "label", "fraud_type", "reasons", "features", "model", "updated_at")
+            },
+        )
+        with self.engine.begin() as connection:
+            for start in range(0, len(values), 2000):
+                connection.execute(statement, values[start : start + 2000])
+        return len(values)
+
+    def top(self, entity_type: str, limit: int = 100, min_score: float = 0.0) -> list[dict[str, Any]]:
+        query = (
+            select(risk_profile)
+            .where(risk_profile.c.entity_type == entity_type, risk_profile.c.score >= min_score)
+            .order_by(risk_profile.c.score.desc())
+            .limit(limit)
+        )
         with self.engine.connect() as connection:
             return [dict(row._mapping) for row in connection.execute(query)]

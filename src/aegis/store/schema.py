@@ -19,6 +19,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Float,
     Index,
     Integer,
     MetaData,
@@ -133,4 +134,21 @@ ingest_run = Table(
     Column("rows_stored", BigInteger, nullable=False, default=0),
     Column("rows_duplicate", BigInteger, nullable=False, default=0),
     Column("rows_rejected", BigInteger, nullable=False, default=0),
+)
+
+#: The current risk of an entity (number, account, domain, app), kept fresh by the batch jobs; the synchronous
+#: decision API reads it instead of rebuilding profiles from raw events on every request.
+risk_profile = Table(
+    "risk_profile",
+    metadata,
+    Column("entity_type", String(16), primary_key=True),
+    Column("entity_id", String(256), primary_key=True),
+    Column("score", Float, nullable=False),
+    Column("label", String(64), nullable=False),
+    Column("fraud_type", String(64), nullable=True),
+    Column("reasons", JSON, nullable=False),
+    Column("features", JSON, nullable=False),
+    Column("model", String(128), nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Index("ix_risk_profile_score", "entity_type", "score"),
 )

@@ -39,8 +39,9 @@ def default_model_dir(kind: str) -> Path:
     return Path(str(resources.files("aegis") / "data" / "models" / kind))
 
 
-def save_model(detector: Detector, out: Path, *, data: dict[str, Any], metrics: dict[str, Any],
-               notes: str = "") -> dict[str, Any]:
+def save_model(
+    detector: Detector, out: Path, *, data: dict[str, Any], metrics: dict[str, Any], notes: str = ""
+) -> dict[str, Any]:
     """Write the model and its card atomically (a half-written model directory is never left behind)."""
     out.mkdir(parents=True, exist_ok=True)
     card = {
@@ -77,8 +78,14 @@ def load_model(path: Path | None, kind: str) -> LoadedModel:
 
 def render_card(card: dict[str, Any]) -> str:
     lines = [f"# Model card: {card['kind']} detector", ""]
-    lines += [f"- detector: `{card['detector']}`", f"- Aegis version: {card['aegis_version']}",
-              f"- trained at: {card['trained_at']}", "", "## Training data", ""]
+    lines += [
+        f"- detector: `{card['detector']}`",
+        f"- Aegis version: {card['aegis_version']}",
+        f"- trained at: {card['trained_at']}",
+        "",
+        "## Training data",
+        "",
+    ]
     lines += [f"- {k}: {v}" for k, v in card["data"].items()]
     lines += ["", "## Metrics (cross-validated on the training data unless said otherwise)", ""]
     lines += [f"- {k}: {v}" for k, v in card["metrics"].items()]

@@ -1,0 +1,41 @@
+"""Dependencies every route takes: the store's engine and the acting user.
+
+Until the identity issue lands (tokens, sign-in), the acting user comes from trusted headers set by the
+gateway in front of Aegis: X-Aegis-User, X-Aegis-Role, and X-Aegis-District / X-Aegis-Station /
+X-Aegis-Institution where the role needs one.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Header, HTTPException, Request
+from sqlalchemy import Engine
+
+from aegis.usecases.actor import Actor, Role
+
+
+def get_engine(request: Request) -> Engine:
+    return request.app.state.engine  # type: ignore[no-any-return]
+
+
+def current_actor(
+    user: Annotated[str, Header(alias="X-Aegis-User")],
+    role: Annotated[str, Header(alias="X-Aegis-Role")],
+    city: Annotated[str | None, Header(alias="X-Aegis-City")] = None,
+    district: Annotated[str | None, Header(alias="X-Aegis-District")] = None,
+    station: Annotated[str | None, Header(alias="X-Aegis-Station")] = None,
+    institution: Annotated[str | None, Header(alias="X-Aegis-Institution")] = None,
+) -> Actor:
+    try:
+        parsed_role = Role(role)
+    except ValueError:
+        raise HTTPException(401, f"X-Aegis-Role: '{role}' is not a role") from None
+    try:
+        return Actor(user, parsed_role, city=city, district=district, station=station, institution=institution)
+    except ValueError as exc:
+        raise HTTPException(401, str(exc)) from None
+
+
+EngineDep = Annotated[Engine, Depends(get_engine)]
+ActorDep = Annotated[Actor, Depends(current_actor)]

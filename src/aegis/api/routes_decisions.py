@@ -1,0 +1,48 @@
+"""POST /api/v1/decisions/{sms,call,url,transfer}: block / warn / pass, one request or a batch (a JSON list)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+
+from aegis.api.deps import ActorDep, EngineDep
+from aegis.usecases.decisions import CallIn, Decider, Decision, SmsIn, TransferIn, UrlIn
+
+router = APIRouter(prefix="/decisions", tags=["decisions (控)"])
+
+T = TypeVar("T", bound=BaseModel)
+
+
+def _run(items: T | list[T], decide: Callable[[Sequence[T]], list[Decision]]) -> Decision | list[Decision]:
+    if isinstance(items, list):
+        return decide(items)
+    return decide([items])[0]
+
+
+@router.post("/sms")
+def decide_sms(body: SmsIn | list[SmsIn], engine: EngineDep, actor: ActorDep) -> Decision | list[Decision]:
+    """Decide on an SMS from its text, the links in it and the sender's risk."""
+    return _run(body, Decider(engine, actor).sms)
+
+
+@router.post("/call")
+def decide_call(body: CallIn | list[CallIn], engine: EngineDep, actor: ActorDep) -> Decision | list[Decision]:
+    """Decide on a call from the caller's risk profile and, while it goes on, the transcript so far."""
+    return _run(body, Decider(engine, actor).call)
+
+
+@router.post("/url")
+def decide_url(body: UrlIn | list[UrlIn], engine: EngineDep, actor: ActorDep) -> Decision | list[Decision]:
+    """Decide on a URL from the URL itself and the shared domain lists."""
+    return _run(body, Decider(engine, actor).url)
+
+
+@router.post("/transfer")
+def decide_transfer(
+    body: TransferIn | list[TransferIn], engine: EngineDep, actor: ActorDep
+) -> Decision | list[Decision]:
+    """Decide on a transfer from the payee account's risk and the payer's history with it."""
+    return _run(body, Decider(engine, actor).transfer)

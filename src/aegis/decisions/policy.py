@@ -1,0 +1,68 @@
+"""Thresholds that turn a score into block / warn / pass, read from a versioned policy file."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+
+class Action(StrEnum):
+    block = "block"
+    warn = "warn"
+    allow = "pass"
+
+
+class Thresholds(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    block: float = Field(ge=0, le=1)
+    warn: float = Field(ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Thresholds:
+        if self.warn > self.block:
+            raise ValueError("warn: must not exceed block")
+        return self
+
+    def action(self, score: float) -> Action:
+        if score >= self.block:
+            return Action.block
+        if score >= self.warn:
+            return Action.warn
+        return Action.allow
+
+
+class DecisionPolicy(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    version: str = Field(min_length=1)
+    channels: dict[str, Thresholds]
+    transfer_new_payee_large_amount: float = Field(default=5000, gt=0)
+
+    def decide(self, channel: str, score: float) -> Action:
+        return self.channels[channel].action(score)
+
+
+class PolicyError(ValueError):
+    """A policy file that cannot be used; the message names the file and the field."""
+
+
+def load_policy(path: Path) -> DecisionPolicy:
+    try:
+        return DecisionPolicy.model_validate(yaml.safe_load(path.read_text()))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise PolicyError(f"{path.name}: {where}: {first['msg']}") from None
+    except yaml.YAMLError as exc:
+        raise PolicyError(f"{path.name}: not valid YAML ({exc})") from None
+
+
+@cache
+def default_policy() -> DecisionPolicy:
+    return load_policy(Path(str(resources.files("aegis") / "data" / "policy" / "decisions.yaml")))

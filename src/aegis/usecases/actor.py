@@ -1,0 +1,85 @@
+"""Who is acting: every use case takes an :class:`Actor`, and authorisation is decided here, not in the API.
+
+Jurisdiction follows 三级联动: the city anti-fraud centre sees the whole city, a district bureau its district,
+a police station its own station. Institutions (banks, telcos, platforms) see what concerns themselves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    city_centre = "city_centre"
+    district_bureau = "district_bureau"
+    police_station = "police_station"
+    bank = "bank"
+    telco = "telco"
+    platform = "platform"
+    analyst = "analyst"
+    auditor = "auditor"
+    system = "system"
+
+
+POLICE_ROLES = frozenset({Role.city_centre, Role.district_bureau, Role.police_station})
+#: roles that may see personal data unmasked (they act on a person: call, visit, freeze)
+UNMASKED_ROLES = frozenset({Role.city_centre, Role.district_bureau, Role.police_station, Role.system})
+
+
+class PermissionDenied(PermissionError):
+    """The actor may not do this; the message says why."""
+
+
+@dataclass(frozen=True)
+class Actor:
+    user_id: str
+    role: Role
+    city: str | None = None
+    district: str | None = None
+    station: str | None = None
+    institution: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.role is Role.district_bureau and not self.district:
+            raise ValueError("district: a district bureau user needs a district")
+        if self.role is Role.police_station and not self.station:
+            raise ValueError("station: a police-station user needs a station")
+        if self.role in (Role.bank, Role.telco, Role.platform) and not self.institution:
+            raise ValueError("institution: an institution user needs an institution")
+
+    @property
+    def label(self) -> str:
+        """How the actor appears in the audit log."""
+        where = self.station or self.district or self.institution or self.city or ""
+        return f"{self.role.value}:{where}/{self.user_id}" if where else f"{self.role.value}/{self.user_id}"
+
+    def covers(self, *, district: str | None, station: str | None) -> bool:
+        """Whether a place (a person's home district and station) is in this actor's jurisdiction."""
+        if self.role in (Role.city_centre, Role.system):
+            return True
+        if self.role is Role.district_bureau:
+            return district == self.district
+        if self.role is Role.police_station:
+            return station == self.station
+        return False
+
+    def require(self, allowed: frozenset[Role] | set[Role], action: str) -> None:
+        if self.role not in allowed:
+            raise PermissionDenied(f"role: {self.role.value} may not {action}")
+
+    @property
+    def sees_personal_data(self) -> bool:
+        return self.role in UNMASKED_ROLES
+
+
+SYSTEM = Actor("aegis", Role.system)
+
+
+def mask(value: str | None, keep_start: int = 3, keep_end: int = 4) -> str:
+    """Mask an identifier for logs and exports: 13812345678 -> 138****5678."""
+    if not value:
+        return ""
+    if len(value) <= keep_start + keep_end:
+        return value[:1] + "*" * (len(value) - 1)
+    return value[:keep_start] + "*" * (len(value) - keep_start - keep_end) + value[-keep_end:]

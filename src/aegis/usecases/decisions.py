@@ -1,0 +1,276 @@
+"""Real-time decisions: block, warn or pass a call, an SMS, a URL or a transfer, with reasons.
+
+Scores come in process from the shipped detectors (text, URL) and from the store's current risk profiles of
+numbers and accounts (kept fresh by ``aegis profiles refresh``). Every block and warning is written to the
+audit log with its reasons, the policy version and who asked.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from functools import cache
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import Engine, func, select
+
+from aegis.decisions.policy import Action, DecisionPolicy, default_policy
+from aegis.detectors.base import Detector, Verdict
+from aegis.events.models import Ident
+from aegis.store.repositories import AuditLog, RiskProfileRepository
+from aegis.store.schema import EVENT_TABLES
+from aegis.training.modelstore import load_model
+from aegis.usecases.actor import Actor
+
+URL_PATTERN = re.compile(
+    r"(?:https?://|www\.)[^\s，。！？、）)\]】'\"<>]+|[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:com|cn|net|top|"
+    r"xyz|vip|cc|tk|info|org|me|io|shop|club|site|online|icu|app)(?:/[^\s，。]*)?",
+    re.IGNORECASE,
+)
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class SmsIn(Strict):
+    sender: Ident
+    receiver: Ident | None = None
+    text: Annotated[str, Field(min_length=1, max_length=2000)]
+
+
+class CallIn(Strict):
+    caller: Ident
+    callee: Ident | None = None
+    transcript: list[Annotated[str, Field(max_length=2000)]] = Field(
+        default_factory=list,
+        max_length=50,
+        description="the caller's first turns so far, to warn while the call is still going on",
+    )
+
+
+class UrlIn(Strict):
+    url: Annotated[str, Field(min_length=4, max_length=2048)]
+    person_id: Ident | None = None
+
+
+class TransferIn(Strict):
+    payer_account: Ident
+    payee_account: Ident
+    amount: Annotated[Decimal, Field(gt=0, max_digits=18, decimal_places=2)]
+    time: datetime | None = None
+
+
+class Decision(BaseModel):
+    action: Action
+    score: float
+    fraud_type: str | None
+    reasons: list[str]
+    policy_version: str
+
+
+@dataclass(frozen=True)
+class Signal:
+    """One piece of evidence with its probability of fraud; signals combine as independent evidence."""
+
+    score: float
+    reasons: tuple[str, ...]
+    fraud_type: str | None = None
+
+
+def combine(signals: Sequence[Signal]) -> Signal:
+    """Noisy-OR of the signals, reasons strongest first, fraud type from the strongest typed signal."""
+    miss = 1.0
+    for signal in signals:
+        miss *= 1.0 - signal.score
+    ordered = sorted(signals, key=lambda s: s.score, reverse=True)
+    reasons = tuple(r for s in ordered if s.score >= 0.2 for r in s.reasons)
+    fraud_type = next((s.fraud_type for s in ordered if s.fraud_type and s.score >= 0.2), None)
+    return Signal(1.0 - miss, reasons, fraud_type)
+
+
+@cache
+def shipped_detector(kind: str) -> Detector:
+    return load_model(None, kind).detector
+
+
+def _from_verdict(verdict: Verdict, prefix: str) -> Signal:
+    fraud_type = verdict.fraud_type if verdict.score >= 0.5 else None
+    return Signal(verdict.score, tuple(f"{prefix}{r}" for r in verdict.reasons[:3]), fraud_type)
+
+
+class Decider:
+    """Decides batches of requests of one channel. Thin API and CLI layers call these methods."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        actor: Actor,
+        policy: DecisionPolicy | None = None,
+        detectors: dict[str, Detector] | None = None,
+    ) -> None:
+        self.engine = engine
+        self.actor = actor
+        self.policy = policy or default_policy()
+        self.risk = RiskProfileRepository(engine)
+        self.audit = AuditLog(engine)
+        self._detectors = detectors or {}
+
+    def detector(self, kind: str) -> Detector:
+        return self._detectors.get(kind) or shipped_detector(kind)
+
+    # -- evidence ---------------------------------------------------------------------------------------
+    def _number_signals(self, numbers: Sequence[str], role: str) -> list[Signal]:
+        known = self.risk.get_many("number", numbers)
+        signals = []
+        for number in numbers:
+            profile = known.get(number)
+            if profile is None:
+                signals.append(Signal(0.0, ()))
+            else:
+                reasons = tuple(profile["reasons"][:3]) or (f"{role}号码风险评分{profile['score']:.2f}",)
+                signals.append(
+                    Signal(
+                        float(profile["score"]), tuple(f"{role}号码：{r}" for r in reasons), profile.get("fraud_type")
+                    )
+                )
+        return signals
+
+    def _url_signals(self, urls: Sequence[str]) -> list[Signal]:
+        if not urls:
+            return []
+        verdicts = self.detector("url").predict(list(urls))
+        listed = self.risk.get_many("domain", [_host(u) for u in urls])
+        signals = []
+        for url, verdict in zip(urls, verdicts, strict=True):
+            signal = _from_verdict(verdict, f"网址 {url[:60]}：")
+            entry = listed.get(_host(url))
+            if entry is not None:
+                signal = combine(
+                    [
+                        signal,
+                        Signal(
+                            float(entry["score"]), (f"网址 {url[:60]}：已列入诈骗域名名单",), entry.get("fraud_type")
+                        ),
+                    ]
+                )
+            signals.append(signal)
+        return signals
+
+    def _text_signals(self, texts: Sequence[str], prefix: str) -> list[Signal]:
+        if not texts:
+            return []
+        return [_from_verdict(v, prefix) for v in self.detector("text").predict(list(texts))]
+
+    # -- channels ---------------------------------------------------------------------------------------
+    def sms(self, items: Sequence[SmsIn]) -> list[Decision]:
+        texts = self._text_signals([i.text for i in items], "短信内容：")
+        senders = self._number_signals([i.sender for i in items], "发送方")
+        decisions = []
+        for item, text, sender in zip(items, texts, senders, strict=True):
+            urls = _urls(item.text)
+            evidence = combine([text, sender, *self._url_signals(urls)])
+            decisions.append(self._decide("sms", evidence, "number", item.sender, {"receiver": item.receiver}))
+        return decisions
+
+    def call(self, items: Sequence[CallIn]) -> list[Decision]:
+        callers = self._number_signals([i.caller for i in items], "主叫")
+        decisions = []
+        for item, caller in zip(items, callers, strict=True):
+            signals = [caller]
+            if item.transcript:
+                signals += self._text_signals(["\n".join(item.transcript)], "通话内容：")
+            evidence = combine(signals)
+            decisions.append(self._decide("call", evidence, "number", item.caller, {"callee": item.callee}))
+        return decisions
+
+    def url(self, items: Sequence[UrlIn]) -> list[Decision]:
+        signals = self._url_signals([i.url for i in items])
+        return [
+            self._decide("url", s, "url", i.url, {"person_id": i.person_id})
+            for i, s in zip(items, signals, strict=True)
+        ]
+
+    def transfer(self, items: Sequence[TransferIn]) -> list[Decision]:
+        payees = self._number_signals_for_accounts([i.payee_account for i in items])
+        decisions = []
+        for item, payee in zip(items, payees, strict=True):
+            signals = [payee]
+            if item.amount >= Decimal(str(self.policy.transfer_new_payee_large_amount)) and self._first_payment(
+                item.payer_account, item.payee_account
+            ):
+                signals.append(Signal(0.3, (f"首次向该收款账户转账且金额较大（{item.amount}元）",)))
+            decisions.append(
+                self._decide(
+                    "transfer",
+                    combine(signals),
+                    "account",
+                    item.payer_account,
+                    {"payee_account": item.payee_account, "amount": str(item.amount)},
+                )
+            )
+        return decisions
+
+    def _number_signals_for_accounts(self, accounts: Sequence[str]) -> list[Signal]:
+        known = self.risk.get_many("account", accounts)
+        signals = []
+        for account in accounts:
+            profile = known.get(account)
+            if profile is None:
+                signals.append(Signal(0.0, ()))
+                continue
+            reasons = tuple(profile["reasons"][:3]) or (f"风险评分{profile['score']:.2f}",)
+            signals.append(
+                Signal(float(profile["score"]), tuple(f"收款账户：{r}" for r in reasons), profile.get("fraud_type"))
+            )
+        return signals
+
+    def _first_payment(self, payer: str, payee: str) -> bool:
+        table = EVENT_TABLES["transfer"]
+        with self.engine.connect() as connection:
+            paid = connection.execute(
+                select(func.count())
+                .select_from(table)
+                .where(table.c.payer_account == payer, table.c.payee_account == payee)
+            ).scalar_one()
+        return paid == 0
+
+    def _decide(
+        self, channel: str, evidence: Signal, subject_type: str, subject_id: str, details: dict[str, Any]
+    ) -> Decision:
+        action = self.policy.decide(channel, evidence.score)
+        decision = Decision(
+            action=action,
+            score=round(evidence.score, 6),
+            fraud_type=evidence.fraud_type,
+            reasons=list(evidence.reasons) or ["未发现风险"],
+            policy_version=self.policy.version,
+        )
+        if action is not Action.allow:
+            self.audit.append(
+                actor=self.actor.label,
+                action=f"decision.{channel}.{action.value}",
+                subject_type=subject_type,
+                subject_id=subject_id,
+                reasons=decision.reasons,
+                details={
+                    "score": decision.score,
+                    "fraud_type": decision.fraud_type,
+                    "policy_version": decision.policy_version,
+                    **{k: v for k, v in details.items() if v is not None},
+                },
+            )
+        return decision
+
+
+def _urls(text: str) -> list[str]:
+    return [m.group(0).rstrip(".,;") for m in URL_PATTERN.finditer(text)][:5]
+
+
+def _host(url: str) -> str:
+    text = url.split("://", 1)[-1]
+    return text.split("/", 1)[0].split("?", 1)[0].split(":", 1)[0].lower()
