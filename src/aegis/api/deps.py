@@ -2,12 +2,14 @@
 
 Until the identity issue lands (tokens, sign-in), the acting user comes from trusted headers set by the
 gateway in front of Aegis: X-Aegis-User, X-Aegis-Role, and X-Aegis-District / X-Aegis-Station /
-X-Aegis-Institution where the role needs one.
+X-Aegis-Institution where the role needs one. HTTP headers carry only Latin-1, so values in Chinese (a
+station, a bank) are sent percent-encoded as UTF-8 (``urllib.parse.quote``) and decoded here.
 """
 
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import unquote
 
 from fastapi import Depends, Header, HTTPException, Request
 from sqlalchemy import Engine
@@ -27,6 +29,8 @@ def current_actor(
     station: Annotated[str | None, Header(alias="X-Aegis-Station")] = None,
     institution: Annotated[str | None, Header(alias="X-Aegis-Institution")] = None,
 ) -> Actor:
+    city, district, station, institution = (unquote(v) if v else None for v in (city, district, station, institution))
+    user = unquote(user)
     try:
         parsed_role = Role(role)
     except ValueError:

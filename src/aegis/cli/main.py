@@ -31,6 +31,15 @@ app = typer.Typer(
 db_app = typer.Typer(help="The store: migrations and counts.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 
+
+def _mount_workflows() -> None:
+    from aegis.cli.funds import app as funds_app
+    from aegis.cli.warnings import app as warnings_app
+
+    app.add_typer(warnings_app, name="warnings", help="Warnings and dissuasion (预警劝阻), by jurisdiction.")
+    app.add_typer(funds_app, name="funds", help="Stop-payment, freeze and return of fraud money (止付冻结).")
+
+
 out = Console()
 err = Console(stderr=True, soft_wrap=True)
 
@@ -329,30 +338,62 @@ def predict(
     out.print(f"{n} predictions written to {out_file}", highlight=False)
 
 
+WORKFLOWS = ("warnings", "funds")
+
+
 @app.command()
 @user_errors
 def evaluate(
-    kind: Annotated[str, typer.Argument(help="Detector (text, number, url, account) or workflow.")],
+    kind: Annotated[
+        str, typer.Argument(help="A detector (text, number, url, account) or a workflow (warnings, funds).")
+    ],
     model: Annotated[Path | None, typer.Option(help="Model folder (default: the shipped model).")] = None,
     data: DataOpt = None,
     edges: EdgesOpt = None,
     accounts: AccountsOpt = None,
     transfers: TransfersOpt = None,
     fmt: FormatOpt = None,
+    sim: Annotated[Path | None, typer.Option(help="A simulated city (`aegis simulate`), for workflows.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
 ) -> None:
-    """Measure a model against labelled files."""
-    from aegis.usecases.models import evaluate as evaluate_model
+    """Measure a model against labelled files, or a workflow against a simulated city's truth."""
+    if kind in WORKFLOWS:
+        if sim is None or not (sim / "truth").is_dir():
+            raise DataError(f"--sim: evaluating {kind} needs a simulated city folder (with truth/)")
+        if kind == "warnings":
+            from aegis.usecases.warnings import evaluate_sim
 
-    figures = evaluate_model(kind, model, _inputs(data, edges, accounts, transfers, fmt))
+            figures = evaluate_sim(sim, model)
+        else:
+            from aegis.usecases.funds import evaluate_funds_sim
+
+            figures = evaluate_funds_sim(sim)
+    else:
+        from aegis.usecases.models import evaluate as evaluate_model
+
+        figures = evaluate_model(kind, model, _inputs(data, edges, accounts, transfers, fmt))
     if as_json:
         print(json.dumps(figures, ensure_ascii=False, indent=2, default=str))
         return
+    _print_figures(figures)
+
+
+def _print_figures(figures: dict[str, Any], prefix: str = "") -> None:
+    """Nested figures as one table of dotted names."""
     table = Table("metric", "value")
-    for name, value in figures.items():
-        table.add_row(name, f"{value:.4f}" if isinstance(value, float) else str(value))
+
+    def rows(values: dict[str, Any], path: str) -> None:
+        for name, value in values.items():
+            if isinstance(value, dict):
+                rows(value, f"{path}{name}.")
+            else:
+                table.add_row(f"{path}{name}", f"{value:.4f}" if isinstance(value, float) else str(value))
+
+    rows(figures, prefix)
     out.print(table)
 
+
+_mount_workflows()
 
 if __name__ == "__main__":
     app()

@@ -22,8 +22,7 @@ class District:
 
 
 DISTRICTS: tuple[District, ...] = (
-    District("思明区", "350203", 1_073_000,
-             ("中华", "鹭江", "开元", "厦港", "嘉莲", "莲前", "筼筜", "梧村")),
+    District("思明区", "350203", 1_073_000, ("中华", "鹭江", "开元", "厦港", "嘉莲", "莲前", "筼筜", "梧村")),
     District("湖里区", "350206", 1_036_000, ("湖里", "江头", "殿前", "禾山", "金山")),
     District("集美区", "350211", 1_036_000, ("集美", "侨英", "杏林", "灌口", "后溪")),
     District("海沧区", "350205", 583_000, ("海沧", "新阳", "东孚", "嵩屿")),
@@ -38,9 +37,7 @@ def station_name(district: District, station: str) -> str:
 
 
 #: every station of the city as (district name, full station name), in a fixed order
-STATIONS: tuple[tuple[str, str], ...] = tuple(
-    (d.name, station_name(d, s)) for d in DISTRICTS for s in d.stations
-)
+STATIONS: tuple[tuple[str, str], ...] = tuple((d.name, station_name(d, s)) for d in DISTRICTS for s in d.stations)
 
 _DISTRICT_OF_STATION = dict((s, d) for d, s in STATIONS)
 

@@ -52,6 +52,30 @@ def schema_of(model: type[Record]) -> pa.Schema:
 
 SCHEMAS: dict[str, pa.Schema] = {kind: schema_of(model) for kind, model in EVENT_TYPES.items()}
 
+#: identifier columns with about one value per resident or per row: dictionary-encoding them only costs time
+_HIGH_CARDINALITY = {
+    "event_id",
+    "caller",
+    "callee",
+    "imei",
+    "imsi",
+    "sender",
+    "receiver",
+    "payer_account",
+    "payee_account",
+    "person_id",
+    "number",
+    "device_id",
+    "account",
+    "id_number",
+    "name",
+    "victim_id",
+}
+
+
+def _dictionary_columns(schema: pa.Schema) -> list[str]:
+    return [f.name for f in schema if f.name not in _HIGH_CARDINALITY and not pa.types.is_timestamp(f.type)]
+
 
 def event_ids(kind: str, first: int, count: int) -> pa.Array:
     """Sequential ids ``<pfx>-0000000001`` built in Arrow (no Python loop: a day holds millions)."""
@@ -76,7 +100,9 @@ class EventSink:
         arrays = [ids if f.name == "event_id" else columns[f.name] for f in schema]
         table = pa.Table.from_arrays([a.cast(f.type) for a, f in zip(arrays, schema, strict=True)], schema=schema)
         if kind not in self._writers:
-            self._writers[kind] = pq.ParquetWriter(self.dir / f"{kind}.parquet", schema, compression="zstd")
+            self._writers[kind] = pq.ParquetWriter(
+                self.dir / f"{kind}.parquet", schema, compression="zstd", use_dictionary=_dictionary_columns(schema)
+            )
         if n:
             self._writers[kind].write_table(table, row_group_size=1 << 20)
         self.counts[kind] += n

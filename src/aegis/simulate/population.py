@@ -32,8 +32,23 @@ BANK_NAMES = pa.array([b for b, _, _ in catalog.BANKS])
 TELCO_NAMES = pa.array([t for t, _, _ in catalog.TELCOS])
 _MNC = (0, 1, 11)
 #: type allocation codes of common handset models, and of GSM gateways (SIM-boxes)
-PHONE_TACS = np.array([35332509, 35391110, 86891204, 86753603, 35209810, 86012345, 35467811, 86400104,
-                       35875905, 86152003, 86978904, 35696710], dtype=np.int64)
+PHONE_TACS = np.array(
+    [
+        35332509,
+        35391110,
+        86891204,
+        86753603,
+        35209810,
+        86012345,
+        35467811,
+        86400104,
+        35875905,
+        86152003,
+        86978904,
+        35696710,
+    ],
+    dtype=np.int64,
+)
 SIMBOX_TACS = np.array([86321701, 35888406], dtype=np.int64)
 
 
@@ -104,8 +119,9 @@ def add_numbers(numbers: Registry, telco: np.ndarray, iot: bool = False, **colum
             prefix[sel] = pfx[idx[sel] * 31 % len(pfx)]
         values = prefix * 10**8 + scramble(idx, 10**8)
     imsi = np.array([46000 + m for m in _MNC])[telco] * 10**10 + scramble(idx, 10**10)
-    return numbers.add(len(telco), number=digits_to_string(values), imsi=digits_to_string(imsi), value=values,
-                       telco=telco, **columns)
+    return numbers.add(
+        len(telco), number=digits_to_string(values), imsi=digits_to_string(imsi), value=values, telco=telco, **columns
+    )
 
 
 def add_devices(devices: Registry, count: int, tacs: np.ndarray) -> np.ndarray:
@@ -174,8 +190,7 @@ def build_city(config: SimConfig, rng: np.random.Generator) -> City:
     device = add_devices(devices, n, PHONE_TACS)
     has2 = np.flatnonzero(rng.random(n) < config.second_sim_share)
     owners = np.concatenate([np.arange(n), has2])
-    sims = add_numbers(numbers, rng.choice(3, size=len(owners), p=telco_p), owner=owners,
-                       device=device[owners], role=0)
+    sims = add_numbers(numbers, rng.choice(3, size=len(owners), p=telco_p), owner=owners, device=device[owners], role=0)
     sim1, sim2 = sims[:n], np.full(n, -1, dtype=np.int64)
     sim2[has2] = sims[n:]
     services = numbers.add(len(catalog.SERVICE_NUMBERS), number=pa.array(catalog.SERVICE_NUMBERS), role=0)
@@ -195,32 +210,64 @@ def build_city(config: SimConfig, rng: np.random.Generator) -> City:
     bank_p = np.array([s for _, _, s in catalog.BANKS])
     n_acc = rng.choice([1, 2, 3], size=n, p=[0.45, 0.4, 0.15])
     acc_owner = np.repeat(np.arange(n), n_acc)
-    acc = add_accounts(accounts, rng.choice(len(bank_p), size=len(acc_owner), p=bank_p / bank_p.sum()),
-                       owner=acc_owner, role=0)
+    acc = add_accounts(
+        accounts, rng.choice(len(bank_p), size=len(acc_owner), p=bank_p / bank_p.sum()), owner=acc_owner, role=0
+    )
     account1 = acc[np.concatenate([[0], np.cumsum(n_acc)[:-1]])]
 
     # shopkeepers hold a merchant account; employers pay the working residents
     shopkeepers = np.flatnonzero(occupation == OCCUPATIONS.index("个体户"))
-    merchants = add_accounts(accounts, rng.choice(len(bank_p), size=len(shopkeepers), p=bank_p / bank_p.sum()),
-                             owner=shopkeepers, role=ACCOUNT_ROLES.index("merchant"))
+    merchants = add_accounts(
+        accounts,
+        rng.choice(len(bank_p), size=len(shopkeepers), p=bank_p / bank_p.sum()),
+        owner=shopkeepers,
+        role=ACCOUNT_ROLES.index("merchant"),
+    )
     merchant_weight = rng.pareto(1.2, len(merchants)) + 1
     working = np.isin(occupation, [OCCUPATIONS.index(o) for o in _WORKING])
-    employer = np.where(working, merchants[rng.choice(len(merchants), size=n,
-                                                      p=merchant_weight / merchant_weight.sum())], -1)
+    employer = np.where(
+        working, merchants[rng.choice(len(merchants), size=n, p=merchant_weight / merchant_weight.sum())], -1
+    )
     salary = np.round(rng.lognormal(np.log(7000), 0.45, n), -1)
 
-    city = City(n=n, age=age, male=male, occupation=occupation, district=district, station=station,
-                person_id=person_id, sim1=sim1, sim2=sim2, device=device, account1=account1, employer=employer,
-                salary=salary, contacts=contacts, activity=activity / activity.sum(), merchants=merchants,
-                merchant_weight=merchant_weight / merchant_weight.sum(), services=services,
-                numbers=numbers, accounts=accounts, devices=devices, person_columns=person_columns)
-    outlet = np.where(rng.random(len(sims)) < 0.5, rng.integers(0, 5, len(sims)),
-                      rng.integers(5, 5 + N_AGENTS, len(sims)))
-    city.sim_openings.append(sim_openings(city, sims, owners, outlet, district[owners],
-                                          opening_times(rng, start_us, len(sims), 3650), iot=False))
+    city = City(
+        n=n,
+        age=age,
+        male=male,
+        occupation=occupation,
+        district=district,
+        station=station,
+        person_id=person_id,
+        sim1=sim1,
+        sim2=sim2,
+        device=device,
+        account1=account1,
+        employer=employer,
+        salary=salary,
+        contacts=contacts,
+        activity=activity / activity.sum(),
+        merchants=merchants,
+        merchant_weight=merchant_weight / merchant_weight.sum(),
+        services=services,
+        numbers=numbers,
+        accounts=accounts,
+        devices=devices,
+        person_columns=person_columns,
+    )
+    outlet = np.where(
+        rng.random(len(sims)) < 0.5, rng.integers(0, 5, len(sims)), rng.integers(5, 5 + N_AGENTS, len(sims))
+    )
+    city.sim_openings.append(
+        sim_openings(
+            city, sims, owners, outlet, district[owners], opening_times(rng, start_us, len(sims), 3650), iot=False
+        )
+    )
     holders = np.concatenate([acc, merchants])
-    city.account_openings.append(account_openings(city, holders, np.concatenate([acc_owner, shopkeepers]),
-                                                  opening_times(rng, start_us, len(holders), 3650)))
+    city.account_openings.append(
+        account_openings(
+            city, holders, np.concatenate([acc_owner, shopkeepers]), opening_times(rng, start_us, len(holders), 3650)
+        )
+    )
     return city
 
 
@@ -232,8 +279,15 @@ N_AGENTS = 200
 _OUTLETS = pa.array([f"营业厅{k}" for k in range(1, 6)] + [f"合作代理点{k:03d}" for k in range(1, N_AGENTS + 1)])
 
 
-def sim_openings(city: City, sims: np.ndarray, owners: np.ndarray, outlet: np.ndarray, district: np.ndarray,
-                 times: np.ndarray, iot: bool) -> dict[str, pa.Array]:
+def sim_openings(
+    city: City,
+    sims: np.ndarray,
+    owners: np.ndarray,
+    outlet: np.ndarray,
+    district: np.ndarray,
+    times: np.ndarray,
+    iot: bool,
+) -> dict[str, pa.Array]:
     """SIM sales: which outlet (telco hall or partner agent, by code) sold which number to whom, when."""
     telco_of = city.numbers.current("telco")[sims]
     return {
@@ -241,16 +295,16 @@ def sim_openings(city: City, sims: np.ndarray, owners: np.ndarray, outlet: np.nd
         "number": city.numbers.current("number").take(pa.array(sims)),
         "imsi": city.numbers.current("imsi").take(pa.array(sims)),
         "institution": take(TELCO_NAMES, telco_of),
-        "agent": pc.binary_join_element_wise(take(TELCO_NAMES, telco_of), take(_DISTRICT_NAMES, district),
-                                             take(_OUTLETS, outlet), ""),
+        "agent": pc.binary_join_element_wise(
+            take(TELCO_NAMES, telco_of), take(_DISTRICT_NAMES, district), take(_OUTLETS, outlet), ""
+        ),
         "time": pa.array(times, pa.int64()),
         "location": take(_LOCATIONS, district),
         "iot": pa.array(np.full(len(sims), iot)),
     }
 
 
-def account_openings(city: City, accounts: np.ndarray, owners: np.ndarray, times: np.ndarray
-                     ) -> dict[str, pa.Array]:
+def account_openings(city: City, accounts: np.ndarray, owners: np.ndarray, times: np.ndarray) -> dict[str, pa.Array]:
     district = city.district[owners]
     return {
         "person_id": take(city.person_id, owners),

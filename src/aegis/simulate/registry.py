@@ -26,7 +26,9 @@ class Registry:
         self.frozen: dict[str, pa.Array | np.ndarray] = {}
 
     def add(self, count: int, **columns: object) -> np.ndarray:
-        """Append ``count`` rows; a scalar fills its column, a missing int column is -1. Returns their indices."""
+        """Append ``count`` rows (a scalar fills its column, a missing int column is -1); returns their indices."""
+        if self.frozen:
+            raise RuntimeError("registry: frozen, no more rows")
         for name, parts in self._strings.items():
             value = columns.get(name)
             if value is None or isinstance(value, str):
@@ -40,7 +42,9 @@ class Registry:
         return np.arange(first, self.size)
 
     def current(self, name: str) -> pa.Array | np.ndarray:
-        """A column as it stands (while the registry still grows)."""
+        """A column as it stands (concatenated each time while the registry still grows)."""
+        if self.frozen:
+            return self.frozen[name]
         if name in self._strings:
             return pa.concat_arrays(self._strings[name])
         return np.concatenate(self._ints[name])

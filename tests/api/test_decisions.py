@@ -1,0 +1,118 @@
+"""The real-time decision API, end to end over HTTP, with the shipped models and a real store."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+import pytest
+from fastapi.testclient import TestClient
+
+from aegis.api.app import create_app
+from aegis.decisions.policy import PolicyError, load_policy
+from aegis.store import AuditLog, RiskProfileRepository
+from aegis.usecases.decisions import Signal, combine
+
+TELCO = {"X-Aegis-User": "gw-1", "X-Aegis-Role": "telco", "X-Aegis-Institution": quote("中国移动厦门分公司")}
+BANK = {"X-Aegis-User": "gw-2", "X-Aegis-Role": "bank", "X-Aegis-Institution": quote("工商银行")}
+
+
+@pytest.fixture
+def client(engine):
+    with TestClient(create_app(engine)) as client:
+        yield client
+
+
+def test_fraud_sms_is_stopped_with_reasons_and_audited(client, engine):
+    fraud = {
+        "sender": "17012345678",
+        "receiver": "13800000001",
+        "text": "【公安局】您涉嫌洗钱案件，请立即将资金转入安全账户配合调查，否则将冻结您名下全部账户",
+    }
+    normal = {"sender": "13800000002", "receiver": "13800000001", "text": "妈，我今晚加班不回家吃饭了"}
+    response = client.post("/api/v1/decisions/sms", json=[fraud, normal], headers=TELCO)
+    assert response.status_code == 200
+    stopped, passed = response.json()
+    assert stopped["action"] in ("block", "warn")
+    assert stopped["fraud_type"] == "impersonate_police"
+    assert any("安全账户" in reason or "洗钱" in reason for reason in stopped["reasons"])
+    assert passed["action"] == "pass"
+    entries = AuditLog(engine).entries("number", "17012345678")
+    assert len(entries) == 1
+    assert entries[0]["actor"] == "telco:中国移动厦门分公司/gw-1"
+    assert entries[0]["reasons"] == stopped["reasons"]
+    assert AuditLog(engine).entries("number", "13800000002") == []
+
+
+def test_call_uses_the_callers_risk_profile(client, engine):
+    RiskProfileRepository(engine).upsert_many(
+        "number",
+        [
+            {
+                "entity_id": "17099998888",
+                "score": 0.97,
+                "label": "1",
+                "fraud_type": "impersonate_police",
+                "reasons": ["一个IMEI上有12个IMSI（疑似猫池）"],
+            }
+        ],
+        model="test",
+    )
+    risky = client.post(
+        "/api/v1/decisions/call", json={"caller": "17099998888", "callee": "13800000001"}, headers=TELCO
+    ).json()
+    unknown = client.post("/api/v1/decisions/call", json={"caller": "13900001111"}, headers=TELCO).json()
+    assert risky["action"] == "block" and "猫池" in risky["reasons"][0]
+    assert unknown["action"] == "pass"
+
+
+def test_transfer_to_risky_payee_is_held(client, engine):
+    RiskProfileRepository(engine).upsert_many(
+        "account",
+        [{"entity_id": "6222000000000009", "score": 0.95, "label": "1", "reasons": ["资金快进快出"]}],
+        model="test",
+    )
+    held = client.post(
+        "/api/v1/decisions/transfer",
+        headers=BANK,
+        json={"payer_account": "6217000011112222", "payee_account": "6222000000000009", "amount": "30000.00"},
+    ).json()
+    ordinary = client.post(
+        "/api/v1/decisions/transfer",
+        headers=BANK,
+        json={"payer_account": "6217000011112222", "payee_account": "6222000000000001", "amount": "80.00"},
+    ).json()
+    assert held["action"] == "block"
+    assert any("首次" in r for r in held["reasons"]) and any("快进快出" in r for r in held["reasons"])
+    assert ordinary["action"] == "pass"
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [({"sender": "1", "text": ""}, "text"), ({"text": "hi"}, "sender"), ({"sender": "1", "text": "x", "y": 1}, "y")],
+)
+def test_bad_requests_name_the_field(client, body, field):
+    response = client.post("/api/v1/decisions/sms", json=body, headers=TELCO)
+    assert response.status_code == 422
+    assert field in str(response.json()["detail"])
+
+
+def test_unknown_role_is_refused(client):
+    response = client.post(
+        "/api/v1/decisions/sms",
+        json={"sender": "1", "text": "hi"},
+        headers={"X-Aegis-User": "x", "X-Aegis-Role": "hacker"},
+    )
+    assert response.status_code == 401
+
+
+def test_evidence_combines_as_noisy_or():
+    combined = combine([Signal(0.5, ("a",), "fake_loan"), Signal(0.5, ("b",)), Signal(0.1, ("c",))])
+    assert combined.score == pytest.approx(1 - 0.5 * 0.5 * 0.9)
+    assert combined.reasons == ("a", "b") and combined.fraud_type == "fake_loan"
+
+
+def test_policy_file_errors_name_the_field(tmp_path):
+    path = tmp_path / "p.yaml"
+    path.write_text("version: x\nchannels:\n  sms: {block: 0.4, warn: 0.6}\n")
+    with pytest.raises(PolicyError, match="warn"):
+        load_policy(path)

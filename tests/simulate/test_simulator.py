@@ -1,0 +1,223 @@
+"""Behaviour of the city simulator on a small city: the file contract, the statistics and the ground truth."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from aegis.events.models import CHINA_TZ, EVENT_TYPES, FraudType
+from aegis.simulate import SimConfig, geography, simulate
+from aegis.simulate.fraud import PROFILES
+from aegis.simulate.output import SCHEMAS
+
+CONFIG = SimConfig(people=20_000, days=10, seed=11, victims_per_10k_day=20.0)
+TRUTH = ("numbers", "accounts", "domains", "apps", "victims", "fraud_transfers", "gangs")
+
+
+@pytest.fixture(scope="module")
+def city(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    out = tmp_path_factory.mktemp("city")
+    seen: list[tuple[str, int, int]] = []
+    manifest = simulate(CONFIG, out, lambda stage, done, total: seen.append((stage, done, total)))
+    assert ("day", CONFIG.days, CONFIG.days) in seen
+    return out, manifest
+
+
+def events(out: Path, kind: str) -> pd.DataFrame:
+    return pq.read_table(out / "events" / f"{kind}.parquet").to_pandas()
+
+
+def truth(out: Path, name: str) -> pd.DataFrame:
+    return pq.read_table(out / "truth" / f"{name}.parquet").to_pandas()
+
+
+def test_files_follow_the_event_models(city: tuple[Path, dict]) -> None:
+    out, manifest = city
+    for kind, model in EVENT_TYPES.items():
+        table = pq.read_table(out / "events" / f"{kind}.parquet")
+        assert table.schema.names == list(model.model_fields), kind
+        assert table.schema == SCHEMAS[kind]
+        assert manifest["rows"][kind] == table.num_rows > 0, kind
+        ids = table.column("event_id").to_pylist()
+        assert len(set(ids)) == len(ids), f"{kind}: event ids repeat"
+        rng = np.random.default_rng(0)
+        rows = table.take(rng.choice(table.num_rows, size=min(300, table.num_rows), replace=False)).to_pylist()
+        for row in rows:
+            record = model.model_validate(row)
+            assert record.event_id == row["event_id"]
+    for name in TRUTH:
+        assert (out / "truth" / f"{name}.parquet").exists()
+    assert manifest["seed"] == CONFIG.seed and manifest["config"]["people"] == CONFIG.people
+
+
+def test_ordinary_volumes_match_the_config(city: tuple[Path, dict]) -> None:
+    out, manifest = city
+    per_day = CONFIG.people * CONFIG.days
+    assert manifest["rows"]["call"] / per_day == pytest.approx(CONFIG.calls_per_person_day, rel=0.05)
+    assert manifest["rows"]["sms"] / per_day == pytest.approx(CONFIG.sms_per_person_day, rel=0.05)
+    assert manifest["rows"]["url_visit"] / per_day == pytest.approx(CONFIG.visits_per_person_day, rel=0.05)
+    people = events(out, "person")
+    assert people["id_number"].str.fullmatch(r"35\d{15}[\dX]").all()
+    weights = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2])
+    digits = np.array([list(map(int, s[:17])) for s in people["id_number"].head(500)])
+    check = np.array(list("10X98765432"))[(digits @ weights) % 11]
+    assert (check == people["id_number"].head(500).str[17].to_numpy()).all()
+    assert set(people["station"]) <= {s for _, s in geography.STATIONS}
+    assert people["district"].nunique() == 6
+
+
+def test_calls_have_a_daily_rhythm_and_social_circles(city: tuple[Path, dict]) -> None:
+    out, _ = city
+    calls = events(out, "call")
+    hour = calls["start"].dt.tz_convert(CHINA_TZ).dt.hour
+    assert (hour.between(2, 4)).sum() * 10 < (hour.between(18, 20)).sum()
+    ordinary = calls[calls["caller"].str.len() == 11]
+    per_caller = ordinary.groupby("caller")["callee"]
+    busy = per_caller.size()[lambda s: s >= 20].index
+    top = (
+        ordinary[ordinary["caller"].isin(busy)]
+        .groupby("caller")["callee"]
+        .agg(lambda s: s.value_counts().head(CONFIG.contacts_per_person).sum() / len(s))
+    )
+    assert top.median() > 0.7
+
+
+def test_fraud_shares_per_type(city: tuple[Path, dict]) -> None:
+    out, _ = city
+    victims = truth(out, "victims")
+    expected_total = CONFIG.people * CONFIG.days * CONFIG.victims_per_10k_day / 10_000
+    assert abs(len(victims) - expected_total) < 5 * np.sqrt(expected_total)
+    shares = victims["fraud_type"].value_counts(normalize=True)
+    total = sum(CONFIG.type_shares.values())
+    for kind, share in CONFIG.type_shares.items():
+        p = share / total
+        assert abs(shares.get(str(kind), 0.0) - p) < 4.5 * np.sqrt(p * (1 - p) / len(victims)) + 0.005, kind
+    assert set(victims["fraud_type"]) == {k.value for k in FraudType}
+
+
+def test_victim_timelines_follow_their_type(city: tuple[Path, dict]) -> None:
+    out, _ = city
+    victims = truth(out, "victims")
+    assert (victims["first_contact_time"] < victims["first_loss_time"]).all()
+    lag_h = (victims["first_loss_time"] - victims["first_contact_time"]).dt.total_seconds() / 3600
+    for kind, profile in PROFILES.items():
+        lags = lag_h[victims["fraud_type"] == kind.value]
+        assert lags.between(profile.lag_h[0] - 1e-6, profile.lag_h[1] + 1e-6).all(), kind
+    assert lag_h[victims["fraud_type"] == "impersonate_police"].max() <= 6
+    assert lag_h[victims["fraud_type"] == "order_brushing"].between(24, 120).all()
+    assert lag_h[victims["fraud_type"] == "pig_butchering"].min() >= 14 * 24
+    # elderly for impersonated police, young for game trading
+    people = events(out, "person").set_index("person_id")["age"]
+    age = victims["person_id"].map(people)
+    assert age[victims["fraud_type"] == "impersonate_police"].mean() > 50
+    assert age[victims["fraud_type"] == "fake_game_trading"].mean() < 28
+
+
+def test_victims_are_contacted_before_they_lose_money(city: tuple[Path, dict]) -> None:
+    out, _ = city
+    victims = truth(out, "victims")
+    numbers = truth(out, "numbers")
+    fraud_numbers = set(numbers.loc[numbers["is_fraud"], "number"])
+    calls, sms = events(out, "call"), events(out, "sms")
+    mine = numbers.dropna(subset=["person_id"]).query("not is_fraud").groupby("person_id")["number"].agg(set)
+    contacted = set(calls.loc[calls["caller"].isin(fraud_numbers), "callee"]) | set(
+        sms.loc[sms["sender"].isin(fraud_numbers), "receiver"]
+    )
+    # a recent victim (contact inside the window) heard from the gang; many non-victims did too
+    recent = victims[victims["first_contact_time"] > pd.Timestamp(CONFIG.start, tz=CHINA_TZ)]
+    reached = recent["person_id"].map(lambda p: bool(mine[p] & contacted))
+    assert reached.mean() > 0.95
+    victim_numbers = set().union(*victims["person_id"].map(mine))
+    assert len(contacted - victim_numbers) > 3 * len(victims)  # hard negatives (victims are 20x here)
+
+
+def test_laundering_chains(city: tuple[Path, dict]) -> None:
+    out, _ = city
+    flows = truth(out, "fraud_transfers").merge(events(out, "transfer"), on="event_id")
+    accounts = truth(out, "accounts").set_index("account")
+    victims = truth(out, "victims").set_index("person_id")
+    depth = flows.groupby("gang_id")["hop"].max() + 1
+    assert depth.between(2, 5).all() and depth.nunique() > 1
+    first = flows[flows["hop"] == 0]
+    assert (accounts.loc[first["payee_account"], "hop_level"].to_numpy() == 1).all()
+    assert (accounts.loc[first["payer_account"], "role"] == "victim").all()
+    assert (accounts.loc[first["payee_account"], "gang_id"].to_numpy() == first["gang_id"].to_numpy()).all()
+    later = flows[flows["hop"] > 0]
+    assert later["payer_account"].isin(flows["payee_account"]).all()
+    assert (accounts.loc[later["payee_account"], "hop_level"].to_numpy() == later["hop"].to_numpy() + 1).all()
+    ends = accounts[accounts["role"] == "cashout"]
+    assert set(flows["payee_account"]) & set(ends.index)
+    # splits and merges: some payers pay several accounts, some payees are paid by several payers
+    assert (later.groupby("payer_account")["payee_account"].nunique() > 1).any()
+    assert (later.groupby("payee_account")["payer_account"].nunique() > 1).any()
+    losses = first.groupby("victim_id")["amount"].agg(["sum", "size"])
+    assert np.allclose(losses["sum"], victims.loc[losses.index, "total_loss"], atol=0.05)
+    assert (losses["size"] == victims.loc[losses.index, "n_loss_transfers"]).all()
+
+
+def test_reports(city: tuple[Path, dict]) -> None:
+    out, _ = city
+    victims = truth(out, "victims")
+    reports = events(out, "report")
+    assert set(reports["victim_id"]) == set(victims.loc[victims["reported"], "person_id"])
+    end = pd.Timestamp(CONFIG.start + timedelta(days=CONFIG.days), tz=CHINA_TZ)
+    settled = victims[victims["first_loss_time"] < end - pd.Timedelta(days=6)]
+    assert settled["reported"].mean() == pytest.approx(CONFIG.report_share, abs=0.12)
+    merged = reports.merge(victims, left_on="victim_id", right_on="person_id")
+    assert (merged["time"] > merged["first_loss_time"]).all()
+    assert np.allclose(merged["loss"], merged["total_loss"])
+    assert merged["accounts"].map(len).min() >= 1 and merged["text"].str.contains("报警人称").all()
+
+
+def test_gang_membership_is_consistent(city: tuple[Path, dict]) -> None:
+    out, _ = city
+    gangs = truth(out, "gangs").set_index("gang_id")
+    numbers, accounts = truth(out, "numbers"), truth(out, "accounts")
+    domains, apps = truth(out, "domains"), truth(out, "apps")
+    assert (numbers["is_fraud"] == numbers["gang_id"].notna()).all()
+    assert (numbers.loc[numbers["is_fraud"], "role"] != "normal").all()
+    assert (numbers.groupby("gang_id").size() == gangs["n_numbers"]).all()
+    assert (accounts.groupby("gang_id").size() == gangs["n_accounts"]).all()
+    assert (accounts["is_mule"] == accounts["role"].isin(["mule", "cashout"])).all()
+    fraud_domains = domains.loc[domains["is_fraud"]].groupby("gang_id").size()
+    assert (fraud_domains == gangs["n_domains"][gangs["n_domains"] > 0]).all()
+    assert (
+        apps[apps["category"] == "fraud_app"].groupby("gang_id").size().reindex(gangs.index, fill_value=0)
+        == gangs["n_apps"]
+    ).all()
+    assert set(truth(out, "victims")["gang_id"]) <= set(gangs.index)
+    # SIM-boxes: many IMSIs behind one IMEI
+    calls = events(out, "call")
+    simbox = numbers.loc[numbers["role"] == "simbox", "number"]
+    per_imei = calls[calls["caller"].isin(simbox)].groupby("imei")["imsi"].nunique()
+    assert per_imei.max() >= 4
+    openings = events(out, "sim_opening")
+    assert openings.loc[openings["number"].isin(numbers.loc[numbers["role"] == "iot", "number"]), "iot"].all()
+
+
+def _digest(out: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(out)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(out.glob("*/*.parquet"))
+    }
+
+
+def test_same_seed_same_files(tmp_path: Path) -> None:
+    config = SimConfig(people=3000, days=3, seed=5, victims_per_10k_day=30.0)
+    simulate(config, tmp_path / "a")
+    simulate(config, tmp_path / "b")
+    simulate(SimConfig(people=3000, days=3, seed=6, victims_per_10k_day=30.0), tmp_path / "c")
+    assert _digest(tmp_path / "a") == _digest(tmp_path / "b")
+    assert _digest(tmp_path / "a")["events/call.parquet"] != _digest(tmp_path / "c")["events/call.parquet"]
+
+
+def test_bad_config_is_refused() -> None:
+    with pytest.raises(ValueError, match="people"):
+        SimConfig(people=10, days=1, seed=0)
+    with pytest.raises(ValueError, match="type_shares"):
+        SimConfig(people=1000, days=1, seed=0, type_shares={"lottery": 1.0})
