@@ -268,6 +268,98 @@ def decide(
         print(orjson.dumps(decision.model_dump(mode="json")).decode())
 
 
+@app.command()
+@user_errors
+def demo(
+    people: Annotated[int, typer.Option(min=1000, help="Residents of the demo city.")] = 10_000,
+    days: Annotated[int, typer.Option(min=2, help="Days to simulate.")] = 14,
+    seed: Annotated[int, typer.Option(help="Random seed of the city.")] = 2026,
+    workdir: Annotated[Path, typer.Option(help="Where the city and its SQLite store go.")] = Path("var/demo"),
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Simulate a small city and run it through Aegis end to end: ingest, detect, decide, warn, freeze."""
+    import time
+
+    from aegis.usecases.demo import DemoConfig, run_demo
+
+    started = time.monotonic()
+
+    def say(message: str) -> None:
+        err.print(f"[dim]{time.monotonic() - started:6.1f}s[/dim] {message}", highlight=False)
+
+    summary = run_demo(DemoConfig(people=people, days=days, seed=seed, workdir=workdir), say)
+    summary["seconds"] = round(time.monotonic() - started, 1)
+    if as_json:
+        print(json.dumps(summary, ensure_ascii=False, indent=2, default=str))
+        return
+    _print_demo(summary)
+
+
+def _print_demo(summary: dict[str, Any]) -> None:
+    city = summary["city"]
+    out.rule(f"Aegis demo: {city['people']:,} residents, {city['days']} days (seed {city['seed']})")
+    stored = sum(v["stored"] for v in summary["ingested"].values())
+    rejected = sum(v["rejected"] for v in summary["ingested"].values())
+    out.print(f"events stored: {stored:,}   rejected: {rejected:,}", highlight=False)
+
+    table = Table(
+        "detector (控)", "entities", "truly fraud", "flagged", "precision", "recall", title="detectors vs truth"
+    )
+    for name, q in summary["detectors"].items():
+        table.add_row(
+            name,
+            f"{q['entities']:,}",
+            str(q["fraud"]),
+            str(q["flagged"]),
+            f"{q['precision']:.3f}",
+            f"{q['recall']:.3f}",
+        )
+    out.print(table)
+
+    table = Table(
+        "channel",
+        "sampled",
+        "from fraud numbers",
+        "block / warn / pass",
+        "precision",
+        "recall",
+        title="real-time decisions on a sample",
+    )
+    for name, d in summary["decisions"].items():
+        actions = d["actions"]
+        table.add_row(
+            name,
+            str(d["sampled"]),
+            str(d["from_fraud_numbers"]),
+            f"{actions.get('block', 0)} / {actions.get('warn', 0)} / {actions.get('pass', 0)}",
+            f"{d['precision']:.3f}",
+            f"{d['recall']:.3f}",
+        )
+    out.print(table)
+
+    warnings = summary["warnings"]
+    out.print(
+        "[bold]warnings (防)[/bold]: "
+        + ", ".join(f"{k} {v}" for k, v in warnings["raised"].items() if not isinstance(v, dict)),
+        highlight=False,
+    )
+    out.print(
+        f"  victims in the city: {warnings['victims']}; walked through dissuasion: {warnings['walked']}",
+        highlight=False,
+    )
+    out.print("  stats: " + json.dumps(warnings["stats"], ensure_ascii=False, default=str)[:400], highlight=False)
+    funds = summary["funds"]
+    out.print(
+        "[bold]funds (止付冻结)[/bold]: "
+        + ", ".join(f"{k} {v}" for k, v in funds.items() if not isinstance(v, (dict, list))),
+        highlight=False,
+    )
+    out.print(
+        f"audit log entries: {summary['audit_entries']:,}; store: {summary['store']}; took {summary['seconds']} s",
+        highlight=False,
+    )
+
+
 KindArg = Annotated[str, typer.Argument(help="Detector: text, number, url or account.")]
 DataOpt = Annotated[list[Path] | None, typer.Option("--data", help="Input file (repeatable).")]
 EdgesOpt = Annotated[Path | None, typer.Option("--edges", help="Edge list (number detector).")]

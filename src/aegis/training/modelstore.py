@@ -56,6 +56,7 @@ def save_model(
     fd, tmp = tempfile.mkstemp(dir=out, suffix=".tmp")
     os.close(fd)
     joblib.dump(detector, tmp, compress=3)
+    os.chmod(tmp, 0o644)  # mkstemp creates 0600; a model is readable like any shipped file
     os.replace(tmp, out / MODEL_FILE)
     (out / CARD_FILE).write_text(json.dumps(card, ensure_ascii=False, indent=2, default=str) + "\n")
     (out / "MODEL_CARD.md").write_text(render_card(card))

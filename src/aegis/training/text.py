@@ -1,0 +1,153 @@
+"""The ``text`` task: reading message and dialogue files for the fraud-text detector, and its metrics.
+
+Two input formats, told apart by the file suffix (or ``Inputs.format``: ``csv`` / ``jsonl``):
+
+- CSV with a ``text`` column and, to train or evaluate, a ``label`` column (``0``, ``normal`` or ``正常`` is
+  normal; any other value is a fraud type, predicted back as the same string);
+- dialogue JSONL as in teleantifraud-dialogues: caller turns in ``left`` (a list of strings) become one text
+  (see :func:`aegis.detectors.text.join_turns`); the label is ``normal`` when ``is_fraud`` is false, else the
+  row's ``fraud_type``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import f1_score, precision_recall_fscore_support, roc_auc_score
+from sklearn.model_selection import StratifiedKFold
+
+from aegis.detectors.base import Verdict
+from aegis.detectors.text import TextDetector, is_normal_label, join_turns
+from aegis.training.task import DataError, Dataset, Inputs
+
+
+def read_csv(path: Path, *, labelled: bool) -> tuple[list[str], list[str] | None]:
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise DataError(f"{path}: cannot be read as CSV ({exc})") from exc
+    for column in ("text", "label") if labelled else ("text",):
+        if column not in frame.columns:
+            raise DataError(f"{path}: column '{column}' is missing (columns: {', '.join(frame.columns)})")
+    texts = frame["text"].tolist()
+    if not labelled:
+        return texts, None
+    labels = [v.strip() for v in frame["label"].tolist()]
+    if "" in labels:
+        raise DataError(f"{path}: column 'label' is empty on data row {labels.index('') + 1}")
+    return texts, labels
+
+
+def dialogue_label(row: dict[str, Any]) -> str:
+    """``normal`` for a normal call, else its ``fraud_type``."""
+    if not row["is_fraud"]:
+        return "normal"
+    return str(row.get("fraud_type") or "fraud")
+
+
+def read_dialogues(path: Path, *, labelled: bool) -> tuple[list[str], list[str] | None]:
+    texts: list[str] = []
+    labels: list[str] = []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path}: cannot be read as UTF-8 JSONL ({exc})") from exc
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise DataError(f"{path}: line {number} is not JSON ({exc.msg})") from exc
+        turns = row.get("left") if isinstance(row, dict) else None
+        if not isinstance(turns, list) or not all(isinstance(t, str) for t in turns):
+            raise DataError(f"{path}: line {number}: field 'left' must be a list of the caller's turns")
+        texts.append(join_turns(turns))
+        if labelled:
+            if not isinstance(row.get("is_fraud"), bool):
+                raise DataError(f"{path}: line {number}: field 'is_fraud' must be true or false")
+            labels.append(dialogue_label(row))
+    return texts, labels if labelled else None
+
+
+def read_texts(paths: Sequence[Path], *, labelled: bool, fmt: str | None = None) -> tuple[list[str], list[str]]:
+    """Texts and labels (empty when ``labelled`` is false) of all files, in order."""
+    if not paths:
+        raise DataError("data: no file given")
+    texts: list[str] = []
+    labels: list[str] = []
+    for path in paths:
+        path = Path(path)
+        if not path.is_file():
+            raise DataError(f"{path}: no such file")
+        kind = fmt or ("jsonl" if path.suffix.lower() in (".jsonl", ".json", ".ndjson") else "csv")
+        if kind not in ("csv", "jsonl"):
+            raise DataError(f"format: '{kind}' is not csv or jsonl")
+        reader = read_dialogues if kind == "jsonl" else read_csv
+        t, y = reader(path, labelled=labelled)
+        texts += t
+        labels += y or []
+    return texts, labels
+
+
+def fraud_metrics(y_true: Sequence[str], labels: Sequence[str], scores: np.ndarray) -> dict[str, Any]:
+    """Fraud-vs-normal precision, recall, F1 and AUC (fraud = any non-normal label), plus label accuracy and
+    macro-F1 over the true labels' classes (normal spellings counted as one class)."""
+    truth = np.array(["normal" if is_normal_label(v) else str(v) for v in y_true], dtype=object)
+    pred = np.array(["normal" if is_normal_label(v) else str(v) for v in labels], dtype=object)
+    true_fraud, pred_fraud = truth != "normal", pred != "normal"
+    p, r, f, _ = precision_recall_fscore_support(true_fraud, pred_fraud, average="binary", zero_division=0)
+    classes = sorted(set(truth))
+    per_class = f1_score(truth, pred, labels=classes, average=None, zero_division=0)
+    out: dict[str, Any] = {
+        "n": len(truth),
+        "macro_f1": round(float(np.mean(per_class)), 4),
+        "accuracy": round(float(np.mean(truth == pred)), 4),
+        "fraud_precision": round(float(p), 4),
+        "fraud_recall": round(float(r), 4),
+        "fraud_f1": round(float(f), 4),
+    }
+    if 0 < true_fraud.sum() < len(truth):
+        out["fraud_auc"] = round(float(roc_auc_score(true_fraud, scores)), 4)
+    out["f1_by_label"] = {c: round(float(v), 4) for c, v in zip(classes, per_class, strict=True)}
+    return out
+
+
+class TextTask:
+    kind = "text"
+
+    def load(self, inputs: Inputs, *, labelled: bool) -> Dataset:
+        texts, labels = read_texts(inputs.data, labelled=labelled, fmt=inputs.format)
+        meta: dict[str, Any] = {"sources": [Path(p).name for p in inputs.data], "rows": len(texts)}
+        if labelled:
+            meta["labels"] = dict(Counter(labels).most_common())
+        y = np.asarray(labels, dtype=object) if labelled else None
+        return Dataset(X=texts, y=y, n=len(texts), meta=meta)
+
+    def new_detector(self) -> TextDetector:
+        return TextDetector()
+
+    def metrics(self, y_true: np.ndarray, verdicts: Sequence[Verdict]) -> dict[str, Any]:
+        return fraud_metrics(y_true, [v.label for v in verdicts], np.array([v.score for v in verdicts]))
+
+    def cross_validate(self, dataset: Dataset, folds: int = 5, seed: int = 0) -> dict[str, Any]:
+        """Stratified k-fold: every row is predicted by a model that never saw it (nor its prefixes)."""
+        if dataset.y is None:
+            raise DataError("cross-validation needs labelled data")
+        texts, y = list(dataset.X), np.asarray(dataset.y, dtype=object)
+        labels = np.empty(len(y), dtype=object)
+        scores = np.zeros(len(y))
+        for train, test in StratifiedKFold(folds, shuffle=True, random_state=seed).split(texts, y):
+            detector = self.new_detector().fit([texts[i] for i in train], y[train])
+            held_out = [texts[i] for i in test]
+            labels[test], scores[test] = detector.predict_labels(held_out), detector.score(held_out)
+        return {"folds": folds, **fraud_metrics(y, labels, scores)}
+
+
+TASK = TextTask()

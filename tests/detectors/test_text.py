@@ -1,0 +1,149 @@
+"""The fraud-text detector and its task: formats, labels, errors, reasons, prefixes, the default model."""
+
+from __future__ import annotations
+
+import json
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from aegis.detectors.text import TURN_SEP, TextDetector, first_turns, join_turns
+from aegis.training.modelstore import default_model_dir, load_model
+from aegis.training.task import DataError, Inputs
+from aegis.training.text import TASK
+
+SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "datasets" / "text"
+
+FRAUD = [
+    "您的账户涉嫌洗钱，请立即把资金转入安全账户配合调查",
+    "我是公安局的警官，你的银行卡涉嫌犯罪，需要把钱转到安全账户核查",
+    "公安局通知：你名下账户涉嫌洗钱，资金必须转入安全账户",
+    "兼职刷单，日结佣金，垫付后返还本金，加微信了解",
+    "刷单返利，一单佣金二十元，先垫付再返还本金",
+    "招聘刷单员，垫付本金返佣金，当天结算",
+]
+NORMAL = ["妈，我今晚回家吃饭", "快递已经放在小区门口了", "明天上午开会，记得带电脑",
+          "周末一起去爬山吧", "晚上一起吃火锅吗", "孩子的作业写完了吗"]
+LABELS = ["冒充公检法"] * 3 + ["刷单返利"] * 3
+
+
+@pytest.fixture(scope="module")
+def small() -> TextDetector:
+    return TextDetector(min_df=1).fit(FRAUD + NORMAL, LABELS + ["0"] * len(NORMAL))
+
+
+def test_normal_label_is_predicted_back_as_written(small: TextDetector) -> None:
+    labels = small.predict_labels(["请马上把钱转入安全账户", "今晚回家吃饭"])
+    assert list(labels) == ["冒充公检法", "0"]
+    verdicts = small.predict(["今晚回家吃饭"])
+    assert verdicts[0].label == "0" and verdicts[0].fraud_type is None
+
+
+@pytest.mark.parametrize("spelling", ["0", "normal", "正常"])
+def test_every_normal_spelling_is_normal(spelling: str) -> None:
+    det = TextDetector(min_df=1).fit(FRAUD + NORMAL, LABELS + [spelling] * len(NORMAL))
+    assert det.normal_label_ == spelling
+    assert det.score(["请马上把钱转入安全账户"])[0] > 0.5 > det.score(["今晚回家吃饭"])[0]
+
+
+def test_training_needs_both_classes() -> None:
+    with pytest.raises(ValueError, match="normal and fraud"):
+        TextDetector(min_df=1).fit(FRAUD, LABELS)
+
+
+def test_reasons_quote_phrases_of_the_text(small: TextDetector) -> None:
+    text = "紧急通知：你的账户涉嫌洗钱，马上转入安全账户，联系13812345678"
+    verdict = small.predict([text])[0]
+    assert verdict.label == "冒充公检法" and verdict.fraud_type == "冒充公检法"
+    phrases = [r[2:-1] for r in verdict.reasons if r.startswith("含'")]
+    assert phrases and all(p in text for p in phrases)
+    assert any("安全" in p or "洗钱" in p for p in phrases)
+    assert "含电话号码" in verdict.reasons
+
+
+def test_score_is_in_input_order_and_picklable(small: TextDetector) -> None:
+    texts = ["今晚回家吃饭", "把资金转入安全账户", ""]
+    scores = small.score(texts)
+    assert scores.shape == (3,) and scores[1] > scores[0]
+    assert np.allclose(pickle.loads(pickle.dumps(small)).score(texts), scores)
+
+
+def test_first_turns_view() -> None:
+    call = join_turns(["您好，我是客服", "您的订单有问题", "请把验证码告诉我"])
+    assert call.count(TURN_SEP) == 2
+    assert first_turns(call, 1) == "您好，我是客服"
+    assert first_turns(call, 2) == "您好，我是客服" + TURN_SEP + "您的订单有问题"
+    assert first_turns("一条短信", 3) == "一条短信"
+
+
+def test_prefixes_of_calls_are_learnt() -> None:
+    calls = [join_turns(["您好，这里是公安局", "你的账户涉嫌洗钱", "请转入安全账户"]),
+             join_turns(["您好，这里是公安局刑侦队", "你涉嫌一起案件", "钱要转去核查"])]
+    normal = [join_turns(["您好，外卖到了", "放门口可以吗"]), join_turns(["您好，出租车到了", "在路口等您"])]
+    det = TextDetector(min_df=1, prefix_turns=(1,)).fit(calls + normal, ["police"] * 2 + ["normal"] * 2)
+    early = det.score([first_turns(calls[0], 1), first_turns(normal[0], 1)])
+    assert early[0] > 0.5 > early[1]
+
+
+def test_load_csv_and_dialogue_jsonl(tmp_path: Path) -> None:
+    csv = tmp_path / "m.csv"
+    csv.write_text("text,label\n今晚回家吃饭,0\n转入安全账户,冒充公检法\n", encoding="utf-8")
+    jsonl = tmp_path / "d.jsonl"
+    rows = [{"left": ["您好", "请转账"], "right": ["嗯"], "is_fraud": True, "fraud_type": "银行诈骗"},
+            {"left": ["外卖到了"], "right": [], "is_fraud": False, "fraud_type": "外卖服务"}]
+    jsonl.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n", encoding="utf-8")
+    ds = TASK.load(Inputs(data=[csv, jsonl]), labelled=True)
+    assert ds.n == 4 and ds.X[2] == "您好" + TURN_SEP + "请转账"
+    assert list(ds.y) == ["0", "冒充公检法", "银行诈骗", "normal"]
+    assert TASK.load(Inputs(data=[csv]), labelled=False).y is None
+
+
+def test_missing_text_column_names_column_and_file(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("message,label\nhi,0\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"bad\.csv.*'text'"):
+        TASK.load(Inputs(data=[bad]), labelled=False)
+    unlabelled = tmp_path / "u.csv"
+    unlabelled.write_text("text\nhi\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"u\.csv.*'label'"):
+        TASK.load(Inputs(data=[unlabelled]), labelled=True)
+
+
+def test_bad_dialogue_lines_are_named(tmp_path: Path) -> None:
+    bad = tmp_path / "d.jsonl"
+    bad.write_text('{"left": ["hi"], "is_fraud": false}\nnot json\n', encoding="utf-8")
+    with pytest.raises(DataError, match=r"d\.jsonl: line 2"):
+        TASK.load(Inputs(data=[bad]), labelled=True)
+    bad.write_text('{"left": "hi", "is_fraud": false}\n', encoding="utf-8")
+    with pytest.raises(DataError, match="'left'"):
+        TASK.load(Inputs(data=[bad]), labelled=False)
+
+
+def test_metrics_count_any_non_normal_label_as_fraud(small: TextDetector) -> None:
+    verdicts = small.predict(["把资金转入安全账户", "今晚回家吃饭"])
+    m = TASK.metrics(np.array(["某诈骗类型", "normal"], dtype=object), verdicts)
+    assert m["fraud_f1"] == 1.0 and m["fraud_auc"] == 1.0
+
+
+@pytest.mark.skipif(not (default_model_dir("text") / "model.joblib").is_file(), reason="no default model")
+def test_default_model_flags_fraud_and_passes_normal() -> None:
+    model = load_model(None, "text")
+    fraud, normal = model.detector.predict([
+        "【社保局】您的社保卡已暂停使用，需重新认证，请点击http://sbk-cx.top/a1 办理，逾期作废",
+        "妈，我明天下午到家，晚上想吃你做的红烧肉",
+    ])
+    assert fraud.score > 0.5 and fraud.label == "benefits_phishing" and fraud.reasons
+    assert normal.score < 0.5 and normal.label == "normal"
+    assert "telecom-fraud-texts-5" not in model.card["data"]["sources"]
+
+
+@pytest.mark.skipif(not (SHARED / "telecom-fraud-texts-5" / "train.csv").is_file(), reason="shared/ absent")
+def test_cross_validation_on_a_slice_of_telecom_fraud_texts() -> None:
+    ds = TASK.load(Inputs(data=[SHARED / "telecom-fraud-texts-5" / "train.csv"]), labelled=True)
+    rng = np.random.default_rng(0)
+    keep = np.sort(rng.choice(ds.n, 1000, replace=False))
+    ds.X, ds.y, ds.n = [ds.X[i] for i in keep], ds.y[keep], len(keep)
+    result = TASK.cross_validate(ds, folds=3)
+    assert result["macro_f1"] > 0.85 and result["fraud_f1"] > 0.95
