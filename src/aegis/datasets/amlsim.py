@@ -1,0 +1,89 @@
+"""Importer for IBM AMLSim graphs: ``nodes.csv`` (accounts) and ``transactions.csv`` (transfers).
+
+AMLSim (https://github.com/IBM/AMLSim, Apache-2.0) simulates a bank's transfers with laundering patterns
+(cycles, fan-in, ...) planted among ordinary ones. Its files:
+
+- accounts: ``nodeid, isFraud, init_balance, fraudStep`` (``isFraud`` 1 = account in a laundering pattern);
+- transfers: ``sourceNodeId, targetNodeId, value, time`` (``time`` is a simulation step, one day).
+
+The importer renames the transfer columns to the Aegis :class:`~aegis.events.models.Transfer` names and turns
+steps into timestamps (:data:`ORIGIN` + ``time`` days), so the account profile code sees the same frame it
+sees for any other source. ``fraudStep`` and ``init_balance`` are dropped: the step an account joins a
+pattern is ground truth, and a bank's opening balances are not part of a transfer stream.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from aegis.features.account_profile import TransferGraph
+from aegis.training.task import DataError
+
+FORMAT = "amlsim"
+ORIGIN = pd.Timestamp("2020-01-01")
+STEP = pd.Timedelta(days=1)
+
+ACCOUNT_ID, LABEL = "nodeid", "isFraud"
+TRANSFER_RENAME = {"sourceNodeId": "payer_account", "targetNodeId": "payee_account", "value": "amount",
+                   "time": "time"}
+
+
+def read_amlsim(accounts: Path, transfers: Path, *, labelled: bool) -> tuple[TransferGraph, np.ndarray | None]:
+    """The graph (accounts in file order) and, when ``labelled``, the labels ``"1"``/``"0"`` in that order.
+
+    Raises :class:`DataError` naming the file and the column for a missing file or column, an unreadable or
+    out-of-range value, a duplicate account, or a transfer between accounts the accounts file does not list.
+    """
+    nodes = _read(accounts, [ACCOUNT_ID, *([LABEL] if labelled else [])])
+    ids = nodes[ACCOUNT_ID].astype(str)
+    duplicated = ids[ids.duplicated()]
+    if len(duplicated):
+        raise DataError(f"{accounts}: column '{ACCOUNT_ID}': account {duplicated.iloc[0]} is listed twice")
+    labels = None
+    if labelled:
+        raw = pd.to_numeric(nodes[LABEL], errors="coerce")
+        bad = ~raw.isin([0, 1])
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise DataError(f"{accounts}: column '{LABEL}': row {row + 2} is '{nodes[LABEL].iloc[row]}', "
+                            "expected 0 or 1")
+        labels = raw.astype(int).astype(str).to_numpy()
+
+    raw_t = _read(transfers, list(TRANSFER_RENAME))
+    t = raw_t[list(TRANSFER_RENAME)].rename(columns=TRANSFER_RENAME)
+    for col in ("payer_account", "payee_account"):
+        t[col] = t[col].astype(str)
+    source = {v: k for k, v in TRANSFER_RENAME.items()}
+    for col, check in (("amount", lambda s: s > 0), ("time", lambda s: s >= 0)):
+        values = pd.to_numeric(t[col], errors="coerce")
+        bad = ~check(values).fillna(False)
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise DataError(f"{transfers}: column '{source[col]}': row {row + 2} is '{raw_t[source[col]].iloc[row]}', "
+                            f"expected a {'positive ' if col == 'amount' else 'non-negative '}number")
+        t[col] = values
+    known = pd.Index(ids)
+    for col in ("payer_account", "payee_account"):
+        unknown = ~t[col].isin(known)
+        if unknown.any():
+            row = int(np.flatnonzero(unknown)[0])
+            raise DataError(f"{transfers}: column '{source[col]}': row {row + 2} names account {t[col].iloc[row]}, "
+                            f"which {accounts} does not list")
+    t["time"] = ORIGIN + t["time"] * STEP
+    return TransferGraph(known, t), labels
+
+
+def _read(path: Path, required: list[str]) -> pd.DataFrame:
+    if not Path(path).is_file():
+        raise DataError(f"{path}: no such file")
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path}: not a readable CSV file ({exc})") from None
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        raise DataError(f"{path}: column '{missing[0]}' is missing (AMLSim format needs {', '.join(required)})")
+    return frame

@@ -1,0 +1,86 @@
+"""Account profiles on hand-made transfer graphs whose right answers can be worked out by hand."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from aegis.features.account_profile import TransferGraph, account_profiles, feature_columns
+
+DAY0 = pd.Timestamp("2024-03-01")
+
+
+def graph(rows: list[tuple[str, str, float, float]], accounts: list[str] | None = None) -> TransferGraph:
+    """Transfers as (payer, payee, amount, day); the accounts are everyone named unless given."""
+    t = pd.DataFrame(rows, columns=["payer_account", "payee_account", "amount", "day"])
+    t["time"] = DAY0 + pd.to_timedelta(t.pop("day"), unit="D")
+    names = accounts or sorted({*t["payer_account"], *t["payee_account"]})
+    return TransferGraph(pd.Index(names), t)
+
+
+def test_a_ring_of_three_is_a_cycle_of_length_three() -> None:
+    rows = [("a", "b", 50.0, 1), ("b", "c", 48.0, 2), ("c", "a", 46.0, 3), ("c", "d", 200.0, 4),
+            ("e", "d", 120.0, 5)]
+    p = account_profiles(graph(rows))
+    assert p.loc[["a", "b", "c"], "shortest_cycle"].tolist() == [3, 3, 3]
+    assert p.loc[["d", "e"], "shortest_cycle"].tolist() == [0, 0]
+    assert p.loc["a", "cycle3"] > 0 and p.loc["d", "cycle3"] == 0
+
+
+def test_a_two_way_exchange_is_a_cycle_of_length_two() -> None:
+    p = account_profiles(graph([("a", "b", 10.0, 1), ("b", "a", 10.0, 2)]))
+    assert p["shortest_cycle"].tolist() == [2, 2]
+
+
+def test_fan_in_counts_distinct_payers_and_one_onward_payee() -> None:
+    rows = [(f"s{i}", "hub", 100.0 + i, 1) for i in range(12)] + [("hub", "boss", 1200.0, 2)]
+    p = account_profiles(graph(rows))
+    hub = p.loc["hub"]
+    assert (hub["n_payers"], hub["n_payees"], hub["n_in"], hub["n_out"]) == (12, 1, 12, 1)
+    assert hub["fan_in"] == pytest.approx(12 / 2)
+    assert hub["top_payee_share"] == 1.0
+    assert hub["pass_through"] == pytest.approx(1200 / sum(100 + i for i in range(12)))
+    assert p.loc["s0", "n_payees"] == 1 and p.loc["s0", "n_payers"] == 0
+
+
+def test_pass_through_mule_forwards_fast_and_a_saver_does_not() -> None:
+    rows = [("victim", "mule", 1000.0, 0), ("mule", "boss", 960.0, 1),
+            ("employer", "saver", 1000.0, 0), ("saver", "shop", 900.0, 20)]
+    p = account_profiles(graph(rows))
+    assert p.loc["mule", "fast_forward_share"] == 1.0
+    assert p.loc["mule", "pass_through"] == pytest.approx(0.96)
+    assert p.loc["saver", "fast_forward_share"] == 0.0
+    assert p.loc["saver", "dwell_median"] == pytest.approx(20 / 20)  # waited the whole 20-day window
+    assert p.loc["mule", "dwell_median"] == pytest.approx(1 / 20)
+
+
+def test_repeats_bursts_and_dormancy() -> None:
+    rows = [("a", "b", 9.9, 40)] * 6 + [("a", "c", 300.0, 0), ("d", "c", 80.0, 39)]
+    p = account_profiles(graph(rows))
+    a = p.loc["a"]
+    assert (a["repeat_max"], a["same_amount_max"], a["burst_n"], a["dormancy_units"]) == (6, 6, 6, 40)
+    assert a["repeat_share"] == pytest.approx(6 / 7)
+    assert p.loc["c", "burst_n"] == 1
+    # the graph's amounts are 6 x 9.9, 80 and 300: b only ever sees the smallest amount
+    assert p.loc["b", "amount_rank_mean"] < p.loc["c", "amount_rank_mean"]
+    assert p.loc["d", "first_seen"] == pytest.approx(39 / 40)
+
+
+def test_rows_follow_the_accounts_given_and_silent_accounts_get_neutral_values() -> None:
+    g = graph([("a", "b", 10.0, 1), ("b", "c", 10.0, 2)], accounts=["c", "quiet", "a", "b"])
+    p = account_profiles(g)
+    assert p.index.tolist() == ["c", "quiet", "a", "b"]
+    assert p.loc["quiet", ["n_in", "n_out", "fast_forward_share", "shortest_cycle"]].tolist() == [0, 0, 0, 0]
+    assert not p[feature_columns()].isna().any().any()
+
+
+def test_neighbour_aggregates_see_the_counterparties() -> None:
+    rows = [("a", "b", 9.9, 1)] * 4 + [("c", "b", 100.0, 1)]
+    p = account_profiles(graph(rows))
+    assert p.loc["c", "nb_max_repeat_max"] == 4  # b repeats with a four times
+    assert p.loc["b", "nb_max_repeat_max"] == 4 and p.loc["b", "nb_mean_repeat_max"] == pytest.approx(2.5)
+
+
+def test_self_transfers_are_ignored() -> None:
+    p = account_profiles(graph([("a", "a", 10.0, 1), ("a", "b", 5.0, 2)]))
+    assert p.loc["a", "n_out"] == 1 and p.loc["a", "shortest_cycle"] == 0
