@@ -1,0 +1,128 @@
+"""How tainted money leaves an account: the FIFO and the proportional rules.
+
+Both rules see one account's ledger (its credits and debits in time order, up to the trace's ``as_of``)
+and a set of tainted *lots*: credits of that ledger that carried taint, each with a vector of tainted
+amounts per victim. Both are linear in the taint, so lots can be spread in any grouping and the results
+added: that is what lets the tracer process an account again when money comes back round a cycle, without
+counting anything twice.
+
+- ``fifo``: the balance is a queue of credits in arrival order, with the opening balance (clean) at its
+  head; each debit takes money from the head. A credit that was only partly tainted is a uniform mixture,
+  so a debit taking ``x`` of it carries ``x * tainted / credit`` of its taint.
+- ``proportional``: each debit carries taint in proportion to the tainted share of the balance at that
+  moment (the "haircut" rule): every lot shrinks by the same factor ``1 - debit / balance``.
+
+The opening balance, unknown in general, is the smallest that keeps the account's balance from going
+negative over its whole ledger (money cannot leave before it came in), or a larger known balance.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from aegis.funds.index import TransferIndex
+
+
+@dataclass(frozen=True)
+class Ledger:
+    """One account's entries up to the trace's cut-off, with what both rules need."""
+
+    rows: np.ndarray
+    debit: np.ndarray
+    amount: np.ndarray
+    opening: float
+
+    @classmethod
+    def of(cls, index: TransferIndex, code: int, upto_row: int, known_opening: float = 0.0) -> Ledger:
+        rows, debit = index.ledger(code)
+        amount = index.amount[rows]
+        running = np.cumsum(np.where(debit, -amount, amount))
+        opening = max(known_opening, -float(running.min(initial=0.0)))
+        cut = int(np.searchsorted(rows, upto_row))
+        return cls(rows[:cut], debit[:cut], amount[:cut], opening)
+
+
+@dataclass(frozen=True)
+class Spread:
+    """Where a set of lots went: tainted amounts per debit entry, who dominated each, and what stayed."""
+
+    entries: np.ndarray  # ledger positions of the debits that carried taint
+    carried: np.ndarray  # (len(entries), victims)
+    dominant: np.ndarray  # for each entry, the index of the lot that gave it the most
+    held: np.ndarray  # (victims,) still in the account at the cut-off
+
+
+def fifo(ledger: Ledger, positions: np.ndarray, taint: np.ndarray) -> Spread:
+    """Spread lots (ledger ``positions``, ascending, with ``taint`` rows) by first in, first out.
+
+    In "queue coordinates" a credit occupies the interval of cumulative inflow it adds, and a debit the
+    interval of cumulative outflow it removes; what a debit carries from a credit is their overlap.
+    """
+    amount, debit = ledger.amount, ledger.debit
+    inflow = ledger.opening + np.cumsum(np.where(debit, 0.0, amount))
+    debit_at = np.flatnonzero(debit)
+    out_end = np.cumsum(amount[debit_at])
+    out_start = out_end - amount[debit_at]
+    total_out = float(out_end[-1]) if len(out_end) else 0.0
+    lot_end = inflow[positions]
+    lot_start = lot_end - amount[positions]
+    first = np.maximum(
+        np.searchsorted(out_end, lot_start, side="right"), np.searchsorted(debit_at, positions, side="right")
+    )
+    last = np.searchsorted(out_start, lot_end, side="left")
+    lo, hi = int(first.min()), int(max(last.max(), first.min()))
+    carried = np.zeros((hi - lo, taint.shape[1]))
+    best = np.zeros(hi - lo)
+    dominant = np.zeros(hi - lo, dtype=np.int64)
+    for lot, (a, b) in enumerate(zip(first, last, strict=True)):
+        if b <= a:
+            continue
+        overlap = np.minimum(out_end[a:b], lot_end[lot]) - np.maximum(out_start[a:b], lot_start[lot])
+        share = np.clip(overlap, 0.0, None) / amount[positions[lot]]
+        carried[a - lo : b - lo] += share[:, None] * taint[lot]
+        weight = share * taint[lot].sum()
+        better = weight > best[a - lo : b - lo]
+        best[a - lo : b - lo][better] = weight[better]
+        dominant[a - lo : b - lo][better] = lot
+    remaining = np.clip(lot_end - np.maximum(lot_start, total_out), 0.0, None) / amount[positions]
+    return Spread(debit_at[lo:hi], carried, dominant, remaining @ taint)
+
+
+def proportional(ledger: Ledger, positions: np.ndarray, taint: np.ndarray) -> Spread:
+    """Spread lots so that each debit carries the tainted share of the balance just before it.
+
+    Between two lot arrivals every lot decays by the same cumulative product of ``1 - debit / balance``;
+    the loop is over lots (few), each segment of the ledger is handled in one vectorised step.
+    """
+    amount, debit = ledger.amount, ledger.debit
+    signed = np.where(debit, -amount, amount)
+    before = ledger.opening + np.cumsum(signed) - signed
+    with np.errstate(divide="ignore", invalid="ignore"):
+        outflow = np.where(debit, np.clip(amount / np.where(before > 0, before, 1.0), 0.0, 1.0), 0.0)
+    keep = 1.0 - outflow
+    held = np.zeros(taint.shape[1])
+    weights = np.zeros(len(positions))
+    entries, carried, dominant = [], [], []
+    ends = [*positions[1:], len(amount) - 1]
+    for lot, (start, end) in enumerate(zip(positions, ends, strict=True)):
+        held = held + taint[lot]
+        weights[lot] = taint[lot].sum()
+        segment = slice(start + 1, end + 1)
+        survive = np.cumprod(keep[segment])
+        leaving = np.concatenate(([1.0], survive[:-1])) * outflow[segment]
+        hit = np.flatnonzero(leaving > 0)
+        if len(hit):
+            entries.append(hit + start + 1)
+            carried.append(leaving[hit, None] * held[None, :])
+            dominant.append(np.full(len(hit), int(np.argmax(weights))))
+        factor = float(survive[-1]) if len(survive) else 1.0
+        held = held * factor
+        weights *= factor
+    if not entries:
+        return Spread(np.zeros(0, dtype=np.int64), np.zeros((0, taint.shape[1])), np.zeros(0, np.int64), held)
+    return Spread(np.concatenate(entries), np.concatenate(carried), np.concatenate(dominant), held)
+
+
+RULES = {"fifo": fifo, "proportional": proportional}
