@@ -1,0 +1,199 @@
+"""The fraud-number detector, its task and the Sichuan importer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+
+from aegis.datasets import sichuan
+from aegis.detectors.number import FRAUD, NORMAL, NumberBatch, NumberDetector, reasons
+from aegis.features.number_profile import call_graph, profile_from_events
+from aegis.training.number import TASK
+from aegis.training.task import DataError, Inputs, get_task
+
+SICHUAN = Path(__file__).resolve().parents[2] / ".." / "shared" / "datasets" / "cdr" / "sichuan"
+needs_sichuan = pytest.mark.skipif(not (SICHUAN / "train.csv").is_file(), reason="shared/datasets is not available")
+
+
+def _city(seed: int = 0, people: int = 160, gangs: int = 40) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
+    """Simulated CDRs: people call a few friends who call back; fraud numbers (some behind one SIM-box) burst
+    short calls at strangers and at each other. Returns (calls, profiles, labels) with labels 1/0."""
+    rng = np.random.default_rng(seed)
+    t0 = pd.Timestamp("2026-03-01", tz="Asia/Shanghai")
+    rows = []
+    persons = [f"138{i:08d}" for i in range(people)]
+    frauds = [f"170{i:08d}" for i in range(gangs)]
+    for p in persons:
+        for friend in rng.choice(persons, 4, replace=False):
+            if friend == p:
+                continue
+            for _ in range(2):
+                when = t0 + pd.Timedelta(hours=float(rng.uniform(8, 22)), days=int(rng.integers(0, 28)))
+                rows.append((p, friend, when, int(rng.integers(30, 600)), "phone-" + p, "imsi-" + p))
+                rows.append((friend, p, when + pd.Timedelta(hours=1), int(rng.integers(30, 600)),
+                             "phone-" + friend, "imsi-" + friend))
+    for i, f in enumerate(frauds):
+        imei = "box-1" if i % 4 < 2 else "phone-" + f
+        for victim in rng.choice(persons, int(rng.integers(3, 8)), replace=False):
+            when = t0 + pd.Timedelta(hours=float(rng.uniform(0, 24)), days=int(rng.integers(0, 28)))
+            rows.append((f, victim, when, int(rng.integers(0, 25)), imei, "imsi-" + f))
+        for mate in rng.choice(frauds, 2, replace=False):
+            if mate != f:
+                rows.append((f, mate, t0, 60, imei, "imsi-" + f))
+    calls = pd.DataFrame(rows, columns=["caller", "callee", "start", "duration_s", "imei", "imsi"])
+    numbers = persons + frauds
+    labels = np.array([0] * people + [1] * gangs)
+    return calls, profile_from_events(calls, numbers=numbers), labels
+
+
+@pytest.fixture(scope="module")
+def city() -> tuple[NumberBatch, np.ndarray, NumberDetector]:
+    calls, profiles, labels = _city()
+    batch = NumberBatch(profiles, call_graph(calls))
+    train = np.arange(len(labels)) % 2 == 0
+    detector = NumberDetector(seeds=2, n_estimators=60, threshold_folds=3).fit(
+        NumberBatch(profiles[train], batch.edges), labels[train])
+    return batch, labels, detector
+
+
+def test_detector_separates_simulated_fraud_numbers(city: tuple[NumberBatch, np.ndarray, NumberDetector]) -> None:
+    batch, labels, detector = city
+    test = np.arange(len(labels)) % 2 == 1
+    verdicts = detector.predict(NumberBatch(batch.profiles[test], batch.edges))
+    predicted = np.array([v.label == FRAUD for v in verdicts])
+    assert (predicted == (labels[test] == 1)).mean() >= 0.95
+    sim_box = next(v for v, number in zip(verdicts, batch.profiles.index[test], strict=True)
+                   if number == "17000000001")
+    assert sim_box.label == FRAUD
+    assert any("IMSI（疑似猫池）" in r for r in sim_box.reasons)
+
+
+def test_reasons_read_like_an_analyst_would_write_them() -> None:
+    row = {"out_share": 0.98, "callback_rate": 0.02, "imsis_per_imei_max": 12.0, "nb_fraud": 3.0,
+           "short_out_share": 0.85, "n_out_calls": 400.0, "id_short_code": 1.0, "night_share": 0.1}
+    assert reasons(row) == ("一个IMEI上有12个IMSI（疑似猫池）", "与3个已知诈骗号码有通话",
+                            "主叫号码形似官方服务短号码（疑似改号）", "外呼占比98%、回拨率2%",
+                            "短时外呼（<10秒）占比85%")
+    assert reasons({"out_share": 0.5, "callback_rate": float("nan"), "nb_fraud": 0.0}) == ()
+
+
+def test_predict_keeps_input_order_and_survives_pickling(
+        city: tuple[NumberBatch, np.ndarray, NumberDetector], tmp_path: Path) -> None:
+    batch, _, detector = city
+    order = np.random.default_rng(1).permutation(len(batch))
+    shuffled = NumberBatch(batch.profiles.iloc[order], batch.edges)
+    np.testing.assert_allclose(detector.score(shuffled), detector.score(batch)[order])
+    joblib.dump(detector, tmp_path / "m.joblib")
+    again = joblib.load(tmp_path / "m.joblib")
+    np.testing.assert_allclose(again.score(batch), detector.score(batch))
+    assert [v.label for v in detector.predict(shuffled)] == [
+        FRAUD if s >= detector.threshold_ else NORMAL for s in detector.score(shuffled)]
+
+
+def test_detector_works_without_graph_and_with_missing_columns(
+        city: tuple[NumberBatch, np.ndarray, NumberDetector]) -> None:
+    batch, _, detector = city
+    scores = detector.score(NumberBatch(batch.profiles.drop(columns=["imsis_per_imei_max", "n_callees"])))
+    assert scores.shape == (len(batch),) and ((scores >= 0) & (scores <= 1)).all()
+
+
+def test_known_fraud_neighbours_are_a_reason(city: tuple[NumberBatch, np.ndarray, NumberDetector]) -> None:
+    batch, labels, detector = city
+    fraud = batch.profiles.index[(labels == 1) & (np.arange(len(labels)) % 2 == 1)][:1]
+    verdict = detector.predict(NumberBatch(batch.profiles.loc[fraud], batch.edges))[0]
+    assert any(r.startswith("与") and r.endswith("个已知诈骗号码有通话") for r in verdict.reasons)
+
+
+def test_fit_rejects_unknown_labels() -> None:
+    profiles = pd.DataFrame({"n_calls": [1.0, 2.0]}, index=["a", "b"])
+    with pytest.raises(ValueError, match="label 'maybe'"):
+        NumberDetector().fit(NumberBatch(profiles), ["1", "maybe"])
+
+
+# --- the Sichuan importer and the task -------------------------------------------------------------------
+
+def _sichuan_frame(rows: int = 3) -> pd.DataFrame:
+    columns = ["node", "phone_no_m", *sichuan.COLUMN_MAP, *sichuan.SICHUAN_ONLY, "label"]
+    frame = pd.DataFrame(np.arange(rows * len(columns), dtype=float).reshape(rows, -1), columns=columns)
+    frame["node"] = range(10, 10 + rows)
+    frame["phone_no_m"] = [f"hash{i}" for i in range(rows)]
+    frame["label"] = [i % 2 for i in range(rows)]
+    return frame
+
+
+def test_importer_maps_columns_onto_the_profile(tmp_path: Path) -> None:
+    frame = _sichuan_frame()
+    frame.loc[1, "arpu_mean"] = np.nan
+    frame.to_csv(tmp_path / "s.csv", index=False)
+    profiles, labels = sichuan.read_profiles(tmp_path / "s.csv", labelled=True)
+    assert list(profiles.index) == ["10", "11", "12"]
+    assert profiles["n_calls"].tolist() == frame["opposite_count"].tolist()
+    assert profiles["n_callees"].tolist() == frame["opposite_unique"].tolist()
+    assert profiles["out_share"].tolist() == frame["voc_calltype1"].tolist()
+    assert profiles["sms_in_share"].tolist() == frame["calltype_rate"].tolist()
+    assert profiles["call_hour_mode"].tolist() == frame["voc_hour_mode"].tolist()
+    assert profiles["sms_day_nunique"].tolist() == frame["day_nunique"].tolist()
+    assert np.isnan(profiles.loc["11", "sichuan_arpu_mean"])
+    assert labels is not None and labels.tolist() == [0, 1, 0]
+    assert "phone_no_m" not in profiles.columns and "label" not in profiles.columns
+
+
+@pytest.mark.parametrize("column", ["opposite_count", "arpu_sum", "node"])
+def test_importer_names_the_file_and_the_missing_column(tmp_path: Path, column: str) -> None:
+    _sichuan_frame().drop(columns=[column]).to_csv(tmp_path / "s.csv", index=False)
+    with pytest.raises(DataError, match=rf"s\.csv: column '{column}' is missing"):
+        TASK.load(Inputs(data=[tmp_path / "s.csv"]), labelled=False)
+
+
+def test_importer_errors_on_labels_values_and_edges(tmp_path: Path) -> None:
+    unlabelled = _sichuan_frame().drop(columns=["label"])
+    unlabelled.to_csv(tmp_path / "u.csv", index=False)
+    with pytest.raises(DataError, match=r"u\.csv: column 'label' is missing"):
+        TASK.load(Inputs(data=[tmp_path / "u.csv"]), labelled=True)
+    bad = _sichuan_frame().astype({"sms_rate": object})
+    bad.loc[2, "sms_rate"] = "lots"
+    bad.to_csv(tmp_path / "b.csv", index=False)
+    with pytest.raises(DataError, match=r"b\.csv: column 'sms_rate' is not a number on data row 3"):
+        TASK.load(Inputs(data=[tmp_path / "b.csv"]), labelled=False)
+    _sichuan_frame().to_csv(tmp_path / "s.csv", index=False)
+    pd.DataFrame({"from": [1], "to": [2]}).to_csv(tmp_path / "e.csv", index=False)
+    with pytest.raises(DataError, match=r"e\.csv: column 'node_a' is missing"):
+        TASK.load(Inputs(data=[tmp_path / "s.csv"], edges=tmp_path / "e.csv"), labelled=False)
+
+
+def test_task_reads_aegis_profiles_and_runs_the_cli_flow(tmp_path: Path) -> None:
+    calls, profiles, labels = _city(seed=3)
+    profiles.assign(label=labels).rename_axis("number").reset_index().to_csv(tmp_path / "p.csv", index=False)
+    call_graph(calls).to_csv(tmp_path / "edges.csv", index=False)
+    task = get_task("number")
+    data = task.load(Inputs(data=[tmp_path / "p.csv"], edges=tmp_path / "edges.csv"), labelled=True)
+    assert data.meta["classes"] == {"1": 40, "0": 160}
+    detector = NumberDetector(seeds=1, n_estimators=40, threshold=0.5).fit(data.X, data.y)
+    unlabelled = task.load(Inputs(data=[tmp_path / "p.csv"], edges=tmp_path / "edges.csv"), labelled=False)
+    assert unlabelled.y is None
+    figures = task.metrics(data.y, detector.predict(unlabelled.X))
+    assert figures["n"] == 200 and figures["f1"] > 0.9 and "macro_f1" in figures
+
+
+@needs_sichuan
+def test_sichuan_holdout_quality_quick() -> None:
+    """One small model, half the rows to train, the other half scored with labels hidden."""
+    data = TASK.load(Inputs(data=[SICHUAN / "train.csv"], edges=SICHUAN / "edges.csv"), labelled=True)
+    half = np.arange(data.n) % 2 == 0
+    batch: NumberBatch = data.X
+    detector = NumberDetector(seeds=1, n_estimators=150, learning_rate=0.06, threshold=0.45).fit(
+        NumberBatch(batch.profiles[half], batch.edges), data.y[half])
+    figures = TASK.metrics(data.y[~half], detector.predict(NumberBatch(batch.profiles[~half], batch.edges)))
+    assert figures["roc_auc"] >= 0.94 and figures["f1"] >= 0.86
+
+
+@pytest.mark.slow
+@needs_sichuan
+def test_sichuan_five_fold_cross_validation() -> None:
+    data = TASK.load(Inputs(data=[SICHUAN / "train.csv"], edges=SICHUAN / "edges.csv"), labelled=True)
+    summary = TASK.cross_validate(data, 5)
+    assert summary["cv_roc_auc"] >= 0.95 and summary["cv_f1"] >= 0.87
