@@ -312,58 +312,71 @@ def is_idn(host: str) -> bool:
 # blacklist
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Blacklist:
-    """Reported fraud sites: whole hosts, and ``host/path`` prefixes for sites on shared hosting.
+    """Reported fraud sites: whole hosts, and path (and query) prefixes of pages on shared hosting.
 
     Hosts are kept exactly (without ``www.``), never widened to their registered domain: the 165 list names
     pages on ``sites.google.com`` and ``cloudfront.net``, and blocking those domains would block everyone.
     """
 
     hosts: frozenset[str]
-    prefixes: frozenset[str]
+    pages: dict[str, tuple[str, ...]]
+    """host -> the reported path prefixes on it"""
 
     @classmethod
     def empty(cls) -> Blacklist:
-        return cls(frozenset(), frozenset())
+        return cls(frozenset(), {})
 
     @classmethod
     def from_entries(cls, entries: Iterable[str]) -> Blacklist:
-        hosts, prefixes = set(), set()
-        for entry in entries:
-            key = _blacklist_key(entry)
-            if not key:
-                continue
-            (prefixes if "/" in key else hosts).add(key)
-        return cls(frozenset(hosts), frozenset(prefixes))
+        """From URLs or host names as reported (any case, with or without scheme and ``www.``)."""
+        return cls.from_keys(map(cls.key, entries))
+
+    @classmethod
+    def from_keys(cls, keys: Iterable[str]) -> Blacklist:
+        """From entries already in :meth:`key` form, as the bundled file holds them."""
+        hosts: set[str] = set()
+        pages: dict[str, set[str]] = {}
+        for key in keys:
+            host, _, path = key.partition("/")
+            if path:
+                pages.setdefault(host, set()).add(path)
+            elif host:
+                hosts.add(host)
+        return cls(frozenset(hosts), {host: tuple(sorted(paths)) for host, paths in pages.items()})
+
+    @staticmethod
+    def key(entry: str) -> str:
+        """The normal form of a list entry: lower-case ``host`` or ``host/path``, no scheme, no ``www.``."""
+        parts = parse_url(entry)
+        if not parts.host:
+            return ""
+        host, page = parts.host.removeprefix("www."), _page(parts)
+        return f"{host}/{page}" if page else host
 
     def __len__(self) -> int:
-        return len(self.hosts) + len(self.prefixes)
+        return len(self.hosts) + sum(map(len, self.pages.values()))
 
     def hit(self, parts: UrlParts) -> bool:
         host = parts.host.removeprefix("www.")
         if host in self.hosts:
             return True
-        if not self.prefixes or not parts.path.strip("/"):
-            return False
-        key = (host + parts.path).lower().rstrip("/")
-        return any(key.startswith(prefix) for prefix in self.prefixes if prefix.startswith(host + "/"))
+        page = _page(parts)
+        return bool(page) and any(page.startswith(prefix) for prefix in self.pages.get(host, ()))
 
 
-def _blacklist_key(entry: str) -> str:
-    parts = parse_url(entry)
-    if not parts.host:
-        return ""
-    host = parts.host.removeprefix("www.")
+def _page(parts: UrlParts) -> str:
+    """Path and query, lower-case: ``play.google.com/store/apps/details?id=...`` names one app, not the store."""
     path = parts.path.strip("/").lower()
-    return f"{host}/{path}" if path else host
+    return f"{path}?{parts.query.lower()}" if parts.query else path
 
 
 @cache
 def load_blacklist() -> Blacklist:
     """The bundled Taiwan 165 scam-site list (``aegis/data/lists/tw165_scam_sites.txt``; see README there)."""
     text = (resources.files("aegis") / "data" / "lists" / "tw165_scam_sites.txt").read_text(encoding="utf-8")
-    return Blacklist.from_entries(line for line in text.splitlines() if line and not line.startswith("#"))
+    return Blacklist.from_keys(line for line in text.splitlines() if line and not line.startswith("#"))
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -392,8 +405,9 @@ FEATURE_NAMES = (
     "is_ip", "has_port", "double_slash_in_path", "http_in_path", "www_in_path", "com_in_subdomain",
     "tld_in_path", "path_has_php", "path_has_html", "path_has_exe", "is_shortener", "risky_tld",
     "suffix_len", "suffix_is_cc", "n_suspicious", "is_idn", "lookalike", "lookalike_kind", "official_brand",
-    "blacklisted", "non_ascii",
+    "non_ascii",
 )
+"""the lexical columns; blacklist membership is not one of them (the detector applies it as a rule)"""
 
 _TLD_IN_PATH = re.compile(r"\.(com|net|org|cn|info|top|xyz)(\W|$)")
 
@@ -419,10 +433,13 @@ class UrlFeaturizer:
         )
 
     def transform(self, urls: Sequence[str]) -> np.ndarray:
-        return np.array([self.row(url) for url in urls], dtype=np.float32).reshape(len(urls), len(FEATURE_NAMES))
+        return self.matrix([self.signals(url) for url in urls])
 
-    def row(self, url: str) -> list[float]:
-        s = self.signals(url)
+    def matrix(self, signals: Sequence[UrlSignals]) -> np.ndarray:
+        rows = [self.row(s) for s in signals]
+        return np.array(rows, dtype=np.float32).reshape(len(signals), len(FEATURE_NAMES))
+
+    def row(self, s: UrlSignals) -> list[float]:
         p, text = s.parts, s.parts.url
         n = max(len(text), 1)
         tokens = [t for t in _TOKEN_SPLIT.split(text.lower()) if t]
@@ -431,13 +448,13 @@ class UrlFeaturizer:
         return [
             len(text), len(p.host), len(p.path), len(p.query), len(p.fragment), len(p.domain), len(p.subdomain),
             p.subdomain.count(".") + 1 if p.subdomain else 0, p.host.count("-"),
-            sum(c.isdigit() for c in p.host), sum(c.isdigit() for c in text) / n,
-            sum(c.isupper() for c in text) / n, text.count("."), text.count("-"), text.count("_"),
+            sum(map(str.isdigit, p.host)), sum(map(str.isdigit, text)) / n,
+            sum(map(str.isupper, text)) / n, text.count("."), text.count("-"), text.count("_"),
             text.count("/"), text.count("@"), text.count("%"), text.count("="), text.count("&"),
             text.count("~"), len([q for q in p.query.split("&") if q]),
             len([seg for seg in p.path.split("/") if seg]), _entropy(text), _entropy(p.host),
             sum(c in "aeiou" for c in p.domain) / max(len(p.domain), 1),
-            max(map(len, tokens), default=0), float(np.mean([len(t) for t in tokens])) if tokens else 0.0,
+            max(map(len, tokens), default=0), sum(map(len, tokens)) / len(tokens) if tokens else 0.0,
             len(tokens), max((len(m) for m in _HEX_RUN.findall(text.lower())), default=0),
             p.scheme == "https", bool(p.scheme), p.host.startswith("www."), p.is_ip, p.port is not None,
             "//" in p.path, "http" in path_lower or "http" in p.query.lower(), "www" in path_lower,
@@ -446,7 +463,7 @@ class UrlFeaturizer:
             s.shortener, s.risky_tld, len(p.suffix), len(p.suffix.rsplit(".", 1)[-1]) == 2,
             len(s.suspicious_words), s.idn, s.lookalike is not None,
             kinds.index(s.lookalike.kind) + 1 if s.lookalike else 0, self.index.is_official(p),
-            s.blacklisted, not text.isascii(),
+            not text.isascii(),
         ]
 
 

@@ -1,0 +1,167 @@
+"""Fraud-URL / phishing-domain detector: from the URL string alone.
+
+Two models, stacked. A logistic regression on hashed character n-grams of the URL reads the words and shapes
+phishing kits reuse; gradient boosting (LightGBM) on the lexical and brand features of
+:mod:`aegis.features.url_features` combines them with the regression's (out-of-fold) score, so neither
+has to learn what the other sees well. On phishing-hannousse (stratified folds) the booster on lexical
+features alone reached 0.912 accuracy, the n-gram regression alone 0.92-0.94 and the stack 0.95; the
+default model's card holds the stack's full 5-fold figures.
+
+A hit on the bundled 165 blacklist is a rule, not a feature: the list never overlaps the training URLs,
+so a model could not learn its weight, and a reported site is fraud whatever its spelling.
+
+>>> detector = UrlDetector().fit(
+...     ["https://www.icbc.com.cn/", "http://icbc-verify.top/login", "https://www.python.org/doc/",
+...      "http://paypal.com.account-verify.xyz/signin"] * 5,
+...     ["legitimate", "phishing", "legitimate", "phishing"] * 5)
+>>> verdict = detector.predict(["http://icbc-verify.top/login"])[0]
+>>> verdict.label, verdict.reasons[0]
+('phishing', '域名仿冒 icbc.com.cn（品牌词出现在非官方域名中）')
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar, Self
+
+import lightgbm as lgb
+import numpy as np
+from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold, cross_val_predict
+from sklearn.pipeline import Pipeline, make_pipeline
+
+from aegis.detectors.base import Detector, Verdict
+from aegis.events.models import FraudType
+from aegis.features.url_features import Blacklist, Brand, UrlFeaturizer, UrlSignals, load_blacklist, load_brands
+
+PHISHING, LEGITIMATE = "phishing", "legitimate"
+BLACKLIST_SCORE = 0.99
+"""the least score of a site on the blacklist"""
+
+
+class UrlDetector(Detector):
+    """Scores URLs (``X``: a sequence of URL strings) with P(phishing).
+
+    Labels (``y``) are ``phishing`` / ``legitimate`` (or 1 / 0). The brand list and the blacklist default
+    to the bundled ones and are kept inside the fitted model, so scoring does no I/O.
+    """
+
+    kind: ClassVar[str] = "url"
+
+    def __init__(self, brands: Sequence[Brand] | None = None, blacklist: Blacklist | None = None, *,
+                 ngram_features: int = 2**18, C: float = 10.0, n_estimators: int = 400,
+                 learning_rate: float = 0.05, threshold: float = 0.5, random_state: int = 0) -> None:
+        self.featurizer = UrlFeaturizer(load_brands() if brands is None else brands,
+                                        load_blacklist() if blacklist is None else blacklist)
+        self.ngram_features = ngram_features
+        self.C = C
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.threshold = threshold
+        self.random_state = random_state
+
+    def _ngram_model(self) -> Pipeline:
+        return make_pipeline(
+            HashingVectorizer(analyzer="char", ngram_range=(1, 5), n_features=self.ngram_features,
+                              alternate_sign=False, norm=None, lowercase=True),
+            TfidfTransformer(sublinear_tf=True),
+            LogisticRegression(C=self.C, max_iter=2000),
+        )
+
+    def fit(self, X: Sequence[str], y: Sequence[Any]) -> Self:
+        urls = _as_urls(X)
+        target = _as_target(y)
+        if len(urls) != len(target):
+            raise ValueError(f"y: {len(target)} labels for {len(urls)} URLs")
+        if len(set(target.tolist())) < 2:
+            raise ValueError("y: training needs both phishing and legitimate URLs")
+        folds = min(3, int(np.bincount(target).min()))
+        self.ngrams_ = self._ngram_model()
+        # out-of-fold scores, so the booster learns how far to trust the n-gram model on unseen URLs
+        ngram_score = cross_val_predict(
+            self._ngram_model(), urls, target, method="predict_proba",
+            cv=StratifiedKFold(folds, shuffle=True, random_state=self.random_state),
+        )[:, 1] if folds >= 2 else np.full(len(urls), 0.5)
+        self.ngrams_.fit(urls, target)
+        self.booster_ = lgb.LGBMClassifier(
+            n_estimators=self.n_estimators, learning_rate=self.learning_rate, num_leaves=31,
+            min_child_samples=min(20, max(len(urls) // 10, 1)), random_state=self.random_state, n_jobs=1,
+            verbose=-1,
+        ).fit(self._stack(self.featurizer.transform(urls), ngram_score), target)
+        return self
+
+    @staticmethod
+    def _stack(lexical: np.ndarray, ngram_score: np.ndarray) -> np.ndarray:
+        return np.column_stack([lexical, ngram_score.astype(np.float32)])
+
+    def _assess(self, X: Sequence[str]) -> tuple[np.ndarray, list[UrlSignals]]:
+        urls = _as_urls(X)
+        signals = [self.featurizer.signals(u) for u in urls]
+        if not signals:
+            return np.zeros(0), signals
+        stacked = self._stack(self.featurizer.matrix(signals), self.ngrams_.predict_proba(urls)[:, 1])
+        scores = self.booster_.predict_proba(stacked)[:, 1]
+        blacklisted = np.array([s.blacklisted for s in signals])
+        return np.where(blacklisted, np.maximum(scores, BLACKLIST_SCORE), scores), signals
+
+    def score(self, X: Sequence[str]) -> np.ndarray:
+        return self._assess(X)[0]
+
+    def predict(self, X: Sequence[str]) -> list[Verdict]:
+        scores, signals = self._assess(X)
+        verdicts = []
+        for score, signal in zip(scores.tolist(), signals, strict=True):
+            label = PHISHING if score >= self.threshold else LEGITIMATE
+            verdicts.append(Verdict(score, label, reasons(signal, score, label),
+                                    _fraud_type(signal) if label == PHISHING else None))
+        return verdicts
+
+
+def reasons(signals: UrlSignals, score: float, label: str) -> tuple[str, ...]:
+    """Human-readable reasons, strongest first; a phishing verdict with no named indicator says so."""
+    found = []
+    if signals.blacklisted:
+        found.append("命中165诈骗网址名单")
+    if signals.lookalike is not None:
+        found.append(signals.lookalike.describe())
+    if signals.parts.is_ip:
+        found.append("使用IP地址作为主机名")
+    if signals.idn:
+        found.append("punycode域名")
+    if "@" in signals.parts.url:
+        found.append("URL中含@符号（@前的内容会被浏览器忽略）")
+    if signals.suspicious_words:
+        found.append("含诱导词 " + "/".join(signals.suspicious_words[:4]))
+    if signals.shortener:
+        found.append("使用短链接服务，真实地址被隐藏")
+    if signals.risky_tld:
+        found.append(f"高风险顶级域名 .{signals.parts.suffix}")
+    if signals.parts.port is not None:
+        found.append(f"使用非标准端口 {signals.parts.port}")
+    if not found and label == PHISHING:
+        found.append(f"URL的词法特征与已知钓鱼网址相似（模型分数{score:.2f}）")
+    return tuple(found)
+
+
+def _fraud_type(signals: UrlSignals) -> str | None:
+    if signals.lookalike is not None and signals.lookalike.brand.category in ("benefits", "government"):
+        return FraudType.benefits_phishing.value
+    return None
+
+
+def _as_urls(X: Sequence[str]) -> np.ndarray:
+    if isinstance(X, str):
+        raise TypeError("X: a sequence of URLs, not one string (wrap a single URL in a list)")
+    return np.asarray([str(u) for u in X], dtype=object)
+
+
+def _as_target(y: Sequence[Any]) -> np.ndarray:
+    values = np.asarray(y)
+    if values.dtype.kind in "biu":
+        return values.astype(int)
+    lowered = np.char.lower(np.char.strip(values.astype(str)))
+    unknown = sorted(set(lowered.tolist()) - {PHISHING, LEGITIMATE})
+    if unknown:
+        raise ValueError(f"y: labels must be '{PHISHING}' or '{LEGITIMATE}', got {unknown[:5]}")
+    return (lowered == PHISHING).astype(int)

@@ -1,0 +1,111 @@
+"""The ``url`` task: CSV files with a ``url`` column and, to train or evaluate, a ``label`` column.
+
+Labels are ``phishing`` / ``legitimate`` (case and surrounding spaces ignored). Several files are read in
+order and concatenated; predictions come back in that order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import accuracy_score, precision_recall_fscore_support, roc_auc_score
+from sklearn.model_selection import StratifiedKFold
+
+from aegis.detectors.base import Verdict
+from aegis.detectors.url import LEGITIMATE, PHISHING, UrlDetector
+from aegis.training.task import DataError, Dataset, Inputs
+
+LABELS = (PHISHING, LEGITIMATE)
+
+
+class UrlTask:
+    kind = "url"
+
+    def load(self, inputs: Inputs, *, labelled: bool) -> Dataset:
+        if not inputs.data:
+            raise DataError("--data: no URL file given")
+        frames = [_read(Path(path), labelled=labelled) for path in inputs.data]
+        frame = pd.concat(frames, ignore_index=True)
+        has_labels = "label" in frame.columns and frame["label"].notna().all()
+        y = frame["label"].to_numpy(dtype=object) if has_labels else None
+        meta: dict[str, Any] = {"files": [str(p) for p in inputs.data], "rows": len(frame)}
+        if y is not None:
+            meta["classes"] = {label: int((y == label).sum()) for label in LABELS}
+        return Dataset(X=frame["url"].tolist(), y=y, n=len(frame), meta=meta)
+
+    def new_detector(self) -> UrlDetector:
+        return UrlDetector()
+
+    def metrics(self, y_true: np.ndarray, verdicts: Sequence[Verdict]) -> dict[str, Any]:
+        truth = np.asarray(y_true, dtype=object) == PHISHING
+        predicted = np.array([v.label == PHISHING for v in verdicts])
+        scores = np.array([v.score for v in verdicts])
+        precision, recall, f1, _ = precision_recall_fscore_support(truth, predicted, average="binary",
+                                                                   zero_division=0)
+        figures = {"n": len(truth), "accuracy": accuracy_score(truth, predicted), "precision": precision,
+                   "recall": recall, "f1": f1}
+        if 0 < truth.sum() < len(truth):
+            figures["roc_auc"] = roc_auc_score(truth, scores)
+        return {k: round(float(v), 4) if isinstance(v, float) else v for k, v in figures.items()}
+
+    def cross_validate(self, dataset: Dataset, folds: int = 5, *, seed: int = 0,
+                       new: Callable[[], UrlDetector] | None = None) -> dict[str, Any]:
+        """Stratified k-fold figures: the mean and spread of each metric over the held-out folds.
+
+        ``new`` makes the detector of each fold (default: :meth:`new_detector`).
+        """
+        if dataset.y is None:
+            raise DataError("label: cross-validation needs labelled data")
+        urls = np.asarray(dataset.X, dtype=object)
+        per_fold = []
+        for train, test in StratifiedKFold(folds, shuffle=True, random_state=seed).split(urls, dataset.y):
+            fitted = (new or self.new_detector)().fit(urls[train], dataset.y[train])
+            per_fold.append(self.metrics(dataset.y[test], fitted.predict(urls[test])))
+        summary: dict[str, Any] = {"folds": folds}
+        for key in per_fold[0]:
+            if key != "n":
+                values = np.array([fold[key] for fold in per_fold])
+                summary[f"cv_{key}"] = round(float(values.mean()), 4)
+                summary[f"cv_{key}_std"] = round(float(values.std()), 4)
+        return summary
+
+
+def _read(path: Path, *, labelled: bool) -> pd.DataFrame:
+    """One CSV, checked: a ``url`` column with no empty cell, and valid labels when they are needed."""
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+    except FileNotFoundError:
+        raise DataError(f"{path}: file not found") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path}: not a readable CSV file ({exc})") from None
+    frame.columns = [str(c).strip().lower() for c in frame.columns]
+    if "url" not in frame.columns:
+        raise DataError(f"{path}: column 'url' is missing (columns: {', '.join(frame.columns) or 'none'})")
+    if frame.empty:
+        raise DataError(f"{path}: no rows under the header")
+    frame["url"] = frame["url"].str.strip()
+    _reject(path, "url", frame["url"] == "", "is empty")
+    if "label" not in frame.columns:
+        if labelled:
+            raise DataError(f"{path}: column 'label' is missing; it must say '{PHISHING}' or '{LEGITIMATE}'")
+        return frame[["url"]]
+    frame["label"] = frame["label"].str.strip().str.lower()
+    if labelled:
+        _reject(path, "label", ~frame["label"].isin(LABELS), f"must be '{PHISHING}' or '{LEGITIMATE}'")
+    else:
+        frame["label"] = frame["label"].where(frame["label"].isin(LABELS))
+    return frame[["url", "label"]]
+
+
+def _reject(path: Path, column: str, bad: pd.Series, reason: str) -> None:
+    if bad.any():
+        lines = (np.flatnonzero(bad.to_numpy()) + 2).tolist()  # 1-based, after the header line
+        shown = ", ".join(map(str, lines[:10])) + (f" and {len(lines) - 10} more" if len(lines) > 10 else "")
+        raise DataError(f"{path}: column '{column}' {reason} on line {shown}")
+
+
+TASK = UrlTask()

@@ -1,0 +1,206 @@
+"""The URL detector: features on hand-made URLs, input checks, the default model, and a quick CV on real data."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+
+from aegis.detectors.url import UrlDetector
+from aegis.features.url_features import (
+    FEATURE_NAMES,
+    Blacklist,
+    BrandIndex,
+    UrlFeaturizer,
+    load_blacklist,
+    load_brands,
+    parse_url,
+)
+from aegis.training.modelstore import load_model
+from aegis.training.task import DataError, Inputs, get_task
+from aegis.training.url import TASK
+
+SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
+HANNOUSSE = SHARED / "datasets" / "urls" / "phishing-hannousse" / "train.csv"
+
+
+@pytest.fixture(scope="module")
+def featurizer() -> UrlFeaturizer:
+    return UrlFeaturizer(load_brands(), Blacklist.from_entries(["scam-shop.top", "sites.google.com/view/fakebank"]))
+
+
+def lookalike(featurizer: UrlFeaturizer, url: str) -> tuple[str, str] | None:
+    found = featurizer.signals(url).lookalike
+    return None if found is None else (found.brand.key, found.kind)
+
+
+@pytest.mark.parametrize(("url", "expected"), [
+    ("http://icbc-verify.top/login", ("icbc", "embedded")),
+    ("http://1cbc.com.cn", ("icbc", "homoglyph")),
+    ("https://icbcc.com/", ("icbc", "edit")),
+    ("https://icbc.top/", ("icbc", "tld-swap")),
+    ("http://paypal.com.account-update.xyz/signin", ("paypal", "subdomain")),
+    ("www.12360.cn", ("12306", "edit")),
+    ("http://etc-renzheng.top/", ("etc", "embedded")),
+    ("http://www.gov-cn.top/shebao", ("gov", "government")),
+    ("https://secure-alipay-refund.com", ("alipay", "embedded")),
+])
+def test_lookalikes_of_protected_brands_are_found(featurizer: UrlFeaturizer, url: str, expected: tuple) -> None:
+    assert lookalike(featurizer, url) == expected
+
+
+@pytest.mark.parametrize("url", [
+    "https://www.icbc.com.cn/ICBC/default.htm", "https://www.12306.cn/index/", "https://www.mohrss.gov.cn/",
+    "https://etc.beijing.gov.cn/", "https://login.alipay.com/", "https://www.python.org/", "https://example.com",
+])
+def test_official_and_unrelated_sites_are_not_lookalikes(featurizer: UrlFeaturizer, url: str) -> None:
+    assert lookalike(featurizer, url) is None
+
+
+def test_punycode_homograph_is_decoded(featurizer: UrlFeaturizer) -> None:
+    host = "аррӏе.com".encode("idna").decode()  # Cyrillic а, р, ӏ, е
+    assert host.startswith("xn--")
+    signals = featurizer.signals(f"https://{host}/id")
+    assert signals.idn
+    assert (signals.lookalike.brand.key, signals.lookalike.kind) == ("apple", "homograph")
+
+
+def test_ip_host_port_and_shortener(featurizer: UrlFeaturizer) -> None:
+    ip = featurizer.signals("http://203.0.113.7:8080/pay")
+    assert ip.parts.is_ip and ip.parts.port == 8080 and ip.lookalike is None
+    assert featurizer.signals("http://0x7f000001/x").parts.is_ip
+    assert not featurizer.signals("http://example.com/").parts.is_ip
+    assert featurizer.signals("https://bit.ly/3abc").shortener
+
+
+def test_parse_url_takes_bare_hosts_and_malformed_input() -> None:
+    parts = parse_url("  WWW.Foo.icbc.com.cn/a?b=1 ")
+    assert (parts.scheme, parts.host, parts.registered, parts.subdomain) == ("", "www.foo.icbc.com.cn",
+                                                                            "icbc.com.cn", "www.foo")
+    assert parse_url("http://[not-an-ip/").host == ""
+
+
+def test_no_network_is_used(featurizer: UrlFeaturizer, monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("network access")
+
+    monkeypatch.setattr(socket, "socket", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    assert featurizer.transform(["http://newly-seen.example.co.uk/x"]).shape == (1, len(FEATURE_NAMES))
+
+
+def test_blacklist_matches_hosts_and_pages_but_not_whole_platforms(featurizer: UrlFeaturizer) -> None:
+    assert featurizer.signals("https://www.scam-shop.top/buy").blacklisted
+    assert featurizer.signals("https://sites.google.com/view/fakebank/login").blacklisted
+    assert not featurizer.signals("https://sites.google.com/view/mybakery").blacklisted
+    assert not featurizer.signals("https://other.scam-shop.top/").blacklisted
+    apps = Blacklist.from_entries(["https://play.google.com/store/apps/details?id=com.fake.bank"])
+    assert apps.hit(parse_url("https://play.google.com/store/apps/details?id=com.fake.bank&hl=zh"))
+    assert not apps.hit(parse_url("https://play.google.com/store/apps/details?id=com.real.bank"))
+
+
+def test_bundled_blacklist_is_loaded() -> None:
+    blacklist = load_blacklist()
+    assert len(blacklist) > 20_000
+    assert "google.com" not in blacklist.hosts and "sites.google.com" not in blacklist.hosts
+
+
+def test_brand_index_skips_edit_variants_of_short_keywords() -> None:
+    index = BrandIndex(load_brands())
+    assert index.match(parse_url("http://abd.com")) is None  # one edit from "abc", a real word space
+    assert index.match(parse_url("http://abc-bank.top")).brand.key == "abc"
+
+
+# ------------------------------------------------------------------------------------------------- task
+
+
+def write(tmp_path: Path, text: str, name: str = "urls.csv") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_missing_url_column_names_file_and_column(tmp_path: Path) -> None:
+    path = write(tmp_path, "link,label\nhttp://a.com,phishing\n")
+    with pytest.raises(DataError, match=r"urls\.csv: column 'url' is missing"):
+        TASK.load(Inputs(data=(path,)), labelled=False)
+
+
+def test_empty_url_rows_are_reported_by_line(tmp_path: Path) -> None:
+    path = write(tmp_path, "url,label\nhttp://a.com,phishing\n  ,legitimate\nhttp://b.com,legitimate\n,phishing\n")
+    with pytest.raises(DataError, match=r"urls\.csv: column 'url' is empty on line 3, 5"):
+        TASK.load(Inputs(data=(path,)), labelled=True)
+
+
+def test_labels_are_checked_only_when_needed(tmp_path: Path) -> None:
+    path = write(tmp_path, "url,label\nhttp://a.com,Phishing \nhttp://b.com,spam\n")
+    with pytest.raises(DataError, match=r"column 'label' must be 'phishing' or 'legitimate' on line 3"):
+        TASK.load(Inputs(data=(path,)), labelled=True)
+    unlabelled = TASK.load(Inputs(data=(path,)), labelled=False)
+    assert unlabelled.X == ["http://a.com", "http://b.com"] and unlabelled.y is None
+    with pytest.raises(DataError, match="column 'label' is missing"):
+        TASK.load(Inputs(data=(write(tmp_path, "url\nhttp://a.com\n", "x.csv"),)), labelled=True)
+    with pytest.raises(DataError, match="file not found"):
+        TASK.load(Inputs(data=(tmp_path / "nope.csv",)), labelled=False)
+
+
+def test_task_is_registered_and_metrics_are_computed() -> None:
+    assert get_task("url") is TASK
+    detector = load_model(None, "url").detector
+    urls = ["https://www.wikipedia.org/", "http://icbc-verify.top/login.php?acct=1"]
+    figures = TASK.metrics(np.array(["legitimate", "phishing"], dtype=object), detector.predict(urls))
+    assert figures["accuracy"] == 1.0 and figures["n"] == 2
+
+
+# ------------------------------------------------------------------------------------------------- model
+
+
+@pytest.fixture(scope="module")
+def default_detector() -> UrlDetector:
+    return load_model(None, "url").detector  # type: ignore[return-value]
+
+
+def test_default_model_separates_obvious_cases(default_detector: UrlDetector) -> None:
+    legitimate = ["https://www.google.com/", "https://www.icbc.com.cn/", "https://github.com/python/cpython",
+                  "https://en.wikipedia.org/wiki/Phishing"]
+    phishing = ["http://paypal.com.account-verify.xyz/webscr/login.php?cmd=_update",
+                "http://192.168.13.77/icbc/verify/account/login.html",
+                "http://appleid.apple.com-secure-signin.top/verify/"]
+    verdicts = default_detector.predict(legitimate + phishing)
+    assert [v.label for v in verdicts] == ["legitimate"] * 4 + ["phishing"] * 3
+    assert max(v.score for v in verdicts[:4]) < min(v.score for v in verdicts[4:])
+    assert any(r == "使用IP地址作为主机名" for r in verdicts[5].reasons)
+    assert verdicts[4].reasons[0] == "域名仿冒 paypal.com（品牌词出现在子域名中）"
+
+
+def test_blacklist_hit_is_a_rule(default_detector: UrlDetector) -> None:
+    site = sorted(default_detector.featurizer.blacklist.hosts)[0]
+    verdict = default_detector.predict([f"https://{site}/"])[0]
+    assert verdict.score >= 0.99 and verdict.reasons[0] == "命中165诈骗网址名单"
+
+
+def test_benefits_lookalike_carries_fraud_type(default_detector: UrlDetector) -> None:
+    verdict = default_detector.predict(["http://etc-renzheng.top/update/login"])[0]
+    assert verdict.label == "phishing" and verdict.fraud_type == "benefits_phishing"
+
+
+def test_detector_survives_pickling(default_detector: UrlDetector, tmp_path: Path) -> None:
+    joblib.dump(default_detector, tmp_path / "m.joblib")
+    again = joblib.load(tmp_path / "m.joblib")
+    urls = ["https://www.baidu.com/", "http://bankcomm-verify.cc/"]
+    np.testing.assert_allclose(again.score(urls), default_detector.score(urls))
+    with pytest.raises(TypeError, match="sequence of URLs"):
+        again.score("https://www.baidu.com/")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not HANNOUSSE.is_file(), reason="shared/datasets is not available")
+def test_quick_cross_validation_on_a_slice_of_hannousse(tmp_path: Path) -> None:
+    pd.read_csv(HANNOUSSE).sample(600, random_state=3).to_csv(tmp_path / "slice.csv", index=False)
+    dataset = TASK.load(Inputs(data=(tmp_path / "slice.csv",)), labelled=True)
+    figures = TASK.cross_validate(dataset, 3, new=lambda: UrlDetector(n_estimators=100, ngram_features=2**16))
+    assert figures["cv_accuracy"] > 0.85 and figures["cv_roc_auc"] > 0.9
