@@ -132,13 +132,13 @@ def test_unknown_kind_and_suffix(sqlite_engine, tmp_path):
 
 
 def _ingest_cmd(path: Path, url: str) -> list[str]:
-    return [sys.executable, "-m", "aegis.cli.main", "ingest", "call", str(path), "--db", url, "--batch-size", "500"]
+    return [sys.executable, "-m", "aegis.cli.main", "ingest", "call", str(path), "--db", url, "--batch-size", "200"]
 
 
 def test_killed_ingest_then_rerun_equals_one_clean_run(database_url, tmp_path):
     """SIGKILL an ingest mid-file, re-run it: the store holds exactly the rows of one clean run."""
     path = tmp_path / "calls.csv"
-    write_calls(path, 20_000, bad_every=97)
+    write_calls(path, 8_000, bad_every=97)
     engine = open_engine(database_url)
     repo = EventRepository(engine)
 
@@ -149,12 +149,12 @@ def test_killed_ingest_then_rerun_equals_one_clean_run(database_url, tmp_path):
         env={**os.environ, "COLUMNS": "200"},
     )
     deadline = time.monotonic() + 120
-    while repo.count("call") < 2_000 and process.poll() is None and time.monotonic() < deadline:
+    while repo.count("call") < 1_000 and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
     process.send_signal(signal.SIGKILL)
     process.wait()
     partial = repo.count("call")
-    assert 0 < partial < 20_000 - 20_000 // 97, "the ingest must be killed mid-file for this test to mean anything"
+    assert 0 < partial < 8_000 - 8_000 // 97, "the ingest must be killed mid-file for this test to mean anything"
 
     subprocess.run(_ingest_cmd(path, database_url), check=True, capture_output=True)
     clean_url = f"sqlite:///{tmp_path / 'clean.db'}"
@@ -162,7 +162,7 @@ def test_killed_ingest_then_rerun_equals_one_clean_run(database_url, tmp_path):
     clean = open_engine(clean_url)
     expected = EventRepository(clean).frame("call").sort_values("event_id").reset_index(drop=True)
     got = repo.frame("call").sort_values("event_id").reset_index(drop=True)
-    assert len(expected) == 20_000 - (20_000 + 96) // 97
+    assert len(expected) == 8_000 - (8_000 + 96) // 97
     assert got.equals(expected)
     engine.dispose()
     clean.dispose()

@@ -271,8 +271,8 @@ def decide(
 @app.command()
 @user_errors
 def demo(
-    people: Annotated[int, typer.Option(min=1000, help="Residents of the demo city.")] = 10_000,
-    days: Annotated[int, typer.Option(min=2, help="Days to simulate.")] = 14,
+    people: Annotated[int, typer.Option(min=1000, help="Residents of the demo city.")] = 5_000,
+    days: Annotated[int, typer.Option(min=2, help="Days to simulate.")] = 7,
     seed: Annotated[int, typer.Option(help="Random seed of the city.")] = 2026,
     workdir: Annotated[Path, typer.Option(help="Where the city and its SQLite store go.")] = Path("var/demo"),
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,

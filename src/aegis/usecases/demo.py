@@ -43,8 +43,8 @@ Say = Callable[[str], None]
 
 @dataclass(frozen=True)
 class DemoConfig:
-    people: int = 10_000
-    days: int = 14
+    people: int = 5_000
+    days: int = 7
     seed: int = 2026
     #: a city in a fraud wave, so that two weeks hold enough victims to measure anything
     victims_per_10k_day: float = 3.0

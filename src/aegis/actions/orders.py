@@ -1,0 +1,265 @@
+"""Stop-payment and freeze orders (紧急止付、快速冻结) as pure functions over plain values (no database here).
+
+An order asks one bank to hold tainted money in one account. It lives through
+
+    issued -> acknowledged -> executed (held, at most the amount asked) -> released | returned | expired
+                           -> rejected (with the bank's reason)
+                           -> moved_on (the money had already left: the chase follows it to the next hop)
+
+``issued -> rejected`` is allowed too (an order sent to the wrong bank is refused before anyone works on it).
+Every other step is refused with an error naming the order and both states, so a retried or out-of-order
+bank answer can never rewrite history. The use cases (``aegis.usecases.funds``) read and write the rows and
+the audit log; what may happen next, which accounts deserve an order and for how much, is decided here.
+
+>>> check_transition("OR-1", "issued", "acknowledged")
+>>> check_transition("OR-1", "rejected", "executed")
+Traceback (most recent call last):
+...
+aegis.actions.orders.IllegalTransition: order OR-1: cannot go from rejected to executed (it is final)
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from enum import StrEnum
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from aegis.decisions.warning_policy import parse_duration
+from aegis.events.models import CHINA_TZ
+from aegis.funds import TraceResult
+
+FEN = Decimal("0.01")
+
+
+class OrderKind(StrEnum):
+    stop_payment = "stop_payment"
+    freeze = "freeze"
+
+
+class OrderState(StrEnum):
+    issued = "issued"
+    acknowledged = "acknowledged"
+    executed = "executed"
+    rejected = "rejected"
+    moved_on = "moved_on"
+    released = "released"
+    returned = "returned"
+    expired = "expired"
+
+
+S = OrderState
+TRANSITIONS: dict[OrderState, frozenset[OrderState]] = {
+    S.issued: frozenset({S.acknowledged, S.rejected}),
+    S.acknowledged: frozenset({S.executed, S.rejected, S.moved_on}),
+    S.executed: frozenset({S.released, S.returned, S.expired}),
+    S.rejected: frozenset(),
+    S.moved_on: frozenset(),
+    S.released: frozenset(),
+    S.returned: frozenset(),
+    S.expired: frozenset(),
+}
+#: states in which the bank still has to answer
+PENDING = frozenset({S.issued, S.acknowledged})
+
+
+class IllegalTransition(ValueError):
+    """A state change the order's life cycle does not allow."""
+
+
+def check_transition(order_id: str, current: str, target: str) -> None:
+    """Raise :class:`IllegalTransition` unless ``current -> target`` is a step of the life cycle."""
+    now, then = OrderState(current), OrderState(target)
+    allowed = TRANSITIONS[now]
+    if then not in allowed:
+        hint = f"allowed: {', '.join(sorted(allowed))}" if allowed else "it is final"
+        raise IllegalTransition(f"order {order_id}: cannot go from {now} to {then} ({hint})")
+
+
+def fen(value: float | Decimal | str) -> Decimal:
+    """An amount rounded to the fen, the unit every stored amount is kept in."""
+    return Decimal(str(value)).quantize(FEN, rounding=ROUND_HALF_UP)
+
+
+def stable_id(prefix: str, *parts: object) -> str:
+    """A short id derived from the parts: the same request always gets the same id (idempotent retries)."""
+    digest = hashlib.blake2b("\x1f".join(str(p) for p in parts).encode(), digest_size=10).hexdigest()
+    return f"{prefix}-{digest}"
+
+
+def order_id(chase_id: str, account: str, kind: str) -> str:
+    return stable_id("OR", chase_id, account, kind)
+
+
+# -- policy --------------------------------------------------------------------------------------------------
+class Terms(BaseModel):
+    """What one kind of order asks: how long the hold lasts, how soon the bank answers, on what basis."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    hold: timedelta
+    respond_within: timedelta
+    legal_basis: str = Field(min_length=10)
+
+    @field_validator("hold", "respond_within", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> timedelta:
+        return value if isinstance(value, timedelta) else parse_duration(value)
+
+
+class Sinks(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    channels: dict[str, str] = Field(default_factory=dict)
+    large_merchant_min_payers: int = Field(ge=2)
+    accounts: dict[str, str] = Field(default_factory=dict)
+
+
+class Contact(BaseModel):
+    """A bank's duty post for orders: who answers the phone, and when the post is staffed (China time)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    role: Literal["stop_payment_duty", "freeze_officer", "manager"]
+    post: str = Field(min_length=1, max_length=128)
+    phone: str = Field(min_length=3, max_length=32)
+    hours: str = Field(pattern=r"^\d\d:\d\d-\d\d:\d\d$")
+
+    def on_duty(self, at: datetime) -> bool:
+        start, end = self.hours.split("-")
+        local = at.astimezone(CHINA_TZ).time()
+        if end == "24:00":
+            return local >= time.fromisoformat(start)
+        return time.fromisoformat(start) <= local < time.fromisoformat(end)
+
+
+#: the duty posts that take each kind of order, first choice first (a freeze that comes at night goes to
+#: the 24-hour stop-payment desk)
+CONTACT_ROLES: dict[str, tuple[str, ...]] = {
+    OrderKind.stop_payment: ("stop_payment_duty", "manager"),
+    OrderKind.freeze: ("freeze_officer", "stop_payment_duty", "manager"),
+}
+
+
+class SimulatedBank(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    response_minutes: dict[OrderKind, float]
+
+
+class FundsPolicy(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    version: str = Field(min_length=1, max_length=32)
+    rule: Literal["fifo", "proportional"]
+    max_hops: int = Field(ge=1, le=20)
+    floor: Decimal = Field(gt=0)
+    min_taint_share: float = Field(ge=0, le=1)
+    orders: dict[OrderKind, Terms]
+    sinks: Sinks
+    simulated_bank: SimulatedBank
+    banks: dict[str, list[Contact]] = Field(default_factory=dict)
+
+    def terms(self, kind: str) -> Terms:
+        return self.orders[OrderKind(kind)]
+
+    def contact(self, bank: str, kind: str, at: datetime) -> Contact | None:
+        """The post to notify of an order of ``kind`` at ``at``: the first preferred post on duty."""
+        posts = {c.role: c for c in self.banks.get(bank, [])}
+        for role in CONTACT_ROLES[kind]:
+            post = posts.get(role)
+            if post is not None and post.on_duty(at):
+                return post
+        return None
+
+
+def default_policy_path() -> Path:
+    return Path(str(resources.files("aegis.data") / "policy" / "funds.yaml"))
+
+
+def load_policy(path: Path | None = None) -> FundsPolicy:
+    """Read and validate the funds policy; errors name the file and the field."""
+    path = path or default_policy_path()
+    try:
+        return FundsPolicy.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise ValueError(f"{path}: {'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from None
+    except (yaml.YAMLError, OSError) as exc:
+        raise ValueError(f"{path}: {exc}") from None
+
+
+# -- which accounts get an order -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Target:
+    """An account worth an order: the tainted money still there, whose it is, and the path that brought it."""
+
+    account: str
+    hop: int
+    amount: Decimal
+    taint: dict[str, Decimal]
+    path: tuple[str, ...]
+
+    @property
+    def reasons(self) -> list[str]:
+        return [
+            f"资金路径：{' → '.join(self.path)}",
+            f"第{self.hop}跳账户，涉案资金{self.amount}元仍在账户内",
+        ]
+
+
+def targets(
+    result: TraceResult,
+    floor: Decimal,
+    already: Iterable[str] = (),
+    *,
+    throughput: Mapping[str, float] | None = None,
+    min_share: float = 0.0,
+) -> list[Target]:
+    """Accounts the trace reached that still hold at least ``floor`` of taint, largest first.
+
+    Sinks (cash-outs, exchanges, large merchants, the victims' own accounts) never get an order: they are
+    flagged in the chase instead. Accounts in ``already`` (ordered before in the chase) are left out, so a
+    follow-up trace only adds the accounts the money reached since. With ``throughput`` (all the money that
+    went into each account: opening balance and credits), an account where the taint is less than
+    ``min_share`` of it is left out too: a mule's money is mostly fraud money, while an ordinary account that
+    got a small "rebate" from a mule (刷单返利 victims do) is mostly its owner's own.
+    """
+    skip = set(already)
+    found = []
+    for reached in result.accounts.values():
+        if reached.sink is not None or reached.account in skip:
+            continue
+        amount = fen(reached.held)
+        if amount < floor:
+            continue
+        if throughput is not None and reached.received < min_share * throughput.get(reached.account, 0.0):
+            continue
+        taint = {str(v): fen(x) for v, x in reached.held_by_victim.items() if fen(x) > 0}
+        found.append(Target(str(reached.account), reached.hop, amount, taint, tuple(map(str, reached.path))))
+    return sorted(found, key=lambda t: (-t.amount, t.hop, t.account))
+
+
+def flagged(result: TraceResult) -> list[dict[str, Any]]:
+    """The sinks the money reached, with how much stopped there: for the city centre, never for an order."""
+    return [
+        {"account": str(a.account), "hop": a.hop, "sink": a.sink, "amount": str(fen(a.sunk))}
+        for a in sorted(result.accounts.values(), key=lambda a: -a.sunk)
+        if a.sink is not None and a.sunk > 0
+    ]
+
+
+def taint_to_json(taint: Mapping[str, Decimal]) -> dict[str, str]:
+    return {victim: str(amount) for victim, amount in taint.items()}
+
+
+def taint_from_json(taint: Mapping[str, str]) -> dict[str, Decimal]:
+    return {victim: Decimal(amount) for victim, amount in taint.items()}

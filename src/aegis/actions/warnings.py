@@ -1,0 +1,159 @@
+"""Warnings and their dissuasion workflow, as pure functions over plain rows (no database here).
+
+A warning lives through ``new -> assigned -> contacted -> closed`` (outcome: dissuaded, already defrauded or
+false alarm); a contact attempt that does not reach the person sends it to ``locating`` (落地查找: an officer
+goes to find them). Until the person is reached, the deadline of the level runs; when it is breached the
+warning climbs to the next tier's queue (station -> district -> city) with that tier's deadline.
+
+The use cases (``aegis.usecases.warnings``) read and write the rows; what may happen next is decided here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from aegis.decisions.warning_policy import Policy, level_rank
+
+STATUSES = ("new", "assigned", "contacted", "locating", "closed")
+OPEN_STATUSES = ("new", "assigned", "contacted", "locating")
+#: statuses in which the contact deadline still runs (the person has not been reached)
+UNREACHED = ("new", "assigned", "locating")
+OUTCOMES = ("dissuaded", "already_defrauded", "false_alarm")
+CONTACT_RESULTS = ("reached", "unreachable")
+MAX_REASONS = 8
+
+#: (status, action) -> next status
+TRANSITIONS: dict[tuple[str, str], str] = {
+    ("new", "take"): "assigned",
+    ("locating", "take"): "locating",
+    ("assigned", "reached"): "contacted",
+    ("assigned", "unreachable"): "locating",
+    ("locating", "reached"): "contacted",
+    ("locating", "unreachable"): "locating",
+    ("assigned", "close"): "closed",
+    ("contacted", "close"): "closed",
+    ("locating", "close"): "closed",
+}
+
+
+class WorkflowError(ValueError):
+    """A step that the workflow does not allow from the warning's current state."""
+
+
+def next_status(status: str, action: str) -> str:
+    try:
+        return TRANSITIONS[(status, action)]
+    except KeyError:
+        allowed = sorted(a for s, a in TRANSITIONS if s == status)
+        hint = f" (allowed: {', '.join(allowed)})" if allowed else " (it is closed)"
+        raise WorkflowError(f"status: cannot {action} a warning that is {status}{hint}") from None
+
+
+@dataclass(frozen=True)
+class WarningRequest:
+    """"Warn about this person for this fraud type": what the fusion decided at one lead."""
+
+    person_id: str
+    fraud_type: str
+    probability: float
+    level: str
+    reasons: tuple[str, ...]
+    lead_id: str
+    time: datetime
+
+
+def open_key(person_id: str, fraud_type: str) -> str:
+    return f"{person_id}|{fraud_type}"
+
+
+def warning_id(person_id: str, fraud_type: str, first_lead_id: str) -> str:
+    """Stable id: the same first lead about the same person and type always gives the same warning id."""
+    digest = hashlib.blake2b(f"{person_id}\x1f{fraud_type}\x1f{first_lead_id}".encode(), digest_size=10)
+    return f"wrn-{digest.hexdigest()}"
+
+
+def new_warning(request: WarningRequest, policy: Policy, *, city: str | None, district: str, station: str,
+                now: datetime) -> dict[str, Any]:
+    """The row of a freshly raised warning, routed by level and fraud type."""
+    dispatch = policy.dispatch(request.level, request.fraud_type)
+    return {
+        "warning_id": warning_id(request.person_id, request.fraud_type, request.lead_id),
+        "person_id": request.person_id,
+        "fraud_type": request.fraud_type,
+        "open_key": open_key(request.person_id, request.fraud_type),
+        "level": request.level,
+        "probability": float(request.probability),
+        "reasons": list(request.reasons[:MAX_REASONS]),
+        "status": "new",
+        "city": city,
+        "district": district,
+        "station": station,
+        "queue": dispatch.queue,
+        "channel": dispatch.channel,
+        "deadline": request.time + dispatch.deadline,
+        "escalations": 0,
+        "lead_count": 1,
+        "last_lead_id": request.lead_id,
+        "first_lead_at": request.time,
+        "last_lead_at": request.time,
+        "policy_version": policy.version,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def update_with_lead(row: dict[str, Any], request: WarningRequest, policy: Policy, now: datetime
+                     ) -> dict[str, Any] | None:
+    """Changes to an open warning for a new lead about the same person and type; None for a repeated lead.
+
+    A more severe level re-routes the warning (channel, queue) and can only bring its deadline closer.
+    """
+    if request.lead_id == row["last_lead_id"]:
+        return None
+    changes: dict[str, Any] = {
+        "probability": max(float(row["probability"]), float(request.probability)),
+        "reasons": list(dict.fromkeys([*request.reasons, *row["reasons"]]))[:MAX_REASONS],
+        "lead_count": int(row["lead_count"]) + 1,
+        "last_lead_id": request.lead_id,
+        "last_lead_at": max(row["last_lead_at"], request.time),
+        "updated_at": now,
+    }
+    if level_rank(request.level) < level_rank(row["level"]):
+        dispatch = policy.dispatch(request.level, request.fraud_type)
+        changes["level"] = request.level
+        changes["channel"] = dispatch.channel
+        if row["status"] in UNREACHED:
+            higher = max(_tier(row["queue"]), _tier(dispatch.queue))
+            changes["queue"] = _QUEUES[higher]
+            changes["deadline"] = min(row["deadline"], request.time + dispatch.deadline)
+    return changes
+
+
+_QUEUES = ("station", "district", "city")
+
+
+def _tier(queue: str) -> int:
+    return _QUEUES.index(queue)
+
+
+def escalation(row: dict[str, Any], policy: Policy, now: datetime) -> dict[str, Any] | None:
+    """Changes for a warning whose deadline passed before the person was reached; None if none is due.
+
+    The warning moves to the next tier's queue, unassigned so that tier takes it; at the city centre it stays
+    and only its escalation count and deadline move, so an overdue urgent case keeps showing as overdue.
+    """
+    if row["status"] not in UNREACHED or row["deadline"] > now:
+        return None
+    upper = policy.next_queue(row["queue"])
+    queue = upper or row["queue"]
+    return {
+        "queue": queue,
+        "status": "new" if upper and row["status"] == "assigned" else row["status"],
+        "assigned_to": None if upper and row["status"] == "assigned" else row.get("assigned_to"),
+        "deadline": now + policy.escalation_deadline(queue),
+        "escalations": int(row["escalations"]) + 1,
+        "updated_at": now,
+    }

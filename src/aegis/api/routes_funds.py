@@ -1,0 +1,122 @@
+"""Funds chase endpoints (控: 紧急止付、冻结、返还) under /api/v1/funds; use cases decide who may act."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, HTTPException, Query
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from aegis.actions.orders import IllegalTransition
+from aegis.api.deps import ActorDep, EngineDep
+from aegis.events.models import Ident
+from aegis.usecases import funds
+
+router = APIRouter(prefix="/funds", tags=["funds (控)"])
+
+
+class ChaseIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    report_event_id: Annotated[str, Field(max_length=80)] | None = None
+    victim: Ident | None = None
+    loss_transfers: list[Annotated[str, Field(max_length=80)]] = Field(default_factory=list, max_length=100)
+    rule: Literal["fifo", "proportional"] | None = None
+    max_hops: Annotated[int, Field(ge=1, le=20)] | None = None
+
+    @model_validator(mode="after")
+    def _source(self) -> ChaseIn:
+        if not self.report_event_id and not (self.victim and self.loss_transfers):
+            raise ValueError("give report_event_id, or victim and loss_transfers")
+        return self
+
+
+class ResponseIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    action: Literal["acknowledge", "execute", "reject", "moved_on"]
+    held: Annotated[Decimal, Field(gt=0, max_digits=18, decimal_places=2)] | None = None
+    reason: Annotated[str, Field(max_length=500)] | None = None
+
+
+class ReleaseIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Annotated[str, Field(min_length=1, max_length=500)]
+
+
+def _guard(call: Any, *args: Any, **kwargs: Any) -> Any:
+    """Turn a refused step into 409 (illegal state change) or 422 (bad request), with the reason."""
+    try:
+        return call(*args, **kwargs)
+    except IllegalTransition as exc:
+        raise HTTPException(409, str(exc)) from None
+    except funds.ChaseError as exc:
+        raise HTTPException(422, str(exc)) from None
+
+
+@router.post("/chases", status_code=201)
+def open_chase(body: ChaseIn, engine: EngineDep, actor: ActorDep) -> funds.ChaseView:
+    """Open a chase from a report (or a victim's loss transfers): trace the money, order stop-payments."""
+    return _guard(
+        funds.open_chase,
+        engine,
+        actor,
+        report_event_id=body.report_event_id,
+        victim=body.victim,
+        loss_transfers=body.loss_transfers,
+        rule=body.rule,
+        max_hops=body.max_hops,
+    )
+
+
+@router.get("/chases/{chase_id}")
+def get_chase(chase_id: str, engine: EngineDep, actor: ActorDep) -> funds.ChaseView:
+    """The whole chase with every bank's orders (city centre only)."""
+    return funds.get_chase(engine, actor, chase_id)
+
+
+@router.post("/chases/{chase_id}/escalate")
+def escalate(chase_id: str, engine: EngineDep, actor: ActorDep) -> list[funds.OrderView]:
+    """Follow the chase's executed stop-payments with freezes."""
+    return _guard(funds.escalate, engine, actor, chase_id)
+
+
+@router.post("/chases/{chase_id}/return")
+def return_funds(chase_id: str, engine: EngineDep, actor: ActorDep) -> funds.ReturnView:
+    """Return the frozen money of the chase's accounts to the victims, pro rata."""
+    return _guard(funds.return_funds, engine, actor, chase_id)
+
+
+@router.get("/orders")
+def list_orders(
+    engine: EngineDep,
+    actor: ActorDep,
+    chase_id: str | None = None,
+    state: Annotated[str | None, Query(description="issued, acknowledged, executed, ...")] = None,
+    bank: str | None = None,
+) -> list[funds.OrderView]:
+    """Orders; a bank sees only those for its own accounts."""
+    return _guard(funds.list_orders, engine, actor, chase_id=chase_id, state=state, bank=bank)
+
+
+@router.post("/orders/{order_id}/response")
+def respond(order_id: str, body: ResponseIn, engine: EngineDep, actor: ActorDep) -> funds.RespondResult:
+    """A bank's answer; "moved_on" (or a partial hold) makes the chase order the next hop at once."""
+    return _guard(funds.respond, engine, actor, order_id, body.action, held=body.held, reason=body.reason)
+
+
+@router.post("/orders/{order_id}/release")
+def release(order_id: str, body: ReleaseIn, engine: EngineDep, actor: ActorDep) -> funds.OrderView:
+    """Lift an executed hold, with the reason."""
+    return _guard(funds.release, engine, actor, order_id, body.reason)
+
+
+@router.get("/contacts")
+def contacts(
+    engine: EngineDep, actor: ActorDep, bank: str | None = None, at: datetime | None = None
+) -> list[dict[str, Any]]:
+    """Banks' duty posts for orders and whether each is on duty now (a bank sees its own)."""
+    return funds.bank_contacts(engine, actor, bank=bank, at=at)

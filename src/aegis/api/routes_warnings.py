@@ -1,0 +1,121 @@
+"""Warning queues of the city centre, district bureaus and police stations: list, take, contact, close.
+
+Thin: authorisation and workflow rules live in :mod:`aegis.usecases.warnings`; a station asking for another
+station's warning gets 404, exactly as for a warning that does not exist.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, Literal, TypeVar
+
+from fastapi import APIRouter, HTTPException
+from pydantic import BaseModel, Field
+
+from aegis.actions.warnings import WorkflowError
+from aegis.api.deps import ActorDep, EngineDep
+from aegis.usecases import warnings as uc
+
+router = APIRouter(prefix="/warnings", tags=["warnings"])
+T = TypeVar("T")
+
+
+class WarningOut(BaseModel):
+    warning_id: str
+    person_id: str
+    fraud_type: str
+    level: str
+    probability: float
+    reasons: list[str]
+    status: str
+    district: str
+    station: str
+    queue: str
+    channel: str
+    deadline: datetime
+    escalations: int
+    assigned_to: str | None
+    contact_channel: str | None
+    outcome: str | None
+    lead_count: int
+    first_lead_at: datetime
+    last_lead_at: datetime
+    policy_version: str
+    created_at: datetime
+    updated_at: datetime
+    closed_at: datetime | None
+
+
+class WarningDetail(WarningOut):
+    history: list[dict[str, Any]]
+
+
+class ContactIn(BaseModel):
+    channel: Literal["sms", "call", "visit"]
+    result: Literal["reached", "unreachable"]
+    note: str = Field("", max_length=500)
+
+
+class CloseIn(BaseModel):
+    outcome: Literal["dissuaded", "already_defrauded", "false_alarm"]
+    note: str = Field("", max_length=500)
+
+
+def _call(step: Callable[[], T]) -> T:
+    try:
+        return step()
+    except WorkflowError as exc:
+        raise HTTPException(409, str(exc)) from None
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from None
+
+
+@router.get("", response_model=list[WarningOut])
+def list_warnings(
+    engine: EngineDep,
+    actor: ActorDep,
+    status: str | None = None,
+    queue: str | None = None,
+    level: str | None = None,
+    open_only: bool = False,
+    limit: int = 200,
+) -> list[dict[str, Any]]:
+    """Warnings of your jurisdiction, most severe and most urgent first."""
+    return uc.list_warnings(
+        engine, actor, status=status, queue=queue, level=level, open_only=open_only, limit=min(max(limit, 1), 1000)
+    )
+
+
+@router.get("/stats")
+def stats(engine: EngineDep, actor: ActorDep) -> dict[str, Any]:
+    """Per level and fraud type: open, closed, outcomes and precision, over your jurisdiction."""
+    return uc.warning_stats(engine, actor)
+
+
+@router.post("/escalate-overdue", response_model=list[WarningOut])
+def escalate_overdue(engine: EngineDep, actor: ActorDep) -> list[dict[str, Any]]:
+    """Move warnings whose contact deadline passed to the next tier's queue."""
+    return uc.escalate_overdue(engine, actor)
+
+
+@router.get("/{warning_id}", response_model=WarningDetail)
+def get_warning(warning_id: str, engine: EngineDep, actor: ActorDep) -> dict[str, Any]:
+    return uc.get_warning(engine, actor, warning_id)
+
+
+@router.post("/{warning_id}/take", response_model=WarningOut)
+def take(warning_id: str, engine: EngineDep, actor: ActorDep) -> dict[str, Any]:
+    return _call(lambda: uc.take_warning(engine, actor, warning_id))
+
+
+@router.post("/{warning_id}/contact", response_model=WarningOut)
+def contact(warning_id: str, body: ContactIn, engine: EngineDep, actor: ActorDep) -> dict[str, Any]:
+    return _call(
+        lambda: uc.record_contact(engine, actor, warning_id, channel=body.channel, result=body.result, note=body.note)
+    )
+
+
+@router.post("/{warning_id}/close", response_model=WarningOut)
+def close(warning_id: str, body: CloseIn, engine: EngineDep, actor: ActorDep) -> dict[str, Any]:
+    return _call(lambda: uc.close_warning(engine, actor, warning_id, outcome=body.outcome, note=body.note))

@@ -1,0 +1,258 @@
+"""``aegis funds ...``: chase a victim's money, answer orders as a bank, release, return."""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+app = typer.Typer(
+    help="Funds chase (紧急止付、冻结、返还): trace, order, answer, release, return.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+orders_app = typer.Typer(help="Stop-payment and freeze orders.", no_args_is_help=True)
+app.add_typer(orders_app, name="orders")
+
+out = Console()
+err = Console(stderr=True, soft_wrap=True)
+
+DbOption = Annotated[str | None, typer.Option("--db", help="Database URL (default: $AEGIS_DATABASE_URL).")]
+UserOption = Annotated[str, typer.Option("--user", help="Who is acting (recorded in the audit log).")]
+RoleOption = Annotated[str, typer.Option("--role", help="city_centre, bank, system ...")]
+BankOption = Annotated[str | None, typer.Option("--institution", help="The bank's name, for --role bank.")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+
+def user_errors(func: F) -> F:
+    """Known errors (bad input, refused steps, unknown ids, permissions) -> one line on stderr, exit 2."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from sqlalchemy.exc import OperationalError
+
+        from aegis.training.task import DataError
+        from aegis.usecases.actor import PermissionDenied
+
+        try:
+            return func(*args, **kwargs)
+        except (ValueError, LookupError, PermissionDenied, DataError, FileNotFoundError) as exc:
+            err.print(f"[red]error:[/red] {str(exc).strip(chr(39))}", highlight=False)
+            raise typer.Exit(2) from None
+        except OperationalError as exc:
+            err.print(f"[red]error:[/red] database: {exc.orig}", highlight=False)
+            raise typer.Exit(2) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _actor(user: str, role: str, institution: str | None) -> Any:
+    from aegis.usecases.actor import Actor, Role
+
+    try:
+        return Actor(user, Role(role), institution=institution)
+    except ValueError as exc:
+        raise ValueError(f"--role/--institution: {exc}") from None
+
+
+def _engine(db: str | None) -> Any:
+    from aegis.store import open_engine
+
+    return open_engine(db)
+
+
+def _print_orders(orders: list[Any], as_json: bool) -> None:
+    if as_json:
+        print(json.dumps([o.model_dump(mode="json") for o in orders], ensure_ascii=False, indent=2))
+        return
+    table = Table("order", "kind", "bank", "account", "state", "hop", "requested", "held", "respond by")
+    for o in orders:
+        table.add_row(
+            o.order_id,
+            o.kind.value,
+            o.bank,
+            o.account,
+            o.state.value,
+            str(o.hop),
+            str(o.requested),
+            str(o.held or ""),
+            o.respond_by.isoformat(timespec="minutes"),
+        )
+    out.print(table)
+
+
+@app.command()
+@user_errors
+def chase(
+    report: Annotated[str | None, typer.Option(help="Report event id to chase.")] = None,
+    victim: Annotated[str | None, typer.Option(help="Victim id (with --loss).")] = None,
+    loss: Annotated[list[str] | None, typer.Option(help="A loss transfer's event id (repeatable).")] = None,
+    rule: Annotated[str | None, typer.Option(help="fifo or proportional (default: the policy's).")] = None,
+    max_hops: Annotated[int | None, typer.Option(min=1, help="Hop limit (default: the policy's).")] = None,
+    user: UserOption = "cli",
+    role: RoleOption = "city_centre",
+    institution: BankOption = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Open a chase: trace the loss transfers and send stop-payment orders to the banks."""
+    from aegis.usecases.funds import open_chase
+
+    view = open_chase(
+        _engine(db),
+        _actor(user, role, institution),
+        report_event_id=report,
+        victim=victim,
+        loss_transfers=loss or [],
+        rule=rule,
+        max_hops=max_hops,
+    )
+    if as_json:
+        print(view.model_dump_json(indent=2))
+        return
+    out.print(
+        f"chase {view.chase_id}: victims {', '.join(view.victims)}, loss {view.loss} yuan", highlight=False
+    )
+    for sink in view.flagged:
+        out.print(f"  flagged {sink['sink']}: {sink['account']} ({sink['amount']} yuan)", highlight=False)
+    _print_orders(view.orders, False)
+
+
+@orders_app.command("list")
+@user_errors
+def orders_list(
+    chase_id: Annotated[str | None, typer.Option("--chase", help="Only this chase.")] = None,
+    state: Annotated[str | None, typer.Option(help="Only this state.")] = None,
+    user: UserOption = "cli",
+    role: RoleOption = "city_centre",
+    institution: BankOption = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List orders (a bank sees only its own)."""
+    from aegis.usecases.funds import list_orders
+
+    _print_orders(
+        list_orders(_engine(db), _actor(user, role, institution), chase_id=chase_id, state=state), as_json
+    )
+
+
+@app.command()
+@user_errors
+def respond(
+    order_id: Annotated[str, typer.Argument(help="The order.")],
+    action: Annotated[str, typer.Argument(help="acknowledge, execute, reject or moved_on.")],
+    held: Annotated[str | None, typer.Option(help="Amount held (execute).")] = None,
+    reason: Annotated[str | None, typer.Option(help="Why (reject).")] = None,
+    user: UserOption = "cli",
+    role: RoleOption = "bank",
+    institution: BankOption = None,
+    db: DbOption = None,
+) -> None:
+    """Answer an order as its bank; moved_on makes the chase order the next hop."""
+    from aegis.usecases.funds import respond as answer
+
+    result = answer(
+        _engine(db),
+        _actor(user, role, institution),
+        order_id,
+        action,
+        held=Decimal(held) if held else None,
+        reason=reason,
+    )
+    out.print(f"{result.order.order_id}: {result.order.state.value}", highlight=False)
+    if result.follow_ups:
+        out.print("follow-up orders:", highlight=False)
+        _print_orders(result.follow_ups, False)
+
+
+@app.command()
+@user_errors
+def escalate(
+    chase_id: Annotated[str, typer.Argument(help="The chase.")],
+    user: UserOption = "cli",
+    role: RoleOption = "city_centre",
+    db: DbOption = None,
+) -> None:
+    """Follow the chase's executed stop-payments with freezes."""
+    from aegis.usecases.funds import escalate as run
+
+    _print_orders(run(_engine(db), _actor(user, role, None), chase_id), False)
+
+
+@app.command()
+@user_errors
+def release(
+    order_id: Annotated[str, typer.Argument(help="The order.")],
+    reason: Annotated[str, typer.Option(help="Why the hold is lifted.")],
+    user: UserOption = "cli",
+    role: RoleOption = "city_centre",
+    db: DbOption = None,
+) -> None:
+    """Lift an executed hold."""
+    from aegis.usecases.funds import release as run
+
+    order = run(_engine(db), _actor(user, role, None), order_id, reason)
+    out.print(f"{order.order_id}: {order.state.value}", highlight=False)
+
+
+@app.command("return")
+@user_errors
+def return_(
+    chase_id: Annotated[str, typer.Argument(help="The chase.")],
+    user: UserOption = "cli",
+    role: RoleOption = "city_centre",
+    db: DbOption = None,
+) -> None:
+    """Return the frozen money of the chase's accounts to the victims, pro rata."""
+    from aegis.usecases.funds import return_funds
+
+    result = return_funds(_engine(db), _actor(user, role, None), chase_id)
+    table = Table("victim", "returned")
+    for victim, amount in result.per_victim.items():
+        table.add_row(victim, str(amount))
+    out.print(table)
+
+
+@app.command()
+@user_errors
+def contacts(
+    load: Annotated[bool, typer.Option(help="(Re)load the shipped duty posts first.")] = False,
+    user: UserOption = "cli",
+    role: RoleOption = "city_centre",
+    institution: BankOption = None,
+    db: DbOption = None,
+) -> None:
+    """Banks' duty posts for orders, and who is on duty now."""
+    from aegis.usecases.funds import bank_contacts, load_bank_contacts
+
+    engine, actor = _engine(db), _actor(user, role, institution)
+    if load:
+        load_bank_contacts(engine, actor)
+    table = Table("bank", "role", "post", "phone", "hours", "on duty")
+    for c in bank_contacts(engine, actor):
+        table.add_row(c["bank"], c["role"], c["post"], c["phone"], c["hours"], "yes" if c["on_duty"] else "")
+    out.print(table)
+
+
+@app.command()
+@user_errors
+def demo(
+    sim: Annotated[Path, typer.Option("--sim", help="A simulator output folder.")],
+    victims: Annotated[int, typer.Option(min=1, help="Reported victims to chase.")] = 5,
+    db: DbOption = None,
+) -> None:
+    """Chase the money of some simulated victims end to end with simulated banks."""
+    from aegis.usecases.funds import run_demo_chase
+
+    print(json.dumps(run_demo_chase(_engine(db), sim, victims), ensure_ascii=False, indent=2))

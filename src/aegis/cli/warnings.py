@@ -1,0 +1,126 @@
+"""``aegis warnings ...``: the warning queues from the command line, for each role.
+
+Who acts is given by ``--user`` and ``--role`` (plus ``--district`` / ``--station`` for those roles); the use
+cases decide what that actor may see and do. Errors are one line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from aegis.usecases.actor import Actor, PermissionDenied, Role
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _uc() -> Any:
+    """The use cases, imported on first use: they load the models' libraries, which every command of
+    ``aegis`` would otherwise pay for at start-up."""
+    from aegis.usecases import warnings
+
+    return warnings
+
+app = typer.Typer(help="Warnings and dissuasion (预警劝阻): list, take, contact, close, escalate, stats.",
+                  no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
+out = Console()
+err = Console(stderr=True, soft_wrap=True)
+
+User = Annotated[str, typer.Option("--user", help="Your user id (recorded in the audit log).")]
+RoleOpt = Annotated[Role, typer.Option("--role", help="Your role: city_centre, district_bureau, police_station.")]
+District = Annotated[str | None, typer.Option("--district", help="Your district (district bureau users).")]
+Station = Annotated[str | None, typer.Option("--station", help="Your police station (station users).")]
+Db = Annotated[str | None, typer.Option("--db", help="Database URL (default: $AEGIS_DATABASE_URL).")]
+
+
+def _errors(func: F) -> F:
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except (PermissionDenied, ValueError, LookupError) as exc:
+            err.print(f"[red]error:[/red] {str(exc).strip(chr(39))}", highlight=False)
+            raise typer.Exit(2) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _context(db: str | None, user: str, role: Role, district: str | None, station: str | None) -> tuple[Any, Actor]:
+    from aegis.store import open_engine
+
+    actor = Actor(user, role, district=district, station=station)
+    return open_engine(db), actor
+
+
+def _show(rows: list[dict[str, Any]]) -> None:
+    table = Table("id", "level", "type", "P", "status", "queue", "station", "deadline", "assigned to")
+    for r in rows:
+        table.add_row(r["warning_id"], r["level"], r["fraud_type"], f"{r['probability']:.2f}", r["status"],
+                      r["queue"], r["station"], r["deadline"].strftime("%Y-%m-%d %H:%M"), r["assigned_to"] or "")
+    out.print(table)
+
+
+@app.command("list")
+@_errors
+def list_(user: User, role: RoleOpt, district: District = None, station: Station = None, db: Db = None,
+          status: Annotated[str | None, typer.Option(help="Only this status.")] = None,
+          queue: Annotated[str | None, typer.Option(help="Only this tier's queue: station, district, city.")] = None,
+          open_only: Annotated[bool, typer.Option("--open", help="Only open warnings.")] = False) -> None:
+    """List the warnings of your jurisdiction, most severe first."""
+    engine, actor = _context(db, user, role, district, station)
+    _show(_uc().list_warnings(engine, actor, status=status, queue=queue, open_only=open_only))
+
+
+@app.command()
+@_errors
+def take(warning_id: str, user: User, role: RoleOpt, district: District = None, station: Station = None,
+         db: Db = None) -> None:
+    """Take a new warning: it becomes yours to contact the person."""
+    engine, actor = _context(db, user, role, district, station)
+    _show([_uc().take_warning(engine, actor, warning_id)])
+
+
+@app.command()
+@_errors
+def contact(warning_id: str, user: User, role: RoleOpt,
+            channel: Annotated[str, typer.Option(help="sms, call (96110-style) or visit.")],
+            result: Annotated[str, typer.Option(help="reached or unreachable (-> locating).")],
+            note: str = "", district: District = None, station: Station = None, db: Db = None) -> None:
+    """Record a contact attempt with the person."""
+    engine, actor = _context(db, user, role, district, station)
+    _show([_uc().record_contact(engine, actor, warning_id, channel=channel, result=result, note=note)])
+
+
+@app.command()
+@_errors
+def close(warning_id: str, user: User, role: RoleOpt,
+          outcome: Annotated[str, typer.Option(help="dissuaded, already_defrauded or false_alarm.")],
+          note: str = "", district: District = None, station: Station = None, db: Db = None) -> None:
+    """Close a warning with its outcome (the label that measures warning precision)."""
+    engine, actor = _context(db, user, role, district, station)
+    _show([_uc().close_warning(engine, actor, warning_id, outcome=outcome, note=note)])
+
+
+@app.command("escalate-overdue")
+@_errors
+def escalate_overdue(user: User, role: RoleOpt, district: District = None, station: Station = None,
+                     db: Db = None) -> None:
+    """Move warnings whose contact deadline passed up to the next tier's queue."""
+    engine, actor = _context(db, user, role, district, station)
+    moved = _uc().escalate_overdue(engine, actor)
+    _show(moved)
+    out.print(f"{len(moved)} warning(s) escalated")
+
+
+@app.command()
+@_errors
+def stats(user: User, role: RoleOpt, district: District = None, station: Station = None, db: Db = None) -> None:
+    """Warning counts, outcomes and precision per level and fraud type, over your jurisdiction."""
+    engine, actor = _context(db, user, role, district, station)
+    out.print_json(json.dumps(_uc().warning_stats(engine, actor), ensure_ascii=False))

@@ -1,0 +1,167 @@
+"""The graded dissuasion policy: from P(victim) and fraud type to a warning level, a channel and a deadline.
+
+The policy is a versioned YAML file (default: ``aegis/data/policy/warnings.yaml``), validated when loaded so a
+typo fails at start-up with the field named, not at the first warning. Pure: no I/O after loading.
+
+>>> policy = load_policy()
+>>> policy.level(0.99)
+'urgent'
+>>> policy.level(0.1) is None
+True
+>>> policy.dispatch("high", "impersonate_police").deadline
+datetime.timedelta(seconds=21600)
+>>> policy.next_queue("station")
+'district'
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import timedelta
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+LEVELS: tuple[str, ...] = ("urgent", "high", "medium", "low")
+"""most to least severe"""
+QUEUES: tuple[str, ...] = ("station", "district", "city")
+"""the three tiers of 三级联动, bottom up"""
+CHANNELS = ("sms", "call", "visit")
+Level = Literal["urgent", "high", "medium", "low"]
+Queue = Literal["station", "district", "city"]
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
+_UNIT = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+def parse_duration(value: str | int | float) -> timedelta:
+    """``30m``, ``24h``, ``3d`` (a bare number is seconds)."""
+    if isinstance(value, int | float):
+        return timedelta(seconds=float(value))
+    match = _DURATION.match(str(value))
+    if not match:
+        raise ValueError(f"'{value}' is not a duration like 30m, 24h or 3d")
+    return timedelta(**{_UNIT[match.group(2)]: float(match.group(1))})
+
+
+def level_rank(level: str) -> int:
+    """0 for urgent .. 3 for low; higher is less severe."""
+    return LEVELS.index(level)
+
+
+class Dispatch(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    channel: Literal["sms", "call", "visit"]
+    deadline: timedelta
+    queue: Queue
+
+    @field_validator("deadline", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> timedelta:
+        return value if isinstance(value, timedelta) else parse_duration(value)
+
+
+class Rule(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    all: dict[str, float] = Field(min_length=1)
+    level: Level
+
+
+class Policy(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    version: str = Field(min_length=1, max_length=32)
+    thresholds: dict[Level, float]
+    rules: list[Rule] = Field(default_factory=list)
+    levels: dict[Level, Dispatch]
+    fraud_types: dict[str, dict[Level, dict[str, Any]]] = Field(default_factory=dict)
+    escalation: dict[Queue, timedelta] = Field(default_factory=dict)
+
+    @field_validator("escalation", mode="before")
+    @classmethod
+    def _durations(cls, value: Any) -> Any:
+        return {k: parse_duration(v) for k, v in (value or {}).items()}
+
+    @model_validator(mode="after")
+    def _complete(self) -> Policy:
+        for name, table in (("thresholds", self.thresholds), ("levels", self.levels)):
+            missing = [lv for lv in LEVELS if lv not in table]
+            if missing:
+                raise ValueError(f"{name}: missing level(s) {', '.join(missing)}")
+        cuts = [self.thresholds[lv] for lv in LEVELS]  # type: ignore[index]
+        if cuts != sorted(cuts, reverse=True) or not all(0 < c <= 1 for c in cuts):
+            raise ValueError("thresholds: must lie in (0, 1] and fall from urgent to low")
+        for ftype, overrides in self.fraud_types.items():
+            for level, fields in overrides.items():
+                Dispatch(**{**self.levels[level].model_dump(), **fields})  # validates the override
+                if set(fields) - {"channel", "deadline", "queue"}:
+                    raise ValueError(f"fraud_types.{ftype}.{level}: only channel, deadline, queue may change")
+        return self
+
+    # --- decisions --------------------------------------------------------------------------------------
+    def level(self, probability: float, features: Mapping[str, float] | None = None) -> str | None:
+        """The level for one probability (and the rules on its features); None below the lowest threshold."""
+        frame = pd.DataFrame([dict(features or {})]) if features else None
+        return self.levels_for(np.array([probability]), frame)[0] or None
+
+    def levels_for(self, probability: np.ndarray, features: pd.DataFrame | None = None) -> np.ndarray:
+        """Vectorised :meth:`level`: an array of level names, ``""`` where no warning is due.
+
+        Rules only raise the level of a warning the model made due: alone they would bring back the false
+        alarms the calibrated threshold keeps out.
+        """
+        rank = np.full(len(probability), len(LEVELS))
+        for i in reversed(range(len(LEVELS))):
+            rank[probability >= self.thresholds[LEVELS[i]]] = i  # type: ignore[index]
+        if features is not None and len(features):
+            for rule in self.rules:
+                hold = np.ones(len(features), dtype=bool)
+                for column, minimum in rule.all.items():
+                    if column not in features:
+                        hold[:] = False
+                        break
+                    hold &= features[column].to_numpy(dtype=float) >= minimum
+                due = rank < len(LEVELS)
+                rank = np.where(hold & due, np.minimum(rank, level_rank(rule.level)), rank)
+        names = np.array([*LEVELS, ""], dtype=object)
+        return names[rank]
+
+    def dispatch(self, level: str, fraud_type: str | None) -> Dispatch:
+        base = self.levels[level]  # type: ignore[index]
+        override = self.fraud_types.get(fraud_type or "", {}).get(level)  # type: ignore[call-overload]
+        return Dispatch(**{**base.model_dump(), **override}) if override else base
+
+    def next_queue(self, queue: str) -> str | None:
+        """The tier above ``queue``; None at the city centre."""
+        i = QUEUES.index(queue)
+        return QUEUES[i + 1] if i + 1 < len(QUEUES) else None
+
+    def escalation_deadline(self, queue: str) -> timedelta:
+        return self.escalation.get(queue, timedelta(hours=2))  # type: ignore[call-overload]
+
+
+def default_policy_path() -> Path:
+    return Path(str(resources.files("aegis") / "data" / "policy" / "warnings.yaml"))
+
+
+def load_policy(path: Path | None = None) -> Policy:
+    """Read and validate a policy file; errors name the file and the field."""
+    path = path or default_policy_path()
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return Policy.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ValueError(f"{path}: {where}: {first['msg']}") from None
+    except (yaml.YAMLError, OSError) as exc:
+        raise ValueError(f"{path}: {exc}") from None

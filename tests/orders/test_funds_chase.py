@@ -1,0 +1,213 @@
+"""The chase on a hand-made city: orders, bank answers, follow-ups, freezes and returns, on the store."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal as D
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+from typer.testing import CliRunner
+
+from aegis.actions.orders import IllegalTransition
+from aegis.api.app import create_app
+from aegis.cli.funds import app as funds_cli
+from aegis.events.models import AccountOpening, Report, Transfer
+from aegis.store import AuditLog, EventRepository
+from aegis.usecases import funds
+from aegis.usecases.actor import Actor, PermissionDenied, Role
+
+T0 = datetime(2026, 10, 3, 2, 0, tzinfo=UTC)
+CITY = Actor("desk", Role.city_centre)
+BANK_B = Actor("duty", Role.bank, institution="bank-B")
+BANK_C = Actor("duty", Role.bank, institution="bank-C")
+
+
+def minutes(n: float) -> datetime:
+    return T0 + timedelta(minutes=n)
+
+
+def transfer(payer: str, payee: str, amount: str, at: datetime, banks: str = "AB") -> Transfer:
+    return Transfer(
+        payer_account=payer,
+        payee_account=payee,
+        payer_bank=f"bank-{banks[0]}",
+        payee_bank=f"bank-{banks[1]}",
+        amount=D(amount),
+        time=at,
+    )
+
+
+@pytest.fixture
+def city(engine: Engine) -> dict[str, Transfer]:
+    """Victims V and W pay mule M1 (bank-B), who passes V's money on to M2 (bank-C) after 20 minutes.
+
+    Bank names are ASCII here because HTTP headers (X-Aegis-Institution) carry only Latin-1.
+    """
+    events = {
+        "v": transfer("VA", "M1", "1000", minutes(0)),
+        "w": transfer("WA", "M1", "500", minutes(5)),
+        "m": transfer("M1", "M2", "990", minutes(20), "BC"),
+    }
+    repo = EventRepository(engine)
+    with engine.begin() as conn:
+        repo.add_many("transfer", [e.model_dump() for e in events.values()], conn)
+        repo.add_many(
+            "account_opening",
+            [
+                AccountOpening(
+                    person_id=p, account=a, institution="bank-A", branch="x", time=minutes(-9999)
+                ).model_dump()
+                for p, a in (("PV", "VA"), ("PW", "WA"))
+            ],
+            conn,
+        )
+        repo.add_many(
+            "report",
+            [
+                Report(
+                    victim_id="PV",
+                    time=minutes(60),
+                    fraud_type="impersonate_police",
+                    loss=D("1000"),
+                    accounts=["M1"],
+                ).model_dump()
+            ],
+            conn,
+        )
+    return events
+
+
+def report_id(engine: Engine) -> str:
+    return EventRepository(engine).frame("report", ["event_id"])["event_id"][0]
+
+
+def test_chase_from_a_report_orders_where_the_money_is_and_is_idempotent(engine: Engine, city: dict) -> None:
+    view = funds.open_chase(engine, CITY, report_event_id=report_id(engine), now=minutes(60))
+    assert view.victims == ["PV"] and view.loss == D("1000.00")
+    # at the report, V's money is in M2 (990, FIFO) and 10 is left in M1 below the 100 floor
+    assert [(o.account, o.bank, o.kind.value, o.state.value, o.requested) for o in view.orders] == [
+        ("M2", "bank-C", "stop_payment", "issued", D("990.00"))
+    ]
+    order = view.orders[0]
+    assert order.path == [city["v"].event_id, city["m"].event_id]
+    assert "反电信网络诈骗法" in order.legal_basis and order.respond_by == minutes(90)
+    again = funds.open_chase(engine, CITY, report_event_id=report_id(engine), now=minutes(70))
+    assert again.chase_id == view.chase_id and len(again.orders) == 1
+    audit = AuditLog(engine).entries("fund_order", order.order_id)
+    assert [e["action"] for e in audit] == ["order.stop_payment.issued"]
+    assert audit[0]["reasons"][0].startswith("资金路径")
+
+
+def test_each_bank_sees_and_answers_only_its_own_orders(engine: Engine, city: dict) -> None:
+    view = funds.open_chase(engine, CITY, victim="PV", loss_transfers=[city["v"].event_id], now=minutes(60))
+    oid = view.orders[0].order_id
+    assert [o.order_id for o in funds.list_orders(engine, BANK_C)] == [oid]
+    assert funds.list_orders(engine, BANK_B) == []
+    with pytest.raises(PermissionDenied, match="bank-B may not see"):
+        funds.list_orders(engine, BANK_B, bank="bank-C")
+    with pytest.raises(PermissionDenied, match="for bank-C, not bank-B"):
+        funds.respond(engine, BANK_B, oid, "acknowledge")
+    with pytest.raises(PermissionDenied):
+        funds.get_chase(engine, BANK_C, view.chase_id)
+    with pytest.raises(IllegalTransition, match=f"order {oid}: cannot go from issued to executed"):
+        funds.respond(engine, BANK_C, oid, "execute", held=D("10"))
+    funds.respond(engine, BANK_C, oid, "acknowledge", now=minutes(65))
+    with pytest.raises(funds.ChaseError, match="held"):
+        funds.respond(engine, BANK_C, oid, "execute", held=D("5000"), now=minutes(66))
+
+
+def test_moved_on_follows_the_money_to_the_next_hop(engine: Engine, city: dict) -> None:
+    view = funds.open_chase(engine, CITY, victim="PV", loss_transfers=[city["v"].event_id], now=minutes(10))
+    first = view.orders[0]
+    assert (first.account, first.requested) == ("M1", D("1000.00"))  # before the money moved
+    bank_b = BANK_B
+    funds.respond(engine, bank_b, first.order_id, "acknowledge", now=minutes(25))
+    result = funds.respond(engine, bank_b, first.order_id, "moved_on", now=minutes(25))
+    assert result.order.state.value == "moved_on"
+    (follow,) = result.follow_ups
+    assert (follow.account, follow.bank, follow.requested, follow.parent_order_id) == (
+        "M2",
+        "bank-C",
+        D("990.00"),
+        first.order_id,
+    )
+    assert follow.reasons[0].startswith("续查")
+    actions = [e["action"] for e in AuditLog(engine).entries("fund_order")]
+    assert actions == [
+        "order.stop_payment.issued",
+        "order.stop_payment.acknowledged",
+        "order.stop_payment.moved_on",
+        "order.stop_payment.issued",
+    ]
+
+
+def test_stop_freeze_return_with_two_victims_sharing_an_account(engine: Engine, city: dict) -> None:
+    """V and W both paid M1; nothing moved yet at minute 10, so M1 holds 1000 of V's and 500 of W's."""
+    chases = [
+        funds.open_chase(engine, CITY, victim=v, loss_transfers=[city[k].event_id], now=minutes(10))
+        for v, k in (("PV", "v"), ("PW", "w"))
+    ]
+    for view in chases:
+        (order,) = view.orders
+        funds.respond(engine, BANK_B, order.order_id, "acknowledge", now=minutes(12))
+        funds.respond(engine, BANK_B, order.order_id, "execute", held=order.requested, now=minutes(12))
+        (freeze,) = funds.escalate(engine, CITY, view.chase_id, now=minutes(60))
+        assert (freeze.kind.value, freeze.requested) == ("freeze", order.requested)
+        funds.respond(engine, BANK_B, freeze.order_id, "acknowledge", now=minutes(61))
+        funds.respond(engine, BANK_B, freeze.order_id, "execute", held=freeze.requested, now=minutes(61))
+    assert {
+        o.kind.value: o.state.value for o in funds.list_orders(engine, CITY, chase_id=chases[0].chase_id)
+    } == {"stop_payment": "released", "freeze": "executed"}
+    returned = funds.return_funds(engine, CITY, chases[0].chase_id, now=minutes(600))
+    assert returned.per_victim == {"PV": D("1000.00"), "PW": D("500.00")}  # the pooled account goes to both
+    assert funds.return_funds(engine, CITY, chases[1].chase_id).per_victim == {}  # nothing left to return
+    states = {o.state.value for o in funds.list_orders(engine, CITY) if o.kind.value == "freeze"}
+    assert states == {"returned"}
+    with pytest.raises(IllegalTransition):
+        funds.release(engine, CITY, chases[0].orders[0].order_id, "court order")
+
+
+def test_expiry_and_release(engine: Engine, city: dict) -> None:
+    view = funds.open_chase(engine, CITY, victim="PV", loss_transfers=[city["v"].event_id], now=minutes(60))
+    oid = view.orders[0].order_id
+    funds.respond(engine, BANK_C, oid, "acknowledge", now=minutes(61))
+    funds.respond(engine, BANK_C, oid, "execute", held=D("900"), now=minutes(61))
+    assert funds.expire_orders(engine, CITY, now=minutes(61 + 47 * 60)) == []
+    assert funds.expire_orders(engine, CITY, now=minutes(61 + 48 * 60)) == [oid]
+
+
+def test_api_and_cli(engine: Engine, city: dict) -> None:
+    client = TestClient(create_app(engine))
+    city_headers = {"X-Aegis-User": "desk", "X-Aegis-Role": "city_centre"}
+    bank_headers = {"X-Aegis-User": "duty", "X-Aegis-Role": "bank", "X-Aegis-Institution": "bank-C"}
+    opened = client.post(
+        "/api/v1/funds/chases", json={"report_event_id": report_id(engine)}, headers=city_headers
+    )
+    assert opened.status_code == 201, opened.text
+    oid = opened.json()["orders"][0]["order_id"]
+    assert (
+        client.get(f"/api/v1/funds/chases/{opened.json()['chase_id']}", headers=bank_headers).status_code
+        == 403
+    )
+    assert [o["order_id"] for o in client.get("/api/v1/funds/orders", headers=bank_headers).json()] == [oid]
+    bad = client.post(
+        f"/api/v1/funds/orders/{oid}/response", json={"action": "execute", "held": "1"}, headers=bank_headers
+    )
+    assert bad.status_code == 409 and "issued to executed" in bad.json()["detail"]
+    ok = client.post(
+        f"/api/v1/funds/orders/{oid}/response", json={"action": "acknowledge"}, headers=bank_headers
+    )
+    assert ok.json()["order"]["state"] == "acknowledged"
+    assert client.get("/api/v1/funds/orders/nope", headers=bank_headers).status_code in (404, 405)
+    url = engine.url.render_as_string(hide_password=False)
+    runner = CliRunner()
+    listed = runner.invoke(
+        funds_cli, ["orders", "list", "--db", url, "--role", "bank", "--institution", "bank-C", "--json"]
+    )
+    assert listed.exit_code == 0 and oid in listed.stdout
+    refused = runner.invoke(
+        funds_cli, ["respond", oid, "acknowledge", "--db", url, "--institution", "bank-B"]
+    )
+    assert refused.exit_code == 2 and "not bank-B" in refused.stderr

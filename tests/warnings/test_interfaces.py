@@ -1,0 +1,73 @@
+"""API routes and CLI commands: each role works its own jurisdiction only."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+from typer.testing import CliRunner
+from wdata import RESIDENTS, SYSTEM, T0, request
+
+from aegis.api.app import create_app
+from aegis.cli.warnings import app as cli
+from aegis.usecases import warnings as uc
+
+
+def headers(person: str) -> dict[str, str]:
+    district, station = RESIDENTS[person]
+    return {"X-Aegis-User": "o1", "X-Aegis-Role": "police_station", "X-Aegis-District": district,
+            "X-Aegis-Station": station}
+
+
+def test_api_station_workflow_and_isolation(sqlite_engine: Engine) -> None:
+    from wdata import add_residents
+
+    add_residents(sqlite_engine)
+    uc.raise_warnings(sqlite_engine, SYSTEM, [request(person=p, lead=p) for p in RESIDENTS])
+    client = TestClient(create_app(sqlite_engine))
+    mine = client.get("/api/v1/warnings", headers=headers("P1")).json()
+    assert [w["person_id"] for w in mine] == ["P1"]
+    theirs = client.get("/api/v1/warnings", headers=headers("P2")).json()[0]["warning_id"]
+    assert client.get(f"/api/v1/warnings/{theirs}", headers=headers("P1")).status_code == 404
+    assert client.post(f"/api/v1/warnings/{theirs}/take", headers=headers("P1")).status_code == 404
+    wid = mine[0]["warning_id"]
+    assert client.post(f"/api/v1/warnings/{wid}/close", headers=headers("P1"),
+                       json={"outcome": "dissuaded"}).status_code == 409
+    assert client.post(f"/api/v1/warnings/{wid}/take", headers=headers("P1")).json()["status"] == "assigned"
+    body = {"channel": "call", "result": "reached", "note": "96110 回访"}
+    assert client.post(f"/api/v1/warnings/{wid}/contact", headers=headers("P1"), json=body).status_code == 200
+    closed = client.post(f"/api/v1/warnings/{wid}/close", headers=headers("P1"), json={"outcome": "false_alarm"})
+    assert closed.json()["outcome"] == "false_alarm"
+    detail = client.get(f"/api/v1/warnings/{wid}", headers=headers("P1")).json()
+    assert [h["action"] for h in detail["history"]][-1] == "warning.close"
+    assert client.get("/api/v1/warnings/stats", headers=headers("P1")).json()["overall"]["precision"] == 0.0
+    bank = {"X-Aegis-User": "b", "X-Aegis-Role": "bank", "X-Aegis-Institution": "xm-bank"}
+    assert client.get("/api/v1/warnings", headers=bank).status_code == 403
+
+
+def test_cli_lists_own_queue_and_reports_errors_in_one_line(tmp_path) -> None:
+    from wdata import add_residents
+
+    from aegis.store import open_engine
+
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    engine = open_engine(url)
+    add_residents(engine)
+    uc.raise_warnings(engine, SYSTEM, [request(person=p, lead=p, at=T0) for p in RESIDENTS], now=T0)
+    district, station = RESIDENTS["P1"]
+    who = ["--user", "o1", "--role", "police_station", "--district", district, "--station", station, "--db", url]
+    runner = CliRunner()
+    listed = runner.invoke(cli, ["list", *who])
+    assert listed.exit_code == 0 and "P1" not in listed.output  # ids only, no other station's rows
+    assert listed.output.count("wrn-") == 1
+    other = uc.list_warnings(engine, SYSTEM)
+    foreign = next(w["warning_id"] for w in other if w["person_id"] == "P3")
+    failed = runner.invoke(cli, ["take", foreign, *who])
+    assert failed.exit_code == 2 and "no warning" in failed.stderr
+    assert runner.invoke(cli, ["escalate-overdue", *who]).exit_code == 2  # stations do not escalate
+    centre = ["--user", "c", "--role", "city_centre", "--db", url]
+    assert runner.invoke(cli, ["stats", *centre]).exit_code == 0
+    assert T0 + timedelta(days=10) > T0
+    for command in ("list", "take", "contact", "close", "escalate-overdue", "stats"):
+        assert runner.invoke(cli, [command, "--help"]).exit_code == 0

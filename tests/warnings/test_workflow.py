@@ -1,0 +1,122 @@
+"""The warning workflow over a real store: dedupe, routing, jurisdiction, escalation, outcomes, audit."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import Engine, insert
+from sqlalchemy.exc import IntegrityError
+from wdata import CENTRE, RESIDENTS, SYSTEM, T0, request, station_actor
+
+from aegis.actions.warnings import WorkflowError, new_warning
+from aegis.decisions.warning_policy import load_policy
+from aegis.store.repositories import AuditLog
+from aegis.store.schema_warnings import warning
+from aegis.usecases import warnings as uc
+from aegis.usecases.actor import Actor, PermissionDenied, Role
+
+
+def test_one_open_warning_per_person_and_type_and_a_retry_changes_nothing(city: Engine) -> None:
+    assert uc.raise_warnings(city, SYSTEM, [request()], now=T0)["opened"] == 1
+    assert uc.raise_warnings(city, SYSTEM, [request()], now=T0) == {
+        "opened": 0, "updated": 0, "unchanged": 1, "unknown_person": 0}
+    counts = uc.raise_warnings(city, SYSTEM, [request(lead="lead-2", level="urgent", p=0.99)], now=T0)
+    assert counts["updated"] == 1
+    (row,) = uc.list_warnings(city, CENTRE)
+    assert (row["lead_count"], row["level"], row["probability"], row["queue"]) == (2, "urgent", 0.99, "city")
+    assert row["reasons"][0] == "reason of lead-2"
+    # another fraud type about the same person is another warning
+    uc.raise_warnings(city, SYSTEM, [request(ftype="order_brushing")], now=T0)
+    assert len(uc.list_warnings(city, CENTRE)) == 2
+
+
+def test_the_database_refuses_a_second_open_warning(city: Engine) -> None:
+    uc.raise_warnings(city, SYSTEM, [request()], now=T0)
+    twin = new_warning(request(lead="other-first-lead"), load_policy(), city="厦门市", district="siming",
+                       station="siming-zhonghua", now=T0)
+    with pytest.raises(IntegrityError), city.begin() as connection:
+        connection.execute(insert(warning).values(**twin))
+
+
+@pytest.mark.parametrize(("level", "queue", "channel", "hours"), [
+    ("urgent", "city", "visit", 0.5), ("high", "district", "visit", 6), ("medium", "station", "call", 24),
+    ("low", "station", "sms", 24)])
+def test_routing_by_level_and_fraud_type(city: Engine, level: str, queue: str, channel: str, hours: float) -> None:
+    uc.raise_warnings(city, SYSTEM, [request(level=level)], now=T0)  # impersonate_police: shorter deadlines
+    (row,) = uc.list_warnings(city, CENTRE)
+    assert (row["queue"], row["channel"], row["station"]) == (queue, channel, "siming-zhonghua")
+    assert row["deadline"] - T0 == timedelta(hours=hours)
+
+
+def test_a_station_never_sees_or_touches_another_stations_warnings(city: Engine) -> None:
+    uc.raise_warnings(city, SYSTEM, [request(person=p, lead=p) for p in RESIDENTS], now=T0)
+    mine = uc.list_warnings(city, station_actor("P1"))
+    assert [r["person_id"] for r in mine] == ["P1"]
+    theirs = uc.list_warnings(city, station_actor("P2"))[0]["warning_id"]
+    for attempt in (lambda: uc.get_warning(city, station_actor("P1"), theirs),
+                    lambda: uc.take_warning(city, station_actor("P1"), theirs),
+                    lambda: uc.close_warning(city, station_actor("P1"), theirs, outcome="false_alarm")):
+        with pytest.raises(LookupError):
+            attempt()
+    district = Actor("d1", Role.district_bureau, district="siming")
+    assert sorted(r["person_id"] for r in uc.list_warnings(city, district)) == ["P1", "P2"]
+    assert len(uc.list_warnings(city, CENTRE)) == 3
+    with pytest.raises(PermissionDenied):
+        uc.list_warnings(city, Actor("b", Role.bank, institution="厦门银行"))
+    with pytest.raises(PermissionDenied):
+        uc.raise_warnings(city, station_actor("P1"), [request()])
+
+
+def test_workflow_steps_outcome_and_audit(city: Engine) -> None:
+    uc.raise_warnings(city, SYSTEM, [request()], now=T0)
+    officer = station_actor("P1")
+    wid = uc.list_warnings(city, officer)[0]["warning_id"]
+    with pytest.raises(WorkflowError):
+        uc.close_warning(city, officer, wid, outcome="dissuaded")  # must be taken first
+    uc.take_warning(city, officer, wid)
+    assert uc.record_contact(city, officer, wid, channel="call", result="unreachable")["status"] == "locating"
+    assert uc.record_contact(city, officer, wid, channel="visit", result="reached")["status"] == "contacted"
+    closed = uc.close_warning(city, officer, wid, outcome="dissuaded", note="说明了冒充公检法的套路")
+    assert (closed["status"], closed["outcome"], closed["open_key"]) == ("closed", "dissuaded", None)
+    with pytest.raises(ValueError, match="outcome"):
+        uc.close_warning(city, officer, wid, outcome="maybe")
+    history = uc.get_warning(city, officer, wid)["history"]
+    assert [h["action"] for h in history] == ["warning.raise", "warning.take", "warning.contact",
+                                              "warning.contact", "warning.close"]
+    assert history[1]["actor"] == officer.label
+    # closed: a new lead opens a new warning
+    assert uc.raise_warnings(city, SYSTEM, [request(lead="lead-9")], now=T0)["opened"] == 1
+    stats = uc.warning_stats(city, CENTRE)
+    assert stats["overall"] == {"total": 2, "open": 1, "closed": 1, "precision": 1.0, "outcomes": {
+        "dissuaded": 1, "already_defrauded": 0, "false_alarm": 0}}
+    assert stats["by_level"]["medium"]["closed"] == 1
+
+
+def test_overdue_warnings_climb_one_tier_at_a_time(city: Engine) -> None:
+    uc.raise_warnings(city, SYSTEM, [request(level="medium"), request(person="P3", lead="x", level="medium")],
+                      now=T0)
+    officer = station_actor("P1")
+    wid = uc.list_warnings(city, officer)[0]["warning_id"]
+    uc.take_warning(city, officer, wid)
+    later = T0 + timedelta(hours=25)  # medium impersonate_police: 24 h
+    district = Actor("d1", Role.district_bureau, district="siming")
+    moved = uc.escalate_overdue(city, district, now=later)
+    assert [(m["warning_id"], m["queue"], m["status"], m["assigned_to"]) for m in moved] == [
+        (wid, "district", "new", None)]
+    assert uc.escalate_overdue(city, district, now=later) == []  # new deadline: 12 h at the district
+    moved = uc.escalate_overdue(city, CENTRE, now=later + timedelta(hours=13))
+    assert sorted((m["person_id"], m["queue"]) for m in moved) == [("P1", "city"), ("P3", "district")]
+    with pytest.raises(PermissionDenied):
+        uc.escalate_overdue(city, officer, now=later)
+    entries = AuditLog(city).entries("warning", wid)
+    assert [e["action"] for e in entries].count("warning.escalate") == 2
+    # a reached person stops the clock
+    uc.take_warning(city, CENTRE, wid)
+    uc.record_contact(city, CENTRE, wid, channel="visit", result="reached")
+    assert uc.escalate_overdue(city, CENTRE, now=later + timedelta(days=9)) == [] or all(
+        m["warning_id"] != wid for m in uc.escalate_overdue(city, CENTRE, now=later + timedelta(days=9)))
+
+
+def test_unknown_persons_are_counted_not_raised(city: Engine) -> None:
+    assert uc.raise_warnings(city, SYSTEM, [request(person="P404")])["unknown_person"] == 1
