@@ -22,7 +22,7 @@ demo: install
 test: install
 	.venv/bin/ruff check src tests benchmarks
 	.venv/bin/mypy
-	AEGIS_TEST_POSTGRES_URL=$$(scripts/postgres.sh start) .venv/bin/pytest -m "not slow" $(PYTEST_ARGS); \
+	AEGIS_TEST_POSTGRES_URL=$$(scripts/postgres.sh start) .venv/bin/pytest -m "not slow" -n 2 --dist loadfile $(PYTEST_ARGS); \
 	  status=$$?; scripts/postgres.sh stop; exit $$status
 
 test-slow: install
