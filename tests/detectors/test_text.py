@@ -48,6 +48,27 @@ def test_every_normal_spelling_is_normal(spelling: str) -> None:
     assert det.score(["请马上把钱转入安全账户"])[0] > 0.5 > det.score(["今晚回家吃饭"])[0]
 
 
+def test_probabilities_sum_to_one_and_score_is_their_fraud_mass(small: TextDetector) -> None:
+    texts = ["请马上把钱转入安全账户", "今晚回家吃饭", "刷单返利垫付本金"]
+    proba = small.predict_proba(texts)
+    assert proba.shape == (3, len(small.classes_)) and np.allclose(proba.sum(axis=1), 1)
+    assert np.allclose(small.score(texts), 1 - proba[:, small.normal_index_], atol=1e-6)
+    assert list(small.predict_labels(texts)) == ["冒充公检法", "0", "刷单返利"]
+
+
+@pytest.mark.parametrize("classifier", ["svm", "logistic"])
+def test_two_classes_give_probabilities_too(classifier: str) -> None:
+    det = TextDetector(min_df=1, classifier=classifier).fit(  # type: ignore[arg-type]
+        FRAUD + NORMAL, ["fraud"] * len(FRAUD) + ["normal"] * len(NORMAL))
+    scores = det.score(["请马上把钱转入安全账户", "今晚回家吃饭"])
+    assert 1 > scores[0] > 0.5 > scores[1] > 0
+
+
+def test_unknown_classifier_is_refused() -> None:
+    with pytest.raises(ValueError, match="classifier: 'tree'"):
+        TextDetector(min_df=1, classifier="tree").fit(FRAUD + NORMAL, LABELS + ["0"] * len(NORMAL))  # type: ignore[arg-type]
+
+
 def test_training_needs_both_classes() -> None:
     with pytest.raises(ValueError, match="normal and fraud"):
         TextDetector(min_df=1).fit(FRAUD, LABELS)

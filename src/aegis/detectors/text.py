@@ -4,8 +4,10 @@
 (see :func:`join_turns`); :func:`first_turns` cuts it to its opening turns, so the same model can warn while
 a call is still going on (``fit`` trains on such prefixes too).
 
-The model is one multinomial logistic regression over TF-IDF weighted character 1-4-grams; its classes are
-``normal`` plus the fraud types of the training labels, and ``P(fraud) = 1 - P(normal)``. Character n-grams
+The model is a one-vs-rest linear SVM (squared hinge, weak regularisation) over TF-IDF weighted character
+1-4-grams (or, with ``classifier="logistic"``, one multinomial logistic regression); its classes are ``normal``
+plus the fraud types of the training labels. Class probabilities are the softmax of the SVM decision values
+times :data:`TEMPERATURE`, and ``P(fraud) = 1 - P(normal)``. Character n-grams
 cover Chinese words without a segmenter in the hot path; jieba is used only to cut the decisive n-grams back
 into readable phrases for the reasons.
 
@@ -23,11 +25,12 @@ import logging
 import re
 from collections import Counter
 from collections.abc import Sequence
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Literal, Self
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.linear_model import LogisticRegression
+from sklearn.svm import LinearSVC
 
 from aegis.detectors.base import Detector, Verdict
 
@@ -36,6 +39,10 @@ TURN_SEP = "\n"
 
 NORMAL_LABELS = frozenset({"0", "normal", "正常"})
 """label spellings that mean "not fraud"; every other label is a fraud type"""
+
+TEMPERATURE = 5.0
+"""scales SVM decision values into softmax logits; the value minimised the out-of-fold log-loss on
+telecom-fraud-texts-5 (5-fold CV, two seeds, C from 5 to 20 alike)"""
 
 _URL = re.compile(r"(?:https?://|www\.)\S+|\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:cn|com|net|cc|top|xyz|vip|me)\b/?\S*",
                   re.IGNORECASE)
@@ -185,11 +192,12 @@ class TextDetector(Detector):
     kind: ClassVar[str] = "text"
 
     def __init__(self, ngram_range: tuple[int, int] = (1, 4), min_df: int = 2, max_features: int | None = None,
-                 C: float = 30.0, prefix_turns: tuple[int, ...] = (1, 2, 3), threshold: float = 0.5,
-                 max_reasons: int = 3) -> None:
+                 classifier: Literal["svm", "logistic"] = "svm", C: float | None = None,
+                 prefix_turns: tuple[int, ...] = (1, 2, 3), threshold: float = 0.5, max_reasons: int = 3) -> None:
         self.ngram_range = ngram_range
         self.min_df = min_df
         self.max_features = max_features
+        self.classifier = classifier
         self.C = C
         self.prefix_turns = prefix_turns
         self.threshold = threshold
@@ -207,15 +215,27 @@ class TextDetector(Detector):
         texts, labels = self._with_prefixes(texts, labels)
         self.vectorizer_ = CharNgramTfidf(self.ngram_range, min_df=self.min_df,
                                           max_features=self.max_features).fit(texts)
-        clf = LogisticRegression(C=self.C, max_iter=3000)
+        # A linear SVM with little regularisation separates the fraud types better than logistic regression
+        # (5-fold CV macro-F1 on telecom-fraud-texts-5: 0.985 against 0.981) and trains several times faster;
+        # logistic regression's probabilities carry better to text unlike the training data (see text_default).
+        if self.classifier == "svm":
+            clf, scale = LinearSVC(C=self.C or 10.0, max_iter=5000), TEMPERATURE
+        elif self.classifier == "logistic":
+            clf, scale = LogisticRegression(C=self.C or 30.0, max_iter=3000), 1.0
+        else:
+            raise ValueError(f"classifier: '{self.classifier}' is not svm or logistic")
         clf.fit(self.vectorizer_.transform(texts), labels)
         self.classes_ = np.asarray(clf.classes_, dtype=object)
         self.normal_index_ = int(np.flatnonzero(self.classes_ == self.normal_label_)[0])
-        coef = clf.coef_ if len(self.classes_) > 2 else np.vstack([-clf.coef_, clf.coef_]) / 2
-        intercept = clf.intercept_ if len(self.classes_) > 2 else np.array([-1, 1]) * clf.intercept_ / 2
+        coef, intercept = clf.coef_, clf.intercept_
+        if len(self.classes_) == 2:
+            # One decision function d for two classes: columns -d/2 and +d/2 keep the softmax equal to the
+            # logistic sigmoid; the SVM takes -d and +d, the logit gap of a clear one-vs-rest decision.
+            half = 0.5 if self.classifier == "logistic" else 1.0
+            coef, intercept = np.vstack([-coef, coef]) * half, np.array([-1, 1]) * intercept * half
         # Stored transposed and in float32: scoring is one sparse-dense product, and the artefact stays small.
-        self.coef_ = np.ascontiguousarray(coef.T, dtype=np.float32)
-        self.intercept_ = intercept.astype(np.float32)
+        self.coef_ = np.ascontiguousarray(coef.T * scale, dtype=np.float32)
+        self.intercept_ = (intercept * scale).astype(np.float32)
         return self
 
     def _with_prefixes(self, texts: list[str], labels: list[str]) -> tuple[list[str], list[str]]:

