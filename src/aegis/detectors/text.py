@@ -142,7 +142,7 @@ class CharNgramTfidf:
             kept = np.sort(kept[np.argsort(-df[kept], kind="stable")[: self.max_features]])
         self.kept_buckets_ = kept.astype(np.int32)
         self.idf_ = (np.log((1 + len(texts)) / (1 + df[kept])) + 1).astype(np.float32)
-        self._table = None
+        self._table: np.ndarray | None = None
         return self
 
     @property
@@ -151,11 +151,12 @@ class CharNgramTfidf:
 
     def _lookup(self) -> np.ndarray:
         # Built on first use rather than pickled: the dense table is mostly -1 and would bloat the artefact.
-        if getattr(self, "_table", None) is None:
+        table: np.ndarray | None = getattr(self, "_table", None)
+        if table is None:
             table = np.full(1 << self.bits, -1, dtype=np.int32)
             table[self.kept_buckets_] = np.arange(len(self.kept_buckets_), dtype=np.int32)
             self._table = table
-        return self._table
+        return table
 
     def __getstate__(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if k != "_table"}
