@@ -88,7 +88,8 @@ def synthetic_graph(seed: int, n: int = 300, rings: int = 6) -> tuple[TransferGr
 @pytest.fixture(scope="module")
 def fitted() -> AccountDetector:
     graphs, labels = zip(*(synthetic_graph(seed) for seed in (1, 2)), strict=True)
-    return AccountDetector(n_estimators=40, folds=3, min_child_samples=5).fit(list(graphs), np.concatenate(labels))
+    detector = AccountDetector(n_estimators=40, folds=3, min_child_samples=5, rounds=2)
+    return detector.fit(list(graphs), np.concatenate(labels))
 
 
 def test_detector_finds_mule_rings_in_an_unseen_graph_and_says_why(fitted: AccountDetector) -> None:
@@ -110,6 +111,13 @@ def test_predict_keeps_the_input_order(fitted: AccountDetector) -> None:
     shuffled = TransferGraph(graph.accounts[order], graph.transfers.sample(frac=1.0, random_state=0))
     assert np.allclose(fitted.score(shuffled), scores[order])
     assert [v.score for v in fitted.predict(graph)] == pytest.approx(scores.tolist())
+
+
+def test_each_collective_round_is_kept_and_at_least_one_is_needed(fitted: AccountDetector) -> None:
+    assert len(fitted.collective_models_) == fitted.rounds == 2
+    graph, labels = synthetic_graph(1)
+    with pytest.raises(ValueError, match="rounds"):
+        AccountDetector(rounds=0, n_estimators=5).fit(graph, labels)
 
 
 def test_detector_survives_a_pickle_round_trip(fitted: AccountDetector, tmp_path: Path) -> None:
@@ -153,4 +161,4 @@ def test_trained_on_cycles_it_still_finds_fan_in_mules() -> None:
 def test_leave_one_graph_out_on_amlsim() -> None:
     data = TASK.load(amlsim_inputs("20K_cycle200", "20K_fanin200"), labelled=True)
     cv = TASK.cross_validate(data, 2)
-    assert cv["mean_auc"] >= 0.92 and cv["mean_average_precision"] >= 0.75
+    assert cv["mean_auc"] >= 0.965 and cv["mean_average_precision"] >= 0.86

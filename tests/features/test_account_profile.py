@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
-from aegis.features.account_profile import TransferGraph, account_profiles, feature_columns
+from aegis.features.account_profile import TransferGraph, account_profiles, feature_columns, score_neighbourhood
 
 DAY0 = pd.Timestamp("2024-03-01")
 
@@ -84,3 +85,26 @@ def test_neighbour_aggregates_see_the_counterparties() -> None:
 def test_self_transfers_are_ignored() -> None:
     p = account_profiles(graph([("a", "a", 10.0, 1), ("a", "b", 5.0, 2)]))
     assert p.loc["a", "n_out"] == 1 and p.loc["a", "shortest_cycle"] == 0
+
+
+def test_counterparties_that_deal_with_each_other_make_triangles_either_way_round() -> None:
+    # a pays b and c, and c pays b: one triangle whatever the directions; d only pays a
+    p = account_profiles(graph([("a", "b", 300.0, 1), ("a", "c", 250.0, 2), ("c", "b", 180.0, 3),
+                                ("d", "a", 120.0, 4)]))
+    assert p.loc[["a", "b", "c", "d"], "triangles"].tolist() == pytest.approx([np.log1p(1.0)] * 3 + [0.0])
+    assert p.loc["b", "clustering"] > p.loc["a", "clustering"] > 0 == p.loc["d", "clustering"]
+
+
+def test_score_neighbourhood_counts_risky_counterparties_and_their_cluster() -> None:
+    # m1, m2, m3 score high and pay each other; x deals with m1 twice and once with y; y scores low
+    rows = [("m1", "m2", 10.0, 1), ("m2", "m3", 10.0, 2), ("m3", "m1", 10.0, 3), ("x", "m1", 200.0, 4),
+            ("m1", "x", 150.0, 5), ("x", "y", 100.0, 6)]
+    g = graph(rows)
+    scores = pd.Series({"m1": 0.9, "m2": 0.8, "m3": 0.7, "x": 0.1, "y": 0.0})
+    f = score_neighbourhood(g.transfers, scores)
+    assert f.loc["x", "cc_n_high"] == 1 and f.loc["x", "cc_share_high"] == pytest.approx(0.5)
+    assert f.loc["x", "cc_transfer_share_high"] == pytest.approx(2 / 3)
+    assert f.loc["m1", "cc_second_score"] == pytest.approx(0.7) and f.loc["y", "cc_second_score"] == 0
+    assert f.loc["x", "cc_high_cluster"] == pytest.approx(np.log1p(3)) and f.loc["y", "cc_high_cluster"] == 0
+    assert f.loc["m1", "cc_high_triangles"] == pytest.approx(np.log1p(1)) and f.loc["x", "cc_high_triangles"] == 0
+    assert f.loc["y", "cc_ppr"] > 0 and f.loc["x", "cc_ppr"] > f.loc["y", "cc_ppr"]

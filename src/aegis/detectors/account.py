@@ -4,16 +4,21 @@
 batch of transfers) or a sequence of them; scores and verdicts come back per account, graph after graph. Each
 graph is profiled on its own, so amounts and degrees are compared only with the same bank's or simulation's.
 
-Two gradient-boosted models, applied one after the other (collective classification):
+Gradient-boosted models applied one after the other (iterated collective classification):
 
 1. the *own* model scores each account from its own transfers (fan-in/fan-out, pass-through and dwell,
    repeated and unusually small payments, bursts, new activity, short cycles) and its counterparties'
    profiles;
-2. the *collective* model adds what model 1 thinks of the account's counterparties (their scores, how many
-   look risky, two-step and personalised-PageRank spread). It is trained on *out-of-fold* scores of model 1,
-   so it learns how much to trust scores of accounts it has not seen, as at prediction time.
+2. ``rounds`` *collective* models, each adding what the previous model thinks of the account's
+   counterparties (their scores, the share of risky counterparties and transfers, two-step spread, a
+   personalised PageRank, the size of the risky cluster it touches). Each is trained on *out-of-fold*
+   scores of the previous one, so it learns how much to trust scores of accounts it has not seen, as at
+   prediction time.
 
 Many mules look ordinary on their own and are found only through whom they deal with; step 2 finds them.
+One round is the default: on the AMLSim graphs, trained on one and scored on the other, a second round
+(suspicion spreading one step further) scored slightly lower (mean AUC 0.969 against 0.971 before the
+counterparty-clustering features were added), so more rounds are an option to try on new data, not a given.
 
 >>> import pandas as pd
 >>> from aegis.features.account_profile import TransferGraph
@@ -67,11 +72,12 @@ class AccountDetector(Detector):
     kind: ClassVar[str] = "account"
 
     def __init__(self, *, unit: pd.Timedelta = DEFAULT_UNIT, threshold: float = 0.5, folds: int = 5,
-                 n_estimators: int = 300, learning_rate: float = 0.05, num_leaves: int = 15,
+                 rounds: int = 1, n_estimators: int = 300, learning_rate: float = 0.05, num_leaves: int = 15,
                  min_child_samples: int = 20, random_state: int = 0) -> None:
         self.unit = unit
         self.threshold = threshold
         self.folds = folds
+        self.rounds = rounds
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
@@ -93,14 +99,26 @@ class AccountDetector(Detector):
             raise ValueError(f"y: {len(target)} labels for {len(own)} accounts")
         if target.min() == target.max():
             raise ValueError("y: needs both mule and ordinary accounts")
+        if self.rounds < 1:
+            raise ValueError(f"rounds: needs at least one collective round (got {self.rounds})")
         self.own_model_ = self._model().fit(own, target)
-        out_of_fold = np.zeros(len(own))
-        folds = StratifiedKFold(self.folds, shuffle=True, random_state=self.random_state)
-        for train, held in folds.split(own, target):
-            out_of_fold[held] = self._model().fit(own.iloc[train], target[train]).predict_proba(own.iloc[held])[:, 1]
-        collective = self._collective_frame(graphs, profiles, out_of_fold)
-        self.collective_model_ = self._model().fit(collective, target)
+        scores = self._out_of_fold(own, target)
+        self.collective_models_: list[lgb.LGBMClassifier] = []
+        for round_ in range(self.rounds):
+            collective = self._collective_frame(graphs, profiles, scores)
+            self.collective_models_.append(self._model().fit(collective, target))
+            if round_ < self.rounds - 1:
+                scores = self._out_of_fold(collective, target)
         return self
+
+    def _out_of_fold(self, features: pd.DataFrame, target: np.ndarray) -> np.ndarray:
+        """Scores of each training account from a model that did not see it (what unseen accounts get)."""
+        scores = np.zeros(len(features))
+        folds = StratifiedKFold(self.folds, shuffle=True, random_state=self.random_state)
+        for train, held in folds.split(features, target):
+            model = self._model().fit(features.iloc[train], target[train])
+            scores[held] = model.predict_proba(features.iloc[held])[:, 1]
+        return scores
 
     def _collective_frame(self, graphs: list[TransferGraph], profiles: list[pd.DataFrame],
                           own_scores: np.ndarray) -> pd.DataFrame:
@@ -120,9 +138,11 @@ class AccountDetector(Detector):
         if not sum(len(p) for p in profiles):
             return np.zeros(0), pd.DataFrame()
         own = pd.concat([p[feature_columns()] for p in profiles], ignore_index=True)
-        own_scores = self.own_model_.predict_proba(own)[:, 1]
-        collective = self._collective_frame(graphs, profiles, own_scores)
-        scores = self.collective_model_.predict_proba(collective)[:, 1]
+        scores = self.own_model_.predict_proba(own)[:, 1]
+        collective = pd.DataFrame()
+        for model in self.collective_models_:
+            collective = self._collective_frame(graphs, profiles, scores)
+            scores = model.predict_proba(collective)[:, 1]
         full = pd.concat(profiles, ignore_index=True).join(collective[list(SCORE_NEIGHBOURHOOD_FEATURES)])
         return np.clip(scores, 0.0, 1.0), full
 
@@ -176,5 +196,7 @@ def reasons(row: Any, unit: pd.Timedelta = DEFAULT_UNIT) -> tuple[str, ...]:
         silence, step = _duration_zh(unit, row.dormancy_units), _duration_zh(unit, 1)
         rule(row.burst_n, 5, f"沉寂{silence}后{step}内突发{row.burst_n}笔转账")
     rule(row.first_seen, 0.9, "新近才开始交易的账户")
+    triangles = float(np.expm1(row.triangles))
+    rule(triangles, 2, f"交易对手之间也互有资金往来（{triangles:.0f}个三角关系）")
     rule(row.cc_n_high, 2, f"与{row.cc_n_high:g}个高风险账户有资金往来")
     return tuple(text for _, text in sorted(found, key=lambda f: -f[0]))
