@@ -117,7 +117,7 @@ class AccountDetector(Detector):
         folds = StratifiedKFold(self.folds, shuffle=True, random_state=self.random_state)
         for train, held in folds.split(features, target):
             model = self._model().fit(features.iloc[train], target[train])
-            scores[held] = model.predict_proba(features.iloc[held])[:, 1]
+            scores[held] = np.asarray(model.predict_proba(features.iloc[held]))[:, 1]
         return scores
 
     def _collective_frame(self, graphs: list[TransferGraph], profiles: list[pd.DataFrame],
@@ -138,11 +138,11 @@ class AccountDetector(Detector):
         if not sum(len(p) for p in profiles):
             return np.zeros(0), pd.DataFrame()
         own = pd.concat([p[feature_columns()] for p in profiles], ignore_index=True)
-        scores = self.own_model_.predict_proba(own)[:, 1]
+        scores = np.asarray(self.own_model_.predict_proba(own))[:, 1]
         collective = pd.DataFrame()
         for model in self.collective_models_:
             collective = self._collective_frame(graphs, profiles, scores)
-            scores = model.predict_proba(collective)[:, 1]
+            scores = np.asarray(model.predict_proba(collective))[:, 1]
         full = pd.concat(profiles, ignore_index=True).join(collective[list(SCORE_NEIGHBOURHOOD_FEATURES)])
         return np.clip(scores, 0.0, 1.0), full
 
