@@ -9,6 +9,7 @@ import pytest
 from aegis.features.number_profile import (
     PROFILE_COLUMNS,
     call_graph,
+    contact_graph,
     graph_features,
     profile_from_events,
     spoofing_flags,
@@ -103,3 +104,14 @@ def test_own_label_never_enters_own_graph_features(node: str) -> None:
     hidden = graph_features(EDGES, nodes, labels.drop(node))
     pd.testing.assert_frame_equal(seen, flipped)
     pd.testing.assert_frame_equal(seen, hidden)
+
+
+def test_contact_graph_is_built_once_per_edge_frame_and_scores_only_the_asked_nodes() -> None:
+    edges = EDGES.copy()
+    graph = contact_graph(edges)
+    assert contact_graph(edges) is graph
+    assert contact_graph(edges.copy()) is not graph
+    labels = pd.Series({"f1": 1, "f2": 1, "n1": 0})
+    everyone = graph_features(graph, pd.Index(["x", "y", "f1", "n1", "lonely"]), labels)
+    for node in everyone.index:
+        pd.testing.assert_frame_equal(graph_features(edges, pd.Index([node]), labels), everyone.loc[[node]])

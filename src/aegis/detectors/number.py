@@ -49,7 +49,9 @@ class NumberBatch:
 
     profiles: pd.DataFrame
     edges: pd.DataFrame | None = None
-    """undirected edges, columns ``a`` and ``b`` (node ids as in the profile index); None without a graph"""
+    """undirected edges, columns ``a`` and ``b`` (node ids as in the profile index); None without a graph.
+    Its index (:func:`aegis.features.number_profile.contact_graph`) is built on first use and kept while the
+    frame lives: pass the same frame with every batch so a call only touches its numbers' neighbourhoods."""
 
     def __len__(self) -> int:
         return len(self.profiles)
@@ -61,12 +63,15 @@ class NumberDetector(Detector):
     kind: ClassVar[str] = "number"
 
     def __init__(self, *, n_estimators: int = 400, learning_rate: float = 0.03, num_leaves: int = 31,
-                 min_child_samples: int = 20, seeds: int = 3, threshold: float | None = None,
-                 threshold_folds: int = 5, use_graph: bool = True, random_state: int = 0) -> None:
+                 min_child_samples: int = 20, reg_lambda: float = 1.0, colsample_bytree: float = 0.7,
+                 seeds: int = 3, threshold: float | None = None, threshold_folds: int = 5,
+                 use_graph: bool = True, random_state: int = 0) -> None:
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
         self.min_child_samples = min_child_samples
+        self.reg_lambda = reg_lambda
+        self.colsample_bytree = colsample_bytree
         self.seeds = seeds
         self.threshold = threshold
         self.threshold_folds = threshold_folds
@@ -77,7 +82,8 @@ class NumberDetector(Detector):
         # one thread: detectors run many to a machine (tests, API workers, Spark executors)
         return lgb.LGBMClassifier(n_estimators=self.n_estimators, learning_rate=self.learning_rate,
                                   num_leaves=self.num_leaves, min_child_samples=self.min_child_samples,
-                                  subsample=0.8, subsample_freq=1, colsample_bytree=0.7, reg_lambda=1.0,
+                                  subsample=0.8, subsample_freq=1, colsample_bytree=self.colsample_bytree,
+                                  reg_lambda=self.reg_lambda,
                                   random_state=seed, n_jobs=1, verbose=-1)
 
     def _features(self, batch: NumberBatch) -> pd.DataFrame:
@@ -117,7 +123,10 @@ class NumberDetector(Detector):
 
     def _assess(self, X: NumberBatch) -> tuple[np.ndarray, pd.DataFrame]:
         features = self._features(X)
-        scores = np.mean([np.asarray(m.predict_proba(features))[:, 1] for m in self.models_], axis=0)
+        # the boosters directly on an array: the sklearn wrapper re-validates params and frames on every
+        # call, which costs more than the trees when one number is scored
+        values = features.to_numpy(dtype=float)
+        scores = np.mean([m.booster_.predict(values) for m in self.models_], axis=0)
         return np.clip(scores, 0.0, 1.0), features
 
     def score(self, X: NumberBatch) -> np.ndarray:

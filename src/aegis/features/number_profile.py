@@ -24,6 +24,7 @@ code.
 from __future__ import annotations
 
 import re
+import weakref
 
 import numpy as np
 import pandas as pd
@@ -237,48 +238,98 @@ GRAPH_COLUMNS: dict[str, str] = {
 """Graph features per number, with their meaning."""
 
 
-def graph_features(edges: pd.DataFrame, nodes: pd.Index, labels: pd.Series) -> pd.DataFrame:
-    """Neighbourhood label statistics for ``nodes`` over the undirected graph ``edges`` (columns ``a, b``).
+class ContactGraph:
+    """The undirected contact graph indexed once: node ids -> rows of a CSR adjacency (0/1, no self-loops).
+
+    Building it converts and sorts every edge; scoring a few numbers then touches only their rows. Get it
+    through :func:`contact_graph`, which keeps one per edge frame, so the caller that passes the same
+    416k-edge frame with every request pays for the conversion once.
+    """
+
+    def __init__(self, edges: pd.DataFrame) -> None:
+        ends = np.concatenate([edges["a"].to_numpy(dtype=str), edges["b"].to_numpy(dtype=str)])
+        codes, uniques = pd.factorize(ends)
+        self.ids = pd.Index(uniques, dtype=str)
+        n, half = len(self.ids), len(edges)
+        a, b = codes[:half], codes[half:]
+        keep = a != b
+        adj = sp.coo_matrix((np.ones(keep.sum()), (a[keep], b[keep])), shape=(n, n)).tocsr()
+        self.adj = ((adj + adj.T) > 0).astype(float).tocsr()
+        self.degree = np.asarray(self.adj.sum(axis=1)).ravel()
+        self.walk = (sp.diags(1.0 / np.maximum(self.degree, 1)) @ self.adj).tocsr()
+        # probability of i -> j -> i, removed from two-hop sums so a node never sees its own label
+        self.back = np.asarray(self.walk.multiply(self.walk.T).sum(axis=1)).ravel()
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def positions(self, nodes: pd.Index) -> np.ndarray:
+        """Row of each node in the adjacency, -1 for nodes without edges."""
+        return self.ids.get_indexer(nodes.astype(str))
+
+    def indicator(self, nodes: pd.Index) -> np.ndarray:
+        """1.0 at the rows of ``nodes`` that are in the graph."""
+        out = np.zeros(len(self))
+        rows = self.positions(nodes)
+        out[rows[rows >= 0]] = 1.0
+        return out
+
+
+_GRAPHS: dict[int, tuple[weakref.ref[pd.DataFrame], ContactGraph]] = {}
+
+
+def contact_graph(edges: pd.DataFrame) -> ContactGraph:
+    """The :class:`ContactGraph` of ``edges``, built on first use and kept while the frame lives.
+
+    Keyed by the frame object (frames are mutable and unhashable, so not by content): pass the same frame
+    to reuse the index; do not edit a frame in place after it has been used.
+    """
+    key = id(edges)
+    cached = _GRAPHS.get(key)
+    if cached is not None and cached[0]() is edges:
+        return cached[1]
+    graph = ContactGraph(edges)
+    _GRAPHS[key] = (weakref.ref(edges, lambda _: _GRAPHS.pop(key, None)), graph)
+    return graph
+
+
+def graph_features(edges: pd.DataFrame | ContactGraph, nodes: pd.Index, labels: pd.Series) -> pd.DataFrame:
+    """Neighbourhood label statistics for ``nodes`` over the undirected graph ``edges`` (columns ``a, b``,
+    or an already built :class:`ContactGraph`).
 
     ``labels`` maps node ids to 1 (fraud) / 0 (normal); nodes not in it are unknown. A node's own label never
     enters its own features (no self-loops, two-hop walks that return to the node are removed), so scoring a
     labelled node does not leak its label.
     """
-    ends_a, ends_b = edges["a"].to_numpy(dtype=str), edges["b"].to_numpy(dtype=str)
-    # two-hop features need only the edges of the nodes and of their neighbours: cut the rest first
-    targets = nodes.to_numpy(dtype=str)
-    touching = np.isin(ends_a, targets) | np.isin(ends_b, targets)
-    near = np.union1d(targets, np.concatenate([ends_a[touching], ends_b[touching]]))
-    local = np.isin(ends_a, near) | np.isin(ends_b, near)
-    ends_a, ends_b = ends_a[local], ends_b[local]
-    ids = pd.Index(pd.unique(np.concatenate([targets, labels.index.to_numpy(dtype=str), ends_a, ends_b])))
-    n = len(ids)
-    a, b = ids.get_indexer(ends_a), ids.get_indexer(ends_b)
-    keep = a != b
-    adj = sp.coo_matrix((np.ones(keep.sum()), (a[keep], b[keep])), shape=(n, n)).tocsr()
-    adj = ((adj + adj.T) > 0).astype(float).tocsr()
-    degree = np.asarray(adj.sum(axis=1)).ravel()
-    where = ids.get_indexer(labels.index.astype(str))
-    fraud, normal = np.zeros(n), np.zeros(n)
-    fraud[where[labels.to_numpy() == 1]] = 1.0
-    normal[where[labels.to_numpy() == 0]] = 1.0
+    graph = edges if isinstance(edges, ContactGraph) else contact_graph(edges)
+    labels = labels.set_axis(labels.index.astype(str))
+    fraud = graph.indicator(labels.index[labels.to_numpy() == 1])
+    normal = graph.indicator(labels.index[labels.to_numpy() == 0])
+    rows = graph.positions(nodes)
+    inside = rows[rows >= 0]
+    adj, walk = graph.adj[inside], graph.walk[inside]
+    degree = graph.degree[inside]
     nb_fraud, nb_normal = adj @ fraud, adj @ normal
-    walk = sp.diags(1.0 / np.maximum(degree, 1)) @ adj
-    back = np.asarray(walk.multiply(walk.T).sum(axis=1)).ravel()  # probability of i -> j -> i
-    two_fraud = np.clip(walk @ (walk @ fraud) - back * fraud, 0, None)
-    two_normal = np.clip(walk @ (walk @ normal) - back * normal, 0, None)
+    back = graph.back[inside]
+    # two hops through the neighbours' rows only, not the whole graph
+    middle = np.unique(walk.indices)
+    onward = graph.walk[middle] @ np.column_stack([fraud, normal])
+    two = walk[:, middle] @ onward
+    two_fraud = np.clip(two[:, 0] - back * fraud[inside], 0, None)
+    two_normal = np.clip(two[:, 1] - back * normal[inside], 0, None)
     known = nb_fraud + nb_normal
     two_known = two_fraud + two_normal
     with np.errstate(invalid="ignore", divide="ignore"):
-        frame = pd.DataFrame(
-            {
-                "degree": degree,
-                "nb_fraud": nb_fraud,
-                "nb_normal": nb_normal,
-                "nb_fraud_share": np.where(known > 0, nb_fraud / known, np.nan),
-                "nb_known_share": np.where(degree > 0, known / degree, np.nan),
-                "nb2_fraud_share": np.where(two_known > 1e-12, two_fraud / two_known, np.nan),
-            },
-            index=ids,
-        )
-    return frame.reindex(nodes.astype(str))
+        found = np.column_stack([
+            degree,
+            nb_fraud,
+            nb_normal,
+            np.where(known > 0, nb_fraud / known, np.nan),
+            np.where(degree > 0, known / degree, np.nan),
+            np.where(two_known > 1e-12, two_fraud / two_known, np.nan),
+        ])
+    # nodes without edges: degree 0, no neighbours, so no shares
+    values = np.full((len(rows), len(GRAPH_COLUMNS)), np.nan)
+    values[:, :3] = 0.0
+    values[rows >= 0] = found
+    return pd.DataFrame(values, index=nodes.astype(str), columns=list(GRAPH_COLUMNS))
