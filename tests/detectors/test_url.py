@@ -177,6 +177,12 @@ def test_default_model_separates_obvious_cases(default_detector: UrlDetector) ->
     assert verdicts[4].reasons[0] == "域名仿冒 paypal.com（品牌词出现在子域名中）"
 
 
+def test_default_model_stacks_three_ngram_views(default_detector: UrlDetector) -> None:
+    assert list(default_detector.ngrams_) == ["url", "host", "page"]
+    # the stacked booster sees the lexical columns plus one out-of-fold score per view
+    assert default_detector.booster_.n_features_in_ == len(FEATURE_NAMES) + 3
+
+
 def test_blacklist_hit_is_a_rule(default_detector: UrlDetector) -> None:
     site = sorted(default_detector.featurizer.blacklist.hosts)[0]
     verdict = default_detector.predict([f"https://{site}/"])[0]
