@@ -109,7 +109,8 @@ class UrlDetector(Detector):
             return np.zeros(0), signals
         views = _views(signals)
         ngram_scores = [np.asarray(model.predict_proba(views[view]))[:, 1] for view, model in self.ngrams_.items()]
-        scores = self.booster_.predict_proba(self._stack(self.featurizer.matrix(signals), ngram_scores))[:, 1]
+        stacked = self._stack(self.featurizer.matrix(signals), ngram_scores)
+        scores = np.asarray(self.booster_.predict_proba(stacked))[:, 1]
         blacklisted = np.array([s.blacklisted for s in signals])
         return np.where(blacklisted, np.maximum(scores, BLACKLIST_SCORE), scores), signals
 
