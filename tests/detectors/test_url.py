@@ -210,3 +210,12 @@ def test_quick_cross_validation_on_a_slice_of_hannousse(tmp_path: Path) -> None:
     dataset = TASK.load(Inputs(data=(tmp_path / "slice.csv",)), labelled=True)
     figures = TASK.cross_validate(dataset, 3, new=lambda: UrlDetector(n_estimators=100, ngram_features=2**16))
     assert figures["cv_accuracy"] > 0.85 and figures["cv_roc_auc"] > 0.9
+
+
+def test_official_domains_of_protected_brands_are_never_flagged():
+    from aegis.training.modelstore import load_model
+
+    detector = load_model(None, "url").detector
+    official, fake = detector.predict(["https://www.12306.cn/index/", "https://12306-update.cc/login"])
+    assert official.label == "legitimate" and official.score <= 0.02
+    assert fake.label == "phishing"

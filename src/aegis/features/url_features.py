@@ -230,6 +230,10 @@ class BrandIndex:
     def is_official(self, parts: UrlParts) -> bool:
         return parts.registered in self._official
 
+    def official_brand(self, parts: UrlParts) -> Brand | None:
+        """The brand whose official registered domain this is, if any."""
+        return self._official.get(parts.registered)
+
     def match(self, parts: UrlParts) -> LookAlike | None:
         """The strongest imitation of a protected brand in the URL's host, if any."""
         if not parts.host or parts.is_ip or self.is_official(parts):

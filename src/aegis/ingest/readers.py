@@ -102,7 +102,8 @@ def _csv(path: Path, _batch_size: int) -> Iterator[RawRow]:
             if len(values) != len(header):
                 yield RawRow(line, None, f"row has {len(values)} fields, the header has {len(header)}")
                 continue
-            yield RawRow(line, _clean(dict(zip(header, values, strict=True))))
+            # CSV cells are strings: an empty or blank cell is a missing value
+            yield RawRow(line, {k: v for k, v in zip(header, values, strict=True) if v and not v.isspace()})
 
 
 def _jsonl(path: Path, _batch_size: int) -> Iterator[RawRow]:

@@ -165,7 +165,15 @@ class RiskProfileRepository:
             return 0
         now = datetime.now(UTC)
         values = [
-            {"entity_type": entity_type, "model": model, "updated_at": now, "fraud_type": None, "features": {}, **row}
+            {
+                "entity_type": entity_type,
+                "model": model,
+                "updated_at": now,
+                "fraud_type": None,
+                "reasons": [],
+                "features": {},
+                **row,
+            }
             for row in rows
         ]
         dialect = self.engine.dialect.name

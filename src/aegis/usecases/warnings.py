@@ -200,6 +200,21 @@ def sim_entity_risk(sim_dir: Path, *, coverage: float = 0.7, false_rate: float =
     return risk
 
 
+#: a fraud site is visited by its victims, a few people; a site visited by more than this share of the residents
+#: is a popular site the URL model got wrong (unless a citizen's report names it: reports are merged in after)
+POPULAR_SHARE = 0.01
+
+
+def _popular_domains(events: EventRepository) -> set[str]:
+    visits = events.frame("url_visit", ["person_id", "url"])
+    if visits.empty:
+        return set()
+    hosts = visits["url"].str.split("://", n=1).str[-1].str.split("/", n=1).str[0].str.split(":", n=1).str[0]
+    visitors = visits.assign(host=hosts.str.lower()).groupby("host")["person_id"].nunique()
+    residents = max(events.count("person"), 1)
+    return set(visitors[visitors > max(20, POPULAR_SHARE * residents)].index)
+
+
 def store_entity_risk(engine: Engine, *, min_score: float = 0.5) -> EntityRisk:
     """Entity risk from the store: the detectors' risk profiles plus the stored citizens' reports."""
     with engine.connect() as connection:
@@ -207,6 +222,9 @@ def store_entity_risk(engine: Engine, *, min_score: float = 0.5) -> EntityRisk:
             risk_profile.c.entity_type, risk_profile.c.entity_id, risk_profile.c.score,
             risk_profile.c.fraud_type).where(risk_profile.c.score >= min_score)).fetchall(),
             columns=["entity_type", "entity_id", "score", "fraud_type"])
+
+    popular = _popular_domains(EventRepository(engine))
+    rows = rows[~((rows["entity_type"] == "domain") & rows["entity_id"].isin(popular))]
 
     def of(kind: str) -> pd.DataFrame:
         sel = rows[rows["entity_type"] == kind]
