@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import functools
 import json
-from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-F = TypeVar("F", bound=Callable[..., Any])
+from aegis.cli.common import out, user_errors
 
 app = typer.Typer(
     help="Funds chase (紧急止付、冻结、返还): trace, order, answer, release, return.",
@@ -24,36 +21,12 @@ app = typer.Typer(
 orders_app = typer.Typer(help="Stop-payment and freeze orders.", no_args_is_help=True)
 app.add_typer(orders_app, name="orders")
 
-out = Console()
-err = Console(stderr=True, soft_wrap=True)
 
 DbOption = Annotated[str | None, typer.Option("--db", help="Database URL (default: $AEGIS_DATABASE_URL).")]
 UserOption = Annotated[str, typer.Option("--user", help="Who is acting (recorded in the audit log).")]
 RoleOption = Annotated[str, typer.Option("--role", help="city_centre, bank, system ...")]
 BankOption = Annotated[str | None, typer.Option("--institution", help="The bank's name, for --role bank.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
-
-
-def user_errors(func: F) -> F:
-    """Known errors (bad input, refused steps, unknown ids, permissions) -> one line on stderr, exit 2."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from sqlalchemy.exc import OperationalError
-
-        from aegis.training.task import DataError
-        from aegis.usecases.actor import PermissionDenied
-
-        try:
-            return func(*args, **kwargs)
-        except (ValueError, LookupError, PermissionDenied, DataError, FileNotFoundError) as exc:
-            err.print(f"[red]error:[/red] {str(exc).strip(chr(39))}", highlight=False)
-            raise typer.Exit(2) from None
-        except OperationalError as exc:
-            err.print(f"[red]error:[/red] database: {exc.orig}", highlight=False)
-            raise typer.Exit(2) from None
-
-    return wrapper  # type: ignore[return-value]
 
 
 def _actor(user: str, role: str, institution: str | None) -> Any:

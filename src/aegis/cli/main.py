@@ -6,21 +6,17 @@ what is wrong and a non-zero exit, never a stack trace.
 
 from __future__ import annotations
 
-import functools
 import json
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from aegis import __version__
+from aegis.cli.common import err, out, user_errors
 from aegis.training.task import DataError
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 app = typer.Typer(
     help="Aegis (反诈神盾): prevent, control and investigate telecom and online fraud.",
@@ -40,35 +36,11 @@ def _mount_workflows() -> None:
     app.add_typer(funds_app, name="funds", help="Stop-payment, freeze and return of fraud money (止付冻结).")
 
 
-out = Console()
-err = Console(stderr=True, soft_wrap=True)
 
 DbOption = Annotated[
     str | None,
     typer.Option("--db", help="Database URL (default: $AEGIS_DATABASE_URL, else sqlite:///var/aegis.db)."),
 ]
-
-
-def user_errors(func: F) -> F:
-    """Report the errors a user can fix as one line on stderr and exit 2."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from sqlalchemy.exc import OperationalError
-
-        from aegis.ingest import IngestError
-        from aegis.training.modelstore import ModelError
-
-        try:
-            return func(*args, **kwargs)
-        except (IngestError, DataError, ModelError, FileNotFoundError) as exc:
-            err.print(f"[red]error:[/red] {exc}", highlight=False)
-            raise typer.Exit(2) from None
-        except OperationalError as exc:
-            err.print(f"[red]error:[/red] database: {exc.orig}", highlight=False)
-            raise typer.Exit(2) from None
-
-    return wrapper  # type: ignore[return-value]
 
 
 def _version(value: bool) -> None:

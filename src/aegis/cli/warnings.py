@@ -6,18 +6,14 @@ cases decide what that actor may see and do. Errors are one line on stderr and e
 
 from __future__ import annotations
 
-import functools
 import json
-from collections.abc import Callable
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from aegis.usecases.actor import Actor, PermissionDenied, Role
-
-F = TypeVar("F", bound=Callable[..., Any])
+from aegis.cli.common import out, user_errors
+from aegis.usecases.actor import Actor, Role
 
 
 def _uc() -> Any:
@@ -29,26 +25,12 @@ def _uc() -> Any:
 
 app = typer.Typer(help="Warnings and dissuasion (预警劝阻): list, take, contact, close, escalate, stats.",
                   no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
-out = Console()
-err = Console(stderr=True, soft_wrap=True)
 
 User = Annotated[str, typer.Option("--user", help="Your user id (recorded in the audit log).")]
 RoleOpt = Annotated[Role, typer.Option("--role", help="Your role: city_centre, district_bureau, police_station.")]
 District = Annotated[str | None, typer.Option("--district", help="Your district (district bureau users).")]
 Station = Annotated[str | None, typer.Option("--station", help="Your police station (station users).")]
 Db = Annotated[str | None, typer.Option("--db", help="Database URL (default: $AEGIS_DATABASE_URL).")]
-
-
-def _errors(func: F) -> F:
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except (PermissionDenied, ValueError, LookupError) as exc:
-            err.print(f"[red]error:[/red] {str(exc).strip(chr(39))}", highlight=False)
-            raise typer.Exit(2) from None
-
-    return wrapper  # type: ignore[return-value]
 
 
 def _context(db: str | None, user: str, role: Role, district: str | None, station: str | None) -> tuple[Any, Actor]:
@@ -67,7 +49,7 @@ def _show(rows: list[dict[str, Any]]) -> None:
 
 
 @app.command("list")
-@_errors
+@user_errors
 def list_(user: User, role: RoleOpt, district: District = None, station: Station = None, db: Db = None,
           status: Annotated[str | None, typer.Option(help="Only this status.")] = None,
           queue: Annotated[str | None, typer.Option(help="Only this tier's queue: station, district, city.")] = None,
@@ -78,7 +60,7 @@ def list_(user: User, role: RoleOpt, district: District = None, station: Station
 
 
 @app.command()
-@_errors
+@user_errors
 def take(warning_id: str, user: User, role: RoleOpt, district: District = None, station: Station = None,
          db: Db = None) -> None:
     """Take a new warning: it becomes yours to contact the person."""
@@ -87,7 +69,7 @@ def take(warning_id: str, user: User, role: RoleOpt, district: District = None, 
 
 
 @app.command()
-@_errors
+@user_errors
 def contact(warning_id: str, user: User, role: RoleOpt,
             channel: Annotated[str, typer.Option(help="sms, call (96110-style) or visit.")],
             result: Annotated[str, typer.Option(help="reached or unreachable (-> locating).")],
@@ -98,7 +80,7 @@ def contact(warning_id: str, user: User, role: RoleOpt,
 
 
 @app.command()
-@_errors
+@user_errors
 def close(warning_id: str, user: User, role: RoleOpt,
           outcome: Annotated[str, typer.Option(help="dissuaded, already_defrauded or false_alarm.")],
           note: str = "", district: District = None, station: Station = None, db: Db = None) -> None:
@@ -108,7 +90,7 @@ def close(warning_id: str, user: User, role: RoleOpt,
 
 
 @app.command("escalate-overdue")
-@_errors
+@user_errors
 def escalate_overdue(user: User, role: RoleOpt, district: District = None, station: Station = None,
                      db: Db = None) -> None:
     """Move warnings whose contact deadline passed up to the next tier's queue."""
@@ -119,7 +101,7 @@ def escalate_overdue(user: User, role: RoleOpt, district: District = None, stati
 
 
 @app.command()
-@_errors
+@user_errors
 def stats(user: User, role: RoleOpt, district: District = None, station: Station = None, db: Db = None) -> None:
     """Warning counts, outcomes and precision per level and fraud type, over your jurisdiction."""
     engine, actor = _context(db, user, role, district, station)

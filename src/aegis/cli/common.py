@@ -1,0 +1,39 @@
+"""What every ``aegis`` command shares: the consoles and the rule that a user's error is one line, exit 2."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import typer
+from rich.console import Console
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+out = Console()
+err = Console(stderr=True, soft_wrap=True)
+
+
+def user_errors(func: F) -> F:
+    """Errors a user can fix (bad input, a missing file or model, a refused step, an unknown id, no access,
+    an unreachable database) become one line on stderr and exit code 2, never a stack trace.
+
+    Every input error of Aegis (IngestError, DataError, ModelError, PolicyError, validation) is a ValueError;
+    PermissionDenied is a PermissionError.
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from sqlalchemy.exc import OperationalError
+
+        try:
+            return func(*args, **kwargs)
+        except (ValueError, LookupError, PermissionError, FileNotFoundError) as exc:
+            err.print(f"[red]error:[/red] {str(exc).strip(chr(39))}", highlight=False)
+            raise typer.Exit(2) from None
+        except OperationalError as exc:
+            err.print(f"[red]error:[/red] database: {exc.orig}", highlight=False)
+            raise typer.Exit(2) from None
+
+    return wrapper  # type: ignore[return-value]
