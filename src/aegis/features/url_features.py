@@ -106,6 +106,21 @@ class UrlParts:
         return f"{self.domain}.{self.suffix}" if self.suffix and self.domain else self.host
 
 
+def host_of(url: str) -> str:
+    """The site of a URL: its lower-case host without port or a leading ``www.`` (a missing scheme is read as
+    ``http://``); empty when it has none.
+
+    The one key under which a domain's risk is stored (risk profiles, reports) and looked up (decisions,
+    warning leads), wherever the URL came from.
+    """
+    text = url.strip()
+    try:
+        host = urlsplit(text if _SCHEME.match(text) else "http://" + text).hostname or ""
+    except ValueError:
+        return ""
+    return host.rstrip(".").removeprefix("www.")
+
+
 def parse_url(url: str) -> UrlParts:
     """Split a URL; a missing scheme is read as ``http://`` (SMS links often come without one).
 

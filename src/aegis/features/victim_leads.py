@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from aegis.events.models import FraudType
+from aegis.features.url_features import host_of
 
 LEAD_KINDS: tuple[str, ...] = (
     "risky_call",  # a call with a number known as risky, either direction
@@ -229,16 +230,10 @@ def _sms_leads(sms: pd.DataFrame, risk: EntityRisk, d: Directory) -> pd.DataFram
     return _leads(sms[keep], "fraud_sms", person[keep], score[keep], ftype[keep], sms["sender"][keep], "time")
 
 
-def host_of(urls: pd.Series) -> pd.Series:
-    """Lower-case host of each URL, without port or a leading ``www.``."""
-    host = urls.str.lower().str.extract(r"^(?:[a-z][a-z0-9+.-]*://)?([^/:?#]+)", expand=False)
-    return host.str.removeprefix("www.")
-
-
 def _url_leads(visits: pd.DataFrame, risk: EntityRisk, d: Directory) -> pd.DataFrame:
     times = pd.to_datetime(visits["time"], utc=True)
     codes, urls = pd.factorize(visits["url"].astype(str))  # a city visits few distinct URLs: parse each once
-    host = pd.Series(host_of(pd.Series(urls, dtype=object)).to_numpy(dtype=object)[codes], index=visits.index)
+    host = pd.Series(np.array([host_of(u) for u in urls], dtype=object)[codes], index=visits.index)
     score, ftype = risk.lookup(risk.domains, host, times)
     # a listed registered domain covers its sub-domains: try the host without its first label
     parent = host.fillna("").str.split(".", n=1).str[1].fillna("")

@@ -21,6 +21,7 @@ from sqlalchemy import Engine, func, select
 from aegis.decisions.policy import Action, DecisionPolicy, default_policy
 from aegis.detectors.base import Detector, Verdict
 from aegis.events.models import Ident
+from aegis.features.url_features import host_of
 from aegis.store.repositories import AuditLog, RiskProfileRepository
 from aegis.store.schema import EVENT_TABLES
 from aegis.training.modelstore import load_model
@@ -144,11 +145,11 @@ class Decider:
         if not urls:
             return []
         verdicts = self.detector("url").predict(list(urls))
-        listed = self.risk.get_many("domain", [_host(u) for u in urls])
+        listed = self.risk.get_many("domain", [host_of(u) for u in urls])
         signals = []
         for url, verdict in zip(urls, verdicts, strict=True):
             signal = _from_verdict(verdict, f"网址 {url[:60]}：")
-            entry = listed.get(_host(url))
+            entry = listed.get(host_of(url))
             if entry is not None:
                 signal = combine(
                     [
@@ -269,8 +270,3 @@ class Decider:
 
 def _urls(text: str) -> list[str]:
     return [m.group(0).rstrip(".,;") for m in URL_PATTERN.finditer(text)][:5]
-
-
-def _host(url: str) -> str:
-    text = url.split("://", 1)[-1]
-    return text.split("/", 1)[0].split("?", 1)[0].split(":", 1)[0].lower()

@@ -19,6 +19,7 @@ from aegis.detectors.base import Detector, Verdict
 from aegis.detectors.number import NumberBatch
 from aegis.features.account_profile import TransferGraph
 from aegis.features.number_profile import call_graph, profile_from_events
+from aegis.features.url_features import host_of
 from aegis.store.repositories import EventRepository, RiskProfileRepository
 from aegis.training.modelstore import load_model
 from aegis.usecases.actor import Actor, Role
@@ -49,10 +50,6 @@ def _rows(ids: pd.Index, verdicts: list[Verdict], features: pd.DataFrame | None 
         }
         for i, (entity, v) in enumerate(zip(ids, verdicts, strict=True))
     ]
-
-
-def _host(url: str) -> str:
-    return url.split("://", 1)[-1].split("/", 1)[0].split("?", 1)[0].split(":", 1)[0].lower()
 
 
 def refresh_profiles(
@@ -101,7 +98,7 @@ def refresh_profiles(
     visits = events.frame("url_visit", ["url"])
     if len(visits):
         urls = visits["url"].drop_duplicates()
-        by_url = pd.DataFrame({"url": urls.to_numpy(), "host": [_host(u) for u in urls]})
+        by_url = pd.DataFrame({"url": urls.to_numpy(), "host": [host_of(u) for u in urls]})
         verdicts = detector("url").predict(by_url["url"].tolist())
         by_url["score"] = [v.score for v in verdicts]
         best = by_url.sort_values("score", ascending=False).drop_duplicates("host")

@@ -37,6 +37,7 @@ from sqlalchemy.exc import IntegrityError
 from aegis.actions import warnings as wf
 from aegis.decisions.warning_policy import CHANNELS, LEVELS, Policy, load_policy
 from aegis.detectors.victim import NORMAL, VictimDetector
+from aegis.features.url_features import host_of
 from aegis.features.victim_leads import (
     Directory,
     EntityRisk,
@@ -44,7 +45,6 @@ from aegis.features.victim_leads import (
     LeadState,
     extract_leads,
     fusion_features,
-    host_of,
     risk_table,
 )
 from aegis.store.repositories import AuditLog, EventRepository
@@ -58,13 +58,20 @@ LEAD_EVENT_KINDS = ("call", "sms", "transfer", "url_visit", "app_install")
 RAISERS = frozenset({Role.system, Role.city_centre})
 READERS = POLICE_ROLES | {Role.system}
 #: public list of legitimate screen-sharing / remote-control apps that fraudsters make victims install
-REMOTE_CONTROL_PACKAGES = frozenset({
-    "com.tencent.wemeet.app", "com.oray.sunlogin", "com.youqu.todesk", "us.zoom.videomeetings",
-    "com.teamviewer.teamviewer.market.mobile", "com.anydesk.anydeskandroid",
-})
+REMOTE_CONTROL_PACKAGES = frozenset(
+    {
+        "com.tencent.wemeet.app",
+        "com.oray.sunlogin",
+        "com.youqu.todesk",
+        "us.zoom.videomeetings",
+        "com.teamviewer.teamviewer.market.mobile",
+        "com.anydesk.anydeskandroid",
+    }
+)
 
 
 # --- the fusion loop ---------------------------------------------------------------------------------------
+
 
 def text_scorer_from_default_model() -> Any:
     """The shipped text model as an SMS scorer, or None when no default text model is installed."""
@@ -123,9 +130,18 @@ class WarningPipeline:
 def requests_from(scored: pd.DataFrame) -> list[wf.WarningRequest]:
     """The warning requests of scored leads: every lead whose level is due."""
     due = scored[scored["level"] != ""]
-    return [wf.WarningRequest(r.person_id, str(r.predicted_type), float(r.probability), str(r.level),
-                              tuple(r.reasons), str(r.lead_id), r.time.to_pydatetime())
-            for r in due.itertuples(index=False)]
+    return [
+        wf.WarningRequest(
+            r.person_id,
+            str(r.predicted_type),
+            float(r.probability),
+            str(r.level),
+            tuple(r.reasons),
+            str(r.lead_id),
+            r.time.to_pydatetime(),
+        )
+        for r in due.itertuples(index=False)
+    ]
 
 
 def daily_batches(frames: Mapping[str, pd.DataFrame], freq: str = "1D") -> Iterator[dict[str, pd.DataFrame]]:
@@ -142,12 +158,13 @@ def daily_batches(frames: Mapping[str, pd.DataFrame], freq: str = "1D") -> Itera
 
 # --- entity risk ---------------------------------------------------------------------------------------------
 
-def risk_from_reports(reports: pd.DataFrame, remote_apps: frozenset[str] = REMOTE_CONTROL_PACKAGES
-                      ) -> EntityRisk:
+
+def risk_from_reports(reports: pd.DataFrame, remote_apps: frozenset[str] = REMOTE_CONTROL_PACKAGES) -> EntityRisk:
     """Every number, account, domain and app named in a citizen's report is risky from the report's time.
 
     Legitimate remote-control apps named in reports are not blacklisted (they are a lead of their own).
     """
+
     def table(column: str, transform: Any = None) -> pd.DataFrame:
         if reports.empty or column not in reports:
             return risk_table()
@@ -157,16 +174,26 @@ def risk_from_reports(reports: pd.DataFrame, remote_apps: frozenset[str] = REMOT
             entities = transform(entities)
         keep = ~entities.isin(remote_apps)
         exploded, entities = exploded[keep.to_numpy()], entities[keep]
-        frame = risk_table(entities.tolist(), 0.95, exploded["fraud_type"].tolist(),
-                           pd.to_datetime(exploded["time"], utc=True).tolist())
+        frame = risk_table(
+            entities.tolist(),
+            0.95,
+            exploded["fraud_type"].tolist(),
+            pd.to_datetime(exploded["time"], utc=True).tolist(),
+        )
         return frame.sort_values("since").drop_duplicates("entity")
 
-    return EntityRisk(numbers=table("numbers"), accounts=table("accounts"), domains=table("urls", host_of),
-                      apps=table("apps"), remote_apps=remote_apps)
+    return EntityRisk(
+        numbers=table("numbers"),
+        accounts=table("accounts"),
+        domains=table("urls", lambda urls: urls.map(host_of)),
+        apps=table("apps"),
+        remote_apps=remote_apps,
+    )
 
 
-def sim_entity_risk(sim_dir: Path, *, coverage: float = 0.7, false_rate: float = 0.002, seed: int = 0,
-                    text: bool = True) -> EntityRisk:
+def sim_entity_risk(
+    sim_dir: Path, *, coverage: float = 0.7, false_rate: float = 0.002, seed: int = 0, text: bool = True
+) -> EntityRisk:
     """Entity risk for a simulated city: its reports, simulated detector coverage from its truth, text model."""
     truth = sim_dir / "truth"
     rng = np.random.default_rng(seed)
@@ -178,8 +205,11 @@ def sim_entity_risk(sim_dir: Path, *, coverage: float = 0.7, false_rate: float =
         scores = np.where(hit, rng.uniform(0.6, 1.0, len(frame)), rng.uniform(0.5, 0.8, len(frame)))
         sel = hit | wrong
         known_types = [t if isinstance(t, str) else None for t in types.to_numpy()[sel]]
-        return risk_table(frame[entity][sel].astype(str).tolist(), scores[sel],
-                          [t if flag else None for t, flag in zip(known_types, hit[sel], strict=True)])
+        return risk_table(
+            frame[entity][sel].astype(str).tolist(),
+            scores[sel],
+            [t if flag else None for t, flag in zip(known_types, hit[sel], strict=True)],
+        )
 
     numbers = pd.read_parquet(truth / "numbers.parquet")
     accounts = pd.read_parquet(truth / "accounts.parquet")
@@ -193,9 +223,10 @@ def sim_entity_risk(sim_dir: Path, *, coverage: float = 0.7, false_rate: float =
         apps=flagged(apps, "package", fraud_apps, apps["gang_id"].map(gangs)),
         remote_apps=REMOTE_CONTROL_PACKAGES | frozenset(apps.loc[apps["category"] == "remote_control", "package"]),
     )
-    simulated.domains["entity"] = host_of(simulated.domains["entity"].astype(str))
-    risk = simulated.merged(risk_from_reports(pd.read_parquet(sim_dir / "events" / "report.parquet"),
-                                              simulated.remote_apps))
+    simulated.domains["entity"] = simulated.domains["entity"].astype(str).map(host_of)
+    risk = simulated.merged(
+        risk_from_reports(pd.read_parquet(sim_dir / "events" / "report.parquet"), simulated.remote_apps)
+    )
     risk.text_scorer = text_scorer_from_default_model() if text else None
     return risk
 
@@ -209,8 +240,7 @@ def _popular_domains(events: EventRepository) -> set[str]:
     visits = events.frame("url_visit", ["person_id", "url"])
     if visits.empty:
         return set()
-    hosts = visits["url"].str.split("://", n=1).str[-1].str.split("/", n=1).str[0].str.split(":", n=1).str[0]
-    visitors = visits.assign(host=hosts.str.lower()).groupby("host")["person_id"].nunique()
+    visitors = visits.assign(host=visits["url"].map(host_of)).groupby("host")["person_id"].nunique()
     residents = max(events.count("person"), 1)
     return set(visitors[visitors > max(20, POPULAR_SHARE * residents)].index)
 
@@ -218,20 +248,34 @@ def _popular_domains(events: EventRepository) -> set[str]:
 def store_entity_risk(engine: Engine, *, min_score: float = 0.5) -> EntityRisk:
     """Entity risk from the store: the detectors' risk profiles plus the stored citizens' reports."""
     with engine.connect() as connection:
-        rows = pd.DataFrame(connection.execute(select(
-            risk_profile.c.entity_type, risk_profile.c.entity_id, risk_profile.c.score,
-            risk_profile.c.fraud_type).where(risk_profile.c.score >= min_score)).fetchall(),
-            columns=["entity_type", "entity_id", "score", "fraud_type"])
+        rows = pd.DataFrame(
+            connection.execute(
+                select(
+                    risk_profile.c.entity_type,
+                    risk_profile.c.entity_id,
+                    risk_profile.c.score,
+                    risk_profile.c.fraud_type,
+                ).where(risk_profile.c.score >= min_score)
+            ).fetchall(),
+            columns=["entity_type", "entity_id", "score", "fraud_type"],
+        )
 
-    popular = _popular_domains(EventRepository(engine))
-    rows = rows[~((rows["entity_type"] == "domain") & rows["entity_id"].isin(popular))]
+    domain = rows["entity_type"] == "domain"
+    rows.loc[domain, "entity_id"] = rows.loc[domain, "entity_id"].map(host_of)
+    rows = rows[~(domain & rows["entity_id"].isin(_popular_domains(EventRepository(engine))))]
 
     def of(kind: str) -> pd.DataFrame:
         sel = rows[rows["entity_type"] == kind]
         return risk_table(sel["entity_id"].tolist(), sel["score"].to_numpy(), sel["fraud_type"].tolist())
 
-    profiles = EntityRisk(numbers=of("number"), accounts=of("account"), domains=of("domain"), apps=of("app"),
-                          remote_apps=REMOTE_CONTROL_PACKAGES, min_score=min_score)
+    profiles = EntityRisk(
+        numbers=of("number"),
+        accounts=of("account"),
+        domains=of("domain"),
+        apps=of("app"),
+        remote_apps=REMOTE_CONTROL_PACKAGES,
+        min_score=min_score,
+    )
     risk = profiles.merged(risk_from_reports(EventRepository(engine).frame("report")))
     risk.text_scorer = text_scorer_from_default_model()
     return risk
@@ -239,15 +283,18 @@ def store_entity_risk(engine: Engine, *, min_score: float = 0.5) -> EntityRisk:
 
 # --- reading a simulated city ----------------------------------------------------------------------------------
 
+
 def _read_events(sim_dir: Path) -> tuple[dict[str, pd.DataFrame], Directory, pd.DataFrame]:
     events = sim_dir / "events"
     if not events.is_dir():
         raise FileNotFoundError(f"sim: {sim_dir} has no events/ folder (simulate a city first)")
     frames = {k: pd.read_parquet(events / f"{k}.parquet") for k in LEAD_EVENT_KINDS}
     person = pd.read_parquet(events / "person.parquet", columns=["person_id", "age", "district", "station"])
-    directory = Directory.from_frames(pd.read_parquet(events / "sim_opening.parquet", columns=["number", "person_id"]),
-                                      pd.read_parquet(events / "account_opening.parquet",
-                                                      columns=["account", "person_id"]), person)
+    directory = Directory.from_frames(
+        pd.read_parquet(events / "sim_opening.parquet", columns=["number", "person_id"]),
+        pd.read_parquet(events / "account_opening.parquet", columns=["account", "person_id"]),
+        person,
+    )
     return frames, directory, person
 
 
@@ -288,24 +335,34 @@ def train_from_sim(sim_dir: Path, out: Path, *, risk_seed: int = 0, n_estimators
     detector = VictimDetector(n_estimators=n_estimators).fit(rows[keep], labels[keep].to_numpy())
     manifest = sim_dir / "manifest.json"
     config = json.loads(manifest.read_text()).get("config", {}) if manifest.exists() else {}
-    data = {"simulated_city": str(sim_dir), "people": config.get("people"), "days": config.get("days"),
-            "seed": config.get("seed"), "lead_rows": int(keep.sum()),
-            "victim_rows": int((labels[keep] != NORMAL).sum()), "victims": len(victims),
-            "entity_risk": f"reports + simulated detector coverage 0.7 / false rate 0.002 (seed {risk_seed})"
-                           + (" + text model" if risk.text_scorer else "")}
-    notes = ("Trained on a simulated city only. Out-of-fold figures are grouped by person on the training city; "
-             "the figures that count come from `aegis evaluate warnings --sim DIR` on a city of another seed.")
+    data = {
+        "simulated_city": str(sim_dir),
+        "people": config.get("people"),
+        "days": config.get("days"),
+        "seed": config.get("seed"),
+        "lead_rows": int(keep.sum()),
+        "victim_rows": int((labels[keep] != NORMAL).sum()),
+        "victims": len(victims),
+        "entity_risk": f"reports + simulated detector coverage 0.7 / false rate 0.002 (seed {risk_seed})"
+        + (" + text model" if risk.text_scorer else ""),
+    }
+    notes = (
+        "Trained on a simulated city only. Out-of-fold figures are grouped by person on the training city; "
+        "the figures that count come from `aegis evaluate warnings --sim DIR` on a city of another seed."
+    )
     return save_model(detector, out, data=data, metrics=detector.cv_metrics_, notes=notes)
 
 
 # --- evaluation --------------------------------------------------------------------------------------------
 
+
 def _quantile_h(values: pd.Series, q: float) -> float | None:
     return None if values.empty else round(float(values.quantile(q)) / 3600.0, 2)
 
 
-def evaluate_sim(sim_dir: Path, model: Path | None = None, policy: Path | None = None, *,
-                 risk_seed: int = 1) -> dict[str, Any]:
+def evaluate_sim(
+    sim_dir: Path, model: Path | None = None, policy: Path | None = None, *, risk_seed: int = 1
+) -> dict[str, Any]:
     """Replay a simulated city through the fusion loop and measure its warnings against the truth.
 
     A warning is the first due request about a (person, predicted fraud type); it counts as "before the
@@ -320,48 +377,68 @@ def evaluate_sim(sim_dir: Path, model: Path | None = None, policy: Path | None =
     pipeline = WarningPipeline(loaded.detector, pol, risk, directory)  # type: ignore[arg-type]
     scored = [pipeline.step(batch) for batch in daily_batches(frames)]
     scored = [s for s in scored if len(s)]
-    all_rows = pd.concat(scored, ignore_index=True) if scored else pd.DataFrame(
-        columns=["person_id", "time", "level", "predicted_type", "probability"])
+    all_rows = (
+        pd.concat(scored, ignore_index=True)
+        if scored
+        else pd.DataFrame(columns=["person_id", "time", "level", "predicted_type", "probability"])
+    )
     due = all_rows[all_rows["level"] != ""].sort_values("time")
     warnings = due.drop_duplicates(["person_id", "predicted_type"], keep="first")
 
     victims = pd.read_parquet(sim_dir / "truth" / "victims.parquet").drop_duplicates("person_id")
     first_loss = victims.set_index("person_id")["first_loss_time"]
     times = [pd.to_datetime(f["start" if k == "call" else "time"], utc=True) for k, f in frames.items() if len(f)]
-    days = max(1.0, (max(t.max() for t in times) - min(t.min() for t in times)).total_seconds() / 86400) if times \
-        else 1.0
+    days = (
+        max(1.0, (max(t.max() for t in times) - min(t.min() for t in times)).total_seconds() / 86400) if times else 1.0
+    )
     people = len(person)
 
     earliest = warnings.groupby("person_id")["time"].min()
     v = victims.assign(warned_at=victims["person_id"].map(earliest))
     v["before"] = v["warned_at"].notna() & (v["warned_at"] < v["first_loss_time"])
     v["lead_s"] = (v["first_loss_time"] - v["warned_at"]).dt.total_seconds()
-    w = warnings.assign(true_victim=warnings["person_id"].isin(first_loss.index),
-                        true_type=warnings["person_id"].map(victims.set_index("person_id")["fraud_type"]))
+    w = warnings.assign(
+        true_victim=warnings["person_id"].isin(first_loss.index),
+        true_type=warnings["person_id"].map(victims.set_index("person_id")["fraud_type"]),
+    )
 
     def victim_block(sub: pd.DataFrame) -> dict[str, Any]:
         lead = sub.loc[sub["before"], "lead_s"]
-        return {"victims": len(sub), "warned_before_first_transfer": round(float(sub["before"].mean()), 3)
-                if len(sub) else None, "lead_time_h_median": _quantile_h(lead, 0.5),
-                "lead_time_h_p10": _quantile_h(lead, 0.1)}
+        return {
+            "victims": len(sub),
+            "warned_before_first_transfer": round(float(sub["before"].mean()), 3) if len(sub) else None,
+            "lead_time_h_median": _quantile_h(lead, 0.5),
+            "lead_time_h_p10": _quantile_h(lead, 0.1),
+        }
 
     def warning_block(sub: pd.DataFrame) -> dict[str, Any]:
-        return {"warnings": len(sub), "precision": round(float(sub["true_victim"].mean()), 3) if len(sub) else None,
-                "warnings_per_10k_people_day": round(len(sub) / people / days * 1e4, 3)}
+        return {
+            "warnings": len(sub),
+            "precision": round(float(sub["true_victim"].mean()), 3) if len(sub) else None,
+            "warnings_per_10k_people_day": round(len(sub) / people / days * 1e4, 3),
+        }
 
     by_type: dict[str, Any] = {}
     for ftype in sorted(set(victims["fraud_type"]) | set(w["predicted_type"])):
-        by_type[ftype] = {**victim_block(v[v["fraud_type"] == ftype]),
-                          **warning_block(w[w["predicted_type"] == ftype])}
+        by_type[ftype] = {**victim_block(v[v["fraud_type"] == ftype]), **warning_block(w[w["predicted_type"] == ftype])}
     on_victims = w[w["true_victim"]]
     return {
-        "sim": str(sim_dir), "people": people, "days": round(days, 1), "model": loaded.card.get("data", {}),
+        "sim": str(sim_dir),
+        "people": people,
+        "days": round(days, 1),
+        "model": loaded.card.get("data", {}),
         "policy_version": pol.version,
         "entity_risk": f"reports + simulated detector coverage 0.7 / false rate 0.002 (seed {risk_seed})"
-                       + (" + text model" if risk.text_scorer else ""),
-        "overall": {**victim_block(v), **warning_block(w),
-                    "type_accuracy_on_victims": round(float((on_victims["predicted_type"] == on_victims["true_type"])
-                                                            .mean()), 3) if len(on_victims) else None},
+        + (" + text model" if risk.text_scorer else ""),
+        "overall": {
+            **victim_block(v),
+            **warning_block(w),
+            "type_accuracy_on_victims": round(
+                float((on_victims["predicted_type"] == on_victims["true_type"]).mean()), 3
+            )
+            if len(on_victims)
+            else None,
+        },
         "by_level": {lv: warning_block(w[w["level"] == lv]) for lv in LEVELS},
         "by_fraud_type": by_type,
         "targets": {"warned_before_first_transfer": 0.8, "precision": 0.8},
@@ -369,6 +446,7 @@ def evaluate_sim(sim_dir: Path, model: Path | None = None, policy: Path | None =
 
 
 # --- the workflow over the store ---------------------------------------------------------------------------
+
 
 def _now(now: datetime | None) -> datetime:
     return now or datetime.now(UTC)
@@ -395,27 +473,42 @@ def _row(connection: Connection, actor: Actor, warning_id: str, *, lock: bool = 
     return dict(found)
 
 
-def _audit(connection: Connection, actor: Actor, action: str, row: dict[str, Any], reasons: Any,
-           details: dict[str, Any]) -> None:
-    AuditLog(connection.engine).append(actor=actor.label, action=action, subject_type="warning",
-                                       subject_id=row["warning_id"], reasons=list(reasons),
-                                       details={"person_id": row["person_id"], "fraud_type": row["fraud_type"],
-                                                **details}, connection=connection)
+def _audit(
+    connection: Connection, actor: Actor, action: str, row: dict[str, Any], reasons: Any, details: dict[str, Any]
+) -> None:
+    AuditLog(connection.engine).append(
+        actor=actor.label,
+        action=action,
+        subject_type="warning",
+        subject_id=row["warning_id"],
+        reasons=list(reasons),
+        details={"person_id": row["person_id"], "fraud_type": row["fraud_type"], **details},
+        connection=connection,
+    )
 
 
 def _jurisdictions(connection: Connection, persons: list[str]) -> dict[str, tuple[str | None, str, str]]:
     table = EVENT_TABLES["person"]
     out: dict[str, tuple[str | None, str, str]] = {}
     for start in range(0, len(persons), 900):
-        chunk = persons[start:start + 900]
-        for r in connection.execute(select(table.c.person_id, table.c.city, table.c.district, table.c.station)
-                                    .where(table.c.person_id.in_(chunk))):
+        chunk = persons[start : start + 900]
+        for r in connection.execute(
+            select(table.c.person_id, table.c.city, table.c.district, table.c.station).where(
+                table.c.person_id.in_(chunk)
+            )
+        ):
             out[r.person_id] = (r.city, r.district, r.station)
     return out
 
 
-def raise_warnings(engine: Engine, actor: Actor, requests: list[wf.WarningRequest], *,
-                   policy: Policy | None = None, now: datetime | None = None) -> dict[str, int]:
+def raise_warnings(
+    engine: Engine,
+    actor: Actor,
+    requests: list[wf.WarningRequest],
+    *,
+    policy: Policy | None = None,
+    now: datetime | None = None,
+) -> dict[str, int]:
     """Open a warning per (person, fraud type), or update the open one; returns counts of what happened.
 
     Idempotent: a retried request (same lead) changes nothing, and the database's unique ``open_key``
@@ -433,8 +526,7 @@ def raise_warnings(engine: Engine, actor: Actor, requests: list[wf.WarningReques
         for attempt in range(2):
             try:
                 with engine.begin() as connection:
-                    counts[_raise_one(connection, actor, request, policy, places[request.person_id],
-                                      _now(now))] += 1
+                    counts[_raise_one(connection, actor, request, policy, places[request.person_id], _now(now))] += 1
                 break
             except IntegrityError:
                 if attempt:  # someone opened it between our read and our insert: the retry updates it
@@ -442,8 +534,14 @@ def raise_warnings(engine: Engine, actor: Actor, requests: list[wf.WarningReques
     return counts
 
 
-def _raise_one(connection: Connection, actor: Actor, request: wf.WarningRequest, policy: Policy,
-               place: tuple[str | None, str, str], now: datetime) -> str:
+def _raise_one(
+    connection: Connection,
+    actor: Actor,
+    request: wf.WarningRequest,
+    policy: Policy,
+    place: tuple[str | None, str, str],
+    now: datetime,
+) -> str:
     key = wf.open_key(request.person_id, request.fraud_type)
     query = select(warning).where(warning.c.open_key == key)
     if connection.dialect.name == "postgresql":
@@ -452,23 +550,51 @@ def _raise_one(connection: Connection, actor: Actor, request: wf.WarningRequest,
     if existing is None:
         row = wf.new_warning(request, policy, city=place[0], district=place[1], station=place[2], now=now)
         connection.execute(insert(warning).values(**row))
-        _audit(connection, actor, "warning.raise", row, request.reasons,
-               {"level": row["level"], "probability": row["probability"], "queue": row["queue"],
-                "deadline": row["deadline"].isoformat(), "lead_id": request.lead_id,
-                "policy_version": policy.version})
+        _audit(
+            connection,
+            actor,
+            "warning.raise",
+            row,
+            request.reasons,
+            {
+                "level": row["level"],
+                "probability": row["probability"],
+                "queue": row["queue"],
+                "deadline": row["deadline"].isoformat(),
+                "lead_id": request.lead_id,
+                "policy_version": policy.version,
+            },
+        )
         return "opened"
     changes = wf.update_with_lead(dict(existing), request, policy, now)
     if changes is None:
         return "unchanged"
     connection.execute(update(warning).where(warning.c.warning_id == existing["warning_id"]).values(**changes))
-    _audit(connection, actor, "warning.update", dict(existing), request.reasons,
-           {"lead_id": request.lead_id, "level": changes.get("level", existing["level"]),
-            "probability": changes["probability"]})
+    _audit(
+        connection,
+        actor,
+        "warning.update",
+        dict(existing),
+        request.reasons,
+        {
+            "lead_id": request.lead_id,
+            "level": changes.get("level", existing["level"]),
+            "probability": changes["probability"],
+        },
+    )
     return "updated"
 
 
-def list_warnings(engine: Engine, actor: Actor, *, status: str | None = None, queue: str | None = None,
-                  level: str | None = None, open_only: bool = False, limit: int = 200) -> list[dict[str, Any]]:
+def list_warnings(
+    engine: Engine,
+    actor: Actor,
+    *,
+    status: str | None = None,
+    queue: str | None = None,
+    level: str | None = None,
+    open_only: bool = False,
+    limit: int = 200,
+) -> list[dict[str, Any]]:
     """Warnings of the actor's jurisdiction, most severe and most urgent first."""
     query = _scoped(select(warning), actor)
     if status:
@@ -490,12 +616,22 @@ def get_warning(engine: Engine, actor: Actor, warning_id: str) -> dict[str, Any]
         row = _row(connection, actor, warning_id)
     row["history"] = [
         {"at": e["at"], "actor": e["actor"], "action": e["action"], "reasons": e["reasons"], "details": e["details"]}
-        for e in AuditLog(engine).entries("warning", warning_id)]
+        for e in AuditLog(engine).entries("warning", warning_id)
+    ]
     return row
 
 
-def _step(engine: Engine, actor: Actor, warning_id: str, action: str, changes: dict[str, Any], *,
-          reasons: list[str], details: dict[str, Any], now: datetime | None) -> dict[str, Any]:
+def _step(
+    engine: Engine,
+    actor: Actor,
+    warning_id: str,
+    action: str,
+    changes: dict[str, Any],
+    *,
+    reasons: list[str],
+    details: dict[str, Any],
+    now: datetime | None,
+) -> dict[str, Any]:
     actor.require(POLICE_ROLES, f"{action} warnings")
     with engine.begin() as connection:
         row = _row(connection, actor, warning_id, lock=True)
@@ -504,45 +640,72 @@ def _step(engine: Engine, actor: Actor, warning_id: str, action: str, changes: d
         if status == "closed":
             values |= {"open_key": None, "closed_at": _now(now)}
         connection.execute(update(warning).where(warning.c.warning_id == warning_id).values(**values))
-        _audit(connection, actor, f"warning.{action}", row, reasons,
-               {"from": row["status"], "to": status, **details})
+        _audit(connection, actor, f"warning.{action}", row, reasons, {"from": row["status"], "to": status, **details})
         row.update(values)
     return row
 
 
 def take_warning(engine: Engine, actor: Actor, warning_id: str, *, now: datetime | None = None) -> dict[str, Any]:
-    return _step(engine, actor, warning_id, "take", {"assigned_to": actor.label}, reasons=["taken"],
-                 details={}, now=now)
+    return _step(
+        engine, actor, warning_id, "take", {"assigned_to": actor.label}, reasons=["taken"], details={}, now=now
+    )
 
 
-def record_contact(engine: Engine, actor: Actor, warning_id: str, *, channel: str, result: str, note: str = "",
-                   now: datetime | None = None) -> dict[str, Any]:
+def record_contact(
+    engine: Engine,
+    actor: Actor,
+    warning_id: str,
+    *,
+    channel: str,
+    result: str,
+    note: str = "",
+    now: datetime | None = None,
+) -> dict[str, Any]:
     """A contact attempt: SMS, a 96110-style call or a visit; ``unreachable`` sends the warning to locating."""
     if channel not in CHANNELS:
         raise ValueError(f"channel: '{channel}' is not one of {', '.join(CHANNELS)}")
     if result not in wf.CONTACT_RESULTS:
         raise ValueError(f"result: '{result}' is not one of {', '.join(wf.CONTACT_RESULTS)}")
-    return _step(engine, actor, warning_id, "contact", {"contact_channel": channel},
-                 reasons=[note] if note else [], details={"channel": channel, "result": result}, now=now)
+    return _step(
+        engine,
+        actor,
+        warning_id,
+        "contact",
+        {"contact_channel": channel},
+        reasons=[note] if note else [],
+        details={"channel": channel, "result": result},
+        now=now,
+    )
 
 
-def close_warning(engine: Engine, actor: Actor, warning_id: str, *, outcome: str, note: str = "",
-                  now: datetime | None = None) -> dict[str, Any]:
+def close_warning(
+    engine: Engine, actor: Actor, warning_id: str, *, outcome: str, note: str = "", now: datetime | None = None
+) -> dict[str, Any]:
     """Close with an outcome; the outcome is the label that measures warning precision."""
     if outcome not in wf.OUTCOMES:
         raise ValueError(f"outcome: '{outcome}' is not one of {', '.join(wf.OUTCOMES)}")
-    return _step(engine, actor, warning_id, "close", {"outcome": outcome}, reasons=[note] if note else [],
-                 details={"outcome": outcome}, now=now)
+    return _step(
+        engine,
+        actor,
+        warning_id,
+        "close",
+        {"outcome": outcome},
+        reasons=[note] if note else [],
+        details={"outcome": outcome},
+        now=now,
+    )
 
 
-def escalate_overdue(engine: Engine, actor: Actor, *, policy: Policy | None = None, now: datetime | None = None
-                     ) -> list[dict[str, Any]]:
+def escalate_overdue(
+    engine: Engine, actor: Actor, *, policy: Policy | None = None, now: datetime | None = None
+) -> list[dict[str, Any]]:
     """Move every warning of the actor's jurisdiction whose contact deadline passed up one tier."""
     actor.require(frozenset({Role.system, Role.city_centre, Role.district_bureau}), "escalate warnings")
     policy, at = policy or load_policy(), _now(now)
     moved = []
     query = _scoped(select(warning.c.warning_id), actor).where(
-        warning.c.status.in_(wf.UNREACHED), warning.c.deadline <= at)
+        warning.c.status.in_(wf.UNREACHED), warning.c.deadline <= at
+    )
     with engine.connect() as connection:
         ids = list(connection.execute(query).scalars())
     for warning_id in ids:
@@ -552,41 +715,62 @@ def escalate_overdue(engine: Engine, actor: Actor, *, policy: Policy | None = No
             if changes is None:  # handled meanwhile
                 continue
             connection.execute(update(warning).where(warning.c.warning_id == warning_id).values(**changes))
-            _audit(connection, actor, "warning.escalate", row, [f"deadline {row['deadline'].isoformat()} breached"],
-                   {"from_queue": row["queue"], "to_queue": changes["queue"],
-                    "deadline": changes["deadline"].isoformat()})
+            _audit(
+                connection,
+                actor,
+                "warning.escalate",
+                row,
+                [f"deadline {row['deadline'].isoformat()} breached"],
+                {"from_queue": row["queue"], "to_queue": changes["queue"], "deadline": changes["deadline"].isoformat()},
+            )
             moved.append({**row, **changes})
     return moved
 
 
 def warning_stats(engine: Engine, actor: Actor) -> dict[str, Any]:
     """Per level and fraud type: open, closed, outcomes, and precision (closed as not a false alarm)."""
-    query = _scoped(select(warning.c.level, warning.c.fraud_type, warning.c.status, warning.c.outcome,
-                           func.count().label("n")), actor)
+    query = _scoped(
+        select(warning.c.level, warning.c.fraud_type, warning.c.status, warning.c.outcome, func.count().label("n")),
+        actor,
+    )
     query = query.group_by(warning.c.level, warning.c.fraud_type, warning.c.status, warning.c.outcome)
     with engine.connect() as connection:
-        frame = pd.DataFrame(connection.execute(query).fetchall(),
-                             columns=["level", "fraud_type", "status", "outcome", "n"])
+        frame = pd.DataFrame(
+            connection.execute(query).fetchall(), columns=["level", "fraud_type", "status", "outcome", "n"]
+        )
 
     def block(sub: pd.DataFrame) -> dict[str, Any]:
         closed = sub[sub["status"] == "closed"]
         labelled = int(closed["n"].sum())
         real = int(closed.loc[closed["outcome"] != "false_alarm", "n"].sum())
         outcomes = {o: int(closed.loc[closed["outcome"] == o, "n"].sum()) for o in wf.OUTCOMES}
-        return {"total": int(sub["n"].sum()), "open": int(sub.loc[sub["status"] != "closed", "n"].sum()),
-                "closed": labelled, "outcomes": outcomes,
-                "precision": round(real / labelled, 3) if labelled else None}
+        return {
+            "total": int(sub["n"].sum()),
+            "open": int(sub.loc[sub["status"] != "closed", "n"].sum()),
+            "closed": labelled,
+            "outcomes": outcomes,
+            "precision": round(real / labelled, 3) if labelled else None,
+        }
 
-    return {"overall": block(frame),
-            "by_level": {lv: block(frame[frame["level"] == lv]) for lv in LEVELS},
-            "by_fraud_type": {t: block(frame[frame["fraud_type"] == t]) for t in sorted(set(frame["fraud_type"]))}}
+    return {
+        "overall": block(frame),
+        "by_level": {lv: block(frame[frame["level"] == lv]) for lv in LEVELS},
+        "by_fraud_type": {t: block(frame[frame["fraud_type"] == t]) for t in sorted(set(frame["fraud_type"]))},
+    }
 
 
 # --- the demo -------------------------------------------------------------------------------------------------
 
-def raise_warnings_for_city(engine: Engine, actor: Actor, *, model: Path | None = None,
-                            policy: Path | None = None, risk: EntityRisk | None = None,
-                            now: datetime | None = None) -> dict[str, Any]:
+
+def raise_warnings_for_city(
+    engine: Engine,
+    actor: Actor,
+    *,
+    model: Path | None = None,
+    policy: Path | None = None,
+    risk: EntityRisk | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
     """Replay the stored events through the fusion loop and raise the warnings that are due."""
     from aegis.training.modelstore import load_model
 
@@ -594,11 +778,18 @@ def raise_warnings_for_city(engine: Engine, actor: Actor, *, model: Path | None 
     repo = EventRepository(engine)
     frames = {k: repo.frame(k) for k in LEAD_EVENT_KINDS}
     person = repo.frame("person", ["person_id", "age"])
-    directory = Directory.from_frames(repo.frame("sim_opening", ["number", "person_id"]),
-                                      repo.frame("account_opening", ["account", "person_id"]), person)
+    directory = Directory.from_frames(
+        repo.frame("sim_opening", ["number", "person_id"]),
+        repo.frame("account_opening", ["account", "person_id"]),
+        person,
+    )
     pol = load_policy(policy)
-    pipeline = WarningPipeline(load_model(model, "victim").detector, pol,  # type: ignore[arg-type]
-                               risk or store_entity_risk(engine), directory)
+    pipeline = WarningPipeline(
+        load_model(model, "victim").detector,
+        pol,  # type: ignore[arg-type]
+        risk or store_entity_risk(engine),
+        directory,
+    )
     requests: list[wf.WarningRequest] = []
     leads = 0
     for batch in daily_batches(frames):
@@ -617,12 +808,22 @@ def walk_demo_workflow(engine: Engine, *, count: int = 3, now: datetime | None =
         officer = Actor("demo-officer", Role.police_station, district=row["district"], station=row["station"])
         take_warning(engine, officer, row["warning_id"], now=now)
         reached = len(walked) % 3 != 2
-        record_contact(engine, officer, row["warning_id"], channel="call" if reached else "visit",
-                       result="reached" if reached else "unreachable", now=now)
+        record_contact(
+            engine,
+            officer,
+            row["warning_id"],
+            channel="call" if reached else "visit",
+            result="reached" if reached else "unreachable",
+            now=now,
+        )
         if not reached:  # the officer on site finds the person
             record_contact(engine, officer, row["warning_id"], channel="visit", result="reached", now=now)
-        closed = close_warning(engine, officer, row["warning_id"],
-                               outcome="dissuaded" if row["probability"] >= 0.5 else "false_alarm", now=now)
+        closed = close_warning(
+            engine,
+            officer,
+            row["warning_id"],
+            outcome="dissuaded" if row["probability"] >= 0.5 else "false_alarm",
+            now=now,
+        )
         walked.append({"warning_id": closed["warning_id"], "station": row["station"], "outcome": closed["outcome"]})
     return walked
-
