@@ -140,6 +140,7 @@ def test_victims_are_contacted_before_they_lose_money(city: tuple[Path, dict]) -
 def test_laundering_chains(city: tuple[Path, dict]) -> None:
     out, _ = city
     flows = truth(out, "fraud_transfers").merge(events(out, "transfer"), on="event_id")
+    flows = flows[flows["channel"] != "atm"]  # the laundering hops; withdrawals: test_cash_out_at_atms
     accounts = truth(out, "accounts").set_index("account")
     victims = truth(out, "victims").set_index("person_id")
     depth = flows.groupby("gang_id")["hop"].max() + 1
@@ -221,3 +222,30 @@ def test_bad_config_is_refused() -> None:
         SimConfig(people=10, days=1, seed=0)
     with pytest.raises(ValueError, match="type_shares"):
         SimConfig(people=1000, days=1, seed=0, type_shares={"lottery": 1.0})
+
+
+def test_cash_out_at_atms(city: tuple[Path, dict]) -> None:
+    """Cash-out cards are emptied at ATMs within the card limits, so the money is not freezable for ever."""
+    out, _ = city
+    flows = truth(out, "fraud_transfers").merge(events(out, "transfer"), on="event_id")
+    accounts = truth(out, "accounts").set_index("account")
+    cash = flows[flows["channel"] == "atm"]
+    assert len(cash)
+    assert (accounts.loc[cash["payer_account"], "role"] == "cashout").all()
+    assert (accounts.loc[cash["payee_account"], "role"] == "cash").all()
+    assert (accounts.loc[cash["payee_account"], "bank"].to_numpy() == cash["payer_bank"].to_numpy()).all()
+    amounts = cash["amount"].astype(float)
+    assert ((amounts % 100 == 0) & (amounts > 0) & (amounts <= 5000)).all()
+    day = cash["time"].dt.tz_convert(CHINA_TZ).dt.date
+    assert cash.groupby([cash["payer_account"], day])["amount"].sum().astype(float).max() <= 20_000
+    # the first withdrawal from a card follows the first money landing on it
+    landed = flows[flows["channel"] != "atm"].groupby("payee_account")["time"].min()
+    first = cash.groupby("payer_account")["time"].min()
+    assert (first > landed.reindex(first.index)).all()
+    # most of what reached the cash-out cards is gone by the end of the window
+    into = flows[flows["payee_account"].isin(set(cash["payer_account"]))]["amount"].astype(float).sum()
+    assert amounts.sum() > 0.5 * into
+    # residents withdraw cash too: an ATM withdrawal alone says nothing of fraud
+    everyone = events(out, "transfer")
+    own = everyone[(everyone["channel"] == "atm") & ~everyone["event_id"].isin(set(flows["event_id"]))]
+    assert own["payer_account"].nunique() > 10 * cash["payer_account"].nunique()

@@ -33,6 +33,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from aegis.actions.returns import largest_remainder
 from aegis.decisions.warning_policy import parse_duration
 from aegis.events.models import CHINA_TZ
 from aegis.funds import TraceResult
@@ -95,8 +96,9 @@ def stable_id(prefix: str, *parts: object) -> str:
     return f"{prefix}-{digest}"
 
 
-def order_id(chase_id: str, account: str, kind: str) -> str:
-    return stable_id("OR", chase_id, account, kind)
+def order_id(chase_id: str, account: str, kind: str, seq: int = 0) -> str:
+    """The order's id; a supplementary order (``seq`` > 0) gets its own."""
+    return stable_id("OR", chase_id, account, kind, *([seq] if seq else []))
 
 
 # -- policy --------------------------------------------------------------------------------------------------
@@ -207,13 +209,68 @@ class Target:
     amount: Decimal
     taint: dict[str, Decimal]
     path: tuple[str, ...]
+    #: 0 for a first order, n > 0 for the n-th supplementary order on the account in the chase
+    seq: int = 0
+    #: what earlier orders on the account already cover (supplementary orders ask for the rest)
+    covered: Decimal = Decimal(0)
+    #: the latest earlier order on the account, which a supplementary order follows
+    follows: str | None = None
 
     @property
     def reasons(self) -> list[str]:
-        return [
-            f"资金路径：{' → '.join(self.path)}",
-            f"第{self.hop}跳账户，涉案资金{self.amount}元仍在账户内",
-        ]
+        reasons = [f"资金路径：{' → '.join(self.path)}"]
+        if self.seq and self.covered:
+            reasons.append(
+                f"追加止付：第{self.hop}跳账户已有指令覆盖{fen(self.covered)}元，其后又流入涉案资金{self.amount}元"
+            )
+        else:
+            reasons.append(f"第{self.hop}跳账户，涉案资金{self.amount}元仍在账户内")
+        return reasons
+
+
+@dataclass(frozen=True)
+class Cover:
+    """What a chase's orders on one account already account for, and the next free sequence number."""
+
+    amount: Decimal
+    next_seq: int
+    last_order: str
+
+
+def coverage(orders: Iterable[Any]) -> dict[str, Cover]:
+    """Per account, the tainted money the chase's orders already account for.
+
+    ``orders`` are rows with ``order_id, account, seq, state, requested, held, issued_at``. Within one sequence
+    number a stop-payment and the freeze that follows it cover the same money, so the larger counts. A
+    pending or rejected order covers what it asked for (a person deals with a rejection, not a new order);
+    an executed, released, returned or expired one what was held; "moved on" nothing, so money that lands in
+    the account again is ordered again.
+    """
+    slots: dict[str, dict[int, Decimal]] = {}
+    last: dict[str, Any] = {}
+    for order in orders:
+        state = OrderState(order.state)
+        if state is S.moved_on:
+            amount = Decimal(0)
+        elif state in PENDING or state is S.rejected:
+            amount = Decimal(order.requested)
+        else:
+            amount = Decimal(order.held or 0)
+        slot = slots.setdefault(order.account, {})
+        slot[order.seq] = max(slot.get(order.seq, Decimal(0)), amount)
+        if order.account not in last or (order.issued_at, order.seq) > (last[order.account].issued_at,
+                                                                           last[order.account].seq):
+            last[order.account] = order
+    return {
+        account: Cover(sum(slot.values(), Decimal(0)), max(slot) + 1, last[account].order_id)
+        for account, slot in slots.items()
+    }
+
+
+def _scaled(taint: Mapping[Any, float], amount: Decimal) -> dict[str, Decimal]:
+    """The victims' shares of ``amount``, in proportion to their taint, exact to the fen."""
+    cents = largest_remainder(int(amount * 100), {str(v): round(float(x) * 100) for v, x in taint.items()})
+    return {v: Decimal(c) / 100 for v, c in cents.items() if c}
 
 
 def targets(
@@ -245,6 +302,36 @@ def targets(
             continue
         taint = {str(v): fen(x) for v, x in reached.held_by_victim.items() if fen(x) > 0}
         found.append(Target(str(reached.account), reached.hop, amount, taint, tuple(map(str, reached.path))))
+    return sorted(found, key=lambda t: (-t.amount, t.hop, t.account))
+
+
+def supplements(result: TraceResult, floor: Decimal, covers: Mapping[str, Cover]) -> list[Target]:
+    """Supplementary orders (追加止付): accounts already ordered that now hold at least ``floor`` more taint.
+
+    A second wave of the victims' money can reach an account after its first order (another split arriving
+    late, a further loss transfer added to the chase); the new order asks for the difference only, shared
+    among the victims in proportion to their taint there.
+    """
+    found = []
+    for account, cover in covers.items():
+        reached = result.accounts.get(account)
+        if reached is None or reached.sink is not None:
+            continue
+        extra = fen(reached.held) - cover.amount
+        if extra < floor:
+            continue
+        found.append(
+            Target(
+                str(account),
+                reached.hop,
+                extra,
+                _scaled(reached.held_by_victim, extra),
+                tuple(map(str, reached.path)),
+                seq=cover.next_seq,
+                covered=cover.amount,
+                follows=cover.last_order,
+            )
+        )
     return sorted(found, key=lambda t: (-t.amount, t.hop, t.account))
 
 

@@ -41,6 +41,13 @@ class ResponseIn(BaseModel):
     reason: Annotated[str, Field(max_length=500)] | None = None
 
 
+class LossesIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    loss_transfers: list[Annotated[str, Field(max_length=80)]] = Field(min_length=1, max_length=100)
+    victim: Ident | None = None
+
+
 class ReleaseIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -82,6 +89,18 @@ def get_chase(chase_id: str, engine: EngineDep, actor: ActorDep) -> funds.ChaseV
 def escalate(chase_id: str, engine: EngineDep, actor: ActorDep) -> list[funds.OrderView]:
     """Follow the chase's executed stop-payments with freezes."""
     return _guard(funds.escalate, engine, actor, chase_id)
+
+
+@router.post("/chases/{chase_id}/retrace")
+def retrace(chase_id: str, engine: EngineDep, actor: ActorDep) -> list[funds.OrderView]:
+    """Trace again now: new accounts get stop-payments, ordered ones holding more get supplementary ones."""
+    return _guard(funds.retrace, engine, actor, chase_id)
+
+
+@router.post("/chases/{chase_id}/losses")
+def add_losses(chase_id: str, body: LossesIn, engine: EngineDep, actor: ActorDep) -> list[funds.OrderView]:
+    """Add further loss transfers to the chase (补充报案) and order what they reached."""
+    return _guard(funds.add_losses, engine, actor, chase_id, body.loss_transfers, victim=body.victim)
 
 
 @router.post("/chases/{chase_id}/return")

@@ -48,7 +48,7 @@ def _print_orders(orders: list[Any], as_json: bool) -> None:
     if as_json:
         print(json.dumps([o.model_dump(mode="json") for o in orders], ensure_ascii=False, indent=2))
         return
-    table = Table("order", "kind", "bank", "account", "state", "hop", "requested", "held", "respond by")
+    table = Table("order", "kind", "bank", "account", "state", "hop", "seq", "requested", "held", "respond by")
     for o in orders:
         table.add_row(
             o.order_id,
@@ -57,6 +57,7 @@ def _print_orders(orders: list[Any], as_json: bool) -> None:
             o.account,
             o.state.value,
             str(o.hop),
+            str(o.seq),
             str(o.requested),
             str(o.held or ""),
             o.respond_by.isoformat(timespec="minutes"),
@@ -161,6 +162,36 @@ def escalate(
     from aegis.usecases.funds import escalate as run
 
     _print_orders(run(_engine(db), _actor(user, role, None), chase_id), False)
+
+
+@app.command()
+@user_errors
+def retrace(
+    chase_id: Annotated[str, typer.Argument(help="The chase.")],
+    user: UserOption = "cli",
+    role: RoleOption = "city_centre",
+    db: DbOption = None,
+) -> None:
+    """Trace the chase again now; order new accounts and supplementary holds (追加止付)."""
+    from aegis.usecases.funds import retrace as run
+
+    _print_orders(run(_engine(db), _actor(user, role, None), chase_id), False)
+
+
+@app.command("add-losses")
+@user_errors
+def add_losses(
+    chase_id: Annotated[str, typer.Argument(help="The chase.")],
+    transfers: Annotated[list[str], typer.Argument(help="Event ids of the further loss transfers.")],
+    victim: Annotated[str | None, typer.Option(help="Whose losses (default: the chase's victim).")] = None,
+    user: UserOption = "cli",
+    role: RoleOption = "city_centre",
+    db: DbOption = None,
+) -> None:
+    """Add further loss transfers to a chase (补充报案), then trace and order again."""
+    from aegis.usecases.funds import add_losses as run
+
+    _print_orders(run(_engine(db), _actor(user, role, None), chase_id, transfers, victim=victim), False)
 
 
 @app.command()

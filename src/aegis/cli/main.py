@@ -442,19 +442,32 @@ def evaluate(
     _print_figures(figures)
 
 
+def _cell(value: Any) -> str:
+    return f"{value:.4f}" if isinstance(value, float) else str(value)
+
+
 def _print_figures(figures: dict[str, Any], prefix: str = "") -> None:
-    """Nested figures as one table of dotted names."""
+    """Nested figures as one table of dotted names; lists of records (rows by scenario, by victim) as tables."""
     table = Table("metric", "value")
+    listed: list[tuple[str, list[dict[str, Any]]]] = []
 
     def rows(values: dict[str, Any], path: str) -> None:
         for name, value in values.items():
             if isinstance(value, dict):
                 rows(value, f"{path}{name}.")
+            elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+                listed.append((f"{path}{name}", value))
             else:
-                table.add_row(f"{path}{name}", f"{value:.4f}" if isinstance(value, float) else str(value))
+                table.add_row(f"{path}{name}", _cell(value))
 
     rows(figures, prefix)
     out.print(table)
+    for title, records in listed:
+        columns = list(dict.fromkeys(key for record in records for key in record))
+        sub = Table(*columns, title=title)
+        for record in records:
+            sub.add_row(*(_cell(record.get(c, "")) for c in columns))
+        out.print(sub)
 
 
 _mount_workflows()

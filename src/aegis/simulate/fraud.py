@@ -107,6 +107,10 @@ class Gang:
     apps: list[int] = field(default_factory=list)
     spam_texts: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
     n_domains: int = 0
+    #: cash-out account -> its bank's cash ledger (where its ATM withdrawals go)
+    cash_ledger: dict[int, int] = field(default_factory=dict)
+    #: yuan withdrawn per (cash-out account, China-time day): the card's daily ATM limit applies
+    withdrawn: dict[tuple[int, int], float] = field(default_factory=dict)
 
 
 @dataclass
@@ -311,6 +315,8 @@ def plan_fraud(config: SimConfig, city: City, pools: Pools, rng: np.random.Gener
             gang = Gang(
                 g, gang_id, kind, callers=np.concatenate(numbers[:1] + numbers[2:]), numbers=all_numbers, levels=levels
             )
+            cashout_banks = city.accounts.current("bank")[levels[-1]]
+            gang.cash_ledger = {int(a): int(city.cash[b]) for a, b in zip(levels[-1], cashout_banks, strict=True)}
             if profile.link:
                 domains = _domains(rng, kind, int(rng.integers(2, 5)), taken_domains)
                 gang.n_domains = len(domains)
@@ -490,6 +496,7 @@ def _launder(
 ) -> None:
     """Move ``amount`` on from ``account`` (at ``level``): split, merge into shared accounts, end at cash-out."""
     if level >= len(gang.levels):
+        _cash_out(rng, ev, refs, v, gang, account, amount, t, level)
         return
     pieces = 1 if amount < 3000 else int(rng.integers(1, 4))
     shares = rng.dirichlet(np.ones(pieces)) if pieces > 1 else np.ones(1)
@@ -505,6 +512,47 @@ def _launder(
         refs.append((v, gang.index, level))
         ev.add("transfer", when, account, target, value, 1 if rng.random() < 0.5 else 5, ref)
         _launder(rng, ev, refs, v, gang, target, value, when, level + 1)
+
+
+#: usual limits of a debit card at an ATM: per withdrawal and per day (yuan)
+ATM_MAX_WITHDRAWAL = 5_000
+ATM_DAILY_LIMIT = 20_000
+_CST_US = 8 * HOUR_US
+
+
+def _cash_out(
+    rng: np.random.Generator,
+    ev: _Events,
+    refs: list[tuple[int, int, int]],
+    v: int,
+    gang: Gang,
+    account: int,
+    amount: float,
+    t: int,
+    level: int,
+) -> None:
+    """The runner empties the cash-out card at ATMs, which sets the clock of a freeze.
+
+    Withdrawals start within the hour or so after the money lands, a few minutes apart, at most
+    ``ATM_MAX_WITHDRAWAL`` each and ``ATM_DAILY_LIMIT`` a card a day; what the day's limit leaves waits for
+    the next morning, and less than 100 yuan stays on the card.
+    """
+    ledger = gang.cash_ledger[account]
+    left = amount
+    when = t + int(rng.lognormal(np.log(40), 0.7) * MINUTE_US)
+    while left >= 100:
+        day = (when + _CST_US) // DAY_US
+        room = ATM_DAILY_LIMIT - gang.withdrawn.get((account, day), 0.0)
+        if room < 100:  # the card's limit is spent for today: next morning, 8:00-11:00 China time
+            when = (day + 1) * DAY_US - _CST_US + int(rng.uniform(8, 11) * HOUR_US)
+            continue
+        value = float(min(ATM_MAX_WITHDRAWAL, room, left) // 100 * 100)
+        gang.withdrawn[(account, day)] = gang.withdrawn.get((account, day), 0.0) + value
+        left -= value
+        ref = len(refs)
+        refs.append((v, gang.index, level))
+        ev.add("transfer", when, account, ledger, value, 3, ref)
+        when += int(rng.uniform(1, 4) * MINUTE_US)
 
 
 def spam(plan: FraudPlan, config: SimConfig, city: City, rng: np.random.Generator, day_us: int) -> dict[str, Frame]:

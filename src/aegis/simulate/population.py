@@ -27,7 +27,8 @@ from aegis.simulate.registry import (
 OCCUPATIONS = tuple(name for name, _ in catalog.OCCUPATIONS)
 _WORKING = ("企业职员", "工人", "教师", "医护人员", "公务员", "外卖骑手")
 NUMBER_ROLES = ("normal", "fraud_caller", "simbox", "iot")
-ACCOUNT_ROLES = ("normal", "victim", "mule", "cashout", "merchant")
+#: "cash" is a bank's cash ledger: an ATM withdrawal is a transfer (channel atm) from the card into it
+ACCOUNT_ROLES = ("normal", "victim", "mule", "cashout", "merchant", "cash")
 BANK_NAMES = pa.array([b for b, _, _ in catalog.BANKS])
 TELCO_NAMES = pa.array([t for t, _, _ in catalog.TELCOS])
 _MNC = (0, 1, 11)
@@ -73,6 +74,8 @@ class City:
     activity: np.ndarray
     merchants: np.ndarray
     merchant_weight: np.ndarray
+    #: each bank's cash ledger account, by bank index (ATM withdrawals go there)
+    cash: np.ndarray
     services: np.ndarray
     numbers: Registry
     accounts: Registry
@@ -229,6 +232,7 @@ def build_city(config: SimConfig, rng: np.random.Generator) -> City:
         working, merchants[rng.choice(len(merchants), size=n, p=merchant_weight / merchant_weight.sum())], -1
     )
     salary = np.round(rng.lognormal(np.log(7000), 0.45, n), -1)
+    cash = add_accounts(accounts, np.arange(len(catalog.BANKS)), role=ACCOUNT_ROLES.index("cash"))
 
     city = City(
         n=n,
@@ -248,6 +252,7 @@ def build_city(config: SimConfig, rng: np.random.Generator) -> City:
         activity=activity / activity.sum(),
         merchants=merchants,
         merchant_weight=merchant_weight / merchant_weight.sum(),
+        cash=cash,
         services=services,
         numbers=numbers,
         accounts=accounts,

@@ -207,8 +207,12 @@ class Traffic:
             rng.choice([4, 5, 0], size=n, p=[0.3, 0.5, 0.2]),
             rng.choice([0, 1, 3, 2], size=n, p=[0.7, 0.2, 0.05, 0.05]),
         )
+        payer = c.account1[payer_person]
+        atm = channel == CHANNELS.index("atm")  # a withdrawal: into the payer's bank's cash ledger, in hundreds
+        payee = np.where(atm, c.cash[c.accounts["bank"][payer]], payee)
+        amount = np.where(atm, np.maximum(np.round(amount, -2), 100), amount)
         frame = {
-            "payer": c.account1[payer_person],
+            "payer": payer,
             "payee": payee,
             "amount": amount,
             "time": self.times(rng, day_us, n),

@@ -3,7 +3,9 @@
 - ``fund_chase``: one victim report (or a set of loss transfers) being chased: its seeds, the tracing rule,
   and the latest picture of where the money is (accounts reached, sinks flagged).
 - ``fund_order``: one stop-payment or freeze order to one bank for one account. "One order per chase,
-  account and kind" is a unique constraint, so a retried or concurrent issue cannot send a second one.
+  account, kind and sequence number" is a unique constraint, so a retried or concurrent issue cannot send a
+  second one. Sequence 0 is the first order; 1, 2, ... are supplementary orders (追加止付) for money that
+  reached an account after it was ordered; a freeze carries the sequence of the stop-payment it follows.
   The history of each order (who acknowledged, executed, rejected, released it, and why) is the audit log
   (subject_type ``fund_order``), written in the same transaction as the state change.
 - ``fund_return``: money returned to a victim from a frozen account, one row per batch, account and victim.
@@ -65,6 +67,8 @@ fund_order = Table(
     Column("bank", String(64), nullable=False),
     Column("state", String(16), nullable=False),
     Column("hop", Integer, nullable=False),
+    #: 0 for the first order on the account in the chase, then 1, 2, ... for supplementary orders
+    Column("seq", Integer, nullable=False, server_default="0"),
     Column("requested", Money, nullable=False),
     Column("held", Money, nullable=True),
     #: each victim's taint in the account when the order was issued: {victim: "amount"}
@@ -84,7 +88,7 @@ fund_order = Table(
     Column("issued_by", String(128), nullable=False),
     Column("issued_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
-    UniqueConstraint("chase_id", "account", "kind", name="uq_fund_order_chase_account_kind"),
+    UniqueConstraint("chase_id", "account", "kind", "seq", name="uq_fund_order_chase_account_kind_seq"),
     Index("ix_fund_order_bank_state", "bank", "state"),
     Index("ix_fund_order_account_state", "account", "state"),
     Index("ix_fund_order_chase", "chase_id"),

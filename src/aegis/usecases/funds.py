@@ -29,16 +29,19 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from aegis.actions.orders import (
     PENDING,
+    Cover,
     FundsPolicy,
     OrderKind,
     OrderState,
     Target,
     check_transition,
+    coverage,
     fen,
     flagged,
     load_policy,
     order_id,
     stable_id,
+    supplements,
     taint_from_json,
     taint_to_json,
     targets,
@@ -195,6 +198,7 @@ class OrderView(BaseModel):
     bank: str
     state: OrderState
     hop: int
+    seq: int
     requested: Decimal
     held: Decimal | None
     taint: dict[str, Decimal]
@@ -271,9 +275,15 @@ def _trace(data: FundsData, chase: Mapping[str, Any], policy: FundsPolicy, as_of
 
 
 def _targets(
-    result: TraceResult, data: FundsData, policy: FundsPolicy, as_of: datetime, already: Iterable[str] = ()
+    result: TraceResult,
+    data: FundsData,
+    policy: FundsPolicy,
+    as_of: datetime,
+    covers: Mapping[str, Cover] | None = None,
 ) -> list[Target]:
-    """The accounts that deserve an order (see :func:`aegis.actions.orders.targets`)."""
+    """The accounts that deserve an order: new ones (see :func:`aegis.actions.orders.targets`), and those
+    ordered before (``covers``) that now hold more of the victims' money (supplementary orders)."""
+    covers = covers or {}
     index = data.index
     upto = index.rows_before(as_of)
     throughput = {}
@@ -285,7 +295,10 @@ def _targets(
         signed = np.where(debit, -index.amount[rows], index.amount[rows])
         opening = max(0.0, -float(np.cumsum(signed).min(initial=0.0)))
         throughput[str(account)] = opening + float(index.amount[rows[(rows < upto) & ~debit]].sum())
-    return targets(result, policy.floor, already, throughput=throughput, min_share=policy.min_taint_share)
+    return [
+        *targets(result, policy.floor, covers, throughput=throughput, min_share=policy.min_taint_share),
+        *supplements(result, policy.floor, covers),
+    ]
 
 
 def _reached(result: TraceResult, data: FundsData, floor: Decimal) -> list[dict[str, Any]]:
@@ -344,7 +357,7 @@ def _issue(
     issued = []
     for target in found:
         bank = (banks or {}).get(target.account) or (data.bank_of(target.account) if data else "unknown")
-        oid = order_id(chase_id, target.account, kind)
+        oid = order_id(chase_id, target.account, kind, target.seq)
         row = {
             "order_id": oid,
             "chase_id": chase_id,
@@ -353,6 +366,7 @@ def _issue(
             "bank": bank,
             "state": OrderState.issued.value,
             "hop": target.hop,
+            "seq": target.seq,
             "requested": target.amount,
             "held": None,
             "taint": taint_to_json(target.taint),
@@ -363,7 +377,7 @@ def _issue(
             "respond_by": now + terms.respond_within,
             "hold_until": None,
             "reject_reason": None,
-            "parent_order_id": parent,
+            "parent_order_id": target.follows or parent,
             "policy_version": policy.version,
             "issued_by": actor.label,
             "issued_at": now,
@@ -384,6 +398,7 @@ def _issue(
                     "bank": bank,
                     "requested": str(target.amount),
                     "hop": target.hop,
+                    "seq": target.seq,
                     "legal_basis": terms.legal_basis,
                     "policy_version": policy.version,
                 },
@@ -445,8 +460,9 @@ def _chase(conn: Connection, chase_id: str) -> dict[str, Any]:
     return dict(row._mapping)
 
 
-def _ordered_accounts(conn: Connection, chase_id: str) -> set[str]:
-    return set(conn.execute(select(fund_order.c.account).where(fund_order.c.chase_id == chase_id)).scalars())
+def _covers(conn: Connection, chase_id: str) -> dict[str, Cover]:
+    """What the chase's orders already account for, per account."""
+    return coverage(conn.execute(select(fund_order).where(fund_order.c.chase_id == chase_id)).all())
 
 
 def _check_bank(actor: Actor, order: Any) -> None:
@@ -658,7 +674,7 @@ def respond(
             new = _issue(
                 conn,
                 chase_id=order.chase_id,
-                found=_targets(result, data, policy, now, _ordered_accounts(conn, order.chase_id)),
+                found=_targets(result, data, policy, now, _covers(conn, order.chase_id)),
                 kind=OrderKind.stop_payment,
                 data=data,
                 policy=policy,
@@ -682,6 +698,123 @@ def respond(
     return RespondResult(order=updated, follow_ups=follow_ups)
 
 
+def retrace(
+    engine: Engine,
+    actor: Actor,
+    chase_id: str,
+    *,
+    now: datetime | None = None,
+    data: FundsData | None = None,
+    policy: FundsPolicy | None = None,
+    why: str = "续查",
+) -> list[OrderView]:
+    """Trace the chase again now (续查) and order what has changed since the last look.
+
+    Accounts the money has reached since get stop-payment orders; accounts ordered before that now hold
+    more of the victims' money get a supplementary stop-payment (追加止付) for the difference. Idempotent: a
+    retrace that finds nothing new issues nothing. Returns the new orders.
+    """
+    actor.require(CHASE_ROLES, "trace a chase again")
+    policy = policy or load_policy()
+    now = _now(now)
+    data = data or FundsData.from_store(engine)
+    with engine.connect() as conn:
+        chase = _chase(conn, chase_id)
+    result = _trace(data, chase, policy, now)
+    with engine.begin() as conn:
+        new = _issue(
+            conn,
+            chase_id=chase_id,
+            found=_targets(result, data, policy, now, _covers(conn, chase_id)),
+            kind=OrderKind.stop_payment,
+            data=data,
+            policy=policy,
+            actor=actor,
+            now=now,
+            why=[why],
+        )
+        conn.execute(
+            update(fund_chase)
+            .where(fund_chase.c.chase_id == chase_id)
+            .values(
+                traced_at=now,
+                reached=_reached(result, data, policy.floor),
+                flagged=flagged(result),
+                updated_at=now,
+            )
+        )
+        AuditLog(engine).append(
+            actor=actor.label,
+            action="chase.retrace",
+            subject_type="fund_chase",
+            subject_id=chase_id,
+            reasons=[why],
+            details={"as_of": now.isoformat(), "new_orders": new},
+            connection=conn,
+        )
+        return [_order_view(_order(conn, oid)) for oid in new]
+
+
+def add_losses(
+    engine: Engine,
+    actor: Actor,
+    chase_id: str,
+    loss_transfers: Sequence[str],
+    *,
+    victim: str | None = None,
+    now: datetime | None = None,
+    data: FundsData | None = None,
+    policy: FundsPolicy | None = None,
+) -> list[OrderView]:
+    """Add further loss transfers to a chase (the victim paid again, 补充报案), then trace and order again.
+
+    The transfers belong to the chase's victim unless ``victim`` names another (a victim of the same gang
+    whose money went the same way). Transfers already in the chase are skipped, so a retry adds nothing.
+    """
+    actor.require(CHASE_ROLES, "add losses to a chase")
+    if not loss_transfers:
+        raise ChaseError("loss_transfers: give at least one transfer event id")
+    now = _now(now)
+    data = data or FundsData.from_store(engine)
+    rows = data.index.rows_of(loss_transfers)
+    missing = [e for e in loss_transfers if e not in rows]
+    if missing:
+        raise LookupError(f"loss transfers not found: {', '.join(map(str, missing))}")
+    with engine.begin() as conn:
+        chase = _chase(conn, chase_id)
+        known = {s["event_id"] for s in chase["seeds"]}
+        owner = victim or chase["victims"][0]
+        added = [
+            {"event_id": e, "victim": owner, "amount": str(fen(data.index.amount[rows[e]]))}
+            for e in dict.fromkeys(loss_transfers)
+            if e not in known
+        ]
+        if added:
+            seeds = [*chase["seeds"], *added]
+            conn.execute(
+                update(fund_chase)
+                .where(fund_chase.c.chase_id == chase_id)
+                .values(
+                    seeds=seeds,
+                    victims=sorted({s["victim"] for s in seeds}),
+                    loss=sum((Decimal(s["amount"]) for s in seeds), Decimal(0)),
+                    updated_at=now,
+                )
+            )
+            AuditLog(engine).append(
+                actor=actor.label,
+                action="chase.add_losses",
+                subject_type="fund_chase",
+                subject_id=chase_id,
+                reasons=["补充报案：新增损失转账"],
+                details={"added": [s["event_id"] for s in added], "victim": owner},
+                connection=conn,
+            )
+    if not added:
+        return []
+    return retrace(engine, actor, chase_id, now=now, data=data, policy=policy, why="补充报案后续查")
+
+
 def _supersede_stop_payment(conn: Connection, freeze: Any, actor: Actor, now: datetime) -> None:
     """An executed freeze takes over the stop-payment on the same account: the stop-payment is released."""
     stop = conn.execute(
@@ -689,6 +822,7 @@ def _supersede_stop_payment(conn: Connection, freeze: Any, actor: Actor, now: da
             fund_order.c.chase_id == freeze.chase_id,
             fund_order.c.account == freeze.account,
             fund_order.c.kind == OrderKind.stop_payment.value,
+            fund_order.c.seq == freeze.seq,
             fund_order.c.state == OrderState.executed.value,
         )
     ).first()
@@ -735,6 +869,7 @@ def escalate(
                     stop.held,
                     {v: Decimal(c) / 100 for v, c in cents.items() if c},
                     tuple(stop.path),
+                    seq=stop.seq,
                 )
             )
             banks[stop.account] = stop.bank
@@ -949,23 +1084,60 @@ CITY = Actor("chase-desk", Role.city_centre)
 class SimulatedBanks:
     """Banks that answer orders from what the transfers show: money still there is held, else it moved on.
 
-    A hold stops the account's later outgoing transfers (the simulator, which knows nothing of holds, kept
-    moving the money): they are dropped from the data before any later trace, so money that was held is never
-    chased again downstream.
+    An executed order holds an amount, not the whole account (止付、冻结 are for the sum involved): the
+    simulator, which knows nothing of holds, kept moving the money, so each later payment out of a held
+    account is dropped from the data when it would eat into the amount held, before any later trace. Money
+    that was held is then never chased again downstream, and money beyond the holds moves on as it did.
+    (Payments further down that the dropped money would have funded are left as they are: the tracer books
+    them against the account's own money.)
     """
 
     data: FundsData
     policy: FundsPolicy
     blocked: set[str] = field(default_factory=set)
-    holds: dict[str, datetime] = field(default_factory=dict)
+    #: per account, the holds on it: (first index row they apply to, amount)
+    holds: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
+    _blocked_by: dict[str, set[str]] = field(default_factory=dict)
 
-    def block(self, account: str, at: datetime) -> None:
-        if account in self.holds:
-            return
-        self.holds[account] = at
+    def block(self, account: str, at: datetime, amount: Decimal) -> None:
         index = self.data.index
-        after = index.rows_before(at)
-        self.blocked.update(index.event_id(int(r)) for r in self.data.out_rows(account) if r >= after)
+        code = index.account_code(account)
+        if code is None:
+            return
+        holds = self.holds.setdefault(account, [])
+        holds.append((index.rows_before(at), float(amount)))
+        rows, debit = index.ledger(code)
+        others = self.blocked - self._blocked_by.get(account, set())
+        amounts = index.amount[rows]
+        balance = max(0.0, -float(np.cumsum(np.where(debit, -amounts, amounts)).min(initial=0.0)))
+        dropped = set()
+        for row, out, value in zip(rows.tolist(), debit.tolist(), amounts.tolist(), strict=True):
+            event = index.event_id(row)
+            if event in others:
+                continue
+            if not out:
+                balance += value
+                continue
+            held = sum(x for start, x in holds if row >= start)
+            if held and balance - value < held - 0.005:
+                dropped.add(event)
+                continue
+            balance -= value
+        self._blocked_by[account] = dropped
+        self.blocked = others | dropped
+
+    def free(self, data: FundsData, account: str, at: datetime) -> Decimal:
+        """What the bank can still hold in the account at ``at``: its balance less the holds already on it."""
+        index = data.index
+        code = index.account_code(account)
+        if code is None:
+            return Decimal(0)
+        rows, debit = index.ledger(code)
+        signed = np.cumsum(np.where(debit, -index.amount[rows], index.amount[rows]))
+        opening = max(0.0, -float(signed.min(initial=0.0)))
+        upto = int(np.searchsorted(rows, index.rows_before(at)))
+        balance = opening + (float(signed[upto - 1]) if upto else 0.0)
+        return max(Decimal(0), fen(balance - sum(x for _, x in self.holds.get(account, []))))
 
     def view(self, chase: Mapping[str, Any], until: datetime) -> FundsData:
         """The data of the chase's neighbourhood with held accounts' later transfers removed."""
@@ -982,8 +1154,11 @@ class SimulatedBanks:
         horizon = now + timedelta(minutes=minutes[OrderKind.stop_payment] * (rounds + 1))
         for _ in range(rounds):
             pending = [o for o in list_orders(engine, CITY, chase_id=view.chase_id) if o.state in PENDING]
-            if not pending:
-                break
+            if not pending:  # the desk looks again: money that landed since gets (supplementary) orders
+                pending = retrace(engine, CITY, view.chase_id, now=t, data=self.view(chase, horizon),
+                                  policy=self.policy)
+                if not pending:
+                    break
             t = t + timedelta(minutes=minutes[OrderKind.stop_payment])
             data = self.view(chase, horizon)
             result = _trace(data, chase, self.policy, t)
@@ -992,18 +1167,15 @@ class SimulatedBanks:
                 respond(engine, bank, order.order_id, "acknowledge", now=t, data=data, policy=self.policy)
                 there = result.accounts.get(order.account)
                 still = fen(sum(there.held_by_victim.values())) if there else Decimal(0)
-                if still > 0:
+                held = min(still, order.requested, self.free(data, order.account, t))
+                if held > 0:
                     respond(
-                        engine,
-                        bank,
-                        order.order_id,
-                        "execute",
-                        held=min(still, order.requested),
-                        now=t,
-                        data=data,
-                        policy=self.policy,
+                        engine, bank, order.order_id, "execute", held=held, now=t, data=data, policy=self.policy
                     )
-                    self.block(order.account, t)
+                    self.block(order.account, t, held)
+                elif still > 0:  # the money there is held already, under another chase's order
+                    respond(engine, bank, order.order_id, "reject", reason="账户内资金已由其他指令止付", now=t,
+                            policy=self.policy)
                 else:
                     respond(engine, bank, order.order_id, "moved_on", now=t, data=data, policy=self.policy)
         t = t + timedelta(minutes=minutes[OrderKind.freeze])
@@ -1145,6 +1317,11 @@ def evaluate_funds_sim(
     the share of the stolen money still freezable then (truth: what sat in gang accounts), the share stopped,
     frozen and returned by the chase, and how many frozen accounts were innocent (truth: neither a mule nor a
     cash-out account). Returns per victim are given for the report-time scenario.
+
+    "Freezable" follows the simulator's own record of whose money each withdrawal took; the chase books a
+    shared account's money by the tracing rule (FIFO: oldest money leaves first). Money is fungible, so at
+    short delays the chase can stop more of a reported victim's loss than the record says was left: the
+    money that stayed belonged, in the record, to earlier (often unreported) victims of the same gang.
     """
     sim_dir = Path(sim_dir)
     policy = policy or load_policy()
@@ -1210,6 +1387,10 @@ def evaluate_funds_sim(
                     "stopped_share": float(sum(o.held for o in stops)) / total_loss,
                     "frozen_share": float(sum(o.held for o in freezes)) / total_loss,
                     "returned_share": float(sum(returned.values)) / total_loss if len(returned) else 0.0,
+                    # a few large losses dominate the sums: the typical victim's share back
+                    "median_victim_returned_share": float(
+                        np.median([float(returned.get(v, 0)) / float(loss[v]) for v in reports["victim_id"]])
+                    ),
                     "orders": len(orders),
                     "moved_on_answers": sum(o.state == OrderState.moved_on for o in orders),
                     "accounts_held": len(frozen_accounts),

@@ -1,0 +1,172 @@
+"""Supplementary orders (追加止付): money that reaches an account after its first order gets an order too."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal as D
+from types import SimpleNamespace
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+from typer.testing import CliRunner
+
+from aegis.actions.orders import coverage, order_id
+from aegis.api.app import create_app
+from aegis.cli.funds import app as funds_cli
+from aegis.events.models import AccountOpening, Transfer
+from aegis.store import AuditLog, EventRepository
+from aegis.usecases import funds
+from aegis.usecases.actor import Actor, Role
+
+T0 = datetime(2026, 10, 3, 2, 0, tzinfo=UTC)
+CITY = Actor("desk", Role.city_centre)
+BANK_B = Actor("duty", Role.bank, institution="bank-B")
+BANK_C = Actor("duty", Role.bank, institution="bank-C")
+
+
+def minutes(n: float) -> datetime:
+    return T0 + timedelta(minutes=n)
+
+
+def transfer(payer: str, payee: str, amount: str, at: float, banks: str = "AB") -> Transfer:
+    return Transfer(
+        payer_account=payer,
+        payee_account=payee,
+        payer_bank=f"bank-{banks[0]}",
+        payee_bank=f"bank-{banks[1]}",
+        amount=D(amount),
+        time=minutes(at),
+    )
+
+
+def store(engine: Engine, transfers: list[Transfer]) -> None:
+    repo = EventRepository(engine)
+    with engine.begin() as conn:
+        repo.add_many("transfer", [t.model_dump() for t in transfers], conn)
+        opening = AccountOpening(person_id="PV", account="VA", institution="bank-A", branch="x", time=minutes(-9999))
+        repo.add_many("account_opening", [opening.model_dump()], conn)
+
+
+def answer(engine: Engine, bank: Actor, oid: str, held: str, at: float) -> None:
+    funds.respond(engine, bank, oid, "acknowledge", now=minutes(at))
+    funds.respond(engine, bank, oid, "execute", held=D(held), now=minutes(at))
+
+
+def test_a_further_loss_into_a_held_account_gets_a_supplementary_order(engine: Engine) -> None:
+    """V pays mule M1 1,000, then (still deceived) 2,000 more after M1 was already held."""
+    first, second = transfer("VA", "M1", "1000", 0), transfer("VA", "M1", "2000", 30)
+    store(engine, [first, second])
+    view = funds.open_chase(engine, CITY, victim="PV", loss_transfers=[first.event_id], now=minutes(10))
+    [stop] = view.orders
+    answer(engine, BANK_B, stop.order_id, "1000", 15)
+
+    new = funds.add_losses(engine, CITY, view.chase_id, [second.event_id], now=minutes(40))
+    [extra] = new
+    assert (extra.account, extra.seq, extra.requested, extra.state.value) == ("M1", 1, D("2000.00"), "issued")
+    assert extra.parent_order_id == stop.order_id and extra.order_id == order_id(view.chase_id, "M1", "stop_payment", 1)
+    assert extra.taint == {"PV": D("2000.00")}
+    assert any(r.startswith("追加止付") and "1000.00" in r for r in extra.reasons)
+    chase = funds.get_chase(engine, CITY, view.chase_id)
+    assert chase.loss == D("3000.00")
+    # a retried request adds nothing, and a look again finds nothing new either
+    assert funds.add_losses(engine, CITY, view.chase_id, [second.event_id], now=minutes(41)) == []
+    assert funds.retrace(engine, CITY, view.chase_id, now=minutes(42)) == []
+
+    answer(engine, BANK_B, extra.order_id, "2000", 45)
+    freezes = funds.escalate(engine, CITY, view.chase_id, now=minutes(60))
+    assert sorted((f.seq, f.requested) for f in freezes) == [(0, D("1000.00")), (1, D("2000.00"))]
+    for freeze in freezes:
+        answer(engine, BANK_B, freeze.order_id, str(freeze.requested), 70)
+    states = {(o.kind.value, o.seq): o.state.value for o in funds.list_orders(engine, CITY)}
+    assert states == {
+        ("stop_payment", 0): "released",
+        ("stop_payment", 1): "released",
+        ("freeze", 0): "executed",
+        ("freeze", 1): "executed",
+    }
+    returned = funds.return_funds(engine, CITY, view.chase_id, now=minutes(2000))
+    assert returned.per_victim == {"PV": D("3000.00")}
+    actions = [e["action"] for e in AuditLog(engine).entries("fund_chase", view.chase_id)]
+    assert actions == ["chase.open", "chase.add_losses", "chase.retrace", "chase.retrace"]
+
+
+def test_money_moved_on_into_an_ordered_account_is_ordered_again(engine: Engine) -> None:
+    """M1 splits V's 3,000 to M2 and M3; M2 is held, M3 passes its half on to M2 before its bank answers."""
+    loss = transfer("VA", "M1", "3000", 0)
+    store(
+        engine,
+        [
+            loss,
+            transfer("M1", "M2", "1500", 5, "BB"),
+            transfer("M1", "M3", "1500", 6, "BC"),
+            transfer("M3", "M2", "1500", 15, "CB"),
+        ],
+    )
+    view = funds.open_chase(engine, CITY, victim="PV", loss_transfers=[loss.event_id], now=minutes(10))
+    by_account = {o.account: o for o in view.orders}
+    assert {a: o.requested for a, o in by_account.items()} == {"M2": D("1500.00"), "M3": D("1500.00")}
+    answer(engine, BANK_B, by_account["M2"].order_id, "1500", 12)
+    funds.respond(engine, BANK_C, by_account["M3"].order_id, "acknowledge", now=minutes(20))
+    result = funds.respond(engine, BANK_C, by_account["M3"].order_id, "moved_on", now=minutes(20))
+    [extra] = result.follow_ups
+    assert (extra.account, extra.seq, extra.requested) == ("M2", 1, D("1500.00"))
+    assert extra.parent_order_id == by_account["M2"].order_id
+
+
+def test_coverage_counts_what_each_answer_accounts_for() -> None:
+    def row(oid: str, account: str, seq: int, state: str, requested: str, held: str | None, at: float) -> object:
+        return SimpleNamespace(
+            order_id=oid, account=account, seq=seq, state=state, requested=D(requested),
+            held=None if held is None else D(held), issued_at=minutes(at),
+        )
+
+    covers = coverage(
+        [
+            row("s0", "A", 0, "released", "900", "800", 0),  # superseded by its freeze: same money
+            row("f0", "A", 0, "executed", "800", "800", 5),
+            row("s1", "A", 1, "issued", "300", None, 9),  # pending: counts what it asks for
+            row("m0", "B", 0, "moved_on", "500", None, 0),  # gone: covers nothing
+            row("r0", "C", 0, "rejected", "400", None, 0),  # refused: a person deals with it
+        ]
+    )
+    assert {a: (c.amount, c.next_seq, c.last_order) for a, c in covers.items()} == {
+        "A": (D("1100"), 2, "s1"),
+        "B": (D("0"), 1, "m0"),
+        "C": (D("400"), 1, "r0"),
+    }
+
+
+@pytest.fixture
+def held_chase(engine: Engine) -> str:
+    first, second = transfer("VA", "M1", "1000", 0), transfer("VA", "M1", "2000", 30)
+    store(engine, [first, second])
+    view = funds.open_chase(engine, CITY, victim="PV", loss_transfers=[first.event_id], now=minutes(10))
+    answer(engine, BANK_B, view.orders[0].order_id, "1000", 15)
+    return view.chase_id
+
+
+def test_api_adds_losses_and_retraces(engine: Engine, held_chase: str) -> None:
+    client = TestClient(create_app(engine))
+    headers = {"X-Aegis-User": "desk", "X-Aegis-Role": "city_centre"}
+    second = transfer("VA", "M1", "2000", 30).event_id
+    bad = client.post(f"/api/v1/funds/chases/{held_chase}/losses", json={"loss_transfers": []}, headers=headers)
+    assert bad.status_code == 422 and "loss_transfers" in bad.text
+    added = client.post(f"/api/v1/funds/chases/{held_chase}/losses", json={"loss_transfers": [second]},
+                        headers=headers)
+    assert added.status_code == 200 and [(o["seq"], D(o["requested"])) for o in added.json()] == [(1, D(2000))]
+    again = client.post(f"/api/v1/funds/chases/{held_chase}/retrace", headers=headers)
+    assert again.status_code == 200 and again.json() == []
+    bank = {"X-Aegis-User": "duty", "X-Aegis-Role": "bank", "X-Aegis-Institution": "bank-B"}
+    assert client.post(f"/api/v1/funds/chases/{held_chase}/retrace", headers=bank).status_code == 403
+
+
+def test_cli_add_losses_and_retrace(held_chase: str, database_url: str) -> None:
+    runner = CliRunner()
+    second = transfer("VA", "M1", "2000", 30).event_id
+    done = runner.invoke(funds_cli, ["add-losses", held_chase, second, "--db", database_url])
+    assert done.exit_code == 0, done.output
+    assert "2000" in done.output
+    missing = runner.invoke(funds_cli, ["add-losses", held_chase, "no-such-transfer", "--db", database_url])
+    assert missing.exit_code != 0 and "no-such-transfer" in missing.output
+    assert runner.invoke(funds_cli, ["retrace", held_chase, "--db", database_url]).exit_code == 0
