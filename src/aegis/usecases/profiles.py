@@ -88,11 +88,18 @@ def refresh_profiles(
         write("number", profiles.index, verdicts, profiles)
 
     say("accounts: profiling transfers")
-    transfers = events.frame("transfer", ["payer_account", "payee_account", "amount", "time"])
+    transfers = events.frame("transfer", ["payer_account", "payee_account", "amount", "time", "channel"])
     if len(transfers):
         transfers["amount"] = transfers["amount"].astype(float)
         accounts = pd.Index(pd.concat([transfers["payer_account"], transfers["payee_account"]]).unique(), dtype=str)
-        write("account", accounts, detector("account").predict(TransferGraph(accounts, transfers)))
+        verdicts = detector("account").predict(TransferGraph(accounts, transfers.drop(columns="channel")))
+        # an ATM withdrawal's payee is the bank's cash ledger, not a customer: paid by crowds, it would look like
+        # the biggest mule in town. Accounts that only ever receive withdrawals are not profiled.
+        ledgers = set(transfers.loc[transfers["channel"] == "atm", "payee_account"]) - set(
+            transfers.loc[transfers["channel"] != "atm", "payee_account"]
+        ) - set(transfers["payer_account"])
+        keep = [i for i, account in enumerate(accounts) if account not in ledgers]
+        write("account", accounts[keep], [verdicts[i] for i in keep])
 
     say("domains: scoring visited URLs")
     visits = events.frame("url_visit", ["url"])
