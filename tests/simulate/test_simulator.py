@@ -249,3 +249,24 @@ def test_cash_out_at_atms(city: tuple[Path, dict]) -> None:
     everyone = events(out, "transfer")
     own = everyone[(everyone["channel"] == "atm") & ~everyone["event_id"].isin(set(flows["event_id"]))]
     assert own["payer_account"].nunique() > 10 * cash["payer_account"].nunique()
+
+
+def test_hard_negatives_and_rented_cards(city: tuple[Path, dict]) -> None:
+    """Fraud is not the only thing that looks like fraud: work callers ring strangers, mules rent own cards."""
+    out, _ = city
+    calls = events(out, "call")
+    numbers = truth(out, "numbers")
+    fraud = set(numbers.loc[numbers["is_fraud"], "number"])
+    days = CONFIG.days
+    busy = calls.groupby("caller")["callee"].nunique() / days
+    honest_busy = busy[~busy.index.isin(fraud) & (busy >= 10)]
+    assert len(honest_busy) > 0.01 * CONFIG.people  # riders and telemarketers: many callees a day
+    short = calls[calls["caller"].isin(honest_busy.index)]["duration_s"]
+    assert short[short > 0].median() < 60
+    accounts = truth(out, "accounts")
+    transfers = events(out, "transfer")
+    flows = truth(out, "fraud_transfers")
+    mules = accounts.loc[accounts["role"] == "mule", "account"]
+    ordinary = transfers[~transfers["event_id"].isin(set(flows["event_id"]))]
+    with_history = mules[mules.isin(set(ordinary["payer_account"]) | set(ordinary["payee_account"]))]
+    assert 0.2 < len(with_history) / len(mules) < 0.7  # own everyday cards rented to the gang

@@ -31,6 +31,8 @@ from aegis.simulate.registry import DAY_US, HOUR_US, epoch_us
 from aegis.simulate.traffic import CELLS_PER_STATION, Frame, Pools, concat, signer_of
 
 MINUTE_US = 60_000_000
+#: share of the mule accounts (laundering levels before the cash-out) that are the mule's own everyday card
+RENTED_CARD_SHARE = 0.4
 
 
 @dataclass(frozen=True)
@@ -216,6 +218,7 @@ def plan_fraud(config: SimConfig, city: City, pools: Pools, rng: np.random.Gener
     straw_w = np.where(city.age >= 60, 2.0, 1.0) * np.where(city.district >= 4, 2.0, 1.0)  # elderly, outskirts
     gangs: list[Gang] = []
     openings: list[partial[dict]] = []
+    rented_cards: list[tuple[np.ndarray, int, int]] = []  # residents' own cards rented to a gang, by level
     taken_domains: set[str] = set()
     number_gang: dict[int, int] = {}
     kinds = [FraudType(k) for k, share in config.type_shares.items() if share > 0]
@@ -299,16 +302,31 @@ def plan_fraud(config: SimConfig, city: City, pools: Pools, rng: np.random.Gener
                 mules = _pick(rng, young, (size + 1) // 2, excluded)
                 owners = mules[np.arange(size) % len(mules)]
                 role = ACCOUNT_ROLES.index("cashout" if level == depth else "mule")
-                accounts = add_accounts(
-                    city.accounts, rng.integers(0, len(catalog.BANKS), size), owner=owners, role=role, gang=g, hop=level
+                # a mule often rents out the card they have used for years (salary in, shopping out), which
+                # hides the laundering among ordinary traffic; cash-out cards are fresh ones
+                first_card = np.arange(size) < len(mules)  # a mule's own card can fill one slot only
+                rented = (level < depth) & first_card & (rng.random(size) < RENTED_CARD_SHARE)
+                fresh = add_accounts(
+                    city.accounts,
+                    rng.integers(0, len(catalog.BANKS), int((~rented).sum())),
+                    owner=owners[~rented],
+                    role=role,
+                    gang=g,
+                    hop=level,
                 )
+                accounts = np.empty(size, dtype=np.int64)
+                accounts[~rented], accounts[rented] = fresh, city.account1[owners[rented]]
+                if rented.any():
+                    rented_cards.append((accounts[rented], g, level))
                 openings.append(
                     partial(
                         account_openings,
                         city,
-                        accounts,
-                        owners,
-                        start_us - rng.integers(5, 90, size) * DAY_US + rng.integers(9 * HOUR_US, 17 * HOUR_US, size),
+                        fresh,
+                        owners[~rented],
+                        start_us
+                        - rng.integers(5, 90, len(fresh)) * DAY_US
+                        + rng.integers(9 * HOUR_US, 17 * HOUR_US, len(fresh)),
                     )
                 )
                 levels.append(accounts)
@@ -341,6 +359,10 @@ def plan_fraud(config: SimConfig, city: City, pools: Pools, rng: np.random.Gener
 
     for registry in (city.numbers, city.accounts, city.devices):
         registry.freeze()
+    for cards, g, level in rented_cards:
+        city.accounts["role"][cards] = ACCOUNT_ROLES.index("mule")
+        city.accounts["gang"][cards] = g
+        city.accounts["hop"][cards] = level
     # openings are written once the registries are frozen: building them earlier re-joins growing columns
     for opening in openings:
         columns = opening()

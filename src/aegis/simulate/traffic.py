@@ -15,10 +15,11 @@ import numpy as np
 
 from aegis.simulate import catalog, texts
 from aegis.simulate.config import SimConfig
-from aegis.simulate.population import City
+from aegis.simulate.population import OCCUPATIONS, City
 from aegis.simulate.registry import HOUR_US, epoch_us
 
 Frame = dict[str, np.ndarray]
+MINUTE_US = HOUR_US // 60
 CHANNELS = ("mobile", "online", "counter", "atm", "pos", "third_party")
 #: relative call volume by local hour: quiet nights, a morning peak and a higher evening peak
 HOURLY = np.array(
@@ -116,6 +117,20 @@ class Traffic:
             pools.apps.append((package, name, signer_of(publisher), "remote_control", -1))
         app_weight = np.concatenate([np.ones(len(catalog.APPS)), np.full(len(catalog.REMOTE_CONTROL_APPS), 0.3)])
         self.app_cdf = _cdf(app_weight)
+        # residents who ring strangers for a living, the hard negatives of fraud-number detection: delivery
+        # riders call their customers (short calls, often called back), telemarketers cold-call lists (short,
+        # mostly unanswered, rarely called back), much as a gang's callers do
+        riders = np.flatnonzero(city.occupation == OCCUPATIONS.index("外卖骑手"))
+        staff = np.flatnonzero(city.occupation == OCCUPATIONS.index("企业职员"))
+        marketers = rng.choice(staff, size=min(len(staff), city.n // 400), replace=False)
+        self.work_callers = np.concatenate([riders, marketers])
+        self.work_is_rider = np.arange(len(self.work_callers)) < len(riders)
+        self.work_rate = np.where(self.work_is_rider, 20, 50)
+        self.work_answered = np.where(self.work_is_rider, 0.85, 0.45)
+        self.work_called_back = np.where(self.work_is_rider, 0.3, 0.03)
+        # the config's calls per resident and day include these and their call-backs: ordinary calls make up the rest
+        work = (self.work_rate * (1 + self.work_answered * self.work_called_back)).sum() / city.n
+        self.ordinary_call_rate = max(0.0, config.calls_per_person_day - work)
 
     # helpers -------------------------------------------------------------------------------------------
     def people(self, rng: np.random.Generator, rate: float) -> np.ndarray:
@@ -150,7 +165,7 @@ class Traffic:
     def day(self, rng: np.random.Generator, index: int) -> dict[str, Frame]:
         day_us = epoch_us(self.config.start + timedelta(days=index))
         return {
-            "call": self.calls(rng, day_us),
+            "call": concat([self.calls(rng, day_us), self.work_calls(rng, day_us)]),
             "sms": self.sms(rng, day_us),
             "transfer": self.transfers(rng, day_us, (self.config.start + timedelta(days=index)).day),
             "url_visit": self.visits(rng, day_us),
@@ -159,7 +174,7 @@ class Traffic:
 
     def calls(self, rng: np.random.Generator, day_us: int) -> Frame:
         c = self.city
-        caller = self.people(rng, self.config.calls_per_person_day)
+        caller = self.people(rng, self.ordinary_call_rate)
         n = len(caller)
         kind = rng.random(n)
         to_contact = kind < self.config.contact_call_share
@@ -179,6 +194,42 @@ class Traffic:
             "cell": self.cell(rng, caller),
             "device": c.device[caller],
         }
+
+    def work_calls(self, rng: np.random.Generator, day_us: int) -> Frame:
+        """A day's calls of the riders (about 20 each) and telemarketers (about 50), with their call-backs."""
+        c = self.city
+        counts = rng.poisson(self.work_rate)
+        caller = np.repeat(self.work_callers, counts)
+        who = np.repeat(np.arange(len(self.work_callers)), counts)
+        n = len(caller)
+        callee = rng.integers(0, c.n, n)
+        callee = np.where(callee == caller, (callee + 1) % c.n, callee)
+        answered = rng.random(n) < self.work_answered[who]
+        duration = np.where(
+            answered, np.clip(rng.lognormal(np.log(np.where(self.work_is_rider[who], 30, 25)), 0.7), 1, 900), 0
+        )
+        t = day_us + rng.integers(9 * HOUR_US, 21 * HOUR_US, n)
+        back = np.flatnonzero(answered & (rng.random(n) < self.work_called_back[who]))
+        return concat(
+            [
+                {
+                    "caller": c.sim1[caller],
+                    "callee": c.sim1[callee],
+                    "time": t,
+                    "duration_s": duration.astype(np.int64),
+                    "cell": self.cell(rng, caller),
+                    "device": c.device[caller],
+                },
+                {
+                    "caller": c.sim1[callee[back]],
+                    "callee": c.sim1[caller[back]],
+                    "time": t[back] + rng.integers(MINUTE_US, 60 * MINUTE_US, len(back)),
+                    "duration_s": rng.integers(5, 60, len(back)),
+                    "cell": self.cell(rng, callee[back]),
+                    "device": c.device[callee[back]],
+                },
+            ]
+        )
 
     def sms(self, rng: np.random.Generator, day_us: int) -> Frame:
         c = self.city
