@@ -441,7 +441,8 @@ def _victim_story(
     def call(t: int, seconds: float, back: bool = False) -> None:
         numbers = (my_number, handler) if back else (handler, my_number)
         dev = device if back else int(city.numbers["device"][handler])
-        if ev.add("call", t, numbers[0], numbers[1], int(seconds), cell if back else -1, dev):
+        where = cell if back else int(gang_cell(city, np.array([handler]))[0])
+        if ev.add("call", t, numbers[0], numbers[1], int(seconds), where, dev):
             victim.numbers.add(handler)
 
     if p.link:
@@ -577,6 +578,13 @@ def _cash_out(
         when += int(rng.uniform(1, 4) * MINUTE_US)
 
 
+def gang_cell(city: City, numbers: np.ndarray) -> np.ndarray:
+    """The cell a gang number's calls are placed from: one fixed site per number (the SIM-box or the phone in
+    the gang's rented flat sits in one place), spread over the city."""
+    cells = (int(city.station.max()) + 1) * CELLS_PER_STATION
+    return (np.asarray(numbers, dtype=np.int64) * 7919 + 17) % cells
+
+
 def spam(plan: FraudPlan, config: SimConfig, city: City, rng: np.random.Generator, day_us: int) -> dict[str, Frame]:
     """The gangs' mass dialling and spam SMS of one day, with the few call-backs they get."""
     if not len(plan.spam_numbers):
@@ -597,7 +605,7 @@ def spam(plan: FraudPlan, config: SimConfig, city: City, rng: np.random.Generato
         "caller": number,
         "callee": city.sim1[callee_person],
         "duration_s": duration,
-        "cell": np.full(n, -1, dtype=np.int64),
+        "cell": gang_cell(city, number),
         "device": device,
     }
     back = np.flatnonzero(answered & (rng.random(n) < config.callback_share))

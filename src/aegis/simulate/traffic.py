@@ -217,7 +217,12 @@ class Traffic:
                     "callee": c.sim1[callee],
                     "time": t,
                     "duration_s": duration.astype(np.int64),
-                    "cell": self.cell(rng, caller),
+                    # riders ring from wherever they ride; telemarketers from their desk, one cell all day
+                    "cell": np.where(
+                        self.work_is_rider[who],
+                        self.cell(rng, caller),
+                        c.station[caller].astype(np.int64) * CELLS_PER_STATION + caller % CELLS_PER_STATION,
+                    ),
                     "device": c.device[caller],
                 },
                 {
