@@ -9,8 +9,9 @@ import joblib
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.model_selection import StratifiedKFold
 
-from aegis.detectors.url import UrlDetector
+from aegis.detectors.url import SiteMemory, UrlDetector
 from aegis.features.url_features import (
     FEATURE_NAMES,
     Blacklist,
@@ -177,10 +178,36 @@ def test_default_model_separates_obvious_cases(default_detector: UrlDetector) ->
     assert verdicts[4].reasons[0] == "域名仿冒 paypal.com（品牌词出现在子域名中）"
 
 
-def test_default_model_stacks_three_ngram_views(default_detector: UrlDetector) -> None:
-    assert list(default_detector.ngrams_) == ["url", "host", "page"]
-    # the stacked booster sees the lexical columns plus one out-of-fold score per view
-    assert default_detector.booster_.n_features_in_ == len(FEATURE_NAMES) + 3
+def test_default_model_stacks_four_ngram_views_and_site_memory(default_detector: UrlDetector) -> None:
+    assert list(default_detector.ngrams_) == ["url", "host", "page", "words"]
+    # the stacked booster sees the lexical columns, one out-of-fold score per view and the site rates
+    assert default_detector.booster_.n_features_in_ == len(FEATURE_NAMES) + 4 + SiteMemory.N_FEATURES
+    # a free host where the training set saw nothing but phishing pages is remembered
+    rate, seen = default_detector.sites_.features([("000webhostapp.com", "new.000webhostapp.com")])[0, :2]
+    assert seen > 10 and rate > 0.9
+
+
+def test_site_memory_shrinks_rare_sites_toward_the_base_rate() -> None:
+    sites = [("a.com", "x.a.com")] * 8 + [("b.com", "b.com")] + [("c.com", "c.com")] * 3
+    memory = SiteMemory(sites, np.array([1] * 8 + [1] + [0] * 3), prior=2.0)
+    often, once, unseen = memory.features([("a.com", "y.a.com"), ("b.com", "b.com"), ("z.com", "z.com")])
+    base = 9 / 12
+    assert often[1] == 8 and often[3] == 0 and often[2] == pytest.approx(base)
+    assert often[0] == pytest.approx((8 + 2 * base) / 10)
+    assert base < once[0] < often[0]
+    assert unseen.tolist() == pytest.approx([base, 0, base, 0])
+
+
+def test_stacked_site_rates_are_out_of_fold() -> None:
+    # every site appears once: in-sample rates would hand the booster the label, out-of-fold ones never saw it
+    sites = [(f"site{i}.example", f"site{i}.example") for i in range(12)] + [("free.host", "a.free.host")] * 6
+    target = np.array([0, 1] * 6 + [1] * 6)
+    folds = list(StratifiedKFold(3, shuffle=True, random_state=0).split(sites, target))
+    rates = SiteMemory.out_of_fold(sites, target, folds)
+    assert (rates[:12, 1] == 0).all()
+    assert (rates[12:, 1] > 0).all() and (rates[12:, 0] > target.mean()).all()
+    assert (SiteMemory.out_of_fold(sites, target, [])[:, [1, 3]] == 0).all()
+
 
 
 def test_blacklist_hit_is_a_rule(default_detector: UrlDetector) -> None:

@@ -72,8 +72,8 @@ class AccountDetector(Detector):
     kind: ClassVar[str] = "account"
 
     def __init__(self, *, unit: pd.Timedelta = DEFAULT_UNIT, threshold: float = 0.5, folds: int = 5,
-                 rounds: int = 1, n_estimators: int = 300, learning_rate: float = 0.05, num_leaves: int = 15,
-                 min_child_samples: int = 20, random_state: int = 0) -> None:
+                 rounds: int = 1, n_estimators: int = 600, learning_rate: float = 0.025, num_leaves: int = 15,
+                 min_child_samples: int = 20, colsample_bytree: float = 0.5, random_state: int = 0) -> None:
         self.unit = unit
         self.threshold = threshold
         self.folds = folds
@@ -82,12 +82,13 @@ class AccountDetector(Detector):
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
         self.min_child_samples = min_child_samples
+        self.colsample_bytree = colsample_bytree
         self.random_state = random_state
 
     def _model(self) -> lgb.LGBMClassifier:
         return lgb.LGBMClassifier(n_estimators=self.n_estimators, learning_rate=self.learning_rate,
                                   num_leaves=self.num_leaves, min_child_samples=self.min_child_samples,
-                                  subsample=0.8, subsample_freq=1, colsample_bytree=0.8,
+                                  subsample=0.8, subsample_freq=1, colsample_bytree=self.colsample_bytree,
                                   random_state=self.random_state, n_jobs=1, verbose=-1)
 
     def fit(self, X: TransferGraph | Sequence[TransferGraph], y: Sequence[Any]) -> Self:

@@ -13,6 +13,11 @@ the batch links new numbers to them. A number's own label never enters its own f
 features are computed in training and scoring and nothing leaks. The fraud threshold is the one that
 maximised F1 over out-of-fold predictions on the training data.
 
+On the Sichuan set the neighbour statistics add nothing measurable to the profile (5-fold CV over 3 seeds:
+fraud F1 0.884 with and without them, AUC 0.957 with, 0.958 without): the contact graph there mostly
+restates what the profile already shows. They stay because they explain verdicts ("in contact with N known
+fraud numbers") and carry weight where a number's own profile is thin.
+
 >>> import pandas as pd
 >>> profiles = pd.DataFrame({"out_share": [0.99, 0.5, 0.98, 0.4] * 10,
 ...                          "callback_rate": [0.01, 0.6, 0.02, 0.7] * 10},

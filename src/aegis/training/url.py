@@ -67,7 +67,7 @@ class UrlTask:
         def fold(train: np.ndarray, test: np.ndarray) -> dict[str, Any]:
             return self.metrics(y[test], make().fit(urls[train], y[train]).predict(urls[test]))
 
-        # folds in parallel: each detector fits single-threaded (lbfgs, n_jobs=1 booster)
+        # folds in parallel: each detector fits single-threaded (liblinear, n_jobs=1 booster)
         per_fold = Parallel(n_jobs=n_jobs)(
             delayed(fold)(train, test)
             for train, test in StratifiedKFold(folds, shuffle=True, random_state=seed).split(urls, y))
