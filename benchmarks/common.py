@@ -8,11 +8,16 @@ import platform
 import resource
 import subprocess
 import sys
+import time
+from collections.abc import Callable, Iterable, Sized
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+import numpy as np
 
 RESULTS = Path(__file__).resolve().parent / "results"
+Batch = TypeVar("Batch", bound=Sized)
 
 
 def machine() -> dict[str, Any]:
@@ -55,3 +60,21 @@ def write_results(name: str, figures: dict[str, Any]) -> Path:
     }
     path.write_text(json.dumps(payload, ensure_ascii=False, indent=2) + "\n")
     return path
+
+
+def throughput(score: Callable[[Batch], Any], batch: Batch) -> tuple[float, float]:
+    """Items per wall-clock second for one call on ``batch``, and CPU microseconds per item (``process_time``
+    is less hit by other load on a shared machine, though a busy machine still slows the caches)."""
+    start, cpu = time.perf_counter(), time.process_time()
+    score(batch)
+    return len(batch) / (time.perf_counter() - start), (time.process_time() - cpu) / len(batch) * 1e6
+
+
+def latencies_ms(score: Callable[[Batch], Any], singles: Iterable[Batch]) -> np.ndarray:
+    """Milliseconds of each call, one call per ready-made batch of one item (a request as it comes)."""
+    out = []
+    for one in singles:
+        start = time.perf_counter()
+        score(one)
+        out.append((time.perf_counter() - start) * 1000)
+    return np.array(out)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,7 +23,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from common import write_results
+from common import latencies_ms, throughput, write_results
 
 from aegis.detectors.number import NumberBatch, NumberDetector
 from aegis.training.number import TASK
@@ -33,22 +32,6 @@ from aegis.training.task import Inputs
 SICHUAN = Path(__file__).resolve().parents[2] / ".." / "shared" / "datasets" / "cdr" / "sichuan"
 
 Score = Callable[[NumberBatch], np.ndarray]
-
-
-def throughput(score: Score, batch: NumberBatch) -> float:
-    start = time.perf_counter()
-    score(batch)
-    return len(batch) / (time.perf_counter() - start)
-
-
-def latencies_ms(score: Score, batch: NumberBatch, count: int) -> np.ndarray:
-    out = np.empty(min(count, len(batch)))
-    for i in range(len(out)):
-        one = NumberBatch(batch.profiles.iloc[i : i + 1], batch.edges)
-        start = time.perf_counter()
-        score(one)
-        out[i] = (time.perf_counter() - start) * 1000
-    return out
 
 
 def main() -> None:
@@ -74,8 +57,9 @@ def main() -> None:
         rates: dict[str, list[float]] = {k: [] for k in models}
         for _ in range(args.rounds):
             for name, score in models.items():
-                rates[name].append(throughput(score, test))
-        lat = {name: latencies_ms(score, test, args.latency) for name, score in models.items()}
+                rates[name].append(throughput(score, test)[0])
+        singles = [NumberBatch(test.profiles.iloc[i : i + 1], test.edges) for i in range(min(args.latency, len(test)))]
+        lat = {name: latencies_ms(score, singles) for name, score in models.items()}
 
     stats = {
         name: {

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +22,7 @@ from sklearn.pipeline import make_pipeline
 from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from common import write_results
+from common import latencies_ms, throughput, write_results
 
 from aegis.detectors.text import TextDetector
 from aegis.training.text import read_csv
@@ -31,23 +30,6 @@ from aegis.training.text_default import build_corpus
 
 SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
 SMS = SHARED / "datasets" / "text" / "telecom-fraud-texts-5" / "train.csv"
-
-
-def throughput(score, texts: list[str]) -> tuple[float, float]:
-    """Texts per wall-clock second, and CPU microseconds per text (``process_time``: less hit by other load
-    on a shared machine, though a busy machine still slows the caches)."""
-    start, cpu = time.perf_counter(), time.process_time()
-    score(texts)
-    return len(texts) / (time.perf_counter() - start), (time.process_time() - cpu) / len(texts) * 1e6
-
-
-def latencies_ms(score, texts: list[str]) -> np.ndarray:
-    out = np.empty(len(texts))
-    for i, text in enumerate(texts):
-        start = time.perf_counter()
-        score([text])
-        out[i] = (time.perf_counter() - start) * 1000
-    return out
 
 
 def main() -> None:
@@ -70,7 +52,7 @@ def main() -> None:
             for name, score in models.items():
                 rates[name].append(throughput(score, texts))
         sample = texts[: args.latency]
-        lat = {name: latencies_ms(score, sample) for name, score in models.items()}
+        lat = {name: latencies_ms(score, [[t] for t in sample]) for name, score in models.items()}
 
     figures = {
         name: {

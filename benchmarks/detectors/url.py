@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,7 +23,7 @@ from sklearn.pipeline import make_pipeline
 from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from common import write_results
+from common import latencies_ms, throughput, write_results
 
 from aegis.training.modelstore import load_model
 
@@ -32,21 +31,6 @@ SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
 URLS = SHARED / "datasets" / "urls" / "phishing-hannousse" / "train.csv"
 
 Score = Callable[[list[str]], np.ndarray]
-
-
-def throughput(score: Score, urls: list[str]) -> float:
-    start = time.perf_counter()
-    score(urls)
-    return len(urls) / (time.perf_counter() - start)
-
-
-def latencies_ms(score: Score, urls: list[str]) -> np.ndarray:
-    out = np.empty(len(urls))
-    for i, url in enumerate(urls):
-        start = time.perf_counter()
-        score([url])
-        out[i] = (time.perf_counter() - start) * 1000
-    return out
 
 
 def main() -> None:
@@ -69,9 +53,9 @@ def main() -> None:
         rates: dict[str, list[float]] = {k: [] for k in models}
         for _ in range(args.rounds):
             for name, score in models.items():
-                rates[name].append(throughput(score, urls))
+                rates[name].append(throughput(score, urls)[0])
         sample = urls[: args.latency]
-        lat = {name: latencies_ms(score, sample) for name, score in models.items()}
+        lat = {name: latencies_ms(score, [[u] for u in sample]) for name, score in models.items()}
 
     stats = {
         name: {
