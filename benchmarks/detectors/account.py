@@ -106,8 +106,7 @@ def main() -> None:
         "data": "AMLSim 20K_fanin200 (20,000 accounts, 118,250 transfers)",
         "notes": "aegis = shipped default model (trained on both AMLSim graphs, so its AUC here is in-sample); "
                  "baseline = in/out counts and sums + LogisticRegression trained on 20K_cycle200 (held out). "
-                 "Latency: one account scored from its two-hop neighbourhood. One thread each; the machine was "
-                 "shared with other jobs, so absolute times are pessimistic.",
+                 "Latency: one account scored from its two-hop neighbourhood. One thread each.",
         "rounds": args.rounds, "latency_calls": args.latency, **stats, "aegis_vs_baseline": ratio,
     })
     print(path.read_text())
