@@ -26,15 +26,29 @@ TRAIN_CITY = SimConfig(people=20_000, days=14, seed=101)
 TEST_CITY = SimConfig(people=20_000, days=14, seed=202)
 
 
-def city_numbers(sim_dir: Path) -> tuple[NumberBatch, np.ndarray]:
-    """Profiles of every number that called or texted, and whether the truth says it is a fraud number."""
+def city_numbers(sim_dir: Path, windows_days: tuple[int | None, ...] = (None,)) -> tuple[NumberBatch, np.ndarray]:
+    """Profiles of every number that called or texted, and whether the truth says it is a fraud number.
+
+    With several ``windows_days`` (None: the whole city), each number is profiled once per window, from the
+    first days of the city only: counts grow with the window, and a model that saw one window length only
+    learns count thresholds that fail on a shorter one (the demo city covers a week).
+    """
     calls = pd.read_parquet(sim_dir / "events" / "call.parquet")
     sms = pd.read_parquet(sim_dir / "events" / "sms.parquet")
-    active = pd.Index(pd.concat([calls["caller"], sms["sender"]]).unique(), dtype=str)
-    profiles = profile_from_events(calls, sms, numbers=active)
     truth = pd.read_parquet(sim_dir / "truth" / "numbers.parquet", columns=["number", "is_fraud"])
-    fraud = truth.set_index("number")["is_fraud"].reindex(profiles.index, fill_value=False).to_numpy(bool)
-    return NumberBatch(profiles, call_graph(calls, sms)), fraud
+    first = min(calls["start"].min(), sms["time"].min())
+    parts, labels = [], []
+    for days in windows_days:
+        c, m = calls, sms
+        if days is not None:
+            end = first + pd.Timedelta(days=days)
+            c, m = calls[calls["start"] < end], sms[sms["time"] < end]
+        active = pd.Index(pd.concat([c["caller"], m["sender"]]).unique(), dtype=str)
+        profiles = profile_from_events(c, m, numbers=active)
+        labels.append(truth.set_index("number")["is_fraud"].reindex(profiles.index, fill_value=False).to_numpy(bool))
+        profiles.index = profiles.index + ("" if days is None else f"@{days}d")
+        parts.append(profiles)
+    return NumberBatch(pd.concat(parts), call_graph(calls, sms)), np.concatenate(labels)
 
 
 def main() -> None:
@@ -44,7 +58,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for name, config in (("train", TRAIN_CITY), ("test", TEST_CITY)):
             simulate(config, Path(tmp) / name)
-        X, y = city_numbers(Path(tmp) / "train")
+        X, y = city_numbers(Path(tmp) / "train", windows_days=(None, 7, 3))
         X_test, y_test = city_numbers(Path(tmp) / "test")
     detector = NumberDetector(use_graph=False, n_estimators=300, seeds=2).fit(X, np.where(y, "1", "0"))
     scores = detector.score(X_test)
