@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from decimal import Decimal as D
 from types import SimpleNamespace
 
 import pytest
 from fastapi.testclient import TestClient
+from fdata import BANK_B, BANK_C, CITY, minutes, transfer
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
@@ -17,27 +17,7 @@ from aegis.cli.funds import app as funds_cli
 from aegis.events.models import AccountOpening, Transfer
 from aegis.store import AuditLog, EventRepository
 from aegis.usecases import funds
-from aegis.usecases.actor import Actor, Role
-
-T0 = datetime(2026, 10, 3, 2, 0, tzinfo=UTC)
-CITY = Actor("desk", Role.city_centre)
-BANK_B = Actor("duty", Role.bank, institution="bank-B")
-BANK_C = Actor("duty", Role.bank, institution="bank-C")
-
-
-def minutes(n: float) -> datetime:
-    return T0 + timedelta(minutes=n)
-
-
-def transfer(payer: str, payee: str, amount: str, at: float, banks: str = "AB") -> Transfer:
-    return Transfer(
-        payer_account=payer,
-        payee_account=payee,
-        payer_bank=f"bank-{banks[0]}",
-        payee_bank=f"bank-{banks[1]}",
-        amount=D(amount),
-        time=minutes(at),
-    )
+from aegis.usecases.actor import Actor
 
 
 def store(engine: Engine, transfers: list[Transfer]) -> None:

@@ -48,6 +48,7 @@ from aegis.actions.orders import (
 )
 from aegis.actions.returns import allocate_returns, largest_remainder
 from aegis.funds import Seed, TraceResult, TransferIndex, trace
+from aegis.funds.rules import Ledger
 from aegis.store.repositories import AuditLog, EventRepository
 from aegis.store.schema_funds import bank_contact, fund_chase, fund_order, fund_return
 from aegis.training.task import DataError
@@ -291,10 +292,8 @@ def _targets(
         code = index.account_code(account)
         if code is None:
             continue
-        rows, debit = index.ledger(code)
-        signed = np.where(debit, -index.amount[rows], index.amount[rows])
-        opening = max(0.0, -float(np.cumsum(signed).min(initial=0.0)))
-        throughput[str(account)] = opening + float(index.amount[rows[(rows < upto) & ~debit]].sum())
+        ledger = Ledger.of(index, code, upto)
+        throughput[str(account)] = ledger.opening + float(ledger.amount[~ledger.debit].sum())
     return [
         *targets(result, policy.floor, covers, throughput=throughput, min_share=policy.min_taint_share),
         *supplements(result, policy.floor, covers),
@@ -1106,12 +1105,11 @@ class SimulatedBanks:
             return
         holds = self.holds.setdefault(account, [])
         holds.append((index.rows_before(at), float(amount)))
-        rows, debit = index.ledger(code)
+        ledger = Ledger.of(index, code, len(index))
         others = self.blocked - self._blocked_by.get(account, set())
-        amounts = index.amount[rows]
-        balance = max(0.0, -float(np.cumsum(np.where(debit, -amounts, amounts)).min(initial=0.0)))
+        balance = ledger.opening
         dropped = set()
-        for row, out, value in zip(rows.tolist(), debit.tolist(), amounts.tolist(), strict=True):
+        for row, out, value in zip(ledger.rows.tolist(), ledger.debit.tolist(), ledger.amount.tolist(), strict=True):
             event = index.event_id(row)
             if event in others:
                 continue
@@ -1132,11 +1130,8 @@ class SimulatedBanks:
         code = index.account_code(account)
         if code is None:
             return Decimal(0)
-        rows, debit = index.ledger(code)
-        signed = np.cumsum(np.where(debit, -index.amount[rows], index.amount[rows]))
-        opening = max(0.0, -float(signed.min(initial=0.0)))
-        upto = int(np.searchsorted(rows, index.rows_before(at)))
-        balance = opening + (float(signed[upto - 1]) if upto else 0.0)
+        ledger = Ledger.of(index, code, index.rows_before(at))
+        balance = ledger.opening + float(np.where(ledger.debit, -ledger.amount, ledger.amount).sum())
         return max(Decimal(0), fen(balance - sum(x for _, x in self.holds.get(account, []))))
 
     def view(self, chase: Mapping[str, Any], until: datetime) -> FundsData:
