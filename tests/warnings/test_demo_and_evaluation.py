@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from sqlalchemy import Engine
-from wdata import CENTRE, RESIDENTS, SYSTEM, request
+from wdata import CENTRE, RESIDENTS, SYSTEM, T0, request
 
+from aegis.decisions.warning_policy import load_policy
 from aegis.store.repositories import AuditLog
 from aegis.usecases import warnings as uc
 
@@ -32,3 +35,20 @@ def test_evaluate_on_a_fresh_city_meets_the_targets(tmp_path: Path) -> None:
     assert overall["warned_before_first_transfer"] >= 0.8
     assert overall["precision"] >= 0.8
     assert set(report["by_fraud_type"]) >= {"order_brushing"}
+
+
+def test_contact_deadline_is_the_workflows_own_before_the_money_went() -> None:
+    """Replays the requests with the workflow's rules: a later, more severe lead brings the deadline closer;
+    a lead after the first loss is too late to count; persons who lost nothing are not in the answer."""
+    policy = load_policy()
+    first_loss = pd.Series({"P1": pd.Timestamp(T0 + timedelta(hours=10)), "P2": pd.Timestamp(T0 + timedelta(hours=1))})
+    requests = [
+        request("P1", "medium", "a", at=T0),  # police type: medium deadline 24 h -> after the loss
+        request("P1", "high", "b", at=T0 + timedelta(hours=2)),  # high: 6 h -> T0 + 8 h, in time
+        request("P1", "urgent", "c", at=T0 + timedelta(hours=11)),  # after the loss: ignored
+        request("P2", "medium", "d", at=T0 + timedelta(hours=2)),  # after P2's loss: never warned in time
+        request("P3", "urgent", "e", at=T0),  # not a victim
+    ]
+    deadlines = uc.contact_deadlines(requests, policy, first_loss)
+    assert deadlines.to_dict() == {"P1": pd.Timestamp(T0 + timedelta(hours=8))}
+    assert policy.dispatch("medium", "impersonate_police").deadline == timedelta(hours=24)

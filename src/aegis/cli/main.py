@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
+from rich.table import Column, Table
 
 from aegis import __version__
 from aegis.cli.common import err, out, user_errors
@@ -448,7 +448,8 @@ def _cell(value: Any) -> str:
 
 def _print_figures(figures: dict[str, Any], prefix: str = "") -> None:
     """Nested figures as one table of dotted names; lists of records (rows by scenario, by victim) as tables."""
-    table = Table("metric", "value")
+    # a dotted name cut short with an ellipsis says nothing: long names fold onto a second line instead
+    table = Table(Column("metric", overflow="fold"), Column("value", min_width=12))
     listed: list[tuple[str, list[dict[str, Any]]]] = []
 
     def rows(values: dict[str, Any], path: str) -> None:

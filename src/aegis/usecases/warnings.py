@@ -360,6 +360,28 @@ def _quantile_h(values: pd.Series, q: float) -> float | None:
     return None if values.empty else round(float(values.quantile(q)) / 3600.0, 2)
 
 
+def contact_deadlines(requests: list[wf.WarningRequest], policy: Policy, first_loss: pd.Series) -> pd.Series:
+    """Per victim, the earliest contact deadline its warnings had before the first fraudulent transfer.
+
+    Replays the requests through the workflow's own rules (:func:`aegis.actions.warnings.new_warning` and
+    :func:`~aegis.actions.warnings.update_with_lead`: a later, more severe lead can only bring the deadline
+    closer), ignoring requests made once the money had gone. Persons never warned in time are absent.
+    """
+    open_rows: dict[str, dict[str, Any]] = {}
+    for request in sorted(requests, key=lambda r: r.time):
+        loss = first_loss.get(request.person_id)
+        if loss is None or request.time >= loss:
+            continue
+        key = wf.open_key(request.person_id, request.fraud_type)
+        row = open_rows.get(key)
+        if row is None:
+            open_rows[key] = wf.new_warning(request, policy, city=None, district="", station="", now=request.time)
+        else:
+            row.update(wf.update_with_lead(row, request, policy, request.time) or {})
+    deadlines = pd.Series({key: row["deadline"] for key, row in open_rows.items()}, dtype="datetime64[ns, UTC]")
+    return deadlines.groupby(deadlines.index.str.split("|").str[0]).min()
+
+
 def evaluate_sim(
     sim_dir: Path, model: Path | None = None, policy: Path | None = None, *, risk_seed: int = 1
 ) -> dict[str, Any]:
@@ -397,6 +419,8 @@ def evaluate_sim(
     v = victims.assign(warned_at=victims["person_id"].map(earliest))
     v["before"] = v["warned_at"].notna() & (v["warned_at"] < v["first_loss_time"])
     v["lead_s"] = (v["first_loss_time"] - v["warned_at"]).dt.total_seconds()
+    deadline = v["person_id"].map(contact_deadlines(requests_from(all_rows), pol, first_loss))
+    v["in_time"] = deadline.notna() & (deadline <= v["first_loss_time"])
     w = warnings.assign(
         true_victim=warnings["person_id"].isin(first_loss.index),
         true_type=warnings["person_id"].map(victims.set_index("person_id")["fraud_type"]),
@@ -407,6 +431,7 @@ def evaluate_sim(
         return {
             "victims": len(sub),
             "warned_before_first_transfer": round(float(sub["before"].mean()), 3) if len(sub) else None,
+            "contact_deadline_before_first_transfer": round(float(sub["in_time"].mean()), 3) if len(sub) else None,
             "lead_time_h_median": _quantile_h(lead, 0.5),
             "lead_time_h_p10": _quantile_h(lead, 0.1),
         }
