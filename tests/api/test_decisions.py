@@ -65,6 +65,19 @@ def test_call_uses_the_callers_risk_profile(client, engine):
     assert unknown["action"] == "pass"
 
 
+def test_an_official_number_is_not_blocked_on_a_false_flag(client, engine):
+    RiskProfileRepository(engine).upsert_many(
+        "number", [{"entity_id": "96110", "score": 0.99, "label": "1", "fraud_type": None, "reasons": ["群发"]}],
+        model="test",
+    )
+    call = client.post("/api/v1/decisions/call", json={"caller": "96110", "callee": "13800000001"}, headers=TELCO)
+    assert call.json()["action"] == "pass"
+    text = "【公安局】您涉嫌洗钱案件，请立即将资金转入安全账户配合调查"
+    sms = {"sender": "96110", "receiver": "13800000001", "text": text}
+    text_still_counts = client.post("/api/v1/decisions/sms", json=sms, headers=TELCO).json()
+    assert text_still_counts["action"] in ("block", "warn")
+
+
 def test_transfer_to_risky_payee_is_held(client, engine):
     RiskProfileRepository(engine).upsert_many(
         "account",

@@ -51,6 +51,17 @@ def test_risky_calls_in_both_directions_and_only_once_the_risk_is_known() -> Non
         ["P1", "risky_call", 600.0, "impersonate_police"], ["P2", "risky_call", 30.0, "impersonate_police"]]
 
 
+def test_an_official_service_number_is_never_a_risky_entity() -> None:
+    """A false flag on the anti-fraud centre's own 96110 would make everyone it warned a suspected victim."""
+    numbers = risk_table(["96110", "+8695588", "170"], 0.9, ["other", "other", "impersonate_police"])
+    assert risk(numbers=numbers).numbers["entity"].tolist() == ["170"]
+    merged = risk().merged(risk(numbers=numbers))
+    assert merged.numbers["entity"].tolist() == ["170"]
+    events = {"call": calls(("96110", "138", T, 120), ("170", "139", T, 300))}
+    _, leads = extract_leads(LeadState(), events, risk(numbers=numbers), DIRECTORY)
+    assert leads["person_id"].tolist() == ["P2"]
+
+
 def test_sms_text_scorer_urls_on_subdomains_and_apps() -> None:
     def scorer(texts: list[str]) -> tuple[np.ndarray, list[str | None]]:
         return np.array([0.95 if "安全账户" in t else 0.01 for t in texts]), ["impersonate_police" if "安全账户" in t

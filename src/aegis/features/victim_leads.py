@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from aegis.events.models import FraudType
+from aegis.features.official_numbers import is_official
 from aegis.features.url_features import host_of
 
 LEAD_KINDS: tuple[str, ...] = (
@@ -93,6 +94,11 @@ class EntityRisk:
     text_scorer: TextScorer | None = None
     #: below this score an entity or a text gives no lead
     min_score: float = 0.5
+
+    def __post_init__(self) -> None:
+        # an official service number is never a risky entity, whatever a detector or a report said of it
+        if not self.numbers.empty:
+            self.numbers = self.numbers[~self.numbers["entity"].astype(str).map(is_official)].reset_index(drop=True)
 
     def merged(self, other: EntityRisk) -> EntityRisk:
         return EntityRisk(

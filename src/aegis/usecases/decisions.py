@@ -21,6 +21,7 @@ from sqlalchemy import Engine, func, select
 from aegis.decisions.policy import Action, DecisionPolicy, default_policy
 from aegis.detectors.base import Detector, Verdict
 from aegis.events.models import Ident
+from aegis.features.official_numbers import is_official
 from aegis.features.url_features import host_of
 from aegis.store.repositories import AuditLog, RiskProfileRepository
 from aegis.store.schema import EVENT_TABLES
@@ -130,7 +131,7 @@ class Decider:
         signals = []
         for number in numbers:
             profile = known.get(number)
-            if profile is None:
+            if profile is None or is_official(number):  # an official number's risk profile is a false flag
                 signals.append(Signal(0.0, ()))
             else:
                 reasons = tuple(profile["reasons"][:3]) or (f"{role}号码风险评分{profile['score']:.2f}",)

@@ -224,6 +224,11 @@ def sim_entity_risk(
         remote_apps=REMOTE_CONTROL_PACKAGES | frozenset(apps.loc[apps["category"] == "remote_control", "package"]),
     )
     simulated.domains["entity"] = simulated.domains["entity"].astype(str).map(host_of)
+    # the same guard as the store's: a false flag on a site half the city visits is dropped, not warned about
+    visits = pd.read_parquet(sim_dir / "events" / "url_visit.parquet", columns=["person_id", "url"])
+    residents = len(pd.read_parquet(sim_dir / "events" / "person.parquet", columns=["person_id"]))
+    popular = popular_hosts(visits, residents)
+    simulated.domains = simulated.domains[~simulated.domains["entity"].isin(popular)].reset_index(drop=True)
     risk = simulated.merged(
         risk_from_reports(pd.read_parquet(sim_dir / "events" / "report.parquet"), simulated.remote_apps)
     )
@@ -236,13 +241,16 @@ def sim_entity_risk(
 POPULAR_SHARE = 0.01
 
 
-def _popular_domains(events: EventRepository) -> set[str]:
-    visits = events.frame("url_visit", ["person_id", "url"])
+def popular_hosts(visits: pd.DataFrame, residents: int) -> set[str]:
+    """Hosts (``host_of``) visited by more than :data:`POPULAR_SHARE` of the residents (and by over 20 people)."""
     if visits.empty:
         return set()
     visitors = visits.assign(host=visits["url"].map(host_of)).groupby("host")["person_id"].nunique()
-    residents = max(events.count("person"), 1)
-    return set(visitors[visitors > max(20, POPULAR_SHARE * residents)].index)
+    return set(visitors[visitors > max(20, POPULAR_SHARE * max(residents, 1))].index)
+
+
+def _popular_domains(events: EventRepository) -> set[str]:
+    return popular_hosts(events.frame("url_visit", ["person_id", "url"]), events.count("person"))
 
 
 def store_entity_risk(engine: Engine, *, min_score: float = 0.5) -> EntityRisk:
