@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from aegis.datasets.amlsim import read_amlsim
-from aegis.detectors.account import AccountDetector
-from aegis.features.account_profile import TransferGraph
+from aegis.detectors.account import AccountDetector, reasons
+from aegis.features.account_profile import TransferGraph, account_profiles
 from aegis.training.account import TASK
 from aegis.training.task import DataError, Inputs
 
@@ -120,6 +120,19 @@ def test_each_collective_round_is_kept_and_at_least_one_is_needed(fitted: Accoun
         AccountDetector(rounds=0, n_estimators=5).fit(graph, labels)
 
 
+def test_a_small_dense_group_is_named_among_the_reasons() -> None:
+    # five accounts paying each other round a ring, with chords from g0: triangles g0-g1-g2, g0-g2-g3, g0-g3-g4;
+    # a payroll hub h pays them and five others (the busiest account is left out of groups, as a hub)
+    ring = [f"g{i}" for i in range(5)]
+    pairs = [*zip(ring, ring[1:] + ring[:1], strict=True), ("g0", "g2"), ("g0", "g3"),
+             *(("h", other) for other in [*ring, "x1", "x2", "x3", "x4", "x5"])]
+    t = pd.DataFrame({"payer_account": [a for a, _ in pairs], "payee_account": [b for _, b in pairs],
+                      "amount": 300.0, "time": pd.date_range("2024-01-01", periods=len(pairs), freq="D")})
+    profiles = account_profiles(TransferGraph(pd.Index([*ring, "x1"]), t)).assign(cc_n_high=0.0)
+    assert "身处5个账户互有往来的紧密小团体（与其中4个直接往来）" in reasons(next(profiles.itertuples()))
+    assert not any("小团体" in r for r in reasons(next(profiles.loc[["x1"]].itertuples())))
+
+
 def test_detector_survives_a_pickle_round_trip(fitted: AccountDetector, tmp_path: Path) -> None:
     import joblib
 
@@ -161,4 +174,4 @@ def test_trained_on_cycles_it_still_finds_fan_in_mules() -> None:
 def test_leave_one_graph_out_on_amlsim() -> None:
     data = TASK.load(amlsim_inputs("20K_cycle200", "20K_fanin200"), labelled=True)
     cv = TASK.cross_validate(data, 2)
-    assert cv["mean_auc"] >= 0.965 and cv["mean_average_precision"] >= 0.86
+    assert cv["mean_auc"] >= 0.97 and cv["mean_average_precision"] >= 0.89

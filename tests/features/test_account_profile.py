@@ -108,3 +108,21 @@ def test_score_neighbourhood_counts_risky_counterparties_and_their_cluster() -> 
     assert f.loc["x", "cc_high_cluster"] == pytest.approx(np.log1p(3)) and f.loc["y", "cc_high_cluster"] == 0
     assert f.loc["m1", "cc_high_triangles"] == pytest.approx(np.log1p(1)) and f.loc["x", "cc_high_triangles"] == 0
     assert f.loc["y", "cc_ppr"] > 0 and f.loc["x", "cc_ppr"] > f.loc["y", "cc_ppr"]
+
+
+def test_small_dense_groups_are_found_without_the_hub_everyone_shares() -> None:
+    # a, b, c, d deal with each other (a 4-cycle with the chord a - c: triangles a-b-c and a-c-d); the hub h
+    # deals with all of them and with x1..x4, which is what makes it a hub and not a group member
+    group = [("a", "b", 50.0, 1), ("b", "c", 50.0, 2), ("c", "d", 50.0, 3), ("d", "a", 50.0, 4), ("a", "c", 50.0, 5)]
+    hub = [("h", other, 80.0, 6) for other in ("a", "b", "c", "d", "x1", "x2", "x3", "x4")]
+    p = account_profiles(graph(group + hub))
+    assert p.loc[["a", "b", "c", "d"], "group_size"].tolist() == [4, 4, 4, 4]
+    assert p.loc["a", "group_density"] == pytest.approx(5 / 6)
+    assert p.loc[["a", "b"], "group_tri_links"].tolist() == [3, 2]
+    assert p.loc[["a", "b"], "group_tri_links2"].tolist() == [1, 0]  # only a - c lies on two triangles
+    # b and d share a and c: one 4-cycle b - a - d - c through each of them
+    assert p.loc["b", "group_shared_max"] == 2 and p.loc["b", "group_shared2"] == 1
+    assert p.loc["b", "group_squares"] == pytest.approx(np.log1p(1.0))
+    # with the hub, every x would share h with the group; without it they are alone
+    assert (p.loc[["h", "x1", "x4"], ["group_size", "group_tri_links", "group_shared_max"]] == 0).all().all()
+    assert p.loc["x1", "nb_max_group_size"] == 0 < p.loc["h", "nb_max_group_size"]

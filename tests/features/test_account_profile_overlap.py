@@ -46,3 +46,17 @@ def test_score_triangles_weigh_the_other_corners_squared_scores() -> None:
     assert f.loc["a", "cc_score_triangles"] == pytest.approx(np.log1p((0.5**2 + 0.8**2) / 2))
     assert f.loc["b", "cc_score_triangles"] == pytest.approx(np.log1p(0.8**2 / 2))
     assert f.loc["d", "cc_score_triangles"] == 0  # d is in no triangle however risky c is
+
+
+def test_strong_ties_are_counterparties_sharing_a_counterparty_without_the_hub() -> None:
+    # a, b, c form a triangle and c also pays d; the hub h (risky itself) deals with a, b, d and five others
+    t = transfers([("a", "b"), ("b", "c"), ("c", "a"), ("c", "d"),
+                   *(("h", other) for other in ("a", "b", "d", "x1", "x2", "x3", "x4", "x5"))])
+    scores = pd.Series({"a": 0.2, "b": 0.9, "c": 0.6, "d": 1.0, "h": 1.0} | {f"x{i}": 0.0 for i in range(1, 6)})
+    f = score_neighbourhood(t, scores)
+    assert f.loc["c", ["cc_strong_mean_score", "cc_strong_max_score", "cc_strong_sum_score"]].tolist() == \
+        pytest.approx([0.55, 0.9, 1.1])
+    # a - b - h would be a triangle, but h is a hub: a's strong ties are b and c only
+    assert f.loc["a", "cc_strong_max_score"] == pytest.approx(0.9)
+    assert f.loc["a", "cc_strong_mean_score"] == pytest.approx(0.75)
+    assert (f.loc[["d", "h", "x1"], "cc_strong_sum_score"] == 0).all()

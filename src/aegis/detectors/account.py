@@ -7,13 +7,13 @@ graph is profiled on its own, so amounts and degrees are compared only with the 
 Gradient-boosted models applied one after the other (iterated collective classification):
 
 1. the *own* model scores each account from its own transfers (fan-in/fan-out, pass-through and dwell,
-   repeated and unusually small payments, bursts, new activity, short cycles) and its counterparties'
-   profiles;
+   repeated and unusually small payments, bursts, new activity, short cycles), the small dense group it
+   belongs to once hubs are left out, and its counterparties' profiles;
 2. ``rounds`` *collective* models, each adding what the previous model thinks of the account's
    counterparties (their scores, the share of risky counterparties and transfers, two-step spread, a
-   personalised PageRank, the size of the risky cluster it touches). Each is trained on *out-of-fold*
-   scores of the previous one, so it learns how much to trust scores of accounts it has not seen, as at
-   prediction time.
+   personalised PageRank, the size of the risky cluster it touches, the scores of its small group's
+   members). Each is trained on *out-of-fold* scores of the previous one, so it learns how much to trust
+   scores of accounts it has not seen, as at prediction time.
 
 Many mules look ordinary on their own and are found only through whom they deal with; step 2 finds them.
 One round is the default: on the AMLSim graphs, trained on one and scored on the other, a second round
@@ -199,5 +199,8 @@ def reasons(row: Any, unit: pd.Timedelta = DEFAULT_UNIT) -> tuple[str, ...]:
     rule(row.first_seen, 0.9, "新近才开始交易的账户")
     triangles = float(np.expm1(row.triangles))
     rule(triangles, 2, f"交易对手之间也互有资金往来（{triangles:.0f}个三角关系）")
+    if row.group_tri_links >= 2:
+        rule(row.group_size, 4,
+             f"身处{row.group_size:.0f}个账户互有往来的紧密小团体（与其中{row.group_tri_links:.0f}个直接往来）")
     rule(row.cc_n_high, 2, f"与{row.cc_n_high:g}个高风险账户有资金往来")
     return tuple(text for _, text in sorted(found, key=lambda f: -f[0]))

@@ -51,8 +51,17 @@ LOCAL_FEATURES = (
     "top_payee_share", "top_payer_share", "amount_rank_mean", "amount_rank_min", "low_amount_share",
     "repeat_max", "repeat_share", "same_amount_max", "burst_max", "dormancy_before_burst", "first_seen",
     "active_span", *(f"cycle{k}" for k in CYCLE_LENGTHS), "triangles", "clustering",
+    "group_shared_max", "group_shared2", "group_squares", "group_tri_links", "group_tri_links2", "group_size",
+    "group_density",
 )
 """what one account's own transfers say about it"""
+
+HUB_QUANTILE = 0.99
+"""accounts with more counterparties than this share of the graph's active accounts have are hubs (merchants,
+payroll, utilities): the small-group features look at the graph without them, since everyone shares a hub"""
+
+GROUP_NEIGHBOUR_FEATURES = ("group_tri_links", "group_density", "group_squares", "group_shared2", "group_size")
+"""small-group features whose counterparty mean and maximum (``nb_``) are also profiled (no two-step mean)"""
 
 NEIGHBOUR_FEATURES = ("low_amount_share", "repeat_max", "same_amount_max", "fast_forward_share", "fan_in",
                       "rank_degree", "clustering", "triangles", "log_n_payers", "log_n_payees", "pass_through",
@@ -106,7 +115,8 @@ def account_profiles(graph: TransferGraph, *, unit: pd.Timedelta = DEFAULT_UNIT)
     p = p.join(_time_features(t, accounts))
     p = p.join(_cycle_features(t, accounts))
     p = p.join(_triangle_features(t, accounts))
-    p = p.join(neighbour_aggregates(t, p[list(NEIGHBOUR_FEATURES)], prefix="nb_"))
+    p = p.join(_group_features(t, accounts))
+    p = p.join(neighbour_aggregates(t, p[[*NEIGHBOUR_FEATURES, *GROUP_NEIGHBOUR_FEATURES]], prefix="nb_"))
     one_step = p[[f"nb_mean_{c}" for c in NEIGHBOUR_FEATURES]].set_axis(list(NEIGHBOUR_FEATURES), axis=1)
     p = p.join(neighbour_aggregates(t, one_step, prefix="nb2_", peak=False))
     return p.reindex(graph.accounts)
@@ -115,7 +125,8 @@ def account_profiles(graph: TransferGraph, *, unit: pd.Timedelta = DEFAULT_UNIT)
 def feature_columns() -> list[str]:
     """The columns of :func:`account_profiles` a model learns from, in a fixed order."""
     return [*LOCAL_FEATURES, *(f"nb_{s}_{c}" for c in NEIGHBOUR_FEATURES for s in ("mean", "max")),
-            *(f"nb2_mean_{c}" for c in NEIGHBOUR_FEATURES)]
+            *(f"nb2_mean_{c}" for c in NEIGHBOUR_FEATURES),
+            *(f"nb_{s}_{c}" for c in GROUP_NEIGHBOUR_FEATURES for s in ("mean", "max"))]
 
 
 def _clean(transfers: pd.DataFrame, unit: pd.Timedelta) -> pd.DataFrame:
@@ -264,6 +275,54 @@ def _triangle_features(t: pd.DataFrame, accounts: pd.Index) -> pd.DataFrame:
     return out.reindex(accounts)
 
 
+def _group_features(t: pd.DataFrame, accounts: pd.Index) -> pd.DataFrame:
+    """Small dense groups of accounts, hubs left out: mules recruited together deal with each other and with
+    the same few accounts, and stay linked even when they never run a laundering pattern (about half the
+    AMLSim mules never do, and look ordinary by their own transfers).
+
+    On the counterparty graph without hubs (:data:`HUB_QUANTILE`), per account: the most counterparties it
+    shares with any one other account, how many accounts share two or more with it, the 4-cycles through it
+    (``log1p``), how many of its links lie on a triangle (on two or more), and the size and link density of
+    its triangle-connected group (accounts joined by links that lie on a triangle; 0 outside any). In a
+    sparse random graph two accounts rarely share two counterparties, so these mark planted groups. Worth
+    about +0.02 average precision on the AMLSim cycle graph held out (trained on the fan-in graph; 3 seeds)
+    and +0.003 the other way round.
+    """
+    index = accounts.append(pd.Index(t["payer_account"])).append(pd.Index(t["payee_account"])).unique()
+    m = _without_hubs(counterparty_matrix(t, index))
+    shared = (m @ m).tocsr()
+    shared.setdiag(0)
+    shared.eliminate_zeros()
+    squares = shared.copy()
+    # each pair of counterparties that i shares with one account j closes a 4-cycle i - u - j - v - i
+    squares.data = squares.data * (squares.data - 1) / 2
+    support = shared.multiply(m).tocsr()
+    on_triangle = (support >= 1).astype(float)
+    _, group = connected_components(on_triangle, directed=False)
+    in_group = np.asarray(on_triangle.sum(axis=1)).ravel() > 0
+    size = np.bincount(group).astype(float)
+    links = np.bincount(group[sp.triu(on_triangle).tocoo().row], minlength=len(size))
+    out = pd.DataFrame(index=index)
+    out["group_shared_max"] = np.asarray(shared.max(axis=1).todense()).ravel()
+    out["group_shared2"] = np.asarray((shared >= 2).sum(axis=1)).ravel()
+    out["group_squares"] = np.log1p(np.asarray(squares.sum(axis=1)).ravel())
+    out["group_tri_links"] = np.asarray(on_triangle.sum(axis=1)).ravel()
+    out["group_tri_links2"] = np.asarray((support >= 2).sum(axis=1)).ravel()
+    out["group_size"] = np.where(in_group, size[group], 0.0)
+    pairs = np.maximum(size * (size - 1) / 2, 1.0)
+    out["group_density"] = np.where(in_group, (links / pairs)[group], 0.0)
+    return out.reindex(accounts)
+
+
+def _without_hubs(m: sp.csr_matrix) -> sp.csr_matrix:
+    """``m`` with the links of hubs (more counterparties than :data:`HUB_QUANTILE` of the accounts) removed."""
+    degree = np.asarray(m.sum(axis=1)).ravel()
+    if not degree.any():
+        return m
+    keep = sp.diags((degree <= np.quantile(degree[degree > 0], HUB_QUANTILE)).astype(float))
+    return (keep @ m @ keep).tocsr()
+
+
 def transfer_counts(transfers: pd.DataFrame, index: pd.Index) -> sp.csr_matrix:
     """Payer -> payee matrix over ``index``: how many transfers each ordered pair made (self-transfers dropped)."""
     t = transfers[transfers["payer_account"] != transfers["payee_account"]]
@@ -306,7 +365,10 @@ def score_neighbourhood(transfers: pd.DataFrame, scores: pd.Series, *, high: flo
     separately, two-step means, a personalised PageRank seeded by the scores over the transfer-count
     weighted graph, and the size of the high-scoring cluster the account touches (keep only accounts
     scoring at least ``high``: the largest connected group among the account and its counterparties,
-    relative to all high scorers). Shares and relative sizes keep the features comparable across graphs.
+    relative to all high scorers), and the mean, maximum and sum of scores over its *strong ties*
+    (counterparties it also shares a counterparty with, hubs left out: the members of its small group; about
+    +0.002 average precision on either AMLSim graph held out). Shares and relative sizes keep the features
+    comparable across graphs.
     """
     index = scores.index
     s = scores.to_numpy(dtype=float)
@@ -333,7 +395,21 @@ def score_neighbourhood(transfers: pd.DataFrame, scores: pd.Series, *, high: flo
     cluster = _high_cluster(m, s >= high)
     out["cc_high_cluster"] = np.log1p(cluster)
     out["cc_high_cluster_share"] = cluster / max(is_high.sum(), 1.0)
+    strong = _without_hubs(m)
+    strong = ((strong @ strong).multiply(strong) > 0).astype(float).tocsr()
+    n_strong = np.asarray(strong.sum(axis=1)).ravel()
+    out["cc_strong_mean_score"] = np.divide(strong @ s, n_strong, out=np.zeros(len(s)), where=n_strong > 0)
+    out["cc_strong_max_score"] = _row_max(strong, s)
+    out["cc_strong_sum_score"] = strong @ s
     return out.join(_counterparty_overlap(m, s, is_high, index))
+
+
+def _row_max(m: sp.csr_matrix, s: np.ndarray) -> np.ndarray:
+    """The highest of ``s`` over each row's nonzero columns (0 for an empty row)."""
+    coo = m.tocoo()
+    out = np.zeros(m.shape[0])
+    np.maximum.at(out, coo.row, s[coo.col])
+    return out
 
 
 def _counterparty_overlap(m: sp.csr_matrix, s: np.ndarray, is_high: np.ndarray, index: pd.Index) -> pd.DataFrame:
@@ -410,4 +486,5 @@ SCORE_NEIGHBOURHOOD_FEATURES = (
     "cc_transfer_share_high", "cc_weighted_mean_score", "cc_payer_mean_score", "cc_payee_mean_score",
     "cc_two_step", "cc_two_step_max", "cc_ppr", "cc_high_triangles", "cc_high_cluster", "cc_high_cluster_share",
     "cc_shared_score", "cc_shared_high", "cc_adamic_adar_high", "cc_shared_max_high", "cc_score_triangles",
+    "cc_strong_mean_score", "cc_strong_max_score", "cc_strong_sum_score",
 )
