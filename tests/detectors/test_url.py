@@ -181,7 +181,10 @@ def test_default_model_separates_obvious_cases(default_detector: UrlDetector) ->
 def test_default_model_stacks_four_ngram_views_and_site_memory(default_detector: UrlDetector) -> None:
     assert list(default_detector.ngrams_) == ["url", "host", "page", "words"]
     # the stacked booster sees the lexical columns, one out-of-fold score per view and the site rates
-    assert default_detector.booster_.n_features_in_ == len(FEATURE_NAMES) + 4 + SiteMemory.N_FEATURES
+    boosters = default_detector.boosters_
+    assert all(b.n_features_in_ == len(FEATURE_NAMES) + 4 + SiteMemory.N_FEATURES for b in boosters)
+    # a bag of boosters that differ in their seed, so the averaged score is not one seed's luck
+    assert len(boosters) == 3 and len({b.random_state for b in boosters}) == 3
     # a free host where the training set saw nothing but phishing pages is remembered
     rate, seen = default_detector.sites_.features([("000webhostapp.com", "new.000webhostapp.com")])[0, :2]
     assert seen > 10 and rate > 0.9
