@@ -102,7 +102,7 @@ def test_new_and_large_payees_after_a_risky_contact_across_batches() -> None:
 
 
 def lead(i: int, person: str, kind: str, at: pd.Timestamp, **extra: object) -> dict[str, object]:
-    return {"lead_id": f"l{i}", "person_id": person, "time": at, "kind": kind, "score": 0.9,
+    return {"lead_id": f"l{i}", "person_id": person, "time": at, "kind": kind, "score": extra.get("score", 0.9),
             "fraud_type": extra.get("fraud_type", "impersonate_police"), "entity": "x",
             "duration_s": extra.get("duration_s", 0.0), "amount": extra.get("amount", 0.0)}
 
@@ -126,3 +126,15 @@ def test_fusion_windows_are_per_person_causal_and_carried_across_batches() -> No
     state, rows = fusion_features(state, late)
     assert rows["n_risky_call_30d"].tolist() == [0]
     assert state.recent["lead_id"].tolist() == ["l5"]
+
+
+def test_fusion_reads_scores_in_tenths_not_as_template_fingerprints() -> None:
+    """Every copy of one SMS template gets the same exact text score; the fusion must not learn which
+    templates the training city's victims happened to receive, so scores count in steps of 0.1."""
+    leads = pd.DataFrame([lead(1, "P1", "fraud_sms", T, score=0.990992), lead(2, "P2", "fraud_sms", T, score=0.93),
+                          lead(3, "P1", "fraud_sms", T + pd.Timedelta(hours=1), score=0.5)])
+    _, rows = fusion_features(FusionState(), leads)
+    by_id = rows.set_index("lead_id")
+    assert by_id.loc["l1", "cur_score"] == by_id.loc["l2", "cur_score"] == pytest.approx(0.9)
+    assert by_id.loc["l3", "cur_score"] == pytest.approx(0.5)
+    assert by_id.loc["l3", "s_fraud_sms_30d"] == pytest.approx(1.4)
