@@ -475,10 +475,7 @@ def _high_cluster(m: sp.csr_matrix, high: np.ndarray) -> np.ndarray:
     keep = sp.diags(high.astype(float))
     _, component = connected_components(keep @ m @ keep, directed=False)
     size = np.where(high, np.bincount(component)[component], 0).astype(float)
-    coo = m.tocoo()
-    largest = size.copy()
-    np.maximum.at(largest, coo.row, size[coo.col])
-    return largest
+    return np.maximum(size, _row_max(m, size))
 
 
 SCORE_NEIGHBOURHOOD_FEATURES = (

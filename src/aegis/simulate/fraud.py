@@ -494,9 +494,7 @@ def _victim_story(
             url = gang.urls[int(rng.integers(len(gang.urls)))]
             if ev.add("url_visit", t - int(rng.uniform(1, 10) * MINUTE_US), person, my_number, url):
                 victim.urls.add(url)
-        ref = len(refs)
-        refs.append((v, gang.index, 0))
-        ev.add("transfer", t, my_account, payee, value, 0 if rng.random() < 0.8 else 1, ref)
+        _fraud_transfer(ev, refs, (v, gang.index, 0), t, my_account, payee, value, 0 if rng.random() < 0.8 else 1)
         victim.losses.append((t, value, payee))
         _launder(rng, ev, refs, v, gang, payee, value, t, level=1)
     if victim.losses and rng.random() < report_share:
@@ -504,6 +502,13 @@ def _victim_story(
         if report < end_us:
             victim.report_time = report
     return victim
+
+
+def _fraud_transfer(ev: _Events, refs: list[tuple[int, int, int]], ref: tuple[int, int, int], t: int, payer: int,
+                    payee: int, value: float, channel: int) -> None:
+    """A transfer of the fraud's money, tied to its (victim, gang, hop level) record for the truth tables."""
+    refs.append(ref)
+    ev.add("transfer", t, payer, payee, value, channel, len(refs) - 1)
 
 
 def _launder(
@@ -531,9 +536,8 @@ def _launder(
             continue
         when = t + int(rng.lognormal(np.log(20), 0.8) * MINUTE_US)
         target = int(targets[rng.integers(len(targets))])
-        ref = len(refs)
-        refs.append((v, gang.index, level))
-        ev.add("transfer", when, account, target, value, 1 if rng.random() < 0.5 else 5, ref)
+        _fraud_transfer(ev, refs, (v, gang.index, level), when, account, target, value,
+                        1 if rng.random() < 0.5 else 5)
         _launder(rng, ev, refs, v, gang, target, value, when, level + 1)
 
 
@@ -572,9 +576,7 @@ def _cash_out(
         value = float(min(ATM_MAX_WITHDRAWAL, room, left) // 100 * 100)
         gang.withdrawn[(account, day)] = gang.withdrawn.get((account, day), 0.0) + value
         left -= value
-        ref = len(refs)
-        refs.append((v, gang.index, level))
-        ev.add("transfer", when, account, ledger, value, 3, ref)
+        _fraud_transfer(ev, refs, (v, gang.index, level), when, account, ledger, value, 3)
         when += int(rng.uniform(1, 4) * MINUTE_US)
 
 
