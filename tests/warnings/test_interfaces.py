@@ -69,5 +69,5 @@ def test_cli_lists_own_queue_and_reports_errors_in_one_line(tmp_path) -> None:
     centre = ["--user", "c", "--role", "city_centre", "--db", url]
     assert runner.invoke(cli, ["stats", *centre]).exit_code == 0
     assert T0 + timedelta(days=10) > T0
-    for command in ("list", "take", "contact", "close", "escalate-overdue", "stats"):
+    for command in ("list", "take", "contact", "close", "escalate-overdue", "stats", "pace"):
         assert runner.invoke(cli, [command, "--help"]).exit_code == 0

@@ -10,11 +10,12 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Literal, TypeVar
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, Field
 
 from aegis.actions.warnings import WorkflowError
 from aegis.api.deps import ActorDep, EngineDep
+from aegis.usecases import pace as uc_pace
 from aegis.usecases import warnings as uc
 
 router = APIRouter(prefix="/warnings", tags=["warnings"])
@@ -91,6 +92,13 @@ def list_warnings(
 def stats(engine: EngineDep, actor: ActorDep) -> dict[str, Any]:
     """Per level and fraud type: open, closed, outcomes and precision, over your jurisdiction."""
     return uc.warning_stats(engine, actor)
+
+
+@router.get("/pace")
+def pace(engine: EngineDep, actor: ActorDep, quantile: float = Query(0.1, gt=0, lt=1),
+         min_cases: int = Query(5, ge=1)) -> dict[str, Any]:
+    """Each fraud type's pace (first contact -> first loss, hours) from reported cases, for the policy file."""
+    return uc_pace.pace_from_store(engine, actor, quantile=quantile, min_cases=min_cases)
 
 
 @router.post("/escalate-overdue", response_model=list[WarningOut])

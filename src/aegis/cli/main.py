@@ -162,6 +162,8 @@ def simulate(
     people: Annotated[int, typer.Option(min=100, help="Residents of the city.")] = 10_000,
     days: Annotated[int, typer.Option(min=1, help="Days to simulate.")] = 14,
     seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same city.")] = 1,
+    victims: Annotated[float, typer.Option("--victims-per-10k-day", min=0.0,
+                                           help="New fraud victims per 10,000 residents a day.")] = 1.0,
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for events/ and truth/.")] = Path("var/sim"),
 ) -> None:
     """Simulate a city: residents, ordinary traffic, fraud campaigns, and the ground truth."""
@@ -169,7 +171,7 @@ def simulate(
     from aegis.simulate import simulate as run
 
     try:
-        config = SimConfig(people=people, days=days, seed=seed)
+        config = SimConfig(people=people, days=days, seed=seed, victims_per_10k_day=victims)
     except ValueError as exc:
         raise DataError(str(exc)) from None
     with progress_bar("simulate") as bar:

@@ -7,9 +7,11 @@ cases decide what that actor may see and do. Errors are one line on stderr and e
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+import yaml
 from rich.table import Table
 
 from aegis.cli.common import out, user_errors
@@ -23,7 +25,7 @@ def _uc() -> Any:
 
     return warnings
 
-app = typer.Typer(help="Warnings and dissuasion (预警劝阻): list, take, contact, close, escalate, stats.",
+app = typer.Typer(help="Warnings and dissuasion (预警劝阻): list, take, contact, close, escalate, stats, pace.",
                   no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
 
 User = Annotated[str, typer.Option("--user", help="Your user id (recorded in the audit log).")]
@@ -106,3 +108,33 @@ def stats(user: User, role: RoleOpt, district: District = None, station: Station
     """Warning counts, outcomes and precision per level and fraud type, over your jurisdiction."""
     engine, actor = _context(db, user, role, district, station)
     out.print_json(json.dumps(_uc().warning_stats(engine, actor), ensure_ascii=False))
+
+
+@app.command()
+@user_errors
+def pace(sim: Annotated[Path | None, typer.Option(help="A simulated city instead of the store.")] = None,
+         user: Annotated[str | None, typer.Option("--user", help="Your user id (for the store).")] = None,
+         role: Annotated[Role | None, typer.Option("--role", help="Your role (for the store: city_centre).")] = None,
+         quantile: Annotated[float, typer.Option(help="Quantile of contact-to-loss times.", min=0.01,
+                                                 max=0.99)] = 0.1,
+         min_cases: Annotated[int, typer.Option(help="Fewest cases for a fraud type to get a pace.", min=1)] = 5,
+         db: Db = None, as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """Measure each fraud type's pace (first contact -> first loss) from reported cases, for the policy."""
+    from aegis.usecases import pace as uc
+
+    if sim is not None:
+        result = uc.pace_from_sim(sim, quantile=quantile, min_cases=min_cases)
+    else:
+        if user is None or role is None:
+            raise ValueError("user: --user and --role are needed to read the store (or give --sim)")
+        engine, actor = _context(db, user, role, None, None)
+        result = uc.pace_from_store(engine, actor, quantile=quantile, min_cases=min_cases)
+    if as_json:
+        out.print_json(json.dumps(result, ensure_ascii=False))
+        return
+    table = Table("fraud type", "cases", f"hours (q{quantile:g})")
+    for ftype, row in result["by_fraud_type"].items():
+        table.add_row(ftype, str(row["cases"]), f"{row['hours']:.2f}")
+    out.print(table)
+    out.print(f"{result['timelines']} case timelines from {result['reports']} reports. For the policy file:")
+    out.print(yaml.safe_dump({"pace": {"hours": result["policy_hours"]}}, sort_keys=False), highlight=False)

@@ -28,6 +28,8 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from aegis.events.models import FraudType
+
 LEVELS: tuple[str, ...] = ("urgent", "high", "medium", "low")
 """most to least severe"""
 QUEUES: tuple[str, ...] = ("station", "district", "city")
@@ -76,6 +78,37 @@ class Rule(BaseModel):
     level: Level
 
 
+class Pace(BaseModel):
+    """How fast each fraud type takes the money, and how far that may relax a warning's level.
+
+    ``hours``: fraud type -> the fast end of its contact-to-first-loss time (``aegis warnings pace`` measures
+    it from reported cases). A due warning is handled at the least severe level, no lower than ``floor``,
+    whose contact deadline still falls inside the type's pace less the hours since the person's first lead;
+    the probability sets the most severe level. A sure victim of a scam that takes weeks is then a
+    station's or district's call, not the city centre's 30-minute visit, and a later lead raises it again as
+    the time runs out. Below ``floor`` only the probability decides (an SMS is for doubt, not for slowness).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    floor: Level = "medium"
+    hours: dict[str, float] = Field(default_factory=dict)
+
+    @field_validator("hours")
+    @classmethod
+    def _known_types(cls, value: dict[str, float]) -> dict[str, float]:
+        for ftype, hours in value.items():
+            if ftype not in FraudType.__members__:
+                raise ValueError(f"'{ftype}' is not a fraud type of the glossary")
+            if not hours > 0:
+                raise ValueError(f"{ftype}: {hours} hours must be positive")
+        return value
+
+
+ELAPSED_FEATURE = "h_since_first_30d"
+"""the fusion feature that says how long ago the person's first lead was (hours)"""
+
+
 class Policy(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -85,6 +118,7 @@ class Policy(BaseModel):
     levels: dict[Level, Dispatch]
     fraud_types: dict[str, dict[Level, dict[str, Any]]] = Field(default_factory=dict)
     escalation: dict[Queue, timedelta] = Field(default_factory=dict)
+    pace: Pace = Field(default_factory=Pace)
 
     @field_validator("escalation", mode="before")
     @classmethod
@@ -113,15 +147,19 @@ class Policy(BaseModel):
         frame = pd.DataFrame([dict(features or {})]) if features else None
         return self.levels_for(np.array([probability]), frame)[0] or None
 
-    def levels_for(self, probability: np.ndarray, features: pd.DataFrame | None = None) -> np.ndarray:
+    def levels_for(self, probability: np.ndarray, features: pd.DataFrame | None = None,
+                   fraud_types: np.ndarray | None = None) -> np.ndarray:
         """Vectorised :meth:`level`: an array of level names, ``""`` where no warning is due.
 
-        Rules only raise the level of a warning the model made due: alone they would bring back the false
-        alarms the calibrated threshold keeps out.
+        With ``fraud_types`` the type's pace may relax the probability's level (:class:`Pace`). Rules then
+        only raise the level of a warning the model made due: alone they would bring back the false alarms
+        the calibrated threshold keeps out.
         """
         rank = np.full(len(probability), len(LEVELS))
         for i in reversed(range(len(LEVELS))):
             rank[probability >= self.thresholds[LEVELS[i]]] = i  # type: ignore[index]
+        if fraud_types is not None and self.pace.hours:
+            rank = self._paced(rank, np.asarray(fraud_types, dtype=object), features)
         if features is not None and len(features):
             for rule in self.rules:
                 hold = np.ones(len(features), dtype=bool)
@@ -134,6 +172,24 @@ class Policy(BaseModel):
                 rank = np.where(hold & due, np.minimum(rank, level_rank(rule.level)), rank)
         names = np.array([*LEVELS, ""], dtype=object)
         return names[rank]
+
+    def _paced(self, rank: np.ndarray, fraud_types: np.ndarray, features: pd.DataFrame | None) -> np.ndarray:
+        floor = level_rank(self.pace.floor)
+        elapsed = (features[ELAPSED_FEATURE].to_numpy(dtype=float)
+                   if features is not None and ELAPSED_FEATURE in features else np.zeros(len(rank)))
+        paced = rank.copy()
+        for ftype, hours in self.pace.hours.items():
+            rows = (fraud_types == ftype) & (rank < floor)
+            if not rows.any():
+                continue
+            remaining_h = hours - np.nan_to_num(elapsed[rows])
+            best = rank[rows]
+            for k in range(1, floor + 1):  # the least severe level that still fits wins
+                deadline_h = self.dispatch(LEVELS[k], ftype).deadline.total_seconds() / 3600.0
+                fits = (k > rank[rows]) & (deadline_h <= remaining_h)
+                best = np.where(fits, k, best)
+            paced[rows] = best
+        return paced
 
     def dispatch(self, level: str, fraud_type: str | None) -> Dispatch:
         base = self.levels[level]  # type: ignore[index]

@@ -119,6 +119,8 @@ class WarningPipeline:
         reasons: list[tuple[str, ...]] = [()] * len(rows)
         if len(due):
             types[due] = self.detector.fraud_types(rows.iloc[due])
+            # the type's pace may relax the level (a scam that takes weeks is not the city's 30-minute visit)
+            level[due] = self.policy.levels_for(probability[due], rows.iloc[due], types[due])
             for i, r in zip(due, self.detector.reasons(rows.iloc[due]), strict=True):
                 reasons[i] = r
         return rows.assign(probability=probability, predicted_type=types, level=level, reasons=reasons)

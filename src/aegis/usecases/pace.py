@@ -1,0 +1,70 @@
+"""Measure each fraud type's pace from reported cases, for the warning policy's ``pace`` table.
+
+The pace (:mod:`aegis.features.case_timelines`) is read from the store's reports and events, or from a
+simulated city's; the result is a table to review and copy into the policy file, which stays the versioned
+place where people decide deadlines. The output holds counts and hours per fraud type, no personal data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Engine
+
+from aegis.features.case_timelines import case_timelines, fraud_pace, pace_hours
+from aegis.features.victim_leads import Directory
+from aegis.store.repositories import EventRepository
+from aegis.usecases.actor import Actor, Role
+
+#: the centre sets city-wide policy; bureaus and stations work the warnings it routes to them
+PACE_READERS = (Role.city_centre,)
+_KINDS = ("report", "call", "sms", "url_visit", "transfer")
+
+
+def _pace(frames: Mapping[str, pd.DataFrame], directory: Directory, quantile: float,
+          min_cases: int) -> dict[str, Any]:
+    timelines = case_timelines(
+        frames["report"],
+        (directory.number_owner, directory.account_owner),  # type: ignore[arg-type]
+        calls=frames.get("call"),
+        sms=frames.get("sms"),
+        url_visits=frames.get("url_visit"),
+        transfers=frames.get("transfer"),
+    )
+    table = fraud_pace(timelines, quantile=quantile, min_cases=min_cases)
+    return {
+        "reports": len(frames["report"]),
+        "timelines": len(timelines),
+        "quantile": quantile,
+        "min_cases": min_cases,
+        "by_fraud_type": {
+            str(t): {"cases": int(r.cases), "hours": round(float(r.hours), 2)} for t, r in table.iterrows()
+        },
+        "policy_hours": dict(pace_hours(table)),
+    }
+
+
+def pace_from_sim(sim_dir: Path, *, quantile: float = 0.1, min_cases: int = 5) -> dict[str, Any]:
+    """The pace table of a simulated city (``aegis simulate``), from its reports and events."""
+    events = sim_dir / "events"
+    if not (events / "report.parquet").is_file():
+        raise FileNotFoundError(f"sim: {sim_dir} has no events/report.parquet (simulate a city first)")
+    frames = {k: pd.read_parquet(events / f"{k}.parquet") for k in _KINDS}
+    directory = Directory.from_frames(
+        pd.read_parquet(events / "sim_opening.parquet", columns=["number", "person_id"]),
+        pd.read_parquet(events / "account_opening.parquet", columns=["account", "person_id"]),
+    )
+    return _pace(frames, directory, quantile, min_cases)
+
+
+def pace_from_store(engine: Engine, actor: Actor, *, quantile: float = 0.1, min_cases: int = 5) -> dict[str, Any]:
+    """The pace table from the store's reports and events (all jurisdictions: a city-wide policy figure)."""
+    actor.require(PACE_READERS, "measure fraud pace")
+    repo = EventRepository(engine)
+    frames = {k: repo.frame(k) for k in _KINDS}
+    directory = Directory.from_frames(repo.frame("sim_opening", ["number", "person_id"]),
+                                      repo.frame("account_opening", ["account", "person_id"]))
+    return _pace(frames, directory, quantile, min_cases)
