@@ -11,6 +11,7 @@ The use cases (``aegis.usecases.warnings``) read and write the rows; what may ha
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -63,6 +64,8 @@ class WarningRequest:
     reasons: tuple[str, ...]
     lead_id: str
     time: datetime
+    features: Mapping[str, float | None] | None = None
+    """the fusion features at this lead, kept with the warning so that its outcome can label them"""
 
 
 def open_key(person_id: str, fraud_type: str) -> str:

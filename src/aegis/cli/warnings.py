@@ -25,7 +25,8 @@ def _uc() -> Any:
 
     return warnings
 
-app = typer.Typer(help="Warnings and dissuasion (预警劝阻): list, take, contact, close, escalate, stats, pace.",
+app = typer.Typer(help="Warnings and dissuasion (预警劝阻): list, take, contact, close, escalate, stats, pace, "
+                       "retrain.",
                   no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
 
 User = Annotated[str, typer.Option("--user", help="Your user id (recorded in the audit log).")]
@@ -138,3 +139,18 @@ def pace(sim: Annotated[Path | None, typer.Option(help="A simulated city instead
     out.print(table)
     out.print(f"{result['timelines']} case timelines from {result['reports']} reports. For the policy file:")
     out.print(yaml.safe_dump({"pace": {"hours": result["policy_hours"]}}, sort_keys=False), highlight=False)
+
+
+@app.command()
+@user_errors
+def retrain(user: User, role: RoleOpt,
+            sim: Annotated[Path, typer.Option(help="The simulated training city (`aegis simulate --seed 1 "
+                                                   "--people 20000 --days 30 --victims-per-10k-day 3`).")],
+            model_out: Annotated[Path, typer.Option("--out", help="Folder for the retrained model.")],
+            db: Db = None) -> None:
+    """Retrain the warning model on the training city plus the leads of closed warnings, labelled by outcome."""
+    engine, actor = _context(db, user, role, None, None)
+    card = _uc().retrain_with_outcomes(engine, actor, sim, model_out)
+    data = card.get("data", {})
+    out.print(f"trained on {data.get('lead_rows')} lead rows, {data.get('outcome_rows')} of them from "
+              f"{data.get('outcome_warnings')} closed warnings; written to {model_out}", highlight=False)

@@ -52,3 +52,17 @@ warning = Table(
     Index("ix_warning_person", "person_id"),
     Index("ix_warning_deadline", "status", "deadline"),
 )
+
+#: every lead that opened or updated a warning, with the fusion features the model saw at that moment: once the
+#: warning is closed its outcome labels these rows, and ``aegis warnings retrain`` learns from them (the loop
+#: from outcomes back into the model). Written in the same transaction as the warning change it caused.
+warning_lead = Table(
+    "warning_lead",
+    metadata,
+    Column("warning_id", String(40), primary_key=True),
+    Column("lead_id", String(80), primary_key=True),
+    Column("time", UtcDateTime, nullable=False),
+    Column("probability", Float, nullable=False),
+    Column("level", String(8), nullable=False),
+    Column("features", JSON, nullable=True),
+)

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from aegis.actions import warnings as wf
@@ -39,6 +40,7 @@ from aegis.decisions.warning_policy import CHANNELS, LEVELS, Policy, load_policy
 from aegis.detectors.victim import NORMAL, VictimDetector
 from aegis.features.url_features import host_of
 from aegis.features.victim_leads import (
+    FEATURES,
     Directory,
     EntityRisk,
     FusionState,
@@ -49,7 +51,7 @@ from aegis.features.victim_leads import (
 )
 from aegis.store.repositories import AuditLog, EventRepository
 from aegis.store.schema import EVENT_TABLES, risk_profile
-from aegis.store.schema_warnings import warning
+from aegis.store.schema_warnings import warning, warning_lead
 from aegis.usecases.actor import POLICE_ROLES, Actor, Role
 
 log = logging.getLogger(__name__)
@@ -130,8 +132,11 @@ class WarningPipeline:
 
 
 def requests_from(scored: pd.DataFrame) -> list[wf.WarningRequest]:
-    """The warning requests of scored leads: every lead whose level is due."""
+    """The warning requests of scored leads: every lead whose level is due, with its fusion features."""
     due = scored[scored["level"] != ""]
+    features = due.reindex(columns=list(FEATURES)).astype(float)
+    # JSON has no NaN: a missing feature is stored as null and read back as NaN
+    records = features.astype(object).where(features.notna(), None).to_dict("records")
     return [
         wf.WarningRequest(
             r.person_id,
@@ -141,8 +146,9 @@ def requests_from(scored: pd.DataFrame) -> list[wf.WarningRequest]:
             tuple(r.reasons),
             str(r.lead_id),
             r.time.to_pydatetime(),
+            f,
         )
-        for r in due.itertuples(index=False)
+        for r, f in zip(due.itertuples(index=False), records, strict=True)
     ]
 
 
@@ -333,8 +339,13 @@ def sim_labels(rows: pd.DataFrame, victims: pd.DataFrame) -> pd.Series:
     return label
 
 
-def train_from_sim(sim_dir: Path, out: Path, *, risk_seed: int = 0, n_estimators: int = 200) -> dict[str, Any]:
-    """Train the fusion model on one simulated city and save it with its card."""
+def train_from_sim(sim_dir: Path, out: Path, *, risk_seed: int = 0, n_estimators: int = 200,
+                   outcomes: pd.DataFrame | None = None) -> dict[str, Any]:
+    """Train the fusion model on one simulated city and save it with its card.
+
+    ``outcomes`` (from :func:`outcome_rows`) adds the leads of closed real warnings, labelled by their
+    outcome, to the city's rows: what officers found out flows back into the model.
+    """
     from aegis.training.modelstore import save_model
 
     risk = sim_entity_risk(sim_dir, seed=risk_seed)
@@ -342,7 +353,13 @@ def train_from_sim(sim_dir: Path, out: Path, *, risk_seed: int = 0, n_estimators
     victims = pd.read_parquet(sim_dir / "truth" / "victims.parquet")
     labels = sim_labels(rows, victims)
     keep = labels.notna().to_numpy()
-    detector = VictimDetector(n_estimators=n_estimators).fit(rows[keep], labels[keep].to_numpy())
+    rows, labels = rows[keep], labels[keep]
+    if outcomes is not None and len(outcomes):
+        # the store's person ids must not meet the simulated city's in one cross-validation group
+        real = outcomes.assign(person_id="outcome:" + outcomes["person_id"].astype(str))
+        rows = pd.concat([rows, real.drop(columns="label")], ignore_index=True)
+        labels = pd.concat([labels, real["label"]], ignore_index=True)
+    detector = VictimDetector(n_estimators=n_estimators).fit(rows, labels.to_numpy())
     manifest = sim_dir / "manifest.json"
     config = json.loads(manifest.read_text()).get("config", {}) if manifest.exists() else {}
     data = {
@@ -350,8 +367,10 @@ def train_from_sim(sim_dir: Path, out: Path, *, risk_seed: int = 0, n_estimators
         "people": config.get("people"),
         "days": config.get("days"),
         "seed": config.get("seed"),
-        "lead_rows": int(keep.sum()),
-        "victim_rows": int((labels[keep] != NORMAL).sum()),
+        "lead_rows": len(rows),
+        "victim_rows": int((labels != NORMAL).sum()),
+        "outcome_rows": 0 if outcomes is None else len(outcomes),
+        "outcome_warnings": 0 if outcomes is None or outcomes.empty else int(outcomes["warning_id"].nunique()),
         "victims": len(victims),
         "entity_risk": f"reports + simulated detector coverage 0.7 / false rate 0.002 (seed {risk_seed})"
         + (" + text model" if risk.text_scorer else ""),
@@ -585,6 +604,7 @@ def _raise_one(
     if existing is None:
         row = wf.new_warning(request, policy, city=place[0], district=place[1], station=place[2], now=now)
         connection.execute(insert(warning).values(**row))
+        _record_lead(connection, row["warning_id"], request)
         _audit(
             connection,
             actor,
@@ -605,6 +625,7 @@ def _raise_one(
     if changes is None:
         return "unchanged"
     connection.execute(update(warning).where(warning.c.warning_id == existing["warning_id"]).values(**changes))
+    _record_lead(connection, existing["warning_id"], request)
     _audit(
         connection,
         actor,
@@ -618,6 +639,55 @@ def _raise_one(
         },
     )
     return "updated"
+
+
+def _record_lead(connection: Connection, warning_id: str, request: wf.WarningRequest) -> None:
+    """Keep the lead and its features with the warning (a lead seen again, out of order, is kept once)."""
+    values = {"warning_id": warning_id, "lead_id": request.lead_id, "time": request.time,
+              "probability": float(request.probability), "level": request.level,
+              "features": dict(request.features) if request.features is not None else None}
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    connection.execute(dialect.insert(warning_lead).values(**values).on_conflict_do_nothing())
+
+
+def outcome_rows(engine: Engine, actor: Actor) -> pd.DataFrame:
+    """The fusion feature rows of the leads behind closed warnings, labelled by what the officer found.
+
+    Dissuaded and already defrauded persons were real victims (label: the warning's fraud type); a false
+    alarm was not (label ``normal``). Columns: ``warning_id, lead_id, person_id, time, label`` and
+    :data:`~aegis.features.victim_leads.FEATURES`. All jurisdictions: the centre retrains the city's model.
+    """
+    actor.require(RAISERS, "read warning outcomes for training")
+    query = (
+        select(warning.c.warning_id, warning.c.person_id, warning.c.fraud_type, warning.c.outcome,
+               warning_lead.c.lead_id, warning_lead.c.time, warning_lead.c.features)
+        .join(warning_lead, warning_lead.c.warning_id == warning.c.warning_id)
+        .where(warning.c.status == "closed", warning.c.outcome.is_not(None))
+        .order_by(warning_lead.c.time, warning_lead.c.lead_id)
+    )
+    with engine.connect() as connection:
+        # a lead raised without features (by hand, through the API) cannot teach the model
+        found = [r for r in connection.execute(query).mappings() if r["features"]]
+    features = pd.DataFrame([r["features"] for r in found], columns=list(FEATURES), dtype=float)
+    return pd.concat([
+        pd.DataFrame({
+            "warning_id": [r["warning_id"] for r in found],
+            "lead_id": [r["lead_id"] for r in found],
+            "person_id": [r["person_id"] for r in found],
+            "time": pd.to_datetime([r["time"] for r in found], utc=True),
+            "label": [NORMAL if r["outcome"] == "false_alarm" else r["fraud_type"] for r in found],
+        }),
+        features,
+    ], axis=1)
+
+
+def retrain_with_outcomes(engine: Engine, actor: Actor, sim_dir: Path, out: Path, *,
+                          risk_seed: int = 0) -> dict[str, Any]:
+    """Retrain the fusion model on a simulated city plus the store's closed warnings (see :func:`outcome_rows`)."""
+    outcomes = outcome_rows(engine, actor)
+    if outcomes.empty:
+        raise ValueError("outcomes: no closed warning with stored leads yet; close warnings first")
+    return train_from_sim(sim_dir, out, risk_seed=risk_seed, outcomes=outcomes)
 
 
 def list_warnings(
