@@ -2,8 +2,9 @@
 
 Leads are synthesised (a realistic mix of kinds, a few per person touched) because simulating the events
 of a million-person city takes longer than the thing measured. Measured: fusion features + the default
-fusion model + the policy's levels + dispatch (the due warnings deduplicated per person and fraud type, each
-routed to a channel, queue and deadline), in hourly batches that carry the streaming state.
+fusion model + the policy's levels (with each fraud type's pace) + reasons + dispatch (the due warnings
+deduplicated per person and fraud type, each routed to a channel, queue and deadline), in hourly batches
+that carry the streaming state.
 Baseline in the same run: the simplest warning rule, "any lead scoring >= 0.5 warns its person", with the
 same dispatch. Results go to benchmarks/results/warnings.json.
 
@@ -24,8 +25,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import write_results
 
 from aegis.decisions.warning_policy import load_policy
-from aegis.features.victim_leads import FRAUD_TYPES, LEAD_KINDS, FusionState, fusion_features
+from aegis.features.victim_leads import FRAUD_TYPES, LEAD_KINDS, Directory, EntityRisk, FusionState, fusion_features
 from aegis.training.modelstore import load_model
+from aegis.usecases.warnings import WarningPipeline
 
 KIND_SHARE = np.array([0.15, 0.05, 0.01, 0.002, 0.01, 0.07, 0.66, 0.048])  # as on the simulated cities
 
@@ -70,14 +72,14 @@ def run(people: int, leads: int) -> dict:
     batches = [g for _, g in frame.groupby(hours, sort=True)]
     ages = {f"P{i:07d}": 40 for i in range(0, people, max(1, people // 1000))}
 
+    # the product's own scoring step (probability, level, fraud type and pace, reasons); leads come synthesised
+    pipeline = WarningPipeline(detector, policy, EntityRisk(), Directory({}, {}))
     began, state, opened, keys = time.perf_counter(), FusionState(), 0, set()
     for batch in batches:
         state, rows = fusion_features(state, batch, ages)
-        p = detector.score(rows)
-        level = policy.levels_for(p, rows)
-        due = level != ""
-        opened += dispatch(policy, rows["person_id"].to_numpy()[due], detector.fraud_types(rows[due]), level[due],
-                           keys)
+        scored = pipeline.score(rows)
+        opened += dispatch(policy, scored["person_id"].to_numpy(), scored["predicted_type"].to_numpy(),
+                           scored["level"].to_numpy(), keys)
     fusion_s = time.perf_counter() - began
 
     began, base_opened, keys = time.perf_counter(), 0, set()
