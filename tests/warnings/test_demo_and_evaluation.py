@@ -17,8 +17,9 @@ from aegis.usecases import warnings as uc
 
 def test_demo_walks_warnings_through_as_their_own_stations(city: Engine) -> None:
     uc.raise_warnings(city, SYSTEM, [request(person=p, lead=p, p=0.9) for p in RESIDENTS])
-    walked = uc.walk_demo_workflow(city, count=3)
-    assert {w["outcome"] for w in walked} == {"dissuaded"}
+    walked = uc.walk_demo_workflow(city, {"P1", "P3"}, count=3)
+    assert {w["station"]: w["outcome"] for w in walked} == {
+        RESIDENTS["P1"][1]: "dissuaded", RESIDENTS["P2"][1]: "false_alarm", RESIDENTS["P3"][1]: "dissuaded"}
     assert uc.warning_stats(city, CENTRE)["overall"]["closed"] == 3
     actors = {e["actor"] for e in AuditLog(city).entries("warning") if e["action"] == "warning.take"}
     assert actors == {f"police_station:{s}/demo-officer" for _, s in RESIDENTS.values()}

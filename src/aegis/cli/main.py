@@ -321,7 +321,14 @@ def _print_demo(summary: dict[str, Any]) -> None:
         f"  victims in the city: {warnings['victims']}; walked through dissuasion: {warnings['walked']}",
         highlight=False,
     )
-    out.print("  stats: " + json.dumps(warnings["stats"], ensure_ascii=False, default=str)[:400], highlight=False)
+    levels = Table("level", "raised", "open", "closed", "dissuaded / false alarm", "precision (closed)",
+                   title="warnings by level (pace-graded; the walked ones closed as the city's truth says)")
+    for level, block in warnings["stats"]["by_level"].items():
+        outcomes = block["outcomes"]
+        precision = "" if block["precision"] is None else f"{block['precision']:.2f}"
+        levels.add_row(level, str(block["total"]), str(block["open"]), str(block["closed"]),
+                       f"{outcomes['dissuaded']} / {outcomes['false_alarm']}", precision)
+    out.print(levels)
     funds = summary["funds"]
     out.print(
         "[bold]funds (止付冻结)[/bold]: "

@@ -111,7 +111,7 @@ def run_demo(config: DemoConfig, say: Say | None = None) -> dict[str, Any]:
 
     say("raising warnings (fusion of leads per person) and dispatching them by jurisdiction")
     raised = raise_warnings_for_city(engine, SYSTEM)
-    walked = walk_demo_workflow(engine)
+    walked = walk_demo_workflow(engine, set(truth["victims"]["person_id"]), count=10)
     summary["warnings"] = {
         "raised": raised,
         "walked": len(walked),

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -905,8 +905,13 @@ def raise_warnings_for_city(
     return {"leads": leads, "requests": len(requests), **counts}
 
 
-def walk_demo_workflow(engine: Engine, *, count: int = 3, now: datetime | None = None) -> list[dict[str, Any]]:
-    """Take, contact and close a few open warnings as the officers of their own station, for the demo."""
+def walk_demo_workflow(engine: Engine, victims: Collection[str], *, count: int = 3,
+                       now: datetime | None = None) -> list[dict[str, Any]]:
+    """Take, contact and close a few open warnings as the officers of their own station, for the demo.
+
+    The officer finds what the simulated city's truth says: a person in ``victims`` is being defrauded
+    (dissuaded), anyone else was a false alarm.
+    """
     city = Actor("demo-centre", Role.city_centre)
     walked = []
     for row in list_warnings(engine, city, status="new", limit=count):
@@ -927,7 +932,7 @@ def walk_demo_workflow(engine: Engine, *, count: int = 3, now: datetime | None =
             engine,
             officer,
             row["warning_id"],
-            outcome="dissuaded" if row["probability"] >= 0.5 else "false_alarm",
+            outcome="dissuaded" if row["person_id"] in victims else "false_alarm",
             now=now,
         )
         walked.append({"warning_id": closed["warning_id"], "station": row["station"], "outcome": closed["outcome"]})
