@@ -16,7 +16,12 @@ maximised F1 over out-of-fold predictions on the training data.
 On the Sichuan set the neighbour statistics add nothing measurable to the profile (5-fold CV over 3 seeds:
 fraud F1 0.884 with and without them, AUC 0.957 with, 0.958 without): the contact graph there mostly
 restates what the profile already shows. They stay because they explain verdicts ("in contact with N known
-fraud numbers") and carry weight where a number's own profile is thin.
+fraud numbers") and carry weight where a number's own profile is thin. Also without gain in the same protocol
+(mean of 3 seeds, best-threshold F1, against 0.9568 AUC / 0.885 F1 for these features alone): the means of
+the neighbours' own profiles (a one-layer graph convolution without labels, 0.9550 / 0.885) and the
+neighbours' degrees (0.9566 / 0.885). The frauds it misses look like long-standing ordinary subscribers
+(31 active days, eight months of bills, half their calls incoming) whose contacts are known normal numbers:
+neither their profile nor their neighbourhood tells them apart.
 
 >>> import pandas as pd
 >>> profiles = pd.DataFrame({"out_share": [0.99, 0.5, 0.98, 0.4] * 10,
