@@ -14,7 +14,7 @@ import typer
 import yaml
 from rich.table import Table
 
-from aegis.cli.common import out, user_errors
+from aegis.cli.common import err, out, user_errors
 from aegis.usecases.actor import Actor, Role
 
 
@@ -123,13 +123,14 @@ def pace(sim: Annotated[Path | None, typer.Option(help="A simulated city instead
     """Measure each fraud type's pace (first contact -> first loss) from reported cases, for the policy."""
     from aegis.usecases import pace as uc
 
-    if sim is not None:
-        result = uc.pace_from_sim(sim, quantile=quantile, min_cases=min_cases)
-    else:
-        if user is None or role is None:
-            raise ValueError("user: --user and --role are needed to read the store (or give --sim)")
-        engine, actor = _context(db, user, role, None, None)
-        result = uc.pace_from_store(engine, actor, quantile=quantile, min_cases=min_cases)
+    if sim is None and (user is None or role is None):
+        raise ValueError("user: --user and --role are needed to read the store (or give --sim)")
+    with err.status("reading reports and the events they name"):
+        if sim is not None:
+            result = uc.pace_from_sim(sim, quantile=quantile, min_cases=min_cases)
+        else:
+            engine, actor = _context(db, user, role, None, None)  # type: ignore[arg-type]
+            result = uc.pace_from_store(engine, actor, quantile=quantile, min_cases=min_cases)
     if as_json:
         out.print_json(json.dumps(result, ensure_ascii=False))
         return
@@ -150,7 +151,8 @@ def retrain(user: User, role: RoleOpt,
             db: Db = None) -> None:
     """Retrain the warning model on the training city plus the leads of closed warnings, labelled by outcome."""
     engine, actor = _context(db, user, role, None, None)
-    card = _uc().retrain_with_outcomes(engine, actor, sim, model_out)
+    with err.status("replaying the training city and learning from it and the closed warnings (minutes)"):
+        card = _uc().retrain_with_outcomes(engine, actor, sim, model_out)
     data = card.get("data", {})
     out.print(f"trained on {data.get('lead_rows')} lead rows, {data.get('outcome_rows')} of them from "
               f"{data.get('outcome_warnings')} closed warnings; written to {model_out}", highlight=False)
