@@ -455,15 +455,33 @@ def _cell(value: Any) -> str:
     return f"{value:.4f}" if isinstance(value, float) else str(value)
 
 
+def _short(value: Any) -> str:
+    """A figure in a grid cell: three significant digits below 10, fewer decimals above, "" for none."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.0f}" if abs(value) >= 100 else f"{value:.1f}" if abs(value) >= 10 else f"{value:.3g}"
+    return str(value)
+
+
 def _print_figures(figures: dict[str, Any], prefix: str = "") -> None:
     """Nested figures as one table of dotted names; lists of records (rows by scenario, by victim) as tables."""
     # a dotted name cut short with an ellipsis says nothing: long names fold onto a second line instead
     table = Table(Column("metric", overflow="fold"), Column("value", min_width=12))
     listed: list[tuple[str, list[dict[str, Any]]]] = []
 
+    def flat(values: dict[str, Any], path: str = "") -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name, value in values.items():
+            out.update(flat(value, f"{path}{name}.") if isinstance(value, dict) else {f"{path}{name}": value})
+        return out
+
     def rows(values: dict[str, Any], path: str) -> None:
         for name, value in values.items():
-            if isinstance(value, dict):
+            if isinstance(value, dict) and len(value) > 1 and all(isinstance(v, dict) for v in value.values()):
+                # a grid (by level, by fraud type): one row per entry, one column per figure
+                listed.append((f"{path}{name}", [{name: key, **flat(v)} for key, v in value.items()]))
+            elif isinstance(value, dict):
                 rows(value, f"{path}{name}.")
             elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
                 listed.append((f"{path}{name}", value))
@@ -474,10 +492,16 @@ def _print_figures(figures: dict[str, Any], prefix: str = "") -> None:
     out.print(table)
     for title, records in listed:
         columns = list(dict.fromkeys(key for record in records for key in record))
-        sub = Table(*columns, title=title)
-        for record in records:
-            sub.add_row(*(_cell(record.get(c, "")) for c in columns))
-        out.print(sub)
+        # names fold onto more lines; figures never break
+        cells = [[_short(record.get(c)) for c in columns] for record in records]
+        names = [c.replace("_", " ").replace(".", " ") for c in columns]
+        # every figure and every word of a name whole (names wrap between words); wider than the terminal if need be
+        widths = [max([len(word) for word in name.split()] + [len(row[i]) for row in cells])
+                  for i, name in enumerate(names)]
+        sub = Table(*(Column(n, min_width=w) for n, w in zip(names, widths, strict=True)), title=title)
+        for row in cells:
+            sub.add_row(*row)
+        out.print(sub, width=max(out.width, sum(w + 3 for w in widths) + 1), crop=False)
 
 
 _mount_workflows()

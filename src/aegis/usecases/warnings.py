@@ -472,6 +472,20 @@ def evaluate_sim(
             "warnings_per_10k_people_day": round(len(sub) / people / days * 1e4, 3),
         }
 
+    def level_block(sub: pd.DataFrame, level: str) -> dict[str, Any]:
+        """Where a level's warnings go, and whether their first deadline fell before a victim's first loss."""
+        if sub.empty:
+            return {"queues": {}, "victim_warnings_deadline_in_time": None}
+        queues = sub["predicted_type"].map(lambda t: pol.dispatch(level, t).queue).value_counts()
+        deadline = sub["time"] + sub["predicted_type"].map(lambda t: pd.Timedelta(pol.dispatch(level, t).deadline))
+        loss = sub["person_id"].map(first_loss)
+        real = loss.notna()
+        return {
+            "queues": {q: int(n) for q, n in queues.items()},
+            "victim_warnings_deadline_in_time": round(float((deadline[real] < loss[real]).mean()), 3)
+            if real.any() else None,
+        }
+
     by_type: dict[str, Any] = {}
     for ftype in sorted(set(victims["fraud_type"]) | set(w["predicted_type"])):
         by_type[ftype] = {**victim_block(v[v["fraud_type"] == ftype]), **warning_block(w[w["predicted_type"] == ftype])}
@@ -493,7 +507,8 @@ def evaluate_sim(
             if len(on_victims)
             else None,
         },
-        "by_level": {lv: warning_block(w[w["level"] == lv]) for lv in LEVELS},
+        "by_level": {lv: {**warning_block(w[w["level"] == lv]), **level_block(w[w["level"] == lv], lv)}
+                     for lv in LEVELS},
         "by_fraud_type": by_type,
         "targets": {"warned_before_first_transfer": 0.8, "precision": 0.8},
     }
