@@ -27,7 +27,7 @@ from common import write_results
 from aegis.decisions.warning_policy import load_policy
 from aegis.features.victim_leads import FRAUD_TYPES, LEAD_KINDS, Directory, EntityRisk, FusionState, fusion_features
 from aegis.training.modelstore import load_model
-from aegis.usecases.warnings import WarningPipeline
+from aegis.usecases.warning_pipeline import WarningPipeline
 
 KIND_SHARE = np.array([0.15, 0.05, 0.01, 0.002, 0.01, 0.07, 0.66, 0.048])  # as on the simulated cities
 

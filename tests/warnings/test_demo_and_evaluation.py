@@ -12,6 +12,7 @@ from wdata import CENTRE, RESIDENTS, SYSTEM, T0, request
 
 from aegis.decisions.warning_policy import load_policy
 from aegis.store.repositories import AuditLog
+from aegis.usecases import warning_sim as sim
 from aegis.usecases import warnings as uc
 
 
@@ -30,7 +31,7 @@ def test_evaluate_on_a_fresh_city_meets_the_targets(tmp_path: Path) -> None:
     from aegis.simulate import SimConfig, simulate
 
     simulate(SimConfig(people=5000, days=21, seed=11, victims_per_10k_day=8.0), tmp_path)
-    report = uc.evaluate_sim(tmp_path)
+    report = sim.evaluate_sim(tmp_path)
     overall = report["overall"]
     assert overall["victims"] > 30
     assert overall["warned_before_first_transfer"] >= 0.8
@@ -50,6 +51,6 @@ def test_contact_deadline_is_the_workflows_own_before_the_money_went() -> None:
         request("P2", "medium", "d", at=T0 + timedelta(hours=2)),  # after P2's loss: never warned in time
         request("P3", "urgent", "e", at=T0),  # not a victim
     ]
-    deadlines = uc.contact_deadlines(requests, policy, first_loss)
+    deadlines = sim.contact_deadlines(requests, policy, first_loss)
     assert deadlines.to_dict() == {"P1": pd.Timestamp(T0 + timedelta(hours=8))}
     assert policy.dispatch("medium", "impersonate_police").deadline == timedelta(hours=24)

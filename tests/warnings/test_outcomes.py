@@ -76,10 +76,13 @@ def test_retrain_learns_from_a_deployment_s_closed_warnings(tmp_path) -> None:  
     ``aegis warnings retrain`` on a training city plus those outcomes; the new model's card counts them."""
     import pandas as pd
 
+    from aegis.decisions.warning_policy import load_policy
     from aegis.simulate import SimConfig, simulate
     from aegis.store import open_engine
     from aegis.store.repositories import EventRepository
     from aegis.training.modelstore import load_model
+    from aegis.usecases import warning_pipeline as loop
+    from aegis.usecases import warning_sim as sim
     from aegis.usecases.actor import Actor, Role
 
     simulate(SimConfig(people=3000, days=21, seed=21, victims_per_10k_day=10.0), tmp_path / "train")
@@ -89,10 +92,10 @@ def test_retrain_learns_from_a_deployment_s_closed_warnings(tmp_path) -> None:  
     persons = pd.read_parquet(tmp_path / "deployed" / "events" / "person.parquet")
     with engine.begin() as connection:
         EventRepository(engine).add_many("person", persons.to_dict("records"), connection)
-    frames, directory, _ = uc._read_events(tmp_path / "deployed")
-    pipeline = uc.WarningPipeline(load_model(None, "victim").detector, uc.load_policy(),  # type: ignore[arg-type]
-                                  uc.sim_entity_risk(tmp_path / "deployed"), directory)
-    requests = [r for batch in uc.daily_batches(frames) for r in uc.requests_from(pipeline.step(batch))]
+    frames, directory, _ = sim._read_events(tmp_path / "deployed")
+    pipeline = loop.WarningPipeline(load_model(None, "victim").detector, load_policy(),  # type: ignore[arg-type]
+                                    sim.sim_entity_risk(tmp_path / "deployed"), directory)
+    requests = [r for batch in loop.daily_batches(frames) for r in loop.requests_from(pipeline.step(batch))]
     uc.raise_warnings(engine, SYSTEM, requests)
     victims = set(pd.read_parquet(tmp_path / "deployed" / "truth" / "victims.parquet")["person_id"])
     raised = uc.list_warnings(engine, CENTRE)

@@ -2,7 +2,7 @@
 
 from aegis.events import Person, UrlVisit
 from aegis.store import EventRepository, RiskProfileRepository
-from aegis.usecases.warnings import store_entity_risk
+from aegis.usecases.warning_pipeline import store_entity_risk
 
 
 def test_popular_domains_are_dropped_from_the_risky_domains(sqlite_engine):

@@ -213,13 +213,13 @@ def decide(
 ) -> None:
     """Decide block / warn / pass for each request in a file; one JSON decision per line on stdout."""
     import orjson
-    from pydantic import ValidationError
+    from pydantic import BaseModel, ValidationError
 
     from aegis.store import open_engine
     from aegis.usecases import decisions
     from aegis.usecases.actor import SYSTEM
 
-    models = {
+    models: dict[str, type[BaseModel]] = {
         "sms": decisions.SmsIn,
         "call": decisions.CallIn,
         "url": decisions.UrlIn,
@@ -434,7 +434,7 @@ def evaluate(
         if sim is None or not (sim / "truth").is_dir():
             raise DataError(f"--sim: evaluating {kind} needs a simulated city folder (with truth/)")
         if kind == "warnings":
-            from aegis.usecases.warnings import evaluate_sim
+            from aegis.usecases.warning_sim import evaluate_sim
 
             figures = evaluate_sim(sim, model)
         else:

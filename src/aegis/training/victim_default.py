@@ -5,7 +5,7 @@
 Who becomes a victim is known only in a simulated city, so the fusion model learns there: a city of 20,000
 people over 30 days (seed 1) with 3 victims per 10,000 residents a day, enough victims (about 180) for the
 model to see every fraud type's leads. Entity risk there is citizens' reports, simulated detector coverage
-and the shipped text model (see :func:`aegis.usecases.warnings.sim_entity_risk`). The figures that count come
+and the shipped text model (see :func:`aegis.usecases.warning_sim.sim_entity_risk`). The figures that count come
 from ``aegis evaluate warnings --sim DIR`` on a city of another seed.
 """
 
@@ -17,7 +17,7 @@ from pathlib import Path
 
 from aegis.simulate import SimConfig, simulate
 from aegis.training.modelstore import default_model_dir
-from aegis.usecases.warnings import train_from_sim
+from aegis.usecases.warning_sim import train_from_sim
 
 TRAIN_CITY = SimConfig(people=20_000, days=30, seed=1, victims_per_10k_day=3.0)
 
