@@ -125,12 +125,15 @@ class Sinks(BaseModel):
     accounts: dict[str, str] = Field(default_factory=dict)
 
 
+ContactRole = Literal["stop_payment_duty", "freeze_officer", "manager"]
+
+
 class Contact(BaseModel):
     """A bank's duty post for orders: who answers the phone, and when the post is staffed (China time)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    role: Literal["stop_payment_duty", "freeze_officer", "manager"]
+    role: ContactRole
     post: str = Field(min_length=1, max_length=128)
     phone: str = Field(min_length=3, max_length=32)
     hours: str = Field(pattern=r"^\d\d:\d\d-\d\d:\d\d$")
@@ -145,7 +148,7 @@ class Contact(BaseModel):
 
 #: the duty posts that take each kind of order, first choice first (a freeze that comes at night goes to
 #: the 24-hour stop-payment desk)
-CONTACT_ROLES: dict[str, tuple[str, ...]] = {
+CONTACT_ROLES: dict[str, tuple[ContactRole, ...]] = {
     OrderKind.stop_payment: ("stop_payment_duty", "manager"),
     OrderKind.freeze: ("freeze_officer", "stop_payment_duty", "manager"),
 }

@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import StratifiedKFold
 
-from aegis.detectors.base import Detector, Verdict
+from aegis.detectors.base import Detector, Labels, Verdict
 from aegis.features.account_profile import (
     DEFAULT_UNIT,
     FORWARD_WITHIN,
@@ -91,7 +91,7 @@ class AccountDetector(Detector):
                                   subsample=0.8, subsample_freq=1, colsample_bytree=self.colsample_bytree,
                                   random_state=self.random_state, n_jobs=1, verbose=-1)
 
-    def fit(self, X: TransferGraph | Sequence[TransferGraph], y: Sequence[Any]) -> Self:
+    def fit(self, X: TransferGraph | Sequence[TransferGraph], y: Labels) -> Self:
         graphs = as_graphs(X)
         target = np.array([is_fraud_label(v) for v in y], dtype=int)
         profiles = [account_profiles(g, unit=self.unit) for g in graphs]

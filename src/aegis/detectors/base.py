@@ -20,6 +20,9 @@ from typing import Any, ClassVar, Self
 
 import numpy as np
 
+Labels = Sequence[Any] | np.ndarray
+"""what ``fit`` takes as ``y``: one label per row, as a sequence or a NumPy array"""
+
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
@@ -45,7 +48,7 @@ class Detector(ABC):
     kind: ClassVar[str]
 
     @abstractmethod
-    def fit(self, X: Any, y: Sequence[Any]) -> Self: ...
+    def fit(self, X: Any, y: Labels) -> Self: ...
 
     @abstractmethod
     def score(self, X: Any) -> np.ndarray:

@@ -37,7 +37,6 @@ neighbourhood tells them apart.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Self
 
@@ -47,7 +46,7 @@ import pandas as pd
 from sklearn.metrics import f1_score
 from sklearn.model_selection import StratifiedKFold
 
-from aegis.detectors.base import Detector, Verdict
+from aegis.detectors.base import Detector, Labels, Verdict
 from aegis.features.number_profile import GRAPH_COLUMNS, SHORT_CALL_S, graph_features
 
 FRAUD, NORMAL = "1", "0"
@@ -109,7 +108,7 @@ class NumberDetector(Detector):
             graph = graph_features(batch.edges, profiles.index, self.labels_)
         return pd.concat([profiles, graph.set_axis(profiles.index)], axis=1)
 
-    def fit(self, X: NumberBatch, y: Sequence[Any]) -> Self:
+    def fit(self, X: NumberBatch, y: Labels) -> Self:
         target = _as_target(y)
         if len(target) != len(X.profiles):
             raise ValueError(f"y: {len(target)} labels for {len(X.profiles)} profiles")
@@ -192,7 +191,7 @@ def reasons(row: dict[str, Any]) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _as_target(y: Sequence[Any]) -> np.ndarray:
+def _as_target(y: Labels) -> np.ndarray:
     labels = np.asarray([str(v).strip() for v in y])
     labels = np.where(np.isin(labels, ("1.0", "True", "true", "fraud")), FRAUD, labels)
     labels = np.where(np.isin(labels, ("0.0", "False", "false", "normal")), NORMAL, labels)

@@ -32,7 +32,7 @@ import scipy.sparse as sp
 from sklearn.linear_model import LogisticRegression
 from sklearn.svm import LinearSVC
 
-from aegis.detectors.base import Detector, Verdict
+from aegis.detectors.base import Detector, Labels, Verdict
 
 TURN_SEP = "\n"
 """joins the turns of a call transcript into one text"""
@@ -204,7 +204,7 @@ class TextDetector(Detector):
         self.threshold = threshold
         self.max_reasons = max_reasons
 
-    def fit(self, X: Sequence[str], y: Sequence[Any]) -> Self:
+    def fit(self, X: Sequence[str], y: Labels) -> Self:
         texts, labels = list(X), [str(v).strip() for v in y]
         if len(texts) != len(labels):
             raise ValueError(f"X and y differ in length: {len(texts)} texts, {len(labels)} labels")

@@ -41,7 +41,7 @@ so a model could not learn its weight, and a reported site is fraud whatever its
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, ClassVar, Self
+from typing import ClassVar, Self
 
 import lightgbm as lgb
 import numpy as np
@@ -50,7 +50,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.pipeline import Pipeline, make_pipeline
 
-from aegis.detectors.base import Detector, Verdict
+from aegis.detectors.base import Detector, Labels, Verdict
 from aegis.events.models import FraudType
 from aegis.features.url_features import Blacklist, Brand, UrlFeaturizer, UrlSignals, load_blacklist, load_brands
 
@@ -102,7 +102,7 @@ class UrlDetector(Detector):
         return make_pipeline(hashing, TfidfTransformer(sublinear_tf=True),
                              LogisticRegression(C=self.C, solver="liblinear", dual=True))
 
-    def fit(self, X: Sequence[str], y: Sequence[Any]) -> Self:
+    def fit(self, X: Sequence[str], y: Labels) -> Self:
         urls = _as_urls(X)
         target = _as_target(y)
         if len(urls) != len(target):
@@ -270,7 +270,7 @@ def _as_urls(X: Sequence[str]) -> np.ndarray:
     return np.asarray([str(u) for u in X], dtype=object)
 
 
-def _as_target(y: Sequence[Any]) -> np.ndarray:
+def _as_target(y: Labels) -> np.ndarray:
     values = np.asarray(y)
     if values.dtype.kind in "biu":
         return values.astype(int)

@@ -20,8 +20,7 @@ that evidence is part of the features, so the type model mostly learns to read i
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, ClassVar, Self
+from typing import ClassVar, Self
 
 import numpy as np
 import pandas as pd
@@ -30,7 +29,7 @@ from sklearn.isotonic import IsotonicRegression
 from sklearn.metrics import average_precision_score, roc_auc_score
 from sklearn.model_selection import StratifiedGroupKFold
 
-from aegis.detectors.base import Detector, Verdict
+from aegis.detectors.base import Detector, Labels, Verdict
 from aegis.features.victim_leads import FEATURES, LEAD_KINDS
 
 NORMAL = "normal"
@@ -71,7 +70,7 @@ class VictimDetector(Detector):
             raise ValueError(f"X: missing fusion feature columns {missing[:5]}")
         return X[list(FEATURES)].to_numpy(dtype=np.float32)
 
-    def fit(self, X: pd.DataFrame, y: Sequence[Any]) -> Self:
+    def fit(self, X: pd.DataFrame, y: Labels) -> Self:
         labels = np.asarray([str(v) for v in y], dtype=object)
         victim = (labels != NORMAL).astype(int)
         if victim.sum() < self.folds or (1 - victim).sum() < self.folds:

@@ -217,9 +217,10 @@ class TransferIndex:
         The first call sorts the ids once (seconds for ten million); every look-up after that is a binary
         search, so a trace started from a report's event ids costs microseconds to resolve.
         """
-        if self._sorted_ids is None:
+        if self._sorted_ids is None or self._id_order is None:
             self._id_order = pc.sort_indices(self.event_ids)
             self._sorted_ids = _Values(self.event_ids.take(self._id_order))
+        order = self._id_order
         found = {}
         for wanted in event_ids:
             try:
@@ -227,7 +228,7 @@ class TransferIndex:
             except TypeError:  # an id of another type than the index's cannot be there
                 continue
             if at < len(self._sorted_ids) and self._sorted_ids[at] == wanted:
-                found[wanted] = self._id_order[at].as_py()
+                found[wanted] = order[at].as_py()
         return found
 
     def ledger(self, code: int) -> tuple[np.ndarray, np.ndarray]:

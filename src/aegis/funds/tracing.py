@@ -272,7 +272,8 @@ def trace(
         at: dict[int, list[tuple[int, _Lot]]] = defaultdict(list)
         for row, lot in lots.items():
             code = int(index.payee[row])
-            channel_sink = channel_sinks.get(int(index.channel[row])) if channel_sinks else None
+            channel_sink = (channel_sinks.get(int(index.channel[row]))
+                            if channel_sinks and index.channel is not None else None)
             state = arrive(code, hop, lot)
             if channel_sink or state.sink:
                 state.channel_sink = state.channel_sink or channel_sink

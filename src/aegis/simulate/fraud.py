@@ -194,7 +194,7 @@ def _pick(rng: np.random.Generator, weights: np.ndarray, k: int, excluded: np.nd
 
 def _domains(rng: np.random.Generator, kind: FraudType, count: int, taken: set[str]) -> list[tuple[str, str]]:
     brands = [(b, stem) for b, stem, kinds in catalog.BRANDS if kind.value in kinds] or [("", "")]
-    out = []
+    out: list[tuple[str, str]] = []
     while len(out) < count:
         brand, stem = brands[rng.integers(len(brands))]
         word = catalog.FRAUD_DOMAIN_WORDS[rng.integers(len(catalog.FRAUD_DOMAIN_WORDS))]

@@ -96,7 +96,8 @@ def read_texts(paths: Sequence[Path], *, labelled: bool, fmt: str | None = None)
     return texts, labels
 
 
-def fraud_metrics(y_true: Sequence[str], labels: Sequence[str], scores: np.ndarray) -> dict[str, Any]:
+def fraud_metrics(y_true: Sequence[str] | np.ndarray, labels: Sequence[str] | np.ndarray, scores: np.ndarray
+                  ) -> dict[str, Any]:
     """Fraud-vs-normal precision, recall, F1 and AUC (fraud = any non-normal label), plus label accuracy and
     macro-F1 over the true labels' classes (normal spellings counted as one class)."""
     truth = np.array(["normal" if is_normal_label(v) else str(v) for v in y_true], dtype=object)

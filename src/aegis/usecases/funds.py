@@ -357,6 +357,7 @@ def _issue(
     for target in found:
         bank = (banks or {}).get(target.account) or (data.bank_of(target.account) if data else "unknown")
         oid = order_id(chase_id, target.account, kind, target.seq)
+        reasons = [*why, *target.reasons]
         row = {
             "order_id": oid,
             "chase_id": chase_id,
@@ -370,7 +371,7 @@ def _issue(
             "held": None,
             "taint": taint_to_json(target.taint),
             "path": list(target.path),
-            "reasons": [*why, *target.reasons],
+            "reasons": reasons,
             "legal_basis": terms.legal_basis,
             "contact": _contact(conn, policy, bank, kind, now),
             "respond_by": now + terms.respond_within,
@@ -390,7 +391,7 @@ def _issue(
                 action=f"order.{kind.value}.issued",
                 subject_type="fund_order",
                 subject_id=oid,
-                reasons=row["reasons"],
+                reasons=reasons,
                 details={
                     "chase_id": chase_id,
                     "account": target.account,
@@ -1379,8 +1380,8 @@ def evaluate_funds_sim(
                     "scenario": name,
                     "median_minutes_after_loss": float(np.median(minutes)),
                     "freezable_share": freezable / total_loss,
-                    "stopped_share": float(sum(o.held for o in stops)) / total_loss,
-                    "frozen_share": float(sum(o.held for o in freezes)) / total_loss,
+                    "stopped_share": float(sum(o.held or 0 for o in stops)) / total_loss,
+                    "frozen_share": float(sum(o.held or 0 for o in freezes)) / total_loss,
                     "returned_share": float(sum(returned.values)) / total_loss if len(returned) else 0.0,
                     # a few large losses dominate the sums: the typical victim's share back
                     "median_victim_returned_share": float(

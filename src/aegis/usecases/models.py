@@ -26,6 +26,8 @@ def train(kind: str, inputs: Inputs, out: Path, *, folds: int = 5) -> TrainResul
     metrics: dict[str, Any] = {}
     if folds > 1 and hasattr(task, "cross_validate"):
         metrics = {"cv_folds": folds, **task.cross_validate(data, folds)}
+    if data.y is None:
+        raise ValueError("label: the training files carry no labels")
     detector = task.new_detector().fit(data.X, data.y)
     sources = {"files": [str(p) for p in [*inputs.data, *inputs.accounts, *inputs.transfers]], "rows": data.n}
     if inputs.edges:

@@ -20,7 +20,7 @@ from aegis.store.repositories import EventRepository
 from aegis.usecases.actor import Actor, Role
 
 #: the centre sets city-wide policy; bureaus and stations work the warnings it routes to them
-PACE_READERS = (Role.city_centre,)
+PACE_READERS = frozenset({Role.city_centre})
 _KINDS = ("report", "call", "sms", "url_visit", "transfer")
 
 
