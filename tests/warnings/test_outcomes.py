@@ -65,6 +65,10 @@ def test_retrain_refuses_without_outcomes_and_stations_may_not(tmp_path) -> None
     centre = ["--user", "c", "--role", "city_centre", "--db", url, "--sim", str(tmp_path), "--out", str(tmp_path / "m")]
     refused = runner.invoke(cli, ["retrain", *centre])
     assert refused.exit_code == 2 and "no closed warning" in refused.stderr
+    from aegis.usecases.warning_sim import train_from_sim
+
+    with pytest.raises(FileNotFoundError, match="not a simulated city"):
+        train_from_sim(tmp_path, tmp_path / "m")
     analyst = ["--user", "o", "--role", "analyst"]
     denied = runner.invoke(cli, ["retrain", *analyst, "--db", url, "--sim", str(tmp_path), "--out", str(tmp_path)])
     assert denied.exit_code == 2 and "may not" in denied.stderr

@@ -45,6 +45,9 @@ def sim_entity_risk(
 ) -> EntityRisk:
     """Entity risk for a simulated city: its reports, simulated detector coverage from its truth, text model."""
     truth = sim_dir / "truth"
+    if not (truth / "gangs.parquet").is_file():
+        raise FileNotFoundError(f"sim: {sim_dir} is not a simulated city (no truth/ folder; make one with "
+                                "`aegis simulate`)")
     rng = np.random.default_rng(seed)
     gangs = pd.read_parquet(truth / "gangs.parquet").set_index("gang_id")["fraud_type"]
 
