@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import doctest
+import json
 from datetime import timedelta
 from pathlib import Path
 
@@ -172,8 +173,6 @@ def test_the_cli_prints_the_table_for_the_policy_file_and_refuses_the_store_with
     runner = CliRunner()
     result = runner.invoke(app, ["warnings", "pace", "--sim", str(tmp_path / "city"), "--min-cases", "2", "--json"])
     assert result.exit_code == 0, result.output
-    import json
-
     table = json.loads(result.output)
     assert table["timelines"] > 10
     assert set(table["policy_hours"]) <= set(load_policy().pace.hours) | {"other"}
@@ -183,3 +182,23 @@ def test_the_cli_prints_the_table_for_the_policy_file_and_refuses_the_store_with
         assert hours["impersonate_customer_service"]["hours"] < hours["order_brushing"]["hours"]
     refused = runner.invoke(app, ["warnings", "pace"])
     assert refused.exit_code == 2 and "--user" in refused.output
+
+    # the same city evaluated under the shipped policy and under one without pace: the same warnings are due,
+    # pace only hands some of them to less severe levels
+    data = yaml.safe_load(default_policy_path().read_text(encoding="utf-8"))
+    del data["pace"]
+    (tmp_path / "no_pace.yaml").write_text(yaml.safe_dump(data, allow_unicode=True))
+    figures = {}
+    for name, extra in (("pace", []), ("no_pace", ["--policy", str(tmp_path / "no_pace.yaml")])):
+        run = runner.invoke(app, ["evaluate", "warnings", "--sim", str(tmp_path / "city"), "--json", *extra])
+        assert run.exit_code == 0, run.output
+        figures[name] = json.loads(run.output)
+    assert figures["pace"]["overall"]["warnings"] == figures["no_pace"]["overall"]["warnings"] > 0
+    urgent = {name: f["by_level"]["urgent"]["warnings"] for name, f in figures.items()}
+    assert urgent["pace"] < urgent["no_pace"]
+    (tmp_path / "broken.yaml").write_text("version: x\nthresholds: {urgent: 2}\n")
+    broken = runner.invoke(app, ["evaluate", "warnings", "--sim", str(tmp_path / "city"), "--policy",
+                                 str(tmp_path / "broken.yaml")])
+    assert broken.exit_code == 2 and "broken.yaml" in broken.output
+    detector = runner.invoke(app, ["evaluate", "url", "--data", str(tmp_path / "x.csv"), "--policy", "p.yaml"])
+    assert detector.exit_code == 2 and "--policy" in detector.output

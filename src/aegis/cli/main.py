@@ -427,6 +427,8 @@ def evaluate(
     transfers: TransfersOpt = None,
     fmt: FormatOpt = None,
     sim: Annotated[Path | None, typer.Option(help="A simulated city (`aegis simulate`), for workflows.")] = None,
+    policy: Annotated[Path | None, typer.Option(
+        help="A workflow's policy file to try (default: the shipped one): warnings.yaml or funds.yaml.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
 ) -> None:
     """Measure a model against labelled files, or a workflow against a simulated city's truth."""
@@ -436,12 +438,15 @@ def evaluate(
         if kind == "warnings":
             from aegis.usecases.warning_sim import evaluate_sim
 
-            figures = evaluate_sim(sim, model)
+            figures = evaluate_sim(sim, model, policy)
         else:
+            from aegis.actions.orders import load_policy as load_funds_policy
             from aegis.usecases.funds import evaluate_funds_sim
 
-            figures = evaluate_funds_sim(sim)
+            figures = evaluate_funds_sim(sim, policy=load_funds_policy(policy))
     else:
+        if policy is not None:
+            raise DataError("--policy: only the workflows (warnings, funds) take a policy file")
         from aegis.usecases.models import evaluate as evaluate_model
 
         figures = evaluate_model(kind, model, _inputs(data, edges, accounts, transfers, fmt))
