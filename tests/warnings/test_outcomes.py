@@ -1,18 +1,20 @@
-"""Outcomes back into the model: leads are kept with their features, closed warnings label them."""
+"""What the store learns back: the leads behind each warning, and training rows labelled by reports and outcomes."""
 
 from __future__ import annotations
 
 import dataclasses
 import math
 from datetime import timedelta
+from pathlib import Path
 
+import pandas as pd
 import pytest
 from sqlalchemy import Engine, func, select
 from typer.testing import CliRunner
 from wdata import CENTRE, SYSTEM, T0, request, station_actor
 
 from aegis.cli.warnings import app as cli
-from aegis.features.victim_leads import FEATURES
+from aegis.features.victim_leads import FEATURES, Directory
 from aegis.store.schema_warnings import warning_lead
 from aegis.usecases import warnings as uc
 from aegis.usecases.actor import PermissionDenied
@@ -23,84 +25,87 @@ def _with_features(req, **values: float):  # type: ignore[no-untyped-def]
     return dataclasses.replace(req, features={k: None if math.isnan(v) else v for k, v in features.items()})
 
 
-def _warning_of(engine: Engine, person: str) -> str:
-    return next(w["warning_id"] for w in uc.list_warnings(engine, CENTRE) if w["person_id"] == person)
-
-
-def test_closed_warnings_label_the_leads_behind_them(city: Engine) -> None:
+def test_each_lead_behind_a_warning_is_kept_once_with_what_the_model_saw(city: Engine) -> None:
     first = _with_features(request("P1", "high", "lead-a", at=T0), n_risky_call_24h=1.0)
     later = _with_features(request("P1", "urgent", "lead-b", at=T0 + timedelta(hours=1)), n_risky_call_24h=2.0)
-    other = _with_features(request("P2", "medium", "lead-c", ftype="fake_loan", at=T0))
-    uc.raise_warnings(city, SYSTEM, [first, later, first, other])  # lead-a again, out of order: kept once
+    uc.raise_warnings(city, SYSTEM, [first, later, first])  # lead-a again, out of order: kept once
     with city.connect() as connection:
-        assert connection.execute(select(func.count()).select_from(warning_lead)).scalar_one() == 3
-    assert uc.outcome_rows(city, CENTRE).empty  # nothing closed yet: nothing learnt
+        assert connection.execute(select(func.count()).select_from(warning_lead)).scalar_one() == 2
+    wid = next(w["warning_id"] for w in uc.list_warnings(city, CENTRE) if w["person_id"] == "P1")
+    leads = uc.get_warning(city, station_actor("P1"), wid)["leads"]
+    assert [(lead["lead_id"], lead["level"]) for lead in leads] == [("lead-a", "high"), ("lead-b", "urgent")]
+    assert leads[1]["features"]["n_risky_call_24h"] == 2.0
+    assert leads[0]["features"]["cur_score"] is None  # JSON has no NaN: a missing feature is stored as null
 
-    for person, outcome in (("P1", "dissuaded"), ("P2", "false_alarm")):
-        wid = _warning_of(city, person)
-        officer = station_actor(person)
-        uc.take_warning(city, officer, wid)
-        uc.close_warning(city, officer, wid, outcome=outcome)
-    rows = uc.outcome_rows(city, CENTRE)
-    assert rows[["lead_id", "label"]].values.tolist() == [
-        ["lead-a", "impersonate_police"], ["lead-c", "normal"], ["lead-b", "impersonate_police"]]
-    assert rows["n_risky_call_24h"].tolist() == [1.0, 0.0, 2.0]
-    assert rows["cur_score"].isna().all()  # a missing feature comes back missing, not zero
-    assert list(rows.columns[-len(FEATURES):]) == list(FEATURES)
+
+def test_the_store_s_victims_come_from_reports_then_from_closed_warnings() -> None:
+    t = pd.Timestamp(T0)
+    reports = pd.DataFrame({
+        "victim_id": ["V1", "V2"], "time": [t + timedelta(days=3)] * 2, "fraud_type": ["fake_loan", "sextortion"],
+        "numbers": [["s-1"], ["never-seen"]], "accounts": [["m-1"], []], "urls": [[], []],
+    })
+    frames = {
+        "call": pd.DataFrame({"caller": ["s-1"], "callee": ["n-v1"], "start": [t]}),
+        "transfer": pd.DataFrame({"payer_account": ["a-v1"], "payee_account": ["m-1"],
+                                  "time": [t + timedelta(hours=5)]}),
+    }
+    directory = Directory({"n-v1": "V1"}, {"a-v1": "V1"})
+    closed = pd.DataFrame({
+        "person_id": ["V1", "W1", "F1"], "fraud_type": ["impersonate_police", "order_brushing", "fake_loan"],
+        "outcome": ["dissuaded", "already_defrauded", "false_alarm"],
+        "first_lead_at": [t - timedelta(days=9), t + timedelta(days=1), t],
+    })
+    victims = uc.store_victims(reports, frames, directory, closed).set_index("person_id")
+    # V1: the report's type; its scam began at the call with the number it names (the warning's earlier lead
+    # about another type does not move it); V2: nothing it names is in the events, so a week before the report
+    # W1: found by the officer, from the warning's first lead; F1, a false alarm, is no victim
+    assert victims["fraud_type"].to_dict() == {"V1": "fake_loan", "V2": "sextortion", "W1": "order_brushing"}
+    assert victims.loc["V1", "first_contact_time"] == t
+    assert victims.loc["V2", "first_contact_time"] == t + timedelta(days=3) - uc.REPORT_LOOKBACK
+    assert victims.loc["W1", "first_contact_time"] == t + timedelta(days=1)
+
+
+def test_retraining_needs_leads_and_victims_and_is_the_centre_s_job(city: Engine, tmp_path: Path) -> None:
     with pytest.raises(PermissionDenied):
-        uc.outcome_rows(city, station_actor("P1"))
+        uc.store_training_rows(city, station_actor("P1"))
+    with pytest.raises(ValueError, match="no leads"):
+        uc.retrain(city, CENTRE, tmp_path, tmp_path / "m")
 
 
-def test_leads_raised_without_features_are_not_training_rows(city: Engine) -> None:
-    uc.raise_warnings(city, SYSTEM, [request("P3", "high", "by-hand")])
-    wid = _warning_of(city, "P3")
-    uc.take_warning(city, station_actor("P3"), wid)
-    uc.close_warning(city, station_actor("P3"), wid, outcome="false_alarm")
-    assert uc.outcome_rows(city, CENTRE).empty
-
-
-def test_retrain_refuses_without_outcomes_and_stations_may_not(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_cli_retrain_errors_are_one_line(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'a.db'}"
     runner = CliRunner()
-    centre = ["--user", "c", "--role", "city_centre", "--db", url, "--sim", str(tmp_path), "--out", str(tmp_path / "m")]
-    refused = runner.invoke(cli, ["retrain", *centre])
-    assert refused.exit_code == 2 and "no closed warning" in refused.stderr
+    args = ["--db", url, "--sim", str(tmp_path), "--out", str(tmp_path / "m")]
+    refused = runner.invoke(cli, ["retrain", "--user", "c", "--role", "city_centre", *args])
+    assert refused.exit_code == 2 and "no leads" in refused.stderr
+    denied = runner.invoke(cli, ["retrain", "--user", "o", "--role", "analyst", *args])
+    assert denied.exit_code == 2 and "may not" in denied.stderr
     from aegis.usecases.warning_sim import train_from_sim
 
     with pytest.raises(FileNotFoundError, match="not a simulated city"):
         train_from_sim(tmp_path, tmp_path / "m")
-    analyst = ["--user", "o", "--role", "analyst"]
-    denied = runner.invoke(cli, ["retrain", *analyst, "--db", url, "--sim", str(tmp_path), "--out", str(tmp_path)])
-    assert denied.exit_code == 2 and "may not" in denied.stderr
 
 
 @pytest.mark.slow
-def test_retrain_learns_from_a_deployment_s_closed_warnings(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    """The loop end to end: warnings raised on one city and closed by its officers as the truth says, then
-    ``aegis warnings retrain`` on a training city plus those outcomes; the new model's card counts them."""
-    import pandas as pd
-
-    from aegis.decisions.warning_policy import load_policy
+def test_retrain_learns_from_a_deployment_s_reports_and_closed_warnings(tmp_path: Path) -> None:
+    """The loop end to end: a city's events in the store, warnings raised and closed by its officers as the
+    truth says, then ``aegis warnings retrain`` on a training city plus the store's labelled leads."""
+    from aegis.ingest import ingest_file
     from aegis.simulate import SimConfig, simulate
     from aegis.store import open_engine
-    from aegis.store.repositories import EventRepository
     from aegis.training.modelstore import load_model
-    from aegis.usecases import warning_pipeline as loop
-    from aegis.usecases import warning_sim as sim
     from aegis.usecases.actor import Actor, Role
+    from aegis.usecases.demo import INGEST_ORDER
+    from aegis.usecases.warning_sim import sim_entity_risk
 
     simulate(SimConfig(people=3000, days=21, seed=21, victims_per_10k_day=10.0), tmp_path / "train")
-    simulate(SimConfig(people=3000, days=14, seed=22, victims_per_10k_day=10.0), tmp_path / "deployed")
+    simulate(SimConfig(people=2000, days=14, seed=22, victims_per_10k_day=10.0), tmp_path / "deployed")
     url = f"sqlite:///{tmp_path / 'a.db'}"
     engine = open_engine(url)
-    persons = pd.read_parquet(tmp_path / "deployed" / "events" / "person.parquet")
-    with engine.begin() as connection:
-        EventRepository(engine).add_many("person", persons.to_dict("records"), connection)
-    frames, directory, _ = sim._read_events(tmp_path / "deployed")
-    pipeline = loop.WarningPipeline(load_model(None, "victim").detector, load_policy(),  # type: ignore[arg-type]
-                                    sim.sim_entity_risk(tmp_path / "deployed"), directory)
-    requests = [r for batch in loop.daily_batches(frames) for r in loop.requests_from(pipeline.step(batch))]
-    uc.raise_warnings(engine, SYSTEM, requests)
+    for kind in INGEST_ORDER:
+        ingest_file(engine, kind, tmp_path / "deployed" / "events" / f"{kind}.parquet")
+    risk = sim_entity_risk(tmp_path / "deployed")
+    uc.raise_warnings_for_city(engine, SYSTEM, risk=risk)
     victims = set(pd.read_parquet(tmp_path / "deployed" / "truth" / "victims.parquet")["person_id"])
     raised = uc.list_warnings(engine, CENTRE)
     assert raised
@@ -109,9 +114,14 @@ def test_retrain_learns_from_a_deployment_s_closed_warnings(tmp_path) -> None:  
         uc.take_warning(engine, officer, w["warning_id"])
         uc.close_warning(engine, officer, w["warning_id"],
                          outcome="dissuaded" if w["person_id"] in victims else "false_alarm")
-    result = CliRunner().invoke(cli, ["retrain", "--user", "c", "--role", "city_centre", "--db", url,
-                                      "--sim", str(tmp_path / "train"), "--out", str(tmp_path / "model")])
-    assert result.exit_code == 0, result.output
-    card = load_model(tmp_path / "model", "victim").card
-    assert card["data"]["outcome_warnings"] == len(raised)
-    assert card["data"]["outcome_rows"] == len(uc.outcome_rows(engine, CENTRE)) >= len(raised)
+    rows, labels, meta = uc.store_training_rows(engine, CENTRE, risk=risk)
+    assert meta["closed_warnings"] == len(raised) and meta["victim_rows"] > 0
+    # reported victims the model never warned are victims in the training rows as well
+    warned = {w["person_id"] for w in raised}
+    reported = set(pd.read_parquet(tmp_path / "deployed" / "events" / "report.parquet")["victim_id"])
+    missed = reported - warned
+    if missed:
+        assert (labels[rows["person_id"].isin(missed)] != "normal").any()
+    card = uc.retrain(engine, CENTRE, tmp_path / "train", tmp_path / "model", risk=risk)
+    assert card["data"]["store"] == meta
+    assert load_model(tmp_path / "model", "victim").card["data"]["store"]["lead_rows"] == len(rows)

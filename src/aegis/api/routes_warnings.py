@@ -50,6 +50,8 @@ class WarningOut(BaseModel):
 
 class WarningDetail(WarningOut):
     history: list[dict[str, Any]]
+    leads: list[dict[str, Any]] = Field(default_factory=list)
+    """the leads behind the warning, each with the level it asked for and the features the model saw"""
 
 
 class ContactIn(BaseModel):

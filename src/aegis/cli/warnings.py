@@ -149,10 +149,12 @@ def retrain(user: User, role: RoleOpt,
                                                    "--people 20000 --days 30 --victims-per-10k-day 3`).")],
             model_out: Annotated[Path, typer.Option("--out", help="Folder for the retrained model.")],
             db: Db = None) -> None:
-    """Retrain the warning model on the training city plus the leads of closed warnings, labelled by outcome."""
+    """Retrain the warning model on the training city plus the store's leads, labelled by reports and outcomes."""
     engine, actor = _context(db, user, role, None, None)
-    with err.status("replaying the training city and learning from it and the closed warnings (minutes)"):
-        card = _uc().retrain_with_outcomes(engine, actor, sim, model_out)
-    data = card.get("data", {})
-    out.print(f"trained on {data.get('lead_rows')} lead rows, {data.get('outcome_rows')} of them from "
-              f"{data.get('outcome_warnings')} closed warnings; written to {model_out}", highlight=False)
+    with err.status("replaying the store and the training city, then learning (minutes)"):
+        card = _uc().retrain(engine, actor, sim, model_out)
+    store = card.get("data", {}).get("store", {})
+    out.print(f"learnt from {store.get('lead_rows')} of the store's lead rows ({store.get('victim_rows')} of "
+              f"victims: {store.get('reported_victims')} reported, {store.get('closed_warnings')} warnings "
+              f"closed, {store.get('false_alarms')} false alarms) beside the training city; written to "
+              f"{model_out}", highlight=False)

@@ -20,7 +20,7 @@ from sqlalchemy import Engine, select
 
 from aegis.actions import warnings as wf
 from aegis.decisions.warning_policy import Policy
-from aegis.detectors.victim import VictimDetector
+from aegis.detectors.victim import NORMAL, VictimDetector
 from aegis.features.url_features import host_of
 from aegis.features.victim_leads import (
     FEATURES,
@@ -127,6 +127,24 @@ def requests_from(scored: pd.DataFrame) -> list[wf.WarningRequest]:
         )
         for r, f in zip(due.itertuples(index=False), records, strict=True)
     ]
+
+
+def lead_labels(rows: pd.DataFrame, victims: pd.DataFrame) -> pd.Series:
+    """Training label of each lead row: the victim's fraud type from a day before first contact, else normal.
+
+    ``victims`` has ``person_id, fraud_type, first_contact_time`` (a simulated city's truth, or what a store's
+    reports and closed warnings say). Rows of a victim long before the fraud began are neither: they get
+    ``None`` and are left out of training.
+    """
+    v = victims.drop_duplicates("person_id").set_index("person_id")
+    contact = rows["person_id"].map(v["first_contact_time"])
+    ftype = rows["person_id"].map(v["fraud_type"]).astype(object)
+    label = pd.Series(NORMAL, index=rows.index, dtype=object)
+    is_victim = contact.notna()
+    during = is_victim & (rows["time"] >= contact - pd.Timedelta(days=1))
+    label[during] = ftype[during]
+    label[is_victim & ~during] = None
+    return label
 
 
 def daily_batches(frames: Mapping[str, pd.DataFrame], freq: str = "1D") -> Iterator[dict[str, pd.DataFrame]]:

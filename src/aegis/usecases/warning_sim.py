@@ -31,6 +31,7 @@ from aegis.usecases.warning_pipeline import (
     REMOTE_CONTROL_PACKAGES,
     WarningPipeline,
     daily_batches,
+    lead_labels,
     popular_hosts,
     requests_from,
     risk_from_reports,
@@ -114,42 +115,27 @@ def sim_features(sim_dir: Path, risk: EntityRisk, policy: Policy | None = None) 
     return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
 
 
-def sim_labels(rows: pd.DataFrame, victims: pd.DataFrame) -> pd.Series:
-    """Training label of each lead row: the victim's fraud type from a day before first contact, else normal.
-
-    Rows of a victim long before the fraud began are neither: they get ``None`` and are left out of training.
-    """
-    v = victims.drop_duplicates("person_id").set_index("person_id")
-    contact = rows["person_id"].map(v["first_contact_time"])
-    ftype = rows["person_id"].map(v["fraud_type"]).astype(object)
-    label = pd.Series(NORMAL, index=rows.index, dtype=object)
-    is_victim = contact.notna()
-    during = is_victim & (rows["time"] >= contact - pd.Timedelta(days=1))
-    label[during] = ftype[during]
-    label[is_victim & ~during] = None
-    return label
-
-
 def train_from_sim(sim_dir: Path, out: Path, *, risk_seed: int = 0, n_estimators: int = 200,
-                   outcomes: pd.DataFrame | None = None) -> dict[str, Any]:
+                   store: tuple[pd.DataFrame, pd.Series, dict[str, Any]] | None = None) -> dict[str, Any]:
     """Train the fusion model on one simulated city and save it with its card.
 
-    ``outcomes`` (from :func:`aegis.usecases.warnings.outcome_rows`) adds the leads of closed real warnings,
-    labelled by their outcome, to the city's rows: what officers found out flows back into the model.
+    ``store`` (rows, labels and what the card should say, from
+    :func:`aegis.usecases.warnings.store_training_rows`) adds a deployment's own leads, labelled by its
+    citizens' reports and its closed warnings: what officers found out flows back into the model.
     """
     from aegis.training.modelstore import save_model
 
     risk = sim_entity_risk(sim_dir, seed=risk_seed)
     rows = sim_features(sim_dir, risk)
     victims = pd.read_parquet(sim_dir / "truth" / "victims.parquet")
-    labels = sim_labels(rows, victims)
+    labels = lead_labels(rows, victims)
     keep = labels.notna().to_numpy()
     rows, labels = rows[keep], labels[keep]
-    if outcomes is not None and len(outcomes):
+    if store is not None:
         # the store's person ids must not meet the simulated city's in one cross-validation group
-        real = outcomes.assign(person_id="outcome:" + outcomes["person_id"].astype(str))
-        rows = pd.concat([rows, real.drop(columns="label")], ignore_index=True)
-        labels = pd.concat([labels, real["label"]], ignore_index=True)
+        real = store[0].assign(person_id="store:" + store[0]["person_id"].astype(str))
+        rows = pd.concat([rows, real], ignore_index=True)
+        labels = pd.concat([labels, store[1]], ignore_index=True)
     detector = VictimDetector(n_estimators=n_estimators).fit(rows, labels.to_numpy())
     manifest = sim_dir / "manifest.json"
     config = json.loads(manifest.read_text()).get("config", {}) if manifest.exists() else {}
@@ -160,15 +146,15 @@ def train_from_sim(sim_dir: Path, out: Path, *, risk_seed: int = 0, n_estimators
         "seed": config.get("seed"),
         "lead_rows": len(rows),
         "victim_rows": int((labels != NORMAL).sum()),
-        "outcome_rows": 0 if outcomes is None else len(outcomes),
-        "outcome_warnings": 0 if outcomes is None or outcomes.empty else int(outcomes["warning_id"].nunique()),
         "victims": len(victims),
         "entity_risk": f"reports + simulated detector coverage 0.7 / false rate 0.002 (seed {risk_seed})"
         + (" + text model" if risk.text_scorer else ""),
+        **({"store": store[2]} if store is not None else {}),
     }
     notes = (
-        "Trained on a simulated city only. Out-of-fold figures are grouped by person on the training city; "
-        "the figures that count come from `aegis evaluate warnings --sim DIR` on a city of another seed."
+        "Trained on a simulated city" + (" and a deployment's store" if store is not None else " only") + ". "
+        "Out-of-fold figures are grouped by person; the figures that count come from "
+        "`aegis evaluate warnings --sim DIR` on a city of another seed."
     )
     return save_model(detector, out, data=data, metrics=detector.cv_metrics_, notes=notes)
 

@@ -3,18 +3,20 @@
 Every step takes an :class:`Actor`; a police station sees and touches only warnings about residents of its
 own station, a district bureau those of its district. Every change is written to the audit log with the
 actor and the reasons, in the same transaction as the change. The leads behind each warning are kept with
-the features the model saw, so closed warnings become training rows (:func:`outcome_rows`). The fusion
-loop itself is :mod:`aegis.usecases.warning_pipeline`; the simulated evaluation
+the features the model saw (shown with the warning). What the store learns later, citizens' reports and
+closed warnings, labels its replayed leads for retraining (:func:`store_training_rows`, :func:`retrain`). The
+fusion loop itself is :mod:`aegis.usecases.warning_pipeline`; the simulated evaluation
 :mod:`aegis.usecases.warning_sim`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, Engine, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -23,11 +25,8 @@ from sqlalchemy.exc import IntegrityError
 from aegis.actions import warnings as wf
 from aegis.decisions.warning_policy import CHANNELS, LEVELS, Policy, load_policy
 from aegis.detectors.victim import NORMAL, VictimDetector
-from aegis.features.victim_leads import (
-    FEATURES,
-    Directory,
-    EntityRisk,
-)
+from aegis.features.case_timelines import case_timelines
+from aegis.features.victim_leads import Directory, EntityRisk
 from aegis.store.repositories import AuditLog, EventRepository
 from aegis.store.schema import EVENT_TABLES
 from aegis.store.schema_warnings import warning, warning_lead
@@ -36,6 +35,7 @@ from aegis.usecases.warning_pipeline import (
     LEAD_EVENT_KINDS,
     WarningPipeline,
     daily_batches,
+    lead_labels,
     requests_from,
     store_entity_risk,
 )
@@ -196,44 +196,101 @@ def _record_lead(connection: Connection, warning_id: str, request: wf.WarningReq
     connection.execute(dialect.insert(warning_lead).values(**values).on_conflict_do_nothing())
 
 
-def outcome_rows(engine: Engine, actor: Actor) -> pd.DataFrame:
-    """The fusion feature rows of the leads behind closed warnings, labelled by what the officer found.
+#: a reported victim whose contact with the numbers and links the report names is not in the events is taken
+#: to have been in the scam for this long before reporting it
+REPORT_LOOKBACK = pd.Timedelta(days=7)
 
-    Dissuaded and already defrauded persons were real victims (label: the warning's fraud type); a false
-    alarm was not (label ``normal``). Columns: ``warning_id, lead_id, person_id, time, label`` and
-    :data:`~aegis.features.victim_leads.FEATURES`. All jurisdictions: the centre retrains the city's model.
+
+def store_victims(reports: pd.DataFrame, frames: Mapping[str, pd.DataFrame], directory: Directory,
+                  closed: pd.DataFrame) -> pd.DataFrame:
+    """Who the store knows was defrauded, of which type, and since when: ``person_id, fraud_type,
+    first_contact_time``.
+
+    Citizens' reports come first: the first contact is the victim's earliest call, SMS or visit with what the
+    report names (:func:`aegis.features.case_timelines.case_timelines`), else :data:`REPORT_LOOKBACK` before
+    the report. Then the closed warnings whose person was being defrauded (dissuaded or already defrauded),
+    from their first lead. ``closed`` has ``person_id, fraud_type, outcome, first_lead_at``.
     """
-    actor.require(RAISERS, "read warning outcomes for training")
-    query = (
-        select(warning.c.warning_id, warning.c.person_id, warning.c.fraud_type, warning.c.outcome,
-               warning_lead.c.lead_id, warning_lead.c.time, warning_lead.c.features)
-        .join(warning_lead, warning_lead.c.warning_id == warning.c.warning_id)
-        .where(warning.c.status == "closed", warning.c.outcome.is_not(None))
-        .order_by(warning_lead.c.time, warning_lead.c.lead_id)
+    timelines = case_timelines(
+        reports, (directory.number_owner, directory.account_owner),  # type: ignore[arg-type]
+        calls=frames.get("call"), sms=frames.get("sms"), url_visits=frames.get("url_visit"),
+        transfers=frames.get("transfer"), horizon_h=0.0,
     )
+    reported = reports.reset_index(drop=True).assign(
+        first_contact_time=pd.to_datetime(reports["time"], utc=True).reset_index(drop=True) - REPORT_LOOKBACK
+    )
+    found = timelines.set_index("case")["first_contact"]
+    reported.loc[found.index, "first_contact_time"] = found.to_numpy()
+    real = closed[closed["outcome"] != "false_alarm"].rename(columns={"first_lead_at": "first_contact_time"})
+    both = pd.concat([
+        reported[["victim_id", "fraud_type", "first_contact_time"]].rename(columns={"victim_id": "person_id"}),
+        real[["person_id", "fraud_type", "first_contact_time"]],
+    ], ignore_index=True)
+    both["first_contact_time"] = pd.to_datetime(both["first_contact_time"], utc=True)
+    both["from_report"] = np.arange(len(both)) < len(reported)
+    # a citizen's report outranks an officer's outcome about the same person; of several, the earliest scam
+    both = both.sort_values(["from_report", "first_contact_time"], ascending=[False, True], kind="stable")
+    return both.drop_duplicates("person_id", keep="first").drop(columns="from_report").reset_index(drop=True)
+
+
+def _store_events(engine: Engine) -> tuple[dict[str, pd.DataFrame], Directory]:
+    repo = EventRepository(engine)
+    frames = {k: repo.frame(k) for k in LEAD_EVENT_KINDS}
+    directory = Directory.from_frames(
+        repo.frame("sim_opening", ["number", "person_id"]),
+        repo.frame("account_opening", ["account", "person_id"]),
+        repo.frame("person", ["person_id", "age"]),
+    )
+    return frames, directory
+
+
+def store_training_rows(engine: Engine, actor: Actor, *, risk: EntityRisk | None = None
+                        ) -> tuple[pd.DataFrame, pd.Series, dict[str, Any]]:
+    """The store's leads replayed through the fusion loop, labelled by what the store learnt since.
+
+    A lead row is a victim's (their fraud type) from a day before the scam's first contact, by citizens'
+    reports and closed warnings (:func:`store_victims`); everyone else's rows are normal. Reported victims
+    the model never warned teach it too: their leads are recomputed here, not read from past warnings.
+    Returns the rows, the labels and what the model card should say. All jurisdictions: the city centre's job.
+    """
+    actor.require(RAISERS, "retrain the warning model")
+    frames, directory = _store_events(engine)
+    pipeline = WarningPipeline(None, load_policy(), risk or store_entity_risk(engine), directory)
+    found = [pipeline.features(batch) for batch in daily_batches(frames)]
+    found = [f for f in found if len(f)]
+    if not found:
+        raise ValueError("events: the store holds no leads to learn from (ingest events first)")
+    rows = pd.concat(found, ignore_index=True)
     with engine.connect() as connection:
-        # a lead raised without features (by hand, through the API) cannot teach the model
-        found = [r for r in connection.execute(query).mappings() if r["features"]]
-    features = pd.DataFrame([r["features"] for r in found], columns=list(FEATURES), dtype=float)
-    return pd.concat([
-        pd.DataFrame({
-            "warning_id": [r["warning_id"] for r in found],
-            "lead_id": [r["lead_id"] for r in found],
-            "person_id": [r["person_id"] for r in found],
-            "time": pd.to_datetime([r["time"] for r in found], utc=True),
-            "label": [NORMAL if r["outcome"] == "false_alarm" else r["fraud_type"] for r in found],
-        }),
-        features,
-    ], axis=1)
+        closed = pd.DataFrame(
+            connection.execute(
+                select(warning.c.person_id, warning.c.fraud_type, warning.c.outcome, warning.c.first_lead_at)
+                .where(warning.c.status == "closed", warning.c.outcome.is_not(None))
+            ).fetchall(),
+            columns=["person_id", "fraud_type", "outcome", "first_lead_at"],
+        )
+    reports = EventRepository(engine).frame("report")
+    victims = store_victims(reports, frames, directory, closed)
+    labels = lead_labels(rows, victims)
+    keep = labels.notna().to_numpy()
+    meta = {
+        "lead_rows": int(keep.sum()),
+        "victim_rows": int((labels[keep] != NORMAL).sum()),
+        "reported_victims": int(reports["victim_id"].nunique()) if len(reports) else 0,
+        "closed_warnings": len(closed),
+        "false_alarms": int((closed["outcome"] == "false_alarm").sum()),
+    }
+    return rows[keep].reset_index(drop=True), labels[keep].reset_index(drop=True), meta
 
 
-def retrain_with_outcomes(engine: Engine, actor: Actor, sim_dir: Path, out: Path, *,
-                          risk_seed: int = 0) -> dict[str, Any]:
-    """Retrain the fusion model on a simulated city plus the store's closed warnings (see :func:`outcome_rows`)."""
-    outcomes = outcome_rows(engine, actor)
-    if outcomes.empty:
-        raise ValueError("outcomes: no closed warning with stored leads yet; close warnings first")
-    return train_from_sim(sim_dir, out, risk_seed=risk_seed, outcomes=outcomes)
+def retrain(engine: Engine, actor: Actor, sim_dir: Path, out: Path, *, risk: EntityRisk | None = None
+            ) -> dict[str, Any]:
+    """Retrain the fusion model on a simulated city plus the store's own labelled leads."""
+    rows, labels, meta = store_training_rows(engine, actor, risk=risk)
+    if meta["victim_rows"] == 0:
+        raise ValueError("labels: the store knows no victim yet (no citizen's report, no closed warning that "
+                         "found one); there is nothing of its own to learn")
+    return train_from_sim(sim_dir, out, store=(rows, labels, meta))
 
 
 def list_warnings(
@@ -269,6 +326,14 @@ def get_warning(engine: Engine, actor: Actor, warning_id: str) -> dict[str, Any]
         {"at": e["at"], "actor": e["actor"], "action": e["action"], "reasons": e["reasons"], "details": e["details"]}
         for e in AuditLog(engine).entries("warning", warning_id)
     ]
+    with engine.connect() as connection:
+        leads = connection.execute(
+            select(warning_lead.c.lead_id, warning_lead.c.time, warning_lead.c.probability, warning_lead.c.level,
+                   warning_lead.c.features)
+            .where(warning_lead.c.warning_id == warning_id)
+            .order_by(warning_lead.c.time, warning_lead.c.lead_id)
+        ).mappings().all()
+    row["leads"] = [dict(lead) for lead in leads]
     return row
 
 
@@ -426,14 +491,7 @@ def raise_warnings_for_city(
     from aegis.training.modelstore import load_model
 
     actor.require(RAISERS, "raise warnings")
-    repo = EventRepository(engine)
-    frames = {k: repo.frame(k) for k in LEAD_EVENT_KINDS}
-    person = repo.frame("person", ["person_id", "age"])
-    directory = Directory.from_frames(
-        repo.frame("sim_opening", ["number", "person_id"]),
-        repo.frame("account_opening", ["account", "person_id"]),
-        person,
-    )
+    frames, directory = _store_events(engine)
     pol = load_policy(policy)
     pipeline = WarningPipeline(
         cast(VictimDetector, load_model(model, "victim").detector),
