@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, func, insert, select
+from sqlalchemy import Connection, Engine, func, insert, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from aegis.store.schema import EVENT_TABLES, audit_log, ingest_run, risk_profile
@@ -53,15 +53,46 @@ class EventRepository:
 
     def frame(self, kind: str, columns: Sequence[str] | None = None) -> pd.DataFrame:
         """All events of a kind as a data frame (for batch feature building), times in UTC."""
+        return self._frame(kind, columns, [None])
+
+    def frame_touching(self, kind: str, fields: Sequence[str], values: Iterable[str]) -> pd.DataFrame:
+        """The events of a kind whose ``fields`` (any of them) hold one of ``values``, as :meth:`frame` does.
+
+        Reads only what a few thousand reported numbers or accounts touched, not a year of traffic; the values
+        go in chunks, under every engine's limit on bound parameters.
+        """
+        wanted = sorted(set(values))
+        table = EVENT_TABLES[kind]
+        chunks = [wanted[i:i + _IN_CHUNK] for i in range(0, len(wanted), _IN_CHUNK)]
+        conditions = [or_(*(table.c[f].in_(chunk) for f in fields)) for chunk in chunks]
+        return self._frame(kind, None, conditions).drop_duplicates("event_id", ignore_index=True)
+
+    def first_time(self, kind: str) -> datetime | None:
+        """The earliest time of any event of a kind (``start`` for calls), None when there is none."""
+        table = EVENT_TABLES[kind]
+        column = table.c["start" if "start" in table.c else "time"]
+        with self.engine.connect() as connection:
+            first = connection.execute(select(func.min(column))).scalar_one()
+        return None if first is None else pd.Timestamp(first, tz=UTC) if first.tzinfo is None else first
+
+    def _frame(self, kind: str, columns: Sequence[str] | None, conditions: Sequence[Any]) -> pd.DataFrame:
         table = EVENT_TABLES[kind]
         cols = [table.c[name] for name in columns] if columns else list(table.c)
+        parts = []
         with self.engine.connect() as connection:
-            result = connection.execute(select(*cols).order_by(table.c.event_id))
-            frame = pd.DataFrame(result.fetchall(), columns=[c.name for c in cols])
+            for condition in conditions:
+                query = select(*cols).order_by(table.c.event_id)
+                result = connection.execute(query if condition is None else query.where(condition))
+                parts.append(pd.DataFrame(result.fetchall(), columns=[c.name for c in cols]))
+        frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=[c.name for c in cols])
         for column in cols:
             if column.type.__class__.__name__ == "UtcDateTime":
                 frame[column.name] = pd.to_datetime(frame[column.name], utc=True)
         return frame
+
+
+#: values per IN list (SQLite allows 32,766 bound parameters, PostgreSQL 65,535)
+_IN_CHUNK = 5000
 
 
 class IngestRunRepository:

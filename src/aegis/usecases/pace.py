@@ -25,7 +25,7 @@ _KINDS = ("report", "call", "sms", "url_visit", "transfer")
 
 
 def _pace(frames: Mapping[str, pd.DataFrame], directory: Directory, quantile: float,
-          min_cases: int) -> dict[str, Any]:
+          min_cases: int, observed_from: pd.Timestamp | None = None) -> dict[str, Any]:
     timelines = case_timelines(
         frames["report"],
         (directory.number_owner, directory.account_owner),  # type: ignore[arg-type]
@@ -33,6 +33,7 @@ def _pace(frames: Mapping[str, pd.DataFrame], directory: Directory, quantile: fl
         sms=frames.get("sms"),
         url_visits=frames.get("url_visit"),
         transfers=frames.get("transfer"),
+        observed_from=observed_from,
     )
     table = fraud_pace(timelines, quantile=quantile, min_cases=min_cases)
     return {
@@ -64,7 +65,22 @@ def pace_from_store(engine: Engine, actor: Actor, *, quantile: float = 0.1, min_
     """The pace table from the store's reports and events (all jurisdictions: a city-wide policy figure)."""
     actor.require(PACE_READERS, "measure fraud pace")
     repo = EventRepository(engine)
-    frames = {k: repo.frame(k) for k in _KINDS}
+    reports = repo.frame("report")
+
+    def named(column: str) -> set[str]:
+        return {str(v) for values in reports[column] for v in (values or [])}
+
+    # only the events that touch what the reports name: a year of a city's traffic does not fit in memory
+    numbers = named("numbers")
+    frames = {
+        "report": reports,
+        "call": repo.frame_touching("call", ("caller", "callee"), numbers),
+        "sms": repo.frame_touching("sms", ("sender", "receiver"), numbers),
+        "url_visit": repo.frame_touching("url_visit", ("url",), named("urls")),
+        "transfer": repo.frame_touching("transfer", ("payee_account",), named("accounts")),
+    }
     directory = Directory.from_frames(repo.frame("sim_opening", ["number", "person_id"]),
                                       repo.frame("account_opening", ["account", "person_id"]))
-    return _pace(frames, directory, quantile, min_cases)
+    # when the events begin is a property of all of them, not of the few read
+    starts = [t for t in (repo.first_time("call"), repo.first_time("sms")) if t is not None]
+    return _pace(frames, directory, quantile, min_cases, pd.Timestamp(min(starts)) if starts else None)
