@@ -72,8 +72,8 @@ class EventRepository:
         table = EVENT_TABLES[kind]
         column = table.c["start" if "start" in table.c else "time"]
         with self.engine.connect() as connection:
-            first = connection.execute(select(func.min(column))).scalar_one()
-        return None if first is None else pd.Timestamp(first, tz=UTC) if first.tzinfo is None else first
+            first: datetime | None = connection.execute(select(func.min(column))).scalar_one()
+        return first
 
     def _frame(self, kind: str, columns: Sequence[str] | None, conditions: Sequence[Any]) -> pd.DataFrame:
         table = EVENT_TABLES[kind]

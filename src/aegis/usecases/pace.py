@@ -18,10 +18,11 @@ from aegis.features.case_timelines import case_timelines, fraud_pace, pace_hours
 from aegis.features.victim_leads import Directory
 from aegis.store.repositories import EventRepository
 from aegis.usecases.actor import Actor, Role
+from aegis.usecases.warning_pipeline import store_directory
+from aegis.usecases.warning_sim import read_sim_events
 
 #: the centre sets city-wide policy; bureaus and stations work the warnings it routes to them
 PACE_READERS = frozenset({Role.city_centre})
-_KINDS = ("report", "call", "sms", "url_visit", "transfer")
 
 
 def _pace(frames: Mapping[str, pd.DataFrame], directory: Directory, quantile: float,
@@ -53,12 +54,8 @@ def pace_from_sim(sim_dir: Path, *, quantile: float = 0.1, min_cases: int = 5) -
     events = sim_dir / "events"
     if not (events / "report.parquet").is_file():
         raise FileNotFoundError(f"sim: {sim_dir} has no events/report.parquet (simulate a city first)")
-    frames = {k: pd.read_parquet(events / f"{k}.parquet") for k in _KINDS}
-    directory = Directory.from_frames(
-        pd.read_parquet(events / "sim_opening.parquet", columns=["number", "person_id"]),
-        pd.read_parquet(events / "account_opening.parquet", columns=["account", "person_id"]),
-    )
-    return _pace(frames, directory, quantile, min_cases)
+    frames, directory, _ = read_sim_events(sim_dir)
+    return _pace({**frames, "report": pd.read_parquet(events / "report.parquet")}, directory, quantile, min_cases)
 
 
 def pace_from_store(engine: Engine, actor: Actor, *, quantile: float = 0.1, min_cases: int = 5) -> dict[str, Any]:
@@ -79,8 +76,7 @@ def pace_from_store(engine: Engine, actor: Actor, *, quantile: float = 0.1, min_
         "url_visit": repo.frame_touching("url_visit", ("url",), named("urls")),
         "transfer": repo.frame_touching("transfer", ("payee_account",), named("accounts")),
     }
-    directory = Directory.from_frames(repo.frame("sim_opening", ["number", "person_id"]),
-                                      repo.frame("account_opening", ["account", "person_id"]))
+    directory = store_directory(repo)
     # when the events begin is a property of all of them, not of the few read
     starts = [t for t in (repo.first_time("call"), repo.first_time("sms")) if t is not None]
     return _pace(frames, directory, quantile, min_cases, pd.Timestamp(min(starts)) if starts else None)

@@ -211,6 +211,15 @@ def _popular_domains(events: EventRepository) -> set[str]:
     return popular_hosts(events.frame("url_visit", ["person_id", "url"]), events.count("person"))
 
 
+def store_directory(repo: EventRepository) -> Directory:
+    """Who holds which number and account, and residents' ages, from the store's openings and persons."""
+    return Directory.from_frames(
+        repo.frame("sim_opening", ["number", "person_id"]),
+        repo.frame("account_opening", ["account", "person_id"]),
+        repo.frame("person", ["person_id", "age"]),
+    )
+
+
 def store_entity_risk(engine: Engine, *, min_score: float = 0.5) -> EntityRisk:
     """Entity risk from the store: the detectors' risk profiles plus the stored citizens' reports."""
     with engine.connect() as connection:

@@ -92,7 +92,7 @@ def sim_entity_risk(
 # --- reading a simulated city ----------------------------------------------------------------------------------
 
 
-def _read_events(sim_dir: Path) -> tuple[dict[str, pd.DataFrame], Directory, pd.DataFrame]:
+def read_sim_events(sim_dir: Path) -> tuple[dict[str, pd.DataFrame], Directory, pd.DataFrame]:
     events = sim_dir / "events"
     if not events.is_dir():
         raise FileNotFoundError(f"sim: {sim_dir} has no events/ folder (simulate a city first)")
@@ -108,7 +108,7 @@ def _read_events(sim_dir: Path) -> tuple[dict[str, pd.DataFrame], Directory, pd.
 
 def sim_features(sim_dir: Path, risk: EntityRisk, policy: Policy | None = None) -> pd.DataFrame:
     """Fusion feature rows of every lead of a simulated city, replayed in daily batches."""
-    frames, directory, _ = _read_events(sim_dir)
+    frames, directory, _ = read_sim_events(sim_dir)
     pipeline = WarningPipeline(None, policy or load_policy(), risk, directory)
     rows = [pipeline.features(batch) for batch in daily_batches(frames)]
     rows = [r for r in rows if len(r)]
@@ -201,7 +201,7 @@ def evaluate_sim(
     loaded = load_model(model, "victim")
     pol = load_policy(policy)
     risk = sim_entity_risk(sim_dir, seed=risk_seed)
-    frames, directory, person = _read_events(sim_dir)
+    frames, directory, person = read_sim_events(sim_dir)
     pipeline = WarningPipeline(loaded.detector, pol, risk, directory)  # type: ignore[arg-type]
     scored = [pipeline.step(batch) for batch in daily_batches(frames)]
     scored = [s for s in scored if len(s)]

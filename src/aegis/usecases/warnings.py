@@ -37,6 +37,7 @@ from aegis.usecases.warning_pipeline import (
     daily_batches,
     lead_labels,
     requests_from,
+    store_directory,
     store_entity_risk,
 )
 from aegis.usecases.warning_sim import train_from_sim
@@ -235,13 +236,7 @@ def store_victims(reports: pd.DataFrame, frames: Mapping[str, pd.DataFrame], dir
 
 def _store_events(engine: Engine) -> tuple[dict[str, pd.DataFrame], Directory]:
     repo = EventRepository(engine)
-    frames = {k: repo.frame(k) for k in LEAD_EVENT_KINDS}
-    directory = Directory.from_frames(
-        repo.frame("sim_opening", ["number", "person_id"]),
-        repo.frame("account_opening", ["account", "person_id"]),
-        repo.frame("person", ["person_id", "age"]),
-    )
-    return frames, directory
+    return {k: repo.frame(k) for k in LEAD_EVENT_KINDS}, store_directory(repo)
 
 
 def store_training_rows(engine: Engine, actor: Actor, *, risk: EntityRisk | None = None
