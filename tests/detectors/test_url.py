@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from sklearn.model_selection import StratifiedKFold
 
-from aegis.detectors.url import SiteMemory, UrlDetector
+from aegis.detectors.url import NearestUrls, SiteMemory, UrlDetector
 from aegis.features.url_features import (
     FEATURE_NAMES,
     Blacklist,
@@ -178,11 +178,13 @@ def test_default_model_separates_obvious_cases(default_detector: UrlDetector) ->
     assert verdicts[4].reasons[0] == "域名仿冒 paypal.com（品牌词出现在子域名中）"
 
 
-def test_default_model_stacks_four_ngram_views_and_site_memory(default_detector: UrlDetector) -> None:
+def test_default_model_stacks_four_ngram_views_nearest_urls_and_site_memory(default_detector: UrlDetector) -> None:
     assert list(default_detector.ngrams_) == ["url", "host", "page", "words"]
-    # the stacked booster sees the lexical columns, one out-of-fold score per view and the site rates
+    # the stacked booster sees the lexical columns, one out-of-fold score per view and the nearest-URL margin,
+    # and the site rates
     boosters = default_detector.boosters_
-    assert all(b.n_features_in_ == len(FEATURE_NAMES) + 4 + SiteMemory.N_FEATURES for b in boosters)
+    assert all(b.n_features_in_ == len(FEATURE_NAMES) + 5 + SiteMemory.N_FEATURES for b in boosters)
+    assert len(default_detector.nearest_.phishing_urls_) == default_detector.nearest_.phishing_.shape[1] > 4000
     # a bag of boosters that differ in their seed, so the averaged score is not one seed's luck
     assert len(boosters) == 3 and len({b.random_state for b in boosters}) == 3
     # a free host where the training set saw nothing but phishing pages is remembered
@@ -201,6 +203,53 @@ def test_site_memory_shrinks_rare_sites_toward_the_base_rate() -> None:
     assert unseen.tolist() == pytest.approx([base, 0, base, 0])
 
 
+KIT_URLS = [
+    ("http://shop-one.example/V4/validation/a111aedc8ae390eabcfa130e041a10a4", 1),
+    ("http://garden-tools.example/V4/validation/ba4b8bddd7958ecb8772c836c2969531", 1),
+    ("https://support-appleld.com.secureupdate.lawyer.example/ap/89e6a3b4b063b8d/?cmd=_update", 1),
+    ("https://www.iracing.com/tracks/gateway-motorsports-park/", 0),
+    ("https://en.wikipedia.org/wiki/Phishing", 0),
+    ("https://www.python.org/downloads/release/python-3117/", 0),
+]
+
+
+def test_nearest_urls_finds_a_kit_on_a_new_host_and_names_a_near_copy() -> None:
+    urls, labels = zip(*KIT_URLS, strict=True)
+    nearest = NearestUrls().fit(list(urls), list(labels))
+    match = nearest.match(["http://new-victim-host.example/V4/validation/0c0ffee0c0ffee0c0ffee0c0ffee0c0f",
+                           "https://www.shop-one.example/V4/validation/a111aedc8ae390eabcfa130e041a10a4",
+                           "https://en.wikipedia.org/wiki/Pharming"])
+    kit, copy, article = match.margin
+    assert kit > 0.5 and copy > kit and article < 0.5
+    assert "/V4/validation/" in nearest.phishing_urls_[match.phishing_index[0]]
+    # only a close match is named in the reasons
+    assert match.phishing_neighbour(0) is None and match.phishing_neighbour(2) is None
+    named, similarity = match.phishing_neighbour(1)
+    assert named == KIT_URLS[0][0] and similarity >= 0.8
+    np.testing.assert_allclose(nearest.predict_proba(["https://en.wikipedia.org/wiki/Pharming"])[:, 1], [article])
+
+
+def test_nearest_urls_scores_the_same_in_chunks_and_without_one_class() -> None:
+    urls, labels = zip(*KIT_URLS, strict=True)
+    queries = [u.replace(".example", ".test") for u in urls] * 3
+    whole = NearestUrls().fit(list(urls), list(labels)).match(queries)
+    chunked = NearestUrls(chunk=4).fit(list(urls), list(labels)).match(queries)
+    np.testing.assert_allclose(chunked.margin, whole.margin, rtol=1e-6)
+    np.testing.assert_array_equal(chunked.phishing_index, whole.phishing_index)
+    # no legitimate references (a tiny inner fold): every URL reads as near its nearest phishing one
+    only_phishing = NearestUrls().fit(list(urls[:3]), [1, 1, 1]).match(queries[:2])
+    assert (only_phishing.legitimate_similarity == 0).all() and (only_phishing.margin >= 0.5).all()
+
+
+def test_nearest_urls_ignores_what_most_urls_share() -> None:
+    # "http://www." and ".example/" are in every URL: kept, they would make any two URLs look alike
+    urls = [f"http://www.site{i}.example/{word}" for i in range(400) for word in ("zq", "vx")[i % 2:][:1]]
+    labels = [i % 2 for i in range(400)]
+    pruned = NearestUrls().fit(urls, labels).match(["http://www.unrelated.example/"])
+    every_ngram = NearestUrls(max_df=1.0).fit(urls, labels).match(["http://www.unrelated.example/"])
+    assert pruned.phishing_similarity[0] == 0 < every_ngram.phishing_similarity[0]
+
+
 def test_stacked_site_rates_are_out_of_fold() -> None:
     # every site appears once: in-sample rates would hand the booster the label, out-of-fold ones never saw it
     sites = [(f"site{i}.example", f"site{i}.example") for i in range(12)] + [("free.host", "a.free.host")] * 6
@@ -211,6 +260,15 @@ def test_stacked_site_rates_are_out_of_fold() -> None:
     assert (rates[12:, 1] > 0).all() and (rates[12:, 0] > target.mean()).all()
     assert (SiteMemory.out_of_fold(sites, target, [])[:, [1, 3]] == 0).all()
 
+
+
+def test_a_near_copy_of_a_known_phishing_url_is_named(default_detector: UrlDetector) -> None:
+    # hannousse has http://appleid.apple.com-app.es/ as phishing; the same page over https is a near copy
+    verdict, unrelated = default_detector.predict(["https://appleid.apple.com-app.es/",
+                                                   "http://completely-new-shop.top/cart/checkout"])
+    assert verdict.label == "phishing"
+    assert any(r.startswith("与已知钓鱼网址高度相似") and "appleid.apple.com-app.es" in r for r in verdict.reasons)
+    assert not any(r.startswith("与已知钓鱼网址高度相似") for r in unrelated.reasons)
 
 
 def test_blacklist_hit_is_a_rule(default_detector: UrlDetector) -> None:
