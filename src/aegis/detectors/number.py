@@ -27,7 +27,10 @@ out-of-fold residuals on training numbers spread over the normalised graph, then
 scores smoothed over it) 0.9538 / 0.884 after the correction and 0.9459 / 0.876 after the smoothing: the
 graph's signal is already in the neighbour label features, and smoothing drags the low-degree frauds, the ones
 missed, toward their normal neighbours. The nearest labelled number of each class in profile space (cosine on
-quantile-normalised profiles, the margin that helped the URL detector) gave 0.9561 / 0.885.
+quantile-normalised profiles, the margin that helped the URL detector) gave 0.9561 / 0.885; thirteen ratios a
+tree cannot form by itself (distinct callees per call, SMS per call, calls per active day and hour, the share
+of the busiest hour and day, bill per call, data per bill, calls per handset, business per month...) 0.9563 /
+0.887; CatBoost (1,000 trees of depth 6) in place of LightGBM 0.9565 and 0.9535 on the first two seeds.
 The frauds it misses look like long-standing ordinary subscribers (31 active days, eight months of bills,
 half their calls incoming) whose contacts are known normal numbers: neither their profile nor their
 neighbourhood tells them apart.
