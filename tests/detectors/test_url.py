@@ -269,6 +269,8 @@ def test_a_near_copy_of_a_known_phishing_url_is_named(default_detector: UrlDetec
     assert verdict.label == "phishing"
     assert any(r.startswith("与已知钓鱼网址高度相似") and "appleid.apple.com-app.es" in r for r in verdict.reasons)
     assert not any(r.startswith("与已知钓鱼网址高度相似") for r in unrelated.reasons)
+    known = default_detector.predict(["http://appleid.apple.com-app.es/"])[0]
+    assert "即已知钓鱼网址 http://appleid.apple.com-app.es/" in known.reasons
 
 
 def test_blacklist_hit_is_a_rule(default_detector: UrlDetector) -> None:
