@@ -46,6 +46,9 @@ class Detector(ABC):
     """Base class of all detectors: ``fit`` / ``score`` / ``predict``."""
 
     kind: ClassVar[str]
+    model_format: ClassVar[int] = 1
+    """bumped when a detector fitted by an earlier version can no longer score (a new fitted part); a saved
+    model records it, and loading one of another format is refused with a clear error"""
 
     @abstractmethod
     def fit(self, X: Any, y: Labels) -> Self: ...

@@ -82,6 +82,7 @@ class UrlDetector(Detector):
     """
 
     kind: ClassVar[str] = "url"
+    model_format: ClassVar[int] = 2  # 2: the nearest known URLs (nearest_)
 
     def __init__(self, brands: Sequence[Brand] | None = None, blacklist: Blacklist | None = None, *,
                  ngram_features: int = 2**18, C: float = 10.0, n_estimators: int = 1000,

@@ -47,6 +47,7 @@ def save_model(
     card = {
         "kind": detector.kind,
         "detector": f"{type(detector).__module__}.{type(detector).__qualname__}",
+        "model_format": detector.model_format,
         "aegis_version": aegis.__version__,
         "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "data": data,
@@ -74,6 +75,11 @@ def load_model(path: Path | None, kind: str) -> LoadedModel:
     detector = joblib.load(model_file)
     if not isinstance(detector, Detector) or detector.kind != kind:
         raise ModelError(f"model: {model_file} is not a '{kind}' detector")
+    saved_format = int(card.get("model_format", 1))
+    if saved_format != detector.model_format:
+        raise ModelError(f"model: {path} is a '{kind}' model of format {saved_format}, and this Aegis "
+                         f"({aegis.__version__}) scores format {detector.model_format}: train it again with "
+                         f"`aegis train {kind}`")
     return LoadedModel(detector, card)
 
 
@@ -81,6 +87,7 @@ def render_card(card: dict[str, Any]) -> str:
     lines = [f"# Model card: {card['kind']} detector", ""]
     lines += [
         f"- detector: `{card['detector']}`",
+        f"- model format: {card.get('model_format', 1)}",
         f"- Aegis version: {card['aegis_version']}",
         f"- trained at: {card['trained_at']}",
         "",

@@ -1,0 +1,55 @@
+"""Saved models: the card travels with the model, and a model of another format is refused in one line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from aegis.cli.main import app
+from aegis.detectors.text import TextDetector
+from aegis.detectors.url import UrlDetector
+from aegis.training.modelstore import CARD_FILE, ModelError, load_model, save_model
+
+TEXTS = ["您的账户涉嫌洗钱，请转入安全账户", "妈，我今晚回家吃饭", "公安局通知：资金转入安全账户核查", "快递已放门口"]
+LABELS = ["impersonate_police", "0", "impersonate_police", "0"]
+
+
+@pytest.fixture
+def saved(tmp_path: Path) -> Path:
+    save_model(TextDetector(min_df=1).fit(TEXTS, LABELS), tmp_path / "m", data={"rows": 4}, metrics={})
+    return tmp_path / "m"
+
+
+def test_the_card_records_the_format_and_a_model_loads_back(saved: Path) -> None:
+    card = json.loads((saved / CARD_FILE).read_text())
+    assert card["kind"] == "text" and card["model_format"] == TextDetector.model_format
+    assert "- model format: 1" in (saved / "MODEL_CARD.md").read_text()
+    assert load_model(saved, "text").detector.predict_labels(["请转入安全账户"]).tolist() == ["impersonate_police"]
+
+
+def test_a_model_of_another_format_is_refused_with_what_to_do(saved: Path, tmp_path: Path) -> None:
+    card = json.loads((saved / CARD_FILE).read_text())
+    (saved / CARD_FILE).write_text(json.dumps({**card, "model_format": 0}))
+    with pytest.raises(ModelError, match=r"format 0.*train it again with `aegis train text`"):
+        load_model(saved, "text")
+    (tmp_path / "in.csv").write_text("text\n请转入安全账户\n")
+    result = CliRunner().invoke(app, ["predict", "text", "--model", str(saved), "--data", str(tmp_path / "in.csv"),
+                                      "--out", str(tmp_path / "out.csv")])
+    assert result.exit_code == 2 and "train it again" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_a_card_from_before_formats_reads_as_format_1(saved: Path) -> None:
+    card = json.loads((saved / CARD_FILE).read_text())
+    del card["model_format"]
+    (saved / CARD_FILE).write_text(json.dumps(card))
+    assert load_model(saved, "text").card.get("model_format") is None
+
+
+def test_shipped_models_are_of_the_format_this_version_scores() -> None:
+    assert UrlDetector.model_format == 2  # the nearest known URLs
+    for kind in ("text", "number", "url", "account", "victim"):
+        assert load_model(None, kind).detector.kind == kind
