@@ -273,6 +273,18 @@ def test_a_near_copy_of_a_known_phishing_url_is_named(default_detector: UrlDetec
     assert "即已知钓鱼网址 http://appleid.apple.com-app.es/" in known.reasons
 
 
+def test_reported_sites_are_scored_without_the_list_rule_and_the_model_keeps_it(
+        default_detector: UrlDetector) -> None:
+    from aegis.training.url_default import reported_sites_flagged
+
+    sites = sorted(default_detector.featurizer.blacklist.hosts)[:60]
+    figures = reported_sites_flagged(default_detector, sites, sample=40)
+    assert figures["tw165_sites_scored"] == 40
+    # without the rule some reported sites pass; with it (the model itself, untouched) every one is flagged
+    assert 0 < figures["tw165_flagged_without_list_rule"] < 1
+    assert (default_detector.score([f"http://{site}/" for site in sites]) >= 0.99).all()
+
+
 def test_blacklist_hit_is_a_rule(default_detector: UrlDetector) -> None:
     site = sorted(default_detector.featurizer.blacklist.hosts)[0]
     verdict = default_detector.predict([f"https://{site}/"])[0]
