@@ -164,7 +164,9 @@ class UrlDetector(Detector):
         ngram_scores = [np.asarray(model.predict_proba(views[view]))[:, 1] for view, model in self.ngrams_.items()]
         stacked = self._stack(self.featurizer.matrix(signals), [*ngram_scores, nearest.margin],
                               self.sites_.features([_sites(s) for s in signals]))
-        scores = np.mean([np.asarray(booster.predict_proba(stacked))[:, 1] for booster in self.boosters_], axis=0)
+        # the fitted Booster directly: the same probabilities without the sklearn wrapper's input checks, which
+        # took half of each booster's time on a single URL
+        scores = np.mean([booster.booster_.predict(stacked) for booster in self.boosters_], axis=0)
         blacklisted = np.array([s.blacklisted for s in signals])
         official = np.array([self._trusted_official(s) for s in signals]) & ~blacklisted
         scores = np.where(official, np.minimum(scores, OFFICIAL_SCORE), scores)
