@@ -47,7 +47,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import ClassVar, Self
+from typing import Any, ClassVar, Self
 
 import lightgbm as lgb
 import numpy as np
@@ -129,14 +129,17 @@ class UrlDetector(Detector):
         # out-of-fold scores and site rates, so the booster learns how far to trust each on unseen URLs
         folds = list(StratifiedKFold(n_folds, shuffle=True, random_state=self.random_state).split(urls, target)
                      ) if n_folds >= 2 else []
+        def out_of_fold(model: Any, texts: Any) -> np.ndarray:
+            if not folds:
+                return np.full(len(urls), 0.5)
+            return cross_val_predict(model, texts, target, method="predict_proba", cv=folds)[:, 1]
+
         self.ngrams_ = {}
         oof = []
         for view, texts in views.items():
-            oof.append(cross_val_predict(self._ngram_model(view), texts, target, method="predict_proba",
-                                         cv=folds)[:, 1] if folds else np.full(len(urls), 0.5))
+            oof.append(out_of_fold(self._ngram_model(view), texts))
             self.ngrams_[view] = self._ngram_model(view).fit(texts, target)
-        oof.append(cross_val_predict(NearestUrls(), urls, target, method="predict_proba", cv=folds)[:, 1]
-                   if folds else np.full(len(urls), 0.5))
+        oof.append(out_of_fold(NearestUrls(), urls))
         self.nearest_ = NearestUrls().fit(urls, target)
         site_oof = SiteMemory.out_of_fold(sites, target, folds)
         self.sites_ = SiteMemory(sites, target)
@@ -315,13 +318,9 @@ class NearestUrls(ClassifierMixin, BaseEstimator):
         for start in range(0, len(urls), self.chunk):
             rows = slice(start, start + self.chunk)
             vectors = self._vectors(urls[rows])
-            for references, best in ((self.phishing_, best_phishing), (self.legitimate_, best_legitimate)):
-                if references.shape[1] == 0:
-                    continue
-                similarity = (vectors @ references).toarray()
-                best[rows] = similarity.max(axis=1)
-                if references is self.phishing_:
-                    index[rows] = similarity.argmax(axis=1)
+            phishing = _similarities(vectors, self.phishing_)
+            best_phishing[rows], index[rows] = phishing.max(axis=1), phishing.argmax(axis=1)
+            best_legitimate[rows] = _similarities(vectors, self.legitimate_).max(axis=1)
         return NearestMatch(best_phishing, best_legitimate, index, self.phishing_urls_)
 
     def predict_proba(self, X: Sequence[str] | np.ndarray) -> np.ndarray:
@@ -330,6 +329,13 @@ class NearestUrls(ClassifierMixin, BaseEstimator):
 
     def predict(self, X: Sequence[str] | np.ndarray) -> np.ndarray:
         return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
+
+
+def _similarities(vectors: sp.csr_matrix, references: sp.csr_matrix) -> np.ndarray:
+    """Cosine of each row with each reference (one column per reference; a zero column when there is none)."""
+    if references.shape[1] == 0:
+        return np.zeros((vectors.shape[0], 1), dtype=np.float32)
+    return (vectors @ references).toarray()
 
 
 def _sites(signals: UrlSignals) -> tuple[str, str]:

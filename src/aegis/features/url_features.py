@@ -391,11 +391,17 @@ def _page(parts: UrlParts) -> str:
     return f"{path}?{parts.query.lower()}" if parts.query else path
 
 
+def bundled_blacklist_entries() -> list[str]:
+    """The entries of the bundled Taiwan 165 scam-site list (``aegis/data/lists/tw165_scam_sites.txt``; see README
+    there), in :meth:`Blacklist.key` form."""
+    text = (resources.files("aegis") / "data" / "lists" / "tw165_scam_sites.txt").read_text(encoding="utf-8")
+    return [line for line in text.splitlines() if line and not line.startswith("#")]
+
+
 @cache
 def load_blacklist() -> Blacklist:
-    """The bundled Taiwan 165 scam-site list (``aegis/data/lists/tw165_scam_sites.txt``; see README there)."""
-    text = (resources.files("aegis") / "data" / "lists" / "tw165_scam_sites.txt").read_text(encoding="utf-8")
-    return Blacklist.from_keys(line for line in text.splitlines() if line and not line.startswith("#"))
+    """The bundled Taiwan 165 scam-site list as a :class:`Blacklist`."""
+    return Blacklist.from_keys(bundled_blacklist_entries())
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -19,7 +19,13 @@ from typing import Any
 import numpy as np
 
 from aegis.detectors.url import UrlDetector
-from aegis.features.url_features import Blacklist, UrlFeaturizer, load_blacklist, parse_url
+from aegis.features.url_features import (
+    Blacklist,
+    UrlFeaturizer,
+    bundled_blacklist_entries,
+    load_blacklist,
+    parse_url,
+)
 from aegis.training.modelstore import default_model_dir, save_model
 from aegis.training.task import Dataset, Inputs
 from aegis.training.url import TASK
@@ -104,9 +110,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{args.folds}-fold CV: {cv}")
     detector = TASK.new_detector().fit(dataset.X, dataset.y)
     assert isinstance(detector, UrlDetector)
-    listed = [line for line in BLACKLIST_FILE.read_text(encoding="utf-8").splitlines()
-              if line and not line.startswith("#")]
-    reported = reported_sites_flagged(detector, listed)
+    reported = reported_sites_flagged(detector, bundled_blacklist_entries())
     print(f"165 sites flagged with the list rule off: {reported}")
     data = {
         "source": "phishing-hannousse (Hannousse & Yahiouche 2021, doi:10.17632/c2gw7fy2j4.3), CC BY 4.0",
