@@ -8,6 +8,7 @@ import joblib
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.metrics import roc_auc_score
 
 from aegis.datasets import sichuan
 from aegis.detectors.number import FRAUD, NORMAL, NumberBatch, NumberDetector, reasons
@@ -106,6 +107,23 @@ def test_known_fraud_neighbours_are_a_reason(city: tuple[NumberBatch, np.ndarray
     fraud = batch.profiles.index[(labels == 1) & (np.arange(len(labels)) % 2 == 1)][:1]
     verdict = detector.predict(NumberBatch(batch.profiles.loc[fraud], batch.edges))[0]
     assert any(r.startswith("与") and r.endswith("个已知诈骗号码有通话") for r in verdict.reasons)
+
+
+def test_networks_learn_from_the_profile_alone_and_blend_with_the_boosters(
+        city: tuple[NumberBatch, np.ndarray, NumberDetector]) -> None:
+    batch, labels, detector = city
+    train, test = np.arange(len(labels)) % 2 == 0, np.arange(len(labels)) % 2 == 1
+    fit = NumberBatch(batch.profiles[train], batch.edges)
+    nets_only = NumberDetector(seeds=2, n_estimators=60, threshold=0.5, mlp_weight=1.0).fit(fit, labels[train])
+    scored = NumberBatch(batch.profiles[test], batch.edges)
+    net_scores = nets_only.score(scored)
+    assert roc_auc_score(labels[test], net_scores) >= 0.95
+    # the networks see the profile only: without the graph they score the same
+    np.testing.assert_allclose(nets_only.score(NumberBatch(batch.profiles[test])), net_scores)
+    boosters_only = NumberDetector(seeds=2, n_estimators=60, threshold=0.5, mlp_weight=0.0).fit(fit, labels[train])
+    assert boosters_only.nets_ == []
+    np.testing.assert_allclose(detector.score(scored),
+                               0.5 * boosters_only.score(scored) + 0.5 * net_scores, atol=1e-9)
 
 
 def test_fit_rejects_unknown_labels() -> None:
