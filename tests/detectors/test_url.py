@@ -137,6 +137,16 @@ def test_empty_url_rows_are_reported_by_line(tmp_path: Path) -> None:
         TASK.load(Inputs(data=(path,)), labelled=True)
 
 
+def test_a_blank_line_between_urls_is_refused_and_trailing_ones_are_ignored(tmp_path: Path) -> None:
+    path = write(tmp_path, "url\nhttp://a.com\n   \nhttp://b.com\n")
+    with pytest.raises(DataError, match=r"urls\.csv: column 'url' is empty on line 3$"):
+        TASK.load(Inputs(data=(path,)), labelled=False)
+    trailing = write(tmp_path, "url\nhttp://a.com\nhttp://b.com\n\n  \n", "t.csv")
+    assert TASK.load(Inputs(data=(trailing,)), labelled=False).X == ["http://a.com", "http://b.com"]
+    with pytest.raises(DataError, match="no rows under the header"):
+        TASK.load(Inputs(data=(write(tmp_path, "url,label\n\n,\n", "e.csv"),)), labelled=False)
+
+
 def test_labels_are_checked_only_when_needed(tmp_path: Path) -> None:
     path = write(tmp_path, "url,label\nhttp://a.com,Phishing \nhttp://b.com,spam\n")
     with pytest.raises(DataError, match=r"column 'label' must be 'phishing' or 'legitimate' on line 3"):

@@ -83,7 +83,9 @@ class UrlTask:
 def _read(path: Path, *, labelled: bool) -> pd.DataFrame:
     """One CSV, checked: a ``url`` column with no empty cell, and valid labels when they are needed."""
     try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+        # blank lines are kept as rows so that a blank line between URLs is refused with its line number
+        # rather than silently dropped (which would shift every prediction after it); trailing ones go below
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True, skip_blank_lines=False)
     except FileNotFoundError:
         raise DataError(f"{path}: file not found") from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
@@ -91,6 +93,8 @@ def _read(path: Path, *, labelled: bool) -> pd.DataFrame:
     frame.columns = [str(c).strip().lower() for c in frame.columns]
     if "url" not in frame.columns:
         raise DataError(f"{path}: column 'url' is missing (columns: {', '.join(frame.columns) or 'none'})")
+    filled = np.flatnonzero((frame.apply(lambda column: column.str.strip()) != "").any(axis=1).to_numpy())
+    frame = frame.iloc[: filled[-1] + 1 if len(filled) else 0].copy()
     if frame.empty:
         raise DataError(f"{path}: no rows under the header")
     frame["url"] = frame["url"].str.strip()
