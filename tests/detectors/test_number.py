@@ -121,7 +121,7 @@ def test_networks_learn_from_the_profile_alone_and_blend_with_the_boosters(
     # the networks see the profile only: without the graph they score the same
     np.testing.assert_allclose(nets_only.score(NumberBatch(batch.profiles[test])), net_scores)
     boosters_only = NumberDetector(seeds=2, n_estimators=60, threshold=0.5, mlp_weight=0.0).fit(fit, labels[train])
-    assert boosters_only.nets_ == []
+    assert boosters_only.net_ is None
     np.testing.assert_allclose(detector.score(scored),
                                0.5 * boosters_only.score(scored) + 0.5 * net_scores, atol=1e-9)
 

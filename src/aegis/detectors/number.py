@@ -70,6 +70,7 @@ from typing import Any, ClassVar, Self
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
+from sklearn.ensemble import VotingClassifier
 from sklearn.impute import SimpleImputer
 from sklearn.metrics import f1_score
 from sklearn.model_selection import StratifiedKFold
@@ -104,7 +105,7 @@ class NumberDetector(Detector):
 
     kind: ClassVar[str] = "number"
     model_format: ClassVar[int] = 2
-    """2: boosters and networks blended (``boosters_``, ``nets_``); 1 had boosters only (``models_``)"""
+    """2: boosters and networks blended (``boosters_``, ``net_``); 1 had boosters only (``models_``)"""
 
     def __init__(self, *, n_estimators: int = 400, learning_rate: float = 0.03, num_leaves: int = 31,
                  min_child_samples: int = 20, reg_lambda: float = 1.0, colsample_bytree: float = 0.7,
@@ -131,33 +132,33 @@ class NumberDetector(Detector):
                                   reg_lambda=self.reg_lambda,
                                   random_state=seed, n_jobs=1, verbose=-1)
 
-    def _net(self, seed: int, rows: int) -> Pipeline:
+    def _net(self, seeds: range, rows: int) -> Pipeline:
+        """One preprocessing for all seeds' networks, then their mean (soft vote): one call scores them all."""
         # counts and amounts span orders of magnitude: a signed log, then unit scale, for the network.
         # Early stopping holds out an eighth of the rows: not worth it (nor always possible) on a few dozen.
+        nets = [(f"seed{seed}", MLPClassifier((128, 64), alpha=1e-3, early_stopping=rows >= 200,
+                                              validation_fraction=0.125, n_iter_no_change=20, max_iter=500,
+                                              random_state=seed)) for seed in seeds]
         return make_pipeline(SimpleImputer(strategy="constant", fill_value=0.0, add_indicator=True,
                                            keep_empty_features=True),
-                             FunctionTransformer(_signed_log), StandardScaler(),
-                             MLPClassifier((128, 64), alpha=1e-3, early_stopping=rows >= 200,
-                                           validation_fraction=0.125, n_iter_no_change=20, max_iter=500,
-                                           random_state=seed))
+                             FunctionTransformer(_signed_log), StandardScaler(), VotingClassifier(nets, voting="soft"))
 
     def _fit_views(self, features: pd.DataFrame, target: np.ndarray,
-                   seeds: range) -> tuple[list[lgb.LGBMClassifier], list[Pipeline]]:
+                   seeds: range) -> tuple[list[lgb.LGBMClassifier], Pipeline | None]:
         """Boosters on all features and, unless ``mlp_weight`` is 0, networks on the profile alone."""
         boosters = [self._model(s).fit(features, target) for s in seeds]
-        profile = features[self.profile_columns_].to_numpy(dtype=float)
-        nets = [self._net(s, len(target)).fit(profile, target) for s in seeds] if self.mlp_weight > 0 else []
-        return boosters, nets
+        if self.mlp_weight <= 0:
+            return boosters, None
+        return boosters, self._net(seeds, len(target)).fit(features[self.profile_columns_].to_numpy(dtype=float),
+                                                           target)
 
-    def _blend(self, boosters: list[lgb.LGBMClassifier], nets: list[Pipeline],
-               features: pd.DataFrame) -> np.ndarray:
+    def _blend(self, boosters: list[lgb.LGBMClassifier], net: Pipeline | None, features: pd.DataFrame) -> np.ndarray:
         # the boosters directly on an array: the sklearn wrapper re-validates params and frames on every
         # call, which costs more than the trees when one number is scored
         values = features.to_numpy(dtype=float)
         score = np.mean([m.booster_.predict(values) for m in boosters], axis=0)
-        if nets:
-            profile = features[self.profile_columns_].to_numpy(dtype=float)
-            net_score = np.mean([m.predict_proba(profile)[:, 1] for m in nets], axis=0)
+        if net is not None:
+            net_score = net.predict_proba(features[self.profile_columns_].to_numpy(dtype=float))[:, 1]
             score = (1 - self.mlp_weight) * score + self.mlp_weight * net_score
         return np.asarray(np.clip(score, 0.0, 1.0))
 
@@ -183,7 +184,7 @@ class NumberDetector(Detector):
         self.feature_columns_ = list(features.columns)
         self.threshold_ = self.threshold if self.threshold is not None else self._cv_threshold(features, target)
         seeds = range(self.random_state, self.random_state + self.seeds)
-        self.boosters_, self.nets_ = self._fit_views(features, target, seeds)
+        self.boosters_, self.net_ = self._fit_views(features, target, seeds)
         return self
 
     def _cv_threshold(self, features: pd.DataFrame, target: np.ndarray) -> float:
@@ -191,16 +192,16 @@ class NumberDetector(Detector):
         folds = StratifiedKFold(self.threshold_folds, shuffle=True, random_state=self.random_state)
         oof = np.zeros(len(target))
         for train, test in folds.split(features, target):
-            boosters, nets = self._fit_views(features.iloc[train], target[train],
-                                             range(self.random_state, self.random_state + 1))
-            oof[test] = self._blend(boosters, nets, features.iloc[test])
+            boosters, net = self._fit_views(features.iloc[train], target[train],
+                                            range(self.random_state, self.random_state + 1))
+            oof[test] = self._blend(boosters, net, features.iloc[test])
         candidates = np.round(np.arange(0.2, 0.81, 0.01), 2)
         scores = [f1_score(target, oof >= t, zero_division=0) for t in candidates]
         return float(candidates[int(np.argmax(scores))])
 
     def _assess(self, X: NumberBatch) -> tuple[np.ndarray, pd.DataFrame]:
         features = self._features(X)
-        return self._blend(self.boosters_, self.nets_, features), features
+        return self._blend(self.boosters_, self.net_, features), features
 
     def score(self, X: NumberBatch) -> np.ndarray:
         return self._assess(X)[0]
