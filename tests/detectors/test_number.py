@@ -130,6 +130,8 @@ def test_fit_rejects_unknown_labels() -> None:
     profiles = pd.DataFrame({"n_calls": [1.0, 2.0]}, index=["a", "b"])
     with pytest.raises(ValueError, match="label 'maybe'"):
         NumberDetector().fit(NumberBatch(profiles), ["1", "maybe"])
+    with pytest.raises(ValueError, match=r"mlp_weight: 1\.5 is not between 0"):
+        NumberDetector(mlp_weight=1.5).fit(NumberBatch(profiles), ["1", "0"])
 
 
 # --- the Sichuan importer and the task -------------------------------------------------------------------

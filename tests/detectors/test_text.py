@@ -121,6 +121,16 @@ def test_load_csv_and_dialogue_jsonl(tmp_path: Path) -> None:
     assert TASK.load(Inputs(data=[csv]), labelled=False).y is None
 
 
+def test_a_blank_line_is_an_empty_message_and_trailing_ones_are_ignored(tmp_path: Path) -> None:
+    csv = tmp_path / "m.csv"
+    csv.write_text("text\n你好\n\n   \n转入安全账户\n\n\n", encoding="utf-8")
+    assert TASK.load(Inputs(data=[csv]), labelled=False).X == ["你好", "", "   ", "转入安全账户"]
+    labelled = tmp_path / "l.csv"
+    labelled.write_text("text,label\n你好,normal\n\n转入安全账户,冒充公检法\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"l\.csv: column 'label' is empty on data row 2"):
+        TASK.load(Inputs(data=[labelled]), labelled=True)
+
+
 def test_missing_text_column_names_column_and_file(tmp_path: Path) -> None:
     bad = tmp_path / "bad.csv"
     bad.write_text("message,label\nhi,0\n", encoding="utf-8")

@@ -174,6 +174,8 @@ class NumberDetector(Detector):
         return pd.concat([profiles, graph.set_axis(profiles.index)], axis=1)
 
     def fit(self, X: NumberBatch, y: Labels) -> Self:
+        if not 0.0 <= self.mlp_weight <= 1.0:
+            raise ValueError(f"mlp_weight: {self.mlp_weight} is not between 0 (boosters only) and 1 (networks only)")
         target = _as_target(y)
         if len(target) != len(X.profiles):
             raise ValueError(f"y: {len(target)} labels for {len(X.profiles)} profiles")

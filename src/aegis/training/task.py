@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
+import pandas as pd
 
 from aegis.detectors.base import Detector, Verdict
 
@@ -21,6 +22,14 @@ KINDS = ("text", "number", "url", "account")
 
 class DataError(ValueError):
     """Input data that cannot be used: the message names the file, the field and the reason."""
+
+
+def without_trailing_blank_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` (read as strings with ``skip_blank_lines=False``) without the blank rows after its last
+    filled one. Blank lines inside a file stay rows, so that predictions keep to one per input line and an
+    error names the right line; pandas' default would drop them and shift every row after."""
+    filled = np.flatnonzero((frame.apply(lambda column: column.str.strip()) != "").any(axis=1).to_numpy())
+    return frame.iloc[: filled[-1] + 1 if len(filled) else 0].copy()
 
 
 @dataclass(frozen=True)

@@ -24,17 +24,18 @@ from sklearn.model_selection import StratifiedKFold
 
 from aegis.detectors.base import Verdict
 from aegis.detectors.text import TextDetector, is_normal_label, join_turns
-from aegis.training.task import DataError, Dataset, Inputs
+from aegis.training.task import DataError, Dataset, Inputs, without_trailing_blank_rows
 
 
 def read_csv(path: Path, *, labelled: bool) -> tuple[list[str], list[str] | None]:
     try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, skip_blank_lines=False)
     except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise DataError(f"{path}: cannot be read as CSV ({exc})") from exc
     for column in ("text", "label") if labelled else ("text",):
         if column not in frame.columns:
             raise DataError(f"{path}: column '{column}' is missing (columns: {', '.join(frame.columns)})")
+    frame = without_trailing_blank_rows(frame)  # a blank line between messages is an empty message
     texts = frame["text"].tolist()
     if not labelled:
         return texts, None

@@ -18,7 +18,7 @@ from sklearn.model_selection import StratifiedKFold
 
 from aegis.detectors.base import Verdict
 from aegis.detectors.url import LEGITIMATE, PHISHING, UrlDetector
-from aegis.training.task import DataError, Dataset, Inputs
+from aegis.training.task import DataError, Dataset, Inputs, without_trailing_blank_rows
 
 LABELS = (PHISHING, LEGITIMATE)
 
@@ -83,8 +83,6 @@ class UrlTask:
 def _read(path: Path, *, labelled: bool) -> pd.DataFrame:
     """One CSV, checked: a ``url`` column with no empty cell, and valid labels when they are needed."""
     try:
-        # blank lines are kept as rows so that a blank line between URLs is refused with its line number
-        # rather than silently dropped (which would shift every prediction after it); trailing ones go below
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True, skip_blank_lines=False)
     except FileNotFoundError:
         raise DataError(f"{path}: file not found") from None
@@ -93,8 +91,7 @@ def _read(path: Path, *, labelled: bool) -> pd.DataFrame:
     frame.columns = [str(c).strip().lower() for c in frame.columns]
     if "url" not in frame.columns:
         raise DataError(f"{path}: column 'url' is missing (columns: {', '.join(frame.columns) or 'none'})")
-    filled = np.flatnonzero((frame.apply(lambda column: column.str.strip()) != "").any(axis=1).to_numpy())
-    frame = frame.iloc[: filled[-1] + 1 if len(filled) else 0].copy()
+    frame = without_trailing_blank_rows(frame)  # a blank line between URLs is an empty url, refused below
     if frame.empty:
         raise DataError(f"{path}: no rows under the header")
     frame["url"] = frame["url"].str.strip()
