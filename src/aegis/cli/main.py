@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -56,6 +57,19 @@ def main(
     ] = False,
 ) -> None:
     """Aegis (反诈神盾)."""
+
+
+class Stopwatch:
+    """Prints each stage of a long job on stderr with the seconds since the job started."""
+
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    def __call__(self, message: str) -> None:
+        err.print(f"[dim]{self.elapsed():6.1f}s[/dim] {message}", highlight=False)
 
 
 def progress_bar(description: str) -> Any:
@@ -252,17 +266,11 @@ def demo(
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Simulate a small city and run it through Aegis end to end: ingest, detect, decide, warn, freeze."""
-    import time
-
     from aegis.usecases.demo import DemoConfig, run_demo
 
-    started = time.monotonic()
-
-    def say(message: str) -> None:
-        err.print(f"[dim]{time.monotonic() - started:6.1f}s[/dim] {message}", highlight=False)
-
+    say = Stopwatch()
     summary = run_demo(DemoConfig(people=people, days=days, seed=seed, workdir=workdir), say)
-    summary["seconds"] = round(time.monotonic() - started, 1)
+    summary["seconds"] = round(say.elapsed(), 1)
     if as_json:
         print(json.dumps(summary, ensure_ascii=False, indent=2, default=str))
         return
@@ -385,7 +393,8 @@ def train(
     """Train a detector on labelled files and write it with its model card."""
     from aegis.usecases.models import train as train_model
 
-    result = train_model(kind, _inputs(data, edges, accounts, transfers, fmt), out_dir, folds=folds)
+    result = train_model(kind, _inputs(data, edges, accounts, transfers, fmt), out_dir, folds=folds,
+                         progress=Stopwatch())
     out.print(f"model written to {result.out}", highlight=False)
     for name, value in result.card["metrics"].items():
         out.print(f"  {name}: {value}", highlight=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,16 +20,23 @@ class TrainResult:
     card: dict[str, Any]
 
 
-def train(kind: str, inputs: Inputs, out: Path, *, folds: int = 5) -> TrainResult:
-    """Fit a new detector on labelled files; cross-validate it first when the task can, for its card."""
+def train(kind: str, inputs: Inputs, out: Path, *, folds: int = 5,
+          progress: Callable[[str], None] | None = None) -> TrainResult:
+    """Fit a new detector on labelled files; cross-validate it first when the task can, for its card.
+    ``progress`` is told each stage as it starts (the number and URL models take minutes on real data)."""
+    say = progress or (lambda _: None)
     task = get_task(kind)
+    say("reading the training files")
     data = task.load(inputs, labelled=True)
-    metrics: dict[str, Any] = {}
-    if folds > 1 and hasattr(task, "cross_validate"):
-        metrics = {"cv_folds": folds, **task.cross_validate(data, folds)}
     if data.y is None:
         raise ValueError("label: the training files carry no labels")
+    metrics: dict[str, Any] = {}
+    if folds > 1 and hasattr(task, "cross_validate"):
+        say(f"cross-validating on {data.n:,} rows ({folds} folds) for the model card")
+        metrics = {"cv_folds": folds, **task.cross_validate(data, folds)}
+    say(f"fitting the {kind} detector on all {data.n:,} rows")
     detector = task.new_detector().fit(data.X, data.y)
+    say(f"writing the model and its card to {out}")
     sources = {"files": [str(p) for p in [*inputs.data, *inputs.accounts, *inputs.transfers]], "rows": data.n}
     if inputs.edges:
         sources["edges"] = str(inputs.edges)

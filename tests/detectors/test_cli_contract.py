@@ -1,0 +1,108 @@
+"""The train / predict / evaluate command-line contract of the detectors, end to end through the CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from aegis.cli.main import app
+
+runner = CliRunner()
+
+FRAUD_SMS = ["【社保局】您的社保卡已暂停，请点击http://sbk-{i}.top认证",
+             "您好，我是客服，您的订单{i}异常需要退款，请提供验证码",
+             "恭喜您被抽中{i}等奖，领奖需先缴纳手续费",
+             "我是公安局的，你涉嫌洗钱案{i}号，请把钱转入安全账户"]
+NORMAL_SMS = ["妈，我{i}点到家，晚饭不用等我", "明天{i}点开会，记得带电脑", "快递放门卫了，取件码{i}",
+              "周末{i}号一起去爬山吗"]
+
+
+def _text_files(tmp_path: Path) -> tuple[Path, Path]:
+    rows = [(t.format(i=i), "冒充客服") for i in range(15) for t in FRAUD_SMS]
+    rows += [(t.format(i=i), "正常") for i in range(15) for t in NORMAL_SMS]
+    frame = pd.DataFrame(rows, columns=["text", "label"]).sample(frac=1.0, random_state=0)
+    frame.to_csv(tmp_path / "train.csv", index=False)
+    scored = pd.DataFrame({"text": ["我是公安局的，你涉嫌洗钱案99号，请把钱转入安全账户", "明天99点开会，记得带电脑"],
+                           "label": ["冒充客服", "正常"]})
+    scored.to_csv(tmp_path / "test.csv", index=False)
+    return tmp_path / "train.csv", tmp_path / "test.csv"
+
+
+def test_text_train_predict_evaluate(tmp_path: Path) -> None:
+    train, test = _text_files(tmp_path)
+    trained = runner.invoke(app, ["train", "text", "--data", str(train), "--out", str(tmp_path / "m"), "--folds", "2"])
+    assert trained.exit_code == 0, trained.output
+    # each stage is shown as it starts, with the seconds since the start (stderr)
+    for stage in ("reading the training files", "cross-validating on 120 rows (2 folds)", "fitting the text detector",
+                  "writing the model"):
+        assert stage in trained.stderr
+    card = json.loads((tmp_path / "m" / "card.json").read_text(encoding="utf-8"))
+    assert card["kind"] == "text" and card["metrics"]["cv_folds"] == 2
+
+    predicted = runner.invoke(app, ["predict", "text", "--model", str(tmp_path / "m"), "--data", str(test),
+                                    "--out", str(tmp_path / "pred.csv")])
+    assert predicted.exit_code == 0, predicted.output
+    pred = pd.read_csv(tmp_path / "pred.csv")
+    assert list(pred.columns) == ["score", "label"] and len(pred) == 2
+    assert pred["label"].tolist() == ["冒充客服", "正常"]  # the training labels come back as they were written
+    assert pred["score"].iloc[0] > 0.5 > pred["score"].iloc[1]
+
+    evaluated = runner.invoke(app, ["evaluate", "text", "--model", str(tmp_path / "m"), "--data", str(test), "--json"])
+    assert evaluated.exit_code == 0, evaluated.output
+    figures = json.loads(evaluated.stdout)
+    assert figures["kind"] == "text" and figures["rows"] == 2 and figures["fraud_f1"] == 1.0
+
+
+def test_predict_without_model_uses_the_shipped_one_and_keeps_input_order(tmp_path: Path) -> None:
+    urls = ["https://www.wikipedia.org/", "http://icbc-verify.top/login.php?acct=1", "https://www.12306.cn/index/"]
+    order = [2, 0, 1]
+    pd.DataFrame({"url": [urls[i] for i in order]}).to_csv(tmp_path / "u.csv", index=False)
+    result = runner.invoke(app, ["predict", "url", "--data", str(tmp_path / "u.csv"), "--out", str(tmp_path / "p.csv")])
+    assert result.exit_code == 0, result.output
+    labels = pd.read_csv(tmp_path / "p.csv")["label"].tolist()
+    expected = ["legitimate", "phishing", "legitimate"]
+    assert labels == [expected[i] for i in order]
+
+
+def test_number_train_and_predict_on_a_profile_file(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    n = 120
+    fraud = np.arange(n) % 4 == 0
+    frame = pd.DataFrame({
+        "number": [f"138{i:08d}" for i in range(n)],
+        "out_share": np.where(fraud, rng.uniform(0.9, 1.0, n), rng.uniform(0.2, 0.7, n)),
+        "callback_rate": np.where(fraud, rng.uniform(0.0, 0.1, n), rng.uniform(0.3, 0.9, n)),
+        "n_callees": np.where(fraud, rng.integers(80, 300, n), rng.integers(3, 40, n)),
+        "label": fraud.astype(int),
+    })
+    frame.to_csv(tmp_path / "p.csv", index=False)
+    trained = runner.invoke(app, ["train", "number", "--data", str(tmp_path / "p.csv"), "--out", str(tmp_path / "m"),
+                                  "--folds", "0"])
+    assert trained.exit_code == 0, trained.output
+    assert "cross-validating" not in trained.stderr
+    frame.drop(columns="label").iloc[::-1].to_csv(tmp_path / "q.csv", index=False)
+    predicted = runner.invoke(app, ["predict", "number", "--model", str(tmp_path / "m"), "--data",
+                                    str(tmp_path / "q.csv"), "--out", str(tmp_path / "pred.csv")])
+    assert predicted.exit_code == 0, predicted.output
+    pred = pd.read_csv(tmp_path / "pred.csv")
+    assert (pred["label"] == 1).tolist() == fraud[::-1].tolist()
+
+
+@pytest.mark.parametrize(("kind", "content", "message"), [
+    ("text", "message\nhi\n", "column 'text' is missing"),
+    ("url", "url,label\nhttp://a.com,maybe\n", "column 'label' must be 'phishing' or 'legitimate' on line 2"),
+    ("number", "number,n_calls,label\n1380000,lots,1\n", "column 'n_calls' is not numeric"),
+])
+def test_bad_training_files_fail_in_one_line_and_write_nothing(tmp_path: Path, kind: str, content: str,
+                                                              message: str) -> None:
+    (tmp_path / "bad.csv").write_text(content, encoding="utf-8")
+    result = runner.invoke(app, ["train", kind, "--data", str(tmp_path / "bad.csv"), "--out", str(tmp_path / "m"),
+                                 "--folds", "0"])
+    assert result.exit_code == 2
+    assert message in result.stderr and "Traceback" not in result.output
+    assert not (tmp_path / "m").exists()
