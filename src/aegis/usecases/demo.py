@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import shutil
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from aegis.features.url_features import host_of
 from aegis.ingest import ingest_file
 from aegis.simulate import SimConfig, simulate
 from aegis.store import AuditLog, open_engine
+from aegis.usecases import Say
 from aegis.usecases.actor import SYSTEM
 from aegis.usecases.decisions import CallIn, Decider, SmsIn
 from aegis.usecases.profiles import refresh_profiles
@@ -38,8 +38,6 @@ INGEST_ORDER = (
     "app_install",
     "report",
 )
-
-Say = Callable[[str], None]
 
 
 @dataclass(frozen=True)

@@ -5,13 +5,13 @@ from __future__ import annotations
 import csv
 import os
 import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from aegis.training.modelstore import load_model, save_model
 from aegis.training.task import Dataset, Inputs, get_task
+from aegis.usecases import Say
 
 
 @dataclass
@@ -21,7 +21,7 @@ class TrainResult:
 
 
 def train(kind: str, inputs: Inputs, out: Path, *, folds: int = 5,
-          progress: Callable[[str], None] | None = None) -> TrainResult:
+          progress: Say | None = None) -> TrainResult:
     """Fit a new detector on labelled files; cross-validate it first when the task can, for its card.
     ``progress`` is told each stage as it starts (the number and URL models take minutes on real data)."""
     say = progress or (lambda _: None)

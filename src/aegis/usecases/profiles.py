@@ -7,7 +7,7 @@ rows the real-time decision API reads. Re-running it over the same events writes
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,9 +22,8 @@ from aegis.features.number_profile import call_graph, profile_from_events
 from aegis.features.url_features import host_of
 from aegis.store.repositories import EventRepository, RiskProfileRepository
 from aegis.training.modelstore import load_model
+from aegis.usecases import Say
 from aegis.usecases.actor import Actor, Role
-
-Progress = Callable[[str], None]
 
 
 @dataclass
@@ -57,7 +56,7 @@ def refresh_profiles(
     actor: Actor,
     *,
     detectors: Mapping[str, Detector] | None = None,
-    progress: Progress | None = None,
+    progress: Say | None = None,
 ) -> RefreshResult:
     """Score every number that called or texted, every account that sent or received, every visited domain."""
     actor.require({Role.system, Role.city_centre}, "refresh risk profiles")
