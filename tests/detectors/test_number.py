@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import joblib
@@ -217,3 +218,20 @@ def test_sichuan_five_fold_cross_validation() -> None:
     data = TASK.load(Inputs(data=[SICHUAN / "train.csv"], edges=SICHUAN / "edges.csv"), labelled=True)
     summary = TASK.cross_validate(data, 5)
     assert summary["cv_roc_auc"] >= 0.95 and summary["cv_f1"] >= 0.87
+
+
+def test_the_readme_cross_validation_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from aegis.training.number import main
+
+    calls, profiles, labels = _city(seed=4)
+    profiles.assign(label=labels).rename_axis("number").reset_index().to_csv(tmp_path / "p.csv", index=False)
+    call_graph(calls).to_csv(tmp_path / "edges.csv", index=False)
+    main(["--data", str(tmp_path / "p.csv"), "--edges", str(tmp_path / "edges.csv"), "--seeds", "0", "1",
+          "--mlp-weight", "0"])
+    printed = capsys.readouterr().out
+    assert "fold seed 0:" in printed and "fold seed 1:" in printed
+    figures = json.loads(printed[printed.index("{"):])
+    assert figures["seeds"] == [0, 1] and figures["mlp_weight"] == 0.0 and figures["cv_roc_auc"] >= 0.9
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--data", str(tmp_path / "p.csv"), "--mlp-weight", "2"])
+    assert exit_info.value.code == 2 and "--mlp-weight: 2.0 is not between 0 and 1" in capsys.readouterr().err
