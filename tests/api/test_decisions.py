@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 
 from aegis.api.app import create_app
 from aegis.decisions.policy import PolicyError, load_policy
+from aegis.reasons import Reason, render, stored
 from aegis.store import AuditLog, RiskProfileRepository
 from aegis.usecases.decisions import Signal, combine
 
@@ -39,7 +40,7 @@ def test_fraud_sms_is_stopped_with_reasons_and_audited(client, engine):
     entries = AuditLog(engine).entries("number", "17012345678")
     assert len(entries) == 1
     assert entries[0]["actor"] == "telco:中国移动厦门分公司/gw-1"
-    assert entries[0]["reasons"] == stopped["reasons"]
+    assert render(entries[0]["reasons"]) == stopped["reasons"]
     assert AuditLog(engine).entries("number", "13800000002") == []
 
 
@@ -129,3 +130,51 @@ def test_policy_file_errors_name_the_field(tmp_path):
     path.write_text("version: x\nchannels:\n  sms: {block: 0.4, warn: 0.6}\n")
     with pytest.raises(PolicyError, match="warn"):
         load_policy(path)
+
+
+def test_reasons_come_in_english_on_request_and_the_audit_log_reads_in_both(client, engine):
+    profile = {"entity_id": "17099997777", "score": 0.97, "label": "1", "fraud_type": None,
+               "reasons": stored([Reason("一个IMEI上有{sims}个IMSI（疑似猫池）", sims=12)])}
+    RiskProfileRepository(engine).upsert_many("number", [profile], model="test")
+    body = {"caller": "17099997777"}
+    zh = client.post("/api/v1/decisions/call", json=body, headers=TELCO).json()
+    en = client.post("/api/v1/decisions/call?lang=en", json=body, headers=TELCO).json()
+    browser = client.post("/api/v1/decisions/call", json=body,
+                          headers={**TELCO, "Accept-Language": "en-GB,en;q=0.9"}).json()
+    assert zh["reasons"] == ["主叫号码：一个IMEI上有12个IMSI（疑似猫池）"]
+    assert en["reasons"] == browser["reasons"] == [
+        "caller number: 12 SIMs (IMSIs) on one handset (IMEI): likely a SIM box"]
+    assert (en["action"], en["score"]) == (zh["action"], zh["score"]) == ("block", 0.97)
+    entries = AuditLog(engine).entries("number", "17099997777")
+    assert [render(e["reasons"], "en") for e in entries] == [en["reasons"]] * 3
+    assert [render(e["reasons"]) for e in entries] == [zh["reasons"]] * 3
+    sms = {"sender": "17012345678", "text": "【公安局】您涉嫌洗钱案件，请立即将资金转入安全账户配合调查 http://gov-check.top/a"}
+    sms_en = client.post("/api/v1/decisions/sms?lang=en", json=sms, headers=TELCO).json()
+    english = ("SMS text: contains '", "URL http://gov-check.top/a: ")
+    assert sms_en["reasons"] and all(r.startswith(english) for r in sms_en["reasons"])
+    refused = client.post("/api/v1/decisions/call?lang=fr", json=body, headers=TELCO)
+    assert refused.status_code == 422 and "lang: 'fr'" in refused.text
+
+
+def test_the_decide_command_reads_jsonl_and_names_the_bad_line(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from aegis.cli.main import app
+
+    url = f"sqlite:///{tmp_path / 'd.db'}"
+    requests = tmp_path / "sms.jsonl"
+    lines = [{"sender": "17012345678", "text": "【公安局】您涉嫌洗钱案件，请立即将资金转入安全账户配合调查"},
+             {"sender": "13800000002", "text": "妈，我今晚加班不回家吃饭了"}]
+    requests.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in lines) + "\n", encoding="utf-8")
+    runner = CliRunner()
+    done = runner.invoke(app, ["decide", "sms", str(requests), "--db", url, "--lang", "en"])
+    assert done.exit_code == 0, done.output
+    first, second = (json.loads(line) for line in done.stdout.splitlines())
+    assert first["action"] in ("block", "warn") and first["reasons"][0].startswith("SMS text: contains '")
+    assert (second["action"], second["reasons"]) == ("pass", ["no risk found"])
+    bad_line = '{"sender": "1380", "text": ""}'
+    requests.write_text(json.dumps(lines[0], ensure_ascii=False) + "\n" + bad_line + "\n", encoding="utf-8")
+    bad = runner.invoke(app, ["decide", "sms", str(requests), "--db", url])
+    assert bad.exit_code == 2 and "sms.jsonl: line 2: text:" in bad.stderr

@@ -99,7 +99,7 @@ def test_detector_finds_mule_rings_in_an_unseen_graph_and_says_why(fitted: Accou
     mules = labels == "1"
     assert scores[mules].min() > scores[~mules].max() - 0.5
     assert np.mean([v.label == "1" for v in np.array(verdicts)[mules]]) >= 0.9
-    mule_reasons = " ".join(r for v in np.array(verdicts)[mules] for r in v.reasons)
+    mule_reasons = " ".join(str(r) for v in np.array(verdicts)[mules] for r in v.reasons)
     assert "资金闭环" in mule_reasons and "相同金额" in mule_reasons
     assert all(v.fraud_type == "money_mule" for v in verdicts if v.label == "1")
 
@@ -129,8 +129,8 @@ def test_a_small_dense_group_is_named_among_the_reasons() -> None:
     t = pd.DataFrame({"payer_account": [a for a, _ in pairs], "payee_account": [b for _, b in pairs],
                       "amount": 300.0, "time": pd.date_range("2024-01-01", periods=len(pairs), freq="D")})
     profiles = account_profiles(TransferGraph(pd.Index([*ring, "x1"]), t)).assign(cc_n_high=0.0)
-    assert "身处5个账户互有往来的紧密小团体（与其中4个直接往来）" in reasons(next(profiles.itertuples()))
-    assert not any("小团体" in r for r in reasons(next(profiles.loc[["x1"]].itertuples())))
+    assert "身处5个账户互有往来的紧密小团体（与其中4个直接往来）" in map(str, reasons(next(profiles.itertuples())))
+    assert not any("小团体" in str(r) for r in reasons(next(profiles.loc[["x1"]].itertuples())))
 
 
 def test_detector_survives_a_pickle_round_trip(fitted: AccountDetector, tmp_path: Path) -> None:

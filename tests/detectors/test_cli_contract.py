@@ -68,6 +68,18 @@ def test_predict_without_model_uses_the_shipped_one_and_keeps_input_order(tmp_pa
     expected = ["legitimate", "phishing", "legitimate"]
     assert labels == [expected[i] for i in order]
 
+    # --reasons adds why, in Chinese or (--lang en, or $AEGIS_LANG) in English, for the same scores
+    for lang, env, phrase in (("zh", {}, "域名仿冒 icbc.com.cn"), ("en", {"AEGIS_LANG": "en"}, "imitates icbc.com.cn")):
+        out = tmp_path / f"r-{lang}.csv"
+        result = runner.invoke(app, ["predict", "url", "--data", str(tmp_path / "u.csv"), "--out", str(out),
+                                     "--reasons"], env=env)
+        assert result.exit_code == 0, result.output
+        explained = pd.read_csv(out, keep_default_na=False)
+        assert list(explained.columns) == ["score", "label", "fraud_type", "reasons"]
+        assert phrase in explained["reasons"].iloc[order.index(1)]
+    assert runner.invoke(app, ["predict", "url", "--data", str(tmp_path / "u.csv"), "--out", str(out),
+                               "--lang", "fr"]).exit_code == 2
+
 
 def test_number_train_and_predict_on_a_profile_file(tmp_path: Path) -> None:
     rng = np.random.default_rng(0)

@@ -78,10 +78,11 @@ def test_reasons_quote_phrases_of_the_text(small: TextDetector) -> None:
     text = "紧急通知：你的账户涉嫌洗钱，马上转入安全账户，联系13812345678"
     verdict = small.predict([text])[0]
     assert verdict.label == "冒充公检法" and verdict.fraud_type == "冒充公检法"
-    phrases = [r[2:-1] for r in verdict.reasons if r.startswith("含'")]
+    texts = [str(r) for r in verdict.reasons]
+    phrases = [r[2:-1] for r in texts if r.startswith("含'")]
     assert phrases and all(p in text for p in phrases)
     assert any("安全" in p or "洗钱" in p for p in phrases)
-    assert "含电话号码" in verdict.reasons
+    assert "含电话号码" in texts
 
 
 def test_score_is_in_input_order_and_picklable(small: TextDetector) -> None:

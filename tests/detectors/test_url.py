@@ -184,8 +184,8 @@ def test_default_model_separates_obvious_cases(default_detector: UrlDetector) ->
     verdicts = default_detector.predict(legitimate + phishing)
     assert [v.label for v in verdicts] == ["legitimate"] * 4 + ["phishing"] * 3
     assert max(v.score for v in verdicts[:4]) < min(v.score for v in verdicts[4:])
-    assert any(r == "使用IP地址作为主机名" for r in verdicts[5].reasons)
-    assert verdicts[4].reasons[0] == "域名仿冒 paypal.com（品牌词出现在子域名中）"
+    assert "使用IP地址作为主机名" in map(str, verdicts[5].reasons)
+    assert str(verdicts[4].reasons[0]) == "域名仿冒 paypal.com（品牌词出现在子域名中）"
 
 
 def test_default_model_stacks_four_ngram_views_nearest_urls_and_site_memory(default_detector: UrlDetector) -> None:
@@ -277,10 +277,11 @@ def test_a_near_copy_of_a_known_phishing_url_is_named(default_detector: UrlDetec
     verdict, unrelated = default_detector.predict(["https://appleid.apple.com-app.es/",
                                                    "http://completely-new-shop.top/cart/checkout"])
     assert verdict.label == "phishing"
-    assert any(r.startswith("与已知钓鱼网址高度相似") and "appleid.apple.com-app.es" in r for r in verdict.reasons)
-    assert not any(r.startswith("与已知钓鱼网址高度相似") for r in unrelated.reasons)
+    assert any(r.startswith("与已知钓鱼网址高度相似") and "appleid.apple.com-app.es" in r
+               for r in map(str, verdict.reasons))
+    assert not any(r.startswith("与已知钓鱼网址高度相似") for r in map(str, unrelated.reasons))
     known = default_detector.predict(["http://appleid.apple.com-app.es/"])[0]
-    assert "即已知钓鱼网址 http://appleid.apple.com-app.es/" in known.reasons
+    assert "即已知钓鱼网址 http://appleid.apple.com-app.es/" in map(str, known.reasons)
 
 
 def test_reported_sites_are_scored_without_the_list_rule_and_the_model_keeps_it(
@@ -298,7 +299,7 @@ def test_reported_sites_are_scored_without_the_list_rule_and_the_model_keeps_it(
 def test_blacklist_hit_is_a_rule(default_detector: UrlDetector) -> None:
     site = sorted(default_detector.featurizer.blacklist.hosts)[0]
     verdict = default_detector.predict([f"https://{site}/"])[0]
-    assert verdict.score >= 0.99 and verdict.reasons[0] == "命中165诈骗网址名单"
+    assert verdict.score >= 0.99 and str(verdict.reasons[0]) == "命中165诈骗网址名单"
 
 
 def test_benefits_lookalike_carries_fraud_type(default_detector: UrlDetector) -> None:

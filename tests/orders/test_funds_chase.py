@@ -14,6 +14,7 @@ from aegis.actions.orders import IllegalTransition
 from aegis.api.app import create_app
 from aegis.cli.funds import app as funds_cli
 from aegis.events.models import AccountOpening, Report, Transfer
+from aegis.reasons import render
 from aegis.store import AuditLog, EventRepository
 from aegis.usecases import funds
 from aegis.usecases.actor import PermissionDenied
@@ -77,7 +78,8 @@ def test_chase_from_a_report_orders_where_the_money_is_and_is_idempotent(engine:
     assert again.chase_id == view.chase_id and len(again.orders) == 1
     audit = AuditLog(engine).entries("fund_order", order.order_id)
     assert [e["action"] for e in audit] == ["order.stop_payment.issued"]
-    assert audit[0]["reasons"][0].startswith("资金路径")
+    assert render(audit[0]["reasons"])[0].startswith("资金路径")
+    assert render(audit[0]["reasons"], "en")[0].startswith("money trail: ")
 
 
 def test_each_bank_sees_and_answers_only_its_own_orders(engine: Engine, city: dict) -> None:

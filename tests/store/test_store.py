@@ -4,6 +4,7 @@ from decimal import Decimal
 from sqlalchemy import Engine, inspect
 
 from aegis.events import Transfer
+from aegis.reasons import render
 from aegis.store import AuditLog, EventRepository, open_engine, upgrade
 from aegis.store.repositories import AuditLog as AuditLogClass
 
@@ -65,7 +66,7 @@ def test_audit_log_appends_and_offers_no_update(engine):
     )
     entries = log.entries()
     assert [e["action"] for e in entries] == ["warning.raise", "decision.block"]
-    assert entries[0]["reasons"] == ["收到冒充公检法短信", "通话12分钟"]
+    assert render(entries[0]["reasons"]) == ["收到冒充公检法短信", "通话12分钟"]
     assert entries[0]["at"].tzinfo is not None
     assert log.entries("person", "p-1")[0]["details"] == {"level": "high"}
     assert not any(hasattr(AuditLogClass, name) for name in ("update", "delete", "remove"))

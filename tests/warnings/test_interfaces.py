@@ -54,7 +54,8 @@ def test_cli_lists_own_queue_and_reports_errors_in_one_line(tmp_path) -> None:
     url = f"sqlite:///{tmp_path / 'a.db'}"
     engine = open_engine(url)
     add_residents(engine)
-    uc.raise_warnings(engine, SYSTEM, [request(person=p, lead=p, at=T0) for p in RESIDENTS], now=T0)
+    uc.raise_warnings(engine, SYSTEM, [request(person=p, lead=f"L{i}", at=T0) for i, p in enumerate(RESIDENTS)],
+                      now=T0)
     district, station = RESIDENTS["P1"]
     who = ["--user", "o1", "--role", "police_station", "--district", district, "--station", station, "--db", url]
     runner = CliRunner()
@@ -71,3 +72,34 @@ def test_cli_lists_own_queue_and_reports_errors_in_one_line(tmp_path) -> None:
     assert T0 + timedelta(days=10) > T0
     for command in ("list", "take", "contact", "close", "escalate-overdue", "stats", "pace"):
         assert runner.invoke(cli, [command, "--help"]).exit_code == 0
+
+
+def test_a_warnings_reasons_read_in_english_on_request_in_the_api_and_the_cli(tmp_path, monkeypatch) -> None:
+    from dataclasses import replace
+
+    from wdata import add_residents
+
+    from aegis.cli.common import out
+    from aegis.reasons import Reason
+    from aegis.store import open_engine
+
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    engine = open_engine(url)
+    add_residents(engine)
+    why = (Reason("7天内访问诈骗网站{n}次", n=3), Reason("安装了远程控制/屏幕共享APP"))
+    uc.raise_warnings(engine, SYSTEM, [replace(request(), reasons=why)], now=T0)
+    client = TestClient(create_app(engine))
+    zh = client.get("/api/v1/warnings", headers=headers("P1")).json()[0]
+    en = client.get("/api/v1/warnings?lang=en", headers=headers("P1")).json()[0]
+    assert zh["reasons"] == ["7天内访问诈骗网站3次", "安装了远程控制/屏幕共享APP"]
+    assert en["reasons"] == ["3 visit(s) to a fraud site in 7 days", "remote-control / screen-sharing app installed"]
+    taken = client.post(f"/api/v1/warnings/{en['warning_id']}/take?lang=en", headers=headers("P1")).json()
+    assert taken["reasons"] == en["reasons"]
+    detail = client.get(f"/api/v1/warnings/{en['warning_id']}", headers={**headers("P1"), "Accept-Language": "en"})
+    assert [e["reasons"] for e in detail.json()["history"]] == [en["reasons"], ["taken"]]
+    district, station = RESIDENTS["P1"]
+    who = ["--user", "o1", "--role", "police_station", "--district", district, "--station", station, "--db", url]
+    monkeypatch.setattr(out, "width", 250)  # a wide terminal: the table shows whole reasons
+    listed = CliRunner().invoke(cli, ["list", *who, "--lang", "en"])
+    assert listed.exit_code == 0 and "3 visit(s) to a fraud site in 7 days" in listed.output
+    assert "7天内访问诈骗网站3次" in CliRunner().invoke(cli, ["list", *who]).output

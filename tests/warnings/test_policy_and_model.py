@@ -51,7 +51,8 @@ def test_detector_is_calibrated_and_needs_both_classes() -> None:
     assert ((p >= 0) & (p <= 1)).all() and det.cv_metrics_["oof_roc_auc"] > 0.9
     verdict = det.predict(X[X["n_fraud_url_7d"] >= 3].head(1))[0]
     assert verdict.fraud_type == "benefits_phishing"
-    assert "3 visit(s) to a fraud site in 7 d" in verdict.reasons
+    assert "7天内访问诈骗网站3次" in map(str, verdict.reasons)
+    assert "3 visit(s) to a fraud site in 7 days" in (r.text("en") for r in verdict.reasons)
     with pytest.raises(ValueError, match="victim"):
         VictimDetector().fit(X, np.full(600, "normal"))
     with pytest.raises(ValueError, match="missing"):

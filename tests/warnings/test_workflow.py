@@ -11,6 +11,7 @@ from wdata import CENTRE, RESIDENTS, SYSTEM, T0, request, station_actor
 
 from aegis.actions.warnings import WorkflowError, new_warning
 from aegis.decisions.warning_policy import load_policy
+from aegis.reasons import render
 from aegis.store.repositories import AuditLog
 from aegis.store.schema_warnings import warning
 from aegis.usecases import warnings as uc
@@ -25,7 +26,7 @@ def test_one_open_warning_per_person_and_type_and_a_retry_changes_nothing(city: 
     assert counts["updated"] == 1
     (row,) = uc.list_warnings(city, CENTRE)
     assert (row["lead_count"], row["level"], row["probability"], row["queue"]) == (2, "urgent", 0.99, "city")
-    assert row["reasons"][0] == "reason of lead-2"
+    assert render(row["reasons"])[0] == "reason of lead-2"
     # another fraud type about the same person is another warning
     uc.raise_warnings(city, SYSTEM, [request(ftype="order_brushing")], now=T0)
     assert len(uc.list_warnings(city, CENTRE)) == 2

@@ -37,6 +37,7 @@ from aegis.actions.returns import largest_remainder
 from aegis.decisions.warning_policy import parse_duration
 from aegis.events.models import CHINA_TZ
 from aegis.funds import TraceResult
+from aegis.reasons import Reason
 
 FEN = Decimal("0.01")
 
@@ -220,14 +221,13 @@ class Target:
     follows: str | None = None
 
     @property
-    def reasons(self) -> list[str]:
-        reasons = [f"资金路径：{' → '.join(self.path)}"]
+    def reasons(self) -> list[Reason]:
+        reasons = [Reason("资金路径：{path}", path=" → ".join(self.path))]
         if self.seq and self.covered:
-            reasons.append(
-                f"追加止付：第{self.hop}跳账户已有指令覆盖{fen(self.covered)}元，其后又流入涉案资金{self.amount}元"
-            )
+            reasons.append(Reason("追加止付：第{hop}跳账户已有指令覆盖{covered}元，其后又流入涉案资金{amount}元",
+                                  hop=self.hop, covered=str(fen(self.covered)), amount=str(self.amount)))
         else:
-            reasons.append(f"第{self.hop}跳账户，涉案资金{self.amount}元仍在账户内")
+            reasons.append(Reason("第{hop}跳账户，涉案资金{amount}元仍在账户内", hop=self.hop, amount=str(self.amount)))
         return reasons
 
 

@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from aegis.decisions.warning_policy import Policy, level_rank
+from aegis.reasons import Reason, loaded, stored
 
 STATUSES = ("new", "assigned", "contacted", "locating", "closed")
 OPEN_STATUSES = ("new", "assigned", "contacted", "locating")
@@ -61,7 +62,7 @@ class WarningRequest:
     fraud_type: str
     probability: float
     level: str
-    reasons: tuple[str, ...]
+    reasons: tuple[Reason, ...]
     lead_id: str
     time: datetime
     features: Mapping[str, float | None] | None = None
@@ -89,7 +90,7 @@ def new_warning(request: WarningRequest, policy: Policy, *, city: str | None, di
         "open_key": open_key(request.person_id, request.fraud_type),
         "level": request.level,
         "probability": float(request.probability),
-        "reasons": list(request.reasons[:MAX_REASONS]),
+        "reasons": stored(request.reasons[:MAX_REASONS]),
         "status": "new",
         "city": city,
         "district": district,
@@ -118,7 +119,7 @@ def update_with_lead(row: dict[str, Any], request: WarningRequest, policy: Polic
         return None
     changes: dict[str, Any] = {
         "probability": max(float(row["probability"]), float(request.probability)),
-        "reasons": list(dict.fromkeys([*request.reasons, *row["reasons"]]))[:MAX_REASONS],
+        "reasons": stored(list(dict.fromkeys([*request.reasons, *loaded(row["reasons"])]))[:MAX_REASONS]),
         "lead_count": int(row["lead_count"]) + 1,
         "last_lead_id": request.lead_id,
         "last_lead_at": max(row["last_lead_at"], request.time),

@@ -11,9 +11,10 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import unquote
 
-from fastapi import Depends, Header, HTTPException, Request
+from fastapi import Depends, Header, HTTPException, Query, Request
 from sqlalchemy import Engine
 
+from aegis.reasons import LANGS, Lang, parse_lang
 from aegis.usecases.actor import Actor, Role
 
 
@@ -41,5 +42,16 @@ def current_actor(
         raise HTTPException(401, str(exc)) from None
 
 
+def reason_lang(
+    lang: Annotated[str | None, Query(description="language of the reasons: zh (default) or en")] = None,
+    accept_language: Annotated[str | None, Header(alias="Accept-Language")] = None,
+) -> Lang:
+    """The language reasons are given in: ``?lang=`` if present, else the Accept-Language header, else zh."""
+    if lang is not None and lang not in LANGS:
+        raise HTTPException(422, f"lang: '{lang}' is not one of {', '.join(LANGS)}")
+    return parse_lang(lang or accept_language)
+
+
 EngineDep = Annotated[Engine, Depends(get_engine)]
 ActorDep = Annotated[Actor, Depends(current_actor)]
+LangDep = Annotated[Lang, Depends(reason_lang)]

@@ -1,4 +1,6 @@
-"""POST /api/v1/decisions/{sms,call,url,transfer}: block / warn / pass, one request or a batch (a JSON list)."""
+"""POST /api/v1/decisions/{sms,call,url,transfer}: block / warn / pass, one request or a batch (a JSON list).
+
+Reasons come in Chinese, or in English with ``?lang=en`` or ``Accept-Language: en``."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from typing import TypeVar
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from aegis.api.deps import ActorDep, EngineDep
+from aegis.api.deps import ActorDep, EngineDep, LangDep
 from aegis.usecases.decisions import CallIn, Decider, Decision, SmsIn, TransferIn, UrlIn
 
 router = APIRouter(prefix="/decisions", tags=["decisions (控)"])
@@ -23,26 +25,32 @@ def _run(items: T | list[T], decide: Callable[[Sequence[T]], list[Decision]]) ->
 
 
 @router.post("/sms")
-def decide_sms(body: SmsIn | list[SmsIn], engine: EngineDep, actor: ActorDep) -> Decision | list[Decision]:
+def decide_sms(
+    body: SmsIn | list[SmsIn], engine: EngineDep, actor: ActorDep, lang: LangDep
+) -> Decision | list[Decision]:
     """Decide on an SMS from its text, the links in it and the sender's risk."""
-    return _run(body, Decider(engine, actor).sms)
+    return _run(body, Decider(engine, actor, lang=lang).sms)
 
 
 @router.post("/call")
-def decide_call(body: CallIn | list[CallIn], engine: EngineDep, actor: ActorDep) -> Decision | list[Decision]:
+def decide_call(
+    body: CallIn | list[CallIn], engine: EngineDep, actor: ActorDep, lang: LangDep
+) -> Decision | list[Decision]:
     """Decide on a call from the caller's risk profile and, while it goes on, the transcript so far."""
-    return _run(body, Decider(engine, actor).call)
+    return _run(body, Decider(engine, actor, lang=lang).call)
 
 
 @router.post("/url")
-def decide_url(body: UrlIn | list[UrlIn], engine: EngineDep, actor: ActorDep) -> Decision | list[Decision]:
+def decide_url(
+    body: UrlIn | list[UrlIn], engine: EngineDep, actor: ActorDep, lang: LangDep
+) -> Decision | list[Decision]:
     """Decide on a URL from the URL itself and the shared domain lists."""
-    return _run(body, Decider(engine, actor).url)
+    return _run(body, Decider(engine, actor, lang=lang).url)
 
 
 @router.post("/transfer")
 def decide_transfer(
-    body: TransferIn | list[TransferIn], engine: EngineDep, actor: ActorDep
+    body: TransferIn | list[TransferIn], engine: EngineDep, actor: ActorDep, lang: LangDep
 ) -> Decision | list[Decision]:
     """Decide on a transfer from the payee account's risk and the payer's history with it."""
-    return _run(body, Decider(engine, actor).transfer)
+    return _run(body, Decider(engine, actor, lang=lang).transfer)

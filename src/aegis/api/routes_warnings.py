@@ -14,7 +14,7 @@ from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, Field
 
 from aegis.actions.warnings import WorkflowError
-from aegis.api.deps import ActorDep, EngineDep
+from aegis.api.deps import ActorDep, EngineDep, LangDep
 from aegis.usecases import pace as uc_pace
 from aegis.usecases import warnings as uc
 
@@ -83,11 +83,13 @@ def list_warnings(
     level: str | None = None,
     open_only: bool = False,
     limit: int = 200,
+    lang: LangDep = "zh",
 ) -> list[dict[str, Any]]:
     """Warnings of your jurisdiction, most severe and most urgent first."""
-    return uc.list_warnings(
+    rows = uc.list_warnings(
         engine, actor, status=status, queue=queue, level=level, open_only=open_only, limit=min(max(limit, 1), 1000)
     )
+    return [uc.shown(r, lang) for r in rows]
 
 
 @router.get("/stats")
@@ -104,28 +106,30 @@ def pace(engine: EngineDep, actor: ActorDep, quantile: float = Query(0.1, gt=0, 
 
 
 @router.post("/escalate-overdue", response_model=list[WarningOut])
-def escalate_overdue(engine: EngineDep, actor: ActorDep) -> list[dict[str, Any]]:
+def escalate_overdue(engine: EngineDep, actor: ActorDep, lang: LangDep) -> list[dict[str, Any]]:
     """Move warnings whose contact deadline passed to the next tier's queue."""
-    return uc.escalate_overdue(engine, actor)
+    return [uc.shown(r, lang) for r in uc.escalate_overdue(engine, actor)]
 
 
 @router.get("/{warning_id}", response_model=WarningDetail)
-def get_warning(warning_id: str, engine: EngineDep, actor: ActorDep) -> dict[str, Any]:
-    return uc.get_warning(engine, actor, warning_id)
+def get_warning(warning_id: str, engine: EngineDep, actor: ActorDep, lang: LangDep) -> dict[str, Any]:
+    return uc.shown(uc.get_warning(engine, actor, warning_id), lang)
 
 
 @router.post("/{warning_id}/take", response_model=WarningOut)
-def take(warning_id: str, engine: EngineDep, actor: ActorDep) -> dict[str, Any]:
-    return _call(lambda: uc.take_warning(engine, actor, warning_id))
+def take(warning_id: str, engine: EngineDep, actor: ActorDep, lang: LangDep) -> dict[str, Any]:
+    return uc.shown(_call(lambda: uc.take_warning(engine, actor, warning_id)), lang)
 
 
 @router.post("/{warning_id}/contact", response_model=WarningOut)
-def contact(warning_id: str, body: ContactIn, engine: EngineDep, actor: ActorDep) -> dict[str, Any]:
-    return _call(
+def contact(warning_id: str, body: ContactIn, engine: EngineDep, actor: ActorDep, lang: LangDep) -> dict[str, Any]:
+    row = _call(
         lambda: uc.record_contact(engine, actor, warning_id, channel=body.channel, result=body.result, note=body.note)
     )
+    return uc.shown(row, lang)
 
 
 @router.post("/{warning_id}/close", response_model=WarningOut)
-def close(warning_id: str, body: CloseIn, engine: EngineDep, actor: ActorDep) -> dict[str, Any]:
-    return _call(lambda: uc.close_warning(engine, actor, warning_id, outcome=body.outcome, note=body.note))
+def close(warning_id: str, body: CloseIn, engine: EngineDep, actor: ActorDep, lang: LangDep) -> dict[str, Any]:
+    return uc.shown(_call(lambda: uc.close_warning(engine, actor, warning_id, outcome=body.outcome, note=body.note)),
+                    lang)

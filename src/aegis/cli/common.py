@@ -4,15 +4,22 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+
+from aegis.reasons import Lang
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 out = Console()
 err = Console(stderr=True, soft_wrap=True)
+
+LangOpt = Annotated[
+    Lang,
+    typer.Option("--lang", envvar="AEGIS_LANG", help="Language of the reasons shown (default: $AEGIS_LANG, else zh)."),
+]
 
 
 def user_errors(func: F) -> F:

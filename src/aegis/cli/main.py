@@ -16,7 +16,7 @@ import typer
 from rich.table import Column, Table
 
 from aegis import __version__
-from aegis.cli.common import err, out, user_errors
+from aegis.cli.common import LangOpt, err, out, user_errors
 from aegis.training.task import DataError
 
 app = typer.Typer(
@@ -224,6 +224,7 @@ def decide(
     channel: Annotated[str, typer.Argument(help="sms, call, url or transfer.")],
     file: Annotated[Path, typer.Argument(help="JSONL, one request per line (fields as in the API).")],
     db: DbOption = None,
+    lang: LangOpt = "zh",
 ) -> None:
     """Decide block / warn / pass for each request in a file; one JSON decision per line on stdout."""
     import orjson
@@ -251,7 +252,7 @@ def decide(
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"]) or "(line)"
             raise DataError(f"{file.name}: line {line}: {where}: {first['msg']}") from None
-    decider = decisions.Decider(open_engine(db), SYSTEM)
+    decider = decisions.Decider(open_engine(db), SYSTEM, lang=lang)
     for decision in getattr(decider, channel)(requests):
         print(orjson.dumps(decision.model_dump(mode="json")).decode())
 
@@ -412,11 +413,13 @@ def predict(
     transfers: TransfersOpt = None,
     fmt: FormatOpt = None,
     reasons: Annotated[bool, typer.Option(help="Add fraud_type and reasons columns.")] = False,
+    lang: LangOpt = "zh",
 ) -> None:
     """Score files: one row per input row, in input order, with score and label."""
     from aegis.usecases.models import predict as predict_rows
 
-    n = predict_rows(kind, model, _inputs(data, edges, accounts, transfers, fmt), out_file, reasons=reasons)
+    n = predict_rows(kind, model, _inputs(data, edges, accounts, transfers, fmt), out_file, reasons=reasons,
+                     lang=lang)
     out.print(f"{n} predictions written to {out_file}", highlight=False)
 
 

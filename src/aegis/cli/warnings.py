@@ -14,7 +14,8 @@ import typer
 import yaml
 from rich.table import Table
 
-from aegis.cli.common import err, out, user_errors
+from aegis.cli.common import LangOpt, err, out, user_errors
+from aegis.reasons import Lang
 from aegis.usecases.actor import Actor, Role
 
 
@@ -43,11 +44,12 @@ def _context(db: str | None, user: str, role: Role, district: str | None, statio
     return open_engine(db), actor
 
 
-def _show(rows: list[dict[str, Any]]) -> None:
-    table = Table("id", "level", "type", "P", "status", "queue", "station", "deadline", "assigned to")
-    for r in rows:
+def _show(rows: list[dict[str, Any]], lang: Lang) -> None:
+    table = Table("id", "level", "type", "P", "status", "queue", "station", "deadline", "assigned to", "reasons")
+    for r in (_uc().shown(row, lang) for row in rows):
         table.add_row(r["warning_id"], r["level"], r["fraud_type"], f"{r['probability']:.2f}", r["status"],
-                      r["queue"], r["station"], r["deadline"].strftime("%Y-%m-%d %H:%M"), r["assigned_to"] or "")
+                      r["queue"], r["station"], r["deadline"].strftime("%Y-%m-%d %H:%M"), r["assigned_to"] or "",
+                      "; ".join(r["reasons"][:2]))
     out.print(table)
 
 
@@ -56,19 +58,20 @@ def _show(rows: list[dict[str, Any]]) -> None:
 def list_(user: User, role: RoleOpt, district: District = None, station: Station = None, db: Db = None,
           status: Annotated[str | None, typer.Option(help="Only this status.")] = None,
           queue: Annotated[str | None, typer.Option(help="Only this tier's queue: station, district, city.")] = None,
-          open_only: Annotated[bool, typer.Option("--open", help="Only open warnings.")] = False) -> None:
+          open_only: Annotated[bool, typer.Option("--open", help="Only open warnings.")] = False,
+          lang: LangOpt = "zh") -> None:
     """List the warnings of your jurisdiction, most severe first."""
     engine, actor = _context(db, user, role, district, station)
-    _show(_uc().list_warnings(engine, actor, status=status, queue=queue, open_only=open_only))
+    _show(_uc().list_warnings(engine, actor, status=status, queue=queue, open_only=open_only), lang)
 
 
 @app.command()
 @user_errors
 def take(warning_id: str, user: User, role: RoleOpt, district: District = None, station: Station = None,
-         db: Db = None) -> None:
+         db: Db = None, lang: LangOpt = "zh") -> None:
     """Take a new warning: it becomes yours to contact the person."""
     engine, actor = _context(db, user, role, district, station)
-    _show([_uc().take_warning(engine, actor, warning_id)])
+    _show([_uc().take_warning(engine, actor, warning_id)], lang)
 
 
 @app.command()
@@ -76,30 +79,32 @@ def take(warning_id: str, user: User, role: RoleOpt, district: District = None, 
 def contact(warning_id: str, user: User, role: RoleOpt,
             channel: Annotated[str, typer.Option(help="sms, call (96110-style) or visit.")],
             result: Annotated[str, typer.Option(help="reached or unreachable (-> locating).")],
-            note: str = "", district: District = None, station: Station = None, db: Db = None) -> None:
+            note: str = "", district: District = None, station: Station = None, db: Db = None,
+            lang: LangOpt = "zh") -> None:
     """Record a contact attempt with the person."""
     engine, actor = _context(db, user, role, district, station)
-    _show([_uc().record_contact(engine, actor, warning_id, channel=channel, result=result, note=note)])
+    _show([_uc().record_contact(engine, actor, warning_id, channel=channel, result=result, note=note)], lang)
 
 
 @app.command()
 @user_errors
 def close(warning_id: str, user: User, role: RoleOpt,
           outcome: Annotated[str, typer.Option(help="dissuaded, already_defrauded or false_alarm.")],
-          note: str = "", district: District = None, station: Station = None, db: Db = None) -> None:
+          note: str = "", district: District = None, station: Station = None, db: Db = None,
+          lang: LangOpt = "zh") -> None:
     """Close a warning with its outcome (the label that measures warning precision)."""
     engine, actor = _context(db, user, role, district, station)
-    _show([_uc().close_warning(engine, actor, warning_id, outcome=outcome, note=note)])
+    _show([_uc().close_warning(engine, actor, warning_id, outcome=outcome, note=note)], lang)
 
 
 @app.command("escalate-overdue")
 @user_errors
 def escalate_overdue(user: User, role: RoleOpt, district: District = None, station: Station = None,
-                     db: Db = None) -> None:
+                     db: Db = None, lang: LangOpt = "zh") -> None:
     """Move warnings whose contact deadline passed up to the next tier's queue."""
     engine, actor = _context(db, user, role, district, station)
     moved = _uc().escalate_overdue(engine, actor)
-    _show(moved)
+    _show(moved, lang)
     out.print(f"{len(moved)} warning(s) escalated")
 
 

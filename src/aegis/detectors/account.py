@@ -53,6 +53,7 @@ from aegis.features.account_profile import (
     feature_columns,
     score_neighbourhood,
 )
+from aegis.reasons import Reason
 
 FRAUD, NORMAL = "1", "0"
 FRAUD_TYPE = "money_mule"
@@ -160,47 +161,48 @@ class AccountDetector(Detector):
         return verdicts
 
 
-_UNITS_ZH = ((pd.Timedelta(days=1), "天"), (pd.Timedelta(hours=1), "小时"), (pd.Timedelta(minutes=1), "分钟"))
+_UNITS = ((pd.Timedelta(days=1), Reason("{n:g}天")), (pd.Timedelta(hours=1), Reason("{n:g}小时")),
+          (pd.Timedelta(minutes=1), Reason("{n:g}分钟")))
 
 
-def _duration_zh(unit: pd.Timedelta, n: float) -> str:
-    for size, name in _UNITS_ZH:
+def _duration(unit: pd.Timedelta, n: float) -> Reason:
+    for size, name in _UNITS:
         if unit >= size:
-            return f"{n * unit / size:g}{name}"
-    return f"{(n * unit).total_seconds():g}秒"
+            return Reason(name.msg, n=n * unit / size)
+    return Reason("{n:g}秒", n=(n * unit).total_seconds())
 
 
-def reasons(row: Any, unit: pd.Timedelta = DEFAULT_UNIT) -> tuple[str, ...]:
+def reasons(row: Any, unit: pd.Timedelta = DEFAULT_UNIT) -> tuple[Reason, ...]:
     """Readable reasons from one profile row, strongest first (by how far each passes its threshold).
 
     The thresholds mark what an investigator would call unusual; they explain a score, they do not make it.
     """
-    found: list[tuple[float, str]] = []
+    found: list[tuple[float, Reason]] = []
 
-    def rule(value: float, threshold: float, text: str) -> None:
+    def rule(value: float, threshold: float, reason: Reason) -> None:
         if value >= threshold:
-            found.append((value / threshold, text))
+            found.append((value / threshold, reason))
 
     if row.n_in >= 2:
-        rule(row.fast_forward_share, 0.8,
-             f"资金快进快出：收到后{_duration_zh(unit, FORWARD_WITHIN)}内转出{row.fast_forward_share:.0%}")
+        rule(row.fast_forward_share, 0.8, Reason("资金快进快出：收到后{within}内转出{share:.0%}",
+             within=_duration(unit, FORWARD_WITHIN), share=row.fast_forward_share))
     if row.shortest_cycle:
-        rule(getattr(row, f"cycle{row.shortest_cycle}"), np.log1p(3.0),
-             f"位于长度{row.shortest_cycle}的资金闭环中")
+        rule(getattr(row, f"cycle{row.shortest_cycle}"), np.log1p(3.0), Reason("位于长度{k}的资金闭环中",
+             k=int(row.shortest_cycle)))
     if row.top_payee_share >= 0.5:
-        rule(row.n_payers, 10, f"收款来自{row.n_payers}个不同账户后集中转出")
-    rule(row.n_payees, 20, f"向{row.n_payees}个不同账户分散转出")
-    rule(row.same_amount_max, 3, f"与同一账户重复往来{row.same_amount_max}笔相同金额")
-    rule(row.low_amount_share, 0.2,
-         f"{row.low_amount_share:.0%}的转账金额在本批最低{LOW_AMOUNT_QUANTILE:.0%}之列（拆分小额）")
+        rule(row.n_payers, 10, Reason("收款来自{n}个不同账户后集中转出", n=int(row.n_payers)))
+    rule(row.n_payees, 20, Reason("向{n}个不同账户分散转出", n=int(row.n_payees)))
+    rule(row.same_amount_max, 3, Reason("与同一账户重复往来{n}笔相同金额", n=int(row.same_amount_max)))
+    rule(row.low_amount_share, 0.2, Reason("{share:.0%}的转账金额在本批最低{quantile:.0%}之列（拆分小额）",
+         share=row.low_amount_share, quantile=LOW_AMOUNT_QUANTILE))
     if row.dormancy_units >= 30:
-        silence, step = _duration_zh(unit, row.dormancy_units), _duration_zh(unit, 1)
-        rule(row.burst_n, 5, f"沉寂{silence}后{step}内突发{row.burst_n}笔转账")
-    rule(row.first_seen, 0.9, "新近才开始交易的账户")
+        rule(row.burst_n, 5, Reason("沉寂{silence}后{step}内突发{n}笔转账", silence=_duration(unit, row.dormancy_units),
+             step=_duration(unit, 1), n=int(row.burst_n)))
+    rule(row.first_seen, 0.9, Reason("新近才开始交易的账户"))
     triangles = float(np.expm1(row.triangles))
-    rule(triangles, 2, f"交易对手之间也互有资金往来（{triangles:.0f}个三角关系）")
+    rule(triangles, 2, Reason("交易对手之间也互有资金往来（{n:.0f}个三角关系）", n=triangles))
     if row.group_tri_links >= 2:
-        rule(row.group_size, 4,
-             f"身处{row.group_size:.0f}个账户互有往来的紧密小团体（与其中{row.group_tri_links:.0f}个直接往来）")
-    rule(row.cc_n_high, 2, f"与{row.cc_n_high:g}个高风险账户有资金往来")
-    return tuple(text for _, text in sorted(found, key=lambda f: -f[0]))
+        rule(row.group_size, 4, Reason("身处{size:.0f}个账户互有往来的紧密小团体（与其中{links:.0f}个直接往来）",
+             size=row.group_size, links=row.group_tri_links))
+    rule(row.cc_n_high, 2, Reason("与{n:g}个高风险账户有资金往来", n=row.cc_n_high))
+    return tuple(reason for _, reason in sorted(found, key=lambda f: -f[0]))

@@ -20,6 +20,8 @@ from typing import Any, ClassVar, Self
 
 import numpy as np
 
+from aegis.reasons import Reason
+
 Labels = Sequence[Any] | np.ndarray
 """what ``fit`` takes as ``y``: one label per row, as a sequence or a NumPy array"""
 
@@ -32,8 +34,8 @@ class Verdict:
     """probability of fraud, in [0, 1]"""
     label: str
     """the predicted class, in the vocabulary of the training labels (e.g. a fraud type, or ``normal``)"""
-    reasons: tuple[str, ...] = field(default=())
-    """human-readable reasons, strongest first"""
+    reasons: tuple[Reason, ...] = field(default=())
+    """why, strongest first: messages that read in Chinese or English (:mod:`aegis.reasons`)"""
     fraud_type: str | None = None
     """the likely fraud type, when the detector knows one"""
 

@@ -58,8 +58,8 @@ neighbourhood tells them apart.
 ...                         index=[str(i) for i in range(40)])
 >>> detector = NumberDetector(seeds=1, n_estimators=20).fit(NumberBatch(profiles), [1, 0, 1, 0] * 10)
 >>> verdict = detector.predict(NumberBatch(profiles.iloc[:1]))[0]
->>> verdict.label, verdict.reasons
-('1', ('外呼占比99%、回拨率1%',))
+>>> verdict.label, [str(r) for r in verdict.reasons], verdict.reasons[0].text("en")
+('1', ['外呼占比99%、回拨率1%'], '99% of calls outgoing, call-back rate 1%')
 """
 
 from __future__ import annotations
@@ -80,6 +80,7 @@ from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 from aegis.detectors.base import Detector, Labels, Verdict
 from aegis.features.number_profile import GRAPH_COLUMNS, SHORT_CALL_S, graph_features
+from aegis.reasons import Reason
 
 FRAUD, NORMAL = "1", "0"
 SIM_BOX_IMSIS = 5
@@ -221,38 +222,38 @@ def _get(row: dict[str, Any], key: str) -> float:
     return float("nan") if value is None else float(value)
 
 
-def reasons(row: dict[str, Any]) -> tuple[str, ...]:
+def reasons(row: dict[str, Any]) -> tuple[Reason, ...]:
     """Human-readable reasons from one number's features, strongest first (only those that hold)."""
-    out: list[str] = []
+    out: list[Reason] = []
     sims = _get(row, "imsis_per_imei_max")
     if sims >= SIM_BOX_IMSIS:
-        out.append(f"一个IMEI上有{int(sims)}个IMSI（疑似猫池）")
+        out.append(Reason("一个IMEI上有{sims}个IMSI（疑似猫池）", sims=int(sims)))
     known_fraud = _get(row, "nb_fraud")
     if known_fraud >= 1:
-        out.append(f"与{int(known_fraud)}个已知诈骗号码有通话")
+        out.append(Reason("与{n}个已知诈骗号码有通话", n=int(known_fraud)))
     if _get(row, "id_short_code") == 1:
-        out.append("主叫号码形似官方服务短号码（疑似改号）")
+        out.append(Reason("主叫号码形似官方服务短号码（疑似改号）"))
     if _get(row, "id_odd_length") == 1:
-        out.append("+86号码位数异常（疑似改号）")
+        out.append(Reason("+86号码位数异常（疑似改号）"))
     if _get(row, "id_foreign") == 1:
-        out.append("境外号码")
+        out.append(Reason("境外号码"))
     out_share, callback = _get(row, "out_share"), _get(row, "callback_rate")
     if out_share >= 0.9:
         if callback <= 0.1:
-            out.append(f"外呼占比{out_share:.0%}、回拨率{callback:.0%}")
+            out.append(Reason("外呼占比{out_share:.0%}、回拨率{callback:.0%}", out_share=out_share, callback=callback))
         elif np.isnan(callback):
-            out.append(f"外呼占比{out_share:.0%}")
+            out.append(Reason("外呼占比{out_share:.0%}", out_share=out_share))
     short = _get(row, "short_out_share")
     if short >= 0.5 and _get(row, "n_out_calls") >= 20:
-        out.append(f"短时外呼（<{SHORT_CALL_S}秒）占比{short:.0%}")
+        out.append(Reason("短时外呼（<{seconds}秒）占比{short:.0%}", seconds=SHORT_CALL_S, short=short))
     callees, per_callee = _get(row, "n_callees"), _get(row, "calls_per_callee_mean")
     if callees >= 100 and per_callee <= 1.5:
-        out.append(f"联系了{int(callees)}个不同号码，多为一次性通话")
+        out.append(Reason("联系了{n}个不同号码，多为一次性通话", n=int(callees)))
     if _get(row, "n_imei") >= 5:
-        out.append(f"使用过{int(_get(row, 'n_imei'))}部手机（IMEI）")
+        out.append(Reason("使用过{n}部手机（IMEI）", n=int(_get(row, "n_imei"))))
     night = _get(row, "night_share")
     if night >= 0.3:
-        out.append(f"夜间（0-6点）通话占比{night:.0%}")
+        out.append(Reason("夜间（0-6点）通话占比{night:.0%}", night=night))
     return tuple(out)
 
 

@@ -33,6 +33,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.svm import LinearSVC
 
 from aegis.detectors.base import Detector, Labels, Verdict
+from aegis.reasons import Reason
 
 TURN_SEP = "\n"
 """joins the turns of a call transcript into one text"""
@@ -296,7 +297,7 @@ class TextDetector(Detector):
                 out.append(Verdict(float(score), self.normal_label_))
         return out
 
-    def phrases(self, text: str, fraud_type: str) -> list[str]:
+    def phrases(self, text: str, fraud_type: str) -> list[Reason]:
         """The phrases of ``text`` whose n-grams pushed it most from normal towards ``fraud_type``.
 
         Each n-gram's contribution to the logit difference is spread over its characters; jieba then cuts the
@@ -324,7 +325,7 @@ class TextDetector(Detector):
             else:
                 spans.append((pushed, start, end))
         best = sorted((s for s in spans if s[2] - s[1] >= 2), reverse=True)[: self.max_reasons]
-        return [f"含'{text[s:e].strip()[:16]}'" for _, s, e in best]
+        return [Reason("含'{phrase}'", phrase=text[s:e].strip()[:16]) for _, s, e in best]
 
 
 def _tokenize(text: str) -> list[tuple[str, int, int]]:
@@ -334,6 +335,7 @@ def _tokenize(text: str) -> list[tuple[str, int, int]]:
     return list(jieba.tokenize(text))
 
 
-def _surface_signs(text: str) -> list[str]:
-    signs = [("含链接", _URL), ("含电话号码", _PHONE), ("含金额", _MONEY), ("含QQ/微信号", _CONTACT)]
-    return [name for name, pattern in signs if pattern.search(text)]
+def _surface_signs(text: str) -> list[Reason]:
+    signs = [(Reason("含链接"), _URL), (Reason("含电话号码"), _PHONE), (Reason("含金额"), _MONEY),
+             (Reason("含QQ/微信号"), _CONTACT)]
+    return [sign for sign, pattern in signs if pattern.search(text)]

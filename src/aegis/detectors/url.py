@@ -39,7 +39,7 @@ so a model could not learn its weight, and a reported site is fraud whatever its
 ...      "http://paypal.com.account-verify.xyz/signin"] * 5,
 ...     ["legitimate", "phishing", "legitimate", "phishing"] * 5)
 >>> verdict = detector.predict(["http://icbc-verify.top/login"])[0]
->>> verdict.label, verdict.reasons[0]
+>>> verdict.label, str(verdict.reasons[0])
 ('phishing', '域名仿冒 icbc.com.cn（品牌词出现在非官方域名中）')
 """
 
@@ -61,6 +61,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from aegis.detectors.base import Detector, Labels, Verdict
 from aegis.events.models import FraudType
 from aegis.features.url_features import Blacklist, Brand, UrlFeaturizer, UrlSignals, load_blacklist, load_brands
+from aegis.reasons import Reason
 
 PHISHING, LEGITIMATE = "phishing", "legitimate"
 BLACKLIST_SCORE = 0.99
@@ -344,36 +345,37 @@ def _sites(signals: UrlSignals) -> tuple[str, str]:
 
 
 def reasons(signals: UrlSignals, score: float, label: str,
-            similar: tuple[str, float] | None = None) -> tuple[str, ...]:
+            similar: tuple[str, float] | None = None) -> tuple[Reason, ...]:
     """Human-readable reasons, strongest first; a phishing verdict with no named indicator says so.
 
     ``similar`` is the known phishing URL most like this one and their similarity, named when they are close.
     """
-    found = []
+    found: list[Reason] = []
     if signals.blacklisted:
-        found.append("命中165诈骗网址名单")
+        found.append(Reason("命中165诈骗网址名单"))
     if signals.lookalike is not None:
         found.append(signals.lookalike.describe())
     if signals.parts.is_ip:
-        found.append("使用IP地址作为主机名")
+        found.append(Reason("使用IP地址作为主机名"))
     if signals.idn:
-        found.append("punycode域名")
+        found.append(Reason("punycode域名"))
     if "@" in signals.parts.url:
-        found.append("URL中含@符号（@前的内容会被浏览器忽略）")
+        found.append(Reason("URL中含@符号（@前的内容会被浏览器忽略）"))
     if signals.suspicious_words:
-        found.append("含诱导词 " + "/".join(signals.suspicious_words[:4]))
+        found.append(Reason("含诱导词 {words}", words="/".join(signals.suspicious_words[:4])))
     if signals.shortener:
-        found.append("使用短链接服务，真实地址被隐藏")
+        found.append(Reason("使用短链接服务，真实地址被隐藏"))
     if signals.risky_tld:
-        found.append(f"高风险顶级域名 .{signals.parts.suffix}")
+        found.append(Reason("高风险顶级域名 .{suffix}", suffix=signals.parts.suffix))
     if signals.parts.port is not None:
-        found.append(f"使用非标准端口 {signals.parts.port}")
+        found.append(Reason("使用非标准端口 {port}", port=signals.parts.port))
     if similar is not None:
         known, similarity = similar
-        found.append(f"即已知钓鱼网址 {known}" if similarity >= 0.9995
-                     else f"与已知钓鱼网址高度相似（相似度{similarity:.2f}）：{known}")
+        found.append(Reason("即已知钓鱼网址 {url}", url=known) if similarity >= 0.9995
+                     else Reason("与已知钓鱼网址高度相似（相似度{similarity:.2f}）：{url}", similarity=similarity,
+                                 url=known))
     if not found and label == PHISHING:
-        found.append(f"URL的词法特征与已知钓鱼网址相似（模型分数{score:.2f}）")
+        found.append(Reason("URL的词法特征与已知钓鱼网址相似（模型分数{score:.2f}）", score=score))
     return tuple(found)
 
 

@@ -31,20 +31,22 @@ from sklearn.model_selection import StratifiedGroupKFold
 
 from aegis.detectors.base import Detector, Labels, Verdict
 from aegis.features.victim_leads import FEATURES, LEAD_KINDS
+from aegis.reasons import Reason
 
 NORMAL = "normal"
 
 #: how each lead kind reads in a reason, with the count of the last 7 days
 _LEAD_TEXT = {
-    "risky_call": "{n} call(s) with a risky number in 7 d",
-    "fraud_sms": "{n} fraud SMS received in 7 d",
-    "fraud_url": "{n} visit(s) to a fraud site in 7 d",
-    "fraud_app": "fraud app installed",
-    "remote_app": "remote-control / screen-sharing app installed",
-    "risky_payee": "{n} transfer(s) to a risky payee in 7 d",
-    "new_payee": "{n} first transfer(s) to a new payee after a risky contact",
-    "large_after_contact": "large transfer soon after a risky contact",
+    "risky_call": Reason("7天内与风险号码通话{n}次"),
+    "fraud_sms": Reason("7天内收到诈骗短信{n}条"),
+    "fraud_url": Reason("7天内访问诈骗网站{n}次"),
+    "fraud_app": Reason("安装了诈骗APP"),
+    "remote_app": Reason("安装了远程控制/屏幕共享APP"),
+    "risky_payee": Reason("7天内向风险账户转账{n}笔"),
+    "new_payee": Reason("接触风险号码后首次向新收款人转账{n}笔"),
+    "large_after_contact": Reason("接触风险号码后不久大额转账"),
 }
+"""what each kind of lead says, with ``n`` its count over the last 7 days"""
 
 
 def _lgbm(n_estimators: int, seed: int, num_leaves: int = 7, min_child_samples: int = 50) -> LGBMClassifier:
@@ -115,7 +117,7 @@ class VictimDetector(Detector):
             return np.full(len(X), self.types_[0] if len(self.types_) else "other", dtype=object)
         return np.asarray(self.type_model_.predict(self._matrix(X)), dtype=object)
 
-    def reasons(self, X: pd.DataFrame) -> list[tuple[str, ...]]:
+    def reasons(self, X: pd.DataFrame) -> list[tuple[Reason, ...]]:
         """The leads of each row's last 7 days, the kinds the model leans on most first."""
         order = sorted(LEAD_KINDS, key=lambda k: -self.lead_weight_.get(k, 0.0))
         counts = {k: X[f"n_{k}_7d"].to_numpy() for k in order}
@@ -125,11 +127,10 @@ class VictimDetector(Detector):
             reasons = []
             for k in order:
                 n = int(counts[k][i])
-                if n:
-                    text = _LEAD_TEXT[k].format(n=n)
-                    if k == "risky_call" and call_s[i] > 0:
-                        text += f", {int(call_s[i])} s in all"
-                    reasons.append(text)
+                if n and k == "risky_call" and call_s[i] > 0:
+                    reasons.append(Reason("7天内与风险号码通话{n}次，共{seconds}秒", n=n, seconds=int(call_s[i])))
+                elif n:
+                    reasons.append(Reason(_LEAD_TEXT[k].msg, n=n))
             out.append(tuple(reasons))
         return out
 

@@ -15,8 +15,10 @@ The pieces:
 
 >>> featurizer = UrlFeaturizer(load_brands(), Blacklist.empty())
 >>> signals = featurizer.signals("http://icbc-verify.top/login")
->>> signals.lookalike.describe(), signals.suspicious_words
+>>> str(signals.lookalike.describe()), signals.suspicious_words
 ('域名仿冒 icbc.com.cn（品牌词出现在非官方域名中）', ('login', 'verify'))
+>>> signals.lookalike.describe().text("en")
+'imitates icbc.com.cn (brand name inside an unofficial domain)'
 >>> featurizer.signals("https://www.icbc.com.cn/").lookalike is None
 True
 """
@@ -37,6 +39,8 @@ from urllib.parse import urlsplit
 
 import numpy as np
 import tldextract
+
+from aegis.reasons import Reason
 
 _EXTRACT = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
 _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
@@ -195,17 +199,17 @@ class LookAlike:
 
     KIND_CODES = ("edit", "homoglyph", "homograph", "tld-swap", "subdomain", "embedded", "government")
 
-    def describe(self) -> str:
+    def describe(self) -> Reason:
         detail = {
-            "edit": "编辑距离1",
-            "homoglyph": "形近字符",
-            "homograph": "punycode 同形字",
-            "tld-swap": "更换顶级域名",
-            "subdomain": "品牌词出现在子域名中",
-            "embedded": "品牌词出现在非官方域名中",
-            "government": "政府域名标识出现在非政府域名中",
+            "edit": Reason("编辑距离1"),
+            "homoglyph": Reason("形近字符"),
+            "homograph": Reason("punycode 同形字"),
+            "tld-swap": Reason("更换顶级域名"),
+            "subdomain": Reason("品牌词出现在子域名中"),
+            "embedded": Reason("品牌词出现在非官方域名中"),
+            "government": Reason("政府域名标识出现在非政府域名中"),
         }[self.kind]
-        return f"域名仿冒 {self.brand.shown}（{detail}）"
+        return Reason("域名仿冒 {brand}（{detail}）", brand=self.brand.shown, detail=detail)
 
 
 _GOVERNMENT = Brand("gov", "政府网站", "government", ("gov.cn",), ("gov",))

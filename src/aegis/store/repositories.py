@@ -13,6 +13,7 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, func, insert, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from aegis.reasons import Reason, stored
 from aegis.store.schema import EVENT_TABLES, audit_log, ingest_run, risk_profile
 
 
@@ -141,17 +142,19 @@ class AuditLog:
         action: str,
         subject_type: str,
         subject_id: str,
-        reasons: Iterable[str] = (),
+        reasons: Iterable[Reason | str] = (),
         details: Mapping[str, Any] | None = None,
         connection: Connection | None = None,
     ) -> None:
+        """``reasons`` are kept as messages (:func:`aegis.reasons.stored`), so the record reads in either
+        language; plain strings are kept as written."""
         row = {
             "at": datetime.now(UTC),
             "actor": actor,
             "action": action,
             "subject_type": subject_type,
             "subject_id": subject_id,
-            "reasons": list(reasons),
+            "reasons": stored(reasons),
             "details": dict(details or {}),
         }
         if connection is not None:

@@ -23,6 +23,7 @@ from aegis.detectors.base import Detector, Verdict
 from aegis.events.models import Ident
 from aegis.features.official_numbers import is_official
 from aegis.features.url_features import host_of
+from aegis.reasons import DEFAULT_LANG, Lang, Reason, loaded
 from aegis.store.repositories import AuditLog, RiskProfileRepository
 from aegis.store.schema import EVENT_TABLES
 from aegis.training.modelstore import load_model
@@ -80,7 +81,7 @@ class Signal:
     """One piece of evidence with its probability of fraud; signals combine as independent evidence."""
 
     score: float
-    reasons: tuple[str, ...]
+    reasons: tuple[Reason, ...]
     fraud_type: str | None = None
 
 
@@ -100,9 +101,19 @@ def shipped_detector(kind: str) -> Detector:
     return load_model(None, kind).detector
 
 
-def _from_verdict(verdict: Verdict, prefix: str) -> Signal:
+def _from_verdict(verdict: Verdict, source: Reason) -> Signal:
+    """A detector's verdict as evidence, each reason headed by what was scored ("短信内容：…")."""
     fraud_type = verdict.fraud_type if verdict.score >= 0.5 else None
-    return Signal(verdict.score, tuple(f"{prefix}{r}" for r in verdict.reasons[:3]), fraud_type)
+    return Signal(verdict.score, tuple(_about(source, r) for r in verdict.reasons[:3]), fraud_type)
+
+
+def _about(source: Reason, reason: Reason) -> Reason:
+    return Reason("{source}：{reason}", source=source, reason=reason)
+
+
+def _risk_score(profile: dict[str, Any]) -> Reason:
+    """The reason of a stored risk profile that names none of its own."""
+    return Reason("风险评分{score:.2f}", score=float(profile["score"]))
 
 
 class Decider:
@@ -114,8 +125,12 @@ class Decider:
         actor: Actor,
         policy: DecisionPolicy | None = None,
         detectors: dict[str, Detector] | None = None,
+        lang: Lang = DEFAULT_LANG,
     ) -> None:
+        """``lang`` is the language of the reasons in the returned decisions; the audit log keeps them as
+        messages, readable in either."""
         self.engine = engine
+        self.lang = lang
         self.actor = actor
         self.policy = policy or default_policy()
         self.risk = RiskProfileRepository(engine)
@@ -126,7 +141,7 @@ class Decider:
         return self._detectors.get(kind) or shipped_detector(kind)
 
     # -- evidence ---------------------------------------------------------------------------------------
-    def _number_signals(self, numbers: Sequence[str], role: str) -> list[Signal]:
+    def _number_signals(self, numbers: Sequence[str], role: Reason) -> list[Signal]:
         known = self.risk.get_many("number", numbers)
         signals = []
         for number in numbers:
@@ -134,11 +149,9 @@ class Decider:
             if profile is None or is_official(number):  # an official number's risk profile is a false flag
                 signals.append(Signal(0.0, ()))
             else:
-                reasons = tuple(profile["reasons"][:3]) or (f"{role}号码风险评分{profile['score']:.2f}",)
+                reasons = tuple(loaded(profile["reasons"][:3])) or (_risk_score(profile),)
                 signals.append(
-                    Signal(
-                        float(profile["score"]), tuple(f"{role}号码：{r}" for r in reasons), profile.get("fraud_type")
-                    )
+                    Signal(float(profile["score"]), tuple(_about(role, r) for r in reasons), profile.get("fraud_type"))
                 )
         return signals
 
@@ -149,29 +162,32 @@ class Decider:
         listed = self.risk.get_many("domain", [host_of(u) for u in urls])
         signals = []
         for url, verdict in zip(urls, verdicts, strict=True):
-            signal = _from_verdict(verdict, f"网址 {url[:60]}：")
+            source = Reason("网址 {url}", url=url[:60])
+            signal = _from_verdict(verdict, source)
             entry = listed.get(host_of(url))
             if entry is not None:
                 signal = combine(
                     [
                         signal,
                         Signal(
-                            float(entry["score"]), (f"网址 {url[:60]}：已列入诈骗域名名单",), entry.get("fraud_type")
+                            float(entry["score"]),
+                            (_about(source, Reason("已列入诈骗域名名单")),),
+                            entry.get("fraud_type"),
                         ),
                     ]
                 )
             signals.append(signal)
         return signals
 
-    def _text_signals(self, texts: Sequence[str], prefix: str) -> list[Signal]:
+    def _text_signals(self, texts: Sequence[str], source: Reason) -> list[Signal]:
         if not texts:
             return []
-        return [_from_verdict(v, prefix) for v in self.detector("text").predict(list(texts))]
+        return [_from_verdict(v, source) for v in self.detector("text").predict(list(texts))]
 
     # -- channels ---------------------------------------------------------------------------------------
     def sms(self, items: Sequence[SmsIn]) -> list[Decision]:
-        texts = self._text_signals([i.text for i in items], "短信内容：")
-        senders = self._number_signals([i.sender for i in items], "发送方")
+        texts = self._text_signals([i.text for i in items], Reason("短信内容"))
+        senders = self._number_signals([i.sender for i in items], Reason("发送方号码"))
         decisions = []
         for item, text, sender in zip(items, texts, senders, strict=True):
             urls = _urls(item.text)
@@ -180,12 +196,12 @@ class Decider:
         return decisions
 
     def call(self, items: Sequence[CallIn]) -> list[Decision]:
-        callers = self._number_signals([i.caller for i in items], "主叫")
+        callers = self._number_signals([i.caller for i in items], Reason("主叫号码"))
         decisions = []
         for item, caller in zip(items, callers, strict=True):
             signals = [caller]
             if item.transcript:
-                signals += self._text_signals(["\n".join(item.transcript)], "通话内容：")
+                signals += self._text_signals(["\n".join(item.transcript)], Reason("通话内容"))
             evidence = combine(signals)
             decisions.append(self._decide("call", evidence, "number", item.caller, {"callee": item.callee}))
         return decisions
@@ -205,7 +221,8 @@ class Decider:
             if item.amount >= Decimal(str(self.policy.transfer_new_payee_large_amount)) and self._first_payment(
                 item.payer_account, item.payee_account
             ):
-                signals.append(Signal(0.3, (f"首次向该收款账户转账且金额较大（{item.amount}元）",)))
+                first = Reason("首次向该收款账户转账且金额较大（{amount}元）", amount=str(item.amount))
+                signals.append(Signal(0.3, (first,)))
             decisions.append(
                 self._decide(
                     "transfer",
@@ -225,9 +242,10 @@ class Decider:
             if profile is None:
                 signals.append(Signal(0.0, ()))
                 continue
-            reasons = tuple(profile["reasons"][:3]) or (f"风险评分{profile['score']:.2f}",)
+            reasons = tuple(loaded(profile["reasons"][:3])) or (_risk_score(profile),)
+            payee = Reason("收款账户")
             signals.append(
-                Signal(float(profile["score"]), tuple(f"收款账户：{r}" for r in reasons), profile.get("fraud_type"))
+                Signal(float(profile["score"]), tuple(_about(payee, r) for r in reasons), profile.get("fraud_type"))
             )
         return signals
 
@@ -245,11 +263,12 @@ class Decider:
         self, channel: str, evidence: Signal, subject_type: str, subject_id: str, details: dict[str, Any]
     ) -> Decision:
         action = self.policy.decide(channel, evidence.score)
+        reasons = evidence.reasons or (Reason("未发现风险"),)
         decision = Decision(
             action=action,
             score=round(evidence.score, 6),
             fraud_type=evidence.fraud_type,
-            reasons=list(evidence.reasons) or ["未发现风险"],
+            reasons=[r.text(self.lang) for r in reasons],
             policy_version=self.policy.version,
         )
         if action is not Action.allow:
@@ -258,7 +277,7 @@ class Decider:
                 action=f"decision.{channel}.{action.value}",
                 subject_type=subject_type,
                 subject_id=subject_id,
-                reasons=decision.reasons,
+                reasons=reasons,
                 details={
                     "score": decision.score,
                     "fraud_type": decision.fraud_type,

@@ -49,6 +49,7 @@ from aegis.actions.orders import (
 from aegis.actions.returns import allocate_returns, largest_remainder
 from aegis.funds import Seed, TraceResult, TransferIndex, trace
 from aegis.funds.rules import Ledger
+from aegis.reasons import Reason, as_reason, render, stored
 from aegis.store.repositories import AuditLog, EventRepository
 from aegis.store.schema_funds import bank_contact, fund_chase, fund_order, fund_return
 from aegis.training.task import DataError
@@ -205,6 +206,7 @@ class OrderView(BaseModel):
     taint: dict[str, Decimal]
     path: list[str]
     reasons: list[str]
+    """in Chinese (stored as messages: the audit log and :func:`aegis.reasons.render` read them in English too)"""
     legal_basis: str
     contact: dict[str, str] | None
     respond_by: datetime
@@ -248,6 +250,7 @@ class RespondResult(BaseModel):
 def _order_view(row: Any) -> OrderView:
     data = dict(row._mapping)
     data["taint"] = taint_from_json(data["taint"])
+    data["reasons"] = render(data["reasons"])
     return OrderView(**data)
 
 
@@ -349,7 +352,7 @@ def _issue(
     now: datetime,
     parent: str | None = None,
     banks: Mapping[str, str] | None = None,
-    why: Sequence[str] = (),
+    why: Sequence[Reason] = (),
 ) -> list[str]:
     """Issue one order per target (idempotent: an existing order is kept as it is); audit each new one."""
     terms = policy.terms(kind)
@@ -371,7 +374,7 @@ def _issue(
             "held": None,
             "taint": taint_to_json(target.taint),
             "path": list(target.path),
-            "reasons": reasons,
+            "reasons": stored(reasons),
             "legal_basis": terms.legal_basis,
             "contact": _contact(conn, policy, bank, kind, now),
             "respond_by": now + terms.respond_within,
@@ -415,7 +418,7 @@ def _move(
     *,
     actor: Actor,
     now: datetime,
-    reasons: Sequence[str],
+    reasons: Sequence[Reason | str],
     values: Mapping[str, Any] | None = None,
     details: Mapping[str, Any] | None = None,
 ) -> None:
@@ -542,7 +545,9 @@ def open_chase(
                 action="chase.open",
                 subject_type="fund_chase",
                 subject_id=chase_id,
-                reasons=[f"报案 {report_event_id}" if report_event_id else "受害人损失转账"],
+                reasons=[
+                    Reason("报案 {event}", event=report_event_id) if report_event_id else Reason("受害人损失转账")
+                ],
                 details={
                     "victims": chase["victims"],
                     "loss": str(chase["loss"]),
@@ -634,21 +639,24 @@ def respond(
     _check_bank(actor, order)
     check_transition(order.order_id, order.state, target)
     values: dict[str, Any] = {}
-    reasons = [reason] if reason else []
+    reasons: list[Reason | str] = [reason] if reason else []
     follow = False
     if target is OrderState.executed:
         if held is None or not Decimal(0) < fen(held) <= order.requested:
             raise ChaseError(f"held: order {order.order_id} needs an amount in (0, {order.requested}]")
         values = {"held": fen(held), "hold_until": now + policy.terms(order.kind).hold}
         follow = fen(held) < order.requested
-        reasons = reasons or [f"已{'止付' if order.kind == OrderKind.stop_payment else '冻结'}{fen(held)}元"]
+        amount = str(fen(held))
+        done = (Reason("已止付{amount}元", amount=amount) if order.kind == OrderKind.stop_payment
+                else Reason("已冻结{amount}元", amount=amount))
+        reasons = reasons or [done]
     elif target is OrderState.rejected:
         if not reason:
             raise ChaseError(f"reason: rejecting order {order.order_id} needs a reason")
         values = {"reject_reason": reason}
     elif target is OrderState.moved_on:
         follow = True
-        reasons = reasons or ["银行反馈：资金已转出"]
+        reasons = reasons or [Reason("银行反馈：资金已转出")]
     result = None
     if follow:
         data = data or FundsData.from_store(engine)
@@ -670,7 +678,8 @@ def respond(
             _supersede_stop_payment(conn, order, actor, now)
         new: list[str] = []
         if result is not None and data is not None:
-            moved = "资金已转出" if target is OrderState.moved_on else f"仅止付{fen(held or 0)}元，余款已转出"
+            moved = (Reason("资金已转出") if target is OrderState.moved_on
+                     else Reason("仅止付{amount}元，余款已转出", amount=str(fen(held or 0))))
             new = _issue(
                 conn,
                 chase_id=order.chase_id,
@@ -681,7 +690,8 @@ def respond(
                 actor=SYSTEM,
                 now=now,
                 parent=order.order_id,
-                why=[f"续查：{order.bank}账户{order.account}{moved}（指令 {order.order_id}）"],
+                why=[Reason("续查：{bank}账户{account}{moved}（指令 {order}）", bank=order.bank, account=order.account,
+                            moved=moved, order=order.order_id)],
             )
             conn.execute(
                 update(fund_chase)
@@ -698,6 +708,10 @@ def respond(
     return RespondResult(order=updated, follow_ups=follow_ups)
 
 
+RETRACE = Reason("续查")
+"""why a chase is traced again when the caller gives no other reason"""
+
+
 def retrace(
     engine: Engine,
     actor: Actor,
@@ -706,7 +720,7 @@ def retrace(
     now: datetime | None = None,
     data: FundsData | None = None,
     policy: FundsPolicy | None = None,
-    why: str = "续查",
+    why: Reason | str = RETRACE,
 ) -> list[OrderView]:
     """Trace the chase again now (续查) and order what has changed since the last look.
 
@@ -731,7 +745,7 @@ def retrace(
             policy=policy,
             actor=actor,
             now=now,
-            why=[why],
+            why=[as_reason(why)],
         )
         conn.execute(
             update(fund_chase)
@@ -806,13 +820,13 @@ def add_losses(
                 action="chase.add_losses",
                 subject_type="fund_chase",
                 subject_id=chase_id,
-                reasons=["补充报案：新增损失转账"],
+                reasons=[Reason("补充报案：新增损失转账")],
                 details={"added": [s["event_id"] for s in added], "victim": owner},
                 connection=conn,
             )
     if not added:
         return []
-    return retrace(engine, actor, chase_id, now=now, data=data, policy=policy, why="补充报案后续查")
+    return retrace(engine, actor, chase_id, now=now, data=data, policy=policy, why=Reason("补充报案后续查"))
 
 
 def _supersede_stop_payment(conn: Connection, freeze: Any, actor: Actor, now: datetime) -> None:
@@ -833,7 +847,7 @@ def _supersede_stop_payment(conn: Connection, freeze: Any, actor: Actor, now: da
             OrderState.released,
             actor=actor,
             now=now,
-            reasons=[f"已由冻结指令 {freeze.order_id} 接续"],
+            reasons=[Reason("已由冻结指令 {order} 接续", order=freeze.order_id)],
         )
 
 
@@ -883,7 +897,7 @@ def escalate(
             actor=actor,
             now=now,
             banks=banks,
-            why=["紧急止付转冻结"],
+            why=[Reason("紧急止付转冻结")],
         )
         return [_order_view(_order(conn, oid)) for oid in new]
 
@@ -919,7 +933,7 @@ def expire_orders(engine: Engine, actor: Actor, *, now: datetime | None = None) 
                 OrderState.expired,
                 actor=actor,
                 now=now,
-                reasons=[f"期限届满（{order.hold_until}）"],
+                reasons=[Reason("期限届满（{until}）", until=str(order.hold_until))],
             )
     return [o.order_id for o in due]
 
@@ -989,7 +1003,10 @@ def return_funds(engine: Engine, actor: Actor, chase_id: str, *, now: datetime |
                 OrderState.returned,
                 actor=actor,
                 now=now,
-                reasons=[f"资金返还（批次 {batch}）"] + [f"返还{v} {a}元" for v, a in sorted(given.items())],
+                reasons=[
+                    Reason("资金返还（批次 {batch}）", batch=batch),
+                    *(Reason("返还{victim} {amount}元", victim=v, amount=str(a)) for v, a in sorted(given.items())),
+                ],
                 details={"batch_id": batch},
             )
         return ReturnView(

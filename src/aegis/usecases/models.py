@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from aegis.reasons import DEFAULT_LANG, Lang
 from aegis.training.modelstore import load_model, save_model
 from aegis.training.task import Dataset, Inputs, get_task
 from aegis.usecases import Say
@@ -51,8 +52,10 @@ def _verdicts(kind: str, model: Path | None, inputs: Inputs, *, labelled: bool) 
     return data, loaded.detector.predict(data.X)
 
 
-def predict(kind: str, model: Path | None, inputs: Inputs, out: Path, *, reasons: bool = False) -> int:
-    """Write one row per input row, in input order: ``score,label`` (and the reasons when asked)."""
+def predict(kind: str, model: Path | None, inputs: Inputs, out: Path, *, reasons: bool = False,
+            lang: Lang = DEFAULT_LANG) -> int:
+    """Write one row per input row, in input order: ``score,label`` (and the reasons, in ``lang``, when
+    asked)."""
     _, verdicts = _verdicts(kind, model, inputs, labelled=False)
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=out.parent, suffix=".tmp")
@@ -62,7 +65,7 @@ def predict(kind: str, model: Path | None, inputs: Inputs, out: Path, *, reasons
         for verdict in verdicts:
             row = [f"{verdict.score:.6f}", verdict.label]
             if reasons:
-                row += [verdict.fraud_type or "", "；".join(verdict.reasons)]
+                row += [verdict.fraud_type or "", "；".join(r.text(lang) for r in verdict.reasons)]
             writer.writerow(row)
     os.replace(tmp, out)
     return len(verdicts)

@@ -20,6 +20,7 @@ from aegis.detectors.number import NumberBatch
 from aegis.features.account_profile import TransferGraph
 from aegis.features.number_profile import call_graph, profile_from_events
 from aegis.features.url_features import host_of
+from aegis.reasons import stored
 from aegis.store.repositories import EventRepository, RiskProfileRepository
 from aegis.training.modelstore import load_model
 from aegis.usecases import Say
@@ -44,7 +45,7 @@ def _rows(ids: pd.Index, verdicts: list[Verdict], features: pd.DataFrame | None 
             "score": float(v.score),
             "label": v.label,
             "fraud_type": v.fraud_type,
-            "reasons": list(v.reasons),
+            "reasons": stored(v.reasons),
             "features": records[i] if records is not None else {},
         }
         for i, (entity, v) in enumerate(zip(ids, verdicts, strict=True))

@@ -32,6 +32,7 @@ from aegis.features.victim_leads import (
     fusion_features,
     risk_table,
 )
+from aegis.reasons import Reason
 from aegis.store.repositories import EventRepository
 from aegis.store.schema import risk_profile
 
@@ -95,7 +96,7 @@ class WarningPipeline:
         # the fraud type and the reasons matter only where a warning is due (the type model is the costly part)
         due = np.flatnonzero(level != "")
         types = np.full(len(rows), "", dtype=object)
-        reasons: list[tuple[str, ...]] = [()] * len(rows)
+        reasons: list[tuple[Reason, ...]] = [()] * len(rows)
         if len(due):
             types[due] = self.detector.fraud_types(rows.iloc[due])
             # the type's pace may relax the level (a scam that takes weeks is not the city's 30-minute visit)

@@ -27,6 +27,7 @@ from aegis.decisions.warning_policy import CHANNELS, LEVELS, Policy, load_policy
 from aegis.detectors.victim import NORMAL, VictimDetector
 from aegis.features.case_timelines import case_timelines
 from aegis.features.victim_leads import Directory, EntityRisk
+from aegis.reasons import DEFAULT_LANG, Lang, Reason, render
 from aegis.store.repositories import AuditLog, EventRepository
 from aegis.store.schema import EVENT_TABLES
 from aegis.store.schema_warnings import warning, warning_lead
@@ -313,6 +314,14 @@ def list_warnings(
     return sorted(rows, key=lambda r: (LEVELS.index(r["level"]), r["deadline"]))
 
 
+def shown(row: dict[str, Any], lang: Lang = DEFAULT_LANG) -> dict[str, Any]:
+    """A warning as a person reads it: its reasons, and those of its history, as text in ``lang``."""
+    out = {**row, "reasons": render(row.get("reasons"), lang)}
+    if "history" in row:
+        out["history"] = [{**e, "reasons": render(e.get("reasons"), lang)} for e in row["history"]]
+    return out
+
+
 def get_warning(engine: Engine, actor: Actor, warning_id: str) -> dict[str, Any]:
     actor.require(READERS, "read warnings")
     with engine.connect() as connection:
@@ -339,7 +348,7 @@ def _step(
     action: str,
     changes: dict[str, Any],
     *,
-    reasons: list[str],
+    reasons: list[Reason | str],
     details: dict[str, Any],
     now: datetime | None,
 ) -> dict[str, Any]:
@@ -358,7 +367,8 @@ def _step(
 
 def take_warning(engine: Engine, actor: Actor, warning_id: str, *, now: datetime | None = None) -> dict[str, Any]:
     return _step(
-        engine, actor, warning_id, "take", {"assigned_to": actor.label}, reasons=["taken"], details={}, now=now
+        engine, actor, warning_id, "take", {"assigned_to": actor.label}, reasons=[Reason("已签收")], details={},
+        now=now,
     )
 
 

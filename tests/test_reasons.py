@@ -1,0 +1,72 @@
+"""Reasons as messages: every message has its English, stored reasons read back in either language."""
+
+from __future__ import annotations
+
+import json
+import string
+from pathlib import Path
+
+import numpy as np
+import pytest
+from babel.messages.extract import extract_from_dir
+
+import aegis
+from aegis.reasons import Reason, _catalogue, as_reason, loaded, parse_lang, render, stored
+
+PACKAGE = Path(aegis.__file__).parent
+
+
+def _fields(template: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
+
+
+def _messages() -> dict[str, str]:
+    """Every ``Reason("...")`` literal of the package, with where it is written."""
+    found = extract_from_dir(str(PACKAGE), method_map=[("**.py", "python")], keywords={"Reason": None},
+                             comment_tags=(), options_map={"**.py": {"encoding": "utf-8"}})
+    return {str(msg): f"{path}:{line}" for path, line, msg, _, _ in found}
+
+
+def test_every_message_of_the_package_has_its_english_with_the_same_fields() -> None:
+    messages, english = _messages(), _catalogue("en")
+    assert len(messages) > 60  # the extractor found the detectors', decisions' and orders' reasons
+    missing = {m: where for m, where in messages.items() if m not in english}
+    assert not missing, f"add these to aegis/data/messages/en.po: {missing}"
+    wrong = {m: english[m] for m in messages if _fields(english[m]) != _fields(m)}
+    assert not wrong, f"translations whose fields differ from their message: {wrong}"
+    unused = set(english) - set(messages)
+    assert not unused, f"messages no code uses any more: {unused}"
+
+
+def test_a_reason_reads_in_both_languages_with_nested_parts() -> None:
+    inner = Reason("外呼占比{out_share:.0%}、回拨率{callback:.0%}", out_share=np.float64(0.97), callback=0.01)
+    reason = Reason("{source}：{reason}", source=Reason("主叫号码"), reason=inner)
+    assert str(reason) == "主叫号码：外呼占比97%、回拨率1%"
+    assert reason.text("en") == "caller number: 97% of calls outgoing, call-back rate 1%"
+    assert type(inner.args["out_share"]) is float  # numpy scalars are stored as plain numbers
+
+
+def test_stored_reasons_round_trip_through_json_and_old_text_reads_as_written() -> None:
+    reason = Reason("{source}：{reason}", source=Reason("收款账户"),
+                    reason=Reason("向{n}个不同账户分散转出", n=25))
+    column = json.loads(json.dumps(stored([reason, "银行：账户已销户"])))
+    assert column[0]["text"] == "收款账户：向25个不同账户分散转出"  # readable in SQL as it is
+    back = loaded(column)
+    assert back[0] == reason and hash(back[0]) == hash(reason)
+    assert render(column, "en") == ["payee account: pays out to 25 different accounts", "银行：账户已销户"]
+    # rows written before reasons were messages hold plain strings: they read as written, in any language
+    assert render(["一个IMEI上有12个IMSI（疑似猫池）"], "en") == ["一个IMEI上有12个IMSI（疑似猫池）"]
+    assert as_reason("备注") == Reason.literal("备注") != Reason("备注")
+
+
+def test_a_value_that_is_no_reason_is_refused_by_name() -> None:
+    with pytest.raises(ValueError, match="reason: 42"):
+        Reason.from_json(42)
+
+
+@pytest.mark.parametrize(("header", "lang"), [
+    ("en", "en"), ("en-US,en;q=0.9", "en"), ("zh-CN,zh;q=0.9,en;q=0.8", "zh"), ("fr-FR, en;q=0.5", "en"),
+    ("fr", "zh"), ("", "zh"), (None, "zh"),
+])
+def test_the_language_comes_from_the_first_supported_tag(header: str | None, lang: str) -> None:
+    assert parse_lang(header) == lang
