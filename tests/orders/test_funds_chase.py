@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal as D
 
 import pytest
@@ -174,6 +175,9 @@ def test_api_and_cli(engine: Engine, city: dict) -> None:
         == 403
     )
     assert [o["order_id"] for o in client.get("/api/v1/funds/orders", headers=bank_headers).json()] == [oid]
+    assert opened.json()["orders"][0]["reasons"][0].startswith("资金路径：")
+    english = client.get("/api/v1/funds/orders?lang=en", headers=bank_headers).json()[0]
+    assert english["reasons"][0].startswith("money trail: ") and "messages" not in english
     bad = client.post(
         f"/api/v1/funds/orders/{oid}/response", json={"action": "execute", "held": "1"}, headers=bank_headers
     )
@@ -182,6 +186,8 @@ def test_api_and_cli(engine: Engine, city: dict) -> None:
         f"/api/v1/funds/orders/{oid}/response", json={"action": "acknowledge"}, headers=bank_headers
     )
     assert ok.json()["order"]["state"] == "acknowledged"
+    again = client.get(f"/api/v1/funds/chases/{opened.json()['chase_id']}?lang=en", headers=city_headers).json()
+    assert [o["reasons"] for o in again["orders"]] == [english["reasons"]]
     assert client.get("/api/v1/funds/orders/nope", headers=bank_headers).status_code in (404, 405)
     url = engine.url.render_as_string(hide_password=False)
     runner = CliRunner()
@@ -189,6 +195,8 @@ def test_api_and_cli(engine: Engine, city: dict) -> None:
         funds_cli, ["orders", "list", "--db", url, "--role", "bank", "--institution", "bank-C", "--json"]
     )
     assert listed.exit_code == 0 and oid in listed.stdout
+    in_english = runner.invoke(funds_cli, ["orders", "list", "--db", url, "--json", "--lang", "en"])
+    assert json.loads(in_english.stdout)[0]["reasons"] == english["reasons"]
     refused = runner.invoke(
         funds_cli, ["respond", oid, "acknowledge", "--db", url, "--institution", "bank-B"]
     )

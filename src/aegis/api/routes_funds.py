@@ -1,4 +1,6 @@
-"""Funds chase endpoints (控: 紧急止付、冻结、返还) under /api/v1/funds; use cases decide who may act."""
+"""Funds chase endpoints (控: 紧急止付、冻结、返还) under /api/v1/funds; use cases decide who may act.
+
+Orders' reasons come in Chinese, or in English with ``?lang=en`` or ``Accept-Language: en``."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from aegis.actions.orders import IllegalTransition
-from aegis.api.deps import ActorDep, EngineDep
+from aegis.api.deps import ActorDep, EngineDep, LangDep
 from aegis.events.models import Ident
 from aegis.usecases import funds
 
@@ -65,9 +67,9 @@ def _guard(call: Any, *args: Any, **kwargs: Any) -> Any:
 
 
 @router.post("/chases", status_code=201)
-def open_chase(body: ChaseIn, engine: EngineDep, actor: ActorDep) -> funds.ChaseView:
+def open_chase(body: ChaseIn, engine: EngineDep, actor: ActorDep, lang: LangDep) -> funds.ChaseView:
     """Open a chase from a report (or a victim's loss transfers): trace the money, order stop-payments."""
-    return _guard(
+    view: funds.ChaseView = _guard(
         funds.open_chase,
         engine,
         actor,
@@ -77,30 +79,34 @@ def open_chase(body: ChaseIn, engine: EngineDep, actor: ActorDep) -> funds.Chase
         rule=body.rule,
         max_hops=body.max_hops,
     )
+    return view.in_language(lang)
 
 
 @router.get("/chases/{chase_id}")
-def get_chase(chase_id: str, engine: EngineDep, actor: ActorDep) -> funds.ChaseView:
+def get_chase(chase_id: str, engine: EngineDep, actor: ActorDep, lang: LangDep) -> funds.ChaseView:
     """The whole chase with every bank's orders (city centre only)."""
-    return funds.get_chase(engine, actor, chase_id)
+    return funds.get_chase(engine, actor, chase_id).in_language(lang)
 
 
 @router.post("/chases/{chase_id}/escalate")
-def escalate(chase_id: str, engine: EngineDep, actor: ActorDep) -> list[funds.OrderView]:
+def escalate(chase_id: str, engine: EngineDep, actor: ActorDep, lang: LangDep) -> list[funds.OrderView]:
     """Follow the chase's executed stop-payments with freezes."""
-    return _guard(funds.escalate, engine, actor, chase_id)
+    return [o.in_language(lang) for o in _guard(funds.escalate, engine, actor, chase_id)]
 
 
 @router.post("/chases/{chase_id}/retrace")
-def retrace(chase_id: str, engine: EngineDep, actor: ActorDep) -> list[funds.OrderView]:
+def retrace(chase_id: str, engine: EngineDep, actor: ActorDep, lang: LangDep) -> list[funds.OrderView]:
     """Trace again now: new accounts get stop-payments, ordered ones holding more get supplementary ones."""
-    return _guard(funds.retrace, engine, actor, chase_id)
+    return [o.in_language(lang) for o in _guard(funds.retrace, engine, actor, chase_id)]
 
 
 @router.post("/chases/{chase_id}/losses")
-def add_losses(chase_id: str, body: LossesIn, engine: EngineDep, actor: ActorDep) -> list[funds.OrderView]:
+def add_losses(
+    chase_id: str, body: LossesIn, engine: EngineDep, actor: ActorDep, lang: LangDep
+) -> list[funds.OrderView]:
     """Add further loss transfers to the chase (补充报案) and order what they reached."""
-    return _guard(funds.add_losses, engine, actor, chase_id, body.loss_transfers, victim=body.victim)
+    orders = _guard(funds.add_losses, engine, actor, chase_id, body.loss_transfers, victim=body.victim)
+    return [o.in_language(lang) for o in orders]
 
 
 @router.post("/chases/{chase_id}/return")
@@ -116,21 +122,28 @@ def list_orders(
     chase_id: str | None = None,
     state: Annotated[str | None, Query(description="issued, acknowledged, executed, ...")] = None,
     bank: str | None = None,
+    lang: LangDep = "zh",
 ) -> list[funds.OrderView]:
     """Orders; a bank sees only those for its own accounts."""
-    return _guard(funds.list_orders, engine, actor, chase_id=chase_id, state=state, bank=bank)
+    orders = _guard(funds.list_orders, engine, actor, chase_id=chase_id, state=state, bank=bank)
+    return [o.in_language(lang) for o in orders]
 
 
 @router.post("/orders/{order_id}/response")
-def respond(order_id: str, body: ResponseIn, engine: EngineDep, actor: ActorDep) -> funds.RespondResult:
+def respond(
+    order_id: str, body: ResponseIn, engine: EngineDep, actor: ActorDep, lang: LangDep
+) -> funds.RespondResult:
     """A bank's answer; "moved_on" (or a partial hold) makes the chase order the next hop at once."""
-    return _guard(funds.respond, engine, actor, order_id, body.action, held=body.held, reason=body.reason)
+    result: funds.RespondResult = _guard(funds.respond, engine, actor, order_id, body.action, held=body.held,
+                                         reason=body.reason)
+    return result.in_language(lang)
 
 
 @router.post("/orders/{order_id}/release")
-def release(order_id: str, body: ReleaseIn, engine: EngineDep, actor: ActorDep) -> funds.OrderView:
+def release(order_id: str, body: ReleaseIn, engine: EngineDep, actor: ActorDep, lang: LangDep) -> funds.OrderView:
     """Lift an executed hold, with the reason."""
-    return _guard(funds.release, engine, actor, order_id, body.reason)
+    order: funds.OrderView = _guard(funds.release, engine, actor, order_id, body.reason)
+    return order.in_language(lang)
 
 
 @router.get("/contacts")

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from aegis.cli.common import out, user_errors
+from aegis.cli.common import LangOpt, out, user_errors
 
 app = typer.Typer(
     help="Funds chase (紧急止付、冻结、返还): trace, order, answer, release, return.",
@@ -78,6 +78,7 @@ def chase(
     institution: BankOption = None,
     db: DbOption = None,
     as_json: JsonOption = False,
+    lang: LangOpt = "zh",
 ) -> None:
     """Open a chase: trace the loss transfers and send stop-payment orders to the banks."""
     from aegis.usecases.funds import open_chase
@@ -90,7 +91,7 @@ def chase(
         loss_transfers=loss or [],
         rule=rule,
         max_hops=max_hops,
-    )
+    ).in_language(lang)
     if as_json:
         print(view.model_dump_json(indent=2))
         return
@@ -112,13 +113,13 @@ def orders_list(
     institution: BankOption = None,
     db: DbOption = None,
     as_json: JsonOption = False,
+    lang: LangOpt = "zh",
 ) -> None:
-    """List orders (a bank sees only its own)."""
+    """List orders (a bank sees only its own); their reasons show with --json."""
     from aegis.usecases.funds import list_orders
 
-    _print_orders(
-        list_orders(_engine(db), _actor(user, role, institution), chase_id=chase_id, state=state), as_json
-    )
+    orders = list_orders(_engine(db), _actor(user, role, institution), chase_id=chase_id, state=state)
+    _print_orders([o.in_language(lang) for o in orders], as_json)
 
 
 @app.command()

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -49,7 +49,7 @@ from aegis.actions.orders import (
 from aegis.actions.returns import allocate_returns, largest_remainder
 from aegis.funds import Seed, TraceResult, TransferIndex, trace
 from aegis.funds.rules import Ledger
-from aegis.reasons import Reason, as_reason, render, stored
+from aegis.reasons import Lang, Reason, as_reason, render, stored
 from aegis.store.repositories import AuditLog, EventRepository
 from aegis.store.schema_funds import bank_contact, fund_chase, fund_order, fund_return
 from aegis.training.task import DataError
@@ -206,7 +206,7 @@ class OrderView(BaseModel):
     taint: dict[str, Decimal]
     path: list[str]
     reasons: list[str]
-    """in Chinese (stored as messages: the audit log and :func:`aegis.reasons.render` read them in English too)"""
+    """as text, Chinese unless :meth:`in_language` says otherwise"""
     legal_basis: str
     contact: dict[str, str] | None
     respond_by: datetime
@@ -216,6 +216,11 @@ class OrderView(BaseModel):
     issued_by: str
     issued_at: datetime
     updated_at: datetime
+    messages: list[Any] = Field(default_factory=list, exclude=True)
+    """the reasons as stored (:mod:`aegis.reasons`), kept to word them in another language"""
+
+    def in_language(self, lang: Lang) -> OrderView:
+        return self.model_copy(update={"reasons": render(self.messages, lang)})
 
 
 class ChaseView(BaseModel):
@@ -233,6 +238,9 @@ class ChaseView(BaseModel):
     created_by: str
     created_at: datetime
 
+    def in_language(self, lang: Lang) -> ChaseView:
+        return self.model_copy(update={"orders": [o.in_language(lang) for o in self.orders]})
+
 
 class ReturnView(BaseModel):
     batch_id: str | None
@@ -246,10 +254,15 @@ class RespondResult(BaseModel):
     order: OrderView
     follow_ups: list[OrderView]
 
+    def in_language(self, lang: Lang) -> RespondResult:
+        return RespondResult(order=self.order.in_language(lang),
+                             follow_ups=[o.in_language(lang) for o in self.follow_ups])
+
 
 def _order_view(row: Any) -> OrderView:
     data = dict(row._mapping)
     data["taint"] = taint_from_json(data["taint"])
+    data["messages"] = data["reasons"]
     data["reasons"] = render(data["reasons"])
     return OrderView(**data)
 
