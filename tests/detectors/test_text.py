@@ -190,3 +190,21 @@ def test_cross_validation_on_a_slice_of_telecom_fraud_texts() -> None:
     ds.X, ds.y, ds.n = [ds.X[i] for i in keep], ds.y[keep], len(keep)
     result = TASK.cross_validate(ds, folds=3)
     assert result["macro_f1"] > 0.85 and result["fraud_f1"] > 0.95
+
+
+def test_the_readme_cross_validation_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from aegis.training.text import main
+
+    rows = [(text + f"，编号{i}", label) for i in range(6) for text, label in zip(FRAUD, LABELS, strict=True)]
+    rows += [(text + f"，第{i}次", "正常") for i in range(6) for text in NORMAL]
+    with (tmp_path / "t.csv").open("w", encoding="utf-8") as f:
+        f.write("text,label\n" + "".join(f"{t},{y}\n" for t, y in rows))
+    main(["--data", str(tmp_path / "t.csv"), "--seeds", "0", "1"])
+    printed = capsys.readouterr().out
+    assert "fold seed 0: macro_f1" in printed and "fold seed 1: macro_f1" in printed
+    figures = json.loads(printed[printed.index("{"):])
+    assert figures["seeds"] == [0, 1] and figures["macro_f1"] >= 0.9 and "f1_by_label" not in figures
+    (tmp_path / "bad.csv").write_text("text\n你好\n", encoding="utf-8")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--data", str(tmp_path / "bad.csv")])
+    assert exit_info.value.code == 2 and "label" in capsys.readouterr().err

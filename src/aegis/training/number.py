@@ -22,7 +22,7 @@ from sklearn.model_selection import StratifiedKFold
 from aegis.datasets import sichuan
 from aegis.detectors.base import Verdict
 from aegis.detectors.number import FRAUD, NORMAL, NumberBatch, NumberDetector
-from aegis.training.task import DataError, Dataset, Inputs
+from aegis.training.task import DataError, Dataset, Inputs, over_fold_seeds
 
 
 def read_profile_csv(path: Path, *, labelled: bool) -> tuple[pd.DataFrame, pd.Series | None]:
@@ -135,13 +135,9 @@ def main(argv: list[str] | None = None) -> None:
         data = TASK.load(Inputs(data=args.data, edges=args.edges), labelled=True)
     except DataError as exc:
         parser.exit(2, f"error: {exc}\n")
-    runs = []
-    for seed in args.seeds:
-        runs.append(TASK.cross_validate(data, seed=seed, detector=NumberDetector(mlp_weight=args.mlp_weight)))
-        print(f"fold seed {seed}: " + ", ".join(f"{k} {runs[-1][k]}" for k in ("cv_f1", "cv_macro_f1", "cv_roc_auc")),
-              flush=True)
-    means = {key: round(float(np.mean([run[key] for run in runs])), 4)
-             for key in runs[0] if key.startswith("cv_") and not key.endswith("_std")}
+    means = over_fold_seeds(
+        lambda seed: TASK.cross_validate(data, seed=seed, detector=NumberDetector(mlp_weight=args.mlp_weight)),
+        args.seeds, shown=("cv_f1", "cv_macro_f1", "cv_roc_auc"))
     print(json.dumps({"seeds": args.seeds, "mlp_weight": args.mlp_weight, **means}, indent=2))
 
 

@@ -24,7 +24,7 @@ from sklearn.model_selection import StratifiedKFold
 
 from aegis.detectors.base import Verdict
 from aegis.detectors.text import TextDetector, is_normal_label, join_turns
-from aegis.training.task import DataError, Dataset, Inputs, without_trailing_blank_rows
+from aegis.training.task import DataError, Dataset, Inputs, over_fold_seeds, without_trailing_blank_rows
 
 
 def read_csv(path: Path, *, labelled: bool) -> tuple[list[str], list[str] | None]:
@@ -153,3 +153,25 @@ class TextTask:
 
 
 TASK = TextTask()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """The README's text row: 5-fold CV repeated over fold seeds, each seed's figures and the mean over them."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m aegis.training.text", description=main.__doc__)
+    parser.add_argument("--data", type=Path, required=True, action="append", help="labelled text CSV or JSONL")
+    parser.add_argument("--format", dest="fmt", help="input format (default: from the file)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="fold seeds")
+    args = parser.parse_args(argv)
+    try:
+        data = TASK.load(Inputs(data=args.data, format=args.fmt), labelled=True)
+    except DataError as exc:
+        parser.exit(2, f"error: {exc}\n")
+    means = over_fold_seeds(lambda seed: TASK.cross_validate(data, seed=seed), args.seeds,
+                            shown=("macro_f1", "fraud_f1", "fraud_auc"))
+    print(json.dumps({"seeds": args.seeds, **means}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
