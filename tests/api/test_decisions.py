@@ -8,10 +8,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from aegis.api.app import create_app
+from aegis.decisions.evidence import Signal, combine
 from aegis.decisions.policy import PolicyError, load_policy
 from aegis.reasons import Reason, render, stored
 from aegis.store import AuditLog, RiskProfileRepository
-from aegis.usecases.decisions import Signal, combine
 
 TELCO = {"X-Aegis-User": "gw-1", "X-Aegis-Role": "telco", "X-Aegis-Institution": quote("中国移动厦门分公司")}
 BANK = {"X-Aegis-User": "gw-2", "X-Aegis-Role": "bank", "X-Aegis-Institution": quote("工商银行")}

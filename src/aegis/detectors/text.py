@@ -283,13 +283,17 @@ class TextDetector(Detector):
         fraud_only[:, self.normal_index_] = -1
         return score, score >= self.threshold, self.classes_[np.argmax(fraud_only, axis=1)]
 
-    def predict_labels(self, X: Sequence[str]) -> np.ndarray:
-        """The predicted label per text, without reasons (the fast path for evaluation)."""
+    def assess(self, X: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Score and predicted label per text from one pass, without reasons (the fast path for many texts)."""
         texts = list(X)
         if not texts:
-            return np.zeros(0, dtype=object)
-        _, fraud, fraud_type = self._decide(self._proba(texts))
-        return np.where(fraud, fraud_type, self.normal_label_).astype(object)
+            return np.zeros(0), np.zeros(0, dtype=object)
+        score, fraud, fraud_type = self._decide(self._proba(texts))
+        return score, np.where(fraud, fraud_type, self.normal_label_).astype(object)
+
+    def predict_labels(self, X: Sequence[str]) -> np.ndarray:
+        """The predicted label per text, without reasons (the fast path for evaluation)."""
+        return self.assess(X)[1]
 
     def predict(self, X: Sequence[str]) -> list[Verdict]:
         texts = list(X)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from functools import cache
@@ -18,6 +17,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Engine, func, select
 
+from aegis.decisions.evidence import Signal, combine
 from aegis.decisions.policy import Action, DecisionPolicy, default_policy
 from aegis.detectors.base import Detector, Verdict
 from aegis.events.models import Ident
@@ -74,26 +74,6 @@ class Decision(BaseModel):
     fraud_type: str | None
     reasons: list[str]
     policy_version: str
-
-
-@dataclass(frozen=True)
-class Signal:
-    """One piece of evidence with its probability of fraud; signals combine as independent evidence."""
-
-    score: float
-    reasons: tuple[Reason, ...]
-    fraud_type: str | None = None
-
-
-def combine(signals: Sequence[Signal]) -> Signal:
-    """Noisy-OR of the signals, reasons strongest first, fraud type from the strongest typed signal."""
-    miss = 1.0
-    for signal in signals:
-        miss *= 1.0 - signal.score
-    ordered = sorted(signals, key=lambda s: s.score, reverse=True)
-    reasons = tuple(r for s in ordered if s.score >= 0.2 for r in s.reasons)
-    fraud_type = next((s.fraud_type for s in ordered if s.fraud_type and s.score >= 0.2), None)
-    return Signal(1.0 - miss, reasons, fraud_type)
 
 
 @cache

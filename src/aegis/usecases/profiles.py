@@ -15,8 +15,10 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Engine
 
+from aegis.decisions.evidence import sent_content, with_sent_content
 from aegis.detectors.base import Detector, Verdict
 from aegis.detectors.number import NumberBatch
+from aegis.detectors.text import TextDetector
 from aegis.features.account_profile import TransferGraph
 from aegis.features.number_profile import call_graph, profile_from_events
 from aegis.features.url_features import host_of
@@ -85,6 +87,17 @@ def refresh_profiles(
         active = pd.Index(pd.concat([calls["caller"], sms["sender"]]).unique(), dtype=str)
         profiles = profile_from_events(calls, sms, numbers=active)
         verdicts = detector("number").predict(NumberBatch(profiles, call_graph(calls, sms)))
+        if len(sms):
+            # what a number texted counts beside how it calls: the text detector reads every SMS once
+            say("numbers: reading what they texted")
+            text = detector("text")
+            if not isinstance(text, TextDetector):
+                raise TypeError(f"detectors: 'text' must be a TextDetector, not {type(text).__name__}")
+            content = sent_content(sms["sender"].astype(str).tolist(), *text.assess(sms["text"].tolist()))
+            verdicts = [with_sent_content(v, content.get(n)) for n, v in zip(profiles.index, verdicts, strict=True)]
+            profiles = profiles.assign(
+                n_sms_fraud=[content[n].fraud if n in content else 0 for n in profiles.index],
+                sms_fraud_top=[content[n].top_score if n in content else 0.0 for n in profiles.index])
         write("number", profiles.index, verdicts, profiles)
 
     say("accounts: profiling transfers")

@@ -1,0 +1,81 @@
+"""Evidence fusion: independent signals about one subject become one score, its reasons and its fraud type.
+
+A :class:`Signal` is one piece of evidence with its probability of fraud (a detector's verdict, a list entry,
+what a number has sent); :func:`combine` joins them as independent evidence (noisy-OR), so one strong signal
+decides and several weak ones add up. The real-time decisions and the risk profiles both fuse this way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from aegis.detectors.base import Verdict
+from aegis.detectors.number import FRAUD
+from aegis.detectors.text import is_normal_label
+from aegis.reasons import Reason
+
+MIN_SCORE = 0.2
+"""a signal weaker than this adds to the score but neither its reasons nor its fraud type"""
+
+
+@dataclass(frozen=True)
+class Signal:
+    """One piece of evidence with its probability of fraud; signals combine as independent evidence."""
+
+    score: float
+    reasons: tuple[Reason, ...]
+    fraud_type: str | None = None
+
+
+def combine(signals: Sequence[Signal]) -> Signal:
+    """Noisy-OR of the signals, reasons strongest first, fraud type from the strongest typed signal."""
+    miss = 1.0
+    for signal in signals:
+        miss *= 1.0 - signal.score
+    ordered = sorted(signals, key=lambda s: s.score, reverse=True)
+    reasons = tuple(r for s in ordered if s.score >= MIN_SCORE for r in s.reasons)
+    fraud_type = next((s.fraud_type for s in ordered if s.fraud_type and s.score >= MIN_SCORE), None)
+    return Signal(1.0 - miss, reasons, fraud_type)
+
+
+@dataclass(frozen=True)
+class SentContent:
+    """What one number's SMS say, as the text detector read them."""
+
+    sent: int
+    """SMS the number sent"""
+    fraud: int
+    """of which the text detector called fraud"""
+    top_score: float
+    """the highest fraud score among them"""
+    fraud_type: str | None
+    """the fraud type of most of its fraud SMS"""
+
+
+def sent_content(senders: Sequence[str], scores: np.ndarray, labels: np.ndarray) -> dict[str, SentContent]:
+    """Per sender, from the text detector's score and label of each SMS (one entry per SMS, in any order)."""
+    frame = pd.DataFrame({"sender": list(senders), "score": scores, "label": labels})
+    frame["fraud"] = ~frame["label"].map(is_normal_label)
+    out = {}
+    for sender, own in frame.groupby("sender", sort=False):
+        bad = own[own["fraud"]]
+        kind = bad["label"].mode() if len(bad) else None
+        out[str(sender)] = SentContent(
+            sent=len(own), fraud=len(bad), top_score=float(bad["score"].max()) if len(bad) else 0.0,
+            fraud_type=str(kind.iloc[0]) if kind is not None else None)
+    return out
+
+
+def with_sent_content(verdict: Verdict, content: SentContent | None) -> Verdict:
+    """A number's behavioural verdict joined with what it sent: a number that texted fraud is a fraud number
+    whatever its calls look like (a telco shuts such numbers down), and its likely fraud type is the texts'."""
+    if content is None or content.fraud == 0:
+        return verdict
+    sent = Signal(content.top_score, (Reason("发送诈骗短信{fraud}条（共发{sent}条）", fraud=content.fraud,
+                                             sent=content.sent),), content.fraud_type)
+    both = combine([sent, Signal(verdict.score, verdict.reasons, verdict.fraud_type)])
+    return Verdict(min(both.score, 1.0), FRAUD, both.reasons, both.fraud_type)
