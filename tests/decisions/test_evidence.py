@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import Engine
 
 from aegis.decisions.evidence import SentContent, sent_content, with_sent_content
+from aegis.decisions.policy import SenderContent, default_policy
 from aegis.detectors.base import Verdict
 from aegis.events.models import Call, Sms
 from aegis.reasons import Reason, loaded
@@ -17,43 +18,62 @@ from aegis.usecases.actor import SYSTEM
 from aegis.usecases.profiles import refresh_profiles
 
 T0 = datetime(2026, 10, 5, 9, 0, tzinfo=UTC)
+RULE = SenderContent(min_text_score=0.8, min_receivers=2)
 
 
-def test_sent_content_counts_each_senders_fraud_texts_and_their_commonest_type() -> None:
+def test_sent_content_counts_fraud_texts_over_the_policys_score_and_their_receivers() -> None:
     content = sent_content(
-        ["a", "a", "a", "b"],
-        np.array([0.9, 0.7, 0.1, 0.2]),
-        np.array(["fake_loan", "fake_loan", "normal", "0"], dtype=object),
+        ["a", "a", "a", "a", "b"],
+        ["r1", "r2", "r2", "r3", "r1"],
+        np.array([0.9, 0.85, 0.95, 0.7, 0.99]),
+        np.array(["fake_loan", "fake_loan", "impersonate_police", "fake_loan", "0"], dtype=object),
+        rule=RULE,
     )
-    assert content == {"a": SentContent(sent=3, fraud=2, top_score=0.9, fraud_type="fake_loan"),
-                       "b": SentContent(sent=1, fraud=0, top_score=0.0, fraud_type=None)}
+    # a's fourth SMS is fraud to the detector but under the policy's 0.8; b's says normal whatever its score
+    assert content == {
+        "a": SentContent(sent=4, fraud=3, receivers=2, top_score=0.95, fraud_type="fake_loan"),
+        "b": SentContent(sent=1, fraud=0, receivers=0, top_score=0.0, fraud_type=None),
+    }
 
 
-def test_a_number_that_texted_fraud_is_a_fraud_number_with_the_texts_type_and_why() -> None:
+def test_a_number_that_texted_fraud_to_enough_numbers_is_a_fraud_number_with_the_texts_type() -> None:
     quiet = Verdict(0.05, "0", (Reason("境外号码"),))
-    joined = with_sent_content(quiet, SentContent(sent=4, fraud=3, top_score=0.9, fraud_type="fake_loan"))
+    joined = with_sent_content(quiet, SentContent(4, 3, 2, 0.9, "fake_loan"), RULE)
     assert joined.label == "1" and joined.fraud_type == "fake_loan"
     assert joined.score == pytest.approx(1 - 0.95 * 0.1)
-    assert [str(r) for r in joined.reasons] == ["发送诈骗短信3条（共发4条）"]  # the 0.05 signal is too weak to name
-    assert joined.reasons[0].text("en") == "sent 3 fraud SMS (of 4 sent)"
-    # nothing fraudulent sent, or nothing sent at all: the behavioural verdict stands as it is
-    assert with_sent_content(quiet, SentContent(sent=9, fraud=0, top_score=0.0, fraud_type=None)) is quiet
-    assert with_sent_content(quiet, None) is quiet
+    assert [str(r) for r in joined.reasons] == ["向2个号码发送诈骗短信3条（共发4条）"]  # 0.05 is too weak to name
+    assert joined.reasons[0].text("en") == "sent 3 fraud SMS to 2 numbers (of 4 sent)"
+    # one receiver (a scam forwarded to a friend), nothing fraudulent, nothing sent: the verdict stands
+    assert with_sent_content(quiet, SentContent(3, 3, 1, 0.99, "fake_loan"), RULE) is quiet
+    assert with_sent_content(quiet, SentContent(9, 0, 0, 0.0, None), RULE) is quiet
+    assert with_sent_content(quiet, None, RULE) is quiet
 
 
-def test_the_refresh_flags_a_number_by_what_it_texted(sqlite_engine: Engine) -> None:
+def test_the_refresh_flags_a_number_by_what_it_texted_under_the_policy(sqlite_engine: Engine) -> None:
     scam = "【公安局】您涉嫌洗钱案件，请立即将资金转入安全账户配合调查，否则将冻结您名下全部账户"
     calls = [Call(caller="13800000001", callee=f"1390000{i:04d}", start=T0 + timedelta(minutes=i), duration_s=60)
              for i in range(5)]
-    texts = [Sms(sender="17012345678", receiver="13800000001", time=T0, text=scam),
-             Sms(sender="13800000001", receiver="13900000001", time=T0, text="妈，我今晚加班不回家吃饭了")]
+    texts = [Sms(sender="17012345678", receiver=f"1380000000{i}", time=T0, text=scam) for i in (1, 2)]
+    texts += [Sms(sender="17099990000", receiver="13800000001", time=T0, text=scam),  # one receiver only
+              Sms(sender="13800000001", receiver="13900000001", time=T0, text="妈，我今晚加班不回家吃饭了")]
     with sqlite_engine.begin() as connection:
         EventRepository(sqlite_engine).add_many("call", [c.model_dump() for c in calls], connection)
         EventRepository(sqlite_engine).add_many("sms", [s.model_dump() for s in texts], connection)
     refresh_profiles(sqlite_engine, SYSTEM)
-    profiles = RiskProfileRepository(sqlite_engine).get_many("number", ["17012345678", "13800000001"])
-    scammer, mother = profiles["17012345678"], profiles["13800000001"]
-    assert scammer["label"] == "1" and scammer["fraud_type"] == "impersonate_police" and scammer["score"] > 0.5
-    assert str(loaded(scammer["reasons"])[0]) == "发送诈骗短信1条（共发1条）"
-    assert scammer["features"]["n_sms_fraud"] == 1
+    profiles = RiskProfileRepository(sqlite_engine).get_many("number", ["17012345678", "17099990000", "13800000001"])
+    scammer, forwarder, mother = profiles["17012345678"], profiles["17099990000"], profiles["13800000001"]
+    assert default_policy().sender_content.min_receivers == 2
+    assert scammer["label"] == "1" and scammer["fraud_type"] == "impersonate_police" and scammer["score"] > 0.9
+    assert str(loaded(scammer["reasons"])[0]) == "向2个号码发送诈骗短信2条（共发2条）"
+    assert scammer["features"]["n_sms_fraud"] == 2
+    assert forwarder["features"]["n_sms_fraud"] == 1 and forwarder["label"] == "0"
     assert mother["label"] == "0" and mother["features"]["n_sms_fraud"] == 0
+
+
+def test_a_policy_with_an_impossible_rule_is_refused_by_field(tmp_path) -> None:
+    from aegis.decisions.policy import PolicyError, load_policy
+
+    path = tmp_path / "p.yaml"
+    path.write_text('version: "x"\nchannels: {}\nsender_content: {min_text_score: 0.9, min_receivers: 0}\n')
+    with pytest.raises(PolicyError, match=r"p\.yaml: sender_content\.min_receivers: Input should be"):
+        load_policy(path)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from aegis.decisions.policy import SenderContent
 from aegis.detectors.base import Verdict
 from aegis.detectors.number import FRAUD
 from aegis.detectors.text import is_normal_label
@@ -49,33 +50,40 @@ class SentContent:
     sent: int
     """SMS the number sent"""
     fraud: int
-    """of which the text detector called fraud"""
+    """of which the text detector called fraud with at least the policy's score"""
+    receivers: int
+    """the different numbers those fraud SMS went to"""
     top_score: float
     """the highest fraud score among them"""
     fraud_type: str | None
     """the fraud type of most of its fraud SMS"""
 
 
-def sent_content(senders: Sequence[str], scores: np.ndarray, labels: np.ndarray) -> dict[str, SentContent]:
-    """Per sender, from the text detector's score and label of each SMS (one entry per SMS, in any order)."""
-    frame = pd.DataFrame({"sender": list(senders), "score": scores, "label": labels})
-    frame["fraud"] = ~frame["label"].map(is_normal_label)
+def sent_content(senders: Sequence[str], receivers: Sequence[str], scores: np.ndarray, labels: np.ndarray,
+                 rule: SenderContent) -> dict[str, SentContent]:
+    """Per sender, from the text detector's score and label of each SMS (one entry per SMS, in any order); an
+    SMS is a fraud SMS when the detector calls it fraud with at least ``rule.min_text_score``."""
+    frame = pd.DataFrame({"sender": list(senders), "receiver": list(receivers), "score": scores, "label": labels})
+    frame["fraud"] = ~frame["label"].map(is_normal_label) & (frame["score"] >= rule.min_text_score)
     out = {}
     for sender, own in frame.groupby("sender", sort=False):
         bad = own[own["fraud"]]
         kind = bad["label"].mode() if len(bad) else None
         out[str(sender)] = SentContent(
-            sent=len(own), fraud=len(bad), top_score=float(bad["score"].max()) if len(bad) else 0.0,
+            sent=len(own), fraud=len(bad), receivers=bad["receiver"].nunique(),
+            top_score=float(bad["score"].max()) if len(bad) else 0.0,
             fraud_type=str(kind.iloc[0]) if kind is not None else None)
     return out
 
 
-def with_sent_content(verdict: Verdict, content: SentContent | None) -> Verdict:
-    """A number's behavioural verdict joined with what it sent: a number that texted fraud is a fraud number
-    whatever its calls look like (a telco shuts such numbers down), and its likely fraud type is the texts'."""
-    if content is None or content.fraud == 0:
+def with_sent_content(verdict: Verdict, content: SentContent | None, rule: SenderContent) -> Verdict:
+    """A number's behavioural verdict joined with what it sent: a number that texted fraud to enough different
+    numbers (``rule.min_receivers``) is a fraud number whatever its calls look like (a telco shuts such numbers
+    down), with the texts' fraud type. Below the rule the verdict stands as it is."""
+    if content is None or content.fraud == 0 or content.receivers < rule.min_receivers:
         return verdict
-    sent = Signal(content.top_score, (Reason("发送诈骗短信{fraud}条（共发{sent}条）", fraud=content.fraud,
+    sent = Signal(content.top_score, (Reason("向{receivers}个号码发送诈骗短信{fraud}条（共发{sent}条）",
+                                             receivers=content.receivers, fraud=content.fraud,
                                              sent=content.sent),), content.fraud_type)
     both = combine([sent, Signal(verdict.score, verdict.reasons, verdict.fraud_type)])
     return Verdict(min(both.score, 1.0), FRAUD, both.reasons, both.fraud_type)

@@ -37,12 +37,22 @@ class Thresholds(BaseModel):
         return Action.allow
 
 
+class SenderContent(BaseModel):
+    """When what a number texted counts in its risk profile (see the policy file)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    min_text_score: float = Field(default=0.9, ge=0, le=1)
+    min_receivers: int = Field(default=2, ge=1)
+
+
 class DecisionPolicy(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     version: str = Field(min_length=1)
     channels: dict[str, Thresholds]
     transfer_new_payee_large_amount: float = Field(default=5000, gt=0)
+    sender_content: SenderContent = Field(default_factory=SenderContent)
 
     def decide(self, channel: str, score: float) -> Action:
         return self.channels[channel].action(score)

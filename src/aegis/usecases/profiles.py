@@ -16,6 +16,7 @@ import pandas as pd
 from sqlalchemy import Engine
 
 from aegis.decisions.evidence import sent_content, with_sent_content
+from aegis.decisions.policy import DecisionPolicy, default_policy
 from aegis.detectors.base import Detector, Verdict
 from aegis.detectors.number import NumberBatch
 from aegis.detectors.text import TextDetector
@@ -59,9 +60,13 @@ def refresh_profiles(
     actor: Actor,
     *,
     detectors: Mapping[str, Detector] | None = None,
+    policy: DecisionPolicy | None = None,
     progress: Say | None = None,
 ) -> RefreshResult:
-    """Score every number that called or texted, every account that sent or received, every visited domain."""
+    """Score every number that called or texted, every account that sent or received, every visited domain.
+
+    A number's profile joins what it texted (:func:`aegis.decisions.evidence.with_sent_content`, under the
+    policy's ``sender_content`` rule)."""
     actor.require({Role.system, Role.city_centre}, "refresh risk profiles")
     say = progress or (lambda _: None)
     chosen = dict(detectors or {})
@@ -93,8 +98,11 @@ def refresh_profiles(
             text = detector("text")
             if not isinstance(text, TextDetector):
                 raise TypeError(f"detectors: 'text' must be a TextDetector, not {type(text).__name__}")
-            content = sent_content(sms["sender"].astype(str).tolist(), *text.assess(sms["text"].tolist()))
-            verdicts = [with_sent_content(v, content.get(n)) for n, v in zip(profiles.index, verdicts, strict=True)]
+            rule = (policy or default_policy()).sender_content
+            content = sent_content(sms["sender"].astype(str).tolist(), sms["receiver"].astype(str).tolist(),
+                                   *text.assess(sms["text"].tolist()), rule=rule)
+            verdicts = [with_sent_content(v, content.get(n), rule)
+                        for n, v in zip(profiles.index, verdicts, strict=True)]
             profiles = profiles.assign(
                 n_sms_fraud=[content[n].fraud if n in content else 0 for n in profiles.index],
                 sms_fraud_top=[content[n].top_score if n in content else 0.0 for n in profiles.index])
