@@ -35,6 +35,7 @@ RoleOpt = Annotated[Role, typer.Option("--role", help="Your role: city_centre, d
 District = Annotated[str | None, typer.Option("--district", help="Your district (district bureau users).")]
 Station = Annotated[str | None, typer.Option("--station", help="Your police station (station users).")]
 Db = Annotated[str | None, typer.Option("--db", help="Database URL (default: $AEGIS_DATABASE_URL).")]
+Note = Annotated[str, typer.Option(help="What happened, in your words (kept in the audit log as written).")]
 
 
 def _context(db: str | None, user: str, role: Role, district: str | None, station: str | None) -> tuple[Any, Actor]:
@@ -79,7 +80,7 @@ def take(warning_id: str, user: User, role: RoleOpt, district: District = None, 
 def contact(warning_id: str, user: User, role: RoleOpt,
             channel: Annotated[str, typer.Option(help="sms, call (96110-style) or visit.")],
             result: Annotated[str, typer.Option(help="reached or unreachable (-> locating).")],
-            note: str = "", district: District = None, station: Station = None, db: Db = None,
+            note: Note = "", district: District = None, station: Station = None, db: Db = None,
             lang: LangOpt = "zh") -> None:
     """Record a contact attempt with the person."""
     engine, actor = _context(db, user, role, district, station)
@@ -90,7 +91,7 @@ def contact(warning_id: str, user: User, role: RoleOpt,
 @user_errors
 def close(warning_id: str, user: User, role: RoleOpt,
           outcome: Annotated[str, typer.Option(help="dissuaded, already_defrauded or false_alarm.")],
-          note: str = "", district: District = None, station: Station = None, db: Db = None,
+          note: Note = "", district: District = None, station: Station = None, db: Db = None,
           lang: LangOpt = "zh") -> None:
     """Close a warning with its outcome (the label that measures warning precision)."""
     engine, actor = _context(db, user, role, district, station)
