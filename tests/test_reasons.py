@@ -70,3 +70,13 @@ def test_a_value_that_is_no_reason_is_refused_by_name() -> None:
 ])
 def test_the_language_comes_from_the_first_supported_tag(header: str | None, lang: str) -> None:
     assert parse_lang(header) == lang
+
+
+def test_fraud_types_have_names_for_people_in_both_languages() -> None:
+    from aegis.events import FRAUD_TYPE_NAMES, FraudType, fraud_type_name
+
+    assert set(FRAUD_TYPE_NAMES) == set(FraudType)
+    assert fraud_type_name("fake_loan") == "虚假贷款/征信"
+    assert fraud_type_name("fake_loan", "en") == "fake loans / credit repair"
+    assert fraud_type_name("冒充客服服务", "en") == "冒充客服服务"  # a training set's own label, as written
+    assert fraud_type_name(None) is None

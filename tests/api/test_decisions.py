@@ -150,6 +150,7 @@ def test_reasons_come_in_english_on_request_and_the_audit_log_reads_in_both(clie
     assert [render(e["reasons"]) for e in entries] == [zh["reasons"]] * 3
     sms = {"sender": "17012345678", "text": "【公安局】您涉嫌洗钱案件，请立即将资金转入安全账户配合调查 http://gov-check.top/a"}
     sms_en = client.post("/api/v1/decisions/sms?lang=en", json=sms, headers=TELCO).json()
+    assert sms_en["fraud_type_name"] == "benefits or ETC phishing"  # the look-alike government link outweighs
     english = ("SMS text: contains '", "URL http://gov-check.top/a: ")
     assert sms_en["reasons"] and all(r.startswith(english) for r in sms_en["reasons"])
     refused = client.post("/api/v1/decisions/call?lang=fr", json=body, headers=TELCO)

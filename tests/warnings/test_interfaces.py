@@ -93,6 +93,9 @@ def test_a_warnings_reasons_read_in_english_on_request_in_the_api_and_the_cli(tm
     en = client.get("/api/v1/warnings?lang=en", headers=headers("P1")).json()[0]
     assert zh["reasons"] == ["7天内访问诈骗网站3次", "安装了远程控制/屏幕共享APP"]
     assert en["reasons"] == ["3 visit(s) to a fraud site in 7 days", "remote-control / screen-sharing app installed"]
+    assert (zh["fraud_type"], zh["fraud_type_name"]) == ("impersonate_police", "冒充公检法")
+    police = "impersonating police, prosecutors or courts"
+    assert (en["fraud_type"], en["fraud_type_name"]) == ("impersonate_police", police)
     taken = client.post(f"/api/v1/warnings/{en['warning_id']}/take?lang=en", headers=headers("P1")).json()
     assert taken["reasons"] == en["reasons"]
     detail = client.get(f"/api/v1/warnings/{en['warning_id']}", headers={**headers("P1"), "Accept-Language": "en"})
@@ -102,4 +105,5 @@ def test_a_warnings_reasons_read_in_english_on_request_in_the_api_and_the_cli(tm
     monkeypatch.setattr(out, "width", 250)  # a wide terminal: the table shows whole reasons
     listed = CliRunner().invoke(cli, ["list", *who, "--lang", "en"])
     assert listed.exit_code == 0 and "3 visit(s) to a fraud site in 7 days" in listed.output
+    assert police in listed.output
     assert "7天内访问诈骗网站3次" in CliRunner().invoke(cli, ["list", *who]).output

@@ -26,6 +26,8 @@ class WarningOut(BaseModel):
     warning_id: str
     person_id: str
     fraud_type: str
+    fraud_type_name: str | None = None
+    """the fraud type's name in the language asked for"""
     level: str
     probability: float
     reasons: list[str]

@@ -48,7 +48,7 @@ def _context(db: str | None, user: str, role: Role, district: str | None, statio
 def _show(rows: list[dict[str, Any]], lang: Lang) -> None:
     table = Table("id", "level", "type", "P", "status", "queue", "station", "deadline", "assigned to", "reasons")
     for r in (_uc().shown(row, lang) for row in rows):
-        table.add_row(r["warning_id"], r["level"], r["fraud_type"], f"{r['probability']:.2f}", r["status"],
+        table.add_row(r["warning_id"], r["level"], r["fraud_type_name"], f"{r['probability']:.2f}", r["status"],
                       r["queue"], r["station"], r["deadline"].strftime("%Y-%m-%d %H:%M"), r["assigned_to"] or "",
                       "; ".join(r["reasons"][:2]))
     out.print(table)

@@ -3,7 +3,7 @@
 from aegis.events.models import (
     CHINA_TZ,
     EVENT_TYPES,
-    FRAUD_TYPE_ZH,
+    FRAUD_TYPE_NAMES,
     AccountOpening,
     AppInstall,
     Call,
@@ -18,13 +18,14 @@ from aegis.events.models import (
     Sms,
     Transfer,
     UrlVisit,
+    fraud_type_name,
     to_utc,
 )
 
 __all__ = [
     "CHINA_TZ",
     "EVENT_TYPES",
-    "FRAUD_TYPE_ZH",
+    "FRAUD_TYPE_NAMES",
     "AccountOpening",
     "AppInstall",
     "Call",
@@ -39,5 +40,6 @@ __all__ = [
     "Sms",
     "Transfer",
     "UrlVisit",
+    "fraud_type_name",
     "to_utc",
 ]

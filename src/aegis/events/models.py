@@ -18,6 +18,8 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from aegis.reasons import DEFAULT_LANG, Lang, Reason
+
 CHINA_TZ = timezone(timedelta(hours=8), "CST")
 
 
@@ -64,20 +66,32 @@ class FraudType(StrEnum):
     other = "other"
 
 
-FRAUD_TYPE_ZH: dict[FraudType, str] = {
-    FraudType.order_brushing: "刷单返利",
-    FraudType.pig_butchering: "杀猪盘/虚假投资理财",
-    FraudType.impersonate_police: "冒充公检法",
-    FraudType.impersonate_customer_service: "冒充客服",
-    FraudType.fake_loan: "虚假贷款/征信",
-    FraudType.impersonate_boss: "冒充领导熟人",
-    FraudType.sextortion: "裸聊敲诈",
-    FraudType.fake_game_trading: "网络游戏虚假交易",
-    FraudType.impersonate_military: "冒充军警",
-    FraudType.online_gambling: "网络赌博",
-    FraudType.benefits_phishing: "社保卡/ETC钓鱼",
-    FraudType.other: "其他",
+FRAUD_TYPE_NAMES: dict[FraudType, Reason] = {
+    FraudType.order_brushing: Reason("刷单返利"),
+    FraudType.pig_butchering: Reason("杀猪盘/虚假投资理财"),
+    FraudType.impersonate_police: Reason("冒充公检法"),
+    FraudType.impersonate_customer_service: Reason("冒充客服"),
+    FraudType.fake_loan: Reason("虚假贷款/征信"),
+    FraudType.impersonate_boss: Reason("冒充领导熟人"),
+    FraudType.sextortion: Reason("裸聊敲诈"),
+    FraudType.fake_game_trading: Reason("网络游戏虚假交易"),
+    FraudType.impersonate_military: Reason("冒充军警"),
+    FraudType.online_gambling: Reason("网络赌博"),
+    FraudType.benefits_phishing: Reason("社保卡/ETC钓鱼"),
+    FraudType.other: Reason("其他"),
 }
+"""each fraud type's name for people (the glossary's), in Chinese and English"""
+
+
+def fraud_type_name(code: str | None, lang: Lang = DEFAULT_LANG) -> str | None:
+    """The name of a fraud type code for people; a label that is not one of the typology's codes (a training
+    set's own labels, ``money_mule``) is shown as written."""
+    if code is None:
+        return None
+    try:
+        return FRAUD_TYPE_NAMES[FraudType(code)].text(lang)
+    except ValueError:
+        return code
 
 # Identifiers: phone numbers, account numbers, device ids. Kept as strings (leading zeros, '+').
 Ident = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z+_\-.:]+$")]

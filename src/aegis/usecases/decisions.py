@@ -20,7 +20,7 @@ from sqlalchemy import Engine, func, select
 from aegis.decisions.evidence import Signal, combine
 from aegis.decisions.policy import Action, DecisionPolicy, default_policy
 from aegis.detectors.base import Detector, Verdict
-from aegis.events.models import Ident
+from aegis.events.models import Ident, fraud_type_name
 from aegis.features.official_numbers import is_official
 from aegis.features.url_features import host_of
 from aegis.reasons import DEFAULT_LANG, Lang, Reason, loaded
@@ -72,6 +72,7 @@ class Decision(BaseModel):
     action: Action
     score: float
     fraud_type: str | None
+    fraud_type_name: str | None = None
     reasons: list[str]
     policy_version: str
 
@@ -248,6 +249,7 @@ class Decider:
             action=action,
             score=round(evidence.score, 6),
             fraud_type=evidence.fraud_type,
+            fraud_type_name=fraud_type_name(evidence.fraud_type, self.lang),
             reasons=[r.text(self.lang) for r in reasons],
             policy_version=self.policy.version,
         )

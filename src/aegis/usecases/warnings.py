@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from aegis.actions import warnings as wf
 from aegis.decisions.warning_policy import CHANNELS, LEVELS, Policy, load_policy
 from aegis.detectors.victim import NORMAL, VictimDetector
+from aegis.events.models import fraud_type_name
 from aegis.features.case_timelines import case_timelines
 from aegis.features.victim_leads import Directory, EntityRisk
 from aegis.reasons import DEFAULT_LANG, Lang, Reason, render
@@ -315,8 +316,10 @@ def list_warnings(
 
 
 def shown(row: dict[str, Any], lang: Lang = DEFAULT_LANG) -> dict[str, Any]:
-    """A warning as a person reads it: its reasons, and those of its history, as text in ``lang``."""
-    out = {**row, "reasons": render(row.get("reasons"), lang)}
+    """A warning as a person reads it: the name of its fraud type and its reasons (and those of its history) as
+    text in ``lang``."""
+    out = {**row, "fraud_type_name": fraud_type_name(row.get("fraud_type"), lang),
+           "reasons": render(row.get("reasons"), lang)}
     if "history" in row:
         out["history"] = [{**e, "reasons": render(e.get("reasons"), lang)} for e in row["history"]]
     return out
