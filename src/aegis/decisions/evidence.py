@@ -63,17 +63,21 @@ def sent_content(senders: Sequence[str], receivers: Sequence[str], scores: np.nd
                  rule: SenderContent) -> dict[str, SentContent]:
     """Per sender, from the text detector's score and label of each SMS (one entry per SMS, in any order); an
     SMS is a fraud SMS when the detector calls it fraud with at least ``rule.min_text_score``."""
-    frame = pd.DataFrame({"sender": list(senders), "receiver": list(receivers), "score": scores, "label": labels})
-    frame["fraud"] = ~frame["label"].map(is_normal_label) & (frame["score"] >= rule.min_text_score)
-    out = {}
-    for sender, own in frame.groupby("sender", sort=False):
-        bad = own[own["fraud"]]
-        kind = bad["label"].mode() if len(bad) else None
-        out[str(sender)] = SentContent(
-            sent=len(own), fraud=len(bad), receivers=bad["receiver"].nunique(),
-            top_score=float(bad["score"].max()) if len(bad) else 0.0,
-            fraud_type=str(kind.iloc[0]) if kind is not None else None)
-    return out
+    frame = pd.DataFrame({"sender": [str(s) for s in senders], "receiver": list(receivers), "score": scores,
+                          "label": labels})
+    sent = frame.groupby("sender", sort=False).size()
+    bad = frame[~frame["label"].map(is_normal_label) & (frame["score"] >= rule.min_text_score)]
+    by_sender = bad.groupby("sender", sort=False)
+    fraud, reached, top = by_sender.size(), by_sender["receiver"].nunique(), by_sender["score"].max()
+    # the commonest fraud type of each sender's fraud SMS (the first in label order on a tie)
+    kinds = bad.groupby(["sender", "label"]).size().rename("n").reset_index()
+    kind = kinds.sort_values(["sender", "n", "label"], ascending=[True, False, True]).drop_duplicates("sender")
+    kind_of = dict(zip(kind["sender"], kind["label"], strict=True))
+    return {
+        sender: SentContent(sent=int(n), fraud=int(fraud.get(sender, 0)), receivers=int(reached.get(sender, 0)),
+                            top_score=float(top.get(sender, 0.0)), fraud_type=kind_of.get(sender))
+        for sender, n in sent.items()
+    }
 
 
 def with_sent_content(verdict: Verdict, content: SentContent | None, rule: SenderContent) -> Verdict:
