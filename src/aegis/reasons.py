@@ -111,6 +111,8 @@ def render(values: Iterable[Any] | None, lang: Lang = DEFAULT_LANG) -> list[str]
 def parse_lang(value: str | None) -> Lang:
     """``zh`` or ``en`` from a ``lang`` option or an Accept-Language header (first supported tag wins);
     anything else is the default, Chinese."""
+    # By hand: Babel negotiates among locales but does not read the header, and two languages need no more
+    # than this. Browsers send their tags in order of preference, so the first supported one is taken.
     for tag in (value or "").replace(" ", "").split(","):
         primary = tag.split(";")[0].split("-")[0].lower()
         if primary == "en":

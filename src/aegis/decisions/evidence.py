@@ -90,4 +90,4 @@ def with_sent_content(verdict: Verdict, content: SentContent | None, rule: Sende
                                              receivers=content.receivers, fraud=content.fraud,
                                              sent=content.sent),), content.fraud_type)
     both = combine([sent, Signal(verdict.score, verdict.reasons, verdict.fraud_type)])
-    return Verdict(min(both.score, 1.0), FRAUD, both.reasons, both.fraud_type)
+    return Verdict(both.score, FRAUD, both.reasons, both.fraud_type)
