@@ -101,8 +101,15 @@ def test_number_train_and_predict_on_a_profile_file(tmp_path: Path) -> None:
     predicted = runner.invoke(app, ["predict", "number", "--model", str(tmp_path / "m"), "--data",
                                     str(tmp_path / "q.csv"), "--out", str(tmp_path / "pred.csv")])
     assert predicted.exit_code == 0, predicted.output
+    assert "warning" not in predicted.stderr
     pred = pd.read_csv(tmp_path / "pred.csv")
     assert (pred["label"] == 1).tolist() == fraud[::-1].tolist()
+    # a file without a column the model learnt from is still scored, with a warning that says which
+    frame.drop(columns=["label", "callback_rate"]).to_csv(tmp_path / "r.csv", index=False)
+    partial = runner.invoke(app, ["predict", "number", "--model", str(tmp_path / "m"), "--data",
+                                  str(tmp_path / "r.csv"), "--out", str(tmp_path / "pred2.csv")])
+    assert partial.exit_code == 0 and len(pd.read_csv(tmp_path / "pred2.csv")) == n
+    assert "warning: the data lack 1 of the columns the model learnt from (callback_rate)" in partial.stderr
 
 
 @pytest.mark.parametrize(("kind", "content", "message"), [

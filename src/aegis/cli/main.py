@@ -419,7 +419,7 @@ def predict(
     from aegis.usecases.models import predict as predict_rows
 
     n = predict_rows(kind, model, _inputs(data, edges, accounts, transfers, fmt), out_file, reasons=reasons,
-                     lang=lang)
+                     lang=lang, say=_warn)
     out.print(f"{n} predictions written to {out_file}", highlight=False)
 
 
@@ -461,11 +461,15 @@ def evaluate(
             raise DataError("--policy: only the workflows (warnings, funds) take a policy file")
         from aegis.usecases.models import evaluate as evaluate_model
 
-        figures = evaluate_model(kind, model, _inputs(data, edges, accounts, transfers, fmt))
+        figures = evaluate_model(kind, model, _inputs(data, edges, accounts, transfers, fmt), say=_warn)
     if as_json:
         print(json.dumps(figures, ensure_ascii=False, indent=2, default=str))
         return
     _print_figures(figures)
+
+
+def _warn(message: str) -> None:
+    err.print(f"[yellow]{message}[/yellow]", highlight=False)
 
 
 def _cell(value: Any) -> str:

@@ -62,3 +62,8 @@ class Detector(ABC):
     @abstractmethod
     def predict(self, X: Any) -> list[Verdict]:
         """A verdict with reasons per item, in input order."""
+
+    def unseen_inputs(self, X: Any) -> list[str]:
+        """The inputs the fitted model learnt from that ``X`` does not have at all (columns of another source);
+        they count as missing, so the scores may mean little. Empty for detectors that read raw items."""
+        return []

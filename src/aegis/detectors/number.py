@@ -213,6 +213,9 @@ class NumberDetector(Detector):
     def score(self, X: NumberBatch) -> np.ndarray:
         return self._assess(X)[0]
 
+    def unseen_inputs(self, X: NumberBatch) -> list[str]:
+        return [c for c in self.profile_columns_ if c not in X.profiles.columns]
+
     def predict(self, X: NumberBatch) -> list[Verdict]:
         scores, features = self._assess(X)
         return [

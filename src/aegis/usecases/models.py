@@ -45,18 +45,24 @@ def train(kind: str, inputs: Inputs, out: Path, *, folds: int = 5,
     return TrainResult(out, card)
 
 
-def _verdicts(kind: str, model: Path | None, inputs: Inputs, *, labelled: bool) -> tuple[Dataset, list[Any]]:
+def _verdicts(kind: str, model: Path | None, inputs: Inputs, *, labelled: bool, say: Say | None
+              ) -> tuple[Dataset, list[Any]]:
     task = get_task(kind)
     loaded = load_model(model, kind)
     data = task.load(inputs, labelled=labelled)
+    unseen = loaded.detector.unseen_inputs(data.X)
+    if say is not None and unseen:
+        say(f"warning: the data lack {len(unseen)} of the columns the model learnt from "
+            f"({', '.join(unseen[:5])}{', ...' if len(unseen) > 5 else ''}); they count as missing, so the "
+            f"scores may mean little. A model trained on files like these (aegis train {kind}) reads them whole.")
     return data, loaded.detector.predict(data.X)
 
 
 def predict(kind: str, model: Path | None, inputs: Inputs, out: Path, *, reasons: bool = False,
-            lang: Lang = DEFAULT_LANG) -> int:
+            lang: Lang = DEFAULT_LANG, say: Say | None = None) -> int:
     """Write one row per input row, in input order: ``score,label`` (and the reasons, in ``lang``, when
-    asked)."""
-    _, verdicts = _verdicts(kind, model, inputs, labelled=False)
+    asked). ``say`` hears a warning when the data lack much of what the model learnt from."""
+    _, verdicts = _verdicts(kind, model, inputs, labelled=False, say=say)
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=out.parent, suffix=".tmp")
     with os.fdopen(fd, "w", newline="", encoding="utf-8") as handle:
@@ -71,7 +77,7 @@ def predict(kind: str, model: Path | None, inputs: Inputs, out: Path, *, reasons
     return len(verdicts)
 
 
-def evaluate(kind: str, model: Path | None, inputs: Inputs) -> dict[str, Any]:
-    data, verdicts = _verdicts(kind, model, inputs, labelled=True)
+def evaluate(kind: str, model: Path | None, inputs: Inputs, *, say: Say | None = None) -> dict[str, Any]:
+    data, verdicts = _verdicts(kind, model, inputs, labelled=True, say=say)
     assert data.y is not None  # labelled=True guarantees labels
     return {"kind": kind, "rows": data.n, **get_task(kind).metrics(data.y, verdicts)}
