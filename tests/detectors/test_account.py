@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.metrics import roc_auc_score
 
 from aegis.datasets.amlsim import read_amlsim
 from aegis.detectors.account import AccountDetector, reasons
@@ -111,6 +112,22 @@ def test_predict_keeps_the_input_order(fitted: AccountDetector) -> None:
     shuffled = TransferGraph(graph.accounts[order], graph.transfers.sample(frac=1.0, random_state=0))
     assert np.allclose(fitted.score(shuffled), scores[order])
     assert [v.score for v in fitted.predict(graph)] == pytest.approx(scores.tolist())
+
+
+def test_networks_blend_with_the_last_collective_model() -> None:
+    graphs, labels = zip(*(synthetic_graph(seed) for seed in (1, 2)), strict=True)
+    y = np.concatenate(labels)
+    settings = {"n_estimators": 40, "folds": 3, "min_child_samples": 5}
+    boosters = AccountDetector(mlp_weight=0.0, **settings).fit(list(graphs), y)
+    nets = AccountDetector(mlp_weight=1.0, **settings).fit(list(graphs), y)
+    blend = AccountDetector(mlp_weight=0.3, **settings).fit(list(graphs), y)
+    assert boosters.net_ is None and nets.net_ is not None
+    graph, truth = synthetic_graph(3)
+    net_scores = nets.score(graph)
+    assert roc_auc_score(truth == "1", net_scores) >= 0.9  # the networks alone find the rings too
+    np.testing.assert_allclose(blend.score(graph), 0.7 * boosters.score(graph) + 0.3 * net_scores, atol=1e-9)
+    with pytest.raises(ValueError, match=r"mlp_weight: -0\.1 is not between 0"):
+        AccountDetector(mlp_weight=-0.1, **settings).fit(list(graphs), y)
 
 
 def test_each_collective_round_is_kept_and_at_least_one_is_needed(fitted: AccountDetector) -> None:

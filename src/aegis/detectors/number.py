@@ -74,15 +74,12 @@ from typing import Any, ClassVar, Self
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
-from sklearn.ensemble import VotingClassifier
-from sklearn.impute import SimpleImputer
 from sklearn.metrics import f1_score
 from sklearn.model_selection import StratifiedKFold
-from sklearn.neural_network import MLPClassifier
-from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import FunctionTransformer, StandardScaler
+from sklearn.pipeline import Pipeline
 
 from aegis.detectors.base import Detector, Labels, Verdict
+from aegis.detectors.networks import check_weight, mlp_ensemble, signed_log
 from aegis.features.number_profile import GRAPH_COLUMNS, SHORT_CALL_S, graph_features
 from aegis.reasons import Reason
 
@@ -137,25 +134,14 @@ class NumberDetector(Detector):
                                   reg_lambda=self.reg_lambda,
                                   random_state=seed, n_jobs=1, verbose=-1)
 
-    def _net(self, seeds: range, rows: int) -> Pipeline:
-        """One preprocessing for all seeds' networks, then their mean (soft vote): one call scores them all."""
-        # counts and amounts span orders of magnitude: a signed log, then unit scale, for the network.
-        # Early stopping holds out an eighth of the rows: not worth it (nor always possible) on a few dozen.
-        nets = [(f"seed{seed}", MLPClassifier((128, 64), alpha=1e-3, early_stopping=rows >= 200,
-                                              validation_fraction=0.125, n_iter_no_change=20, max_iter=500,
-                                              random_state=seed)) for seed in seeds]
-        return make_pipeline(SimpleImputer(strategy="constant", fill_value=0.0, add_indicator=True,
-                                           keep_empty_features=True),
-                             FunctionTransformer(_signed_log), StandardScaler(), VotingClassifier(nets, voting="soft"))
-
     def _fit_views(self, features: pd.DataFrame, target: np.ndarray,
                    seeds: range) -> tuple[list[lgb.LGBMClassifier], Pipeline | None]:
         """Boosters on all features and, unless ``mlp_weight`` is 0, networks on the profile alone."""
         boosters = [self._model(s).fit(features, target) for s in seeds]
         if self.mlp_weight <= 0:
             return boosters, None
-        return boosters, self._net(seeds, len(target)).fit(features[self.profile_columns_].to_numpy(dtype=float),
-                                                           target)
+        return boosters, mlp_ensemble(seeds, len(target)).fit(
+            features[self.profile_columns_].to_numpy(dtype=float), target)
 
     def _blend(self, boosters: list[lgb.LGBMClassifier], net: Pipeline | None, features: pd.DataFrame) -> np.ndarray:
         # the boosters directly on an array: the sklearn wrapper re-validates params and frames on every
@@ -179,8 +165,7 @@ class NumberDetector(Detector):
         return pd.concat([profiles, graph.set_axis(profiles.index)], axis=1)
 
     def fit(self, X: NumberBatch, y: Labels) -> Self:
-        if not 0.0 <= self.mlp_weight <= 1.0:
-            raise ValueError(f"mlp_weight: {self.mlp_weight} is not between 0 (boosters only) and 1 (networks only)")
+        check_weight(self.mlp_weight)
         target = _as_target(y)
         if len(target) != len(X.profiles):
             raise ValueError(f"y: {len(target)} labels for {len(X.profiles)} profiles")
@@ -264,8 +249,8 @@ def reasons(row: dict[str, Any]) -> tuple[Reason, ...]:
     return tuple(out)
 
 
-def _signed_log(values: np.ndarray) -> np.ndarray:
-    return np.sign(values) * np.log1p(np.abs(values))
+_signed_log = signed_log
+"""kept under its old name: number models saved before the networks moved to their own module refer to it"""
 
 
 def _as_target(y: Labels) -> np.ndarray:

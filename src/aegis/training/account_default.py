@@ -34,7 +34,8 @@ Mule-account detector (collective classification: an own-transfers LightGBM mode
 triangles among an account's counterparties and the small dense group it belongs to once hubs are left out
 (accounts recruited together keep dealing with each other even when they never run a laundering pattern),
 then a second LightGBM model that adds its out-of-fold scores of every account's counterparties: share of
-risky counterparties and transfers, triangles and clusters of risky accounts, a personalised PageRank).
+risky counterparties and transfers, triangles and clusters of risky accounts, a personalised PageRank; small
+neural networks on the same features are blended with it, 30%).
 Trained on IBM AMLSim
 graphs (simulated; Apache-2.0, https://github.com/IBM/AMLSim): one with 200 cycle patterns and one with 200
 fan-in patterns. The metrics are leave-one-graph-out: trained on one graph, scored on the other, which is how
