@@ -61,7 +61,7 @@ def _verdicts(kind: str, model: Path | None, inputs: Inputs, *, labelled: bool, 
 def predict(kind: str, model: Path | None, inputs: Inputs, out: Path, *, reasons: bool = False,
             lang: Lang = DEFAULT_LANG, say: Say | None = None) -> int:
     """Write one row per input row, in input order: ``score,label`` (and the reasons, in ``lang``, when
-    asked). ``say`` hears a warning when the data lack much of what the model learnt from."""
+    asked). ``say`` hears a warning when the data lack columns the model learnt from."""
     _, verdicts = _verdicts(kind, model, inputs, labelled=False, say=say)
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=out.parent, suffix=".tmp")
