@@ -13,7 +13,7 @@ $(UV):
 	.tools/bin/pip install --quiet uv==$(UV_VERSION)
 
 install: $(UV)
-	$(UV) sync --frozen
+	$(UV) sync --locked
 
 demo: install
 	.venv/bin/aegis demo

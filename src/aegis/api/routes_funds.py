@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from aegis.actions.orders import IllegalTransition
 from aegis.api.deps import ActorDep, EngineDep, LangDep
 from aegis.events.models import Ident
+from aegis.reasons import Lang
 from aegis.usecases import funds
 
 router = APIRouter(prefix="/funds", tags=["funds (控)"])
@@ -66,6 +67,10 @@ def _guard(call: Any, *args: Any, **kwargs: Any) -> Any:
         raise HTTPException(422, str(exc)) from None
 
 
+def _in_language(orders: list[funds.OrderView], lang: Lang) -> list[funds.OrderView]:
+    return [o.in_language(lang) for o in orders]
+
+
 @router.post("/chases", status_code=201)
 def open_chase(body: ChaseIn, engine: EngineDep, actor: ActorDep, lang: LangDep) -> funds.ChaseView:
     """Open a chase from a report (or a victim's loss transfers): trace the money, order stop-payments."""
@@ -91,13 +96,13 @@ def get_chase(chase_id: str, engine: EngineDep, actor: ActorDep, lang: LangDep) 
 @router.post("/chases/{chase_id}/escalate")
 def escalate(chase_id: str, engine: EngineDep, actor: ActorDep, lang: LangDep) -> list[funds.OrderView]:
     """Follow the chase's executed stop-payments with freezes."""
-    return [o.in_language(lang) for o in _guard(funds.escalate, engine, actor, chase_id)]
+    return _in_language(_guard(funds.escalate, engine, actor, chase_id), lang)
 
 
 @router.post("/chases/{chase_id}/retrace")
 def retrace(chase_id: str, engine: EngineDep, actor: ActorDep, lang: LangDep) -> list[funds.OrderView]:
     """Trace again now: new accounts get stop-payments, ordered ones holding more get supplementary ones."""
-    return [o.in_language(lang) for o in _guard(funds.retrace, engine, actor, chase_id)]
+    return _in_language(_guard(funds.retrace, engine, actor, chase_id), lang)
 
 
 @router.post("/chases/{chase_id}/losses")
@@ -105,8 +110,8 @@ def add_losses(
     chase_id: str, body: LossesIn, engine: EngineDep, actor: ActorDep, lang: LangDep
 ) -> list[funds.OrderView]:
     """Add further loss transfers to the chase (补充报案) and order what they reached."""
-    orders = _guard(funds.add_losses, engine, actor, chase_id, body.loss_transfers, victim=body.victim)
-    return [o.in_language(lang) for o in orders]
+    return _in_language(_guard(funds.add_losses, engine, actor, chase_id, body.loss_transfers, victim=body.victim),
+                        lang)
 
 
 @router.post("/chases/{chase_id}/return")
@@ -125,8 +130,7 @@ def list_orders(
     lang: LangDep = "zh",
 ) -> list[funds.OrderView]:
     """Orders; a bank sees only those for its own accounts."""
-    orders = _guard(funds.list_orders, engine, actor, chase_id=chase_id, state=state, bank=bank)
-    return [o.in_language(lang) for o in orders]
+    return _in_language(_guard(funds.list_orders, engine, actor, chase_id=chase_id, state=state, bank=bank), lang)
 
 
 @router.post("/orders/{order_id}/response")
