@@ -158,3 +158,22 @@ def test_account_train_predict_evaluate_with_amlsim_pairs(tmp_path: Path) -> Non
     figures = json.loads(evaluated.stdout)
     assert figures["rows"] == 80 and figures["mules"] == 10
     assert figures["auc"] >= 0.9  # the ring, seen in training, stands out from the ordinary accounts
+
+
+def test_the_readme_account_command_leaves_each_graph_out_over_seeds(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from aegis.training.account import main
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    pairs = [_amlsim(tmp_path / "a"), _amlsim(tmp_path / "b", accounts=96)]
+    args = [arg for nodes, transfers in pairs for arg in ("--accounts", str(nodes), "--transfers", str(transfers))]
+    main([*args, "--seeds", "0", "1"])
+    printed = capsys.readouterr().out
+    assert "fold seed 0: held_out_a_average_precision" in printed and "fold seed 1:" in printed
+    figures = json.loads(printed[printed.index("{"):])
+    assert figures["seeds"] == [0, 1]
+    assert set(figures) == {"seeds", *(f"held_out_{g}_{k}" for g in "ab" for k in ("auc", "average_precision"))}
+    with pytest.raises(SystemExit) as exit_info:
+        main(args[:4])
+    assert exit_info.value.code == 2 and "two or more pairs" in capsys.readouterr().err
