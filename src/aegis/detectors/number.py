@@ -52,6 +52,10 @@ Nor does tuning the boosters: a random search of 28 LightGBM settings (trees 300
 15-63 leaves, 5-40 samples a leaf, L2 0-10, 30-90% of the columns a tree), one booster seed, boosters alone, on
 fold seed 3 (not the README's), read AUC 0.955-0.959 and best-threshold F1 0.875-0.891 against 0.956 / 0.890 for
 these settings: a plateau, no setting better on both.
+Nor the overlap of contact lists (fraud crews ring the same victims without ringing each other): the cosine
+similarity of a number's neighbour set to those of known fraud and known normal numbers (mean of the top 1, 5
+and 20, their differences, and a similarity-weighted vote), boosters alone, 3 fold seeds: 0.9566 / 0.884
+against 0.9568 / 0.887 without.
 The frauds it misses look like long-standing ordinary subscribers (31 active days, eight months of bills,
 half their calls incoming) whose contacts are known normal numbers: neither their profile nor their
 neighbourhood tells them apart.
