@@ -39,6 +39,20 @@ def test_demo_runs_end_to_end(tmp_path):
         quality = summary["detectors"][name]
         assert quality["entities"] > 0 and 0 <= quality["precision"] <= 1 and 0 <= quality["recall"] <= 1
     assert summary["detectors"]["number"]["fraud"] > 0
+    account = summary["detectors"]["account"]
+    assert 0 < account["active_fraud"] <= account["fraud"] and 0 <= account["active_recall"] <= 1
     assert set(summary["decisions"]) == {"sms", "call"}
     assert summary["audit_entries"] > 0
     assert "warnings" in summary and "funds" in summary
+
+
+def test_quality_splits_recall_by_the_fraud_entities_that_acted():
+    from aegis.usecases.demo import _quality
+
+    truth = pd.Series([True, True, True, False], index=["a", "b", "c", "d"])
+    scores = pd.Series([0.9, 0.1, 0.2, 0.8], index=["a", "b", "c", "d"])
+    quality = _quality(truth, scores, active={"a", "b", "d"})
+    assert (quality["fraud"], quality["recall"], quality["precision"]) == (3, 0.333, 0.5)
+    # "d" acted but is no fraud; "c" is fraud but did nothing: neither counts among the acting fraud
+    assert (quality["active_fraud"], quality["active_recall"]) == (2, 0.5)
+    assert "active_recall" not in _quality(truth, scores)

@@ -298,6 +298,15 @@ def _print_demo(summary: dict[str, Any]) -> None:
             f"{q['recall']:.3f}",
         )
     out.print(table)
+    account = summary["detectors"]["account"]
+    if account.get("active_recall") is not None:
+        idle = account["fraud"] - account["active_fraud"]
+        out.print(
+            f"  account: of the {account['active_fraud']} mule and cash-out accounts that moved victims' money "
+            f"in these {city['days']} days, recall {account['active_recall']:.3f}; the other {idle} made only ordinary transfers "
+            "(rented or recruited cards at rest: a matter for account-opening checks and re-verification, 断卡)",
+            highlight=False,
+        )
 
     table = Table(
         "channel",

@@ -51,16 +51,35 @@ class DemoConfig:
     sample_decisions: int = 400
 
 
-def _quality(truth: pd.Series, scores: pd.Series, threshold: float = 0.5) -> dict[str, Any]:
+def _quality(truth: pd.Series, scores: pd.Series, threshold: float = 0.5,
+             active: set[str] | None = None) -> dict[str, Any]:
+    """Precision and recall of ``scores >= threshold`` against ``truth``; with ``active``, also the recall
+    among the fraud entities that did the fraud in the window (the rest left no trace a detector could read)."""
     y = truth.reindex(scores.index, fill_value=False).to_numpy(bool)
     flagged = scores.to_numpy() >= threshold
-    return {
+    quality = {
         "entities": len(y),
         "fraud": int(y.sum()),
         "flagged": int(flagged.sum()),
         "precision": round(float(precision_score(y, flagged, zero_division=0)), 3),
         "recall": round(float(recall_score(y, flagged, zero_division=0)), 3),
     }
+    if active is not None:
+        acting = y & scores.index.isin(list(active))
+        quality["active_fraud"] = int(acting.sum())
+        quality["active_recall"] = round(float(flagged[acting].mean()), 3) if acting.any() else None
+    return quality
+
+
+def _laundering_accounts(sim_dir: Path) -> set[str]:
+    """Mule and cash-out accounts that moved a victim's money in the window (the simulator's fraud transfers);
+    the other mules were only recruited, or only passed ordinary payments, while the city was watched."""
+    chain = pd.read_parquet(sim_dir / "truth" / "fraud_transfers.parquet", columns=["event_id"])
+    transfers = pd.read_parquet(
+        sim_dir / "events" / "transfer.parquet", columns=["event_id", "payer_account", "payee_account"]
+    )
+    moved = transfers[transfers["event_id"].isin(chain["event_id"])]
+    return set(moved["payer_account"].astype(str)) | set(moved["payee_account"].astype(str))
 
 
 def run_demo(config: DemoConfig, say: Say | None = None) -> dict[str, Any]:
@@ -94,7 +113,7 @@ def run_demo(config: DemoConfig, say: Say | None = None) -> dict[str, Any]:
     fraud_accounts = truth["accounts"].set_index("account")["role"].isin(["mule", "cashout"])
     summary["detectors"] = {
         "number": _quality(truth["numbers"].set_index("number")["is_fraud"], refreshed.scores["number"]),
-        "account": _quality(fraud_accounts, refreshed.scores["account"]),
+        "account": _quality(fraud_accounts, refreshed.scores["account"], active=_laundering_accounts(sim_dir)),
         "domain": _quality(
             truth["domains"].assign(site=truth["domains"]["domain"].map(host_of)).groupby("site")["is_fraud"].max(),
             refreshed.scores["domain"],
