@@ -161,7 +161,7 @@ def test_expiry_and_release(engine: Engine, city: dict) -> None:
     assert funds.expire_orders(engine, CITY, now=minutes(61 + 48 * 60)) == [oid]
 
 
-def test_api_and_cli(engine: Engine, city: dict) -> None:
+def test_api_and_cli(engine: Engine, city: dict, monkeypatch: pytest.MonkeyPatch) -> None:
     client = TestClient(create_app(engine))
     city_headers = {"X-Aegis-User": "desk", "X-Aegis-Role": "city_centre"}
     bank_headers = {"X-Aegis-User": "duty", "X-Aegis-Role": "bank", "X-Aegis-Institution": "bank-C"}
@@ -197,6 +197,14 @@ def test_api_and_cli(engine: Engine, city: dict) -> None:
     assert listed.exit_code == 0 and oid in listed.stdout
     in_english = runner.invoke(funds_cli, ["orders", "list", "--db", url, "--json", "--lang", "en"])
     assert json.loads(in_english.stdout)[0]["reasons"] == english["reasons"]
+    from aegis.cli.common import out
+
+    monkeypatch.setattr(out, "width", 250)  # a wide terminal: no word of the table wraps
+    tables = {lang: runner.invoke(funds_cli, ["orders", "list", "--db", url, "--lang", lang]).stdout
+              for lang in ("zh", "en")}
+    assert "state" in tables["en"] and "acknowledged" in tables["en"] and "stop-payment" in tables["en"]
+    assert "状态" in tables["zh"] and "银行已签收" in tables["zh"] and "止付" in tables["zh"]
+    assert "state" not in tables["zh"]
     refused = runner.invoke(
         funds_cli, ["respond", oid, "acknowledge", "--db", url, "--institution", "bank-B"]
     )

@@ -8,8 +8,9 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.table import Table
 
-from aegis.reasons import Lang
+from aegis.reasons import Lang, Reason
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -18,8 +19,20 @@ err = Console(stderr=True, soft_wrap=True)
 
 LangOpt = Annotated[
     Lang,
-    typer.Option("--lang", envvar="AEGIS_LANG", help="Language of the reasons shown (default: $AEGIS_LANG, else zh)."),
+    typer.Option("--lang", envvar="AEGIS_LANG",
+                 help="Language of what is shown: tables, names and reasons (default: $AEGIS_LANG, else zh)."),
 ]
+
+
+def table(lang: Lang, *columns: Reason, title: Reason | None = None) -> Table:
+    """A table whose column headers (and title) are messages, shown in ``lang``."""
+    return Table(*(c.text(lang) for c in columns), title=None if title is None else title.text(lang))
+
+
+def say(lang: Lang, message: Reason) -> None:
+    """One line of output in ``lang``."""
+    out.print(message.text(lang), highlight=False)
+
 
 
 def user_errors(func: F) -> F:

@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
-from aegis.cli.common import LangOpt, out, user_errors
+from aegis.cli.common import LangOpt, out, say, table, user_errors
+from aegis.names import name_of
+from aegis.reasons import Lang, Reason
 
 app = typer.Typer(
     help="Funds chase (紧急止付、冻结、返还): trace, order, answer, release, return.",
@@ -44,25 +45,26 @@ def _engine(db: str | None) -> Any:
     return open_engine(db)
 
 
-def _print_orders(orders: list[Any], as_json: bool) -> None:
+def _print_orders(orders: list[Any], as_json: bool, lang: Lang) -> None:
     if as_json:
         print(json.dumps([o.model_dump(mode="json") for o in orders], ensure_ascii=False, indent=2))
         return
-    table = Table("order", "kind", "bank", "account", "state", "hop", "seq", "requested", "held", "respond by")
+    shown = table(lang, Reason("指令"), Reason("类型"), Reason("银行"), Reason("账户"), Reason("状态"), Reason("跳数"),
+                  Reason("序号"), Reason("要求金额"), Reason("已控金额"), Reason("答复时限"))
     for o in orders:
-        table.add_row(
+        shown.add_row(
             o.order_id,
-            o.kind.value,
+            name_of(o.kind.value, lang),
             o.bank,
             o.account,
-            o.state.value,
+            name_of(o.state.value, lang),
             str(o.hop),
             str(o.seq),
             str(o.requested),
             str(o.held or ""),
             o.respond_by.isoformat(timespec="minutes"),
         )
-    out.print(table)
+    out.print(shown)
 
 
 @app.command()
@@ -95,12 +97,12 @@ def chase(
     if as_json:
         print(view.model_dump_json(indent=2))
         return
-    out.print(
-        f"chase {view.chase_id}: victims {', '.join(view.victims)}, loss {view.loss} yuan", highlight=False
-    )
+    say(lang, Reason("追查{chase}：受害人{victims}，损失{loss}元", chase=view.chase_id, victims="、".join(view.victims),
+                     loss=str(view.loss)))
     for sink in view.flagged:
-        out.print(f"  flagged {sink['sink']}: {sink['account']} ({sink['amount']} yuan)", highlight=False)
-    _print_orders(view.orders, False)
+        say(lang, Reason("  资金出口（{kind}）：{account}（{amount}元）", kind=name_of(sink["sink"], lang),
+                         account=sink["account"], amount=sink["amount"]))
+    _print_orders(view.orders, False, lang)
 
 
 @orders_app.command("list")
@@ -119,7 +121,7 @@ def orders_list(
     from aegis.usecases.funds import list_orders
 
     orders = list_orders(_engine(db), _actor(user, role, institution), chase_id=chase_id, state=state)
-    _print_orders([o.in_language(lang) for o in orders], as_json)
+    _print_orders([o.in_language(lang) for o in orders], as_json, lang)
 
 
 @app.command()
@@ -133,6 +135,7 @@ def respond(
     role: RoleOption = "bank",
     institution: BankOption = None,
     db: DbOption = None,
+    lang: LangOpt = "zh",
 ) -> None:
     """Answer an order as its bank; moved_on makes the chase order the next hop."""
     from aegis.usecases.funds import respond as answer
@@ -145,10 +148,10 @@ def respond(
         held=Decimal(held) if held else None,
         reason=reason,
     )
-    out.print(f"{result.order.order_id}: {result.order.state.value}", highlight=False)
+    out.print(f"{result.order.order_id}: {name_of(result.order.state.value, lang)}", highlight=False)
     if result.follow_ups:
-        out.print("follow-up orders:", highlight=False)
-        _print_orders(result.follow_ups, False)
+        say(lang, Reason("后续指令："))
+        _print_orders(result.follow_ups, False, lang)
 
 
 @app.command()
@@ -158,11 +161,12 @@ def escalate(
     user: UserOption = "cli",
     role: RoleOption = "city_centre",
     db: DbOption = None,
+    lang: LangOpt = "zh",
 ) -> None:
     """Follow the chase's executed stop-payments with freezes."""
     from aegis.usecases.funds import escalate as run
 
-    _print_orders(run(_engine(db), _actor(user, role, None), chase_id), False)
+    _print_orders(run(_engine(db), _actor(user, role, None), chase_id), False, lang)
 
 
 @app.command()
@@ -172,11 +176,12 @@ def retrace(
     user: UserOption = "cli",
     role: RoleOption = "city_centre",
     db: DbOption = None,
+    lang: LangOpt = "zh",
 ) -> None:
     """Trace the chase again now; order new accounts and supplementary holds (追加止付)."""
     from aegis.usecases.funds import retrace as run
 
-    _print_orders(run(_engine(db), _actor(user, role, None), chase_id), False)
+    _print_orders(run(_engine(db), _actor(user, role, None), chase_id), False, lang)
 
 
 @app.command("add-losses")
@@ -188,11 +193,12 @@ def add_losses(
     user: UserOption = "cli",
     role: RoleOption = "city_centre",
     db: DbOption = None,
+    lang: LangOpt = "zh",
 ) -> None:
     """Add further loss transfers to a chase (补充报案), then trace and order again."""
     from aegis.usecases.funds import add_losses as run
 
-    _print_orders(run(_engine(db), _actor(user, role, None), chase_id, transfers, victim=victim), False)
+    _print_orders(run(_engine(db), _actor(user, role, None), chase_id, transfers, victim=victim), False, lang)
 
 
 @app.command()
@@ -203,12 +209,13 @@ def release(
     user: UserOption = "cli",
     role: RoleOption = "city_centre",
     db: DbOption = None,
+    lang: LangOpt = "zh",
 ) -> None:
     """Lift an executed hold."""
     from aegis.usecases.funds import release as run
 
     order = run(_engine(db), _actor(user, role, None), order_id, reason)
-    out.print(f"{order.order_id}: {order.state.value}", highlight=False)
+    out.print(f"{order.order_id}: {name_of(order.state.value, lang)}", highlight=False)
 
 
 @app.command("return")
@@ -218,15 +225,16 @@ def return_(
     user: UserOption = "cli",
     role: RoleOption = "city_centre",
     db: DbOption = None,
+    lang: LangOpt = "zh",
 ) -> None:
     """Return the frozen money of the chase's accounts to the victims, pro rata."""
     from aegis.usecases.funds import return_funds
 
     result = return_funds(_engine(db), _actor(user, role, None), chase_id)
-    table = Table("victim", "returned")
+    shown = table(lang, Reason("受害人"), Reason("返还金额"))
     for victim, amount in result.per_victim.items():
-        table.add_row(victim, str(amount))
-    out.print(table)
+        shown.add_row(victim, str(amount))
+    out.print(shown)
 
 
 @app.command()
@@ -237,6 +245,7 @@ def contacts(
     role: RoleOption = "city_centre",
     institution: BankOption = None,
     db: DbOption = None,
+    lang: LangOpt = "zh",
 ) -> None:
     """Banks' duty posts for orders, and who is on duty now."""
     from aegis.usecases.funds import bank_contacts, load_bank_contacts
@@ -244,10 +253,13 @@ def contacts(
     engine, actor = _engine(db), _actor(user, role, institution)
     if load:
         load_bank_contacts(engine, actor)
-    table = Table("bank", "role", "post", "phone", "hours", "on duty")
+    shown = table(lang, Reason("银行"), Reason("角色"), Reason("岗位"), Reason("电话"), Reason("值班时间"),
+                  Reason("在岗"))
+    on_duty = Reason("是").text(lang)
     for c in bank_contacts(engine, actor):
-        table.add_row(c["bank"], c["role"], c["post"], c["phone"], c["hours"], "yes" if c["on_duty"] else "")
-    out.print(table)
+        shown.add_row(c["bank"], name_of(c["role"], lang), c["post"], c["phone"], c["hours"],
+                      on_duty if c["on_duty"] else "")
+    out.print(shown)
 
 
 @app.command()

@@ -16,7 +16,9 @@ import typer
 from rich.table import Column, Table
 
 from aegis import __version__
-from aegis.cli.common import LangOpt, err, out, user_errors
+from aegis.cli.common import LangOpt, err, out, say, table, user_errors
+from aegis.names import name_of
+from aegis.reasons import Lang, Reason
 from aegis.training.task import DataError
 
 app = typer.Typer(
@@ -60,16 +62,18 @@ def main(
 
 
 class Stopwatch:
-    """Prints each stage of a long job on stderr with the seconds since the job started."""
+    """Prints each stage of a long job on stderr with the seconds since the job started, in ``lang``."""
 
-    def __init__(self) -> None:
+    def __init__(self, lang: Lang = "zh") -> None:
         self.started = time.monotonic()
+        self.lang = lang
 
     def elapsed(self) -> float:
         return time.monotonic() - self.started
 
-    def __call__(self, message: str) -> None:
-        err.print(f"[dim]{self.elapsed():6.1f}s[/dim] {message}", highlight=False)
+    def __call__(self, message: Reason | str) -> None:
+        text = message.text(self.lang) if isinstance(message, Reason) else message
+        err.print(f"[dim]{self.elapsed():6.1f}s[/dim] {text}", highlight=False)
 
 
 def progress_bar(description: str) -> Any:
@@ -265,98 +269,105 @@ def demo(
     seed: Annotated[int, typer.Option(help="Random seed of the city.")] = 2026,
     workdir: Annotated[Path, typer.Option(help="Where the city and its SQLite store go.")] = Path("var/demo"),
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    lang: LangOpt = "zh",
 ) -> None:
     """Simulate a small city and run it through Aegis end to end: ingest, detect, decide, warn, freeze."""
     from aegis.usecases.demo import DemoConfig, run_demo
 
-    say = Stopwatch()
-    summary = run_demo(DemoConfig(people=people, days=days, seed=seed, workdir=workdir), say)
-    summary["seconds"] = round(say.elapsed(), 1)
+    stopwatch = Stopwatch(lang)
+    summary = run_demo(DemoConfig(people=people, days=days, seed=seed, workdir=workdir), stopwatch)
+    summary["seconds"] = round(stopwatch.elapsed(), 1)
     if as_json:
         print(json.dumps(summary, ensure_ascii=False, indent=2, default=str))
         return
-    _print_demo(summary)
+    _print_demo(summary, lang)
 
 
-def _print_demo(summary: dict[str, Any]) -> None:
+#: the demo's counts of warnings raised and of money chased, by their keys in the summary
+_DEMO_COUNTS: dict[str, Reason] = {
+    "leads": Reason("线索"),
+    "requests": Reason("预警请求"),
+    "opened": Reason("新开"),
+    "updated": Reason("更新"),
+    "unchanged": Reason("未变"),
+    "unknown_person": Reason("查无此人"),
+    "orders": Reason("指令"),
+    "loss": Reason("损失"),
+    "stopped": Reason("已止付"),
+    "frozen": Reason("已冻结"),
+    "returned": Reason("已返还"),
+}
+
+
+def _counts(block: dict[str, Any], lang: Lang) -> str:
+    named = (
+        f"{_DEMO_COUNTS[k].text(lang) if k in _DEMO_COUNTS else k} {v}"
+        for k, v in block.items()
+        if not isinstance(v, (dict, list))
+    )
+    return Reason("、").text(lang).join(named)
+
+
+def _print_demo(summary: dict[str, Any], lang: Lang) -> None:
     city = summary["city"]
-    out.rule(f"Aegis demo: {city['people']:,} residents, {city['days']} days (seed {city['seed']})")
+    out.rule(Reason("Aegis 演示：{people:,}名居民，{days}天（随机种子{seed}）", **city).text(lang))
     stored = sum(v["stored"] for v in summary["ingested"].values())
     rejected = sum(v["rejected"] for v in summary["ingested"].values())
-    out.print(f"events stored: {stored:,}   rejected: {rejected:,}", highlight=False)
+    say(lang, Reason("已存储事件：{stored:,}   拒收：{rejected:,}", stored=stored, rejected=rejected))
 
-    table = Table(
-        "detector (控)", "entities", "truly fraud", "flagged", "precision", "recall", title="detectors vs truth"
-    )
+    shown = table(lang, Reason("检测器（控）"), Reason("实体数"), Reason("真实涉诈"), Reason("标记"), Reason("精确率"),
+                  Reason("召回率"), title=Reason("检测器对照真值"))
     for name, q in summary["detectors"].items():
-        table.add_row(
-            name,
+        shown.add_row(
+            name_of(name, lang),
             f"{q['entities']:,}",
             str(q["fraud"]),
             str(q["flagged"]),
             f"{q['precision']:.3f}",
             f"{q['recall']:.3f}",
         )
-    out.print(table)
+    out.print(shown)
     account = summary["detectors"]["account"]
     if account.get("active_recall") is not None:
-        idle = account["fraud"] - account["active_fraud"]
-        out.print(
-            f"  account: of the {account['active_fraud']} mule and cash-out accounts that moved victims' money "
-            f"in these {city['days']} days, recall {account['active_recall']:.3f}; the other {idle} made only ordinary transfers "
-            "(rented or recruited cards at rest: a matter for account-opening checks and re-verification, 断卡)",
-            highlight=False,
-        )
+        say(lang, Reason(
+            "  账户：{days}天内转移过受害人资金的{active}个跑分、取现账户，召回率{recall:.3f}；其余{idle}个只有普通转账"
+            "（出租、收购来的卡尚在静默：归开户核验与再核验管，即断卡）",
+            days=city["days"], active=account["active_fraud"], recall=account["active_recall"],
+            idle=account["fraud"] - account["active_fraud"],
+        ))
 
-    table = Table(
-        "channel",
-        "sampled",
-        "from fraud numbers",
-        "block / warn / pass",
-        "precision",
-        "recall",
-        title="real-time decisions on a sample",
-    )
+    shown = table(lang, Reason("渠道"), Reason("抽样数"), Reason("来自涉诈号码"), Reason("拦截 / 提醒 / 放行"),
+                  Reason("精确率"), Reason("召回率"), title=Reason("抽样实时决策"))
     for name, d in summary["decisions"].items():
         actions = d["actions"]
-        table.add_row(
-            name,
+        shown.add_row(
+            name_of(name, lang),
             str(d["sampled"]),
             str(d["from_fraud_numbers"]),
             f"{actions.get('block', 0)} / {actions.get('warn', 0)} / {actions.get('pass', 0)}",
             f"{d['precision']:.3f}",
             f"{d['recall']:.3f}",
         )
-    out.print(table)
+    out.print(shown)
 
     warnings = summary["warnings"]
-    out.print(
-        "[bold]warnings (防)[/bold]: "
-        + ", ".join(f"{k} {v}" for k, v in warnings["raised"].items() if not isinstance(v, dict)),
-        highlight=False,
-    )
-    out.print(
-        f"  victims in the city: {warnings['victims']}; walked through dissuasion: {warnings['walked']}",
-        highlight=False,
-    )
-    levels = Table("level", "raised", "open", "closed", "dissuaded / false alarm", "precision (closed)",
-                   title="warnings by level (pace-graded; the walked ones closed as the city's truth says)")
+    heading = Reason("预警（防）：").text(lang)
+    out.print(f"[bold]{heading}[/bold]" + _counts(warnings["raised"], lang), highlight=False)
+    say(lang, Reason("  城市中的受害人：{victims}；走完劝阻流程：{walked}", victims=warnings["victims"],
+                     walked=warnings["walked"]))
+    levels = table(lang, Reason("级别"), Reason("预警数"), Reason("未办结"), Reason("已办结"),
+                   Reason("劝阻成功 / 误报"), Reason("精确率（已办结）"),
+                   title=Reason("各级预警（按诈骗节奏分级；走完流程的按城市真值办结）"))
     for level, block in warnings["stats"]["by_level"].items():
         outcomes = block["outcomes"]
         precision = "" if block["precision"] is None else f"{block['precision']:.2f}"
-        levels.add_row(level, str(block["total"]), str(block["open"]), str(block["closed"]),
+        levels.add_row(name_of(level, lang), str(block["total"]), str(block["open"]), str(block["closed"]),
                        f"{outcomes['dissuaded']} / {outcomes['false_alarm']}", precision)
     out.print(levels)
-    funds = summary["funds"]
-    out.print(
-        "[bold]funds (止付冻结)[/bold]: "
-        + ", ".join(f"{k} {v}" for k, v in funds.items() if not isinstance(v, (dict, list))),
-        highlight=False,
-    )
-    out.print(
-        f"audit log entries: {summary['audit_entries']:,}; store: {summary['store']}; took {summary['seconds']} s",
-        highlight=False,
-    )
+    heading = Reason("资金（止付冻结）：").text(lang)
+    out.print(f"[bold]{heading}[/bold]" + _counts(summary["funds"], lang), highlight=False)
+    say(lang, Reason("审计日志条目：{entries:,}；存储：{store}；用时{seconds}秒", entries=summary["audit_entries"],
+                     store=summary["store"], seconds=summary["seconds"]))
 
 
 KindArg = Annotated[str, typer.Argument(help="Detector: text, number, url or account.")]
@@ -477,7 +488,7 @@ def evaluate(
     _print_figures(figures)
 
 
-def _warn(message: str) -> None:
+def _warn(message: Reason | str) -> None:
     err.print(f"[yellow]{message}[/yellow]", highlight=False)
 
 

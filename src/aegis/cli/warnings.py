@@ -12,10 +12,11 @@ from typing import Annotated, Any
 
 import typer
 import yaml
-from rich.table import Table
 
-from aegis.cli.common import LangOpt, err, out, user_errors
-from aegis.reasons import Lang
+from aegis.cli.common import LangOpt, err, out, say, table, user_errors
+from aegis.events import fraud_type_name
+from aegis.names import name_of
+from aegis.reasons import Lang, Reason
 from aegis.usecases.actor import Actor, Role
 
 
@@ -46,12 +47,13 @@ def _context(db: str | None, user: str, role: Role, district: str | None, statio
 
 
 def _show(rows: list[dict[str, Any]], lang: Lang) -> None:
-    table = Table("id", "level", "type", "P", "status", "queue", "station", "deadline", "assigned to", "reasons")
+    shown = table(lang, Reason("编号"), Reason("级别"), Reason("诈骗类型"), Reason("概率"), Reason("状态"),
+                  Reason("队列"), Reason("派出所"), Reason("联系时限"), Reason("承办人"), Reason("理由"))
     for r in (_uc().shown(row, lang) for row in rows):
-        table.add_row(r["warning_id"], r["level"], r["fraud_type_name"], f"{r['probability']:.2f}", r["status"],
-                      r["queue"], r["station"], r["deadline"].strftime("%Y-%m-%d %H:%M"), r["assigned_to"] or "",
-                      "; ".join(r["reasons"][:2]))
-    out.print(table)
+        shown.add_row(r["warning_id"], name_of(r["level"], lang), r["fraud_type_name"], f"{r['probability']:.2f}",
+                      name_of(r["status"], lang), name_of(r["queue"], lang), r["station"],
+                      r["deadline"].strftime("%Y-%m-%d %H:%M"), r["assigned_to"] or "", "; ".join(r["reasons"][:2]))
+    out.print(shown)
 
 
 @app.command("list")
@@ -106,7 +108,7 @@ def escalate_overdue(user: User, role: RoleOpt, district: District = None, stati
     engine, actor = _context(db, user, role, district, station)
     moved = _uc().escalate_overdue(engine, actor)
     _show(moved, lang)
-    out.print(f"{len(moved)} warning(s) escalated")
+    say(lang, Reason("{n}条预警已升级", n=len(moved)))
 
 
 @app.command()
@@ -125,7 +127,8 @@ def pace(sim: Annotated[Path | None, typer.Option(help="A simulated city instead
          quantile: Annotated[float, typer.Option(help="Quantile of contact-to-loss times.", min=0.01,
                                                  max=0.99)] = 0.1,
          min_cases: Annotated[int, typer.Option(help="Fewest cases for a fraud type to get a pace.", min=1)] = 5,
-         db: Db = None, as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+         db: Db = None, as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+         lang: LangOpt = "zh") -> None:
     """Measure each fraud type's pace (first contact -> first loss) from reported cases, for the policy."""
     from aegis.usecases import pace as uc
 
@@ -140,11 +143,12 @@ def pace(sim: Annotated[Path | None, typer.Option(help="A simulated city instead
     if as_json:
         out.print_json(json.dumps(result, ensure_ascii=False))
         return
-    table = Table("fraud type", "cases", f"hours (q{quantile:g})")
+    paces = table(lang, Reason("诈骗类型"), Reason("案件数"), Reason("小时（{q:g}分位）", q=quantile))
     for ftype, row in result["by_fraud_type"].items():
-        table.add_row(ftype, str(row["cases"]), f"{row['hours']:.2f}")
-    out.print(table)
-    out.print(f"{result['timelines']} case timelines from {result['reports']} reports. For the policy file:")
+        paces.add_row(fraud_type_name(ftype, lang), str(row["cases"]), f"{row['hours']:.2f}")
+    out.print(paces)
+    say(lang, Reason("{timelines}条案件时间线，来自{reports}份报案。写入策略文件：", timelines=result["timelines"],
+                     reports=result["reports"]))
     out.print(yaml.safe_dump({"pace": {"hours": result["policy_hours"]}}, sort_keys=False), highlight=False)
 
 
@@ -154,13 +158,13 @@ def retrain(user: User, role: RoleOpt,
             sim: Annotated[Path, typer.Option(help="The simulated training city (`aegis simulate --seed 1 "
                                                    "--people 20000 --days 30 --victims-per-10k-day 3`).")],
             model_out: Annotated[Path, typer.Option("--out", help="Folder for the retrained model.")],
-            db: Db = None) -> None:
+            db: Db = None, lang: LangOpt = "zh") -> None:
     """Retrain the warning model on the training city plus the store's leads, labelled by reports and outcomes."""
     engine, actor = _context(db, user, role, None, None)
     with err.status("replaying the store and the training city, then learning (minutes)"):
         card = _uc().retrain(engine, actor, sim, model_out)
     store = card.get("data", {}).get("store", {})
-    out.print(f"learnt from {store.get('lead_rows')} of the store's lead rows ({store.get('victim_rows')} of "
-              f"victims: {store.get('reported_victims')} reported, {store.get('closed_warnings')} warnings "
-              f"closed, {store.get('false_alarms')} false alarms) beside the training city; written to "
-              f"{model_out}", highlight=False)
+    say(lang, Reason("除训练城市外，学习了存储中的{leads}条线索（受害人的{victims}条：已报案{reported}人，已办结预警"
+                     "{closed}条，误报{false_alarms}条）；模型已写入{out}", leads=store.get("lead_rows"),
+                     victims=store.get("victim_rows"), reported=store.get("reported_victims"),
+                     closed=store.get("closed_warnings"), false_alarms=store.get("false_alarms"), out=str(model_out)))

@@ -2,5 +2,8 @@
 
 from collections.abc import Callable
 
-Say = Callable[[str], None]
-"""Told each stage of a long job as it starts (the CLI prints it with the seconds since the start)."""
+from aegis.reasons import Reason
+
+Say = Callable[[Reason | str], None]
+"""Told each stage of a long job as it starts (the CLI prints it with the seconds since the start). A stage an
+operator watches is a message (:class:`aegis.reasons.Reason`), shown in the operator's language."""

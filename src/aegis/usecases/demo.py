@@ -19,6 +19,8 @@ from sklearn.metrics import precision_score, recall_score
 
 from aegis.features.url_features import host_of
 from aegis.ingest import ingest_file
+from aegis.names import named
+from aegis.reasons import Reason
 from aegis.simulate import SimConfig, simulate
 from aegis.store import AuditLog, open_engine
 from aegis.usecases import Say
@@ -57,7 +59,7 @@ def _quality(truth: pd.Series, scores: pd.Series, threshold: float = 0.5,
     among the fraud entities that did the fraud in the window (the rest left no trace a detector could read)."""
     y = truth.reindex(scores.index, fill_value=False).to_numpy(bool)
     flagged = scores.to_numpy() >= threshold
-    quality = {
+    quality: dict[str, Any] = {
         "entities": len(y),
         "fraud": int(y.sum()),
         "flagged": int(flagged.sum()),
@@ -88,7 +90,7 @@ def run_demo(config: DemoConfig, say: Say | None = None) -> dict[str, Any]:
     shutil.rmtree(config.workdir, ignore_errors=True)
     summary: dict[str, Any] = {"city": {"people": config.people, "days": config.days, "seed": config.seed}}
 
-    say(f"simulating a city of {config.people:,} people over {config.days} days")
+    say(Reason("模拟一座{people:,}人的城市，共{days}天", people=config.people, days=config.days))
     simulate(
         SimConfig(
             people=config.people, days=config.days, seed=config.seed, victims_per_10k_day=config.victims_per_10k_day
@@ -103,12 +105,12 @@ def run_demo(config: DemoConfig, say: Say | None = None) -> dict[str, Any]:
     engine = open_engine(f"sqlite:///{db}")
     ingested = {}
     for kind in INGEST_ORDER:
-        say(f"ingesting {kind}")
+        say(Reason("导入{kind}", kind=named(kind)))
         result = ingest_file(engine, kind, sim_dir / "events" / f"{kind}.parquet")
         ingested[kind] = {"stored": result.stored, "rejected": result.rejected}
     summary["ingested"] = ingested
 
-    say("refreshing risk profiles (number, account, URL detectors)")
+    say(Reason("刷新风险画像（号码、账户、网址检测器）"))
     refreshed = refresh_profiles(engine, SYSTEM, progress=say)
     fraud_accounts = truth["accounts"].set_index("account")["role"].isin(["mule", "cashout"])
     summary["detectors"] = {
@@ -120,13 +122,13 @@ def run_demo(config: DemoConfig, say: Say | None = None) -> dict[str, Any]:
         ),
     }
 
-    say("deciding on a sample of SMS and calls")
+    say(Reason("对抽样短信和来电做实时决策"))
     summary["decisions"] = _sample_decisions(sim_dir, truth["numbers"], engine, config)
 
     from aegis.usecases.funds import run_demo_chase
     from aegis.usecases.warnings import raise_warnings_for_city, walk_demo_workflow, warning_stats
 
-    say("raising warnings (fusion of leads per person) and dispatching them by jurisdiction")
+    say(Reason("生成预警（按人融合线索）并按辖区派发"))
     raised = raise_warnings_for_city(engine, SYSTEM)
     walked = walk_demo_workflow(engine, set(truth["victims"]["person_id"]), count=10)
     summary["warnings"] = {
@@ -136,7 +138,7 @@ def run_demo(config: DemoConfig, say: Say | None = None) -> dict[str, Any]:
         "victims": len(truth["victims"]),
     }
 
-    say("chasing the money of reported victims: stop-payment, freeze, return")
+    say(Reason("追查报案受害人的资金：止付、冻结、返还"))
     summary["funds"] = run_demo_chase(engine, sim_dir, n_victims=5)
     summary["audit_entries"] = len(AuditLog(engine).entries())
     summary["store"] = str(db)

@@ -23,7 +23,7 @@ from aegis.detectors.text import TextDetector
 from aegis.features.account_profile import TransferGraph
 from aegis.features.number_profile import call_graph, profile_from_events
 from aegis.features.url_features import host_of
-from aegis.reasons import stored
+from aegis.reasons import Reason, stored
 from aegis.store.repositories import EventRepository, RiskProfileRepository
 from aegis.training.modelstore import load_model
 from aegis.usecases import Say
@@ -85,7 +85,7 @@ def refresh_profiles(
         result.flagged[kind] = sum(v.label not in ("0", "normal", "legitimate") for v in verdicts)
         result.scores[kind] = pd.Series([v.score for v in verdicts], index=ids.astype(str), name=kind)
 
-    say("numbers: profiling calls and SMS")
+    say(Reason("号码：统计通话与短信画像"))
     calls = events.frame("call", ["caller", "callee", "start", "duration_s", "direction", "cell_id", "imei", "imsi"])
     sms = events.frame("sms", ["sender", "receiver", "time", "text"])
     if len(calls) or len(sms):
@@ -94,7 +94,7 @@ def refresh_profiles(
         verdicts = detector("number").predict(NumberBatch(profiles, call_graph(calls, sms)))
         if len(sms):
             # what a number texted counts beside how it calls: the text detector reads every SMS once
-            say("numbers: reading what they texted")
+            say(Reason("号码：阅读其发送的短信"))
             text = detector("text")
             if not isinstance(text, TextDetector):
                 raise TypeError(f"detectors: 'text' must be a TextDetector, not {type(text).__name__}")
@@ -108,7 +108,7 @@ def refresh_profiles(
                 sms_fraud_top=[content[n].top_score if n in content else 0.0 for n in profiles.index])
         write("number", profiles.index, verdicts, profiles)
 
-    say("accounts: profiling transfers")
+    say(Reason("账户：统计转账画像"))
     transfers = events.frame("transfer", ["payer_account", "payee_account", "amount", "time", "channel"])
     if len(transfers):
         transfers["amount"] = transfers["amount"].astype(float)
@@ -122,7 +122,7 @@ def refresh_profiles(
         keep = [i for i, account in enumerate(accounts) if account not in ledgers]
         write("account", accounts[keep], [verdicts[i] for i in keep])
 
-    say("domains: scoring visited URLs")
+    say(Reason("域名：为访问过的网址评分"))
     visits = events.frame("url_visit", ["url"])
     if len(visits):
         urls = visits["url"].drop_duplicates()
