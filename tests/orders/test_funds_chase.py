@@ -188,6 +188,10 @@ def test_api_and_cli(engine: Engine, city: dict, monkeypatch: pytest.MonkeyPatch
     assert ok.json()["order"]["state"] == "acknowledged"
     again = client.get(f"/api/v1/funds/chases/{opened.json()['chase_id']}?lang=en", headers=city_headers).json()
     assert [o["reasons"] for o in again["orders"]] == [english["reasons"]]
+    assert again["orders"][0]["names"] == {"kind": "stop-payment", "state": "acknowledged"}
+    assert "lang" not in again["orders"][0]
+    chinese = client.get(f"/api/v1/funds/chases/{opened.json()['chase_id']}", headers=city_headers).json()
+    assert chinese["orders"][0]["names"] == {"kind": "止付", "state": "银行已签收"}
     assert client.get("/api/v1/funds/orders/nope", headers=bank_headers).status_code in (404, 405)
     url = engine.url.render_as_string(hide_password=False)
     runner = CliRunner()

@@ -96,6 +96,10 @@ def test_a_warnings_reasons_read_in_english_on_request_in_the_api_and_the_cli(tm
     assert (zh["fraud_type"], zh["fraud_type_name"]) == ("impersonate_police", "冒充公检法")
     police = "impersonating police, prosecutors or courts"
     assert (en["fraud_type"], en["fraud_type_name"]) == ("impersonate_police", police)
+    # coded fields keep their codes and carry their names beside them
+    assert (zh["status"], zh["names"]["status"], en["names"]["status"]) == ("new", "待接收", "new")
+    assert (zh["queue"], zh["names"]["queue"], en["names"]["queue"]) == ("station", "派出所", "police station")
+    assert zh["names"]["level"] != en["names"]["level"] == en["level"]
     taken = client.post(f"/api/v1/warnings/{en['warning_id']}/take?lang=en", headers=headers("P1")).json()
     assert taken["reasons"] == en["reasons"]
     detail = client.get(f"/api/v1/warnings/{en['warning_id']}", headers={**headers("P1"), "Accept-Language": "en"})

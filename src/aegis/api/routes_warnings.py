@@ -28,6 +28,9 @@ class WarningOut(BaseModel):
     fraud_type: str
     fraud_type_name: str | None = None
     """the fraud type's name in the language asked for"""
+    names: dict[str, str] = Field(default_factory=dict)
+    """the names of the coded fields (level, status, queue, channel, contact_channel, outcome) in the language
+    asked for"""
     level: str
     probability: float
     reasons: list[str]

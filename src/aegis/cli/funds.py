@@ -46,6 +46,7 @@ def _engine(db: str | None) -> Any:
 
 
 def _print_orders(orders: list[Any], as_json: bool, lang: Lang) -> None:
+    orders = [o.in_language(lang) for o in orders]
     if as_json:
         print(json.dumps([o.model_dump(mode="json") for o in orders], ensure_ascii=False, indent=2))
         return
@@ -54,10 +55,10 @@ def _print_orders(orders: list[Any], as_json: bool, lang: Lang) -> None:
     for o in orders:
         shown.add_row(
             o.order_id,
-            name_of(o.kind.value, lang),
+            o.names["kind"],
             o.bank,
             o.account,
-            name_of(o.state.value, lang),
+            o.names["state"],
             str(o.hop),
             str(o.seq),
             str(o.requested),
@@ -121,7 +122,7 @@ def orders_list(
     from aegis.usecases.funds import list_orders
 
     orders = list_orders(_engine(db), _actor(user, role, institution), chase_id=chase_id, state=state)
-    _print_orders([o.in_language(lang) for o in orders], as_json, lang)
+    _print_orders(orders, as_json, lang)
 
 
 @app.command()

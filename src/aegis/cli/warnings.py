@@ -15,7 +15,6 @@ import yaml
 
 from aegis.cli.common import LangOpt, err, out, say, table, user_errors
 from aegis.events import fraud_type_name
-from aegis.names import name_of
 from aegis.reasons import Lang, Reason
 from aegis.usecases.actor import Actor, Role
 
@@ -50,8 +49,9 @@ def _show(rows: list[dict[str, Any]], lang: Lang) -> None:
     shown = table(lang, Reason("编号"), Reason("级别"), Reason("诈骗类型"), Reason("概率"), Reason("状态"),
                   Reason("队列"), Reason("派出所"), Reason("联系时限"), Reason("承办人"), Reason("理由"))
     for r in (_uc().shown(row, lang) for row in rows):
-        shown.add_row(r["warning_id"], name_of(r["level"], lang), r["fraud_type_name"], f"{r['probability']:.2f}",
-                      name_of(r["status"], lang), name_of(r["queue"], lang), r["station"],
+        names = r["names"]
+        shown.add_row(r["warning_id"], names["level"], r["fraud_type_name"], f"{r['probability']:.2f}",
+                      names["status"], names["queue"], r["station"],
                       r["deadline"].strftime("%Y-%m-%d %H:%M"), r["assigned_to"] or "", "; ".join(r["reasons"][:2]))
     out.print(shown)
 

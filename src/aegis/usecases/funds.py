@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -49,7 +49,8 @@ from aegis.actions.orders import (
 from aegis.actions.returns import allocate_returns, largest_remainder
 from aegis.funds import Seed, TraceResult, TransferIndex, trace
 from aegis.funds.rules import Ledger
-from aegis.reasons import Lang, Reason, as_reason, render, stored
+from aegis.names import name_of
+from aegis.reasons import DEFAULT_LANG, Lang, Reason, as_reason, render, stored
 from aegis.store.repositories import AuditLog, EventRepository
 from aegis.store.schema_funds import bank_contact, fund_chase, fund_order, fund_return
 from aegis.training.task import DataError
@@ -218,9 +219,17 @@ class OrderView(BaseModel):
     updated_at: datetime
     messages: list[Any] = Field(default_factory=list, exclude=True)
     """the reasons as stored (:mod:`aegis.reasons`), kept to word them in another language"""
+    lang: Lang = Field(default=DEFAULT_LANG, exclude=True)
+    """the language of ``reasons`` and ``names``"""
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def names(self) -> dict[str, str]:
+        """The names of ``kind`` and ``state`` in the language of the reasons."""
+        return {"kind": name_of(self.kind.value, self.lang), "state": name_of(self.state.value, self.lang)}
 
     def in_language(self, lang: Lang) -> OrderView:
-        return self.model_copy(update={"reasons": render(self.messages, lang)})
+        return self.model_copy(update={"reasons": render(self.messages, lang), "lang": lang})
 
 
 class ChaseView(BaseModel):

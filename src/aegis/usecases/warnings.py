@@ -28,6 +28,7 @@ from aegis.detectors.victim import NORMAL, VictimDetector
 from aegis.events.models import fraud_type_name
 from aegis.features.case_timelines import case_timelines
 from aegis.features.victim_leads import Directory, EntityRisk
+from aegis.names import name_of
 from aegis.reasons import DEFAULT_LANG, Lang, Reason, render
 from aegis.store.repositories import AuditLog, EventRepository
 from aegis.store.schema import EVENT_TABLES
@@ -315,10 +316,15 @@ def list_warnings(
     return sorted(rows, key=lambda r: (LEVELS.index(r["level"]), r["deadline"]))
 
 
+#: the coded fields of a warning that people read by name
+NAMED_FIELDS = ("level", "status", "queue", "channel", "contact_channel", "outcome")
+
+
 def shown(row: dict[str, Any], lang: Lang = DEFAULT_LANG) -> dict[str, Any]:
-    """A warning as a person reads it: the name of its fraud type and its reasons (and those of its history) as
-    text in ``lang``."""
+    """A warning as a person reads it: the names of its fraud type and coded fields (``names``: level, status,
+    queue...) and its reasons (and those of its history) as text in ``lang``."""
     out = {**row, "fraud_type_name": fraud_type_name(row.get("fraud_type"), lang),
+           "names": {f: name_of(row[f], lang) for f in NAMED_FIELDS if row.get(f)},
            "reasons": render(row.get("reasons"), lang)}
     if "history" in row:
         out["history"] = [{**e, "reasons": render(e.get("reasons"), lang)} for e in row["history"]]
