@@ -1,0 +1,293 @@
+"""Opening and following a chase: trace the loss transfers, order the banks, trace again as money moves."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import Engine, select, update
+
+from aegis.actions.orders import (
+    FundsPolicy,
+    OrderKind,
+    OrderState,
+    fen,
+    flagged,
+    load_policy,
+    stable_id,
+)
+from aegis.funds import Seed
+from aegis.reasons import Reason, as_reason
+from aegis.store.repositories import AuditLog
+from aegis.store.schema_funds import fund_chase, fund_order
+from aegis.usecases.actor import Actor, PermissionDenied, Role
+from aegis.usecases.funds.data import FundsData
+from aegis.usecases.funds.records import (
+    CHASE_ROLES,
+    ChaseError,
+    _chase,
+    _covers,
+    _insert_ignoring_duplicates,
+    _issue,
+    _now,
+    _order,
+    _reached,
+    _targets,
+    _trace,
+)
+from aegis.usecases.funds.views import ChaseView, OrderView, _order_view
+
+#: why a chase is traced again (a bank's "moved on", a retrace asked for)
+RETRACE = Reason("续查")
+
+
+def open_chase(
+    engine: Engine,
+    actor: Actor,
+    *,
+    report_event_id: str | None = None,
+    victim: str | None = None,
+    loss_transfers: Sequence[str] = (),
+    rule: str | None = None,
+    max_hops: int | None = None,
+    now: datetime | None = None,
+    data: FundsData | None = None,
+    policy: FundsPolicy | None = None,
+) -> ChaseView:
+    """Open a chase from a report (or a victim and their loss transfers): trace and order stop-payments.
+
+    Idempotent: the chase id is derived from the loss transfers, so opening the same chase again returns it.
+    """
+    actor.require(CHASE_ROLES, "open a funds chase")
+    policy = policy or load_policy()
+    now = _now(now)
+    data = data or FundsData.from_store(engine)
+    if report_event_id is not None:
+        victim, seeds = data.report_seeds(report_event_id)
+    elif victim and loss_transfers:
+        seeds = [Seed(event_id=e, victim=victim) for e in loss_transfers]
+    else:
+        raise ChaseError("give a report_event_id, or a victim and the loss transfers")
+    rows = data.index.rows_of(s.event_id for s in seeds)
+    missing = [s.event_id for s in seeds if s.event_id not in rows]
+    if missing:
+        raise LookupError(f"loss transfers not found: {', '.join(map(str, missing))}")
+    seed_rows = [
+        {"event_id": s.event_id, "victim": s.victim, "amount": str(fen(data.index.amount[rows[s.event_id]]))}
+        for s in seeds
+    ]
+    chase_id = stable_id("CH", *sorted(s["event_id"] for s in seed_rows))
+    chase = {
+        "chase_id": chase_id,
+        "report_event_id": report_event_id,
+        "victims": sorted({s["victim"] for s in seed_rows}),
+        "seeds": seed_rows,
+        "loss": sum((Decimal(s["amount"]) for s in seed_rows), Decimal(0)),
+        "rule": rule or policy.rule,
+        "max_hops": max_hops or policy.max_hops,
+        "status": "open",
+        "traced_at": now,
+        "policy_version": policy.version,
+        "created_by": actor.label,
+        "created_at": now,
+        "updated_at": now,
+    }
+    with engine.connect() as conn:
+        if conn.execute(select(fund_chase.c.chase_id).where(fund_chase.c.chase_id == chase_id)).first():
+            return get_chase(engine, actor, chase_id)
+    result = _trace(data, chase, policy, now)
+    chase["reached"] = _reached(result, data, policy.floor)
+    chase["flagged"] = flagged(result)
+    with engine.begin() as conn:
+        inserted = conn.execute(
+            _insert_ignoring_duplicates(conn, fund_chase).values(chase).returning(fund_chase.c.chase_id)
+        ).first()
+        if inserted:
+            AuditLog(engine).append(
+                actor=actor.label,
+                action="chase.open",
+                subject_type="fund_chase",
+                subject_id=chase_id,
+                reasons=[
+                    Reason("报案 {event}", event=report_event_id) if report_event_id else Reason("受害人损失转账")
+                ],
+                details={
+                    "victims": chase["victims"],
+                    "loss": str(chase["loss"]),
+                    "rule": chase["rule"],
+                    "max_hops": chase["max_hops"],
+                    "seeds": [s["event_id"] for s in seed_rows],
+                },
+                connection=conn,
+            )
+            _issue(
+                conn,
+                chase_id=chase_id,
+                found=_targets(result, data, policy, now),
+                kind=OrderKind.stop_payment,
+                data=data,
+                policy=policy,
+                actor=actor,
+                now=now,
+            )
+    return get_chase(engine, actor, chase_id)
+
+
+def get_chase(engine: Engine, actor: Actor, chase_id: str) -> ChaseView:
+    """The whole chase, every bank's orders included: for the city centre only."""
+    actor.require(CHASE_ROLES, "see a whole chase (banks see their own orders)")
+    with engine.connect() as conn:
+        chase = _chase(conn, chase_id)
+        orders = conn.execute(
+            select(fund_order)
+            .where(fund_order.c.chase_id == chase_id)
+            .order_by(fund_order.c.hop, fund_order.c.order_id)
+        ).all()
+    chase.pop("seeds")
+    chase.pop("updated_at")
+    chase.pop("policy_version")
+    return ChaseView(**chase, orders=[_order_view(o) for o in orders])
+
+
+def list_orders(
+    engine: Engine,
+    actor: Actor,
+    *,
+    chase_id: str | None = None,
+    state: str | None = None,
+    bank: str | None = None,
+) -> list[OrderView]:
+    """Orders, newest first. A bank sees only the orders for its own accounts."""
+    if actor.role is Role.bank:
+        if bank is not None and bank != actor.institution:
+            raise PermissionDenied(f"bank: {actor.institution} may not see the orders of {bank}")
+        bank = actor.institution
+    else:
+        actor.require(CHASE_ROLES, "list orders")
+    query = select(fund_order).order_by(fund_order.c.issued_at.desc(), fund_order.c.order_id)
+    if chase_id:
+        query = query.where(fund_order.c.chase_id == chase_id)
+    if state:
+        query = query.where(fund_order.c.state == OrderState(state).value)
+    if bank:
+        query = query.where(fund_order.c.bank == bank)
+    with engine.connect() as conn:
+        return [_order_view(row) for row in conn.execute(query)]
+
+
+def retrace(
+    engine: Engine,
+    actor: Actor,
+    chase_id: str,
+    *,
+    now: datetime | None = None,
+    data: FundsData | None = None,
+    policy: FundsPolicy | None = None,
+    why: Reason | str = RETRACE,
+) -> list[OrderView]:
+    """Trace the chase again now (续查) and order what has changed since the last look.
+
+    Accounts the money has reached since get stop-payment orders; accounts ordered before that now hold
+    more of the victims' money get a supplementary stop-payment (追加止付) for the difference. Idempotent: a
+    retrace that finds nothing new issues nothing. Returns the new orders.
+    """
+    actor.require(CHASE_ROLES, "trace a chase again")
+    policy = policy or load_policy()
+    now = _now(now)
+    data = data or FundsData.from_store(engine)
+    with engine.connect() as conn:
+        chase = _chase(conn, chase_id)
+    result = _trace(data, chase, policy, now)
+    with engine.begin() as conn:
+        new = _issue(
+            conn,
+            chase_id=chase_id,
+            found=_targets(result, data, policy, now, _covers(conn, chase_id)),
+            kind=OrderKind.stop_payment,
+            data=data,
+            policy=policy,
+            actor=actor,
+            now=now,
+            why=[as_reason(why)],
+        )
+        conn.execute(
+            update(fund_chase)
+            .where(fund_chase.c.chase_id == chase_id)
+            .values(
+                traced_at=now,
+                reached=_reached(result, data, policy.floor),
+                flagged=flagged(result),
+                updated_at=now,
+            )
+        )
+        AuditLog(engine).append(
+            actor=actor.label,
+            action="chase.retrace",
+            subject_type="fund_chase",
+            subject_id=chase_id,
+            reasons=[why],
+            details={"as_of": now.isoformat(), "new_orders": new},
+            connection=conn,
+        )
+        return [_order_view(_order(conn, oid)) for oid in new]
+
+
+def add_losses(
+    engine: Engine,
+    actor: Actor,
+    chase_id: str,
+    loss_transfers: Sequence[str],
+    *,
+    victim: str | None = None,
+    now: datetime | None = None,
+    data: FundsData | None = None,
+    policy: FundsPolicy | None = None,
+) -> list[OrderView]:
+    """Add further loss transfers to a chase (the victim paid again, 补充报案), then trace and order again.
+
+    The transfers belong to the chase's victim unless ``victim`` names another (a victim of the same gang
+    whose money went the same way). Transfers already in the chase are skipped, so a retry adds nothing.
+    """
+    actor.require(CHASE_ROLES, "add losses to a chase")
+    if not loss_transfers:
+        raise ChaseError("loss_transfers: give at least one transfer event id")
+    now = _now(now)
+    data = data or FundsData.from_store(engine)
+    rows = data.index.rows_of(loss_transfers)
+    missing = [e for e in loss_transfers if e not in rows]
+    if missing:
+        raise LookupError(f"loss transfers not found: {', '.join(map(str, missing))}")
+    with engine.begin() as conn:
+        chase = _chase(conn, chase_id)
+        known = {s["event_id"] for s in chase["seeds"]}
+        owner = victim or chase["victims"][0]
+        added = [
+            {"event_id": e, "victim": owner, "amount": str(fen(data.index.amount[rows[e]]))}
+            for e in dict.fromkeys(loss_transfers)
+            if e not in known
+        ]
+        if added:
+            seeds = [*chase["seeds"], *added]
+            conn.execute(
+                update(fund_chase)
+                .where(fund_chase.c.chase_id == chase_id)
+                .values(
+                    seeds=seeds,
+                    victims=sorted({s["victim"] for s in seeds}),
+                    loss=sum((Decimal(s["amount"]) for s in seeds), Decimal(0)),
+                    updated_at=now,
+                )
+            )
+            AuditLog(engine).append(
+                actor=actor.label,
+                action="chase.add_losses",
+                subject_type="fund_chase",
+                subject_id=chase_id,
+                reasons=[Reason("补充报案：新增损失转账")],
+                details={"added": [s["event_id"] for s in added], "victim": owner},
+                connection=conn,
+            )
+    if not added:
+        return []
+    return retrace(engine, actor, chase_id, now=now, data=data, policy=policy, why=Reason("补充报案后续查"))

@@ -1,0 +1,352 @@
+"""What happens to an order after it is issued: the bank's answer, freeze, release, expiry, return."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, Engine, insert, select, update
+
+from aegis.actions.orders import (
+    FundsPolicy,
+    OrderKind,
+    OrderState,
+    Target,
+    check_transition,
+    fen,
+    flagged,
+    load_policy,
+    stable_id,
+    taint_from_json,
+)
+from aegis.actions.returns import allocate_returns, largest_remainder
+from aegis.reasons import Reason
+from aegis.store.schema_funds import fund_chase, fund_order, fund_return
+from aegis.usecases.actor import SYSTEM, Actor
+from aegis.usecases.funds.data import FundsData
+from aegis.usecases.funds.records import (
+    CHASE_ROLES,
+    ChaseError,
+    _chase,
+    _check_bank,
+    _covers,
+    _issue,
+    _move,
+    _now,
+    _order,
+    _reached,
+    _targets,
+    _trace,
+)
+from aegis.usecases.funds.views import OrderView, RespondResult, ReturnView, _order_view
+
+BANK_ACTIONS = {
+    "acknowledge": OrderState.acknowledged,
+    "execute": OrderState.executed,
+    "reject": OrderState.rejected,
+    "moved_on": OrderState.moved_on,
+}
+
+
+def respond(
+    engine: Engine,
+    actor: Actor,
+    order_id_: str,
+    action: str,
+    *,
+    held: Decimal | None = None,
+    reason: str | None = None,
+    now: datetime | None = None,
+    data: FundsData | None = None,
+    policy: FundsPolicy | None = None,
+) -> RespondResult:
+    """A bank's answer to an order: acknowledge, execute (amount held), reject (reason) or moved_on.
+
+    When the money had moved on (or only part of it could be held), the chase is traced again at ``now`` and
+    the accounts the money reached since get stop-payment orders at once, in the same transaction.
+    """
+    if action not in BANK_ACTIONS:
+        raise ChaseError(f"action: '{action}' is not one of {', '.join(BANK_ACTIONS)}")
+    target = BANK_ACTIONS[action]
+    policy = policy or load_policy()
+    now = _now(now)
+    with engine.connect() as conn:
+        order = _order(conn, order_id_)
+    _check_bank(actor, order)
+    check_transition(order.order_id, order.state, target)
+    values: dict[str, Any] = {}
+    reasons: list[Reason | str] = [reason] if reason else []
+    follow = False
+    if target is OrderState.executed:
+        if held is None or not Decimal(0) < fen(held) <= order.requested:
+            raise ChaseError(f"held: order {order.order_id} needs an amount in (0, {order.requested}]")
+        values = {"held": fen(held), "hold_until": now + policy.terms(order.kind).hold}
+        follow = fen(held) < order.requested
+        amount = str(fen(held))
+        done = (Reason("已止付{amount}元", amount=amount) if order.kind == OrderKind.stop_payment
+                else Reason("已冻结{amount}元", amount=amount))
+        reasons = reasons or [done]
+    elif target is OrderState.rejected:
+        if not reason:
+            raise ChaseError(f"reason: rejecting order {order.order_id} needs a reason")
+        values = {"reject_reason": reason}
+    elif target is OrderState.moved_on:
+        follow = True
+        reasons = reasons or [Reason("银行反馈：资金已转出")]
+    result = None
+    if follow:
+        data = data or FundsData.from_store(engine)
+        with engine.connect() as conn:
+            chase = _chase(conn, order.chase_id)
+        result = _trace(data, chase, policy, now)
+    with engine.begin() as conn:
+        _move(
+            conn,
+            order,
+            target,
+            actor=actor,
+            now=now,
+            reasons=reasons,
+            values=values,
+            details={"held": values["held"]} if "held" in values else None,
+        )
+        if target is OrderState.executed and order.kind == OrderKind.freeze:
+            _supersede_stop_payment(conn, order, actor, now)
+        new: list[str] = []
+        if result is not None and data is not None:
+            moved = (Reason("资金已转出") if target is OrderState.moved_on
+                     else Reason("仅止付{amount}元，余款已转出", amount=str(fen(held or 0))))
+            new = _issue(
+                conn,
+                chase_id=order.chase_id,
+                found=_targets(result, data, policy, now, _covers(conn, order.chase_id)),
+                kind=OrderKind.stop_payment,
+                data=data,
+                policy=policy,
+                actor=SYSTEM,
+                now=now,
+                parent=order.order_id,
+                why=[Reason("续查：{bank}账户{account}{moved}（指令 {order}）", bank=order.bank, account=order.account,
+                            moved=moved, order=order.order_id)],
+            )
+            conn.execute(
+                update(fund_chase)
+                .where(fund_chase.c.chase_id == order.chase_id)
+                .values(
+                    traced_at=now,
+                    reached=_reached(result, data, policy.floor),
+                    flagged=flagged(result),
+                    updated_at=now,
+                )
+            )
+        updated = _order_view(_order(conn, order.order_id))
+        follow_ups = [_order_view(_order(conn, oid)) for oid in new]
+    return RespondResult(order=updated, follow_ups=follow_ups)
+
+
+"""why a chase is traced again when the caller gives no other reason"""
+
+
+def _supersede_stop_payment(conn: Connection, freeze: Any, actor: Actor, now: datetime) -> None:
+    """An executed freeze takes over the stop-payment on the same account: the stop-payment is released."""
+    stop = conn.execute(
+        select(fund_order).where(
+            fund_order.c.chase_id == freeze.chase_id,
+            fund_order.c.account == freeze.account,
+            fund_order.c.kind == OrderKind.stop_payment.value,
+            fund_order.c.seq == freeze.seq,
+            fund_order.c.state == OrderState.executed.value,
+        )
+    ).first()
+    if stop is not None:
+        _move(
+            conn,
+            stop,
+            OrderState.released,
+            actor=actor,
+            now=now,
+            reasons=[Reason("已由冻结指令 {order} 接续", order=freeze.order_id)],
+        )
+
+
+def escalate(
+    engine: Engine,
+    actor: Actor,
+    chase_id: str,
+    *,
+    now: datetime | None = None,
+    policy: FundsPolicy | None = None,
+) -> list[OrderView]:
+    """Follow every executed stop-payment of the chase with a freeze of the amount it held."""
+    actor.require(CHASE_ROLES, "order a freeze")
+    policy = policy or load_policy()
+    now = _now(now)
+    with engine.begin() as conn:
+        _chase(conn, chase_id)
+        stops = conn.execute(
+            select(fund_order).where(
+                fund_order.c.chase_id == chase_id,
+                fund_order.c.kind == OrderKind.stop_payment.value,
+                fund_order.c.state == OrderState.executed.value,
+            )
+        ).all()
+        found, banks = [], {}
+        for stop in stops:
+            taint = taint_from_json(stop.taint)
+            cents = largest_remainder(int(stop.held * 100), {v: int(x * 100) for v, x in taint.items()})
+            found.append(
+                Target(
+                    stop.account,
+                    stop.hop,
+                    stop.held,
+                    {v: Decimal(c) / 100 for v, c in cents.items() if c},
+                    tuple(stop.path),
+                    seq=stop.seq,
+                )
+            )
+            banks[stop.account] = stop.bank
+        new = _issue(
+            conn,
+            chase_id=chase_id,
+            found=found,
+            kind=OrderKind.freeze,
+            data=None,
+            policy=policy,
+            actor=actor,
+            now=now,
+            banks=banks,
+            why=[Reason("紧急止付转冻结")],
+        )
+        return [_order_view(_order(conn, oid)) for oid in new]
+
+
+def release(
+    engine: Engine, actor: Actor, order_id_: str, reason: str, *, now: datetime | None = None
+) -> OrderView:
+    """Lift an executed hold (unfreeze: the money stays with the account holder), with the reason."""
+    actor.require(CHASE_ROLES, "release a hold")
+    if not reason:
+        raise ChaseError("reason: releasing a hold needs a reason")
+    now = _now(now)
+    with engine.begin() as conn:
+        order = _order(conn, order_id_)
+        _move(conn, order, OrderState.released, actor=actor, now=now, reasons=[reason])
+        return _order_view(_order(conn, order_id_))
+
+
+def expire_orders(engine: Engine, actor: Actor, *, now: datetime | None = None) -> list[str]:
+    """Mark executed holds whose period has run out as expired; returns their ids."""
+    actor.require(CHASE_ROLES, "expire holds")
+    now = _now(now)
+    with engine.begin() as conn:
+        due = conn.execute(
+            select(fund_order).where(
+                fund_order.c.state == OrderState.executed.value, fund_order.c.hold_until <= now
+            )
+        ).all()
+        for order in due:
+            _move(
+                conn,
+                order,
+                OrderState.expired,
+                actor=actor,
+                now=now,
+                reasons=[Reason("期限届满（{until}）", until=str(order.hold_until))],
+            )
+    return [o.order_id for o in due]
+
+
+def return_funds(engine: Engine, actor: Actor, chase_id: str, *, now: datetime | None = None) -> ReturnView:
+    """Return the money frozen in the chase's accounts to the victims it came from, pro rata.
+
+    All executed freezes on those accounts are pooled (other chases' too: a mule account's frozen money goes
+    back to every victim whose money is in it, 按比例返还), allocated by each victim's traced taint, capped at
+    what each victim lost and has not yet got back, and the freezes become ``returned``.
+    """
+    actor.require(CHASE_ROLES, "return frozen funds")
+    now = _now(now)
+    with engine.begin() as conn:
+        _chase(conn, chase_id)
+        accounts = set(
+            conn.execute(
+                select(fund_order.c.account).where(
+                    fund_order.c.chase_id == chase_id,
+                    fund_order.c.kind == OrderKind.freeze.value,
+                    fund_order.c.state == OrderState.executed.value,
+                )
+            ).scalars()
+        )
+        freezes = conn.execute(
+            select(fund_order)
+            .where(
+                fund_order.c.account.in_(sorted(accounts)),
+                fund_order.c.kind == OrderKind.freeze.value,
+                fund_order.c.state == OrderState.executed.value,
+            )
+            .order_by(fund_order.c.order_id)
+        ).all()
+        if not freezes:
+            return ReturnView(batch_id=None, per_victim={}, per_account={}, unallocated={}, orders=[])
+        frozen: dict[str, Decimal] = {}
+        taint: dict[str, dict[str, Decimal]] = {}
+        for order in freezes:
+            frozen[order.account] = frozen.get(order.account, Decimal(0)) + order.held
+            for victim, amount in taint_from_json(order.taint).items():
+                taint.setdefault(order.account, {})
+                taint[order.account][victim] = taint[order.account].get(victim, Decimal(0)) + amount
+        victims = {v for per in taint.values() for v in per}
+        result = allocate_returns(frozen, taint, _room(conn, victims))
+        batch = stable_id("RB", *(o.order_id for o in freezes))
+        banks = {o.account: o.bank for o in freezes}
+        rows = [
+            {
+                "batch_id": batch,
+                "account": account,
+                "bank": banks[account],
+                "victim_id": victim,
+                "amount": amount,
+                "returned_by": actor.label,
+                "returned_at": now,
+            }
+            for account, per in result.per_account.items()
+            for victim, amount in per.items()
+        ]
+        if rows:
+            conn.execute(insert(fund_return), rows)
+        for order in freezes:
+            given = result.per_account.get(order.account, {})
+            _move(
+                conn,
+                order,
+                OrderState.returned,
+                actor=actor,
+                now=now,
+                reasons=[
+                    Reason("资金返还（批次 {batch}）", batch=batch),
+                    *(Reason("返还{victim} {amount}元", victim=v, amount=str(a)) for v, a in sorted(given.items())),
+                ],
+                details={"batch_id": batch},
+            )
+        return ReturnView(
+            batch_id=batch,
+            per_victim=result.per_victim,
+            per_account=result.per_account,
+            unallocated=result.unallocated,
+            orders=[o.order_id for o in freezes],
+        )
+
+
+def _room(conn: Connection, victims: Iterable[str]) -> dict[str, Decimal]:
+    """What each victim lost in all their chases and has not yet got back: the cap of any further return."""
+    lost: dict[str, Decimal] = dict.fromkeys(victims, Decimal(0))
+    for seeds in conn.execute(select(fund_chase.c.seeds)).scalars():
+        for seed in seeds:
+            if seed["victim"] in lost:
+                lost[seed["victim"]] += Decimal(seed["amount"])
+    for victim, amount in conn.execute(
+        select(fund_return.c.victim_id, fund_return.c.amount).where(fund_return.c.victim_id.in_(sorted(lost)))
+    ):
+        lost[victim] -= amount
+    return lost

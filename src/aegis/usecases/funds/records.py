@@ -1,0 +1,268 @@
+"""The rows behind the funds use cases: tracing a chase, issuing and moving orders, reading them back.
+
+The helpers here are the package's own (underscored): the use-case modules beside this one share them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from aegis.actions.orders import (
+    Cover,
+    FundsPolicy,
+    OrderKind,
+    OrderState,
+    Target,
+    check_transition,
+    coverage,
+    fen,
+    order_id,
+    supplements,
+    taint_to_json,
+    targets,
+)
+from aegis.funds import Seed, TraceResult, trace
+from aegis.funds.rules import Ledger
+from aegis.reasons import Reason, stored
+from aegis.store.repositories import AuditLog
+from aegis.store.schema_funds import bank_contact, fund_chase, fund_order
+from aegis.usecases.actor import Actor, PermissionDenied, Role
+
+if TYPE_CHECKING:  # the data module raises this module's ChaseError
+    from aegis.usecases.funds.data import FundsData
+
+#: who runs chases: the city centre (and the system itself, for automatic follow-ups)
+CHASE_ROLES = frozenset({Role.city_centre, Role.system})
+
+
+class ChaseError(ValueError):
+    """A request the chase cannot act on (no loss transfers, an amount out of range); the message says why."""
+
+
+# -- helpers -------------------------------------------------------------------------------------------------
+def _now(now: datetime | None) -> datetime:
+    if now is None:
+        return datetime.now(UTC)
+    if now.tzinfo is None:
+        raise ValueError("now: give a timezone-aware time")
+    return now
+
+
+def _trace(data: FundsData, chase: Mapping[str, Any], policy: FundsPolicy, as_of: datetime) -> TraceResult:
+    seeds = [
+        Seed(event_id=s["event_id"], amount=float(s["amount"]), victim=s["victim"]) for s in chase["seeds"]
+    ]
+    return trace(
+        data.index,
+        seeds,
+        rule=chase["rule"],
+        max_hops=chase["max_hops"],
+        sinks=data.sinks(policy),
+        sink_channels=policy.sinks.channels,
+        as_of=as_of,
+    )
+
+
+def _targets(
+    result: TraceResult,
+    data: FundsData,
+    policy: FundsPolicy,
+    as_of: datetime,
+    covers: Mapping[str, Cover] | None = None,
+) -> list[Target]:
+    """The accounts that deserve an order: new ones (see :func:`aegis.actions.orders.targets`), and those
+    ordered before (``covers``) that now hold more of the victims' money (supplementary orders)."""
+    covers = covers or {}
+    index = data.index
+    upto = index.rows_before(as_of)
+    throughput = {}
+    for account in result.accounts:
+        code = index.account_code(account)
+        if code is None:
+            continue
+        ledger = Ledger.of(index, code, upto)
+        throughput[str(account)] = ledger.opening + float(ledger.amount[~ledger.debit].sum())
+    return [
+        *targets(result, policy.floor, covers, throughput=throughput, min_share=policy.min_taint_share),
+        *supplements(result, policy.floor, covers),
+    ]
+
+
+def _reached(result: TraceResult, data: FundsData, floor: Decimal) -> list[dict[str, Any]]:
+    """The accounts the money reached that matter to the chase (held or sunk at least the floor)."""
+    rows = [
+        {
+            "account": str(a.account),
+            "bank": data.bank_of(str(a.account)),
+            "hop": a.hop,
+            "received": str(fen(a.received)),
+            "held": str(fen(a.held)),
+            "sink": a.sink,
+            "sunk": str(fen(a.sunk)),
+        }
+        for a in result.accounts.values()
+        if fen(a.held) >= floor or fen(a.sunk) >= floor
+    ]
+    return sorted(rows, key=lambda r: (r["hop"], r["account"]))
+
+
+def _contact(
+    conn: Connection, policy: FundsPolicy, bank: str, kind: str, at: datetime
+) -> dict[str, str] | None:
+    """The bank's post on duty for this kind of order: the stored contacts, else the shipped ones."""
+    from aegis.actions.orders import Contact
+
+    rows = conn.execute(select(bank_contact).where(bank_contact.c.bank == bank)).all()
+    if rows:
+        posts = [Contact(role=r.role, post=r.post, phone=r.phone, hours=r.hours) for r in rows]
+        policy = policy.model_copy(update={"banks": {bank: posts}})
+    post = policy.contact(bank, kind, at)
+    return None if post is None else post.model_dump()
+
+
+def _insert_ignoring_duplicates(conn: Connection, table: Any) -> Any:
+    module = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return module.insert(table).on_conflict_do_nothing()
+
+
+def _issue(
+    conn: Connection,
+    *,
+    chase_id: str,
+    found: Sequence[Target],
+    kind: OrderKind,
+    data: FundsData | None,
+    policy: FundsPolicy,
+    actor: Actor,
+    now: datetime,
+    parent: str | None = None,
+    banks: Mapping[str, str] | None = None,
+    why: Sequence[Reason] = (),
+) -> list[str]:
+    """Issue one order per target (idempotent: an existing order is kept as it is); audit each new one."""
+    terms = policy.terms(kind)
+    issued = []
+    for target in found:
+        bank = (banks or {}).get(target.account) or (data.bank_of(target.account) if data else "unknown")
+        oid = order_id(chase_id, target.account, kind, target.seq)
+        reasons = [*why, *target.reasons]
+        row = {
+            "order_id": oid,
+            "chase_id": chase_id,
+            "kind": kind.value,
+            "account": target.account,
+            "bank": bank,
+            "state": OrderState.issued.value,
+            "hop": target.hop,
+            "seq": target.seq,
+            "requested": target.amount,
+            "held": None,
+            "taint": taint_to_json(target.taint),
+            "path": list(target.path),
+            "reasons": stored(reasons),
+            "legal_basis": terms.legal_basis,
+            "contact": _contact(conn, policy, bank, kind, now),
+            "respond_by": now + terms.respond_within,
+            "hold_until": None,
+            "reject_reason": None,
+            "parent_order_id": target.follows or parent,
+            "policy_version": policy.version,
+            "issued_by": actor.label,
+            "issued_at": now,
+            "updated_at": now,
+        }
+        if conn.execute(
+            _insert_ignoring_duplicates(conn, fund_order).values(row).returning(fund_order.c.order_id)
+        ).first():
+            AuditLog(conn.engine).append(
+                actor=actor.label,
+                action=f"order.{kind.value}.issued",
+                subject_type="fund_order",
+                subject_id=oid,
+                reasons=reasons,
+                details={
+                    "chase_id": chase_id,
+                    "account": target.account,
+                    "bank": bank,
+                    "requested": str(target.amount),
+                    "hop": target.hop,
+                    "seq": target.seq,
+                    "legal_basis": terms.legal_basis,
+                    "policy_version": policy.version,
+                },
+                connection=conn,
+            )
+            issued.append(oid)
+    return issued
+
+
+def _move(
+    conn: Connection,
+    order: Any,
+    target: OrderState,
+    *,
+    actor: Actor,
+    now: datetime,
+    reasons: Sequence[Reason | str],
+    values: Mapping[str, Any] | None = None,
+    details: Mapping[str, Any] | None = None,
+) -> None:
+    """Validate and apply one state change, guarded against a concurrent change, and audit it."""
+    check_transition(order.order_id, order.state, target)
+    done = conn.execute(
+        update(fund_order)
+        .where(fund_order.c.order_id == order.order_id, fund_order.c.state == order.state)
+        .values(state=target.value, updated_at=now, **(values or {}))
+    )
+    if done.rowcount != 1:
+        raise ChaseError(f"order {order.order_id}: changed by someone else meanwhile; read it again")
+    AuditLog(conn.engine).append(
+        actor=actor.label,
+        action=f"order.{order.kind}.{target.value}",
+        subject_type="fund_order",
+        subject_id=order.order_id,
+        reasons=list(reasons),
+        details={
+            "from": order.state,
+            "to": target.value,
+            "account": order.account,
+            "bank": order.bank,
+            "chase_id": order.chase_id,
+            **{k: str(v) for k, v in (details or {}).items()},
+        },
+        connection=conn,
+    )
+
+
+def _order(conn: Connection, oid: str) -> Any:
+    row = conn.execute(select(fund_order).where(fund_order.c.order_id == oid)).first()
+    if row is None:
+        raise LookupError(f"order {oid}: no such order")
+    return row
+
+
+def _chase(conn: Connection, chase_id: str) -> dict[str, Any]:
+    row = conn.execute(select(fund_chase).where(fund_chase.c.chase_id == chase_id)).first()
+    if row is None:
+        raise LookupError(f"chase {chase_id}: no such chase")
+    return dict(row._mapping)
+
+
+def _covers(conn: Connection, chase_id: str) -> dict[str, Cover]:
+    """What the chase's orders already account for, per account."""
+    return coverage(conn.execute(select(fund_order).where(fund_order.c.chase_id == chase_id)).all())
+
+
+def _check_bank(actor: Actor, order: Any) -> None:
+    if actor.role is Role.system:
+        return
+    if actor.role is not Role.bank:
+        raise PermissionDenied(f"role: {actor.role.value} may not answer an order for a bank")
+    if actor.institution != order.bank:
+        raise PermissionDenied(f"order {order.order_id}: it is for {order.bank}, not {actor.institution}")

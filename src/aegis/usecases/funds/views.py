@@ -1,0 +1,100 @@
+"""What the funds use cases return: orders, chases, returns and bank answers as people read them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel, Field, computed_field
+
+from aegis.actions.orders import (
+    OrderKind,
+    OrderState,
+    taint_from_json,
+)
+from aegis.names import name_of
+from aegis.reasons import DEFAULT_LANG, Lang, render
+
+
+class OrderView(BaseModel):
+    order_id: str
+    chase_id: str
+    kind: OrderKind
+    account: str
+    bank: str
+    state: OrderState
+    hop: int
+    seq: int
+    requested: Decimal
+    held: Decimal | None
+    taint: dict[str, Decimal]
+    path: list[str]
+    reasons: list[str]
+    """as text, Chinese unless :meth:`in_language` says otherwise"""
+    legal_basis: str
+    contact: dict[str, str] | None
+    respond_by: datetime
+    hold_until: datetime | None
+    reject_reason: str | None
+    parent_order_id: str | None
+    issued_by: str
+    issued_at: datetime
+    updated_at: datetime
+    messages: list[Any] = Field(default_factory=list, exclude=True)
+    """the reasons as stored (:mod:`aegis.reasons`), kept to word them in another language"""
+    lang: Lang = Field(default=DEFAULT_LANG, exclude=True)
+    """the language of ``reasons`` and ``names``"""
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def names(self) -> dict[str, str]:
+        """The names of ``kind`` and ``state`` in the language of the reasons."""
+        return {"kind": name_of(self.kind.value, self.lang), "state": name_of(self.state.value, self.lang)}
+
+    def in_language(self, lang: Lang) -> OrderView:
+        return self.model_copy(update={"reasons": render(self.messages, lang), "lang": lang})
+
+
+class ChaseView(BaseModel):
+    chase_id: str
+    report_event_id: str | None
+    victims: list[str]
+    loss: Decimal
+    rule: str
+    max_hops: int
+    status: str
+    traced_at: datetime
+    reached: list[dict[str, Any]]
+    flagged: list[dict[str, Any]]
+    orders: list[OrderView]
+    created_by: str
+    created_at: datetime
+
+    def in_language(self, lang: Lang) -> ChaseView:
+        return self.model_copy(update={"orders": [o.in_language(lang) for o in self.orders]})
+
+
+class ReturnView(BaseModel):
+    batch_id: str | None
+    per_victim: dict[str, Decimal]
+    per_account: dict[str, dict[str, Decimal]]
+    unallocated: dict[str, Decimal]
+    orders: list[str]
+
+
+class RespondResult(BaseModel):
+    order: OrderView
+    follow_ups: list[OrderView]
+
+    def in_language(self, lang: Lang) -> RespondResult:
+        return RespondResult(order=self.order.in_language(lang),
+                             follow_ups=[o.in_language(lang) for o in self.follow_ups])
+
+
+def _order_view(row: Any) -> OrderView:
+    data = dict(row._mapping)
+    data["taint"] = taint_from_json(data["taint"])
+    data["messages"] = data["reasons"]
+    data["reasons"] = render(data["reasons"])
+    return OrderView(**data)
