@@ -92,6 +92,25 @@ def test_score_is_in_input_order_and_picklable(small: TextDetector) -> None:
     assert np.allclose(pickle.loads(pickle.dumps(small)).score(texts), scores)
 
 
+def test_the_fast_vectoriser_counts_every_n_gram_where_it_occurs(small: TextDetector) -> None:
+    """``transform`` lays n-grams out by position; built from each occurrence's coordinates instead, the same
+    matrix comes out, empty and one-character texts (shorter than most n-grams) included."""
+    import scipy.sparse as sp
+
+    vectoriser = small.vectorizer_
+    texts = ["", *FRAUD, "", "妈", "Ｑ Q号12345，转账转账转账", *NORMAL, ""]
+    cols, docs, _, _ = vectoriser.occurrences(texts)
+    counts = sp.csr_matrix((np.ones(len(cols)), (docs, cols)), shape=(len(texts), vectoriser.n_features))
+    expected = counts.copy()
+    expected.data = (1 + np.log(expected.data)) * vectoriser.idf_[expected.indices]
+    norms = np.sqrt(np.asarray(expected.multiply(expected).sum(axis=1)).ravel())
+    expected = sp.diags(1 / np.where(norms == 0, 1, norms)) @ expected
+    got = vectoriser.transform(texts)
+    assert got.shape == expected.shape and got.nnz == expected.nnz > 0
+    assert np.allclose(got.toarray(), expected.toarray(), atol=1e-6)
+    assert got[0].nnz == 0 and got[len(FRAUD) + 1].nnz == 0 and got[len(FRAUD) + 2].nnz == 1
+
+
 def test_first_turns_view() -> None:
     call = join_turns(["您好，我是客服", "您的订单有问题", "请把验证码告诉我"])
     assert call.count(TURN_SEP) == 2

@@ -177,16 +177,41 @@ class CharNgramTfidf:
         hit = cols >= 0
         return cols[hit], docs[hit], starts[hit], sizes[hit]
 
+    def _columns(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """The columns of every in-vocabulary n-gram, text by text, and the CSR row pointer over them.
+
+        The hot path of scoring: the n-grams are laid out by start position (so already grouped by text) and
+        mapped to columns as they are hashed, which spares building and sorting coordinates
+        (:meth:`occurrences` keeps the positions, for the reasons)."""
+        cps, lengths = _codepoints(texts)
+        total, (lo, hi) = len(cps), self.ngram_range
+        ends = np.cumsum(lengths)
+        remaining = np.repeat(ends, lengths) - np.arange(total)  # characters from each position to its text's end
+        table, shift = self._lookup(), np.uint64(64 - self.bits)
+        slots = np.full((total, hi - lo + 1), -1, dtype=np.int32)  # column of the n-gram starting at each position
+        h = np.zeros(total, dtype=np.uint64)
+        with np.errstate(over="ignore"):
+            for n in range(1, hi + 1):
+                h = h[: total - n + 1] * _P + cps[n - 1:]
+                if n < lo:
+                    continue
+                ok = np.flatnonzero(remaining[: max(total - n + 1, 0)] >= n)
+                slots[ok, n - lo] = table[(((h[ok] ^ (_SALT * np.uint64(n))) * _P) >> shift).astype(np.int64)]
+        kept = slots >= 0
+        upto = np.concatenate([[0], np.cumsum(kept.sum(axis=1))])  # columns kept before each position
+        indptr = np.concatenate([[0], upto[ends]]).astype(np.int64)
+        return slots[kept], indptr
+
     def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
-        cols, docs, _, _ = self.occurrences(texts)
-        m = sp.csr_matrix((np.ones(len(cols), dtype=np.float32), (docs, cols)),
-                          shape=(len(texts), self.n_features))
+        cols, indptr = self._columns(texts)
+        m = sp.csr_matrix((np.ones(len(cols), dtype=np.float32), cols, indptr), shape=(len(texts), self.n_features))
         m.sum_duplicates()
         if self.sublinear_tf:
             np.log(m.data, out=m.data)
             m.data += 1
         m.data *= self.idf_[m.indices]
-        norms = np.sqrt(np.asarray(m.multiply(m).sum(axis=1)).ravel())
+        squares = np.concatenate([[0.0], np.cumsum(np.square(m.data, dtype=np.float64))])
+        norms = np.sqrt(squares[m.indptr[1:]] - squares[m.indptr[:-1]])
         norms[norms == 0] = 1
         m.data /= np.repeat(norms, np.diff(m.indptr)).astype(np.float32)
         return m
