@@ -55,6 +55,7 @@ from typing import Any, ClassVar, Self
 import lightgbm as lgb
 import numpy as np
 import scipy.sparse as sp
+from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer
 from sklearn.linear_model import LogisticRegression
@@ -168,7 +169,7 @@ class UrlDetector(Detector):
         if not signals:
             return np.zeros(0), signals, nearest
         views = _views(signals)
-        ngram_scores = [np.asarray(model.predict_proba(views[view]))[:, 1] for view, model in self.ngrams_.items()]
+        ngram_scores = [_ngram_proba(model, views[view]) for view, model in self.ngrams_.items()]
         stacked = self._stack(self.featurizer.matrix(signals), [*ngram_scores, nearest.margin],
                               self.sites_.features([_sites(s) for s in signals]))
         # the fitted Booster directly: the same probabilities without the sklearn wrapper's input checks, which
@@ -312,7 +313,7 @@ class NearestUrls(ClassifierMixin, BaseEstimator):
 
     def _vectors(self, urls: Sequence[str]) -> sp.csr_matrix:
         counts = self._drop_common(sp.csr_matrix(self._hashing().transform(urls)))
-        return sp.csr_matrix(self.tfidf_.transform(counts), dtype=np.float32)
+        return _tfidf(counts, self.tfidf_).astype(np.float32)
 
     def match(self, X: Sequence[str] | np.ndarray) -> NearestMatch:
         urls = [str(u) for u in X]
@@ -333,6 +334,30 @@ class NearestUrls(ClassifierMixin, BaseEstimator):
 
     def predict(self, X: Sequence[str] | np.ndarray) -> np.ndarray:
         return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
+
+
+def _tfidf(counts: sp.csr_matrix, tfidf: TfidfTransformer) -> sp.csr_matrix:
+    """What the fitted ``tfidf.transform(counts)`` gives (sublinear tf, idf weights, rows of unit length), without
+    its input validation, which takes longer than the arithmetic when one URL is scored (0.8 ms a call)."""
+    if not (tfidf.sublinear_tf and tfidf.norm == "l2"):
+        raise ValueError("tfidf: the URL views use sublinear tf and l2 rows")
+    matrix = sp.csr_matrix(counts, copy=True)
+    np.log(matrix.data, out=matrix.data)
+    matrix.data += 1
+    matrix.data *= tfidf.idf_[matrix.indices]
+    squares = np.concatenate([[0.0], np.cumsum(np.square(matrix.data, dtype=np.float64))])
+    norms = np.sqrt(squares[matrix.indptr[1:]] - squares[matrix.indptr[:-1]])
+    norms[norms == 0] = 1
+    matrix.data /= np.repeat(norms, np.diff(matrix.indptr)).astype(matrix.dtype)
+    return matrix
+
+
+def _ngram_proba(model: Pipeline, texts: Sequence[str]) -> np.ndarray:
+    """P(phishing) of one fitted n-gram view (hashing, TF-IDF, logistic regression), its steps taken by hand:
+    ``Pipeline.predict_proba`` validates the input at every step, 2.2 ms for one URL against 0.3 ms."""
+    hashing, tfidf, logistic = (step for _, step in model.steps)
+    logits = _tfidf(sp.csr_matrix(hashing.transform(texts)), tfidf) @ logistic.coef_[0] + logistic.intercept_[0]
+    return np.asarray(expit(logits), dtype=np.float64)
 
 
 def _similarities(vectors: sp.csr_matrix, references: sp.csr_matrix) -> np.ndarray:
