@@ -332,3 +332,19 @@ def test_official_domains_of_protected_brands_are_never_flagged():
     official, fake = detector.predict(["https://www.12306.cn/index/", "https://12306-update.cc/login"])
     assert official.label == "legitimate" and official.score <= 0.02
     assert fake.label == "phishing"
+
+
+def test_the_hand_taken_n_gram_steps_score_as_the_fitted_pipelines_do() -> None:
+    """The detector scores its n-gram views without scikit-learn's per-call checks; the numbers must not move."""
+    from aegis.detectors.url import _ngram_proba, _tfidf, _views
+
+    detector = load_model(None, "url").detector
+    urls = ["http://www.icbc-secure-login.top/verify?id=123", "https://www.12306.cn/", "", "x",
+            "http://中国.cn/路径?a=1", "https://github.com/some/repo"]
+    views = _views([detector.featurizer.signals(u) for u in urls])
+    for view, model in detector.ngrams_.items():
+        assert np.allclose(_ngram_proba(model, views[view]), model.predict_proba(views[view])[:, 1], atol=1e-12)
+    nearest = detector.nearest_
+    counts = nearest._drop_common(nearest._hashing().transform(urls).tocsr())
+    by_hand, fitted = _tfidf(counts, nearest.tfidf_).toarray(), nearest.tfidf_.transform(counts).toarray()
+    assert np.allclose(by_hand, fitted, atol=1e-6) and (np.abs(by_hand).sum(axis=1) > 0).sum() >= 4
