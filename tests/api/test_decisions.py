@@ -66,6 +66,28 @@ def test_call_uses_the_callers_risk_profile(client, engine):
     assert unknown["action"] == "pass"
 
 
+def test_a_batch_decides_as_its_requests_one_by_one(client):
+    """A batch scores its texts, links and transcripts together; each message still gets its own evidence."""
+    sms = [
+        {"sender": "13800000011", "text": "您的ETC已失效，请登录 http://etc-gov.top/a1 认证，逾期停用"},
+        {"sender": "13800000012", "text": "妈，我今晚加班不回家吃饭了"},
+        {"sender": "13800000013", "text": "积分兑换 http://icbc-ic.xyz/q 和 www.cmb-vip.cc/k 今日截止"},
+        {"sender": "13800000014", "text": "【中国移动】本月账单已出，详情 https://u.10010.cn/x 查看"},
+    ]
+    calls = [
+        {"caller": "13900000011", "transcript": ["喂，你好", "我是公安局的，你的银行卡涉嫌洗钱，要转到安全账户"]},
+        {"caller": "13900000012"},
+        {"caller": "13900000013", "transcript": ["喂，妈，我到家了"]},
+    ]
+    for channel, items in (("sms", sms), ("call", calls)):
+        batch = client.post(f"/api/v1/decisions/{channel}", json=items, headers=TELCO).json()
+        alone = [client.post(f"/api/v1/decisions/{channel}", json=item, headers=TELCO).json() for item in items]
+        assert batch == alone
+    decided = client.post("/api/v1/decisions/sms", json=sms, headers=TELCO).json()
+    assert decided[1]["action"] == "pass" and decided[0]["action"] != "pass"
+    assert sum("网址" in reason for reason in decided[2]["reasons"]) >= 1
+
+
 def test_an_official_number_is_not_blocked_on_a_false_flag(client, engine):
     RiskProfileRepository(engine).upsert_many(
         "number", [{"entity_id": "96110", "score": 0.99, "label": "1", "fraud_type": None, "reasons": ["群发"]}],

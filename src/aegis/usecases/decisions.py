@@ -20,6 +20,7 @@ from sqlalchemy import Engine, func, select
 from aegis.decisions.evidence import Signal, combine
 from aegis.decisions.policy import Action, DecisionPolicy, default_policy
 from aegis.detectors.base import Detector, Verdict
+from aegis.detectors.text import join_turns
 from aegis.events.models import Ident, fraud_type_name
 from aegis.features.official_numbers import is_official
 from aegis.features.url_features import host_of
@@ -169,21 +170,23 @@ class Decider:
     def sms(self, items: Sequence[SmsIn]) -> list[Decision]:
         texts = self._text_signals([i.text for i in items], Reason("短信内容"))
         senders = self._number_signals([i.sender for i in items], Reason("发送方号码"))
+        links = [_urls(i.text) for i in items]
+        # every link of the batch in one call of the URL detector, then handed back to its message in order
+        link_signals = iter(self._url_signals([url for found in links for url in found]))
         decisions = []
-        for item, text, sender in zip(items, texts, senders, strict=True):
-            urls = _urls(item.text)
-            evidence = combine([text, sender, *self._url_signals(urls)])
+        for item, text, sender, found in zip(items, texts, senders, links, strict=True):
+            evidence = combine([text, sender, *(next(link_signals) for _ in found)])
             decisions.append(self._decide("sms", evidence, "number", item.sender, {"receiver": item.receiver}))
         return decisions
 
     def call(self, items: Sequence[CallIn]) -> list[Decision]:
         callers = self._number_signals([i.caller for i in items], Reason("主叫号码"))
+        talking = [n for n, item in enumerate(items) if item.transcript]
+        heard = dict(zip(talking, self._text_signals([join_turns(items[n].transcript) for n in talking],
+                                                     Reason("通话内容")), strict=True))
         decisions = []
-        for item, caller in zip(items, callers, strict=True):
-            signals = [caller]
-            if item.transcript:
-                signals += self._text_signals(["\n".join(item.transcript)], Reason("通话内容"))
-            evidence = combine(signals)
+        for n, (item, caller) in enumerate(zip(items, callers, strict=True)):
+            evidence = combine([caller, heard[n]] if n in heard else [caller])
             decisions.append(self._decide("call", evidence, "number", item.caller, {"callee": item.callee}))
         return decisions
 
@@ -195,7 +198,7 @@ class Decider:
         ]
 
     def transfer(self, items: Sequence[TransferIn]) -> list[Decision]:
-        payees = self._number_signals_for_accounts([i.payee_account for i in items])
+        payees = self._account_signals([i.payee_account for i in items])
         decisions = []
         for item, payee in zip(items, payees, strict=True):
             signals = [payee]
@@ -215,7 +218,7 @@ class Decider:
             )
         return decisions
 
-    def _number_signals_for_accounts(self, accounts: Sequence[str]) -> list[Signal]:
+    def _account_signals(self, accounts: Sequence[str]) -> list[Signal]:
         known = self.risk.get_many("account", accounts)
         signals = []
         for account in accounts:
