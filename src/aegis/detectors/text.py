@@ -340,21 +340,29 @@ class TextDetector(Detector):
         Each n-gram's contribution to the logit difference is spread over its characters; jieba then cuts the
         text into words, adjacent words that pushed towards fraud are joined, and the strongest come first.
         """
-        x = self.vectorizer_.transform([text])
         c = int(np.flatnonzero(self.classes_ == fraud_type)[0])
         weight = self.coef_[:, c] - self.coef_[:, self.normal_index_]
-        contrib = dict(zip(x.indices.tolist(), (x.data * weight[x.indices]).tolist(), strict=True))
+        x = self.vectorizer_.transform([text])
+        x.sort_indices()
         cols, _, starts, sizes = self.vectorizer_.occurrences([text])
-        count = Counter(cols.tolist())
-        per_char = np.zeros(len(text))
-        for col, start, n in zip(cols.tolist(), starts.tolist(), sizes.tolist(), strict=True):
-            per_char[start:start + n] += contrib[col] / count[col] / n
+        if not len(cols):
+            return []
+        sizes = sizes.astype(np.int64)
+        # a column's push (its TF-IDF value times the weight difference), shared among its occurrences and
+        # spread evenly over each occurrence's characters
+        push = x.data[np.searchsorted(x.indices, cols)].astype(np.float64) * weight[cols]
+        _, which, occurs = np.unique(cols, return_inverse=True, return_counts=True)
+        per_occurrence_char = push / occurs[which] / sizes
+        offsets = np.arange(sizes.sum()) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+        per_char = np.bincount(np.repeat(starts, sizes) + offsets, weights=np.repeat(per_occurrence_char, sizes),
+                               minlength=len(text))
         top = per_char.max(initial=0.0)
         if top <= 0:
             return []
+        upto = np.concatenate([[0.0], np.cumsum(per_char)]).tolist()  # push of the characters before each position
         spans: list[tuple[float, int, int]] = []
         for word, start, end in _tokenize(text):
-            pushed = per_char[start:end].sum()
+            pushed = upto[end] - upto[start]
             if pushed <= 0.15 * top or not any(ch.isalnum() for ch in word):
                 continue
             if spans and spans[-1][2] == start:
