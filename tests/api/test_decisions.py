@@ -36,7 +36,8 @@ def test_fraud_sms_is_stopped_with_reasons_and_audited(client, engine):
     assert stopped["action"] in ("block", "warn")
     assert stopped["fraud_type"] == "impersonate_police"
     assert any("安全账户" in reason or "洗钱" in reason for reason in stopped["reasons"])
-    assert passed["action"] == "pass"
+    assert passed["action"] == "pass" and passed["names"] == {"action": "放行"}
+    assert stopped["names"]["action"] in ("拦截", "提醒")
     entries = AuditLog(engine).entries("number", "17012345678")
     assert len(entries) == 1
     assert entries[0]["actor"] == "telco:中国移动厦门分公司/gw-1"
@@ -167,6 +168,7 @@ def test_reasons_come_in_english_on_request_and_the_audit_log_reads_in_both(clie
     assert en["reasons"] == browser["reasons"] == [
         "caller number: 12 SIMs (IMSIs) on one handset (IMEI): likely a SIM box"]
     assert (en["action"], en["score"]) == (zh["action"], zh["score"]) == ("block", 0.97)
+    assert (zh["names"], en["names"]) == ({"action": "拦截"}, {"action": "block"})
     entries = AuditLog(engine).entries("number", "17099997777")
     assert [render(e["reasons"], "en") for e in entries] == [en["reasons"]] * 3
     assert [render(e["reasons"]) for e in entries] == [zh["reasons"]] * 3

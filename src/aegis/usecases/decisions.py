@@ -24,6 +24,7 @@ from aegis.detectors.text import join_turns
 from aegis.events.models import Ident, fraud_type_name
 from aegis.features.official_numbers import is_official
 from aegis.features.url_features import host_of
+from aegis.names import name_of
 from aegis.reasons import DEFAULT_LANG, Lang, Reason, loaded
 from aegis.store.repositories import AuditLog, RiskProfileRepository
 from aegis.store.schema import EVENT_TABLES
@@ -74,6 +75,8 @@ class Decision(BaseModel):
     score: float
     fraud_type: str | None
     fraud_type_name: str | None = None
+    names: dict[str, str] = Field(default_factory=dict)
+    """the action's name in the language asked for (``{"action": "拦截"}``)"""
     reasons: list[str]
     policy_version: str
 
@@ -253,6 +256,7 @@ class Decider:
             score=round(evidence.score, 6),
             fraud_type=evidence.fraud_type,
             fraud_type_name=fraud_type_name(evidence.fraud_type, self.lang),
+            names={"action": name_of(action.value, self.lang)},
             reasons=[r.text(self.lang) for r in reasons],
             policy_version=self.policy.version,
         )
