@@ -89,6 +89,19 @@ def test_a_batch_decides_as_its_requests_one_by_one(client):
     assert sum("网址" in reason for reason in decided[2]["reasons"]) >= 1
 
 
+def test_a_batch_longer_than_the_limit_is_refused_before_any_is_decided(client, engine):
+    from aegis.usecases.decisions import MAX_BATCH
+
+    scam = {"sender": "17055554444", "text": "【公安局】您涉嫌洗钱，请立即将资金转入安全账户配合调查"}
+    refused = client.post("/api/v1/decisions/sms", json=[scam] * (MAX_BATCH + 1), headers=TELCO)
+    assert refused.status_code == 422 and f"at most {MAX_BATCH}" in refused.text
+    assert client.post("/api/v1/decisions/sms", json=[], headers=TELCO).status_code == 422
+    assert AuditLog(engine).entries("number", "17055554444") == []
+    decided = client.post("/api/v1/decisions/sms", json=[scam] * 3, headers=TELCO).json()
+    entries = AuditLog(engine).entries("number", "17055554444")
+    assert len(entries) == 3 == len(decided) and all(d["action"] != "pass" for d in decided)
+
+
 def test_an_official_number_is_not_blocked_on_a_false_flag(client, engine):
     RiskProfileRepository(engine).upsert_many(
         "number", [{"entity_id": "96110", "score": 0.99, "label": "1", "fraud_type": None, "reasons": ["群发"]}],

@@ -1,21 +1,24 @@
-"""POST /api/v1/decisions/{sms,call,url,transfer}: block / warn / pass, one request or a batch (a JSON list).
+"""POST /api/v1/decisions/{sms,call,url,transfer}: block / warn / pass, one request or a batch (a JSON list of
+at most 1,000).
 
 Reasons come in Chinese, or in English with ``?lang=en`` or ``Accept-Language: en``."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TypeVar
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from aegis.api.deps import ActorDep, EngineDep, LangDep
-from aegis.usecases.decisions import CallIn, Decider, Decision, SmsIn, TransferIn, UrlIn
+from aegis.usecases.decisions import MAX_BATCH, CallIn, Decider, Decision, SmsIn, TransferIn, UrlIn
 
 router = APIRouter(prefix="/decisions", tags=["decisions (控)"])
 
 T = TypeVar("T", bound=BaseModel)
+#: a batch is a JSON list of at most MAX_BATCH requests; a longer one is refused (422) before any is decided
+Batch = Annotated[list[T], Field(min_length=1, max_length=MAX_BATCH)]
 
 
 def _run(items: T | list[T], decide: Callable[[Sequence[T]], list[Decision]]) -> Decision | list[Decision]:
@@ -26,7 +29,7 @@ def _run(items: T | list[T], decide: Callable[[Sequence[T]], list[Decision]]) ->
 
 @router.post("/sms")
 def decide_sms(
-    body: SmsIn | list[SmsIn], engine: EngineDep, actor: ActorDep, lang: LangDep
+    body: SmsIn | Batch[SmsIn], engine: EngineDep, actor: ActorDep, lang: LangDep
 ) -> Decision | list[Decision]:
     """Decide on an SMS from its text, the links in it and the sender's risk."""
     return _run(body, Decider(engine, actor, lang=lang).sms)
@@ -34,7 +37,7 @@ def decide_sms(
 
 @router.post("/call")
 def decide_call(
-    body: CallIn | list[CallIn], engine: EngineDep, actor: ActorDep, lang: LangDep
+    body: CallIn | Batch[CallIn], engine: EngineDep, actor: ActorDep, lang: LangDep
 ) -> Decision | list[Decision]:
     """Decide on a call from the caller's risk profile and, while it goes on, the transcript so far."""
     return _run(body, Decider(engine, actor, lang=lang).call)
@@ -42,7 +45,7 @@ def decide_call(
 
 @router.post("/url")
 def decide_url(
-    body: UrlIn | list[UrlIn], engine: EngineDep, actor: ActorDep, lang: LangDep
+    body: UrlIn | Batch[UrlIn], engine: EngineDep, actor: ActorDep, lang: LangDep
 ) -> Decision | list[Decision]:
     """Decide on a URL from the URL itself and the shared domain lists."""
     return _run(body, Decider(engine, actor, lang=lang).url)
@@ -50,7 +53,7 @@ def decide_url(
 
 @router.post("/transfer")
 def decide_transfer(
-    body: TransferIn | list[TransferIn], engine: EngineDep, actor: ActorDep, lang: LangDep
+    body: TransferIn | Batch[TransferIn], engine: EngineDep, actor: ActorDep, lang: LangDep
 ) -> Decision | list[Decision]:
     """Decide on a transfer from the payee account's risk and the payer's history with it."""
     return _run(body, Decider(engine, actor, lang=lang).transfer)

@@ -257,8 +257,9 @@ def decide(
             where = ".".join(str(p) for p in first["loc"]) or "(line)"
             raise DataError(f"{file.name}: line {line}: {where}: {first['msg']}") from None
     decider = decisions.Decider(open_engine(db), SYSTEM, lang=lang)
-    for decision in getattr(decider, channel)(requests):
-        print(orjson.dumps(decision.model_dump(mode="json")).decode())
+    for start in range(0, len(requests), decisions.MAX_BATCH):
+        for decision in getattr(decider, channel)(requests[start:start + decisions.MAX_BATCH]):
+            print(orjson.dumps(decision.model_dump(mode="json")).decode())
 
 
 @app.command()

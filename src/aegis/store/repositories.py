@@ -148,20 +148,31 @@ class AuditLog:
     ) -> None:
         """``reasons`` are kept as messages (:func:`aegis.reasons.stored`), so the record reads in either
         language; plain strings are kept as written."""
-        row = {
-            "at": datetime.now(UTC),
-            "actor": actor,
-            "action": action,
-            "subject_type": subject_type,
-            "subject_id": subject_id,
-            "reasons": stored(reasons),
-            "details": dict(details or {}),
-        }
+        self.append_many([{"actor": actor, "action": action, "subject_type": subject_type,
+                           "subject_id": subject_id, "reasons": reasons, "details": details}], connection=connection)
+
+    def append_many(self, entries: Iterable[Mapping[str, Any]], *, connection: Connection | None = None) -> None:
+        """Several entries (each with the keyword arguments of :meth:`append`) in one transaction: all or none."""
+        at = datetime.now(UTC)
+        rows = [
+            {
+                "at": at,
+                "actor": e["actor"],
+                "action": e["action"],
+                "subject_type": e["subject_type"],
+                "subject_id": e["subject_id"],
+                "reasons": stored(e.get("reasons") or ()),
+                "details": dict(e.get("details") or {}),
+            }
+            for e in entries
+        ]
+        if not rows:
+            return
         if connection is not None:
-            connection.execute(insert(audit_log), [row])
+            connection.execute(insert(audit_log), rows)
             return
         with self.engine.begin() as own:
-            own.execute(insert(audit_log), [row])
+            own.execute(insert(audit_log), rows)
 
     def entries(self, subject_type: str | None = None, subject_id: str | None = None) -> list[dict[str, Any]]:
         query = select(audit_log).order_by(audit_log.c.id)

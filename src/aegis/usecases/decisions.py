@@ -38,6 +38,11 @@ URL_PATTERN = re.compile(
 )
 
 
+MAX_BATCH = 1_000
+"""the most requests decided in one call: one batch's audit entries are written in one transaction, and a
+caller waiting on a block / warn / pass should not wait behind a bulk job"""
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -176,33 +181,40 @@ class Decider:
         links = [_urls(i.text) for i in items]
         # every link of the batch in one call of the URL detector, then handed back to its message in order
         link_signals = iter(self._url_signals([url for found in links for url in found]))
-        decisions = []
+        decisions: list[Decision] = []
+        audits: list[dict[str, Any]] = []
         for item, text, sender, found in zip(items, texts, senders, links, strict=True):
             evidence = combine([text, sender, *(next(link_signals) for _ in found)])
-            decisions.append(self._decide("sms", evidence, "number", item.sender, {"receiver": item.receiver}))
-        return decisions
+            decisions.append(
+                self._decide("sms", evidence, "number", item.sender, {"receiver": item.receiver}, audits)
+            )
+        return self._recorded(decisions, audits)
 
     def call(self, items: Sequence[CallIn]) -> list[Decision]:
         callers = self._number_signals([i.caller for i in items], Reason("主叫号码"))
         talking = [n for n, item in enumerate(items) if item.transcript]
         heard = dict(zip(talking, self._text_signals([join_turns(items[n].transcript) for n in talking],
                                                      Reason("通话内容")), strict=True))
-        decisions = []
+        decisions: list[Decision] = []
+        audits: list[dict[str, Any]] = []
         for n, (item, caller) in enumerate(zip(items, callers, strict=True)):
             evidence = combine([caller, heard[n]] if n in heard else [caller])
-            decisions.append(self._decide("call", evidence, "number", item.caller, {"callee": item.callee}))
-        return decisions
+            decisions.append(self._decide("call", evidence, "number", item.caller, {"callee": item.callee}, audits))
+        return self._recorded(decisions, audits)
 
     def url(self, items: Sequence[UrlIn]) -> list[Decision]:
         signals = self._url_signals([i.url for i in items])
-        return [
-            self._decide("url", s, "url", i.url, {"person_id": i.person_id})
+        audits: list[dict[str, Any]] = []
+        decisions = [
+            self._decide("url", s, "url", i.url, {"person_id": i.person_id}, audits)
             for i, s in zip(items, signals, strict=True)
         ]
+        return self._recorded(decisions, audits)
 
     def transfer(self, items: Sequence[TransferIn]) -> list[Decision]:
         payees = self._account_signals([i.payee_account for i in items])
-        decisions = []
+        decisions: list[Decision] = []
+        audits: list[dict[str, Any]] = []
         for item, payee in zip(items, payees, strict=True):
             signals = [payee]
             if item.amount >= Decimal(str(self.policy.transfer_new_payee_large_amount)) and self._first_payment(
@@ -217,9 +229,10 @@ class Decider:
                     "account",
                     item.payer_account,
                     {"payee_account": item.payee_account, "amount": str(item.amount)},
+                    audits,
                 )
             )
-        return decisions
+        return self._recorded(decisions, audits)
 
     def _account_signals(self, accounts: Sequence[str]) -> list[Signal]:
         known = self.risk.get_many("account", accounts)
@@ -247,8 +260,16 @@ class Decider:
         return paid == 0
 
     def _decide(
-        self, channel: str, evidence: Signal, subject_type: str, subject_id: str, details: dict[str, Any]
+        self,
+        channel: str,
+        evidence: Signal,
+        subject_type: str,
+        subject_id: str,
+        details: dict[str, Any],
+        audits: list[dict[str, Any]],
     ) -> Decision:
+        """The decision on one request; a block or warning adds its audit entry to ``audits``, which the channel
+        writes for the whole batch in one transaction."""
         action = self.policy.decide(channel, evidence.score)
         reasons = evidence.reasons or (Reason("未发现风险"),)
         decision = Decision(
@@ -261,20 +282,24 @@ class Decider:
             policy_version=self.policy.version,
         )
         if action is not Action.allow:
-            self.audit.append(
-                actor=self.actor.label,
-                action=f"decision.{channel}.{action.value}",
-                subject_type=subject_type,
-                subject_id=subject_id,
-                reasons=reasons,
-                details={
+            audits.append({
+                "actor": self.actor.label,
+                "action": f"decision.{channel}.{action.value}",
+                "subject_type": subject_type,
+                "subject_id": subject_id,
+                "reasons": reasons,
+                "details": {
                     "score": decision.score,
                     "fraud_type": decision.fraud_type,
                     "policy_version": decision.policy_version,
                     **{k: v for k, v in details.items() if v is not None},
                 },
-            )
+            })
         return decision
+
+    def _recorded(self, decisions: list[Decision], audits: list[dict[str, Any]]) -> list[Decision]:
+        self.audit.append_many(audits)
+        return decisions
 
 
 def _urls(text: str) -> list[str]:
