@@ -56,6 +56,15 @@ def test_text_train_predict_evaluate(tmp_path: Path) -> None:
     assert evaluated.exit_code == 0, evaluated.output
     figures = json.loads(evaluated.stdout)
     assert figures["kind"] == "text" and figures["rows"] == 2 and figures["fraud_f1"] == 1.0
+    assert "never predicts" not in evaluated.stderr
+
+    # another source's name for a fraud type: the per-label figures compare different names, and evaluate says so
+    pd.read_csv(test).replace({"冒充客服": "冒充公检法及政府机关类"}).to_csv(tmp_path / "renamed.csv", index=False)
+    renamed = runner.invoke(app, ["evaluate", "text", "--model", str(tmp_path / "m"), "--data",
+                                  str(tmp_path / "renamed.csv"), "--json"])
+    assert renamed.exit_code == 0, renamed.output
+    assert "the model never predicts 1 of the data's labels (冒充公检法及政府机关类)" in renamed.stderr
+    assert json.loads(renamed.stdout)["fraud_f1"] == 1.0
 
 
 def test_predict_without_model_uses_the_shipped_one_and_keeps_input_order(tmp_path: Path) -> None:

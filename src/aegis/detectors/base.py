@@ -67,3 +67,8 @@ class Detector(ABC):
         """The inputs the fitted model learnt from that ``X`` does not have at all (columns of another source);
         they count as missing, so the scores may mean little. Empty for detectors that read raw items."""
         return []
+
+    def unknown_labels(self, y: Labels) -> list[str]:
+        """Labels of ``y`` the fitted model never predicts (another source's names for its classes), so a
+        per-label comparison with its predictions means little. Empty for detectors with two fixed labels."""
+        return []

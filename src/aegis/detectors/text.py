@@ -275,6 +275,10 @@ class TextDetector(Detector):
         self.intercept_ = (intercept * scale).astype(np.float32)
         return self
 
+    def unknown_labels(self, y: Labels) -> list[str]:
+        known = {str(c) for c in self.classes_}
+        return sorted({str(v).strip() for v in y if not is_normal_label(v)} - known)
+
     def _with_prefixes(self, texts: list[str], labels: list[str]) -> tuple[list[str], list[str]]:
         """Add the opening turns of each multi-turn text, with its label, so early calls are seen in training."""
         extra_t, extra_y = [], []

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from aegis.detectors.base import Detector
 from aegis.reasons import DEFAULT_LANG, Lang
 from aegis.training.modelstore import load_model, save_model
 from aegis.training.task import Dataset, Inputs, get_task
@@ -46,7 +47,7 @@ def train(kind: str, inputs: Inputs, out: Path, *, folds: int = 5,
 
 
 def _verdicts(kind: str, model: Path | None, inputs: Inputs, *, labelled: bool, say: Say | None
-              ) -> tuple[Dataset, list[Any]]:
+              ) -> tuple[Dataset, Detector, list[Any]]:
     task = get_task(kind)
     loaded = load_model(model, kind)
     data = task.load(inputs, labelled=labelled)
@@ -55,14 +56,14 @@ def _verdicts(kind: str, model: Path | None, inputs: Inputs, *, labelled: bool, 
         say(f"warning: the data lack {len(unseen)} of the columns the model learnt from "
             f"({', '.join(unseen[:5])}{', ...' if len(unseen) > 5 else ''}); they count as missing, so the "
             f"scores may mean little. A model trained on files like these (aegis train {kind}) reads them whole.")
-    return data, loaded.detector.predict(data.X)
+    return data, loaded.detector, loaded.detector.predict(data.X)
 
 
 def predict(kind: str, model: Path | None, inputs: Inputs, out: Path, *, reasons: bool = False,
             lang: Lang = DEFAULT_LANG, say: Say | None = None) -> int:
     """Write one row per input row, in input order: ``score,label`` (and the reasons, in ``lang``, when
     asked). ``say`` hears a warning when the data lack columns the model learnt from."""
-    _, verdicts = _verdicts(kind, model, inputs, labelled=False, say=say)
+    _, _, verdicts = _verdicts(kind, model, inputs, labelled=False, say=say)
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=out.parent, suffix=".tmp")
     with os.fdopen(fd, "w", newline="", encoding="utf-8") as handle:
@@ -78,6 +79,14 @@ def predict(kind: str, model: Path | None, inputs: Inputs, out: Path, *, reasons
 
 
 def evaluate(kind: str, model: Path | None, inputs: Inputs, *, say: Say | None = None) -> dict[str, Any]:
-    data, verdicts = _verdicts(kind, model, inputs, labelled=True, say=say)
+    """The task's metrics of ``model`` on labelled files; ``say`` hears a warning when the data lack columns the
+    model learnt from, or name their labels otherwise than the model does."""
+    data, detector, verdicts = _verdicts(kind, model, inputs, labelled=True, say=say)
     assert data.y is not None  # labelled=True guarantees labels
+    unknown = detector.unknown_labels(data.y)
+    if say is not None and unknown:
+        say(f"warning: the model never predicts {len(unknown)} of the data's labels ({', '.join(unknown[:5])}"
+            f"{', ...' if len(unknown) > 5 else ''}): the per-label figures compare different names; fraud "
+            f"against normal (fraud_precision, fraud_recall, fraud_f1) still holds. To compare types, train on "
+            f"files labelled like these (aegis train {kind}).")
     return {"kind": kind, "rows": data.n, **get_task(kind).metrics(data.y, verdicts)}
