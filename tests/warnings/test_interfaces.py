@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 from fastapi.testclient import TestClient
@@ -68,7 +69,12 @@ def test_cli_lists_own_queue_and_reports_errors_in_one_line(tmp_path) -> None:
     assert failed.exit_code == 2 and "no warning" in failed.stderr
     assert runner.invoke(cli, ["escalate-overdue", *who]).exit_code == 2  # stations do not escalate
     centre = ["--user", "c", "--role", "city_centre", "--db", url]
-    assert runner.invoke(cli, ["stats", *centre]).exit_code == 0
+    figures = json.loads(runner.invoke(cli, ["stats", *centre, "--json"]).stdout)
+    shown = runner.invoke(cli, ["stats", *centre])
+    assert shown.exit_code == 0 and "全部" in shown.output and "紧急" in shown.output
+    # one row for all, one per level and one per fraud type, each with its count of warnings
+    assert shown.output.count("│") // 9 == 1 + len(figures["by_level"]) + len(figures["by_fraud_type"])
+    assert f"│ {figures['overall']['total']} " in shown.output
     assert T0 + timedelta(days=10) > T0
     for command in ("list", "take", "contact", "close", "escalate-overdue", "stats", "pace"):
         assert runner.invoke(cli, [command, "--help"]).exit_code == 0

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import typer
 from rich.console import Console
-from rich.table import Table
+from rich.table import Column, Table
 
 from aegis.reasons import Lang, Reason
 
@@ -26,7 +26,11 @@ LangOpt = Annotated[
 
 def table(lang: Lang, *columns: Reason, title: Reason | None = None) -> Table:
     """A table whose column headers (and title) are messages, shown in ``lang``."""
-    return Table(*(c.text(lang) for c in columns), title=None if title is None else title.text(lang))
+    # Chinese has no spaces to wrap at, so a long Chinese name would end in an ellipsis: it folds at any character
+    # instead; English wraps between words (folding would split them)
+    overflow: Literal["fold", "ellipsis"] = "fold" if lang == "zh" else "ellipsis"
+    return Table(*(Column(c.text(lang), overflow=overflow) for c in columns),
+                 title=None if title is None else title.text(lang))
 
 
 def say(lang: Lang, message: Reason) -> None:

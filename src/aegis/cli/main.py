@@ -17,6 +17,7 @@ from rich.table import Column, Table
 
 from aegis import __version__
 from aegis.cli.common import LangOpt, err, out, say, table, user_errors
+from aegis.cli.warnings import stats_table
 from aegis.names import name_of
 from aegis.reasons import Lang, Reason
 from aegis.training.task import DataError
@@ -356,15 +357,8 @@ def _print_demo(summary: dict[str, Any], lang: Lang) -> None:
     out.print(f"[bold]{heading}[/bold]" + _counts(warnings["raised"], lang), highlight=False)
     say(lang, Reason("  城市中的受害人：{victims}；走完劝阻流程：{walked}", victims=warnings["victims"],
                      walked=warnings["walked"]))
-    levels = table(lang, Reason("级别"), Reason("预警数"), Reason("未办结"), Reason("已办结"),
-                   Reason("劝阻成功 / 误报"), Reason("精确率（已办结）"),
-                   title=Reason("各级预警（按诈骗节奏分级；走完流程的按城市真值办结）"))
-    for level, block in warnings["stats"]["by_level"].items():
-        outcomes = block["outcomes"]
-        precision = "" if block["precision"] is None else f"{block['precision']:.2f}"
-        levels.add_row(name_of(level, lang), str(block["total"]), str(block["open"]), str(block["closed"]),
-                       f"{outcomes['dissuaded']} / {outcomes['false_alarm']}", precision)
-    out.print(levels)
+    out.print(stats_table(warnings["stats"], lang, fraud_types=False,
+                          title=Reason("各级预警（按诈骗节奏分级；走完流程的按城市真值办结）")))
     heading = Reason("资金（止付冻结）：").text(lang)
     out.print(f"[bold]{heading}[/bold]" + _counts(summary["funds"], lang), highlight=False)
     say(lang, Reason("审计日志条目：{entries:,}；存储：{store}；用时{seconds}秒", entries=summary["audit_entries"],

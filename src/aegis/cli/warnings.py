@@ -15,6 +15,7 @@ import yaml
 
 from aegis.cli.common import LangOpt, err, out, say, table, user_errors
 from aegis.events import fraud_type_name
+from aegis.names import name_of
 from aegis.reasons import Lang, Reason
 from aegis.usecases.actor import Actor, Role
 
@@ -111,12 +112,39 @@ def escalate_overdue(user: User, role: RoleOpt, district: District = None, stati
     say(lang, Reason("{n}条预警已升级", n=len(moved)))
 
 
+def stats_table(stats: dict[str, Any], lang: Lang, *, title: Reason | None = None, fraud_types: bool = True) -> Any:
+    """Counts, outcomes and precision of :func:`aegis.usecases.warnings.warning_stats`: all, each level and (with
+    ``fraud_types``) each fraud type, one row each."""
+    shown = table(lang, Reason("预警"), Reason("预警数"), Reason("未办结"), Reason("已办结"), Reason("劝阻成功"),
+                  Reason("已被骗"), Reason("误报"), Reason("精确率（已办结）"), title=title)
+    rows = [(Reason("全部").text(lang), stats["overall"]) if "overall" in stats else None,
+            *((name_of(level, lang), block) for level, block in stats["by_level"].items()),
+            *((fraud_type_name(ftype, lang), block) for ftype, block in stats.get("by_fraud_type", {}).items()
+              if fraud_types)]
+    for row in rows:
+        if row is None:
+            continue
+        name, block = row
+        outcomes = block["outcomes"]
+        precision = "" if block["precision"] is None else f"{block['precision']:.2f}"
+        shown.add_row(name, str(block["total"]), str(block["open"]), str(block["closed"]),
+                      str(outcomes["dissuaded"]), str(outcomes["already_defrauded"]), str(outcomes["false_alarm"]),
+                      precision)
+    return shown
+
+
 @app.command()
 @user_errors
-def stats(user: User, role: RoleOpt, district: District = None, station: Station = None, db: Db = None) -> None:
+def stats(user: User, role: RoleOpt, district: District = None, station: Station = None, db: Db = None,
+          as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+          lang: LangOpt = "zh") -> None:
     """Warning counts, outcomes and precision per level and fraud type, over your jurisdiction."""
     engine, actor = _context(db, user, role, district, station)
-    out.print_json(json.dumps(_uc().warning_stats(engine, actor), ensure_ascii=False))
+    figures = _uc().warning_stats(engine, actor)
+    if as_json:
+        out.print_json(json.dumps(figures, ensure_ascii=False))
+        return
+    out.print(stats_table(figures, lang))
 
 
 @app.command()
