@@ -52,7 +52,7 @@ import pandas as pd
 from sklearn.model_selection import StratifiedKFold
 
 from aegis.detectors.base import Detector, Labels, Verdict
-from aegis.detectors.networks import check_weight, mlp_ensemble
+from aegis.detectors.networks import check_weight, fraud_proba, mlp_ensemble
 from aegis.features.account_profile import (
     DEFAULT_UNIT,
     FORWARD_WITHIN,
@@ -166,7 +166,7 @@ class AccountDetector(Detector):
             collective = self._collective_frame(graphs, profiles, scores)
             scores = np.asarray(model.predict_proba(collective))[:, 1]
         if self.net_ is not None:
-            nets = self.net_.predict_proba(collective.to_numpy(dtype=float))[:, 1]
+            nets = fraud_proba(self.net_, collective.to_numpy(dtype=float))
             scores = (1 - self.mlp_weight) * scores + self.mlp_weight * nets
         full = pd.concat(profiles, ignore_index=True).join(collective[list(SCORE_NEIGHBOURHOOD_FEATURES)])
         return np.clip(scores, 0.0, 1.0), full

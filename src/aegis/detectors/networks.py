@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import numpy as np
+from scipy.special import expit
 from sklearn.ensemble import VotingClassifier
 from sklearn.impute import SimpleImputer
 from sklearn.neural_network import MLPClassifier
@@ -34,6 +35,28 @@ def mlp_ensemble(seeds: Iterable[int], rows: int) -> Pipeline:
     return make_pipeline(SimpleImputer(strategy="constant", fill_value=0.0, add_indicator=True,
                                        keep_empty_features=True),
                          FunctionTransformer(signed_log), StandardScaler(), VotingClassifier(nets, voting="soft"))
+
+
+def fraud_proba(net: Pipeline, values: np.ndarray) -> np.ndarray:
+    """P(class 1) of a fitted :func:`mlp_ensemble` on ``values``: its steps taken by hand on their fitted
+    parameters, the same numbers as ``net.predict_proba(values)[:, 1]``.
+
+    By hand because scikit-learn validates the input again at each of the pipeline's steps and each network,
+    which takes longer than the arithmetic when one number or one account is scored."""
+    imputer, logs, scaler, vote = (step for _, step in net.steps)
+    x = np.asarray(values, dtype=float)
+    missing = np.isnan(x)
+    x = np.where(missing, np.asarray(imputer.statistics_, dtype=float), x)
+    if imputer.indicator_ is not None:
+        x = np.hstack([x, missing[:, imputer.indicator_.features_].astype(float)])
+    x = (logs.func(x) - scaler.mean_) / scaler.scale_
+    scores = []
+    for mlp in vote.estimators_:
+        layer = x
+        for weights, bias in zip(mlp.coefs_[:-1], mlp.intercepts_[:-1], strict=True):
+            layer = np.maximum(layer @ weights + bias, 0.0)  # relu, scikit-learn's default activation
+        scores.append(expit(layer @ mlp.coefs_[-1] + mlp.intercepts_[-1])[:, 0])
+    return np.asarray(np.mean(scores, axis=0))
 
 
 def check_weight(weight: float) -> None:

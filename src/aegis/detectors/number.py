@@ -83,7 +83,7 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import Pipeline
 
 from aegis.detectors.base import Detector, Labels, Verdict
-from aegis.detectors.networks import check_weight, mlp_ensemble, signed_log
+from aegis.detectors.networks import check_weight, fraud_proba, mlp_ensemble, signed_log
 from aegis.features.number_profile import GRAPH_COLUMNS, SHORT_CALL_S, graph_features
 from aegis.reasons import Reason
 
@@ -153,7 +153,7 @@ class NumberDetector(Detector):
         values = features.to_numpy(dtype=float)
         score = np.mean([m.booster_.predict(values) for m in boosters], axis=0)
         if net is not None:
-            net_score = net.predict_proba(features[self.profile_columns_].to_numpy(dtype=float))[:, 1]
+            net_score = fraud_proba(net, features[self.profile_columns_].to_numpy(dtype=float))
             score = (1 - self.mlp_weight) * score + self.mlp_weight * net_score
         return np.asarray(np.clip(score, 0.0, 1.0))
 
