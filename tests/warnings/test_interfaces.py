@@ -117,8 +117,8 @@ def test_a_warnings_reasons_read_in_english_on_request_in_the_api_and_the_cli(tm
     assert listed.exit_code == 0 and "3 visit(s) to a fraud site in 7 days" in listed.output
     assert police in listed.output
     # the table's words switch too: headers, the level, status and queue of the warning
-    assert all(word in listed.output for word in ("level", "state", "assigned to", "police station", "assigned"))
+    assert all(word in listed.output for word in ("level", "status", "assigned to", "police station", "assigned"))
     chinese = CliRunner().invoke(cli, ["list", *who]).output
     assert "7天内访问诈骗网站3次" in chinese
-    assert all(word in chinese for word in ("级别", "状态", "承办人", "已接收", "派出所"))
+    assert all(word in chinese for word in ("级别", "处置状态", "承办人", "已接收", "派出所"))
     assert "level" not in chinese and "assigned to" not in chinese

@@ -47,7 +47,7 @@ def _context(db: str | None, user: str, role: Role, district: str | None, statio
 
 
 def _show(rows: list[dict[str, Any]], lang: Lang) -> None:
-    shown = table(lang, Reason("编号"), Reason("级别"), Reason("诈骗类型"), Reason("概率"), Reason("状态"),
+    shown = table(lang, Reason("编号"), Reason("级别"), Reason("诈骗类型"), Reason("概率"), Reason("处置状态"),
                   Reason("队列"), Reason("派出所"), Reason("联系时限"), Reason("承办人"), Reason("理由"))
     for r in (_uc().shown(row, lang) for row in rows):
         names = r["names"]
