@@ -33,7 +33,7 @@ from __future__ import annotations
 import logging
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, ClassVar, Literal, Self
 
 import numpy as np
@@ -42,6 +42,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.svm import LinearSVC
 
 from aegis.detectors.base import Detector, Labels, Verdict
+from aegis.features.tfidf import weigh
 from aegis.reasons import Reason
 
 TURN_SEP = "\n"
@@ -101,23 +102,30 @@ def _ngram_hashes(cps: np.ndarray, lengths: np.ndarray, ngram_range: tuple[int, 
     Returns ``(hash, doc, start, n)`` per n-gram occurrence. Hand-written in numpy because the Python-level
     n-gram loop of scikit-learn's vectorisers caps scoring at a few thousand texts per second.
     """
-    total = len(cps)
     docs = np.repeat(np.arange(len(lengths)), lengths)
-    remaining = np.repeat(lengths, lengths) - (np.arange(total) - np.repeat(np.cumsum(lengths) - lengths, lengths))
     hashes, doc_ids, starts, sizes = [], [], [], []
+    for n, ok, h in _ngram_levels(cps, lengths, ngram_range):
+        hashes.append(h)
+        doc_ids.append(docs[ok])
+        starts.append(ok)
+        sizes.append(np.full(len(ok), n, dtype=np.int8))
+    return np.concatenate(hashes), np.concatenate(doc_ids), np.concatenate(starts), np.concatenate(sizes)
+
+
+def _ngram_levels(cps: np.ndarray, lengths: np.ndarray, ngram_range: tuple[int, int]
+                  ) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+    """For each n of ``ngram_range``: ``n``, the start positions (in ``cps``) of the n-grams that fit inside
+    their text, and their hashes. A rolling hash: the n-grams of one length extend those of the last."""
+    total, (lo, hi) = len(cps), ngram_range
+    ends = np.cumsum(lengths)
+    remaining = np.repeat(ends, lengths) - np.arange(total)  # characters from each position to its text's end
     h = np.zeros(total, dtype=np.uint64)
-    lo, hi = ngram_range
     with np.errstate(over="ignore"):
         for n in range(1, hi + 1):
             h = h[: total - n + 1] * _P + cps[n - 1:]
-            if n < lo:
-                continue
-            ok = np.flatnonzero(remaining[: max(total - n + 1, 0)] >= n)
-            hashes.append((h[ok] ^ (_SALT * np.uint64(n))) * _P)
-            doc_ids.append(docs[ok])
-            starts.append(ok)
-            sizes.append(np.full(len(ok), n, dtype=np.int8))
-    return np.concatenate(hashes), np.concatenate(doc_ids), np.concatenate(starts), np.concatenate(sizes)
+            if n >= lo:
+                ok = np.flatnonzero(remaining[: max(total - n + 1, 0)] >= n)
+                yield n, ok, (h[ok] ^ (_SALT * np.uint64(n))) * _P
 
 
 class CharNgramTfidf:
@@ -185,37 +193,21 @@ class CharNgramTfidf:
         mapped to columns as they are hashed, which spares building and sorting coordinates
         (:meth:`occurrences` keeps the positions, for the reasons)."""
         cps, lengths = _codepoints(texts)
-        total, (lo, hi) = len(cps), self.ngram_range
-        ends = np.cumsum(lengths)
-        remaining = np.repeat(ends, lengths) - np.arange(total)  # characters from each position to its text's end
+        lo, hi = self.ngram_range
         table, shift = self._lookup(), np.uint64(64 - self.bits)
-        slots = np.full((total, hi - lo + 1), -1, dtype=np.int32)  # column of the n-gram starting at each position
-        h = np.zeros(total, dtype=np.uint64)
-        with np.errstate(over="ignore"):
-            for n in range(1, hi + 1):
-                h = h[: total - n + 1] * _P + cps[n - 1:]
-                if n < lo:
-                    continue
-                ok = np.flatnonzero(remaining[: max(total - n + 1, 0)] >= n)
-                slots[ok, n - lo] = table[(((h[ok] ^ (_SALT * np.uint64(n))) * _P) >> shift).astype(np.int64)]
+        slots = np.full((len(cps), hi - lo + 1), -1, dtype=np.int32)  # column of the n-gram at each position
+        for n, ok, hashes in _ngram_levels(cps, lengths, self.ngram_range):
+            slots[ok, n - lo] = table[(hashes >> shift).astype(np.int64)]
         kept = slots >= 0
         upto = np.concatenate([[0], np.cumsum(kept.sum(axis=1))])  # columns kept before each position
-        indptr = np.concatenate([[0], upto[ends]]).astype(np.int64)
+        indptr = np.concatenate([[0], upto[np.cumsum(lengths)]]).astype(np.int64)
         return slots[kept], indptr
 
     def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
         cols, indptr = self._columns(texts)
         m = sp.csr_matrix((np.ones(len(cols), dtype=np.float32), cols, indptr), shape=(len(texts), self.n_features))
         m.sum_duplicates()
-        if self.sublinear_tf:
-            np.log(m.data, out=m.data)
-            m.data += 1
-        m.data *= self.idf_[m.indices]
-        squares = np.concatenate([[0.0], np.cumsum(np.square(m.data, dtype=np.float64))])
-        norms = np.sqrt(squares[m.indptr[1:]] - squares[m.indptr[:-1]])
-        norms[norms == 0] = 1
-        m.data /= np.repeat(norms, np.diff(m.indptr)).astype(np.float32)
-        return m
+        return weigh(m, self.idf_, sublinear=self.sublinear_tf)
 
 
 class TextDetector(Detector):

@@ -64,6 +64,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 
 from aegis.detectors.base import Detector, Labels, Verdict
 from aegis.events.models import FraudType
+from aegis.features.tfidf import weigh
 from aegis.features.url_features import Blacklist, Brand, UrlFeaturizer, UrlSignals, load_blacklist, load_brands
 from aegis.reasons import Reason
 
@@ -339,17 +340,9 @@ class NearestUrls(ClassifierMixin, BaseEstimator):
 def _tfidf(counts: sp.csr_matrix, tfidf: TfidfTransformer) -> sp.csr_matrix:
     """What the fitted ``tfidf.transform(counts)`` gives (sublinear tf, idf weights, rows of unit length), without
     its input validation, which takes longer than the arithmetic when one URL is scored (0.8 ms a call)."""
-    if not (tfidf.sublinear_tf and tfidf.norm == "l2"):
-        raise ValueError("tfidf: the URL views use sublinear tf and l2 rows")
-    matrix = sp.csr_matrix(counts, copy=True)
-    np.log(matrix.data, out=matrix.data)
-    matrix.data += 1
-    matrix.data *= tfidf.idf_[matrix.indices]
-    squares = np.concatenate([[0.0], np.cumsum(np.square(matrix.data, dtype=np.float64))])
-    norms = np.sqrt(squares[matrix.indptr[1:]] - squares[matrix.indptr[:-1]])
-    norms[norms == 0] = 1
-    matrix.data /= np.repeat(norms, np.diff(matrix.indptr)).astype(matrix.dtype)
-    return matrix
+    if tfidf.norm != "l2":
+        raise ValueError("tfidf: the URL views use l2 rows")
+    return weigh(sp.csr_matrix(counts, copy=True), tfidf.idf_, sublinear=tfidf.sublinear_tf)
 
 
 def _ngram_proba(model: Pipeline, texts: Sequence[str]) -> np.ndarray:
