@@ -1,7 +1,13 @@
 """Account detector benchmark: batch throughput (accounts/s on one core, whole graph: profiles, both models,
-PageRank) and p50/p99 latency of scoring one account from its two-hop neighbourhood (the transfers of the
-account and of its counterparties), against a plain scikit-learn baseline in the same process: in/out counts
-and sums per account (pandas ``groupby``) + ``LogisticRegression``, trained on ``20K_cycle200``.
+PageRank) and p50/p99 latency of scoring one account from its neighbourhood (the transfers of the account
+and of its counterparties), against a plain scikit-learn baseline in the same process: in/out counts and sums
+per account (pandas ``groupby``) + ``LogisticRegression``, trained on ``20K_cycle200``.
+
+The neighbourhood is a cut: Aegis's features rank amounts and degrees within the graph scored, count cycles
+up to five hops and spread scores by PageRank, so one account scored from its neighbourhood is an
+approximation of its score in the whole graph. The latency sample is half mules, half ordinary accounts, and
+the AUC of their neighbourhood scores is written beside the AUC of their whole-graph scores. (Aegis's
+real-time transfer decisions do not take this path: they read the account's stored whole-graph score.)
 
 Both score ``20K_fanin200`` (the default Aegis model was trained on both AMLSim graphs, so its quality figure
 here is not held out: see the model card for leave-one-graph-out figures; the baseline's is held out).
@@ -84,8 +90,17 @@ def main() -> None:
                 seconds[name].append(elapsed)
                 auc[name] = round(float(roc_auc_score(truth, scores)), 4)
         rng = np.random.default_rng(0)
-        sample = [neighbourhood(test, a) for a in rng.choice(test.accounts, size=args.latency, replace=False)]
-        lat = {name: np.array([timed(score, g)[0] * 1000 for g in sample]) for name, score in models.items()}
+        mules = truth == 1
+        picked = np.concatenate([rng.choice(np.flatnonzero(mules), size=args.latency // 2, replace=False),
+                                 rng.choice(np.flatnonzero(~mules), size=args.latency - args.latency // 2,
+                                            replace=False)])
+        sample = [neighbourhood(test, a) for a in test.accounts[picked]]
+        lat, cut_auc, whole_auc = {}, {}, {}
+        for name, score in models.items():
+            runs = [timed(score, g) for g in sample]
+            lat[name] = np.array([elapsed * 1000 for elapsed, _ in runs])
+            cut_auc[name] = round(float(roc_auc_score(truth[picked], [s[0] for _, s in runs])), 4)
+            whole_auc[name] = round(float(roc_auc_score(truth[picked], score(test)[picked])), 4)
 
     stats = {
         name: {
@@ -93,6 +108,8 @@ def main() -> None:
             "graph_seconds": round(min(seconds[name]), 2),
             "latency_ms_p50": round(float(np.percentile(lat[name], 50)), 1),
             "latency_ms_p99": round(float(np.percentile(lat[name], 99)), 1),
+            "latency_sample_auc_from_neighbourhood": cut_auc[name],
+            "latency_sample_auc_in_whole_graph": whole_auc[name],
             "auc_on_20K_fanin200": auc[name],
         }
         for name in models
@@ -106,7 +123,9 @@ def main() -> None:
         "data": "AMLSim 20K_fanin200 (20,000 accounts, 118,250 transfers)",
         "notes": "aegis = shipped default model (trained on both AMLSim graphs, so its AUC here is in-sample); "
                  "baseline = in/out counts and sums + LogisticRegression trained on 20K_cycle200 (held out). "
-                 "Latency: one account scored from its two-hop neighbourhood. One thread each.",
+                 "Latency: one account scored from its neighbourhood (its and its counterparties' transfers), "
+                 "on a sample of half mules, half ordinary accounts; the AUC of those scores is given beside "
+                 "the AUC of the same accounts' whole-graph scores. One thread each.",
         "rounds": args.rounds, "latency_calls": args.latency, **stats, "aegis_vs_baseline": ratio,
     })
     print(path.read_text())

@@ -43,6 +43,11 @@ def test_importer_without_labels_needs_no_label_column(tmp_path: Path) -> None:
     assert labels is None and len(graph.accounts) == 3
 
 
+def test_accounts_to_score_may_be_fewer_than_the_transfers_name(tmp_path: Path) -> None:
+    graph, _ = read_amlsim(*write_amlsim(tmp_path, "nodeid\n2\n", TRANSACTIONS), labelled=False)
+    assert graph.accounts.tolist() == ["2"] and len(graph.transfers) == 3
+
+
 @pytest.mark.parametrize(("nodes", "transactions", "message"), [
     ("nodeid,init_balance\n0,1\n1,1\n2,1\n", TRANSACTIONS, r"nodes\.csv: column 'isFraud' is missing"),
     (NODES, "sourceNodeId,value,time\n0,1,1\n", r"transactions\.csv: column 'targetNodeId' is missing"),
@@ -112,6 +117,27 @@ def test_predict_keeps_the_input_order(fitted: AccountDetector) -> None:
     shuffled = TransferGraph(graph.accounts[order], graph.transfers.sample(frac=1.0, random_state=0))
     assert np.allclose(fitted.score(shuffled), scores[order])
     assert [v.score for v in fitted.predict(graph)] == pytest.approx(scores.tolist())
+
+
+def test_scores_do_not_depend_on_which_other_accounts_are_listed(fitted: AccountDetector) -> None:
+    graph, labels = synthetic_graph(5)
+    scores = pd.Series(fitted.score(graph), index=graph.accounts)
+    some = graph.accounts[::7].append(graph.accounts[:2])
+    alone = fitted.predict(TransferGraph(some, graph.transfers))
+    np.testing.assert_allclose([v.score for v in alone], scores[some].to_numpy())
+    mules = graph.accounts[labels == "1"][:1]
+    assert fitted.score(TransferGraph(mules, graph.transfers))[0] == pytest.approx(scores[mules[0]])
+
+
+def test_training_accounts_may_deal_with_accounts_not_listed() -> None:
+    graph, labels = synthetic_graph(6)
+    keep = np.arange(len(labels)) % 3 != 0
+    partial = TransferGraph(graph.accounts[keep], graph.transfers)
+    detector = AccountDetector(n_estimators=40, folds=3, min_child_samples=5).fit(partial, labels[keep])
+    unseen, truth = synthetic_graph(7)
+    assert roc_auc_score(truth == "1", detector.score(unseen)) > 0.9
+    with pytest.raises(ValueError, match="labels for"):
+        AccountDetector(n_estimators=5).fit(partial, labels)
 
 
 def test_networks_blend_with_the_last_collective_model() -> None:

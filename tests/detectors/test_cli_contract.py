@@ -162,6 +162,17 @@ def test_account_train_predict_evaluate_with_amlsim_pairs(tmp_path: Path) -> Non
     assert predicted.exit_code == 0, predicted.output
     pred = pd.read_csv(tmp_path / "pred.csv")
     assert list(pred.columns) == ["score", "label"] and len(pred) == 80
+    # the accounts to score may be a few of those the transfers name: the rest count as counterparties
+    some = pd.read_csv(nodes).iloc[[40, 8, 3]][["nodeid"]]
+    some.to_csv(tmp_path / "some.csv", index=False)
+    predicted = runner.invoke(app, ["predict", "account", "--model", str(tmp_path / "m"), "--accounts",
+                                    str(tmp_path / "some.csv"), "--transfers", str(transfers), "--format", "amlsim",
+                                    "--out", str(tmp_path / "some_pred.csv")])
+    assert predicted.exit_code == 0, predicted.output
+    alone, among_all = pd.read_csv(tmp_path / "some_pred.csv"), pred.iloc[[40, 8, 3]]
+    assert alone["label"].tolist() == among_all["label"].tolist()
+    # not to the last digit: accounts listed without any transfer still count in the graph's percentile ranks
+    np.testing.assert_allclose(alone["score"], among_all["score"], atol=1e-3)
     evaluated = runner.invoke(app, ["evaluate", "account", "--model", str(tmp_path / "m"), *pair, "--json"])
     assert evaluated.exit_code == 0, evaluated.output
     figures = json.loads(evaluated.stdout)

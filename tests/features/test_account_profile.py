@@ -75,6 +75,19 @@ def test_rows_follow_the_accounts_given_and_silent_accounts_get_neutral_values()
     assert not p[feature_columns()].isna().any().any()
 
 
+def test_accounts_not_listed_are_profiled_as_counterparties() -> None:
+    """A neighbourhood cut from a bigger graph lists one account; its counterparties' features still count."""
+    rows = [("a", "m", 100.0, 1), ("b", "m", 120.0, 1), ("m", "x", 215.0, 2), ("x", "y", 200.0, 3),
+            ("y", "a", 50.0, 4), ("c", "x", 30.0, 5)]
+    everyone = account_profiles(graph(rows))
+    alone = account_profiles(graph(rows, accounts=["m"]))
+    assert alone.index.tolist() == ["m"]
+    pd.testing.assert_frame_equal(alone, everyone.loc[["m"]])
+    assert alone.loc["m", "nb_max_fan_in"] > 0
+    twice = account_profiles(graph(rows, accounts=["x", "m", "x"]))
+    pd.testing.assert_frame_equal(twice, everyone.loc[["x", "m", "x"]])
+
+
 def test_neighbour_aggregates_see_the_counterparties() -> None:
     rows = [("a", "b", 9.9, 1)] * 4 + [("c", "b", 100.0, 1)]
     p = account_profiles(graph(rows))

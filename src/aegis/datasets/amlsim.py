@@ -35,7 +35,9 @@ def read_amlsim(accounts: Path, transfers: Path, *, labelled: bool) -> tuple[Tra
     """The graph (accounts in file order) and, when ``labelled``, the labels ``"1"``/``"0"`` in that order.
 
     Raises :class:`DataError` naming the file and the column for a missing file or column, an unreadable or
-    out-of-range value, a duplicate account, or a transfer between accounts the accounts file does not list.
+    out-of-range value, a duplicate account, or, when ``labelled``, a transfer naming an account the accounts
+    file does not list (a training file lists every account AMLSim made). Unlabelled, the accounts file lists
+    the accounts to score: transfers may name others, which are profiled as counterparties and not scored.
     """
     nodes = _read(accounts, [ACCOUNT_ID, *([LABEL] if labelled else [])])
     ids = nodes[ACCOUNT_ID].astype(str)
@@ -66,7 +68,7 @@ def read_amlsim(accounts: Path, transfers: Path, *, labelled: bool) -> tuple[Tra
                             f"expected a {'positive ' if col == 'amount' else 'non-negative '}number")
         t[col] = values
     known = pd.Index(ids)
-    for col in ("payer_account", "payee_account"):
+    for col in ("payer_account", "payee_account") if labelled else ():
         unknown = ~t[col].isin(known)
         if unknown.any():
             row = int(np.flatnonzero(unknown)[0])

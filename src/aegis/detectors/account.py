@@ -108,30 +108,57 @@ class AccountDetector(Detector):
                                   random_state=self.random_state, n_jobs=1, verbose=-1)
 
     def fit(self, X: TransferGraph | Sequence[TransferGraph], y: Labels) -> Self:
-        graphs = as_graphs(X)
         target = np.array([is_fraud_label(v) for v in y], dtype=int)
-        profiles = [account_profiles(g, unit=self.unit) for g in graphs]
-        own = pd.concat([p[feature_columns()] for p in profiles], ignore_index=True)
-        if len(own) != len(target):
-            raise ValueError(f"y: {len(target)} labels for {len(own)} accounts")
+        graphs, profiles, listed = self._profiles(as_graphs(X))
+        if len(listed) != len(target):
+            raise ValueError(f"y: {len(target)} labels for {len(listed)} accounts")
         if target.min() == target.max():
             raise ValueError("y: needs both mule and ordinary accounts")
         if self.rounds < 1:
             raise ValueError(f"rounds: needs at least one collective round (got {self.rounds})")
         check_weight(self.mlp_weight)
+        own_all = pd.concat([p[feature_columns()] for p in profiles], ignore_index=True)
+        own = own_all.iloc[listed]
         self.own_model_ = self._model().fit(own, target)
-        scores = self._out_of_fold(own, target)
+        scores = self._everywhere(self.own_model_, own_all, listed, self._out_of_fold(own, target))
         self.collective_models_: list[lgb.LGBMClassifier] = []
         for round_ in range(self.rounds):
-            collective = self._collective_frame(graphs, profiles, scores)
-            self.collective_models_.append(self._model().fit(collective, target))
+            collective_all = self._collective_frame(graphs, profiles, scores)
+            collective = collective_all.iloc[listed]
+            model = self._model().fit(collective, target)
+            self.collective_models_.append(model)
             if round_ < self.rounds - 1:
-                scores = self._out_of_fold(collective, target)
+                scores = self._everywhere(model, collective_all, listed, self._out_of_fold(collective, target))
         self.net_ = None
         if self.mlp_weight > 0:
             seeds = range(self.random_state, self.random_state + self.mlp_seeds)
             self.net_ = mlp_ensemble(seeds, len(target)).fit(collective.to_numpy(dtype=float), target)
         return self
+
+    def _profiles(self, graphs: list[TransferGraph]) -> tuple[list[TransferGraph], list[pd.DataFrame], np.ndarray]:
+        """Each graph with its accounts as codes (:meth:`TransferGraph.encoded`), its profiles over every
+        account its transfers name, and the rows of the listed accounts, in order, counted across the graphs'
+        profiles one after the other."""
+        coded, profiles, listed, start = [], [], [], 0
+        for graph in graphs:
+            codes, names = graph.encoded()
+            coded.append(codes)
+            profiles.append(account_profiles(codes, unit=self.unit))
+            listed.append(start + names.get_indexer(graph.accounts))
+            start += len(names)
+        return coded, profiles, np.concatenate(listed) if listed else np.zeros(0, dtype=int)
+
+    @staticmethod
+    def _everywhere(model: lgb.LGBMClassifier, features: pd.DataFrame, listed: np.ndarray,
+                    held_out: np.ndarray) -> np.ndarray:
+        """Scores for the collective features: the training accounts' out-of-fold scores, and the model's
+        scores for the counterparties that were not listed (unlabelled, so never trained on)."""
+        scores = np.zeros(len(features))
+        others = np.setdiff1d(np.arange(len(features)), listed)
+        if len(others):
+            scores[others] = np.asarray(model.predict_proba(features.iloc[others]))[:, 1]
+        scores[listed] = held_out
+        return scores
 
     def _out_of_fold(self, features: pd.DataFrame, target: np.ndarray) -> np.ndarray:
         """Scores of each training account from a model that did not see it (what unseen accounts get)."""
@@ -143,21 +170,19 @@ class AccountDetector(Detector):
         return scores
 
     def _collective_frame(self, graphs: list[TransferGraph], profiles: list[pd.DataFrame],
-                          own_scores: np.ndarray) -> pd.DataFrame:
+                          scores: np.ndarray) -> pd.DataFrame:
+        """Own features and what ``scores`` (one per profile row) say of each account's counterparties."""
         frames, start = [], 0
         for graph, profile in zip(graphs, profiles, strict=True):
-            scores = pd.Series(own_scores[start:start + len(profile)], index=profile.index)
+            graph_scores = pd.Series(scores[start:start + len(profile)], index=profile.index)
             start += len(profile)
-            # an account listed twice has one profile; score_neighbourhood wants one score per account
-            scores = scores[~scores.index.duplicated()]
-            spread = score_neighbourhood(graph.transfers, scores).reindex(profile.index)
+            spread = score_neighbourhood(graph.transfers, graph_scores).reindex(profile.index)
             frames.append(profile[feature_columns()].join(spread[list(SCORE_NEIGHBOURHOOD_FEATURES)]))
         return pd.concat(frames, ignore_index=True)
 
     def _score_with_profiles(self, X: TransferGraph | Sequence[TransferGraph]) -> tuple[np.ndarray, pd.DataFrame]:
-        graphs = as_graphs(X)
-        profiles = [account_profiles(g, unit=self.unit) for g in graphs]
-        if not sum(len(p) for p in profiles):
+        graphs, profiles, listed = self._profiles(as_graphs(X))
+        if not len(listed):
             return np.zeros(0), pd.DataFrame()
         own = pd.concat([p[feature_columns()] for p in profiles], ignore_index=True)
         scores = np.asarray(self.own_model_.predict_proba(own))[:, 1]
@@ -169,7 +194,7 @@ class AccountDetector(Detector):
             nets = fraud_proba(self.net_, collective.to_numpy(dtype=float))
             scores = (1 - self.mlp_weight) * scores + self.mlp_weight * nets
         full = pd.concat(profiles, ignore_index=True).join(collective[list(SCORE_NEIGHBOURHOOD_FEATURES)])
-        return np.clip(scores, 0.0, 1.0), full
+        return np.clip(scores[listed], 0.0, 1.0), full.iloc[listed].reset_index(drop=True)
 
     def score(self, X: TransferGraph | Sequence[TransferGraph]) -> np.ndarray:
         return self._score_with_profiles(X)[0]

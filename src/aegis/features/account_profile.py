@@ -74,20 +74,42 @@ transfers away from a pattern."""
 
 @dataclass(frozen=True)
 class TransferGraph:
-    """The accounts to profile, in the order scores are wanted, and the transfers among them (and others)."""
+    """The accounts to profile, in the order scores are wanted, and the transfers among them (and others).
+
+    The transfers may name accounts not listed (a neighbourhood cut from a larger graph, a bank's customers
+    and their counterparties elsewhere): those are profiled too, as counterparties, since a listed account's
+    features depend on theirs, but no row comes back for them."""
 
     accounts: pd.Index
     transfers: pd.DataFrame
 
+    def encoded(self) -> tuple[TransferGraph, pd.Index]:
+        """Every account the transfers name, listed or not, as an integer code (the listed accounts first, once
+        each, then the others), and the names the codes stand for: the same graph with codes for names.
+
+        The features run on the codes: pandas joins, groups and indexes integers far faster than the
+        arrow-backed strings account ids arrive as (about a third of the time of scoring a graph)."""
+        listed = pd.Index(self.accounts).unique()
+        named = pd.unique(self.transfers[["payer_account", "payee_account"]].to_numpy().ravel("F"))
+        others = pd.Index(named).difference(listed, sort=False)
+        names = listed.append(others) if len(others) else listed
+        coded = self.transfers.assign(payer_account=names.get_indexer(self.transfers["payer_account"]),
+                                      payee_account=names.get_indexer(self.transfers["payee_account"]))
+        return TransferGraph(pd.RangeIndex(len(names)), coded), names
+
 
 def account_profiles(graph: TransferGraph, *, unit: pd.Timedelta = DEFAULT_UNIT) -> pd.DataFrame:
     """One row per account of ``graph.accounts`` (same order): local features, then counterparty aggregates.
+    Every account the transfers name is profiled (:meth:`TransferGraph.encoded`), listed or not, so the
+    counterparty aggregates and graph ranks of a listed account do not depend on which of the accounts the
+    transfers name are listed (accounts listed without any transfer still count in the percentile ranks).
 
     Also carries ``shortest_cycle`` (0 when none up to the longest of :data:`CYCLE_LENGTHS`) and the raw
     figures the reasons quote (``n_payers``, ``n_payees``, ``burst_n``, ``dormancy_units``).
     """
-    accounts = pd.Index(graph.accounts).unique()
-    t = _clean(graph.transfers, unit)
+    coded, names = graph.encoded()
+    accounts = coded.accounts
+    t = _clean(coded.transfers, unit)
     incoming = t.groupby("payee_account")
     outgoing = t.groupby("payer_account")
     p = pd.DataFrame(index=accounts)
@@ -119,7 +141,7 @@ def account_profiles(graph: TransferGraph, *, unit: pd.Timedelta = DEFAULT_UNIT)
     p = p.join(neighbour_aggregates(t, p[[*NEIGHBOUR_FEATURES, *GROUP_NEIGHBOUR_FEATURES]], prefix="nb_"))
     one_step = p[[f"nb_mean_{c}" for c in NEIGHBOUR_FEATURES]].set_axis(list(NEIGHBOUR_FEATURES), axis=1)
     p = p.join(neighbour_aggregates(t, one_step, prefix="nb2_", peak=False))
-    return p.reindex(graph.accounts)
+    return p.set_axis(names).reindex(graph.accounts)
 
 
 def feature_columns() -> list[str]:
