@@ -216,3 +216,7 @@ def test_the_decide_command_reads_jsonl_and_names_the_bad_line(tmp_path):
     requests.write_text(json.dumps(lines[0], ensure_ascii=False) + "\n" + bad_line + "\n", encoding="utf-8")
     bad = runner.invoke(app, ["decide", "sms", str(requests), "--db", url])
     assert bad.exit_code == 2 and "sms.jsonl: line 2: text:" in bad.stderr
+    requests.write_bytes(json.dumps(lines[1], ensure_ascii=False).encode("gbk") + b"\n")
+    gbk = runner.invoke(app, ["decide", "sms", str(requests), "--db", url])
+    assert gbk.exit_code == 2 and "sms.jsonl: not UTF-8 text, as JSON lines must be" in gbk.stderr
+    assert "Traceback" not in gbk.output

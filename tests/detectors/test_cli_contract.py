@@ -52,6 +52,13 @@ def test_text_train_predict_evaluate(tmp_path: Path) -> None:
     assert pred["label"].tolist() == ["冒充客服", "正常"]  # the training labels come back as they were written
     assert pred["score"].iloc[0] > 0.5 > pred["score"].iloc[1]
 
+    # a file saved as GBK (as Chinese spreadsheets and many bank and telco exports are) reads the same
+    (tmp_path / "gbk.csv").write_bytes(test.read_text(encoding="utf-8").encode("gbk"))
+    predicted = runner.invoke(app, ["predict", "text", "--model", str(tmp_path / "m"), "--data",
+                                    str(tmp_path / "gbk.csv"), "--out", str(tmp_path / "gbk_pred.csv")])
+    assert predicted.exit_code == 0, predicted.output
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "gbk_pred.csv"), pred)
+
     evaluated = runner.invoke(app, ["evaluate", "text", "--model", str(tmp_path / "m"), "--data", str(test), "--json"])
     assert evaluated.exit_code == 0, evaluated.output
     figures = json.loads(evaluated.stdout)

@@ -155,7 +155,7 @@ def test_labels_are_checked_only_when_needed(tmp_path: Path) -> None:
     assert unlabelled.X == ["http://a.com", "http://b.com"] and unlabelled.y is None
     with pytest.raises(DataError, match="column 'label' is missing"):
         TASK.load(Inputs(data=(write(tmp_path, "url\nhttp://a.com\n", "x.csv"),)), labelled=True)
-    with pytest.raises(DataError, match="file not found"):
+    with pytest.raises(DataError, match="no such file"):
         TASK.load(Inputs(data=(tmp_path / "nope.csv",)), labelled=False)
 
 

@@ -122,6 +122,20 @@ def test_whole_file_problems_store_nothing(sqlite_engine, tmp_path, content, mes
     assert EventRepository(sqlite_engine).count("call") == 0
 
 
+def test_gbk_csv_is_read_as_utf8_and_other_bytes_store_nothing(sqlite_engine, tmp_path):
+    rows = "sender,receiver,time,text\n95588,13800000001,2026-10-02 09:00,【工商银行】您的验证码是123456\n"
+    (tmp_path / "utf8.csv").write_text(rows, encoding="utf-8")
+    (tmp_path / "gbk.csv").write_bytes(rows.encode("gbk"))
+    assert ingest_file(sqlite_engine, "sms", tmp_path / "utf8.csv").stored == 1
+    again = ingest_file(sqlite_engine, "sms", tmp_path / "gbk.csv")
+    assert (again.stored, again.duplicate) == (0, 1)  # the same event, so the text decoded alike
+    # valid rows first, then bytes that are neither UTF-8 nor GBK: the file fails before a row is stored
+    (tmp_path / "bad.csv").write_bytes(rows.replace("95588", "95599").encode() * 3 + b"\xff\xff\n")
+    with pytest.raises(IngestError, match=r"bad\.csv: neither UTF-8 nor GBK text"):
+        ingest_file(sqlite_engine, "sms", tmp_path / "bad.csv", batch_size=1)
+    assert EventRepository(sqlite_engine).count("sms") == 1
+
+
 def test_unknown_kind_and_suffix(sqlite_engine, tmp_path):
     path = tmp_path / "calls.xlsx"
     path.write_text("x")

@@ -247,8 +247,13 @@ def decide(
     }
     if channel not in models:
         raise DataError(f"channel: '{channel}' is not one of {', '.join(models)}")
+    try:
+        content = file.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{file.name}: not UTF-8 text, as JSON lines must be "
+                        f"({exc.reason} at byte {exc.start})") from None
     requests = []
-    for line, text in enumerate(file.read_text(encoding="utf-8").splitlines(), start=1):
+    for line, text in enumerate(content.splitlines(), start=1):
         if not text.strip():
             continue
         try:

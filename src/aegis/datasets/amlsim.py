@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from aegis.features.account_profile import TransferGraph
-from aegis.training.task import DataError
+from aegis.training.task import DataError, read_csv
 
 FORMAT = "amlsim"
 ORIGIN = pd.Timestamp("2020-01-01")
@@ -79,12 +79,7 @@ def read_amlsim(accounts: Path, transfers: Path, *, labelled: bool) -> tuple[Tra
 
 
 def _read(path: Path, required: list[str]) -> pd.DataFrame:
-    if not Path(path).is_file():
-        raise DataError(f"{path}: no such file")
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise DataError(f"{path}: not a readable CSV file ({exc})") from None
+    frame = read_csv(path, dtype=str, keep_default_na=False)
     missing = [c for c in required if c not in frame.columns]
     if missing:
         raise DataError(f"{path}: column '{missing[0]}' is missing (AMLSim format needs {', '.join(required)})")

@@ -40,7 +40,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from aegis.training.task import DataError
+from aegis.training.task import DataError, read_csv
 
 _STATS = ("mean", "median", "max")
 _MODE = ("mode", "mode_count", "nunique")
@@ -79,10 +79,7 @@ REQUIRED = ("node", *COLUMN_MAP, *SICHUAN_ONLY)
 
 
 def _read(path: Path) -> pd.DataFrame:
-    try:
-        return pd.read_csv(path)
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise DataError(f"{path}: cannot be read as CSV ({exc})") from exc
+    return read_csv(path)
 
 
 def _numeric(frame: pd.DataFrame, columns: list[str], path: Path) -> pd.DataFrame:

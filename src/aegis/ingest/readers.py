@@ -1,5 +1,7 @@
 """Reading event files (CSV, JSONL, Parquet) as batches of raw rows with their source line numbers.
 
+CSV may be UTF-8 or GBK (:mod:`aegis.ingest.encoding`); JSONL is UTF-8, as JSON text must be.
+
 Readers only parse; validation is the record models' job. Values come out as Python objects with missing
 values dropped, so a record's defaults apply the same way whatever the file format.
 """
@@ -15,6 +17,8 @@ from typing import Any
 
 import orjson
 import pyarrow.parquet as pq
+
+from aegis.ingest.encoding import EncodingError, text_encoding
 
 FORMATS = ("csv", "jsonl", "parquet")
 
@@ -60,12 +64,21 @@ def columns(path: Path, fmt: str) -> list[str] | None:
     if fmt == "parquet":
         return list(pq.ParquetFile(path).schema_arrow.names)
     if fmt == "csv":
-        with path.open(newline="", encoding="utf-8-sig") as handle:
+        with path.open(newline="", encoding=csv_encoding(path)) as handle:
             header = next(csv.reader(handle), None)
         if not header:
             raise FileFormatError(f"{path.name}: the file is empty (a CSV needs a header row)")
         return [name.strip() for name in header]
     return None
+
+
+def csv_encoding(path: Path) -> str:
+    """UTF-8 or GBK (:func:`aegis.ingest.encoding.text_encoding`), decided from the whole file before a row is
+    read, so a file that is neither fails before anything from it is stored."""
+    try:
+        return text_encoding(path)
+    except EncodingError as exc:
+        raise FileFormatError(f"{path.name}: {exc}") from None
 
 
 def count_rows(path: Path, fmt: str) -> int:
@@ -92,7 +105,7 @@ def read_batches(path: Path, fmt: str, batch_size: int = 5000) -> Iterator[list[
 
 
 def _csv(path: Path, _batch_size: int) -> Iterator[RawRow]:
-    with path.open(newline="", encoding="utf-8-sig") as handle:
+    with path.open(newline="", encoding=csv_encoding(path)) as handle:
         reader = csv.reader(handle)
         header = [name.strip() for name in next(reader)]
         for values in reader:

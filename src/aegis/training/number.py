@@ -22,18 +22,15 @@ from sklearn.model_selection import StratifiedKFold
 from aegis.datasets import sichuan
 from aegis.detectors.base import Verdict
 from aegis.detectors.number import FRAUD, NORMAL, NumberBatch, NumberDetector
-from aegis.training.task import DataError, Dataset, Inputs, over_fold_seeds
+from aegis.training.task import DataError, Dataset, Inputs, over_fold_seeds, read_csv
 
 
 def read_profile_csv(path: Path, *, labelled: bool) -> tuple[pd.DataFrame, pd.Series | None]:
     """Profiles (index: node id or number, as strings) and labels from a Sichuan or an Aegis profile CSV."""
-    try:
-        header = pd.read_csv(path, nrows=0).columns
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise DataError(f"{path}: cannot be read as CSV ({exc})") from exc
+    header = read_csv(path, nrows=0).columns
     if sichuan.is_sichuan(header):
         return sichuan.read_profiles(path, labelled=labelled)
-    frame = pd.read_csv(path, dtype={"number": str})
+    frame = read_csv(path, dtype={"number": str})
     for column in ("number", "label") if labelled else ("number",):
         if column not in frame.columns:
             raise DataError(f"{path}: column '{column}' is missing (a profile file needs 'number' and profile "

@@ -16,12 +16,26 @@ import numpy as np
 import pandas as pd
 
 from aegis.detectors.base import Detector, Verdict
+from aegis.ingest.encoding import EncodingError, text_encoding
 
 KINDS = ("text", "number", "url", "account")
 
 
 class DataError(ValueError):
     """Input data that cannot be used: the message names the file, the field and the reason."""
+
+
+def read_csv(path: Path, **options: Any) -> pd.DataFrame:
+    """One CSV file as pandas reads it with ``options``, in UTF-8 or GBK (:mod:`aegis.ingest.encoding`); a
+    missing, undecodable or malformed file is a :class:`DataError` naming the file and the reason."""
+    if not Path(path).is_file():
+        raise DataError(f"{path}: no such file")
+    try:
+        return pd.read_csv(path, encoding=text_encoding(path), **options)
+    except EncodingError as exc:
+        raise DataError(f"{path}: cannot be read as CSV: {exc}") from None
+    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise DataError(f"{path}: cannot be read as CSV ({exc})") from None
 
 
 def without_trailing_blank_rows(frame: pd.DataFrame) -> pd.DataFrame:

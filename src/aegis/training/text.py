@@ -18,20 +18,17 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from sklearn.metrics import f1_score, precision_recall_fscore_support, roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 
 from aegis.detectors.base import Verdict
 from aegis.detectors.text import TextDetector, is_normal_label, join_turns
+from aegis.training import task
 from aegis.training.task import DataError, Dataset, Inputs, over_fold_seeds, without_trailing_blank_rows
 
 
 def read_csv(path: Path, *, labelled: bool) -> tuple[list[str], list[str] | None]:
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, skip_blank_lines=False)
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise DataError(f"{path}: cannot be read as CSV ({exc})") from exc
+    frame = task.read_csv(path, dtype=str, keep_default_na=False, skip_blank_lines=False)
     for column in ("text", "label") if labelled else ("text",):
         if column not in frame.columns:
             raise DataError(f"{path}: column '{column}' is missing (columns: {', '.join(frame.columns)})")

@@ -18,7 +18,7 @@ from sklearn.model_selection import StratifiedKFold
 
 from aegis.detectors.base import Verdict
 from aegis.detectors.url import LEGITIMATE, PHISHING, UrlDetector
-from aegis.training.task import DataError, Dataset, Inputs, without_trailing_blank_rows
+from aegis.training.task import DataError, Dataset, Inputs, read_csv, without_trailing_blank_rows
 
 LABELS = (PHISHING, LEGITIMATE)
 
@@ -82,12 +82,7 @@ class UrlTask:
 
 def _read(path: Path, *, labelled: bool) -> pd.DataFrame:
     """One CSV, checked: a ``url`` column with no empty cell, and valid labels when they are needed."""
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True, skip_blank_lines=False)
-    except FileNotFoundError:
-        raise DataError(f"{path}: file not found") from None
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise DataError(f"{path}: not a readable CSV file ({exc})") from None
+    frame = read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True, skip_blank_lines=False)
     frame.columns = [str(c).strip().lower() for c in frame.columns]
     if "url" not in frame.columns:
         raise DataError(f"{path}: column 'url' is missing (columns: {', '.join(frame.columns) or 'none'})")
