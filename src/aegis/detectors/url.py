@@ -64,6 +64,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 
 from aegis.detectors.base import Detector, Labels, Verdict
 from aegis.events.models import FraudType
+from aegis.features import char_hashing
 from aegis.features.tfidf import weigh
 from aegis.features.url_features import Blacklist, Brand, UrlFeaturizer, UrlSignals, load_blacklist, load_brands
 from aegis.reasons import Reason
@@ -293,7 +294,7 @@ class NearestUrls(ClassifierMixin, BaseEstimator):
         urls = [str(u) for u in X]
         target = np.asarray(y).astype(int)
         self.classes_ = np.array([0, 1])
-        counts = self._hashing().transform(urls)
+        counts = _hashed(self._hashing(), urls)
         # n-grams in more than max_df of the URLs ("http", "www.", ".com/") say nothing about which URL is
         # nearest and cost most of the sparse product: dropped, six times faster at the same accuracy (0.05:
         # 0.9621 ± 0.0004 against 0.9623 ± 0.0008 with every n-gram). An n-gram in 20 URLs or fewer is always
@@ -313,7 +314,7 @@ class NearestUrls(ClassifierMixin, BaseEstimator):
         return counts
 
     def _vectors(self, urls: Sequence[str]) -> sp.csr_matrix:
-        counts = self._drop_common(sp.csr_matrix(self._hashing().transform(urls)))
+        counts = self._drop_common(_hashed(self._hashing(), urls))
         return _tfidf(counts, self.tfidf_).astype(np.float32)
 
     def match(self, X: Sequence[str] | np.ndarray) -> NearestMatch:
@@ -337,6 +338,19 @@ class NearestUrls(ClassifierMixin, BaseEstimator):
         return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
 
 
+FAST_HASHING_FROM = 8
+"""batches of this many texts or more are hashed by :mod:`aegis.features.char_hashing` (same matrix, 2.5-4x
+faster on a large batch); below it numpy's cost per call is more than scikit-learn's loop (break-even at
+about 6-8 URLs)"""
+
+
+def _hashed(hashing: HashingVectorizer, texts: Sequence[str]) -> sp.csr_matrix:
+    """``hashing.transform(texts)``, by the numpy hashing when it gives the same matrix and the batch is large."""
+    if len(texts) >= FAST_HASHING_FROM and char_hashing.supports(hashing):
+        return char_hashing.char_ngram_counts(texts, hashing.ngram_range, hashing.n_features, hashing.dtype)
+    return sp.csr_matrix(hashing.transform(texts))
+
+
 def _tfidf(counts: sp.csr_matrix, tfidf: TfidfTransformer) -> sp.csr_matrix:
     """What the fitted ``tfidf.transform(counts)`` gives (sublinear tf, idf weights, rows of unit length), without
     its input validation, which takes longer than the arithmetic when one URL is scored (0.8 ms a call)."""
@@ -349,7 +363,7 @@ def _ngram_proba(model: Pipeline, texts: Sequence[str]) -> np.ndarray:
     """P(phishing) of one fitted n-gram view (hashing, TF-IDF, logistic regression), its steps taken by hand:
     ``Pipeline.predict_proba`` validates the input at every step, 2.2 ms for one URL against 0.3 ms."""
     hashing, tfidf, logistic = (step for _, step in model.steps)
-    logits = _tfidf(sp.csr_matrix(hashing.transform(texts)), tfidf) @ logistic.coef_[0] + logistic.intercept_[0]
+    logits = _tfidf(_hashed(hashing, texts), tfidf) @ logistic.coef_[0] + logistic.intercept_[0]
     return np.asarray(expit(logits), dtype=np.float64)
 
 
