@@ -21,7 +21,7 @@ TEXTS = [
 ])
 def test_same_matrix_as_scikit_learn(ngram_range: tuple[int, int], n_features: int, dtype: type) -> None:
     rng = np.random.default_rng(0)
-    alphabet = list("abcXYZ0189./-_?=&%:例子中国登录😀ßİ ") + ["  ", "\t"]
+    alphabet = [*"abcXYZ0189./-_?=&%:例子中国登录😀ßİ ", "  ", "\t"]
     texts = TEXTS + ["".join(rng.choice(alphabet, size=int(rng.integers(0, 40)))) for _ in range(300)]
     vectorizer = HashingVectorizer(analyzer="char", ngram_range=ngram_range, n_features=n_features,
                                    alternate_sign=False, norm=None, dtype=dtype)
