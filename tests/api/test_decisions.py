@@ -136,6 +136,61 @@ def test_transfer_to_risky_payee_is_held(client, engine):
     assert ordinary["action"] == "pass"
 
 
+def test_a_payer_under_an_open_warning_is_held_while_it_is_open(client, engine):
+    from datetime import UTC, datetime, timedelta
+
+    from aegis.actions.warnings import WarningRequest
+    from aegis.events.models import AccountOpening, Person
+    from aegis.store import EventRepository
+    from aegis.usecases import warnings as uc
+    from aegis.usecases.actor import Actor, Role
+
+    t0 = datetime(2026, 10, 5, 9, 0, tzinfo=UTC)
+    events = EventRepository(engine)
+    with engine.begin() as connection:
+        events.add_many("person", [Person(person_id=p, age=67, gender="F", occupation="退休人员", city="厦门市",
+                                          district="siming", station="siming-zhonghua").model_dump()
+                                   for p in ("P1", "P2")], connection)
+        events.add_many("account_opening", [
+            AccountOpening(person_id=p, account=a, institution="工商银行", branch="中华支行",
+                           time=t0 - timedelta(days=400)).model_dump()
+            for p, a in (("P1", "6212000000000001"), ("P2", "6212000000000002"))], connection)
+    system = Actor("aegis", Role.system)
+    lead = WarningRequest("P1", "impersonate_police", 0.97, "urgent", (Reason("接到涉诈号码来电"),), "lead-1", t0)
+    assert uc.raise_warnings(engine, system, [lead], now=t0)["opened"] == 1
+
+    def decide(payer: str, at: datetime | None = None, amount: str = "800.00") -> dict:
+        body = {"payer_account": payer, "payee_account": "6222000000000555", "amount": amount}
+        if at is not None:
+            body["time"] = at.isoformat()
+        return client.post("/api/v1/decisions/transfer", headers=BANK, json=body).json()
+
+    held = decide("6212000000000001")
+    assert held["action"] == "block" and held["fraud_type"] == "impersonate_police"
+    assert held["reasons"] == ["付款人有一条未办结的预警（紧急），可能正在被骗"]
+    assert decide("6212000000000002")["action"] == "pass"  # another person's account
+    assert decide("6212000000000001", at=t0 - timedelta(hours=1))["action"] == "pass"  # before the warning
+
+    officer = Actor("o1", Role.police_station, district="siming", station="siming-zhonghua")
+    wid = uc.list_warnings(engine, officer)[0]["warning_id"]
+    t1 = t0 + timedelta(hours=3)
+    uc.take_warning(engine, officer, wid, now=t0 + timedelta(hours=1))
+    uc.record_contact(engine, officer, wid, channel="call", result="reached", now=t0 + timedelta(hours=2))
+    uc.close_warning(engine, officer, wid, outcome="dissuaded", now=t1)
+    assert decide("6212000000000001")["action"] == "pass"  # closed: the payer was reached and dissuaded
+    # a payment replayed at its own time sees the warning that was open then
+    assert decide("6212000000000001", at=t0 + timedelta(hours=2))["action"] == "block"
+    assert decide("6212000000000001", at=t1 + timedelta(minutes=1))["action"] == "pass"
+    assert len(AuditLog(engine).entries("account", "6212000000000001")) == 2  # the two holds
+    # a medium warning alone lets a small payment pass; with a large first payment to a new payee it warns
+    medium = WarningRequest("P2", "pig_butchering", 0.6, "medium", (Reason("访问涉诈网站"),), "lead-2", t0)
+    assert uc.raise_warnings(engine, system, [medium], now=t0)["opened"] == 1
+    assert decide("6212000000000002")["action"] == "pass"
+    large = decide("6212000000000002", amount="30000.00")
+    assert large["action"] == "warn" and large["fraud_type"] == "pig_butchering"
+    assert large["reasons"][0] == "付款人有一条未办结的预警（中），可能正在被骗" and "首次" in large["reasons"][1]
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [({"sender": "1", "text": ""}, "text"), ({"text": "hi"}, "sender"), ({"sender": "1", "text": "x", "y": 1}, "y")],

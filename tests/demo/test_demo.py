@@ -41,7 +41,9 @@ def test_demo_runs_end_to_end(tmp_path):
     assert summary["detectors"]["number"]["fraud"] > 0
     account = summary["detectors"]["account"]
     assert 0 < account["active_fraud"] <= account["fraud"] and 0 <= account["active_recall"] <= 1
-    assert set(summary["decisions"]) == {"sms", "call"}
+    assert set(summary["decisions"]) == {"sms", "call", "transfer"}
+    paid = summary["decisions"]["transfer"]
+    assert 0 < paid["fraud"] < paid["sampled"] and sum(paid["actions"].values()) == paid["sampled"]
     assert summary["audit_entries"] > 0
     assert "warnings" in summary and "funds" in summary
 

@@ -343,19 +343,25 @@ def _print_demo(summary: dict[str, Any], lang: Lang) -> None:
             idle=account["fraud"] - account["active_fraud"],
         ))
 
-    shown = table(lang, Reason("渠道"), Reason("抽样数"), Reason("来自涉诈号码"), Reason("拦截 / 提醒 / 放行"),
+    shown = table(lang, Reason("渠道"), Reason("抽样数"), Reason("真实涉诈"), Reason("拦截 / 提醒 / 放行"),
                   Reason("精确率"), Reason("召回率"), title=Reason("抽样实时决策"))
     for name, d in summary["decisions"].items():
         actions = d["actions"]
         shown.add_row(
             name_of(name, lang),
             str(d["sampled"]),
-            str(d["from_fraud_numbers"]),
+            str(d["fraud"]),
             f"{actions.get('block', 0)} / {actions.get('warn', 0)} / {actions.get('pass', 0)}",
             f"{d['precision']:.3f}",
             f"{d['recall']:.3f}",
         )
     out.print(shown)
+    if "transfer" in summary["decisions"]:
+        paid = summary["decisions"]["transfer"]
+        say(lang, Reason(
+            "  转账：受害人付给诈骗方的{fraud}笔与普通转账{ordinary}笔，各按转账当时尚未办结的预警与收款账户的画像决策",
+            fraud=paid["fraud"], ordinary=paid["sampled"] - paid["fraud"],
+        ))
 
     warnings = summary["warnings"]
     heading = Reason("预警（防）：").text(lang)

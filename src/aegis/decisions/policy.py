@@ -6,9 +6,12 @@ from enum import StrEnum
 from functools import cache
 from importlib import resources
 from pathlib import Path
+from typing import Annotated
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from aegis.decisions.warning_policy import Level
 
 
 class Action(StrEnum):
@@ -52,6 +55,8 @@ class DecisionPolicy(BaseModel):
     version: str = Field(min_length=1)
     channels: dict[str, Thresholds]
     transfer_new_payee_large_amount: float = Field(default=5000, gt=0)
+    transfer_payer_warning: dict[Level, Annotated[float, Field(ge=0, le=1)]] = Field(default_factory=dict)
+    """the weight of a transfer's payer being under an open warning, by the warning's level (absent: none)"""
     sender_content: SenderContent = Field(default_factory=SenderContent)
 
     def decide(self, channel: str, score: float) -> Action:

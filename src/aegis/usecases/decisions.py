@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from functools import cache
 from typing import Annotated, Any
@@ -19,15 +19,17 @@ from sqlalchemy import Engine, func, select
 
 from aegis.decisions.evidence import Signal, combine
 from aegis.decisions.policy import Action, DecisionPolicy, default_policy
+from aegis.decisions.warning_policy import level_rank
 from aegis.detectors.base import Detector, Verdict
 from aegis.detectors.text import join_turns
-from aegis.events.models import Ident, fraud_type_name
+from aegis.events.models import Ident, Time, fraud_type_name
 from aegis.features.official_numbers import is_official
 from aegis.features.url_features import host_of
-from aegis.names import name_of
+from aegis.names import CODE_NAMES, name_of
 from aegis.reasons import DEFAULT_LANG, Lang, Reason, loaded
 from aegis.store.repositories import AuditLog, RiskProfileRepository
 from aegis.store.schema import EVENT_TABLES
+from aegis.store.schema_warnings import warning
 from aegis.training.modelstore import load_model
 from aegis.usecases.actor import Actor
 
@@ -72,7 +74,11 @@ class TransferIn(Strict):
     payer_account: Ident
     payee_account: Ident
     amount: Annotated[Decimal, Field(gt=0, max_digits=18, decimal_places=2)]
-    time: datetime | None = None
+    time: Time | None = Field(
+        default=None,
+        description="when the payment is made (default: now); a naive time is China time. The payer's warnings "
+        "count from their first lead until they are closed, so a replayed payment sees those open at its time",
+    )
 
 
 class Decision(BaseModel):
@@ -213,10 +219,11 @@ class Decider:
 
     def transfer(self, items: Sequence[TransferIn]) -> list[Decision]:
         payees = self._account_signals([i.payee_account for i in items])
+        payers = self._payer_warnings(items)
         decisions: list[Decision] = []
         audits: list[dict[str, Any]] = []
-        for item, payee in zip(items, payees, strict=True):
-            signals = [payee]
+        for item, payee, payer in zip(items, payees, payers, strict=True):
+            signals = [payee, payer]
             if item.amount >= Decimal(str(self.policy.transfer_new_payee_large_amount)) and self._first_payment(
                 item.payer_account, item.payee_account
             ):
@@ -247,6 +254,43 @@ class Decider:
             signals.append(
                 Signal(float(profile["score"]), tuple(_about(payee, r) for r in reasons), profile.get("fraud_type"))
             )
+        return signals
+
+    def _payer_warnings(self, items: Sequence[TransferIn]) -> list[Signal]:
+        """For each transfer, its payer's most severe warning open at the payment's time (the account's owner
+        from its opening, 开户): a person being warned of fraud who pays now may be paying the fraudster, which
+        is what police-bank linkage holds payments for. Weighted by level as the policy says."""
+        weights = self.policy.transfer_payer_warning
+        none = Signal(0.0, ())
+        if not items or not any(weights.values()):
+            return [none] * len(items)
+        opening = EVENT_TABLES["account_opening"]
+        with self.engine.connect() as connection:
+            owners = dict(connection.execute(
+                select(opening.c.account, opening.c.person_id).where(
+                    opening.c.account.in_({i.payer_account for i in items}))
+            ).all())
+            rows = connection.execute(
+                select(warning.c.person_id, warning.c.level, warning.c.fraud_type, warning.c.first_lead_at,
+                       warning.c.closed_at).where(warning.c.person_id.in_(set(owners.values())))
+            ).all() if owners else []
+        by_person: dict[str, list[Any]] = {}
+        for row in rows:
+            by_person.setdefault(row.person_id, []).append(row)
+        now = datetime.now(UTC)
+        signals = []
+        for item in items:
+            at = item.time or now
+            # raised before the payment (a lead from this very payment must not count), not closed by then
+            open_then = [w for w in by_person.get(owners.get(item.payer_account, ""), [])
+                         if w.first_lead_at < at and (w.closed_at is None or (item.time is not None
+                                                                              and w.closed_at > at))]
+            worst = min(open_then, key=lambda w: level_rank(w.level), default=None)
+            if worst is None or not weights.get(worst.level):
+                signals.append(none)
+                continue
+            reason = Reason("付款人有一条未办结的预警（{level}），可能正在被骗", level=CODE_NAMES[worst.level])
+            signals.append(Signal(weights[worst.level], (reason,), worst.fraud_type))
         return signals
 
     def _first_payment(self, payer: str, payee: str) -> bool:
