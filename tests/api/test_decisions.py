@@ -275,3 +275,38 @@ def test_the_decide_command_reads_jsonl_and_names_the_bad_line(tmp_path):
     gbk = runner.invoke(app, ["decide", "sms", str(requests), "--db", url])
     assert gbk.exit_code == 2 and "sms.jsonl: not UTF-8 text, as JSON lines must be" in gbk.stderr
     assert "Traceback" not in gbk.output
+
+
+def test_a_policy_is_tried_on_past_requests_without_recording(tmp_path):
+    import json
+
+    import yaml
+    from typer.testing import CliRunner
+
+    from aegis.cli.main import app
+    from aegis.decisions.policy import default_policy
+    from aegis.store import open_engine
+
+    url = f"sqlite:///{tmp_path / 'd.db'}"
+    requests = tmp_path / "sms.jsonl"
+    lines = [{"sender": "17012345678", "text": "【公安局】您涉嫌洗钱案件，请立即将资金转入安全账户配合调查"},
+             {"sender": "13800000002", "text": "妈，我今晚加班不回家吃饭了"}]
+    requests.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in lines) + "\n", encoding="utf-8")
+    strict = default_policy().model_dump()
+    strict["version"] = "what-if-1"
+    strict["channels"]["sms"] = {"block": 1.0, "warn": 1.0}  # nothing reaches 1.0: everything passes
+    (tmp_path / "strict.yaml").write_text(yaml.safe_dump(strict, allow_unicode=True), encoding="utf-8")
+    runner = CliRunner()
+    tried = runner.invoke(app, ["decide", "sms", str(requests), "--db", url, "--policy", str(tmp_path / "strict.yaml"),
+                                "--lang", "en"])
+    assert tried.exit_code == 0, tried.output
+    assert [json.loads(line)["action"] for line in tried.stdout.splitlines()] == ["pass", "pass"]
+    assert "trying policy what-if-1: 0 block, 0 warn, 2 pass; nothing written to the audit log" in tried.stderr
+    assert AuditLog(open_engine(url)).entries() == []
+    live = runner.invoke(app, ["decide", "sms", str(requests), "--db", url])
+    assert json.loads(live.stdout.splitlines()[0])["action"] in ("block", "warn")
+    assert len(AuditLog(open_engine(url)).entries()) == 1 and "试行" not in live.stderr
+    strict["channels"]["sms"] = {"block": 0.5, "warn": 0.9}
+    (tmp_path / "bad.yaml").write_text(yaml.safe_dump(strict, allow_unicode=True), encoding="utf-8")
+    bad = runner.invoke(app, ["decide", "sms", str(requests), "--db", url, "--policy", str(tmp_path / "bad.yaml")])
+    assert bad.exit_code == 2 and "bad.yaml: channels.sms" in bad.stderr and "warn: must not exceed block" in bad.stderr

@@ -230,11 +230,17 @@ def decide(
     file: Annotated[Path, typer.Argument(help="JSONL, one request per line (fields as in the API).")],
     db: DbOption = None,
     lang: LangOpt = "zh",
+    policy: Annotated[Path | None, typer.Option(
+        help="Try this decisions policy file instead of the shipped one: a what-if run on past requests, so "
+             "nothing is written to the audit log; a summary of the actions goes to stderr.")] = None,
 ) -> None:
     """Decide block / warn / pass for each request in a file; one JSON decision per line on stdout."""
+    from collections import Counter
+
     import orjson
     from pydantic import BaseModel, ValidationError
 
+    from aegis.decisions.policy import load_policy
     from aegis.store import open_engine
     from aegis.usecases import decisions
     from aegis.usecases.actor import SYSTEM
@@ -262,10 +268,17 @@ def decide(
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"]) or "(line)"
             raise DataError(f"{file.name}: line {line}: {where}: {first['msg']}") from None
-    decider = decisions.Decider(open_engine(db), SYSTEM, lang=lang)
+    tried = load_policy(policy) if policy is not None else None
+    decider = decisions.Decider(open_engine(db), SYSTEM, tried, lang=lang, record=tried is None)
+    actions: Counter[str] = Counter()
     for start in range(0, len(requests), decisions.MAX_BATCH):
         for decision in getattr(decider, channel)(requests[start:start + decisions.MAX_BATCH]):
+            actions[decision.action.value] += 1
             print(orjson.dumps(decision.model_dump(mode="json")).decode())
+    if tried is not None:
+        summary = Reason("试行策略 {version}：拦截{block}、提醒{warn}、放行{allow}；未写入审计日志",
+                         version=tried.version, block=actions["block"], warn=actions["warn"], allow=actions["pass"])
+        err.print(summary.text(lang), highlight=False)
 
 
 @app.command()

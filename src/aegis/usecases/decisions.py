@@ -122,11 +122,15 @@ class Decider:
         policy: DecisionPolicy | None = None,
         detectors: dict[str, Detector] | None = None,
         lang: Lang = DEFAULT_LANG,
+        *,
+        record: bool = True,
     ) -> None:
         """``lang`` is the language of the reasons in the returned decisions; the audit log keeps them as
-        messages, readable in either."""
+        messages, readable in either. ``record=False`` is a what-if run (a policy tried on past requests before
+        it goes live): the decisions come back and nothing is written, since nothing was decided about anyone."""
         self.engine = engine
         self.lang = lang
+        self.record = record
         self.actor = actor
         self.policy = policy or default_policy()
         self.risk = RiskProfileRepository(engine)
@@ -342,7 +346,8 @@ class Decider:
         return decision
 
     def _recorded(self, decisions: list[Decision], audits: list[dict[str, Any]]) -> list[Decision]:
-        self.audit.append_many(audits)
+        if self.record:
+            self.audit.append_many(audits)
         return decisions
 
 
