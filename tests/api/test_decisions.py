@@ -136,6 +136,31 @@ def test_transfer_to_risky_payee_is_held(client, engine):
     assert ordinary["action"] == "pass"
 
 
+def test_a_large_payment_is_a_first_one_only_before_the_pair_ever_paid(client, engine):
+    from datetime import UTC, datetime, timedelta
+
+    from aegis.events.models import Transfer
+    from aegis.store import EventRepository
+
+    paid_at = datetime(2026, 10, 5, 9, 0, tzinfo=UTC)
+    stored = Transfer(payer_account="6212000000000101", payee_account="6222000000000202", payer_bank="工商银行",
+                      payee_bank="建设银行", amount="20000.00", time=paid_at)
+    with engine.begin() as connection:
+        EventRepository(engine).add_many("transfer", [stored.model_dump()], connection)
+
+    def first(at: datetime | None, payee: str = "6222000000000202") -> bool:
+        body = {"payer_account": "6212000000000101", "payee_account": payee, "amount": "20000.00"}
+        if at is not None:
+            body["time"] = at.isoformat()
+        reasons = client.post("/api/v1/decisions/transfer", headers=BANK, json=body).json()["reasons"]
+        return any("首次" in r for r in reasons)
+
+    assert not first(None)  # paid before: not a first payment now
+    assert first(paid_at)  # replayed at its own time: the stored row is itself, not an earlier payment
+    assert not first(paid_at + timedelta(days=1))
+    assert first(None, payee="6222000000000303")
+
+
 def test_a_payer_under_an_open_warning_is_held_while_it_is_open(client, engine):
     from datetime import UTC, datetime, timedelta
 

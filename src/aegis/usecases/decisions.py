@@ -224,13 +224,15 @@ class Decider:
     def transfer(self, items: Sequence[TransferIn]) -> list[Decision]:
         payees = self._account_signals([i.payee_account for i in items])
         payers = self._payer_warnings(items)
+        large = Decimal(str(self.policy.transfer_new_payee_large_amount))
+        earliest = self._earliest_payments([i for i in items if i.amount >= large])
         decisions: list[Decision] = []
         audits: list[dict[str, Any]] = []
         for item, payee, payer in zip(items, payees, payers, strict=True):
             signals = [payee, payer]
-            if item.amount >= Decimal(str(self.policy.transfer_new_payee_large_amount)) and self._first_payment(
-                item.payer_account, item.payee_account
-            ):
+            before = earliest.get((item.payer_account, item.payee_account))
+            # a first payment: none stored before this one (a replayed payment finds itself stored, not before)
+            if item.amount >= large and (before is None or (item.time is not None and before >= item.time)):
                 first = Reason("首次向该收款账户转账且金额较大（{amount}元）", amount=str(item.amount))
                 signals.append(Signal(0.3, (first,)))
             decisions.append(
@@ -297,15 +299,21 @@ class Decider:
             signals.append(Signal(weights[worst.level], (reason,), worst.fraud_type))
         return signals
 
-    def _first_payment(self, payer: str, payee: str) -> bool:
+    def _earliest_payments(self, items: Sequence[TransferIn]) -> dict[tuple[str, str], datetime]:
+        """When each (payer, payee) pair of ``items`` first paid, among the stored transfers: one query for the
+        batch, through the payer index."""
+        if not items:
+            return {}
         table = EVENT_TABLES["transfer"]
+        pairs = {(i.payer_account, i.payee_account) for i in items}
         with self.engine.connect() as connection:
-            paid = connection.execute(
-                select(func.count())
-                .select_from(table)
-                .where(table.c.payer_account == payer, table.c.payee_account == payee)
-            ).scalar_one()
-        return paid == 0
+            rows = connection.execute(
+                select(table.c.payer_account, table.c.payee_account, func.min(table.c.time))
+                .where(table.c.payer_account.in_({p for p, _ in pairs}),
+                       table.c.payee_account.in_({q for _, q in pairs}))
+                .group_by(table.c.payer_account, table.c.payee_account)
+            ).all()
+        return {(payer, payee): first for payer, payee, first in rows if (payer, payee) in pairs}
 
     def _decide(
         self,
