@@ -30,6 +30,9 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="The store: migrations and counts.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+profiles_app = typer.Typer(help="Risk profiles of numbers, accounts and domains, which real-time decisions read.",
+                           no_args_is_help=True)
+app.add_typer(profiles_app, name="profiles")
 
 
 def _mount_workflows() -> None:
@@ -279,6 +282,37 @@ def decide(
         summary = Reason("试行策略 {version}：拦截{block}、提醒{warn}、放行{allow}；未写入审计日志",
                          version=tried.version, block=actions["block"], warn=actions["warn"], allow=actions["pass"])
         err.print(summary.text(lang), highlight=False)
+
+
+@profiles_app.command("refresh")
+@user_errors
+def profiles_refresh(
+    db: DbOption = None,
+    days: Annotated[float, typer.Option(min=0, help="Read the events of this many days before the latest stored "
+                                                     "one (0: all of them).")] = 30,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the counts as JSON.")] = False,
+    lang: LangOpt = "zh",
+) -> None:
+    """Rebuild and score the risk profiles from the stored events (the batch job behind real-time decisions)."""
+    from datetime import timedelta
+
+    from aegis.events.models import CHINA_TZ
+    from aegis.store import open_engine
+    from aegis.usecases.actor import SYSTEM
+    from aegis.usecases.profiles import refresh_profiles
+
+    window = timedelta(days=days) if days else None
+    result = refresh_profiles(open_engine(db), SYSTEM, progress=Stopwatch(lang), window=window)
+    if as_json:
+        print(json.dumps({"since": result.since.isoformat() if result.since else None,
+                          "profiles": result.profiles, "flagged": result.flagged}))
+        return
+    shown = table(lang, Reason("实体"), Reason("画像数"), Reason("标记涉诈"), title=Reason("风险画像"))
+    for kind, count in result.profiles.items():
+        shown.add_row(name_of(kind, lang), f"{count:,}", f"{result.flagged.get(kind, 0):,}")
+    out.print(shown)
+    since = result.since.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M") if result.since else None
+    say(lang, Reason("事件窗口：自{since}（北京时间）起", since=since) if since else Reason("事件窗口：全部事件"))
 
 
 @app.command()

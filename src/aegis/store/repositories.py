@@ -52,9 +52,13 @@ class EventRepository:
         with self.engine.connect() as connection:
             return set(connection.execute(select(table.c.event_id)).scalars())
 
-    def frame(self, kind: str, columns: Sequence[str] | None = None) -> pd.DataFrame:
-        """All events of a kind as a data frame (for batch feature building), times in UTC."""
-        return self._frame(kind, columns, [None])
+    def frame(self, kind: str, columns: Sequence[str] | None = None, *, since: datetime | None = None
+              ) -> pd.DataFrame:
+        """The events of a kind as a data frame (for batch feature building), times in UTC: all of them, or
+        those at or after ``since`` (``start`` for calls)."""
+        table = EVENT_TABLES[kind]
+        condition = None if since is None else table.c["start" if "start" in table.c else "time"] >= since
+        return self._frame(kind, columns, [condition])
 
     def frame_touching(self, kind: str, fields: Sequence[str], values: Iterable[str]) -> pd.DataFrame:
         """The events of a kind whose ``fields`` (any of them) hold one of ``values``, as :meth:`frame` does.
@@ -70,11 +74,18 @@ class EventRepository:
 
     def first_time(self, kind: str) -> datetime | None:
         """The earliest time of any event of a kind (``start`` for calls), None when there is none."""
+        return self._time_bound(kind, func.min)
+
+    def last_time(self, kind: str) -> datetime | None:
+        """The latest time of any event of a kind (``start`` for calls), None when there is none."""
+        return self._time_bound(kind, func.max)
+
+    def _time_bound(self, kind: str, bound: Any) -> datetime | None:
         table = EVENT_TABLES[kind]
         column = table.c["start" if "start" in table.c else "time"]
         with self.engine.connect() as connection:
-            first: datetime | None = connection.execute(select(func.min(column))).scalar_one()
-        return first
+            found: datetime | None = connection.execute(select(bound(column))).scalar_one()
+        return found
 
     def _frame(self, kind: str, columns: Sequence[str] | None, conditions: Sequence[Any]) -> pd.DataFrame:
         table = EVENT_TABLES[kind]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -38,6 +39,8 @@ class RefreshResult:
     """of which labelled fraud by their detector"""
     scores: dict[str, pd.Series] = field(default_factory=dict)
     """score per entity id, per entity type (for evaluation against a truth)"""
+    since: datetime | None = None
+    """the start of the window of events read (None: all of them)"""
 
 
 def _rows(ids: pd.Index, verdicts: list[Verdict], features: pd.DataFrame | None = None) -> list[dict[str, Any]]:
@@ -62,12 +65,17 @@ def refresh_profiles(
     detectors: Mapping[str, Detector] | None = None,
     policy: DecisionPolicy | None = None,
     progress: Say | None = None,
+    window: timedelta | None = None,
 ) -> RefreshResult:
     """Score every number that called or texted, every account that sent or received, every visited domain.
 
     A number's profile joins what it texted (:func:`aegis.decisions.evidence.with_sent_content`, under the
-    policy's ``sender_content`` rule)."""
+    policy's ``sender_content`` rule). With ``window``, only the events of that span before the latest stored
+    one are read (a month of a city, not its whole history); entities quiet in the window keep the profile
+    they had. The result's ``since`` says where the window began (None: all events)."""
     actor.require({Role.system, Role.city_centre}, "refresh risk profiles")
+    if window is not None and window <= timedelta(0):
+        raise ValueError(f"window: must be positive (got {window})")
     say = progress or (lambda _: None)
     chosen = dict(detectors or {})
 
@@ -78,6 +86,10 @@ def refresh_profiles(
 
     events, risk = EventRepository(engine), RiskProfileRepository(engine)
     result = RefreshResult()
+    if window is not None:
+        latest = [t for t in (events.last_time(k) for k in ("call", "sms", "transfer", "url_visit")) if t]
+        result.since = max(latest) - window if latest else None
+    since = result.since
 
     def write(kind: str, ids: pd.Index, verdicts: list[Verdict], features: pd.DataFrame | None = None) -> None:
         risk.upsert_many(kind, _rows(ids, verdicts, features), model=type(detector(_DETECTOR[kind])).__name__)
@@ -86,8 +98,9 @@ def refresh_profiles(
         result.scores[kind] = pd.Series([v.score for v in verdicts], index=ids.astype(str), name=kind)
 
     say(Reason("号码：统计通话与短信画像"))
-    calls = events.frame("call", ["caller", "callee", "start", "duration_s", "direction", "cell_id", "imei", "imsi"])
-    sms = events.frame("sms", ["sender", "receiver", "time", "text"])
+    calls = events.frame("call", ["caller", "callee", "start", "duration_s", "direction", "cell_id", "imei", "imsi"],
+                         since=since)
+    sms = events.frame("sms", ["sender", "receiver", "time", "text"], since=since)
     if len(calls) or len(sms):
         active = pd.Index(pd.concat([calls["caller"], sms["sender"]]).unique(), dtype=str)
         profiles = profile_from_events(calls, sms, numbers=active)
@@ -109,7 +122,7 @@ def refresh_profiles(
         write("number", profiles.index, verdicts, profiles)
 
     say(Reason("账户：统计转账画像"))
-    transfers = events.frame("transfer", ["payer_account", "payee_account", "amount", "time", "channel"])
+    transfers = events.frame("transfer", ["payer_account", "payee_account", "amount", "time", "channel"], since=since)
     if len(transfers):
         transfers["amount"] = transfers["amount"].astype(float)
         accounts = pd.Index(pd.concat([transfers["payer_account"], transfers["payee_account"]]).unique(), dtype=str)
@@ -123,7 +136,7 @@ def refresh_profiles(
         write("account", accounts[keep], [verdicts[i] for i in keep])
 
     say(Reason("域名：为访问过的网址评分"))
-    visits = events.frame("url_visit", ["url"])
+    visits = events.frame("url_visit", ["url"], since=since)
     if len(visits):
         urls = visits["url"].drop_duplicates()
         by_url = pd.DataFrame({"url": urls.to_numpy(), "host": [host_of(u) for u in urls]})
