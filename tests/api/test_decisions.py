@@ -197,7 +197,14 @@ def test_a_payer_under_an_open_warning_is_held_while_it_is_open(client, engine):
     assert decide("6212000000000001", at=t0 - timedelta(hours=1))["action"] == "pass"  # before the warning
 
     officer = Actor("o1", Role.police_station, district="siming", station="siming-zhonghua")
-    wid = uc.list_warnings(engine, officer)[0]["warning_id"]
+    centre = Actor("c1", Role.city_centre)
+    (told,) = uc.list_warnings(engine, centre)
+    wid = told["warning_id"]
+    # the hold is news for the officer on the warning: a lead, once per payment (a retry adds nothing)
+    assert told["lead_count"] == 2 and render(told["reasons"])[0] == "正在向账户622*********0555转账800.00元（拦截）"
+    decide("6212000000000001", at=t0 + timedelta(minutes=30))
+    decide("6212000000000001", at=t0 + timedelta(minutes=30))
+    assert uc.list_warnings(engine, centre)[0]["lead_count"] == 3
     t1 = t0 + timedelta(hours=3)
     uc.take_warning(engine, officer, wid, now=t0 + timedelta(hours=1))
     uc.record_contact(engine, officer, wid, channel="call", result="reached", now=t0 + timedelta(hours=2))
@@ -206,13 +213,17 @@ def test_a_payer_under_an_open_warning_is_held_while_it_is_open(client, engine):
     # a payment replayed at its own time sees the warning that was open then
     assert decide("6212000000000001", at=t0 + timedelta(hours=2))["action"] == "block"
     assert decide("6212000000000001", at=t1 + timedelta(minutes=1))["action"] == "pass"
-    assert len(AuditLog(engine).entries("account", "6212000000000001")) == 2  # the two holds
+    assert len(AuditLog(engine).entries("account", "6212000000000001")) == 4  # the holds
+    assert len(uc.list_warnings(engine, centre)) == 1  # a replay under a closed warning opens none
     # a medium warning alone lets a small payment pass; with a large first payment to a new payee it warns
     medium = WarningRequest("P2", "pig_butchering", 0.6, "medium", (Reason("访问涉诈网站"),), "lead-2", t0)
     assert uc.raise_warnings(engine, system, [medium], now=t0)["opened"] == 1
     assert decide("6212000000000002")["action"] == "pass"
     large = decide("6212000000000002", amount="30000.00")
     assert large["action"] == "warn" and large["fraud_type"] == "pig_butchering"
+    # paying while warned makes the medium warning urgent, for the city centre's queue
+    raised = next(w for w in uc.list_warnings(engine, centre) if w["person_id"] == "P2")
+    assert (raised["level"], raised["queue"]) == ("urgent", "city")
     assert large["reasons"][0] == "付款人有一条未办结的预警（中），可能正在被骗" and "首次" in large["reasons"][1]
 
 

@@ -7,6 +7,7 @@ audit log with its reasons, the policy version and who asked.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -31,7 +32,7 @@ from aegis.store.repositories import AuditLog, RiskProfileRepository
 from aegis.store.schema import EVENT_TABLES
 from aegis.store.schema_warnings import warning
 from aegis.training.modelstore import load_model
-from aegis.usecases.actor import Actor
+from aegis.usecases.actor import Actor, mask
 
 URL_PATTERN = re.compile(
     r"(?:https?://|www\.)[^\s，。！？、）)\]】'\"<>]+|[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:com|cn|net|top|"
@@ -223,7 +224,8 @@ class Decider:
 
     def transfer(self, items: Sequence[TransferIn]) -> list[Decision]:
         payees = self._account_signals([i.payee_account for i in items])
-        payers = self._payer_warnings(items)
+        warned = self._payer_warnings(items)
+        payers = [signal for signal, _ in warned]
         large = Decimal(str(self.policy.transfer_new_payee_large_amount))
         earliest = self._earliest_payments([i for i in items if i.amount >= large])
         decisions: list[Decision] = []
@@ -245,7 +247,35 @@ class Decider:
                     audits,
                 )
             )
+        if self.record:
+            self._tell_the_warnings(items, decisions, [w for _, w in warned])
         return self._recorded(decisions, audits)
+
+    def _tell_the_warnings(self, items: Sequence[TransferIn], decisions: Sequence[Decision],
+                           warnings: Sequence[Any]) -> None:
+        """A payment held or warned while its payer is under a warning is news for the officer on that warning:
+        the person is paying now. It becomes a lead on the warning, at the urgent level (which re-routes a
+        less severe warning and brings its deadline closer), through the warnings use case. Only a warning still
+        open gets it (the lead names the warning's person and fraud type, so the warnings use case finds it; a
+        warning closed in the moment between would see a new one opened, which an officer then closes)."""
+        from aegis.actions.warnings import WarningRequest
+        from aegis.usecases.actor import SYSTEM
+        from aegis.usecases.warnings import raise_warnings
+
+        now = datetime.now(UTC)
+        leads = []
+        for item, decision, open_warning in zip(items, decisions, warnings, strict=True):
+            # a replayed payment whose warning has been closed since is history, not news
+            if open_warning is None or open_warning.closed_at is not None or decision.action is Action.allow:
+                continue
+            at = item.time or now
+            key = f"{item.payer_account}|{item.payee_account}|{item.amount}|{at.isoformat()}"
+            news = Reason("正在向账户{payee}转账{amount}元（{action}）", payee=mask(item.payee_account),
+                          amount=str(item.amount), action=CODE_NAMES[decision.action.value])
+            leads.append(WarningRequest(open_warning.person_id, open_warning.fraud_type, decision.score, "urgent",
+                                        (news,), "transfer-" + hashlib.sha1(key.encode()).hexdigest()[:24], at))
+        if leads:
+            raise_warnings(self.engine, SYSTEM, leads)
 
     def _account_signals(self, accounts: Sequence[str]) -> list[Signal]:
         known = self.risk.get_many("account", accounts)
@@ -262,14 +292,15 @@ class Decider:
             )
         return signals
 
-    def _payer_warnings(self, items: Sequence[TransferIn]) -> list[Signal]:
+    def _payer_warnings(self, items: Sequence[TransferIn]) -> list[tuple[Signal, Any]]:
         """For each transfer, its payer's most severe warning open at the payment's time (the account's owner
-        from its opening, 开户): a person being warned of fraud who pays now may be paying the fraudster, which
-        is what police-bank linkage holds payments for. Weighted by level as the policy says."""
+        from its opening, 开户), as a signal and the warning's row (None without one): a person being warned of
+        fraud who pays now may be paying the fraudster, which is what police-bank linkage holds payments for.
+        Weighted by level as the policy says."""
         weights = self.policy.transfer_payer_warning
         none = Signal(0.0, ())
         if not items or not any(weights.values()):
-            return [none] * len(items)
+            return [(none, None)] * len(items)
         opening = EVENT_TABLES["account_opening"]
         with self.engine.connect() as connection:
             owners = dict(connection.execute(
@@ -284,7 +315,7 @@ class Decider:
         for row in rows:
             by_person.setdefault(row.person_id, []).append(row)
         now = datetime.now(UTC)
-        signals = []
+        signals: list[tuple[Signal, Any]] = []
         for item in items:
             at = item.time or now
             # raised before the payment (a lead from this very payment must not count), not closed by then
@@ -293,10 +324,10 @@ class Decider:
                                                                               and w.closed_at > at))]
             worst = min(open_then, key=lambda w: level_rank(w.level), default=None)
             if worst is None or not weights.get(worst.level):
-                signals.append(none)
+                signals.append((none, None))
                 continue
             reason = Reason("付款人有一条未办结的预警（{level}），可能正在被骗", level=CODE_NAMES[worst.level])
-            signals.append(Signal(weights[worst.level], (reason,), worst.fraud_type))
+            signals.append((Signal(weights[worst.level], (reason,), worst.fraud_type), worst))
         return signals
 
     def _earliest_payments(self, items: Sequence[TransferIn]) -> dict[tuple[str, str], datetime]:
