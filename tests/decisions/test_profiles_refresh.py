@@ -24,11 +24,11 @@ def calls(caller: str, at: datetime) -> list[dict]:
 
 
 @pytest.fixture
-def store(sqlite_engine: Engine) -> Engine:
-    with sqlite_engine.begin() as connection:
-        EventRepository(sqlite_engine).add_many(
+def store(engine: Engine) -> Engine:
+    with engine.begin() as connection:
+        EventRepository(engine).add_many(
             "call", calls("13800000001", T0 - timedelta(days=60)) + calls("13800000002", T0), connection)
-    return sqlite_engine
+    return engine
 
 
 def test_a_window_reads_only_the_recent_events_and_keeps_older_profiles(store: Engine) -> None:
@@ -49,7 +49,7 @@ def test_a_window_reads_only_the_recent_events_and_keeps_older_profiles(store: E
 
 
 def test_the_command_refreshes_and_reports_counts(store: Engine, tmp_path) -> None:
-    url = str(store.url)
+    url = store.url.render_as_string(hide_password=False)
     done = CliRunner().invoke(app, ["profiles", "refresh", "--db", url, "--days", "30", "--json"])
     assert done.exit_code == 0, done.output
     counts = json.loads(done.stdout)
