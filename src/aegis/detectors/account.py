@@ -59,7 +59,7 @@ from aegis.features.account_profile import (
     LOW_AMOUNT_QUANTILE,
     SCORE_NEIGHBOURHOOD_FEATURES,
     TransferGraph,
-    account_profiles,
+    coded_profiles,
     feature_columns,
     score_neighbourhood,
 )
@@ -143,7 +143,7 @@ class AccountDetector(Detector):
         for graph in graphs:
             codes, names = graph.encoded()
             coded.append(codes)
-            profiles.append(account_profiles(codes, unit=self.unit))
+            profiles.append(coded_profiles(codes, unit=self.unit))
             listed.append(start + names.get_indexer(graph.accounts))
             start += len(names)
         return coded, profiles, np.concatenate(listed) if listed else np.zeros(0, dtype=int)

@@ -108,6 +108,12 @@ def account_profiles(graph: TransferGraph, *, unit: pd.Timedelta = DEFAULT_UNIT)
     figures the reasons quote (``n_payers``, ``n_payees``, ``burst_n``, ``dormancy_units``).
     """
     coded, names = graph.encoded()
+    return coded_profiles(coded, unit=unit).set_axis(names).reindex(graph.accounts)
+
+
+def coded_profiles(coded: TransferGraph, *, unit: pd.Timedelta = DEFAULT_UNIT) -> pd.DataFrame:
+    """:func:`account_profiles` of a graph already in codes (:meth:`TransferGraph.encoded`: every account the
+    transfers name listed as 0..n-1), one row per code, for a caller that keeps the codes (the detector)."""
     accounts = coded.accounts
     t = _clean(coded.transfers, unit)
     incoming = t.groupby("payee_account")
@@ -140,8 +146,7 @@ def account_profiles(graph: TransferGraph, *, unit: pd.Timedelta = DEFAULT_UNIT)
     p = p.join(_group_features(t, accounts))
     p = p.join(neighbour_aggregates(t, p[[*NEIGHBOUR_FEATURES, *GROUP_NEIGHBOUR_FEATURES]], prefix="nb_"))
     one_step = p[[f"nb_mean_{c}" for c in NEIGHBOUR_FEATURES]].set_axis(list(NEIGHBOUR_FEATURES), axis=1)
-    p = p.join(neighbour_aggregates(t, one_step, prefix="nb2_", peak=False))
-    return p.set_axis(names).reindex(graph.accounts)
+    return p.join(neighbour_aggregates(t, one_step, prefix="nb2_", peak=False))
 
 
 def feature_columns() -> list[str]:

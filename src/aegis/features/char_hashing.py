@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.feature_extraction.text import HashingVectorizer
 
 _WHITE_SPACES = re.compile(r"\s\s+")
 """runs of whitespace, which scikit-learn's character analyser turns into one space before taking n-grams"""
@@ -37,8 +38,10 @@ _INT32_MIN = -(2**31)
 
 def supports(vectorizer: Any) -> bool:
     """True when ``vectorizer`` is a ``HashingVectorizer`` whose output :func:`char_ngram_counts` reproduces."""
+    if not isinstance(vectorizer, HashingVectorizer):
+        return False
     params = vectorizer.get_params()
-    return (type(vectorizer).__name__ == "HashingVectorizer" and params["analyzer"] == "char"
+    return (params["analyzer"] == "char"
             and params["lowercase"] and params["preprocessor"] is None and params["strip_accents"] is None
             and not params["alternate_sign"] and params["norm"] is None and params["input"] == "content"
             and params["binary"] is False and params["decode_error"] == "strict")

@@ -34,4 +34,9 @@ def text_encoding(path: Path) -> str:
             failure = exc
             continue
         return encoding
-    raise EncodingError(f"neither UTF-8 nor GBK text ({failure.reason} at byte {failure.start})")
+    raise EncodingError(undecodable(failure))
+
+
+def undecodable(failure: UnicodeDecodeError) -> str:
+    """What is said of a file that the last of :data:`ENCODINGS` could not decode either."""
+    return f"neither UTF-8 nor GBK text ({failure.reason} at byte {failure.start})"

@@ -20,7 +20,15 @@ from pydantic import ValidationError
 from sqlalchemy import Engine
 
 from aegis.events.models import EVENT_TYPES, Record
-from aegis.ingest.readers import FileFormatError, RawRow, columns, count_rows, detect_format, read_batches
+from aegis.ingest.readers import (
+    FileFormatError,
+    RawRow,
+    columns,
+    count_rows,
+    csv_encoding,
+    detect_format,
+    read_batches,
+)
 from aegis.store.repositories import EventRepository, IngestRunRepository
 
 Progress = Callable[[int], None]
@@ -134,7 +142,9 @@ def ingest_file(
         raise IngestError(f"{path}: no such file")
     try:
         fmt = fmt or detect_format(path)
-        check_columns(model, path, columns(path, fmt))
+        # decided once, from the whole file, before a row is stored
+        encoding = csv_encoding(path) if fmt == "csv" else "utf-8"
+        check_columns(model, path, columns(path, fmt, encoding))
     except FileFormatError as exc:
         raise IngestError(str(exc)) from None
     if on_total:
@@ -148,7 +158,7 @@ def ingest_file(
         writer = csv.writer(handle)
         writer.writerow(["line", "field", "reason", "row"])
         try:
-            for batch in read_batches(path, fmt, batch_size):
+            for batch in read_batches(path, fmt, batch_size, encoding):
                 good, rejects = validate_rows(model, batch)
                 unique = list({row["event_id"]: row for row in good}.values())
                 with engine.begin() as connection:

@@ -59,12 +59,13 @@ def _clean(values: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in values.items() if _present(v)}
 
 
-def columns(path: Path, fmt: str) -> list[str] | None:
-    """The file's column names (None for JSONL, whose rows name their own fields)."""
+def columns(path: Path, fmt: str, encoding: str = "utf-8-sig") -> list[str] | None:
+    """The file's column names (None for JSONL, whose rows name their own fields); ``encoding`` is a CSV's
+    (:func:`csv_encoding`)."""
     if fmt == "parquet":
         return list(pq.ParquetFile(path).schema_arrow.names)
     if fmt == "csv":
-        with path.open(newline="", encoding=csv_encoding(path)) as handle:
+        with path.open(newline="", encoding=encoding) as handle:
             header = next(csv.reader(handle), None)
         if not header:
             raise FileFormatError(f"{path.name}: the file is empty (a CSV needs a header row)")
@@ -89,11 +90,13 @@ def count_rows(path: Path, fmt: str) -> int:
     return max(lines - (1 if fmt == "csv" else 0), 0)
 
 
-def read_batches(path: Path, fmt: str, batch_size: int = 5000) -> Iterator[list[RawRow]]:
-    reader = {"csv": _csv, "jsonl": _jsonl, "parquet": _parquet}[fmt]
+def read_batches(path: Path, fmt: str, batch_size: int = 5000, encoding: str = "utf-8-sig"
+                 ) -> Iterator[list[RawRow]]:
+    """The file's rows in batches; ``encoding`` is a CSV's (:func:`csv_encoding`, decided once by the caller)."""
+    rows = _csv(path, encoding) if fmt == "csv" else {"jsonl": _jsonl, "parquet": _parquet}[fmt](path, batch_size)
     batch: list[RawRow] = []
     try:
-        for row in reader(path, batch_size):
+        for row in rows:
             batch.append(row)
             if len(batch) >= batch_size:
                 yield batch
@@ -104,8 +107,8 @@ def read_batches(path: Path, fmt: str, batch_size: int = 5000) -> Iterator[list[
         yield batch
 
 
-def _csv(path: Path, _batch_size: int) -> Iterator[RawRow]:
-    with path.open(newline="", encoding=csv_encoding(path)) as handle:
+def _csv(path: Path, encoding: str) -> Iterator[RawRow]:
+    with path.open(newline="", encoding=encoding) as handle:
         reader = csv.reader(handle)
         header = [name.strip() for name in next(reader)]
         for values in reader:

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from aegis.detectors.base import Detector, Verdict
-from aegis.ingest.encoding import EncodingError, text_encoding
+from aegis.ingest.encoding import ENCODINGS, undecodable
 
 KINDS = ("text", "number", "url", "account")
 
@@ -26,16 +26,19 @@ class DataError(ValueError):
 
 
 def read_csv(path: Path, **options: Any) -> pd.DataFrame:
-    """One CSV file as pandas reads it with ``options``, in UTF-8 or GBK (:mod:`aegis.ingest.encoding`); a
+    """One CSV file as pandas reads it with ``options``, in UTF-8 or GBK (:data:`aegis.ingest.encoding.ENCODINGS`,
+    in turn: pandas decodes what it reads, so a header read with ``nrows=0`` decodes only the header); a
     missing, undecodable or malformed file is a :class:`DataError` naming the file and the reason."""
     if not Path(path).is_file():
         raise DataError(f"{path}: no such file")
-    try:
-        return pd.read_csv(path, encoding=text_encoding(path), **options)
-    except EncodingError as exc:
-        raise DataError(f"{path}: cannot be read as CSV: {exc}") from None
-    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise DataError(f"{path}: cannot be read as CSV ({exc})") from None
+    for encoding in ENCODINGS:
+        try:
+            return pd.read_csv(path, encoding=encoding, **options)
+        except UnicodeDecodeError as exc:
+            failure = exc
+        except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+            raise DataError(f"{path}: cannot be read as CSV ({exc})") from None
+    raise DataError(f"{path}: cannot be read as CSV: {undecodable(failure)}")
 
 
 def without_trailing_blank_rows(frame: pd.DataFrame) -> pd.DataFrame:

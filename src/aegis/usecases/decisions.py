@@ -18,6 +18,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Engine, func, select
 
+from aegis.actions.warnings import WarningRequest
 from aegis.decisions.evidence import Signal, combine
 from aegis.decisions.policy import Action, DecisionPolicy, default_policy
 from aegis.decisions.warning_policy import level_rank
@@ -32,7 +33,8 @@ from aegis.store.repositories import AuditLog, RiskProfileRepository
 from aegis.store.schema import EVENT_TABLES
 from aegis.store.schema_warnings import warning
 from aegis.training.modelstore import load_model
-from aegis.usecases.actor import Actor, mask
+from aegis.usecases.actor import SYSTEM, Actor, mask
+from aegis.usecases.warnings import raise_warnings
 
 URL_PATTERN = re.compile(
     r"(?:https?://|www\.)[^\s，。！？、）)\]】'\"<>]+|[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:com|cn|net|top|"
@@ -224,8 +226,7 @@ class Decider:
 
     def transfer(self, items: Sequence[TransferIn]) -> list[Decision]:
         payees = self._account_signals([i.payee_account for i in items])
-        warned = self._payer_warnings(items)
-        payers = [signal for signal, _ in warned]
+        payers, warnings = zip(*self._payer_warnings(items), strict=True) if items else ((), ())
         large = Decimal(str(self.policy.transfer_new_payee_large_amount))
         earliest = self._earliest_payments([i for i in items if i.amount >= large])
         decisions: list[Decision] = []
@@ -248,7 +249,7 @@ class Decider:
                 )
             )
         if self.record:
-            self._tell_the_warnings(items, decisions, [w for _, w in warned])
+            self._tell_the_warnings(items, decisions, warnings)
         return self._recorded(decisions, audits)
 
     def _tell_the_warnings(self, items: Sequence[TransferIn], decisions: Sequence[Decision],
@@ -258,10 +259,6 @@ class Decider:
         less severe warning and brings its deadline closer), through the warnings use case. Only a warning still
         open gets it (the lead names the warning's person and fraud type, so the warnings use case finds it; a
         warning closed in the moment between would see a new one opened, which an officer then closes)."""
-        from aegis.actions.warnings import WarningRequest
-        from aegis.usecases.actor import SYSTEM
-        from aegis.usecases.warnings import raise_warnings
-
         now = datetime.now(UTC)
         leads = []
         for item, decision, open_warning in zip(items, decisions, warnings, strict=True):

@@ -21,11 +21,12 @@ from aegis.funds import Seed
 from aegis.reasons import Reason, as_reason
 from aegis.store.repositories import AuditLog
 from aegis.store.schema_funds import fund_chase, fund_order
-from aegis.usecases.actor import Actor, PermissionDenied, Role
+from aegis.usecases.actor import Actor
 from aegis.usecases.funds.data import FundsData
 from aegis.usecases.funds.records import (
     CHASE_ROLES,
     ChaseError,
+    _bank_scope,
     _chase,
     _covers,
     _insert_ignoring_duplicates,
@@ -159,12 +160,7 @@ def list_orders(
     bank: str | None = None,
 ) -> list[OrderView]:
     """Orders, newest first. A bank sees only the orders for its own accounts."""
-    if actor.role is Role.bank:
-        if bank is not None and bank != actor.institution:
-            raise PermissionDenied(f"bank: {actor.institution} may not see the orders of {bank}")
-        bank = actor.institution
-    else:
-        actor.require(CHASE_ROLES, "list orders")
+    bank = _bank_scope(actor, bank, "orders", "list orders")
     query = select(fund_order).order_by(fund_order.c.issued_at.desc(), fund_order.c.order_id)
     if chase_id:
         query = query.where(fund_order.c.chase_id == chase_id)

@@ -14,8 +14,8 @@ from aegis.actions.orders import (
 )
 from aegis.store.repositories import AuditLog
 from aegis.store.schema_funds import bank_contact
-from aegis.usecases.actor import Actor, PermissionDenied, Role
-from aegis.usecases.funds.records import CHASE_ROLES, _now
+from aegis.usecases.actor import Actor
+from aegis.usecases.funds.records import CHASE_ROLES, _bank_scope, _now
 
 
 def load_bank_contacts(engine: Engine, actor: Actor, policy: FundsPolicy | None = None) -> int:
@@ -54,12 +54,7 @@ def bank_contacts(
     """Duty posts per bank with whether each is on duty at ``at``; a bank sees only its own."""
     from aegis.actions.orders import Contact
 
-    if actor.role is Role.bank:
-        if bank is not None and bank != actor.institution:
-            raise PermissionDenied(f"bank: {actor.institution} may not see the contacts of {bank}")
-        bank = actor.institution
-    else:
-        actor.require(CHASE_ROLES, "see bank contacts")
+    bank = _bank_scope(actor, bank, "contacts", "see bank contacts")
     at = _now(at)
     query = select(bank_contact).order_by(bank_contact.c.bank, bank_contact.c.role)
     if bank:

@@ -46,6 +46,17 @@ class ChaseError(ValueError):
 
 
 # -- helpers -------------------------------------------------------------------------------------------------
+def _bank_scope(actor: Actor, bank: str | None, what: str, action: str) -> str | None:
+    """The bank a listing of ``what`` is limited to: a bank user sees only its own (asking for another bank's is
+    refused); the chase roles (who may ``action``) see every bank, or the one they ask for."""
+    if actor.role is Role.bank:
+        if bank is not None and bank != actor.institution:
+            raise PermissionDenied(f"bank: {actor.institution} may not see the {what} of {bank}")
+        return actor.institution
+    actor.require(CHASE_ROLES, action)
+    return bank
+
+
 def _now(now: datetime | None) -> datetime:
     if now is None:
         return datetime.now(UTC)
