@@ -30,10 +30,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from aegis.actions.returns import largest_remainder
+from aegis.decisions.policy_file import read_policy_file
 from aegis.decisions.warning_policy import parse_duration
 from aegis.events.models import CHINA_TZ
 from aegis.funds import TraceResult
@@ -193,14 +193,7 @@ def default_policy_path() -> Path:
 
 def load_policy(path: Path | None = None) -> FundsPolicy:
     """Read and validate the funds policy; errors name the file and the field."""
-    path = path or default_policy_path()
-    try:
-        return FundsPolicy.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        raise ValueError(f"{path}: {'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from None
-    except (yaml.YAMLError, OSError) as exc:
-        raise ValueError(f"{path}: {exc}") from None
+    return read_policy_file(path or default_policy_path(), FundsPolicy)
 
 
 # -- which accounts get an order -----------------------------------------------------------------------------

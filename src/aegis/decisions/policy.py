@@ -8,9 +8,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from aegis.decisions.policy_file import PolicyError as PolicyError  # re-exported: callers catch it from here
+from aegis.decisions.policy_file import read_policy_file
 from aegis.decisions.warning_policy import Level
 
 
@@ -63,19 +64,8 @@ class DecisionPolicy(BaseModel):
         return self.channels[channel].action(score)
 
 
-class PolicyError(ValueError):
-    """A policy file that cannot be used; the message names the file and the field."""
-
-
 def load_policy(path: Path) -> DecisionPolicy:
-    try:
-        return DecisionPolicy.model_validate(yaml.safe_load(path.read_text()))
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise PolicyError(f"{path.name}: {where}: {first['msg']}") from None
-    except yaml.YAMLError as exc:
-        raise PolicyError(f"{path.name}: not valid YAML ({exc})") from None
+    return read_policy_file(path, DecisionPolicy, Path(path).name)
 
 
 @cache

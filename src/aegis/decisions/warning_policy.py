@@ -25,9 +25,9 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from aegis.decisions.policy_file import read_policy_file
 from aegis.events.models import FraudType
 
 LEVELS: tuple[str, ...] = ("urgent", "high", "medium", "low")
@@ -211,13 +211,4 @@ def default_policy_path() -> Path:
 
 def load_policy(path: Path | None = None) -> Policy:
     """Read and validate a policy file; errors name the file and the field."""
-    path = path or default_policy_path()
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        return Policy.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise ValueError(f"{path}: {where}: {first['msg']}") from None
-    except (yaml.YAMLError, OSError) as exc:
-        raise ValueError(f"{path}: {exc}") from None
+    return read_policy_file(path or default_policy_path(), Policy)
