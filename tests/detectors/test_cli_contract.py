@@ -125,12 +125,12 @@ def test_number_train_and_predict_on_a_profile_file(tmp_path: Path) -> None:
     partial = runner.invoke(app, ["predict", "number", "--model", str(tmp_path / "m"), "--data",
                                   str(tmp_path / "r.csv"), "--out", str(tmp_path / "pred2.csv")])
     assert partial.exit_code == 0 and len(pd.read_csv(tmp_path / "pred2.csv")) == n
-    assert "warning: the data lack 1 of the columns the model learnt from (callback_rate)" in partial.stderr
+    assert "warning: the data lack 1 of the inputs the model learnt from (callback_rate)" in partial.stderr
 
 
 @pytest.mark.parametrize(("kind", "content", "message"), [
     ("text", "message\nhi\n", "column 'text' is missing"),
-    ("url", "url,label\nhttp://a.com,maybe\n", "column 'label' must be 'phishing' or 'legitimate' on line 2"),
+    ("url", "url,label\nhttp://a.com,maybe\n", "column 'label' must be 'phishing' or 'legitimate' on data row 1"),
     ("number", "number,n_calls,label\n1380000,lots,1\n", "column 'n_calls' is not numeric"),
 ])
 def test_bad_training_files_fail_in_one_line_and_write_nothing(tmp_path: Path, kind: str, content: str,
@@ -204,3 +204,83 @@ def test_the_readme_account_command_leaves_each_graph_out_over_seeds(
     with pytest.raises(SystemExit) as exit_info:
         main(args[:4])
     assert exit_info.value.code == 2 and "two or more pairs" in capsys.readouterr().err
+
+
+def _trained_text_model(tmp_path: Path) -> tuple[Path, Path]:
+    train, test = _text_files(tmp_path)
+    trained = runner.invoke(app, ["train", "text", "--data", str(train), "--out", str(tmp_path / "m"), "--folds", "0"])
+    assert trained.exit_code == 0, trained.output
+    return tmp_path / "m", test
+
+
+def test_an_out_that_cannot_be_written_fails_in_one_line_naming_it_before_any_work(tmp_path: Path) -> None:
+    model, test = _trained_text_model(tmp_path)
+    (tmp_path / "folder").mkdir()
+    predict = ["predict", "text", "--model", str(model), "--data", str(test), "--out"]
+    for out, message in ((tmp_path / "folder", "is a folder; predictions go to a file"),
+                         (test / "p.csv", "is a file, where a folder is needed")):
+        result = runner.invoke(app, [*predict, str(out)])
+        assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+        assert result.stderr.startswith("error: --out: ") and message in result.stderr
+    assert sorted(p.name for p in (tmp_path / "folder").iterdir()) == []  # no temporary file left behind
+    # training checks its --out before the minutes of fitting, not after
+    result = runner.invoke(app, ["train", "text", "--data", str(test), "--out", str(test), "--folds", "0"])
+    assert result.exit_code == 2 and "error: --out:" in result.stderr and "reading" not in result.stderr
+
+
+def test_predictions_are_readable_like_any_output(tmp_path: Path) -> None:
+    model, test = _trained_text_model(tmp_path)
+    result = runner.invoke(app, ["predict", "text", "--model", str(model), "--data", str(test),
+                                 "--out", str(tmp_path / "p.csv")])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "p.csv").stat().st_mode & 0o777 == 0o644
+
+
+def test_inputs_a_kind_does_not_read_are_refused_not_ignored(tmp_path: Path) -> None:
+    model, test = _trained_text_model(tmp_path)
+    cases = ((["--edges", str(test)], "--edges: the text detector does not read it"),
+             (["--accounts", str(test), "--transfers", str(test)], "--accounts: the text detector does not read it"),
+             (["--data", str(tmp_path)], f"{tmp_path}: is a folder, not a file"))
+    for extra, message in cases:
+        result = runner.invoke(app, ["predict", "text", "--model", str(model), "--data", str(test), *extra,
+                                     "--out", str(tmp_path / "p.csv")])
+        assert result.exit_code == 2 and message in result.stderr, result.output
+    result = runner.invoke(app, ["predict", "url", "--model", str(model), "--data", str(test),
+                                 "--out", str(tmp_path / "p.csv")])
+    # the message keeps its closing quote (quotes were once stripped from every message's ends)
+    assert result.stderr.strip().endswith("holds a 'text' model, not 'url'")
+
+
+def test_training_on_one_class_and_evaluating_no_rows_say_why(tmp_path: Path) -> None:
+    model, _ = _trained_text_model(tmp_path)
+    pd.DataFrame({"text": NORMAL_SMS * 5, "label": "0"}).to_csv(tmp_path / "normal.csv", index=False)
+    result = runner.invoke(app, ["train", "text", "--data", str(tmp_path / "normal.csv"), "--out",
+                                 str(tmp_path / "m2"), "--folds", "0"])
+    assert result.exit_code == 2 and "labels: training needs both normal and fraud examples" in result.stderr
+    (tmp_path / "empty.csv").write_text("text,label\n", encoding="utf-8")
+    result = runner.invoke(app, ["evaluate", "text", "--model", str(model), "--data", str(tmp_path / "empty.csv")])
+    assert result.exit_code == 2 and "--data: no rows to evaluate" in result.stderr
+    result = runner.invoke(app, ["predict", "text", "--model", str(model), "--data", str(tmp_path / "empty.csv"),
+                                 "--out", str(tmp_path / "none.csv")])
+    assert result.exit_code == 0 and list(pd.read_csv(tmp_path / "none.csv").columns) == ["score", "label"]
+
+
+def test_a_number_model_trained_with_a_graph_warns_when_scored_without_one(tmp_path: Path) -> None:
+    rng = np.random.default_rng(2)
+    n = 80
+    fraud = np.arange(n) % 4 == 0
+    numbers = [f"139{i:08d}" for i in range(n)]
+    frame = pd.DataFrame({"number": numbers, "out_share": np.where(fraud, 0.95, 0.4) + rng.normal(0, 0.05, n),
+                          "label": fraud.astype(int)})
+    frame.to_csv(tmp_path / "p.csv", index=False)
+    pd.DataFrame({"a": numbers[:-1], "b": numbers[1:]}).to_csv(tmp_path / "e.csv", index=False)
+    trained = runner.invoke(app, ["train", "number", "--data", str(tmp_path / "p.csv"), "--edges",
+                                  str(tmp_path / "e.csv"), "--out", str(tmp_path / "m"), "--folds", "0"])
+    assert trained.exit_code == 0, trained.output
+    score = ["predict", "number", "--model", str(tmp_path / "m"), "--data", str(tmp_path / "p.csv"),
+             "--out", str(tmp_path / "pred.csv")]
+    with_graph = runner.invoke(app, [*score, "--edges", str(tmp_path / "e.csv")])
+    assert with_graph.exit_code == 0 and "warning" not in with_graph.stderr
+    without = runner.invoke(app, score)
+    assert without.exit_code == 0 and "the data lack 1 of the inputs the model learnt from (the contact graph, " \
+                                      "--edges)" in without.stderr

@@ -170,6 +170,12 @@ def test_importer_names_the_file_and_the_missing_column(tmp_path: Path, column: 
         TASK.load(Inputs(data=[tmp_path / "s.csv"]), labelled=False)
 
 
+def test_a_sichuan_file_without_the_hashed_number_is_still_read_as_one(tmp_path: Path) -> None:
+    # the hashed number is not a feature; the header's `node` alone says which format it is
+    _sichuan_frame().drop(columns=["phone_no_m"]).to_csv(tmp_path / "s.csv", index=False)
+    assert TASK.load(Inputs(data=[tmp_path / "s.csv"]), labelled=True).n == 3
+
+
 def test_importer_errors_on_labels_values_and_edges(tmp_path: Path) -> None:
     unlabelled = _sichuan_frame().drop(columns=["label"])
     unlabelled.to_csv(tmp_path / "u.csv", index=False)

@@ -177,6 +177,9 @@ def test_load_csv_and_dialogue_jsonl(tmp_path: Path) -> None:
     assert ds.n == 4 and ds.X[2] == "您好" + TURN_SEP + "请转账"
     assert list(ds.y) == ["0", "冒充公检法", "银行诈骗", "normal"]
     assert TASK.load(Inputs(data=[csv]), labelled=False).y is None
+    # a BOM before the first line, as Windows editors write, is not read as part of the JSON
+    jsonl.write_bytes(b"\xef\xbb\xbf" + jsonl.read_bytes())
+    assert ds.X[2:] == TASK.load(Inputs(data=[jsonl]), labelled=True).X
 
 
 def test_a_blank_line_is_an_empty_message_and_trailing_ones_are_ignored(tmp_path: Path) -> None:

@@ -131,25 +131,27 @@ def test_missing_url_column_names_file_and_column(tmp_path: Path) -> None:
         TASK.load(Inputs(data=(path,)), labelled=False)
 
 
-def test_empty_url_rows_are_reported_by_line(tmp_path: Path) -> None:
+def test_empty_url_rows_are_reported_by_data_row(tmp_path: Path) -> None:
     path = write(tmp_path, "url,label\nhttp://a.com,phishing\n  ,legitimate\nhttp://b.com,legitimate\n,phishing\n")
-    with pytest.raises(DataError, match=r"urls\.csv: column 'url' is empty on line 3, 5"):
+    with pytest.raises(DataError, match=r"urls\.csv: column 'url' is empty on data rows 2, 4"):
         TASK.load(Inputs(data=(path,)), labelled=True)
 
 
-def test_a_blank_line_between_urls_is_refused_and_trailing_ones_are_ignored(tmp_path: Path) -> None:
+def test_an_empty_url_is_refused_for_training_but_scored_as_one_more_row(tmp_path: Path) -> None:
     path = write(tmp_path, "url\nhttp://a.com\n   \nhttp://b.com\n")
-    with pytest.raises(DataError, match=r"urls\.csv: column 'url' is empty on line 3$"):
-        TASK.load(Inputs(data=(path,)), labelled=False)
+    assert TASK.load(Inputs(data=(path,)), labelled=False).X == ["http://a.com", "", "http://b.com"]
+    labelled = write(tmp_path, "url,label\nhttp://a.com,phishing\n   ,legitimate\n", "l.csv")
+    with pytest.raises(DataError, match=r"urls\.csv: column 'url' is empty on data row 2$|l\.csv: .* data row 2$"):
+        TASK.load(Inputs(data=(labelled,)), labelled=True)
     trailing = write(tmp_path, "url\nhttp://a.com\nhttp://b.com\n\n  \n", "t.csv")
     assert TASK.load(Inputs(data=(trailing,)), labelled=False).X == ["http://a.com", "http://b.com"]
-    with pytest.raises(DataError, match="no rows under the header"):
-        TASK.load(Inputs(data=(write(tmp_path, "url,label\n\n,\n", "e.csv"),)), labelled=False)
+    header_only = TASK.load(Inputs(data=(write(tmp_path, "url,label\n\n,\n", "e.csv"),)), labelled=False)
+    assert header_only.X == [] and header_only.n == 0
 
 
 def test_labels_are_checked_only_when_needed(tmp_path: Path) -> None:
     path = write(tmp_path, "url,label\nhttp://a.com,Phishing \nhttp://b.com,spam\n")
-    with pytest.raises(DataError, match=r"column 'label' must be 'phishing' or 'legitimate' on line 3"):
+    with pytest.raises(DataError, match=r"column 'label' must be 'phishing' or 'legitimate' on data row 2$"):
         TASK.load(Inputs(data=(path,)), labelled=True)
     unlabelled = TASK.load(Inputs(data=(path,)), labelled=False)
     assert unlabelled.X == ["http://a.com", "http://b.com"] and unlabelled.y is None

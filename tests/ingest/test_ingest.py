@@ -75,7 +75,9 @@ def test_jsonl_and_parquet_and_report_lists(engine, tmp_path):
         },
         {"victim_id": "p2", "time": "2026-10-02 09:00", "fraud_type": "no_such_type"},
     ]
-    jsonl.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n{not json\n")
+    # with a BOM before the first line, as Windows editors write: it is not part of the first row's JSON
+    jsonl.write_text("\ufeff" + "\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n{not json\n",
+                     encoding="utf-8")
     result = ingest_file(engine, "report", jsonl)
     assert (result.stored, result.rejected) == (1, 2)
     reasons = {r.line: (r.field, r.reason) for r in result.sample_rejects}

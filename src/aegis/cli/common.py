@@ -39,12 +39,23 @@ def say(lang: Lang, message: Reason) -> None:
 
 
 
+def _message(exc: BaseException) -> str:
+    """What went wrong, in one line: a KeyError's own words without the quotes its str() adds, an OS error's
+    file and reason without the errno."""
+    if isinstance(exc, KeyError) and exc.args:
+        return str(exc.args[0])
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{exc.filename}: {exc.strerror.lower()}" if exc.filename else exc.strerror.lower()
+    return str(exc)
+
+
 def user_errors(func: F) -> F:
     """Errors a user can fix (bad input, a missing file or model, a refused step, an unknown id, no access,
     an unreachable database) become one line on stderr and exit code 2, never a stack trace.
 
     Every input error of Aegis (IngestError, DataError, ModelError, PolicyError, validation) is a ValueError;
-    PermissionDenied is a PermissionError.
+    PermissionDenied is a PermissionError, and other OS errors (a file that cannot be read or written) name
+    their file.
     """
 
     @functools.wraps(func)
@@ -53,8 +64,8 @@ def user_errors(func: F) -> F:
 
         try:
             return func(*args, **kwargs)
-        except (ValueError, LookupError, PermissionError, FileNotFoundError) as exc:
-            err.print(f"[red]error:[/red] {str(exc).strip(chr(39))}", highlight=False)
+        except (ValueError, LookupError, OSError) as exc:
+            err.print(f"[red]error:[/red] {_message(exc)}", highlight=False)
             raise typer.Exit(2) from None
         except OperationalError as exc:
             err.print(f"[red]error:[/red] database: {exc.orig}", highlight=False)

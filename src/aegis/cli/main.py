@@ -440,9 +440,6 @@ def _inputs(
 ) -> Any:
     from aegis.training.task import Inputs
 
-    for path in [*(data or []), *(accounts or []), *(transfers or []), *([edges] if edges else [])]:
-        if not path.is_file():
-            raise FileNotFoundError(f"{path}: no such file")
     return Inputs(
         data=tuple(data or ()),
         edges=edges,

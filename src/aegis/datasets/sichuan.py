@@ -119,8 +119,10 @@ def read_profiles(path: Path, *, labelled: bool) -> tuple[pd.DataFrame, pd.Serie
 
 
 def is_sichuan(columns: pd.Index | list[str]) -> bool:
-    """Whether a CSV header looks like the Sichuan aggregate format."""
-    return "phone_no_m" in set(columns)
+    """Whether a CSV header looks like the Sichuan aggregate format: its id columns, one of them is enough (so
+    that a file missing the other is told which, not that it lacks an Aegis profile's ``number``)."""
+    names = set(columns)
+    return bool(names & {"node", "phone_no_m"}) and "number" not in names
 
 
 EDGE_COLUMNS = (("node_a", "node_b"), ("a", "b"), ("caller", "callee"))

@@ -238,7 +238,7 @@ class TextDetector(Detector):
         if len(texts) != len(labels):
             raise ValueError(f"X and y differ in length: {len(texts)} texts, {len(labels)} labels")
         normal_spellings = Counter(v for v in labels if is_normal_label(v))
-        if not normal_spellings or len(normal_spellings) == len(labels):
+        if not normal_spellings or normal_spellings.total() == len(labels):
             raise ValueError("labels: training needs both normal and fraud examples")
         self.normal_label_ = normal_spellings.most_common(1)[0][0]
         labels = [self.normal_label_ if is_normal_label(v) else v for v in labels]

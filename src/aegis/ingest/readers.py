@@ -1,6 +1,7 @@
 """Reading event files (CSV, JSONL, Parquet) as batches of raw rows with their source line numbers.
 
-CSV may be UTF-8 or GBK (:mod:`aegis.ingest.encoding`); JSONL is UTF-8, as JSON text must be.
+CSV may be UTF-8 or GBK (:mod:`aegis.ingest.encoding`); JSONL is UTF-8, as JSON text must be (a BOM before the
+first line is allowed).
 
 Readers only parse; validation is the record models' job. Values come out as Python objects with missing
 values dropped, so a record's defaults apply the same way whatever the file format.
@@ -8,6 +9,7 @@ values dropped, so a record's defaults apply the same way whatever the file form
 
 from __future__ import annotations
 
+import codecs
 import csv
 import math
 from collections.abc import Iterator
@@ -125,6 +127,8 @@ def _csv(path: Path, encoding: str) -> Iterator[RawRow]:
 def _jsonl(path: Path, _batch_size: int) -> Iterator[RawRow]:
     with path.open("rb") as handle:
         for line, text in enumerate(handle, start=1):
+            if line == 1:
+                text = text.removeprefix(codecs.BOM_UTF8)  # Windows editors start UTF-8 files with one
             if not text.strip():
                 continue
             try:

@@ -57,12 +57,17 @@ class AccountTask:
         return ranking_metrics(truth, np.array([v.score for v in verdicts]),
                                np.array([v.label == FRAUD for v in verdicts], dtype=int))
 
+    def cv_plan(self, dataset: Dataset, folds: int) -> str | None:
+        """How :meth:`cross_validate` will run on ``dataset`` (None: it cannot, with one graph)."""
+        graphs = len(dataset.X)
+        return f"leave one graph out, {graphs} graphs" if graphs >= 2 else None
+
     def cross_validate(self, dataset: Dataset, folds: int, *, seed: int = 0) -> dict[str, Any]:
         """Leave-one-graph-out (``folds`` is unused: there are as many folds as graphs); ``seed`` is the
         detector's."""
         graphs = dataset.X
         if len(graphs) < 2:
-            return {"cv": "leave-one-graph-out needs two or more graphs; none run"}
+            return {"cv": "none: leave-one-graph-out needs two or more graphs"}
         assert dataset.y is not None
         bounds = np.cumsum([0, *(len(g.accounts) for g in graphs)])
         per_graph = {}

@@ -25,12 +25,20 @@ class DataError(ValueError):
     """Input data that cannot be used: the message names the file, the field and the reason."""
 
 
+def check_file(path: Path) -> None:
+    """A :class:`DataError` naming ``path`` unless it is a file that can be read."""
+    path = Path(path)
+    if path.is_dir():
+        raise DataError(f"{path}: is a folder, not a file")
+    if not path.is_file():
+        raise DataError(f"{path}: no such file")
+
+
 def read_csv(path: Path, **options: Any) -> pd.DataFrame:
     """One CSV file as pandas reads it with ``options``, in UTF-8 or GBK (:data:`aegis.ingest.encoding.ENCODINGS`,
     in turn: pandas decodes what it reads, so a header read with ``nrows=0`` decodes only the header); a
     missing, undecodable or malformed file is a :class:`DataError` naming the file and the reason."""
-    if not Path(path).is_file():
-        raise DataError(f"{path}: no such file")
+    check_file(path)
     for encoding in ENCODINGS:
         try:
             return pd.read_csv(path, encoding=encoding, **options)
@@ -60,6 +68,29 @@ class Inputs:
     format: str | None = None
 
 
+READ_ONLY_BY = {
+    "edges": (("number",), "the number detector's contact graph"),
+    "accounts": (("account",), "the account detector's accounts"),
+    "transfers": (("account",), "the account detector's transfers"),
+    "format": (("text", "account"), "the format of text or account files"),
+}
+"""options that only some kinds read: one given to another kind would be ignored, hiding a mistake"""
+
+
+def check_inputs(kind: str, inputs: Inputs) -> None:
+    """Refuse an option ``kind`` does not read, and name every given file that is missing or a folder."""
+    check_kind(kind)
+    given = {"edges": inputs.edges is not None, "accounts": bool(inputs.accounts),
+             "transfers": bool(inputs.transfers), "format": inputs.format is not None}
+    for option, (kinds, what) in READ_ONLY_BY.items():
+        if given[option] and kind not in kinds:
+            raise DataError(f"--{option}: the {kind} detector does not read it (it is {what})")
+    if kind == "account" and inputs.data:
+        raise DataError("--data: the account detector reads --accounts and --transfers instead")
+    for path in [*inputs.data, *inputs.accounts, *inputs.transfers, *([inputs.edges] if inputs.edges else [])]:
+        check_file(path)
+
+
 @dataclass
 class Dataset:
     X: Any
@@ -85,9 +116,13 @@ class Task(Protocol):
         ...
 
 
-def get_task(kind: str) -> Task:
+def check_kind(kind: str) -> None:
     if kind not in KINDS:
         raise DataError(f"kind: '{kind}' is not one of {', '.join(KINDS)}")
+
+
+def get_task(kind: str) -> Task:
+    check_kind(kind)
     module = importlib.import_module(f"aegis.training.{kind}")
     return module.TASK  # type: ignore[no-any-return]
 

@@ -53,7 +53,7 @@ def read_dialogues(path: Path, *, labelled: bool) -> tuple[list[str], list[str] 
     texts: list[str] = []
     labels: list[str] = []
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = path.read_text(encoding="utf-8-sig").splitlines()  # a BOM, as Windows editors write, is no JSON
     except (OSError, UnicodeDecodeError) as exc:
         raise DataError(f"{path}: cannot be read as UTF-8 JSONL ({exc})") from exc
     for number, line in enumerate(lines, start=1):

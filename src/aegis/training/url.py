@@ -86,11 +86,10 @@ def _read(path: Path, *, labelled: bool) -> pd.DataFrame:
     frame.columns = [str(c).strip().lower() for c in frame.columns]
     if "url" not in frame.columns:
         raise DataError(f"{path}: column 'url' is missing (columns: {', '.join(frame.columns) or 'none'})")
-    frame = without_trailing_blank_rows(frame)  # a blank line between URLs is an empty url, refused below
-    if frame.empty:
-        raise DataError(f"{path}: no rows under the header")
+    frame = without_trailing_blank_rows(frame)  # a blank line between URLs is an empty url
     frame["url"] = frame["url"].str.strip()
-    _reject(path, "url", frame["url"] == "", "is empty")
+    if labelled:  # nothing to learn from; to score, an empty url is one more row (one prediction per input row)
+        _reject(path, "url", frame["url"] == "", "is empty")
     if "label" not in frame.columns:
         if labelled:
             raise DataError(f"{path}: column 'label' is missing; it must say '{PHISHING}' or '{LEGITIMATE}'")
@@ -105,9 +104,9 @@ def _read(path: Path, *, labelled: bool) -> pd.DataFrame:
 
 def _reject(path: Path, column: str, bad: pd.Series, reason: str) -> None:
     if bad.any():
-        lines = (np.flatnonzero(bad.to_numpy()) + 2).tolist()  # 1-based, after the header line
-        shown = ", ".join(map(str, lines[:10])) + (f" and {len(lines) - 10} more" if len(lines) > 10 else "")
-        raise DataError(f"{path}: column '{column}' {reason} on line {shown}")
+        rows = (np.flatnonzero(bad.to_numpy()) + 1).tolist()  # 1-based data rows, as the other kinds count
+        shown = ", ".join(map(str, rows[:10])) + (f" and {len(rows) - 10} more" if len(rows) > 10 else "")
+        raise DataError(f"{path}: column '{column}' {reason} on data row{'s' if len(rows) > 1 else ''} {shown}")
 
 
 TASK = UrlTask()
