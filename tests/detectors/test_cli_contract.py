@@ -162,8 +162,12 @@ def _amlsim(tmp_path: Path, accounts: int = 80) -> tuple[Path, Path]:
 def test_account_train_predict_evaluate_with_amlsim_pairs(tmp_path: Path) -> None:
     nodes, transfers = _amlsim(tmp_path)
     pair = ["--accounts", str(nodes), "--transfers", str(transfers), "--format", "amlsim"]
-    trained = runner.invoke(app, ["train", "account", *pair, "--out", str(tmp_path / "m"), "--folds", "0"])
+    trained = runner.invoke(app, ["train", "account", *pair, "--out", str(tmp_path / "m")])
     assert trained.exit_code == 0, trained.output
+    # one graph cannot be left out of itself: the card and the progress say so, not "5 folds"
+    assert "no cross-validation for the model card" in trained.stderr and "folds" not in trained.stderr
+    card = json.loads((tmp_path / "m" / "card.json").read_text(encoding="utf-8"))
+    assert card["metrics"] == {"cv": "none: leave-one-graph-out needs two or more graphs"}
     predicted = runner.invoke(app, ["predict", "account", "--model", str(tmp_path / "m"), *pair,
                                     "--out", str(tmp_path / "pred.csv")])
     assert predicted.exit_code == 0, predicted.output

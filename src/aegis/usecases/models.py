@@ -38,11 +38,7 @@ def train(kind: str, inputs: Inputs, out: Path, *, folds: int = 5,
         raise DataError("--data: no rows to train on")
     metrics: dict[str, Any] = {}
     if folds > 1 and hasattr(task, "cross_validate"):
-        # a task with a plan of its own (the account task leaves one graph out) says how, or None when it cannot
-        plan = task.cv_plan(data, folds) if hasattr(task, "cv_plan") else f"{folds} folds"
-        say(f"cross-validating on {data.n:,} rows ({plan}) for the model card" if plan
-            else "no cross-validation for the model card: these files cannot be split as the task needs")
-        metrics = {**({} if hasattr(task, "cv_plan") else {"cv_folds": folds}), **task.cross_validate(data, folds)}
+        metrics = _cross_validate(task, data, folds, say)
     say(f"fitting the {kind} detector on all {data.n:,} rows")
     detector = task.new_detector().fit(data.X, data.y)
     say(f"writing the model and its card to {out}")
@@ -54,6 +50,17 @@ def train(kind: str, inputs: Inputs, out: Path, *, folds: int = 5,
     except OSError as exc:
         raise DataError(f"--out: cannot write the model to {out} ({exc.strerror or exc})") from None
     return TrainResult(out, card)
+
+
+def _cross_validate(task: Any, data: Dataset, folds: int, say: Say) -> dict[str, Any]:
+    """The card's cross-validated figures, saying first how they are measured."""
+    if not hasattr(task, "cv_plan"):
+        say(f"cross-validating on {data.n:,} rows ({folds} folds) for the model card")
+        return {"cv_folds": folds, **task.cross_validate(data, folds)}
+    plan = task.cv_plan(data, folds)  # a task that splits its own way (the account task leaves a graph out)
+    say(f"cross-validating on {data.n:,} rows ({plan}) for the model card" if plan
+        else "no cross-validation for the model card: the files cannot be split as the task needs")
+    return dict(task.cross_validate(data, folds))
 
 
 def _writable_folder(folder: Path) -> None:
