@@ -115,6 +115,22 @@ def test_an_official_number_is_not_blocked_on_a_false_flag(client, engine):
     assert text_still_counts["action"] in ("block", "warn")
 
 
+def test_a_domain_profile_counts_only_when_a_url_visited_there_was_phishing(client, engine):
+    # a domain's profile is the URL detector's verdict on the riskiest URL visited there, not a list entry
+    RiskProfileRepository(engine).upsert_many("domain", [
+        {"entity_id": "www.baidu.com", "score": 0.25, "label": "legitimate", "reasons": []},
+        {"entity_id": "pay-check.example.net", "score": 0.97, "label": "phishing",
+         "reasons": stored([Reason("登录页仿冒{brand}", brand="icbc.com.cn")])},
+    ], model="test")
+    legit = client.post("/api/v1/decisions/url", json={"url": "https://www.baidu.com/"}, headers=TELCO).json()
+    assert legit["action"] == "pass"
+    assert not any("www.baidu.com" in reason or "名单" in reason for reason in legit["reasons"])
+    risky = client.post("/api/v1/decisions/url", json={"url": "https://pay-check.example.net/"},
+                        headers=TELCO).json()
+    assert risky["action"] == "block"
+    assert "域名pay-check.example.net下访问过的网址：登录页仿冒icbc.com.cn" in risky["reasons"]
+
+
 def test_transfer_to_risky_payee_is_held(client, engine):
     RiskProfileRepository(engine).upsert_many(
         "account",

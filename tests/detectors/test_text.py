@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import pickle
 from pathlib import Path
@@ -32,6 +33,22 @@ LABELS = ["冒充公检法"] * 3 + ["刷单返利"] * 3
 @pytest.fixture(scope="module")
 def small() -> TextDetector:
     return TextDetector(min_df=1).fit(FRAUD + NORMAL, LABELS + ["0"] * len(NORMAL))
+
+
+def test_a_text_too_short_to_carry_a_scam_reads_as_empty() -> None:
+    shipped = load_model(None, "text").detector
+    empty = shipped.score([""])[0]
+    # a lone letter or digit once scored 0.64 / 0.79 (fraud): the TF-IDF norm gave its one n-gram all the weight
+    assert list(shipped.score(["x", "1", " a ", "好"])) == [empty] * 4
+    assert shipped.score(["回复1退订"])[0] != empty  # four visible characters are read
+
+
+def test_a_fraud_verdict_always_says_why(small: TextDetector) -> None:
+    anything_is_fraud = copy.copy(small)
+    anything_is_fraud.threshold = 0.0
+    verdict = anything_is_fraud.predict(["ΩΩΩΩΩ"])[0]  # no n-gram the model knows: no phrase to name
+    assert verdict.label != "0" and verdict.reasons
+    assert verdict.reasons[-1].text("en").startswith("the wording as a whole is close to fraud scripts")
 
 
 def test_normal_label_is_predicted_back_as_written(small: TextDetector) -> None:

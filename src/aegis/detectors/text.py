@@ -53,6 +53,10 @@ TURN_SEP = "\n"
 NORMAL_LABELS = frozenset({"0", "normal", "正常"})
 """label spellings that mean "not fraud"; every other label is a fraud type"""
 
+MIN_CHARS = 4
+"""a text with fewer visible characters is read as empty: "x" or "1" carries no scam, but a lone n-gram, which
+the TF-IDF norm gives all the weight, could score one as fraud (a lone "x" read 0.64, as links in scams do)"""
+
 TEMPERATURE = 5.0
 """scales SVM decision values into softmax logits; the value minimised the out-of-fold log-loss on
 telecom-fraud-texts-5 (5-fold CV, two seeds, C from 5 to 20 alike)"""
@@ -285,6 +289,7 @@ class TextDetector(Detector):
         return texts + extra_t, labels + extra_y
 
     def _proba(self, texts: Sequence[str]) -> np.ndarray:
+        texts = [t if len(t) > 2 * MIN_CHARS or len("".join(t.split())) >= MIN_CHARS else "" for t in texts]
         logits = np.asarray(self.vectorizer_.transform(texts) @ self.coef_) + self.intercept_
         logits -= logits.max(axis=1, keepdims=True)
         np.exp(logits, out=logits)
@@ -327,7 +332,9 @@ class TextDetector(Detector):
         out = []
         for text, score, fraud, fraud_type in zip(texts, *self._decide(self._proba(texts)), strict=True):
             if fraud:
-                reasons = (*self.phrases(text, fraud_type), *_surface_signs(text))
+                # a verdict about a person always says why: the whole wording when no one phrase stands out
+                reasons = (*self.phrases(text, fraud_type), *_surface_signs(text)) or (
+                    Reason("用语整体接近诈骗话术（评分{score:.2f}）", score=float(score)),)
                 out.append(Verdict(float(score), str(fraud_type), reasons, str(fraud_type)))
             else:
                 out.append(Verdict(float(score), self.normal_label_))

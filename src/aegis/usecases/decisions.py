@@ -24,6 +24,7 @@ from aegis.decisions.policy import Action, DecisionPolicy, default_policy
 from aegis.decisions.warning_policy import level_rank
 from aegis.detectors.base import Detector, Verdict
 from aegis.detectors.text import join_turns
+from aegis.detectors.url import PHISHING
 from aegis.events.models import Ident, Time, fraud_type_name
 from aegis.features.official_numbers import is_official
 from aegis.features.url_features import host_of
@@ -162,23 +163,21 @@ class Decider:
         if not urls:
             return []
         verdicts = self.detector("url").predict(list(urls))
-        listed = self.risk.get_many("domain", [host_of(u) for u in urls])
+        hosts = [host_of(u) for u in urls]
+        profiles = self.risk.get_many("domain", hosts)
         signals = []
-        for url, verdict in zip(urls, verdicts, strict=True):
+        for url, host, verdict in zip(urls, hosts, verdicts, strict=True):
             source = Reason("网址 {url}", url=url[:60])
             signal = _from_verdict(verdict, source)
-            entry = listed.get(host_of(url))
-            if entry is not None:
-                signal = combine(
-                    [
-                        signal,
-                        Signal(
-                            float(entry["score"]),
-                            (_about(source, Reason("已列入诈骗域名名单")),),
-                            entry.get("fraud_type"),
-                        ),
-                    ]
-                )
+            profile = profiles.get(host)
+            # a domain's profile is the URL detector's verdict on the riskiest URL visited there: news only when
+            # that was phishing (a legitimate one says no more than this URL's own score), and it is a model's
+            # verdict, not a list, so its own reasons say why
+            if profile is not None and profile["label"] == PHISHING:
+                visited = Reason("域名{host}下访问过的网址", host=host)
+                reasons = tuple(loaded(profile["reasons"][:2])) or (_risk_score(profile),)
+                signal = combine([signal, Signal(float(profile["score"]), tuple(_about(visited, r) for r in reasons),
+                                                 profile.get("fraud_type"))])
             signals.append(signal)
         return signals
 
