@@ -367,3 +367,17 @@ def test_a_policy_is_tried_on_past_requests_without_recording(tmp_path):
         refused = runner.invoke(app, ["decide", "sms", str(requests), "--db", url, "--policy", str(tmp_path / name)])
         assert refused.exit_code == 2 and message in refused.stderr and "Errno" not in refused.stderr
     assert len(AuditLog(open_engine(url)).entries()) == 1  # nothing decided under a policy that was refused
+
+
+def test_a_bad_request_names_its_fields_without_echoing_the_data(client):
+    one = client.post("/api/v1/decisions/sms", json={"sender": "13800000001"}, headers=TELCO)
+    assert one.status_code == 422
+    # only the shape that was sent: no "Input should be a valid list" for a single object
+    assert one.json()["detail"] == [{"loc": ["body", "text"], "msg": "Field required", "type": "missing"}]
+    many = client.post("/api/v1/decisions/sms", json=[{"sender": "13800000001", "receiver": 7}] * 300, headers=TELCO)
+    detail = many.json()["detail"]
+    assert many.status_code == 422 and detail[0]["loc"] == ["body", 0, "receiver"]
+    assert len(detail) == 21 and detail[-1]["msg"] == "and 580 more errors"
+    assert "13800000001" not in many.text  # the request's values (personal data) are not sent back
+    too_long = client.post("/api/v1/decisions/sms", json=[{"sender": "1", "text": "x"}] * 1001, headers=TELCO)
+    assert too_long.status_code == 422 and len(too_long.text) < 200 and "at most 1000" in too_long.text

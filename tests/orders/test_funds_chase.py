@@ -213,3 +213,35 @@ def test_api_and_cli(engine: Engine, city: dict, monkeypatch: pytest.MonkeyPatch
         funds_cli, ["respond", oid, "acknowledge", "--db", url, "--institution", "bank-B"]
     )
     assert refused.exit_code == 2 and "not bank-B" in refused.stderr
+
+
+def test_a_loss_the_victim_did_not_pay_is_refused_before_any_order(engine: Engine, city: dict) -> None:
+    # W's payment is not V's loss: ordering on it would freeze money of people V never dealt with
+    with pytest.raises(funds.ChaseError, match=r"loss transfer .*: paid from account .*, which is not an account "
+                                               r"of victim PV"):
+        funds.open_chase(engine, CITY, victim="PV", loss_transfers=[city["w"].event_id], now=minutes(60))
+    with pytest.raises(LookupError, match="victim NOBODY: no account opened by this person"):
+        funds.open_chase(engine, CITY, victim="NOBODY", loss_transfers=[city["v"].event_id], now=minutes(60))
+    assert funds.list_orders(engine, CITY) == []
+    view = funds.open_chase(engine, CITY, victim="PV", loss_transfers=[city["v"].event_id], now=minutes(60))
+    orders = funds.list_orders(engine, CITY)
+    with pytest.raises(funds.ChaseError, match="not an account of victim PV"):
+        funds.add_losses(engine, CITY, view.chase_id, [city["m"].event_id], now=minutes(70))
+    assert funds.get_chase(engine, CITY, view.chase_id).victims == ["PV"]
+    assert funds.list_orders(engine, CITY) == orders
+    # another victim of the same gang may be added, with their own payment
+    added = funds.add_losses(engine, CITY, view.chase_id, [city["w"].event_id], victim="PW", now=minutes(70))
+    assert funds.get_chase(engine, CITY, view.chase_id).victims == ["PV", "PW"] and added is not None
+
+
+def test_bad_filters_and_amounts_are_named_not_answered_empty(engine: Engine, city: dict) -> None:
+    client = TestClient(create_app(engine))
+    headers = {"X-Aegis-User": "desk", "X-Aegis-Role": "city_centre"}
+    refused = client.get("/api/v1/funds/orders?state=bogus", headers=headers)
+    assert refused.status_code == 422 and refused.json()["detail"].startswith("state: 'bogus' is not one of issued")
+    view = funds.open_chase(engine, CITY, report_event_id=report_id(engine), now=minutes(60))
+    url = engine.url.render_as_string(hide_password=False)
+    for held in ("abc", "nan", "-5", "1.234"):
+        result = CliRunner().invoke(funds_cli, ["respond", view.orders[0].order_id, "execute", "--held", held,
+                                                "--db", url, "--institution", "bank-C"])
+        assert result.exit_code == 2 and result.stderr.startswith("error: --held: "), result.output

@@ -1,6 +1,7 @@
 from datetime import UTC, datetime
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import Engine, inspect
 
 from aegis.events import Transfer
@@ -79,6 +80,15 @@ def test_default_url_is_embedded_sqlite(tmp_path, monkeypatch):
     assert engine.dialect.name == "sqlite"
     assert (tmp_path / "var" / "aegis.db").is_file()
     engine.dispose()
+
+
+@pytest.mark.parametrize(("url", "message"), [
+    ("foo", "database: 'foo' is not a database URL"),
+    ("mysql://a@b/c", "database: 'mysql' is not supported"),
+])
+def test_a_database_url_aegis_cannot_open_is_named(url: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        open_engine(url)
 
 
 def test_migrations_build_exactly_the_declared_schema(engine: Engine) -> None:

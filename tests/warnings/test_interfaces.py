@@ -78,6 +78,12 @@ def test_cli_lists_own_queue_and_reports_errors_in_one_line(tmp_path) -> None:
     assert T0 + timedelta(days=10) > T0
     for command in ("list", "take", "contact", "close", "escalate-overdue", "stats", "pace"):
         assert runner.invoke(cli, [command, "--help"]).exit_code == 0
+    # a misspelt filter is named, not answered with an empty list
+    for option, message in (("--status", "status: 'bogus' is not one of new, assigned"),
+                            ("--queue", "queue: 'bogus' is not one of station, district, city"),
+                            ("--level", "level: 'bogus' is not one of ")):
+        refused = runner.invoke(cli, ["list", *centre, option, "bogus"])
+        assert refused.exit_code == 2 and message in refused.stderr, refused.output
 
 
 def test_a_warnings_reasons_read_in_english_on_request_in_the_api_and_the_cli(tmp_path, monkeypatch) -> None:

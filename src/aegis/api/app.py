@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from collections.abc import Sequence
+from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
 
@@ -22,6 +25,15 @@ def create_app(engine: Engine) -> FastAPI:
     async def _forbidden(_: Request, exc: PermissionDenied) -> JSONResponse:
         return JSONResponse(status_code=403, content={"detail": str(exc)})
 
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse(status_code=422, content={"detail": readable_errors(exc.errors())})
+
+    @app.exception_handler(ValueError)
+    async def _bad_value(_: Request, exc: ValueError) -> JSONResponse:
+        # a use case's refusal of a value (an unknown state, a bad filter): the request's fault, named in one line
+        return JSONResponse(status_code=422, content={"detail": str(exc)})
+
     @app.exception_handler(LookupError)
     async def _not_found(_: Request, exc: LookupError) -> JSONResponse:
         return JSONResponse(status_code=404, content={"detail": str(exc).strip("'\"")})
@@ -35,3 +47,31 @@ def create_app(engine: Engine) -> FastAPI:
         if module.name.startswith("routes_"):
             app.include_router(importlib.import_module(f"aegis.api.{module.name}").router, prefix="/api/v1")
     return app
+
+
+MAX_ERRORS = 20
+"""a 422 lists at most this many errors (a batch of 1,000 bad items would otherwise echo them all)"""
+
+
+def readable_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
+    """Validation errors without the request's values (which hold personal data and made a bad batch's answer
+    megabytes long) and, for a body that may be one object or a list of them, only the errors of the shape that
+    was sent: pydantic reports both ("Input should be a valid list" beside the real error), each under its own
+    branch name in ``loc`` (``["body", "SmsIn", ...]``, ``["body", "list[SmsIn]", ...]``)."""
+    def shape_error(error: Any, kind: str) -> bool:
+        return bool(error["type"] == kind and len(error["loc"]) == 2 and error["loc"][0] == "body")
+
+    sent_a_list = any(shape_error(e, "model_attributes_type") for e in errors)
+    either = sent_a_list or any(shape_error(e, "list_type") for e in errors)
+    kept = []
+    for error in errors:
+        loc = list(error["loc"])
+        if either and len(loc) > 1 and loc[0] == "body" and isinstance(loc[1], str):
+            if loc[1].startswith("list[") != sent_a_list:
+                continue  # the other branch's complaint
+            loc = ["body", *loc[2:]]
+        kept.append({"loc": loc, "msg": error["msg"], "type": error["type"]})
+    if len(kept) > MAX_ERRORS:
+        kept = [*kept[:MAX_ERRORS], {"loc": ["body"], "msg": f"and {len(kept) - MAX_ERRORS} more errors",
+                                     "type": "more"}]
+    return kept

@@ -45,6 +45,17 @@ def _engine(db: str | None) -> Any:
     return open_engine(db)
 
 
+def _amount(option: str, text: str) -> Decimal:
+    """A sum of money as the API takes it: a positive number of yuan with at most two decimals."""
+    try:
+        value = Decimal(text.strip())
+    except ArithmeticError:
+        raise ValueError(f"{option}: '{text}' is not an amount of money") from None
+    if not value.is_finite() or value <= 0 or value.as_tuple().exponent < -2:  # type: ignore[operator]
+        raise ValueError(f"{option}: '{text}' must be a positive amount with at most two decimals")
+    return value
+
+
 def _print_orders(orders: list[Any], as_json: bool, lang: Lang) -> None:
     orders = [o.in_language(lang) for o in orders]
     if as_json:
@@ -146,7 +157,7 @@ def respond(
         _actor(user, role, institution),
         order_id,
         action,
-        held=Decimal(held) if held else None,
+        held=_amount("--held", held) if held else None,
         reason=reason,
     )
     out.print(f"{result.order.order_id}: {name_of(result.order.state.value, lang)}", highlight=False)

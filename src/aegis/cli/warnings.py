@@ -62,11 +62,12 @@ def _show(rows: list[dict[str, Any]], lang: Lang) -> None:
 def list_(user: User, role: RoleOpt, district: District = None, station: Station = None, db: Db = None,
           status: Annotated[str | None, typer.Option(help="Only this status.")] = None,
           queue: Annotated[str | None, typer.Option(help="Only this tier's queue: station, district, city.")] = None,
+          level: Annotated[str | None, typer.Option(help="Only this level: urgent, high, medium, low.")] = None,
           open_only: Annotated[bool, typer.Option("--open", help="Only open warnings.")] = False,
           lang: LangOpt = "zh") -> None:
     """List the warnings of your jurisdiction, most severe first."""
     engine, actor = _context(db, user, role, district, station)
-    _show(_uc().list_warnings(engine, actor, status=status, queue=queue, open_only=open_only), lang)
+    _show(_uc().list_warnings(engine, actor, status=status, queue=queue, level=level, open_only=open_only), lang)
 
 
 @app.command()

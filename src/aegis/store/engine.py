@@ -15,6 +15,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 DEFAULT_URL = "sqlite:///var/aegis.db"
 
@@ -34,9 +35,18 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+SUPPORTED = ("sqlite", "postgresql")
+
+
 def make_engine(url: str | None = None) -> Engine:
     url = database_url(url)
-    parsed = make_url(url)
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ValueError(f"database: '{url}' is not a database URL (sqlite:///PATH or "
+                         "postgresql://USER@HOST/DB)") from None
+    if parsed.get_backend_name() not in SUPPORTED:
+        raise ValueError(f"database: '{parsed.get_backend_name()}' is not supported (sqlite or postgresql)")
     if parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
     if parsed.get_backend_name() == "sqlite":

@@ -23,7 +23,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from aegis.actions import warnings as wf
-from aegis.decisions.warning_policy import CHANNELS, LEVELS, Policy, load_policy
+from aegis.decisions.warning_policy import CHANNELS, LEVELS, QUEUES, Policy, load_policy
 from aegis.detectors.victim import NORMAL, VictimDetector
 from aegis.events.models import fraud_type_name
 from aegis.features.case_timelines import case_timelines
@@ -33,6 +33,7 @@ from aegis.reasons import DEFAULT_LANG, Lang, Reason, render
 from aegis.store.repositories import AuditLog, EventRepository
 from aegis.store.schema import EVENT_TABLES
 from aegis.store.schema_warnings import warning, warning_lead
+from aegis.usecases import check_one_of
 from aegis.usecases.actor import POLICE_ROLES, Actor, Role
 from aegis.usecases.warning_pipeline import (
     LEAD_EVENT_KINDS,
@@ -302,6 +303,11 @@ def list_warnings(
     limit: int = 200,
 ) -> list[dict[str, Any]]:
     """Warnings of the actor's jurisdiction, most severe and most urgent first."""
+    check_one_of("status", status, wf.STATUSES)
+    check_one_of("queue", queue, QUEUES)
+    check_one_of("level", level, LEVELS)
+    if limit < 1:
+        raise ValueError(f"limit: must be 1 or more (got {limit})")
     query = _scoped(select(warning), actor)
     if status:
         query = query.where(warning.c.status == status)

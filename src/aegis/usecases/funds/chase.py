@@ -21,6 +21,7 @@ from aegis.funds import Seed
 from aegis.reasons import Reason, as_reason
 from aegis.store.repositories import AuditLog
 from aegis.store.schema_funds import fund_chase, fund_order
+from aegis.usecases import check_one_of
 from aegis.usecases.actor import Actor
 from aegis.usecases.funds.data import FundsData
 from aegis.usecases.funds.records import (
@@ -74,6 +75,8 @@ def open_chase(
     missing = [s.event_id for s in seeds if s.event_id not in rows]
     if missing:
         raise LookupError(f"loss transfers not found: {', '.join(map(str, missing))}")
+    if report_event_id is None and victim:
+        data.check_losses(victim, rows)  # a report's losses are found from the victim's own accounts
     seed_rows = [
         {"event_id": s.event_id, "victim": s.victim, "amount": str(fen(data.index.amount[rows[s.event_id]]))}
         for s in seeds
@@ -161,6 +164,7 @@ def list_orders(
 ) -> list[OrderView]:
     """Orders, newest first. A bank sees only the orders for its own accounts."""
     bank = _bank_scope(actor, bank, "orders", "list orders")
+    check_one_of("state", state, [s.value for s in OrderState])
     query = select(fund_order).order_by(fund_order.c.issued_at.desc(), fund_order.c.order_id)
     if chase_id:
         query = query.where(fund_order.c.chase_id == chase_id)
@@ -258,6 +262,7 @@ def add_losses(
         chase = _chase(conn, chase_id)
         known = {s["event_id"] for s in chase["seeds"]}
         owner = victim or chase["victims"][0]
+        data.check_losses(owner, {e: rows[e] for e in loss_transfers if e not in known})
         added = [
             {"event_id": e, "victim": owner, "amount": str(fen(data.index.amount[rows[e]]))}
             for e in dict.fromkeys(loss_transfers)

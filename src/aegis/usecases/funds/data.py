@@ -15,6 +15,7 @@ from aegis.actions.orders import (
 )
 from aegis.funds import Seed, TransferIndex
 from aegis.store.repositories import EventRepository
+from aegis.usecases.actor import mask
 from aegis.usecases.funds.records import ChaseError
 
 TRANSFER_COLUMNS = [
@@ -103,6 +104,19 @@ class FundsData:
         if blocked:
             mask &= ~t["event_id"].isin(blocked)
         return replace(self, transfers=t[mask].reset_index(drop=True), _index=None, _banks=self._banks)
+
+    def check_losses(self, victim: str, rows: dict[str, int]) -> None:
+        """Refuse loss transfers that the victim did not pay: a chase orders banks to stop payments on the
+        accounts the money reached, so a wrong transfer would freeze innocent people's money. A loss is paid
+        from an account the victim opened (the store's account openings)."""
+        own = set(self.openings.loc[self.openings["person_id"] == victim, "account"])
+        if not own:
+            raise LookupError(f"victim {victim}: no account opened by this person in the store")
+        for event_id, row in rows.items():
+            payer = self.index.account_label(int(self.index.payer[row]))
+            if payer not in own:
+                raise ChaseError(f"loss transfer {event_id}: paid from account {mask(payer)}, which is not an "
+                                 f"account of victim {victim}")
 
     def report_seeds(self, report_event_id: str) -> tuple[str, list[Seed]]:
         """The victim and the loss transfers of a report: from the victim's accounts to those reported."""
