@@ -217,9 +217,15 @@ def test_same_seed_same_files(tmp_path: Path) -> None:
     assert _digest(tmp_path / "a")["events/call.parquet"] != _digest(tmp_path / "c")["events/call.parquet"]
 
 
+def test_the_smallest_city_simulates_on_days_without_some_kinds_of_event(tmp_path: Path) -> None:
+    # seed 1: a 150-person city installs no app on one of its two days (that day's merge once failed)
+    manifest = simulate(SimConfig(people=150, days=2, seed=1), tmp_path)
+    assert manifest["rows"]["person"] == 150 and manifest["rows"]["call"] > 0
+
+
 def test_bad_config_is_refused() -> None:
-    with pytest.raises(ValueError, match="people"):
-        SimConfig(people=10, days=1, seed=0)
+    with pytest.raises(ValueError, match="people: a city needs at least 150 residents"):
+        SimConfig(people=149, days=1, seed=0)
     with pytest.raises(ValueError, match="type_shares"):
         SimConfig(people=1000, days=1, seed=0, type_shares={"lottery": 1.0})
 

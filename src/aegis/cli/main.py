@@ -181,7 +181,7 @@ def schemas(
 @app.command()
 @user_errors
 def simulate(
-    people: Annotated[int, typer.Option(min=100, help="Residents of the city.")] = 10_000,
+    people: Annotated[int, typer.Option(min=150, help="Residents of the city.")] = 10_000,
     days: Annotated[int, typer.Option(min=1, help="Days to simulate.")] = 14,
     seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same city.")] = 1,
     victims: Annotated[float, typer.Option("--victims-per-10k-day", min=0.0,

@@ -25,6 +25,10 @@ DEFAULT_TYPE_SHARES: dict[str, float] = {
 }
 
 
+MIN_PEOPLE = 150
+"""the gangs' laundering chains recruit their mules among the residents: a smaller city runs out of them"""
+
+
 @dataclass(frozen=True)
 class SimConfig:
     """A city of ``people`` residents simulated for ``days`` days from ``start`` (China time, UTC+8)."""
@@ -58,8 +62,8 @@ class SimConfig:
     callback_share: float = 0.03
 
     def __post_init__(self) -> None:
-        if self.people < 100:
-            raise ValueError("people: a city needs at least 100 residents")
+        if self.people < MIN_PEOPLE:
+            raise ValueError(f"people: a city needs at least {MIN_PEOPLE} residents")
         if self.days < 1:
             raise ValueError("days: simulate at least one day")
         if set(self.type_shares) - set(FraudType):

@@ -201,7 +201,8 @@ def _day_frames(
             for part in parts[1:]:
                 part.setdefault("ref", np.full(len(part.get("time", [])), -1, dtype=np.int64))
         merged = concat([{k: v for k, v in p.items() if k in frame} for p in parts if p])
-        frames[kind] = select(merged, np.argsort(merged["time"], kind="stable"))
+        # a quiet day of a small city may have none of a kind at all: then the (empty) ordinary frame stands
+        frames[kind] = select(merged, np.argsort(merged["time"], kind="stable")) if merged else frame
     return frames
 
 
