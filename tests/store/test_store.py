@@ -2,7 +2,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine, inspect, text
+from sqlalchemy.exc import DBAPIError
 
 from aegis.events import Transfer
 from aegis.reasons import render
@@ -71,6 +72,14 @@ def test_audit_log_appends_and_offers_no_update(engine):
     assert entries[0]["at"].tzinfo is not None
     assert log.entries("person", "p-1")[0]["details"] == {"level": "high"}
     assert not any(hasattr(AuditLogClass, name) for name in ("update", "delete", "remove"))
+    # nor does the database let any client rewrite it
+    for statement in ("UPDATE audit_log SET actor = 'someone else'", "DELETE FROM audit_log"):
+        with pytest.raises(DBAPIError, match="audit_log is append-only"), engine.begin() as conn:
+            conn.execute(text(statement))
+    assert [e["actor"] for e in log.entries()] == ["station:中华派出所/officer-7", "system"]
+    if engine.dialect.name == "postgresql":
+        with pytest.raises(DBAPIError, match="audit_log is append-only"), engine.begin() as conn:
+            conn.execute(text("TRUNCATE audit_log"))
 
 
 def test_default_url_is_embedded_sqlite(tmp_path, monkeypatch):
