@@ -317,6 +317,43 @@ def profiles_refresh(
 
 @app.command()
 @user_errors
+def audit(
+    user: Annotated[str, typer.Option("--user", help="Who is reading (the read is recorded too).")],
+    role: Annotated[str, typer.Option("--role", help="city_centre, or auditor (sees personal data masked).")],
+    subject_type: Annotated[str | None, typer.Option(help="Only entries about this kind: number, account, "
+                                                          "person, warning, fund_order ...")] = None,
+    subject_id: Annotated[str | None, typer.Option(help="Only entries about this one.")] = None,
+    action: Annotated[str | None, typer.Option(help="Only actions starting so, e.g. decision. or "
+                                                    "warning.close")] = None,
+    limit: Annotated[int, typer.Option(help="The newest this many entries.")] = 50,
+    db: DbOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the entries as JSON.")] = False,
+    lang: LangOpt = "zh",
+) -> None:
+    """Read the audit log: who decided what about whom, when and why, newest first."""
+    from aegis.store import open_engine
+    from aegis.usecases.actor import Actor, Role
+    from aegis.usecases.audit import read_audit
+
+    try:
+        actor = Actor(user, Role(role))
+    except ValueError as exc:
+        raise DataError(f"--role: {exc}") from None
+    entries = read_audit(open_engine(db), actor, subject_type=subject_type, subject_id=subject_id, action=action,
+                         limit=limit, lang=lang)
+    if as_json:
+        print(json.dumps(entries, ensure_ascii=False, indent=2, default=str))
+        return
+    shown = table(lang, Reason("时间"), Reason("操作人"), Reason("操作"), Reason("对象"), Reason("理由"),
+                  title=Reason("审计日志"))
+    for e in entries:
+        shown.add_row(e["at"].strftime("%Y-%m-%d %H:%M:%S"), e["actor"], e["action"],
+                      f"{e['subject_type']}:{e['subject_id']}", "；".join(e["reasons"]))
+    out.print(shown)
+
+
+@app.command()
+@user_errors
 def demo(
     people: Annotated[int, typer.Option(min=1000, help="Residents of the demo city.")] = 5_000,
     days: Annotated[int, typer.Option(min=2, help="Days to simulate.")] = 7,

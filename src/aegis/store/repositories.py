@@ -185,6 +185,19 @@ class AuditLog:
         with self.engine.begin() as own:
             own.execute(insert(audit_log), rows)
 
+    def recent(self, *, subject_type: str | None = None, subject_id: str | None = None,
+               action_prefix: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
+        """The newest ``limit`` entries, newest first, of one subject and/or of actions starting with a prefix."""
+        query = select(audit_log).order_by(audit_log.c.id.desc()).limit(limit)
+        if subject_type:
+            query = query.where(audit_log.c.subject_type == subject_type)
+        if subject_id:
+            query = query.where(audit_log.c.subject_id == subject_id)
+        if action_prefix:
+            query = query.where(audit_log.c.action.startswith(action_prefix, autoescape=True))
+        with self.engine.connect() as connection:
+            return [dict(row._mapping) for row in connection.execute(query)]
+
     def entries(self, subject_type: str | None = None, subject_id: str | None = None) -> list[dict[str, Any]]:
         query = select(audit_log).order_by(audit_log.c.id)
         if subject_type:

@@ -105,7 +105,7 @@ def event_table(model: type[Record]) -> Table:
 EVENT_TABLES: dict[str, Table] = {kind: event_table(model) for kind, model in EVENT_TYPES.items()}
 
 #: Every decision about a person (block, warning, freeze) and every look at personal data lands here.
-#: Append-only: the repository has no update or delete for it.
+#: Append-only: the repository has no update or delete for it, and triggers refuse them (migration 0007).
 audit_log = Table(
     "audit_log",
     metadata,

@@ -1,0 +1,60 @@
+"""Reading the audit log: the city centre sees it whole, an auditor masked, others not at all; reads are logged."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import quote
+
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+from typer.testing import CliRunner
+
+from aegis.api.app import create_app
+from aegis.cli.main import app as cli
+from aegis.reasons import Reason
+from aegis.store import AuditLog
+from aegis.usecases.audit import masked_text
+
+TELCO = {"X-Aegis-User": "gw-1", "X-Aegis-Role": "telco", "X-Aegis-Institution": quote("中国移动")}
+SCAM = "【公安局】您涉嫌洗钱案件，请立即将资金转入安全账户配合调查，否则冻结您名下账户"
+
+
+def test_masking_keeps_the_shape_of_identifiers_and_nothing_else() -> None:
+    assert masked_text("向账户6222000011112222转账800.00元") == "向账户622*********2222转账800.00元"
+    assert masked_text("ID 11010519491231002X, 2026-11-28, 订单12345") == "ID 110***********002X, 2026-11-28, 订单12345"
+
+
+def test_the_centre_reads_the_log_whole_an_auditor_masked_and_a_telco_not_at_all(engine: Engine) -> None:
+    client = TestClient(create_app(engine))
+    decided = client.post("/api/v1/decisions/sms", json={"sender": "17012345678", "receiver": "13800000001",
+                                                         "text": SCAM}, headers=TELCO)
+    assert decided.json()["action"] != "pass"
+    AuditLog(engine).append(actor="system", action="warning.raise", subject_type="person", subject_id="P1",
+                            reasons=[Reason("正在向账户{payee}转账", payee="6222000011112222")])
+    centre = client.get("/api/v1/audit?action=decision.", headers={"X-Aegis-User": "c1", "X-Aegis-Role": "city_centre"})
+    assert centre.status_code == 200
+    [entry] = centre.json()
+    assert entry["subject_id"] == "17012345678" and entry["actor"].startswith("telco:")
+    assert entry["reasons"] == decided.json()["reasons"]
+
+    auditor = {"X-Aegis-User": "a1", "X-Aegis-Role": "auditor"}
+    masked = client.get("/api/v1/audit?lang=en", headers=auditor).json()
+    # newest first: the centre's read above, the warning, the decision
+    actions = ["audit.read", "warning.raise", f"decision.sms.{decided.json()['action']}"]
+    assert [e["action"] for e in masked] == actions
+    assert masked[1]["reasons"] == ["正在向账户622*********2222转账"]  # no English for a test's own message
+    assert masked[2]["subject_id"] == "170****5678" and "13800000001" not in json.dumps(masked, ensure_ascii=False)
+    assert client.get("/api/v1/audit", headers=TELCO).status_code == 403
+
+    # every read is itself on the log, with who read and what they asked for
+    reads = AuditLog(engine).recent(action_prefix="audit.read")
+    assert [r["actor"] for r in reads] == ["auditor/a1", "city_centre/c1"]
+    assert reads[1]["details"]["action"] == "decision."
+
+    url = engine.url.render_as_string(hide_password=False)
+    listed = CliRunner().invoke(cli, ["audit", "--user", "a2", "--role", "auditor", "--db", url, "--json",
+                                      "--subject-type", "number", "--limit", "5"])
+    assert listed.exit_code == 0, listed.output
+    assert [e["subject_id"] for e in json.loads(listed.stdout)] == ["170****5678"]
+    refused = CliRunner().invoke(cli, ["audit", "--user", "b", "--role", "analyst", "--db", url])
+    assert refused.exit_code == 2 and "may not read the audit log" in refused.stderr
