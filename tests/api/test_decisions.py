@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
 import pytest
@@ -381,3 +382,42 @@ def test_a_bad_request_names_its_fields_without_echoing_the_data(client):
     assert "13800000001" not in many.text  # the request's values (personal data) are not sent back
     too_long = client.post("/api/v1/decisions/sms", json=[{"sender": "1", "text": "x"}] * 1001, headers=TELCO)
     assert too_long.status_code == 422 and len(too_long.text) < 200 and "at most 1000" in too_long.text
+
+
+def test_a_retried_request_with_its_id_is_recorded_once(client, engine):
+    from aegis.actions.warnings import WarningRequest
+    from aegis.events.models import AccountOpening, Person
+    from aegis.store import EventRepository
+    from aegis.usecases import warnings as uc
+    from aegis.usecases.actor import Actor, Role
+
+    sms = {"sender": "17012345678", "text": "【公安局】您涉嫌洗钱案件，请立即将资金转入安全账户配合调查",
+           "request_id": "sms-1"}
+    first = client.post("/api/v1/decisions/sms", json=sms, headers=TELCO).json()
+    assert client.post("/api/v1/decisions/sms", json=[sms, sms], headers=TELCO).json() == [first, first]
+    [entry] = AuditLog(engine).entries("number", "17012345678")
+    assert entry["details"]["request_id"] == "sms-1"
+    # the id is the caller's: another telco's "sms-1" is another request, and without an id each call counts
+    other = {**TELCO, "X-Aegis-Institution": quote("中国电信")}
+    client.post("/api/v1/decisions/sms", json=sms, headers=other)
+    client.post("/api/v1/decisions/sms", json={k: v for k, v in sms.items() if k != "request_id"}, headers=TELCO)
+    assert len(AuditLog(engine).entries("number", "17012345678")) == 3
+
+    # a payment held for a payer under a warning, retried without a time: one audit entry, one lead
+    with engine.begin() as connection:
+        events = EventRepository(engine)
+        events.add_many("person", [Person(person_id="P1", age=67, gender="F", occupation="退休人员", city="厦门市",
+                                          district="siming", station="siming-zhonghua").model_dump()], connection)
+        events.add_many("account_opening", [AccountOpening(
+            person_id="P1", account="6212000000000001", institution="工商银行", branch="中华支行",
+            time="2025-01-01T09:00:00+08:00").model_dump()], connection)
+    system = Actor("aegis", Role.system)
+    lead = WarningRequest("P1", "impersonate_police", 0.97, "urgent", (Reason("接到涉诈号码来电"),), "lead-1",
+                          datetime.now(UTC) - timedelta(hours=1))
+    uc.raise_warnings(engine, system, [lead])
+    pay = {"payer_account": "6212000000000001", "payee_account": "6222000000000555", "amount": "800.00",
+           "request_id": "pay-7"}
+    for _ in range(3):
+        assert client.post("/api/v1/decisions/transfer", json=pay, headers=BANK).json()["action"] == "block"
+    assert len(AuditLog(engine).entries("account", "6212000000000001")) == 1
+    assert uc.list_warnings(engine, Actor("c1", Role.city_centre))[0]["lead_count"] == 2

@@ -163,7 +163,9 @@ class AuditLog:
                            "subject_id": subject_id, "reasons": reasons, "details": details}], connection=connection)
 
     def append_many(self, entries: Iterable[Mapping[str, Any]], *, connection: Connection | None = None) -> None:
-        """Several entries (each with the keyword arguments of :meth:`append`) in one transaction: all or none."""
+        """Several entries (each with the keyword arguments of :meth:`append`, and optionally a ``request_key``)
+        in one transaction: all or none. An entry whose ``request_key`` is stored already is a retry of the
+        same request and is skipped."""
         at = datetime.now(UTC)
         rows = [
             {
@@ -174,16 +176,25 @@ class AuditLog:
                 "subject_id": e["subject_id"],
                 "reasons": stored(e.get("reasons") or ()),
                 "details": dict(e.get("details") or {}),
+                "request_key": e.get("request_key"),
             }
             for e in entries
         ]
         if not rows:
             return
         if connection is not None:
-            connection.execute(insert(audit_log), rows)
+            self._insert(connection, rows)
             return
         with self.engine.begin() as own:
-            own.execute(insert(audit_log), rows)
+            self._insert(own, rows)
+
+    @staticmethod
+    def _insert(connection: Connection, rows: list[dict[str, Any]]) -> None:
+        if not any(r["request_key"] for r in rows):
+            connection.execute(insert(audit_log), rows)
+            return
+        module = postgresql if connection.dialect.name == "postgresql" else sqlite
+        connection.execute(module.insert(audit_log).on_conflict_do_nothing(index_elements=["request_key"]), rows)
 
     def recent(self, *, subject_type: str | None = None, subject_id: str | None = None,
                action_prefix: str | None = None, limit: int = 200) -> list[dict[str, Any]]:

@@ -117,8 +117,12 @@ audit_log = Table(
     Column("subject_id", String(80), nullable=False),
     Column("reasons", JSON, nullable=False),
     Column("details", JSON, nullable=False),
+    # a caller's own id for the request behind the entry (a decision request's request_id): a retry of the
+    # same request finds its entry there and adds none
+    Column("request_key", String(160), nullable=True),
     Index("ix_audit_log_subject", "subject_type", "subject_id"),
     Index("ix_audit_log_at", "at"),
+    Index("ux_audit_log_request_key", "request_key", unique=True),
 )
 
 #: One row per ingested file and kind: what came in, what was stored, what was rejected.

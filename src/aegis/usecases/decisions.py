@@ -53,13 +53,21 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
-class SmsIn(Strict):
+class Request(Strict):
+    request_id: Ident | None = Field(
+        default=None,
+        description="the caller's own id for this request: a retry with the same id records nothing twice (no "
+        "second audit entry, no second lead on a warning); ids are the caller's, so two banks may use the same",
+    )
+
+
+class SmsIn(Request):
     sender: Ident
     receiver: Ident | None = None
     text: Annotated[str, Field(min_length=1, max_length=2000)]
 
 
-class CallIn(Strict):
+class CallIn(Request):
     caller: Ident
     callee: Ident | None = None
     transcript: list[Annotated[str, Field(max_length=2000)]] = Field(
@@ -69,12 +77,12 @@ class CallIn(Strict):
     )
 
 
-class UrlIn(Strict):
+class UrlIn(Request):
     url: Annotated[str, Field(min_length=4, max_length=2048)]
     person_id: Ident | None = None
 
 
-class TransferIn(Strict):
+class TransferIn(Request):
     payer_account: Ident
     payee_account: Ident
     amount: Annotated[Decimal, Field(gt=0, max_digits=18, decimal_places=2)]
@@ -198,7 +206,8 @@ class Decider:
         for item, text, sender, found in zip(items, texts, senders, links, strict=True):
             evidence = combine([text, sender, *(next(link_signals) for _ in found)])
             decisions.append(
-                self._decide("sms", evidence, "number", item.sender, {"receiver": item.receiver}, audits)
+                self._decide("sms", evidence, "number", item.sender, {"receiver": item.receiver}, audits,
+                             item.request_id)
             )
         return self._recorded(decisions, audits)
 
@@ -211,14 +220,15 @@ class Decider:
         audits: list[dict[str, Any]] = []
         for n, (item, caller) in enumerate(zip(items, callers, strict=True)):
             evidence = combine([caller, heard[n]] if n in heard else [caller])
-            decisions.append(self._decide("call", evidence, "number", item.caller, {"callee": item.callee}, audits))
+            decisions.append(self._decide("call", evidence, "number", item.caller, {"callee": item.callee}, audits,
+                                          item.request_id))
         return self._recorded(decisions, audits)
 
     def url(self, items: Sequence[UrlIn]) -> list[Decision]:
         signals = self._url_signals([i.url for i in items])
         audits: list[dict[str, Any]] = []
         decisions = [
-            self._decide("url", s, "url", i.url, {"person_id": i.person_id}, audits)
+            self._decide("url", s, "url", i.url, {"person_id": i.person_id}, audits, i.request_id)
             for i, s in zip(items, signals, strict=True)
         ]
         return self._recorded(decisions, audits)
@@ -245,6 +255,7 @@ class Decider:
                     item.payer_account,
                     {"payee_account": item.payee_account, "amount": str(item.amount)},
                     audits,
+                    item.request_id,
                 )
             )
         if self.record:
@@ -265,7 +276,9 @@ class Decider:
             if open_warning is None or open_warning.closed_at is not None or decision.action is Action.allow:
                 continue
             at = item.time or now
-            key = f"{item.payer_account}|{item.payee_account}|{item.amount}|{at.isoformat()}"
+            # the same payment told twice is one lead: by the caller's request id, else by what and when
+            key = (self._request_key("transfer", item.request_id) if item.request_id else
+                   f"{item.payer_account}|{item.payee_account}|{item.amount}|{at.isoformat()}")
             news = Reason("正在向账户{payee}转账{amount}元（{action}）", payee=mask(item.payee_account),
                           amount=str(item.amount), action=CODE_NAMES[decision.action.value])
             leads.append(WarningRequest(open_warning.person_id, open_warning.fraud_type, decision.score, "urgent",
@@ -350,9 +363,10 @@ class Decider:
         subject_id: str,
         details: dict[str, Any],
         audits: list[dict[str, Any]],
+        request_id: str | None = None,
     ) -> Decision:
         """The decision on one request; a block or warning adds its audit entry to ``audits``, which the channel
-        writes for the whole batch in one transaction."""
+        writes for the whole batch in one transaction (once per ``request_id``, when the caller gives one)."""
         action = self.policy.decide(channel, evidence.score)
         reasons = evidence.reasons or (Reason("未发现风险"),)
         decision = Decision(
@@ -376,9 +390,15 @@ class Decider:
                     "fraud_type": decision.fraud_type,
                     "policy_version": decision.policy_version,
                     **{k: v for k, v in details.items() if v is not None},
+                    **({"request_id": request_id} if request_id else {}),
                 },
+                "request_key": self._request_key(channel, request_id) if request_id else None,
             })
         return decision
+
+    def _request_key(self, channel: str, request_id: str) -> str:
+        """A request id is the caller's: scoped by the institution (or the user) that sent it and the channel."""
+        return f"{self.actor.institution or self.actor.label}|{channel}|{request_id}"
 
     def _recorded(self, decisions: list[Decision], audits: list[dict[str, Any]]) -> list[Decision]:
         if self.record:
