@@ -121,3 +121,23 @@ def test_overdue_warnings_climb_one_tier_at_a_time(city: Engine) -> None:
 
 def test_unknown_persons_are_counted_not_raised(city: Engine) -> None:
     assert uc.raise_warnings(city, SYSTEM, [request(person="P404")])["unknown_person"] == 1
+
+
+def test_a_taken_warning_is_its_officers_and_a_tier_escalates_only_what_waits_at_or_below_it(city: Engine) -> None:
+    uc.raise_warnings(city, SYSTEM, [request()], now=T0)
+    mine, colleague = station_actor("P1", "s1"), station_actor("P1", "s2")
+    wid = uc.list_warnings(city, mine)[0]["warning_id"]
+    uc.take_warning(city, mine, wid, now=T0)
+    for step in (lambda: uc.record_contact(city, colleague, wid, channel="call", result="reached", now=T0),
+                 lambda: uc.close_warning(city, colleague, wid, outcome="false_alarm", now=T0)):
+        with pytest.raises(PermissionDenied, match=f"warning {wid}: it was taken by police_station:"):
+            step()
+    assert uc.get_warning(city, CENTRE, wid)["status"] == "assigned"
+    uc.record_contact(city, mine, wid, channel="call", result="reached", now=T0)
+    district = Actor("d1", Role.district_bureau, district="siming")
+    uc.close_warning(city, district, wid, outcome="dissuaded", now=T0)  # a supervising tier may
+    # an urgent warning waits in the city centre's queue: a district does not move it, the centre does
+    uc.raise_warnings(city, SYSTEM, [request(person="P2", level="urgent", lead="u-1")], now=T0)
+    later = T0 + timedelta(hours=1)
+    assert uc.escalate_overdue(city, district, now=later) == []
+    assert [m["person_id"] for m in uc.escalate_overdue(city, CENTRE, now=later)] == ["P2"]

@@ -34,7 +34,7 @@ from aegis.store.repositories import AuditLog, EventRepository
 from aegis.store.schema import EVENT_TABLES
 from aegis.store.schema_warnings import warning, warning_lead
 from aegis.usecases import check_one_of
-from aegis.usecases.actor import POLICE_ROLES, Actor, Role
+from aegis.usecases.actor import POLICE_ROLES, Actor, PermissionDenied, Role
 from aegis.usecases.warning_pipeline import (
     LEAD_EVENT_KINDS,
     WarningPipeline,
@@ -370,6 +370,7 @@ def _step(
     actor.require(POLICE_ROLES, f"{action} warnings")
     with engine.begin() as connection:
         row = _row(connection, actor, warning_id, lock=True)
+        _check_may_work(actor, row, action)
         status = wf.next_status(row["status"], details.get("result", action) if action == "contact" else action)
         values = {**changes, "status": status, "updated_at": _now(now)}
         if status == "closed":
@@ -378,6 +379,19 @@ def _step(
         _audit(connection, actor, f"warning.{action}", row, reasons, {"from": row["status"], "to": status, **details})
         row.update(values)
     return row
+
+
+_TIER = {Role.police_station: 0, Role.district_bureau: 1, Role.city_centre: 2, Role.system: 2}
+"""how high in 三级联动 a role works: a warning's queue (station, district, city) says which tier must act"""
+
+
+def _check_may_work(actor: Actor, row: dict[str, Any], action: str) -> None:
+    """Once taken, a warning is its officer's: another station officer may not record contacts on it or close
+    it; a higher tier, which supervises, may. (Any tier may take a warning of its jurisdiction: the city
+    centre's urgent visits are made by the station on the spot.)"""
+    owner = row.get("assigned_to")
+    if action != "take" and owner and owner != actor.label and _TIER[actor.role] == _TIER[Role.police_station]:
+        raise PermissionDenied(f"warning {row['warning_id']}: it was taken by {owner}")
 
 
 def take_warning(engine: Engine, actor: Actor, warning_id: str, *, now: datetime | None = None) -> dict[str, Any]:
@@ -440,7 +454,9 @@ def escalate_overdue(
     policy, at = policy or load_policy(), _now(now)
     moved = []
     query = _scoped(select(warning.c.warning_id), actor).where(
-        warning.c.status.in_(wf.UNREACHED), warning.c.deadline <= at
+        warning.c.status.in_(wf.UNREACHED), warning.c.deadline <= at,
+        # a tier moves up what waits in its own queue or below, not what already waits above it
+        warning.c.queue.in_(QUEUES[: _TIER[actor.role] + 1]),
     )
     with engine.connect() as connection:
         ids = list(connection.execute(query).scalars())
