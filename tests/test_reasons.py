@@ -80,3 +80,5 @@ def test_fraud_types_have_names_for_people_in_both_languages() -> None:
     assert fraud_type_name("fake_loan", "en") == "fake loans / credit repair"
     assert fraud_type_name("冒充客服服务", "en") == "冒充客服服务"  # a training set's own label, as written
     assert fraud_type_name(None) is None
+    # the account detector's risk is named too, not shown as its code
+    assert fraud_type_name("money_mule", "en") == "money-mule account (laundering runner, cash-out)"

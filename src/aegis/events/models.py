@@ -83,11 +83,19 @@ FRAUD_TYPE_NAMES: dict[FraudType, Reason] = {
 """each fraud type's name for people (the glossary's), in Chinese and English"""
 
 
+OTHER_RISK_NAMES: dict[str, Reason] = {
+    "money_mule": Reason("涉诈资金账户（跑分、取现）"),
+}
+"""risks that Aegis names which are not fraud types of the typology: the account detector's mule accounts"""
+
+
 def fraud_type_name(code: str | None, lang: Lang = DEFAULT_LANG) -> str | None:
-    """The name of a fraud type code for people; a label that is not one of the typology's codes (a training
-    set's own labels, ``money_mule``) is shown as written."""
+    """The name of a fraud type code (or of :data:`OTHER_RISK_NAMES`) for people; a label that is neither (a
+    training set's own labels) is shown as written."""
     if code is None:
         return None
+    if code in OTHER_RISK_NAMES:
+        return OTHER_RISK_NAMES[code].text(lang)
     try:
         return FRAUD_TYPE_NAMES[FraudType(code)].text(lang)
     except ValueError:
