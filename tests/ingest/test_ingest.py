@@ -195,3 +195,19 @@ def test_cli_reports_bad_file_without_traceback(tmp_path):
     assert done.returncode == 2
     assert "required column 'callee'" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_a_file_of_which_every_row_is_rejected_fails_the_command(tmp_path):
+    from typer.testing import CliRunner
+
+    from aegis.cli.main import app
+
+    bad = tmp_path / "calls.csv"
+    bad.write_text("caller,callee,start,duration_s\n" + "".join(f"x{i},,not a time,-1\n" for i in range(8)))
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    result = CliRunner().invoke(app, ["ingest", "call", str(bad), "--db", url])
+    assert result.exit_code == 1 and "every row was rejected" in result.stderr
+    assert "and 3 more" in result.stderr  # five rejects are shown, the rest counted
+    good = tmp_path / "ok.csv"
+    good.write_text("caller,callee,start,duration_s\n13800000001,13800000002,2026-10-01 09:00,30\nx,,bad,-1\n")
+    assert CliRunner().invoke(app, ["ingest", "call", str(good), "--db", url]).exit_code == 0

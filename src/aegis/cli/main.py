@@ -134,8 +134,14 @@ def ingest(
     )
     for reject in result.sample_rejects:
         err.print(f"  line {reject.line}: {reject.field}: {reject.reason}", highlight=False)
+    if result.rejected > len(result.sample_rejects):
+        err.print(f"  and {result.rejected - len(result.sample_rejects)} more", highlight=False)
     if result.reject_file:
         out.print(f"rejected rows: {result.reject_file}", highlight=False)
+    if result.rejected and not (result.stored or result.duplicate):
+        # nothing of the file could be used: a script running the ingest must notice
+        err.print(f"error: {file}: every row was rejected", highlight=False)
+        raise typer.Exit(1)
 
 
 @db_app.command("upgrade")

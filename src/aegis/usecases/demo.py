@@ -8,7 +8,6 @@ dissuasion workflow -> money chased, stopped, frozen and returned for reported v
 from __future__ import annotations
 
 import shutil
-from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -18,6 +17,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import precision_score, recall_score
 
+from aegis.decisions.policy import Action
 from aegis.features.url_features import host_of
 from aegis.ingest import ingest_file
 from aegis.names import named
@@ -205,7 +205,7 @@ def _decision_figures(truth: np.ndarray, decisions: list[Decision]) -> dict[str,
     return {
         "sampled": len(decisions),
         "fraud": int(truth.sum()),
-        "actions": dict(Counter(d.action.value for d in decisions)),
+        "actions": {action.value: sum(d.action is action for d in decisions) for action in Action},
         "precision": round(float(precision_score(truth, stopped, zero_division=0)), 3),
         "recall": round(float(recall_score(truth, stopped, zero_division=0)), 3),
     }
