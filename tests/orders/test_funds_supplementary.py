@@ -108,12 +108,15 @@ def test_coverage_counts_what_each_answer_accounts_for() -> None:
             row("s1", "A", 1, "issued", "300", None, 9),  # pending: counts what it asks for
             row("m0", "B", 0, "moved_on", "500", None, 0),  # gone: covers nothing
             row("r0", "C", 0, "rejected", "400", None, 0),  # refused: a person deals with it
+            # held less than asked: the bank answered for all of it (the rest is gone), no second order for it
+            row("p0", "E", 0, "executed", "106.25", "1.23", 0),
         ]
     )
     assert {a: (c.amount, c.next_seq, c.last_order) for a, c in covers.items()} == {
         "A": (D("1100"), 2, "s1"),
         "B": (D("0"), 1, "m0"),
         "C": (D("400"), 1, "r0"),
+        "E": (D("106.25"), 1, "p0"),
     }
 
 

@@ -238,9 +238,9 @@ def coverage(orders: Iterable[Any]) -> dict[str, Cover]:
 
     ``orders`` are rows with ``order_id, account, seq, state, requested, held, issued_at``. Within one sequence
     number a stop-payment and the freeze that follows it cover the same money, so the larger counts. A
-    pending or rejected order covers what it asked for (a person deals with a rejection, not a new order);
-    an executed, released, returned or expired one what was held; "moved on" nothing, so money that lands in
-    the account again is ordered again.
+    pending, rejected or executed order covers what it asked for (a person deals with a rejection, not a new
+    order; a bank that held less than asked has said the rest is gone); a released, returned or expired one
+    what was held; "moved on" nothing, so money that lands in the account again is ordered again.
     """
     slots: dict[str, dict[int, Decimal]] = {}
     last: dict[str, Any] = {}
@@ -248,7 +248,9 @@ def coverage(orders: Iterable[Any]) -> dict[str, Cover]:
         state = OrderState(order.state)
         if state is S.moved_on:
             amount = Decimal(0)
-        elif state in PENDING or state is S.rejected:
+        elif state in PENDING or state in (S.rejected, S.executed):
+            # an executed order answered for all it asked: the bank held what was there, and a shortfall has
+            # moved on (followed where it went), so it is not ordered on this account again
             amount = Decimal(order.requested)
         else:
             amount = Decimal(order.held or 0)
