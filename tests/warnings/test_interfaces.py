@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from urllib.parse import quote
 
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
@@ -128,3 +129,22 @@ def test_a_warnings_reasons_read_in_english_on_request_in_the_api_and_the_cli(tm
     assert "7天内访问诈骗网站3次" in chinese
     assert all(word in chinese for word in ("级别", "处置状态", "承办人", "已接收", "派出所"))
     assert "level" not in chinese and "assigned to" not in chinese
+
+
+def test_the_acting_users_headers_name_a_city_and_may_be_raw_utf8(sqlite_engine: Engine) -> None:
+    from wdata import add_residents
+
+    add_residents(sqlite_engine)  # residents of 厦门市
+    uc.raise_warnings(sqlite_engine, SYSTEM, [request(person=p, lead=p) for p in RESIDENTS])
+    client = TestClient(create_app(sqlite_engine))
+    centre = {"X-Aegis-User": "c1", "X-Aegis-Role": "city_centre"}
+    # percent-encoded UTF-8 as documented, or raw UTF-8 bytes: the same city
+    for city in (quote("厦门市"), "厦门市".encode()):
+        assert len(client.get("/api/v1/warnings", headers={**centre, "X-Aegis-City": city}).json()) == 3
+    # another city's centre sees none of them, nor any one by its id
+    beijing = {**centre, "X-Aegis-City": quote("北京市")}
+    assert client.get("/api/v1/warnings", headers=beijing).json() == []
+    wid = uc.list_warnings(sqlite_engine, SYSTEM)[0]["warning_id"]
+    assert client.get(f"/api/v1/warnings/{wid}", headers=beijing).status_code == 404
+    # the audit log names who acted: an empty user is refused
+    assert client.get("/api/v1/warnings", headers={**centre, "X-Aegis-User": " "}).status_code == 401

@@ -8,6 +8,7 @@ station, a bank) are sent percent-encoded as UTF-8 (``urllib.parse.quote``) and 
 
 from __future__ import annotations
 
+import contextlib
 from typing import Annotated
 from urllib.parse import unquote
 
@@ -22,6 +23,14 @@ def get_engine(request: Request) -> Engine:
     return request.app.state.engine  # type: ignore[no-any-return]
 
 
+def _text(value: str) -> str:
+    """A header's value as text: percent-encoded UTF-8 as documented, or raw UTF-8, which the server hands over
+    decoded as Latin-1 (so 思明区 arrived as mojibake and matched nothing)."""
+    with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError):  # else not UTF-8 read as Latin-1: as it came
+        value = value.encode("latin-1").decode("utf-8")
+    return unquote(value)
+
+
 def current_actor(
     user: Annotated[str, Header(alias="X-Aegis-User")],
     role: Annotated[str, Header(alias="X-Aegis-Role")],
@@ -30,8 +39,8 @@ def current_actor(
     station: Annotated[str | None, Header(alias="X-Aegis-Station")] = None,
     institution: Annotated[str | None, Header(alias="X-Aegis-Institution")] = None,
 ) -> Actor:
-    city, district, station, institution = (unquote(v) if v else None for v in (city, district, station, institution))
-    user = unquote(user)
+    city, district, station, institution = (_text(v) if v else None for v in (city, district, station, institution))
+    user = _text(user)
     try:
         parsed_role = Role(role)
     except ValueError:

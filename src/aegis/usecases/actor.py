@@ -31,6 +31,10 @@ class PermissionDenied(PermissionError):
     """The actor may not do this; the message says why."""
 
 
+MAX_LABEL = 64
+"""how much of :attr:`Actor.label` (role, place, user) the store keeps wherever it records who acted"""
+
+
 @dataclass(frozen=True)
 class Actor:
     user_id: str
@@ -41,12 +45,17 @@ class Actor:
     institution: str | None = None
 
     def __post_init__(self) -> None:
+        if not self.user_id.strip():
+            raise ValueError("user: a user id is needed (the audit log names who acted)")
         if self.role is Role.district_bureau and not self.district:
             raise ValueError("district: a district bureau user needs a district")
         if self.role is Role.police_station and not self.station:
             raise ValueError("station: a police-station user needs a station")
         if self.role in (Role.bank, Role.telco, Role.platform) and not self.institution:
             raise ValueError("institution: an institution user needs an institution")
+        if len(self.label) > MAX_LABEL:
+            raise ValueError(f"user: '{self.label[:80]}' is longer than the {MAX_LABEL} characters the audit log "
+                             "keeps of who acted")
 
     @property
     def label(self) -> str:
@@ -54,8 +63,11 @@ class Actor:
         where = self.station or self.district or self.institution or self.city or ""
         return f"{self.role.value}:{where}/{self.user_id}" if where else f"{self.role.value}/{self.user_id}"
 
-    def covers(self, *, district: str | None, station: str | None) -> bool:
-        """Whether a place (a person's home district and station) is in this actor's jurisdiction."""
+    def covers(self, *, district: str | None, station: str | None, city: str | None = None) -> bool:
+        """Whether a place (a person's home city, district and station) is in this actor's jurisdiction; an actor
+        of a named city covers none of another city's places."""
+        if self.city and city and city != self.city and self.role is not Role.system:
+            return False
         if self.role in (Role.city_centre, Role.system):
             return True
         if self.role is Role.district_bureau:

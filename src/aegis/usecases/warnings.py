@@ -60,6 +60,8 @@ def _now(now: datetime | None) -> datetime:
 def _scoped(query: Any, actor: Actor) -> Any:
     """Restrict a query on warnings to the actor's jurisdiction (三级联动)."""
     actor.require(READERS, "work on warnings")
+    if actor.city and actor.role is not Role.system:
+        query = query.where(warning.c.city == actor.city)
     if actor.role is Role.police_station:
         return query.where(warning.c.station == actor.station)
     if actor.role is Role.district_bureau:
@@ -73,7 +75,7 @@ def _row(connection: Connection, actor: Actor, warning_id: str, *, lock: bool = 
         query = query.with_for_update()
     found = connection.execute(query).mappings().first()
     # the same answer for "does not exist" and "not yours": a station learns nothing of others' warnings
-    if found is None or not actor.covers(district=found["district"], station=found["station"]):
+    if found is None or not actor.covers(district=found["district"], station=found["station"], city=found["city"]):
         raise LookupError(f"warning: no warning {warning_id} in your jurisdiction")
     return dict(found)
 
