@@ -380,6 +380,9 @@ def test_a_bad_request_names_its_fields_without_echoing_the_data(client):
     assert many.status_code == 422 and detail[0]["loc"] == ["body", 0, "receiver"]
     assert len(detail) == 21 and detail[-1]["msg"] == "and 580 more errors"
     assert "13800000001" not in many.text  # the request's values (personal data) are not sent back
+    to_itself = client.post("/api/v1/decisions/transfer", headers=BANK, json={
+        "payer_account": "6212000000000001", "payee_account": "6212000000000001", "amount": "5.00"})
+    assert to_itself.status_code == 422 and "must differ from payer_account" in to_itself.text
     too_long = client.post("/api/v1/decisions/sms", json=[{"sender": "1", "text": "x"}] * 1001, headers=TELCO)
     assert too_long.status_code == 422 and len(too_long.text) < 200 and "at most 1000" in too_long.text
 

@@ -9,7 +9,7 @@ from sqlalchemy import Engine, insert
 from sqlalchemy.exc import IntegrityError
 from wdata import CENTRE, RESIDENTS, SYSTEM, T0, request, station_actor
 
-from aegis.actions.warnings import WorkflowError, new_warning
+from aegis.actions.warnings import WarningRequest, WorkflowError, new_warning
 from aegis.decisions.warning_policy import load_policy
 from aegis.reasons import render
 from aegis.store.repositories import AuditLog
@@ -141,3 +141,24 @@ def test_a_taken_warning_is_its_officers_and_a_tier_escalates_only_what_waits_at
     later = T0 + timedelta(hours=1)
     assert uc.escalate_overdue(city, district, now=later) == []
     assert [m["person_id"] for m in uc.escalate_overdue(city, CENTRE, now=later)] == ["P2"]
+
+
+def test_a_lead_that_says_what_the_warning_says_adds_no_second_reason(city: Engine) -> None:
+    from aegis.reasons import Reason
+
+    first = request()
+    uc.raise_warnings(city, SYSTEM, [first], now=T0)
+    # the same text from values that do not show (a float rounded away in the message)
+    again = WarningRequest("P1", "impersonate_police", 0.9, "medium",
+                           (Reason("转账{amount:.0f}元", amount=800.2), Reason("转账{amount:.0f}元", amount=800.4),
+                            Reason("reason of lead-1")), "lead-2", T0)
+    uc.raise_warnings(city, SYSTEM, [again], now=T0)
+    (row,) = uc.list_warnings(city, CENTRE)
+    assert render(row["reasons"]) == ["转账800元", "reason of lead-1"]
+
+
+def test_a_refused_contact_step_reads_as_a_sentence(city: Engine) -> None:
+    uc.raise_warnings(city, SYSTEM, [request()], now=T0)
+    wid = uc.list_warnings(city, CENTRE)[0]["warning_id"]
+    with pytest.raises(WorkflowError, match="cannot record a contact as reached on a warning that is new"):
+        uc.record_contact(city, station_actor("P1"), wid, channel="call", result="reached", now=T0)

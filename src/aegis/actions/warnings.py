@@ -11,13 +11,13 @@ The use cases (``aegis.usecases.warnings``) read and write the rows; what may ha
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from aegis.decisions.warning_policy import Policy, level_rank
-from aegis.reasons import Reason, loaded, stored
+from aegis.reasons import Reason, as_reason, loaded, stored
 
 STATUSES = ("new", "assigned", "contacted", "locating", "closed")
 OPEN_STATUSES = ("new", "assigned", "contacted", "locating")
@@ -51,7 +51,9 @@ def next_status(status: str, action: str) -> str:
     except KeyError:
         allowed = sorted(a for s, a in TRANSITIONS if s == status)
         hint = f" (allowed: {', '.join(allowed)})" if allowed else " (it is closed)"
-        raise WorkflowError(f"status: cannot {action} a warning that is {status}{hint}") from None
+        # a contact's result is a step too: "reached" reads as a verb only in its own phrase
+        step = f"record a contact as {action} on" if action in CONTACT_RESULTS else f"{action}"
+        raise WorkflowError(f"status: cannot {step} a warning that is {status}{hint}") from None
 
 
 @dataclass(frozen=True)
@@ -119,7 +121,7 @@ def update_with_lead(row: dict[str, Any], request: WarningRequest, policy: Polic
         return None
     changes: dict[str, Any] = {
         "probability": max(float(row["probability"]), float(request.probability)),
-        "reasons": stored(list(dict.fromkeys([*request.reasons, *loaded(row["reasons"])]))[:MAX_REASONS]),
+        "reasons": stored(_newest_first(request.reasons, loaded(row["reasons"]))),
         "lead_count": int(row["lead_count"]) + 1,
         "last_lead_id": request.lead_id,
         "last_lead_at": max(row["last_lead_at"], request.time),
@@ -134,6 +136,15 @@ def update_with_lead(row: dict[str, Any], request: WarningRequest, policy: Polic
             changes["queue"] = _QUEUES[higher]
             changes["deadline"] = min(row["deadline"], request.time + dispatch.deadline)
     return changes
+
+
+def _newest_first(new: Sequence[Reason | str], old: Sequence[Reason]) -> list[Reason]:
+    """The new lead's reasons, then the older ones, each text once (two leads may say the same in different
+    values that do not show), at most :data:`MAX_REASONS`."""
+    kept: dict[str, Reason] = {}
+    for reason in map(as_reason, [*new, *old]):
+        kept.setdefault(reason.text(), reason)
+    return list(kept.values())[:MAX_REASONS]
 
 
 _QUEUES = ("station", "district", "city")

@@ -13,9 +13,9 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import cache
-from typing import Annotated, Any
+from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import Engine, func, select
 
 from aegis.actions.warnings import WarningRequest
@@ -91,6 +91,12 @@ class TransferIn(Request):
         description="when the payment is made (default: now); a naive time is China time. The payer's warnings "
         "count from their first lead until they are closed, so a replayed payment sees those open at its time",
     )
+
+    @model_validator(mode="after")
+    def _to_another_account(self) -> Self:
+        if self.payee_account == self.payer_account:  # as ingest refuses a transfer event
+            raise ValueError("payee_account: must differ from payer_account")
+        return self
 
 
 class Decision(BaseModel):

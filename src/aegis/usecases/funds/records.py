@@ -276,4 +276,5 @@ def _check_bank(actor: Actor, order: Any) -> None:
     if actor.role is not Role.bank:
         raise PermissionDenied(f"role: {actor.role.value} may not answer an order for a bank")
     if actor.institution != order.bank:
-        raise PermissionDenied(f"order {order.order_id}: it is for {order.bank}, not {actor.institution}")
+        # which bank it is for is that bank's business: the refusal does not name it
+        raise PermissionDenied(f"order {order.order_id}: it is not an order for {actor.institution}")
