@@ -27,8 +27,8 @@ def _uc() -> Any:
 
     return warnings
 
-app = typer.Typer(help="Warnings and dissuasion (预警劝阻): list, take, contact, close, escalate, stats, pace, "
-                       "retrain.",
+app = typer.Typer(help="Warnings and dissuasion (预警劝阻): raise, list, take, contact, close, escalate, stats, "
+                       "pace, retrain.",
                   no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
 
 User = Annotated[str, typer.Option("--user", help="Your user id (recorded in the audit log).")]
@@ -179,6 +179,25 @@ def pace(sim: Annotated[Path | None, typer.Option(help="A simulated city instead
     say(lang, Reason("{timelines}条案件时间线，来自{reports}份报案。写入策略文件：", timelines=result["timelines"],
                      reports=result["reports"]))
     out.print(yaml.safe_dump({"pace": {"hours": result["policy_hours"]}}, sort_keys=False), highlight=False)
+
+
+@app.command("raise")
+@user_errors
+def raise_(user: User, role: RoleOpt,
+           model: Annotated[Path | None, typer.Option(help="Warning model folder (default: the shipped one).")] = None,
+           policy: Annotated[Path | None, typer.Option(help="Warnings policy file (default: the shipped one).")] = None,
+           db: Db = None, as_json: Annotated[bool, typer.Option("--json", help="Print the counts as JSON.")] = False,
+           lang: LangOpt = "zh") -> None:
+    """Read the stored events through the fusion model, day by day, and raise and route the warnings that are due
+    (run after ingest and `aegis profiles refresh`; a re-run raises nothing twice)."""
+    engine, actor = _context(db, user, role, None, None)
+    with err.status("replaying the stored events through the fusion model"):
+        counts = _uc().raise_warnings_for_city(engine, actor, model=model, policy=policy)
+    if as_json:
+        print(json.dumps(counts))
+        return
+    say(lang, Reason("线索{leads}条，预警请求{requests}条：新开{opened}、更新{updated}、未变{unchanged}、查无此人"
+                     "{unknown_person}", **counts))
 
 
 @app.command()

@@ -149,6 +149,8 @@ def _raise_one(
     place: tuple[str | None, str, str],
     now: datetime,
 ) -> str:
+    if _known_lead(connection, request):
+        return "unchanged"
     key = wf.open_key(request.person_id, request.fraud_type)
     query = select(warning).where(warning.c.open_key == key)
     if connection.dialect.name == "postgresql":
@@ -192,6 +194,17 @@ def _raise_one(
         },
     )
     return "updated"
+
+
+def _known_lead(connection: Connection, request: wf.WarningRequest) -> bool:
+    """Whether a warning about this person and type already took this lead: a replay of the stored events
+    (``aegis warnings raise`` again) sends every lead again, not only the last one each warning saw."""
+    query = (select(warning_lead.c.lead_id)
+             .join(warning, warning.c.warning_id == warning_lead.c.warning_id)
+             .where(warning_lead.c.lead_id == request.lead_id, warning.c.person_id == request.person_id,
+                    warning.c.fraud_type == request.fraud_type)
+             .limit(1))
+    return connection.execute(query).first() is not None
 
 
 def _record_lead(connection: Connection, warning_id: str, request: wf.WarningRequest) -> None:
