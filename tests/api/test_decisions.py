@@ -286,7 +286,8 @@ def test_reasons_come_in_english_on_request_and_the_audit_log_reads_in_both(clie
     browser = client.post("/api/v1/decisions/call", json=body,
                           headers={**TELCO, "Accept-Language": "en-GB,en;q=0.9"}).json()
     assert zh["reasons"] == ["主叫号码：一个IMEI上有12个IMSI（疑似猫池）"]
-    assert en["reasons"] == browser["reasons"] == [
+    upper = client.post("/api/v1/decisions/call?lang=EN", json=body, headers=TELCO).json()  # any case
+    assert en["reasons"] == browser["reasons"] == upper["reasons"] == [
         "caller number: 12 SIMs (IMSIs) on one handset (IMEI): likely a SIM box"]
     assert (en["action"], en["score"]) == (zh["action"], zh["score"]) == ("block", 0.97)
     assert (zh["names"], en["names"]) == ({"action": "拦截"}, {"action": "block"})

@@ -56,7 +56,7 @@ def reason_lang(
     accept_language: Annotated[str | None, Header(alias="Accept-Language")] = None,
 ) -> Lang:
     """The language reasons are given in: ``?lang=`` if present, else the Accept-Language header, else zh."""
-    if lang is not None and lang not in LANGS:
+    if lang is not None and lang.lower() not in LANGS:
         raise HTTPException(422, f"lang: '{lang}' is not one of {', '.join(LANGS)}")
     return parse_lang(lang or accept_language)
 

@@ -19,7 +19,7 @@ err = Console(stderr=True, soft_wrap=True)
 
 LangOpt = Annotated[
     Lang,
-    typer.Option("--lang", envvar="AEGIS_LANG",
+    typer.Option("--lang", envvar="AEGIS_LANG", case_sensitive=False,
                  help="Language of what is shown: tables, names and reasons (default: $AEGIS_LANG, else zh)."),
 ]
 
