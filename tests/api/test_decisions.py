@@ -292,8 +292,8 @@ def test_reasons_come_in_english_on_request_and_the_audit_log_reads_in_both(clie
     assert (en["action"], en["score"]) == (zh["action"], zh["score"]) == ("block", 0.97)
     assert (zh["names"], en["names"]) == ({"action": "拦截"}, {"action": "block"})
     entries = AuditLog(engine).entries("number", "17099997777")
-    assert [render(e["reasons"], "en") for e in entries] == [en["reasons"]] * 3
-    assert [render(e["reasons"]) for e in entries] == [zh["reasons"]] * 3
+    assert [render(e["reasons"], "en") for e in entries] == [en["reasons"]] * 4
+    assert [render(e["reasons"]) for e in entries] == [zh["reasons"]] * 4
     sms = {"sender": "17012345678", "text": "【公安局】您涉嫌洗钱案件，请立即将资金转入安全账户配合调查 http://gov-check.top/a"}
     sms_en = client.post("/api/v1/decisions/sms?lang=en", json=sms, headers=TELCO).json()
     assert sms_en["fraud_type_name"] == "benefits or ETC phishing"  # the look-alike government link outweighs
