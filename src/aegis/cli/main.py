@@ -456,8 +456,8 @@ def _print_demo(summary: dict[str, Any], lang: Lang) -> None:
     warnings = summary["warnings"]
     heading = Reason("预警（防）：").text(lang)
     out.print(f"[bold]{heading}[/bold]" + _counts(warnings["raised"], lang), highlight=False)
-    say(lang, Reason("  城市中的受害人：{victims}；走完劝阻流程：{walked}", victims=warnings["victims"],
-                     walked=warnings["walked"]))
+    say(lang, Reason("  城市中的受害人：{victims}人；走完劝阻流程的预警：{walked}条（一人可有不同诈骗类型的预警）",
+                     victims=warnings["victims"], walked=warnings["walked"]))
     out.print(stats_table(warnings["stats"], lang, fraud_types=False,
                           title=Reason("各级预警（按诈骗节奏分级；走完流程的按城市真值办结）")))
     heading = Reason("资金（止付冻结）：").text(lang)
