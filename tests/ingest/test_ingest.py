@@ -83,6 +83,10 @@ def test_jsonl_and_parquet_and_report_lists(engine, tmp_path):
     reasons = {r.line: (r.field, r.reason) for r in result.sample_rejects}
     assert reasons[2][0] == "fraud_type"
     assert reasons[3][0] == "(row)" and "invalid JSON" in reasons[3][1]
+    # the reject file gives the owner the line as it came, also when it could not be read as a row
+    with open(result.reject_file, encoding="utf-8") as handle:
+        rows = {int(r["line"]): r["row"] for r in csv.DictReader(handle)}
+    assert rows[3] == "{not json" and "no_such_type" in rows[2]
 
     csv_path = tmp_path / "reports.csv"
     csv_path.write_text(
@@ -211,3 +215,15 @@ def test_a_file_of_which_every_row_is_rejected_fails_the_command(tmp_path):
     good = tmp_path / "ok.csv"
     good.write_text("caller,callee,start,duration_s\n13800000001,13800000002,2026-10-01 09:00,30\nx,,bad,-1\n")
     assert CliRunner().invoke(app, ["ingest", "call", str(good), "--db", url]).exit_code == 0
+
+
+def test_a_csv_line_with_the_wrong_number_of_fields_goes_back_as_it_came(engine, tmp_path):
+    path = tmp_path / "calls.csv"
+    path.write_text('caller,callee,start,duration_s\n13800000001,13800000002,2026-10-01 09:00,30,"extra, cell"\n',
+                    encoding="utf-8")
+    result = ingest_file(engine, "call", path)
+    assert (result.stored, result.rejected) == (0, 1)
+    with open(result.reject_file, encoding="utf-8") as handle:
+        [reject] = list(csv.DictReader(handle))
+    assert reject["reason"] == "row has 5 fields, the header has 4"
+    assert reject["row"] == '13800000001,13800000002,2026-10-01 09:00,30,"extra, cell"'

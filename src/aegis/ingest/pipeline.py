@@ -44,6 +44,8 @@ class Reject:
     field: str
     reason: str
     row: dict[str, Any] | None
+    text: str = ""
+    """the line as it came, when it could not be read as a row at all"""
 
 
 @dataclass
@@ -82,7 +84,7 @@ def validate_rows(model: type[Record], rows: list[RawRow]) -> tuple[list[dict[st
     rejects: list[Reject] = []
     for raw in rows:
         if raw.values is None:
-            rejects.append(Reject(raw.line, "(row)", raw.error, None))
+            rejects.append(Reject(raw.line, "(row)", raw.error, None, raw.text))
             continue
         values = raw.values
         if list_fields:
@@ -177,7 +179,7 @@ def ingest_file(
                             reject.line,
                             reject.field,
                             reject.reason,
-                            orjson.dumps(reject.row, default=str).decode() if reject.row else "",
+                            orjson.dumps(reject.row, default=str).decode() if reject.row else reject.text,
                         ]
                     )
                 handle.flush()

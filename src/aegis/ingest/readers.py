@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import io
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -36,6 +37,8 @@ class RawRow:
     values: dict[str, Any] | None
     """None when the line itself could not be parsed"""
     error: str = ""
+    text: str = ""
+    """the unparsable line as it came (for the reject file, which goes back to the data's owner)"""
 
 
 def detect_format(path: Path) -> str:
@@ -109,6 +112,13 @@ def read_batches(path: Path, fmt: str, batch_size: int = 5000, encoding: str = "
         yield batch
 
 
+def _csv_line(values: list[str]) -> str:
+    """The cells written back as one CSV line (quoted where they need it)."""
+    buffer = io.StringIO()
+    csv.writer(buffer).writerow(values)
+    return buffer.getvalue().rstrip("\r\n")
+
+
 def _csv(path: Path, encoding: str) -> Iterator[RawRow]:
     with path.open(newline="", encoding=encoding) as handle:
         reader = csv.reader(handle)
@@ -118,7 +128,8 @@ def _csv(path: Path, encoding: str) -> Iterator[RawRow]:
             if not values:
                 continue
             if len(values) != len(header):
-                yield RawRow(line, None, f"row has {len(values)} fields, the header has {len(header)}")
+                yield RawRow(line, None, f"row has {len(values)} fields, the header has {len(header)}",
+                             _csv_line(values))
                 continue
             # CSV cells are strings: an empty or blank cell is a missing value
             yield RawRow(line, {k: v for k, v in zip(header, values, strict=True) if v and not v.isspace()})
@@ -134,10 +145,11 @@ def _jsonl(path: Path, _batch_size: int) -> Iterator[RawRow]:
             try:
                 values = orjson.loads(text)
             except orjson.JSONDecodeError as exc:
-                yield RawRow(line, None, f"invalid JSON: {exc}")
+                yield RawRow(line, None, f"invalid JSON: {exc}", text.decode("utf-8", "replace").rstrip("\r\n"))
                 continue
             if not isinstance(values, dict):
-                yield RawRow(line, None, "a line must hold one JSON object")
+                yield RawRow(line, None, "a line must hold one JSON object",
+                             text.decode("utf-8", "replace").rstrip("\r\n"))
                 continue
             yield RawRow(line, _clean(values))
 
