@@ -73,9 +73,16 @@ def test_retraining_needs_leads_and_victims_and_is_the_centre_s_job(city: Engine
 
 
 def test_cli_retrain_errors_are_one_line(tmp_path: Path) -> None:
+    from aegis.store import open_engine
+
     url = f"sqlite:///{tmp_path / 'a.db'}"
     runner = CliRunner()
     args = ["--db", url, "--sim", str(tmp_path), "--out", str(tmp_path / "m")]
+    # a mistyped store path is named, not created empty and answered from
+    missing = runner.invoke(cli, ["retrain", "--user", "c", "--role", "city_centre", *args])
+    assert missing.exit_code == 2 and "database: no store at" in missing.stderr
+    assert not (tmp_path / "a.db").exists()
+    open_engine(url).dispose()
     refused = runner.invoke(cli, ["retrain", "--user", "c", "--role", "city_centre", *args])
     assert refused.exit_code == 2 and "no leads" in refused.stderr
     denied = runner.invoke(cli, ["retrain", "--user", "o", "--role", "analyst", *args])

@@ -42,7 +42,7 @@ def _actor(user: str, role: str, institution: str | None) -> Any:
 def _engine(db: str | None) -> Any:
     from aegis.store import open_engine
 
-    return open_engine(db)
+    return open_engine(db, existing=True)  # chases and orders live in a store that exists
 
 
 def _amount(option: str, text: str) -> Decimal:

@@ -161,7 +161,7 @@ def db_counts(db: DbOption = None) -> None:
     from aegis.store import EventRepository, open_engine
 
     table = Table("kind", "events")
-    for kind, n in EventRepository(open_engine(db)).counts().items():
+    for kind, n in EventRepository(open_engine(db, existing=True)).counts().items():
         table.add_row(kind, f"{n:,}")
     out.print(table)
 
@@ -308,7 +308,7 @@ def profiles_refresh(
     from aegis.usecases.profiles import refresh_profiles
 
     window = timedelta(days=days) if days else None
-    result = refresh_profiles(open_engine(db), SYSTEM, progress=Stopwatch(lang), window=window)
+    result = refresh_profiles(open_engine(db, existing=True), SYSTEM, progress=Stopwatch(lang), window=window)
     if as_json:
         print(json.dumps({"since": result.since.isoformat() if result.since else None,
                           "profiles": result.profiles, "flagged": result.flagged}))
@@ -345,8 +345,8 @@ def audit(
         actor = Actor(user, Role(role))
     except ValueError as exc:
         raise DataError(f"--role: {exc}") from None
-    entries = read_audit(open_engine(db), actor, subject_type=subject_type, subject_id=subject_id, action=action,
-                         limit=limit, lang=lang)
+    entries = read_audit(open_engine(db, existing=True), actor, subject_type=subject_type, subject_id=subject_id,
+                         action=action, limit=limit, lang=lang)
     if as_json:
         print(json.dumps(entries, ensure_ascii=False, indent=2, default=str))
         return

@@ -43,7 +43,7 @@ def _context(db: str | None, user: str, role: Role, district: str | None, statio
     from aegis.store import open_engine
 
     actor = Actor(user, role, district=district, station=station)
-    return open_engine(db), actor
+    return open_engine(db, existing=True), actor  # warnings live in a store that exists
 
 
 def _show(rows: list[dict[str, Any]], lang: Lang) -> None:

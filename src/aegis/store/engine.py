@@ -38,7 +38,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 SUPPORTED = ("sqlite", "postgresql")
 
 
-def make_engine(url: str | None = None) -> Engine:
+def make_engine(url: str | None = None, *, existing: bool = False) -> Engine:
+    """An engine for ``url`` (default: :func:`database_url`). With ``existing``, an embedded store must be there
+    already: a command that reads (lists, counts, works on warnings or orders) would otherwise create an empty
+    one at a mistyped path and answer with nothing."""
     url = database_url(url)
     try:
         parsed = make_url(url)
@@ -51,6 +54,9 @@ def make_engine(url: str | None = None) -> Engine:
         parsed = parsed.set(drivername="postgresql+psycopg")
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
+            if existing and not Path(parsed.database).is_file():
+                raise ValueError(f"database: no store at {parsed.database} (`aegis ingest` creates one; check --db "
+                                 "or $AEGIS_DATABASE_URL)")
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(parsed)
         event.listen(engine, "connect", _sqlite_pragmas)
@@ -70,7 +76,8 @@ def upgrade(engine: Engine) -> None:
     command.upgrade(alembic_config(engine), "head")
 
 
-def open_engine(url: str | None = None) -> Engine:
-    engine = make_engine(url)
+def open_engine(url: str | None = None, *, existing: bool = False) -> Engine:
+    """:func:`make_engine`, with the schema brought up to date."""
+    engine = make_engine(url, existing=existing)
     upgrade(engine)
     return engine
