@@ -303,6 +303,20 @@ def test_reasons_come_in_english_on_request_and_the_audit_log_reads_in_both(clie
     assert refused.status_code == 422 and "lang: 'fr'" in refused.text
 
 
+SMS_REQUESTS = [{"sender": "17012345678", "text": "【公安局】您涉嫌洗钱案件，请立即将资金转入安全账户配合调查"},
+                {"sender": "13800000002", "text": "妈，我今晚加班不回家吃饭了"}]
+
+
+def _sms_requests(tmp_path):
+    """A scam and an ordinary SMS as the JSON lines `aegis decide sms` reads."""
+    import json
+
+    requests = tmp_path / "sms.jsonl"
+    requests.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in SMS_REQUESTS) + "\n",
+                        encoding="utf-8")
+    return requests
+
+
 def test_the_decide_command_reads_jsonl_and_names_the_bad_line(tmp_path):
     import json
 
@@ -311,10 +325,7 @@ def test_the_decide_command_reads_jsonl_and_names_the_bad_line(tmp_path):
     from aegis.cli.main import app
 
     url = f"sqlite:///{tmp_path / 'd.db'}"
-    requests = tmp_path / "sms.jsonl"
-    lines = [{"sender": "17012345678", "text": "【公安局】您涉嫌洗钱案件，请立即将资金转入安全账户配合调查"},
-             {"sender": "13800000002", "text": "妈，我今晚加班不回家吃饭了"}]
-    requests.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in lines) + "\n", encoding="utf-8")
+    requests, lines = _sms_requests(tmp_path), SMS_REQUESTS
     runner = CliRunner()
     done = runner.invoke(app, ["decide", "sms", str(requests), "--db", url, "--lang", "en"])
     assert done.exit_code == 0, done.output
@@ -342,10 +353,7 @@ def test_a_policy_is_tried_on_past_requests_without_recording(tmp_path):
     from aegis.store import open_engine
 
     url = f"sqlite:///{tmp_path / 'd.db'}"
-    requests = tmp_path / "sms.jsonl"
-    lines = [{"sender": "17012345678", "text": "【公安局】您涉嫌洗钱案件，请立即将资金转入安全账户配合调查"},
-             {"sender": "13800000002", "text": "妈，我今晚加班不回家吃饭了"}]
-    requests.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in lines) + "\n", encoding="utf-8")
+    requests = _sms_requests(tmp_path)
     strict = default_policy().model_dump()
     strict["version"] = "what-if-1"
     strict["channels"]["sms"] = {"block": 1.0, "warn": 1.0}  # nothing reaches 1.0: everything passes

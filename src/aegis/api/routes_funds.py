@@ -5,7 +5,6 @@ Orders' reasons come in Chinese, or in English with ``?lang=en`` or ``Accept-Lan
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query
@@ -13,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from aegis.actions.orders import IllegalTransition
 from aegis.api.deps import ActorDep, EngineDep, LangDep
-from aegis.events.models import Ident
+from aegis.events.models import Ident, PositiveMoney
 from aegis.reasons import Lang
 from aegis.usecases import funds
 
@@ -40,7 +39,7 @@ class ResponseIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     action: Literal["acknowledge", "execute", "reject", "moved_on"]
-    held: Annotated[Decimal, Field(gt=0, max_digits=18, decimal_places=2)] | None = None
+    held: PositiveMoney | None = None
     reason: Annotated[str, Field(max_length=500)] | None = None
 
 

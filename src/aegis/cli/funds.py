@@ -46,14 +46,15 @@ def _engine(db: str | None) -> Any:
 
 
 def _amount(option: str, text: str) -> Decimal:
-    """A sum of money as the API takes it: a positive number of yuan with at most two decimals."""
+    """A sum of money checked as the API checks it (:data:`aegis.events.models.PositiveMoney`)."""
+    from pydantic import TypeAdapter, ValidationError
+
+    from aegis.events.models import PositiveMoney
+
     try:
-        value = Decimal(text.strip())
-    except ArithmeticError:
-        raise ValueError(f"{option}: '{text}' is not an amount of money") from None
-    if not value.is_finite() or value <= 0 or value.as_tuple().exponent < -2:  # type: ignore[operator]
-        raise ValueError(f"{option}: '{text}' must be a positive amount with at most two decimals")
-    return value
+        return TypeAdapter(PositiveMoney).validate_python(text.strip())  # type: ignore[no-any-return]
+    except ValidationError as exc:
+        raise ValueError(f"{option}: '{text}': {exc.errors()[0]['msg']}") from None
 
 
 def _print_orders(orders: list[Any], as_json: bool, lang: Lang) -> None:

@@ -106,6 +106,8 @@ Ident = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z+
 #: a point in time, normalised to UTC (naive input is China time)
 Time = Annotated[datetime, AfterValidator(to_utc)]
 Money = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=2)]
+#: a sum that moves or is held: more than zero, to the fen
+PositiveMoney = Annotated[Decimal, Field(gt=0, max_digits=18, decimal_places=2)]
 
 
 class Record(BaseModel):
@@ -197,7 +199,7 @@ class Transfer(Record):
     payee_account: Ident
     payer_bank: Annotated[str, Field(min_length=1, max_length=64)]
     payee_bank: Annotated[str, Field(min_length=1, max_length=64)]
-    amount: Annotated[Decimal, Field(gt=0, max_digits=18, decimal_places=2)]
+    amount: PositiveMoney
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "CNY"
     time: Time
     channel: Channel = Channel.mobile

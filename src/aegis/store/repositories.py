@@ -10,11 +10,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, func, insert, or_, select
+from sqlalchemy import Connection, Engine, Table, func, insert, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from aegis.reasons import Reason, stored
 from aegis.store.schema import EVENT_TABLES, audit_log, ingest_run, risk_profile
+
+
+def conflict_insert(bind: Engine | Connection, table: Table) -> Any:
+    """An INSERT in the store's own dialect, which offers ON CONFLICT (do nothing, do update): SQLite's or
+    PostgreSQL's, the two :func:`aegis.store.engine.make_engine` opens. Every idempotent write goes through it."""
+    return (postgresql if bind.dialect.name == "postgresql" else sqlite).insert(table)
 
 
 class EventRepository:
@@ -23,20 +29,13 @@ class EventRepository:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def _insert_ignoring_duplicates(self, kind: str) -> Any:
-        table = EVENT_TABLES[kind]
-        dialect = self.engine.dialect.name
-        if dialect == "postgresql":
-            return postgresql.insert(table).on_conflict_do_nothing(index_elements=["event_id"])
-        if dialect == "sqlite":
-            return sqlite.insert(table).on_conflict_do_nothing(index_elements=["event_id"])
-        raise NotImplementedError(f"database: {dialect} is not supported (use SQLite or PostgreSQL)")
-
     def add_many(self, kind: str, rows: Sequence[Mapping[str, Any]], connection: Connection) -> int:
         """Insert rows inside the caller's transaction; returns how many were new."""
         if not rows:
             return 0
-        statement = self._insert_ignoring_duplicates(kind).returning(EVENT_TABLES[kind].c.event_id)
+        table = EVENT_TABLES[kind]
+        statement = conflict_insert(connection, table).on_conflict_do_nothing(index_elements=["event_id"])
+        statement = statement.returning(table.c.event_id)
         # RETURNING yields only the rows really inserted, so the count is exact on both engines
         return len(connection.execute(statement, list(rows)).all())
 
@@ -193,8 +192,8 @@ class AuditLog:
         if not any(r["request_key"] for r in rows):
             connection.execute(insert(audit_log), rows)
             return
-        module = postgresql if connection.dialect.name == "postgresql" else sqlite
-        connection.execute(module.insert(audit_log).on_conflict_do_nothing(index_elements=["request_key"]), rows)
+        retried = conflict_insert(connection, audit_log).on_conflict_do_nothing(index_elements=["request_key"])
+        connection.execute(retried, rows)
 
     def recent(self, *, subject_type: str | None = None, subject_id: str | None = None,
                action_prefix: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
@@ -256,9 +255,7 @@ class RiskProfileRepository:
             }
             for row in rows
         ]
-        dialect = self.engine.dialect.name
-        module = postgresql if dialect == "postgresql" else sqlite
-        statement = module.insert(risk_profile)
+        statement = conflict_insert(self.engine, risk_profile)
         statement = statement.on_conflict_do_update(
             index_elements=["entity_type", "entity_id"],
             set_={

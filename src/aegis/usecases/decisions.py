@@ -25,7 +25,7 @@ from aegis.decisions.warning_policy import level_rank
 from aegis.detectors.base import Detector, Verdict
 from aegis.detectors.text import join_turns
 from aegis.detectors.url import PHISHING
-from aegis.events.models import Ident, Time, fraud_type_name
+from aegis.events.models import Ident, PositiveMoney, Time, fraud_type_name
 from aegis.features.official_numbers import is_official
 from aegis.features.url_features import host_of
 from aegis.names import CODE_NAMES, name_of
@@ -85,7 +85,7 @@ class UrlIn(Request):
 class TransferIn(Request):
     payer_account: Ident
     payee_account: Ident
-    amount: Annotated[Decimal, Field(gt=0, max_digits=18, decimal_places=2)]
+    amount: PositiveMoney
     time: Time | None = Field(
         default=None,
         description="when the payment is made (default: now); a naive time is China time. The payer's warnings "

@@ -19,7 +19,6 @@ from typing import Any, cast
 import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, Engine, func, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from aegis.actions import warnings as wf
@@ -30,7 +29,7 @@ from aegis.features.case_timelines import case_timelines
 from aegis.features.victim_leads import Directory, EntityRisk
 from aegis.names import name_of
 from aegis.reasons import DEFAULT_LANG, Lang, Reason, render
-from aegis.store.repositories import AuditLog, EventRepository
+from aegis.store.repositories import AuditLog, EventRepository, conflict_insert
 from aegis.store.schema import EVENT_TABLES
 from aegis.store.schema_warnings import warning, warning_lead
 from aegis.usecases import check_one_of
@@ -212,8 +211,7 @@ def _record_lead(connection: Connection, warning_id: str, request: wf.WarningReq
     values = {"warning_id": warning_id, "lead_id": request.lead_id, "time": request.time,
               "probability": float(request.probability), "level": request.level,
               "features": dict(request.features) if request.features is not None else None}
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    connection.execute(dialect.insert(warning_lead).values(**values).on_conflict_do_nothing())
+    connection.execute(conflict_insert(connection, warning_lead).values(**values).on_conflict_do_nothing())
 
 
 #: a reported victim whose contact with the numbers and links the report names is not in the events is taken
@@ -427,10 +425,8 @@ def record_contact(
     now: datetime | None = None,
 ) -> dict[str, Any]:
     """A contact attempt: SMS, a 96110-style call or a visit; ``unreachable`` sends the warning to locating."""
-    if channel not in CHANNELS:
-        raise ValueError(f"channel: '{channel}' is not one of {', '.join(CHANNELS)}")
-    if result not in wf.CONTACT_RESULTS:
-        raise ValueError(f"result: '{result}' is not one of {', '.join(wf.CONTACT_RESULTS)}")
+    check_one_of("channel", channel, CHANNELS)
+    check_one_of("result", result, wf.CONTACT_RESULTS)
     return _step(
         engine,
         actor,
@@ -447,8 +443,7 @@ def close_warning(
     engine: Engine, actor: Actor, warning_id: str, *, outcome: str, note: str = "", now: datetime | None = None
 ) -> dict[str, Any]:
     """Close with an outcome; the outcome is the label that measures warning precision."""
-    if outcome not in wf.OUTCOMES:
-        raise ValueError(f"outcome: '{outcome}' is not one of {', '.join(wf.OUTCOMES)}")
+    check_one_of("outcome", outcome, wf.OUTCOMES)
     return _step(
         engine,
         actor,

@@ -6,13 +6,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from aegis.actions.orders import (
     FundsPolicy,
     load_policy,
 )
-from aegis.store.repositories import AuditLog
+from aegis.store.repositories import AuditLog, conflict_insert
 from aegis.store.schema_funds import bank_contact
 from aegis.usecases.actor import Actor
 from aegis.usecases.funds.records import CHASE_ROLES, _bank_scope, _now
@@ -29,8 +28,7 @@ def load_bank_contacts(engine: Engine, actor: Actor, policy: FundsPolicy | None 
         for c in posts
     ]
     with engine.begin() as conn:
-        module = postgresql if conn.dialect.name == "postgresql" else sqlite
-        statement = module.insert(bank_contact)
+        statement = conflict_insert(conn, bank_contact)
         statement = statement.on_conflict_do_update(
             index_elements=["bank", "role"],
             set_={k: statement.excluded[k] for k in ("post", "phone", "hours", "updated_at")},

@@ -11,7 +11,6 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from aegis.actions.orders import (
     Cover,
@@ -30,7 +29,7 @@ from aegis.actions.orders import (
 from aegis.funds import Seed, TraceResult, trace
 from aegis.funds.rules import Ledger
 from aegis.reasons import Reason, stored
-from aegis.store.repositories import AuditLog
+from aegis.store.repositories import AuditLog, conflict_insert
 from aegis.store.schema_funds import bank_contact, fund_chase, fund_order
 from aegis.usecases.actor import Actor, PermissionDenied, Role
 
@@ -138,8 +137,7 @@ def _contact(
 
 
 def _insert_ignoring_duplicates(conn: Connection, table: Any) -> Any:
-    module = postgresql if conn.dialect.name == "postgresql" else sqlite
-    return module.insert(table).on_conflict_do_nothing()
+    return conflict_insert(conn, table).on_conflict_do_nothing()
 
 
 def _issue(
