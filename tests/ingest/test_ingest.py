@@ -112,6 +112,36 @@ def test_jsonl_and_parquet_and_report_lists(engine, tmp_path):
     assert result.sample_rejects[0].line == 2 and result.sample_rejects[0].field == "text"
 
 
+def test_a_stored_id_with_other_values_is_rejected_and_the_stored_event_kept(engine, tmp_path):
+    report = {"event_id": "r-1", "victim_id": "p1", "time": "2026-10-02 09:00+08:00",
+              "fraud_type": "impersonate_police", "loss": "52000.5", "numbers": ["17012345678"],
+              "accounts": ["6222000011112222"], "text": "对方自称公安"}
+    first = tmp_path / "first.jsonl"
+    first.write_text(json.dumps(report, ensure_ascii=False) + "\n", encoding="utf-8")
+    assert ingest_file(engine, "report", first).stored == 1
+    # the same event spelled otherwise (China time, money to the fen) is the same event, not a conflict
+    same = dict(report, time="2026-10-02T01:00:00Z", loss="52000.50")
+    again = tmp_path / "again.jsonl"
+    changed = dict(report, loss="99000", numbers=["17099999999"])
+    new = dict(report, event_id="r-2")
+    again.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in (same, changed, new, new,
+                                                                                 dict(new, loss="1"))),
+                     encoding="utf-8")
+    result = ingest_file(engine, "report", again)
+    assert (result.read, result.stored, result.duplicate, result.rejected) == (5, 1, 2, 2)
+    assert [(r.line, r.field) for r in result.sample_rejects] == [(2, "event_id"), (5, "event_id")]
+    assert "already stored with other values" in result.sample_rejects[0].reason
+    with open(result.reject_file, encoding="utf-8") as handle:
+        assert "17099999999" in next(csv.DictReader(handle))["row"]
+    stored = EventRepository(engine).frame("report").set_index("event_id")
+    assert stored.loc["r-1", "numbers"] == ["17012345678"] and float(stored.loc["r-1", "loss"]) == 52000.5
+    assert float(stored.loc["r-2", "loss"]) == 52000.5
+    with engine.connect() as connection:
+        counted = connection.execute(select(ingest_run.c.rows_duplicate, ingest_run.c.rows_rejected)
+                                     .order_by(ingest_run.c.id.desc())).first()
+    assert tuple(counted) == (2, 2)
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [

@@ -3,7 +3,8 @@
 Each batch of rows is validated, then its good rows are stored in one transaction together with the run's
 counters. A crash therefore loses at most the batch in flight, which was never committed, and a re-run stores
 only what is missing, because every record has a stable id and inserts skip stored ids. Bad rows go to a
-reject file with their line number, the field and the reason.
+reject file with their line number, the field and the reason; so does a row that gives a stored id other
+values (the stored event is kept: a store of events is not corrected by overwriting).
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ from aegis.ingest.readers import (
 from aegis.store.repositories import EventRepository, IngestRunRepository
 
 Progress = Callable[[int], None]
+Valid = tuple[RawRow, dict[str, Any]]
+"""a row that passed validation: as read, and as the store takes it"""
+CONFLICT = "already stored with other values under this id; the stored event was kept"
 
 
 class IngestError(ValueError):
@@ -77,10 +81,10 @@ def _split_list(value: Any) -> Any:
     return [part.strip() for part in text.split(";") if part.strip()]
 
 
-def validate_rows(model: type[Record], rows: list[RawRow]) -> tuple[list[dict[str, Any]], list[Reject]]:
-    """Good rows as store-ready dicts, and one reject per bad row naming its first failing field."""
+def validate_rows(model: type[Record], rows: list[RawRow]) -> tuple[list[Valid], list[Reject]]:
+    """Good rows, each with its store-ready dict, and one reject per bad row naming its first failing field."""
     list_fields = _list_fields(model)
-    good: list[dict[str, Any]] = []
+    good: list[Valid] = []
     rejects: list[Reject] = []
     for raw in rows:
         if raw.values is None:
@@ -90,7 +94,7 @@ def validate_rows(model: type[Record], rows: list[RawRow]) -> tuple[list[dict[st
         if list_fields:
             values = {k: _split_list(v) if k in list_fields else v for k, v in values.items()}
         try:
-            good.append(model.model_validate(values).model_dump())
+            good.append((raw, model.model_validate(values).model_dump()))
         except ValidationError as exc:
             errors = exc.errors(include_url=False)
             first = errors[0]
@@ -102,6 +106,18 @@ def validate_rows(model: type[Record], rows: list[RawRow]) -> tuple[list[dict[st
                 reason += f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
             rejects.append(Reject(raw.line, fieldname, reason, raw.values))
     return good, rejects
+
+
+def _first_of_each(valid: list[Valid]) -> tuple[list[Valid], list[Valid]]:
+    """The first row of each event id in a batch, and the rows that repeat an id seen before them."""
+    seen: set[str] = set()
+    firsts: list[Valid] = []
+    repeats: list[Valid] = []
+    for item in valid:
+        event_id = item[1]["event_id"]
+        (repeats if event_id in seen else firsts).append(item)
+        seen.add(event_id)
+    return firsts, repeats
 
 
 def _field_from_message(message: str) -> str:
@@ -161,18 +177,24 @@ def ingest_file(
         writer.writerow(["line", "field", "reason", "row"])
         try:
             for batch in read_batches(path, fmt, batch_size, encoding):
-                good, rejects = validate_rows(model, batch)
-                unique = list({row["event_id"]: row for row in good}.values())
+                valid, rejects = validate_rows(model, batch)
+                firsts, repeats = _first_of_each(valid)
                 with engine.begin() as connection:
-                    stored = events.add_many(kind, unique, connection)
+                    new = events.add_many(kind, [row for _, row in firsts], connection)
+                    # everything else names a stored id: the same event again, or other values under its id
+                    again = [item for item in firsts if item[1]["event_id"] not in new] + repeats
+                    differs = events.differs(kind, [row for _, row in again], connection)
+                    conflicts = [Reject(raw.line, "event_id", CONFLICT, raw.values)
+                                 for (raw, _), differ in zip(again, differs, strict=True) if differ]
                     runs.add_counts(
                         run_id,
                         connection,
                         read=len(batch),
-                        stored=stored,
-                        duplicate=len(good) - stored,
-                        rejected=len(rejects),
+                        stored=len(new),
+                        duplicate=len(again) - len(conflicts),
+                        rejected=len(rejects) + len(conflicts),
                     )
+                rejects = sorted(rejects + conflicts, key=lambda reject: reject.line)
                 for reject in rejects:
                     writer.writerow(
                         [
@@ -184,8 +206,8 @@ def ingest_file(
                     )
                 handle.flush()
                 result.read += len(batch)
-                result.stored += stored
-                result.duplicate += len(good) - stored
+                result.stored += len(new)
+                result.duplicate += len(again) - len(conflicts)
                 result.rejected += len(rejects)
                 result.sample_rejects.extend(rejects[: max(0, 5 - len(result.sample_rejects))])
                 if progress:

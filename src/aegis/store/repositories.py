@@ -13,6 +13,7 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, Table, func, insert, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from aegis.events.models import EVENT_TYPES
 from aegis.reasons import Reason, stored
 from aegis.store.schema import EVENT_TABLES, audit_log, ingest_run, risk_profile
 
@@ -29,15 +30,28 @@ class EventRepository:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def add_many(self, kind: str, rows: Sequence[Mapping[str, Any]], connection: Connection) -> int:
-        """Insert rows inside the caller's transaction; returns how many were new."""
+    def add_many(self, kind: str, rows: Sequence[Mapping[str, Any]], connection: Connection) -> set[str]:
+        """Insert rows inside the caller's transaction; returns the ids of those that were new."""
         if not rows:
-            return 0
+            return set()
         table = EVENT_TABLES[kind]
         statement = conflict_insert(connection, table).on_conflict_do_nothing(index_elements=["event_id"])
         statement = statement.returning(table.c.event_id)
         # RETURNING yields only the rows really inserted, so the count is exact on both engines
-        return len(connection.execute(statement, list(rows)).all())
+        return set(connection.execute(statement, list(rows)).scalars())
+
+    def differs(self, kind: str, rows: Sequence[Mapping[str, Any]], connection: Connection) -> list[bool]:
+        """For each of ``rows``, whose ids are stored, whether the stored event says something else.
+
+        Both sides go through the record model, so the store's own spellings (UTC times, money as fen, JSON
+        lists) compare equal to what validation makes of the incoming row."""
+        if not rows:
+            return []
+        table, model = EVENT_TABLES[kind], EVENT_TYPES[kind]
+        ids = list({row["event_id"] for row in rows})
+        kept = {row["event_id"]: model.model_validate(dict(row)).model_dump()
+                for row in connection.execute(select(table).where(table.c.event_id.in_(ids))).mappings()}
+        return [kept.get(row["event_id"]) != row for row in rows]
 
     def count(self, kind: str) -> int:
         with self.engine.connect() as connection:
