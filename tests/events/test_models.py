@@ -66,6 +66,19 @@ def test_given_event_id_is_kept():
             "amount",
         ),
         (
+            Transfer,
+            {
+                "payer_account": "a1",
+                "payee_account": "a2",
+                "payer_bank": "ICBC",
+                "payee_bank": "CCB",
+                "amount": "10",
+                "currency": "XYZ",
+                "time": "2026-10-01",
+            },
+            "currency",
+        ),
+        (
             Person,
             {
                 "person_id": "p1",

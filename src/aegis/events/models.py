@@ -16,6 +16,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar
 
+import babel.numbers
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from aegis.reasons import DEFAULT_LANG, Lang, Reason
@@ -191,6 +192,13 @@ class Sms(Record):
     text: Annotated[str, Field(min_length=1, max_length=2000)]
 
 
+def _currency_code(code: str) -> str:
+    # Babel's ISO 4217 table (already here for the translations) rather than a list of our own
+    if not babel.numbers.is_currency(code):
+        raise ValueError(f"'{code}' is not an ISO 4217 currency code (CNY, HKD, USD ...)")
+    return code
+
+
 class Transfer(Record):
     kind: ClassVar[str] = "transfer"
     identity: ClassVar[tuple[str, ...]] = ("payer_account", "payee_account", "time", "amount")
@@ -200,7 +208,7 @@ class Transfer(Record):
     payer_bank: Annotated[str, Field(min_length=1, max_length=64)]
     payee_bank: Annotated[str, Field(min_length=1, max_length=64)]
     amount: PositiveMoney
-    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "CNY"
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$"), AfterValidator(_currency_code)] = "CNY"
     time: Time
     channel: Channel = Channel.mobile
 
