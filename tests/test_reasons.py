@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import string
+from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +12,7 @@ import pytest
 from babel.messages.extract import extract_from_dir
 
 import aegis
-from aegis.reasons import Reason, _catalogue, as_reason, loaded, parse_lang, render, stored
+from aegis.reasons import Reason, _catalogue, as_reason, loaded, parse_lang, render, stored, yuan
 
 PACKAGE = Path(aegis.__file__).parent
 
@@ -82,3 +83,10 @@ def test_fraud_types_have_names_for_people_in_both_languages() -> None:
     assert fraud_type_name(None) is None
     # the account detector's risk is named too, not shown as its code
     assert fraud_type_name("money_mule", "en") == "money-mule account (laundering runner, cash-out)"
+
+
+@pytest.mark.parametrize(("amount", "text"), [(Decimal("50"), "50.00"), (106.25, "106.25"), ("52000.5", "52,000.50"),
+                                              (Decimal("0.005"), "0.01"), (3, "3.00")])
+def test_amounts_read_alike_to_the_fen_with_thousands_grouped(amount: object, text: str) -> None:
+    assert yuan(amount) == text  # type: ignore[arg-type]
+    assert text in Reason("已冻结{amount}元", amount=yuan(amount)).text("en")

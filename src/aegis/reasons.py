@@ -23,6 +23,7 @@ every language.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
 from importlib import resources
 from typing import Any, Literal, get_args
@@ -86,6 +87,12 @@ class Reason:
                     for k, v in (value.get("args") or {}).items()}
             return cls(value["msg"], **args)
         raise ValueError(f"reason: {value!r} is neither text nor a stored reason")
+
+
+def yuan(amount: Decimal | float | int | str) -> str:
+    """An amount of yuan as reasons show it: to the fen, thousands grouped (52,000.50), the same in every
+    language; "50" beside "106.25" read as two kinds of figure."""
+    return f"{Decimal(str(amount)).quantize(Decimal('0.01'), rounding=ROUND_HALF_UP):,.2f}"
 
 
 def as_reason(value: Reason | str) -> Reason:

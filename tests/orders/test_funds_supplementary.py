@@ -46,7 +46,7 @@ def test_a_further_loss_into_a_held_account_gets_a_supplementary_order(engine: E
     assert (extra.account, extra.seq, extra.requested, extra.state.value) == ("M1", 1, D("2000.00"), "issued")
     assert extra.parent_order_id == stop.order_id and extra.order_id == order_id(view.chase_id, "M1", "stop_payment", 1)
     assert extra.taint == {"PV": D("2000.00")}
-    assert any(r.startswith("追加止付") and "1000.00" in r for r in extra.reasons)
+    assert any(r.startswith("追加止付") and "1,000.00" in r for r in extra.reasons)
     chase = funds.get_chase(engine, CITY, view.chase_id)
     assert chase.loss == D("3000.00")
     # a retried request adds nothing, and a look again finds nothing new either

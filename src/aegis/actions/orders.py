@@ -37,7 +37,7 @@ from aegis.decisions.policy_file import read_policy_file
 from aegis.decisions.warning_policy import parse_duration
 from aegis.events.models import CHINA_TZ
 from aegis.funds import TraceResult
-from aegis.reasons import Reason
+from aegis.reasons import Reason, yuan
 
 FEN = Decimal("0.01")
 
@@ -218,9 +218,10 @@ class Target:
         reasons = [Reason("资金路径：{path}", path=" → ".join(self.path))]
         if self.seq and self.covered:
             reasons.append(Reason("追加止付：第{hop}跳账户已有指令覆盖{covered}元，其后又流入涉案资金{amount}元",
-                                  hop=self.hop, covered=str(fen(self.covered)), amount=str(self.amount)))
+                                  hop=self.hop, covered=yuan(self.covered), amount=yuan(self.amount)))
         else:
-            reasons.append(Reason("第{hop}跳账户，涉案资金{amount}元仍在账户内", hop=self.hop, amount=str(self.amount)))
+            reasons.append(Reason("第{hop}跳账户，涉案资金{amount}元仍在账户内", hop=self.hop,
+                                  amount=yuan(self.amount)))
         return reasons
 
 

@@ -11,7 +11,7 @@ import typer
 
 from aegis.cli.common import LangOpt, out, say, table, user_errors
 from aegis.names import name_of
-from aegis.reasons import Lang, Reason
+from aegis.reasons import Lang, Reason, yuan
 
 app = typer.Typer(
     help="Funds chase (紧急止付、冻结、返还): trace, order, answer, release, return.",
@@ -111,10 +111,10 @@ def chase(
         print(view.model_dump_json(indent=2))
         return
     say(lang, Reason("追查{chase}：受害人{victims}，损失{loss}元", chase=view.chase_id, victims="、".join(view.victims),
-                     loss=str(view.loss)))
+                     loss=yuan(view.loss)))
     for sink in view.flagged:
         say(lang, Reason("  资金出口（{kind}）：{account}（{amount}元）", kind=name_of(sink["sink"], lang),
-                         account=sink["account"], amount=sink["amount"]))
+                         account=sink["account"], amount=yuan(sink["amount"])))
     _print_orders(view.orders, False, lang)
 
 

@@ -29,7 +29,7 @@ from aegis.events.models import Ident, PositiveMoney, Time, fraud_type_name
 from aegis.features.official_numbers import is_official
 from aegis.features.url_features import host_of
 from aegis.names import CODE_NAMES, name_of
-from aegis.reasons import DEFAULT_LANG, Lang, Reason, loaded
+from aegis.reasons import DEFAULT_LANG, Lang, Reason, loaded, yuan
 from aegis.store.repositories import AuditLog, RiskProfileRepository
 from aegis.store.schema import EVENT_TABLES
 from aegis.store.schema_warnings import warning
@@ -251,7 +251,7 @@ class Decider:
             before = earliest.get((item.payer_account, item.payee_account))
             # a first payment: none stored before this one (a replayed payment finds itself stored, not before)
             if item.amount >= large and (before is None or (item.time is not None and before >= item.time)):
-                first = Reason("首次向该收款账户转账且金额较大（{amount}元）", amount=str(item.amount))
+                first = Reason("首次向该收款账户转账且金额较大（{amount}元）", amount=yuan(item.amount))
                 signals.append(Signal(0.3, (first,)))
             decisions.append(
                 self._decide(
@@ -286,7 +286,7 @@ class Decider:
             key = (self._request_key("transfer", item.request_id) if item.request_id else
                    f"{item.payer_account}|{item.payee_account}|{item.amount}|{at.isoformat()}")
             news = Reason("正在向账户{payee}转账{amount}元（{action}）", payee=mask(item.payee_account),
-                          amount=str(item.amount), action=CODE_NAMES[decision.action.value])
+                          amount=yuan(item.amount), action=CODE_NAMES[decision.action.value])
             leads.append(WarningRequest(open_warning.person_id, open_warning.fraud_type, decision.score, "urgent",
                                         (news,), "transfer-" + hashlib.sha1(key.encode()).hexdigest()[:24], at))
         if leads:

@@ -22,7 +22,7 @@ from aegis.actions.orders import (
     taint_from_json,
 )
 from aegis.actions.returns import allocate_returns, largest_remainder
-from aegis.reasons import Reason
+from aegis.reasons import Reason, yuan
 from aegis.store.schema_funds import fund_chase, fund_order, fund_return
 from aegis.usecases.actor import SYSTEM, Actor
 from aegis.usecases.funds.data import FundsData
@@ -84,7 +84,7 @@ def respond(
             raise ChaseError(f"held: order {order.order_id} needs an amount in (0, {order.requested}]")
         values = {"held": fen(held), "hold_until": now + policy.terms(order.kind).hold}
         follow = fen(held) < order.requested
-        amount = str(fen(held))
+        amount = yuan(held)
         done = (Reason("已止付{amount}元", amount=amount) if order.kind == OrderKind.stop_payment
                 else Reason("已冻结{amount}元", amount=amount))
         reasons = reasons or [done]
@@ -117,7 +117,7 @@ def respond(
         new: list[str] = []
         if result is not None and data is not None:
             moved = (Reason("资金已转出") if target is OrderState.moved_on
-                     else Reason("仅止付{amount}元，余款已转出", amount=str(fen(held or 0))))
+                     else Reason("仅止付{amount}元，余款已转出", amount=yuan(held or 0)))
             new = _issue(
                 conn,
                 chase_id=order.chase_id,
@@ -325,7 +325,7 @@ def return_funds(engine: Engine, actor: Actor, chase_id: str, *, now: datetime |
                 now=now,
                 reasons=[
                     Reason("资金返还（批次 {batch}）", batch=batch),
-                    *(Reason("返还{victim} {amount}元", victim=v, amount=str(a)) for v, a in sorted(given.items())),
+                    *(Reason("返还{victim} {amount}元", victim=v, amount=yuan(a)) for v, a in sorted(given.items())),
                 ],
                 details={"batch_id": batch},
             )
