@@ -85,6 +85,12 @@ def test_cli_lists_own_queue_and_reports_errors_in_one_line(tmp_path) -> None:
                             ("--level", "level: 'bogus' is not one of ")):
         refused = runner.invoke(cli, ["list", *centre, option, "bogus"])
         assert refused.exit_code == 2 and message in refused.stderr, refused.output
+    # a role without warnings is refused for what it is, not asked for an --institution the command lacks
+    for role in ("bank", "telco", "auditor"):
+        refused = runner.invoke(cli, ["list", "--user", "u", "--role", role, "--db", url])
+        assert refused.exit_code == 2 and f"{role} has no warnings to work on" in refused.output, refused.output
+    refused = runner.invoke(cli, ["pace", "--user", "u", "--role", "police_station", "--db", url])
+    assert refused.exit_code == 2 and "may not measure fraud pace" in refused.output, refused.output
 
 
 def test_a_warnings_reasons_read_in_english_on_request_in_the_api_and_the_cli(tmp_path, monkeypatch) -> None:

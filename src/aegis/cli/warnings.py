@@ -17,7 +17,7 @@ from aegis.cli.common import LangOpt, err, out, say, table, user_errors
 from aegis.events import fraud_type_name
 from aegis.names import name_of
 from aegis.reasons import Lang, Reason
-from aegis.usecases.actor import Actor, Role
+from aegis.usecases.actor import POLICE_ROLES, Actor, Role
 
 
 def _uc() -> Any:
@@ -32,7 +32,25 @@ app = typer.Typer(help="Warnings and dissuasion (预警劝阻): raise, list, tak
                   no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
 
 User = Annotated[str, typer.Option("--user", help="Your user id (recorded in the audit log).")]
-RoleOpt = Annotated[Role, typer.Option("--role", help="Your role: city_centre, district_bureau, police_station.")]
+
+
+def _police(role: Role | None) -> Role | None:
+    """Warnings are the police's work (三级联动): a bank or telco user has no queue here (nor --institution)."""
+    if role is not None and role not in POLICE_ROLES:
+        raise typer.BadParameter(f"{role.value} has no warnings to work on (city_centre, district_bureau or "
+                                 "police_station)")
+    return role
+
+
+def _centre(role: Role | None) -> Role | None:
+    """Pace is measured over the whole city's cases, by its centre."""
+    if role is not None and role is not Role.city_centre:
+        raise typer.BadParameter(f"{role.value} may not measure fraud pace (city_centre)")
+    return role
+
+
+RoleOpt = Annotated[Role, typer.Option("--role", callback=_police,
+                                       help="Your role: city_centre, district_bureau, police_station.")]
 District = Annotated[str | None, typer.Option("--district", help="Your district (district bureau users).")]
 Station = Annotated[str | None, typer.Option("--station", help="Your police station (station users).")]
 Db = Annotated[str | None, typer.Option("--db", help="Database URL (default: $AEGIS_DATABASE_URL).")]
@@ -152,7 +170,8 @@ def stats(user: User, role: RoleOpt, district: District = None, station: Station
 @user_errors
 def pace(sim: Annotated[Path | None, typer.Option(help="A simulated city instead of the store.")] = None,
          user: Annotated[str | None, typer.Option("--user", help="Your user id (for the store).")] = None,
-         role: Annotated[Role | None, typer.Option("--role", help="Your role (for the store: city_centre).")] = None,
+         role: Annotated[Role | None, typer.Option("--role", callback=_centre,
+                                                   help="Your role (for the store: city_centre).")] = None,
          quantile: Annotated[float, typer.Option(help="Quantile of contact-to-loss times.", min=0.01,
                                                  max=0.99)] = 0.1,
          min_cases: Annotated[int, typer.Option(help="Fewest cases for a fraud type to get a pace.", min=1)] = 5,
