@@ -170,6 +170,12 @@ def test_api_and_cli(engine: Engine, city: dict, monkeypatch: pytest.MonkeyPatch
     )
     assert opened.status_code == 201, opened.text
     oid = opened.json()["orders"][0]["order_id"]
+    # a retry finds the chase open: 200, the same chase and orders, and "opened_now" is no field of it
+    retried = client.post(
+        "/api/v1/funds/chases", json={"report_event_id": report_id(engine)}, headers=city_headers
+    )
+    assert retried.status_code == 200 and retried.json() == opened.json()
+    assert "opened_now" not in retried.json()
     assert (
         client.get(f"/api/v1/funds/chases/{opened.json()['chase_id']}", headers=bank_headers).status_code
         == 403
@@ -209,6 +215,9 @@ def test_api_and_cli(engine: Engine, city: dict, monkeypatch: pytest.MonkeyPatch
     assert "state" in tables["en"] and "acknowledged" in tables["en"] and "stop-payment" in tables["en"]
     assert "状态" in tables["zh"] and "银行已签收" in tables["zh"] and "止付" in tables["zh"]
     assert "state" not in tables["zh"]
+    chased_again = runner.invoke(funds_cli, ["chase", "--report", report_id(engine), "--db", url, "--lang", "en"])
+    assert chased_again.exit_code == 0 and "already being chased: no order issued twice" in chased_again.stdout
+    assert [o.order_id for o in funds.list_orders(engine, CITY)] == [oid]
     refused = runner.invoke(
         funds_cli, ["respond", oid, "acknowledge", "--db", url, "--institution", "bank-B"]
     )

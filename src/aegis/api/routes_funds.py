@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from aegis.actions.orders import IllegalTransition
@@ -70,9 +70,11 @@ def _in_language(orders: list[funds.OrderView], lang: Lang) -> list[funds.OrderV
     return [o.in_language(lang) for o in orders]
 
 
-@router.post("/chases", status_code=201)
-def open_chase(body: ChaseIn, engine: EngineDep, actor: ActorDep, lang: LangDep) -> funds.ChaseView:
-    """Open a chase from a report (or a victim's loss transfers): trace the money, order stop-payments."""
+@router.post("/chases", status_code=201, responses={200: {"description": "The chase was open already."}})
+def open_chase(body: ChaseIn, engine: EngineDep, actor: ActorDep, lang: LangDep,
+               response: Response) -> funds.ChaseView:
+    """Open a chase from a report (or a victim's loss transfers): trace the money, order stop-payments.
+    201 when this request opened it; 200 when it was open already (a retry), with nothing ordered twice."""
     view: funds.ChaseView = _guard(
         funds.open_chase,
         engine,
@@ -83,6 +85,8 @@ def open_chase(body: ChaseIn, engine: EngineDep, actor: ActorDep, lang: LangDep)
         rule=body.rule,
         max_hops=body.max_hops,
     )
+    if not view.opened_now:
+        response.status_code = 200
     return view.in_language(lang)
 
 

@@ -112,6 +112,8 @@ def chase(
         return
     say(lang, Reason("追查{chase}：受害人{victims}，损失{loss}元", chase=view.chase_id, victims="、".join(view.victims),
                      loss=yuan(view.loss)))
+    if not view.opened_now:
+        say(lang, Reason("（已在追查中：指令未重复下达）"))
     for sink in view.flagged:
         say(lang, Reason("  资金出口（{kind}）：{account}（{amount}元）", kind=name_of(sink["sink"], lang),
                          account=sink["account"], amount=yuan(sink["amount"])))

@@ -135,7 +135,7 @@ def open_chase(
                 actor=actor,
                 now=now,
             )
-    return get_chase(engine, actor, chase_id)
+    return get_chase(engine, actor, chase_id).model_copy(update={"opened_now": bool(inserted)})
 
 
 def get_chase(engine: Engine, actor: Actor, chase_id: str) -> ChaseView:

@@ -70,6 +70,8 @@ class ChaseView(BaseModel):
     orders: list[OrderView]
     created_by: str
     created_at: datetime
+    opened_now: bool = Field(default=False, exclude=True)
+    """whether this call opened the chase (False: it was open already, and is returned as it stands)"""
 
     def in_language(self, lang: Lang) -> ChaseView:
         return self.model_copy(update={"orders": [o.in_language(lang) for o in self.orders]})
