@@ -7,6 +7,7 @@ cases decide what that actor may see and do. Errors are one line on stderr and e
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -42,11 +43,13 @@ def _police(role: Role | None) -> Role | None:
     return role
 
 
-def _centre(role: Role | None) -> Role | None:
-    """Pace is measured over the whole city's cases, by its centre."""
-    if role is not None and role is not Role.city_centre:
-        raise typer.BadParameter(f"{role.value} may not measure fraud pace (city_centre)")
-    return role
+def _centre(action: str) -> Callable[[Role | None], Role | None]:
+    """A --role check for the city-wide jobs (raising, retraining, measuring pace), which are the centre's."""
+    def check(role: Role | None) -> Role | None:
+        if role is not None and role is not Role.city_centre:
+            raise typer.BadParameter(f"{role.value} may not {action} (city_centre)")
+        return role
+    return check
 
 
 RoleOpt = Annotated[Role, typer.Option("--role", callback=_police,
@@ -170,7 +173,7 @@ def stats(user: User, role: RoleOpt, district: District = None, station: Station
 @user_errors
 def pace(sim: Annotated[Path | None, typer.Option(help="A simulated city instead of the store.")] = None,
          user: Annotated[str | None, typer.Option("--user", help="Your user id (for the store).")] = None,
-         role: Annotated[Role | None, typer.Option("--role", callback=_centre,
+         role: Annotated[Role | None, typer.Option("--role", callback=_centre("measure fraud pace"),
                                                    help="Your role (for the store: city_centre).")] = None,
          quantile: Annotated[float, typer.Option(help="Quantile of contact-to-loss times.", min=0.01,
                                                  max=0.99)] = 0.1,
@@ -202,16 +205,23 @@ def pace(sim: Annotated[Path | None, typer.Option(help="A simulated city instead
 
 @app.command("raise")
 @user_errors
-def raise_(user: User, role: RoleOpt,
+def raise_(user: User,
+           role: Annotated[Role, typer.Option("--role", callback=_centre("raise warnings"), help="Your role.")],
            model: Annotated[Path | None, typer.Option(help="Warning model folder (default: the shipped one).")] = None,
            policy: Annotated[Path | None, typer.Option(help="Warnings policy file (default: the shipped one).")] = None,
+           days: Annotated[float, typer.Option(
+               min=0, help="Raise only the leads of the last N days of events (0: all of them). The replay starts "
+                           "30 days earlier, as far as the fusion looks back.")] = 0,
            db: Db = None, as_json: Annotated[bool, typer.Option("--json", help="Print the counts as JSON.")] = False,
            lang: LangOpt = "zh") -> None:
     """Read the stored events through the fusion model, day by day, and raise and route the warnings that are due
     (run after ingest and `aegis profiles refresh`; a re-run raises nothing twice)."""
+    from datetime import timedelta
+
     engine, actor = _context(db, user, role, None, None)
+    window = timedelta(days=days) if days else None
     with err.status("replaying the stored events through the fusion model"):
-        counts = _uc().raise_warnings_for_city(engine, actor, model=model, policy=policy)
+        counts = _uc().raise_warnings_for_city(engine, actor, model=model, policy=policy, window=window)
     if as_json:
         print(json.dumps(counts))
         return
@@ -221,7 +231,9 @@ def raise_(user: User, role: RoleOpt,
 
 @app.command()
 @user_errors
-def retrain(user: User, role: RoleOpt,
+def retrain(user: User,
+            role: Annotated[Role, typer.Option("--role", callback=_centre("retrain the warning model"),
+                                               help="Your role.")],
             sim: Annotated[Path, typer.Option(help="The simulated training city (`aegis simulate --seed 1 "
                                                    "--people 20000 --days 30 --victims-per-10k-day 3`).")],
             model_out: Annotated[Path, typer.Option("--out", help="Folder for the retrained model.")],

@@ -30,6 +30,7 @@ from aegis.ingest.readers import (
     detect_format,
     read_batches,
 )
+from aegis.store.engine import begin_write
 from aegis.store.repositories import EventRepository, IngestRunRepository
 
 Progress = Callable[[int], None]
@@ -179,7 +180,7 @@ def ingest_file(
             for batch in read_batches(path, fmt, batch_size, encoding):
                 valid, rejects = validate_rows(model, batch)
                 firsts, repeats = _first_of_each(valid)
-                with engine.begin() as connection:
+                with begin_write(engine) as connection:
                     new = events.add_many(kind, [row for _, row in firsts], connection)
                     # everything else names a stored id: the same event again, or other values under its id
                     again = [item for item in firsts if item[1]["event_id"] not in new] + repeats

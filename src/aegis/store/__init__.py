@@ -1,6 +1,6 @@
 """Storage behind repositories: SQLite embedded by default, PostgreSQL for deployments."""
 
-from aegis.store.engine import database_url, make_engine, open_engine, upgrade
+from aegis.store.engine import begin_write, database_url, make_engine, open_engine, upgrade
 from aegis.store.repositories import AuditLog, EventRepository, IngestRunRepository, RiskProfileRepository
 
 __all__ = [
@@ -8,6 +8,7 @@ __all__ = [
     "EventRepository",
     "IngestRunRepository",
     "RiskProfileRepository",
+    "begin_write",
     "database_url",
     "make_engine",
     "open_engine",

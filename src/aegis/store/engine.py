@@ -7,13 +7,14 @@ embedded default needs no set-up and a PostgreSQL deployment runs the same migra
 from __future__ import annotations
 
 import os
+from contextlib import AbstractContextManager
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -24,7 +25,27 @@ def database_url(url: str | None = None) -> str:
     return url or os.environ.get("AEGIS_DATABASE_URL") or DEFAULT_URL
 
 
+WRITE = "aegis_write"
+"""the execution option of a transaction that writes (see :func:`begin_write`)"""
+
+
+def begin_write(engine: Engine) -> AbstractContextManager[Connection]:
+    """A transaction that writes, as ``engine.begin()``; on SQLite it holds the write lock from its first
+    statement (BEGIN IMMEDIATE), so what it reads cannot change before it writes: two officers taking one
+    warning at once are served one after the other, as PostgreSQL's row locks serve them."""
+    return engine.execution_options(**{WRITE: True}).begin()
+
+
+def _sqlite_begin(connection: Connection) -> None:
+    # pysqlite's own BEGIN is deferred and comes only before the first INSERT/UPDATE/DELETE, so a use case's
+    # reads ran outside its transaction and two writers could both act on what they read (SQLAlchemy's
+    # documented recipe: turn the driver's handling off in _sqlite_pragmas and emit BEGIN here). Readers keep
+    # a plain BEGIN: in WAL mode they neither wait for a writer nor block one.
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if connection.get_execution_options().get(WRITE) else "BEGIN")
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None  # transactions are begun by _sqlite_begin
     cursor = dbapi_connection.cursor()
     # WAL lets readers (the API, the dashboard) run while an ingest writes; NORMAL is durable at each
     # commit in WAL mode except on power loss, which is the usual trade for an embedded store.
@@ -60,6 +81,7 @@ def make_engine(url: str | None = None, *, existing: bool = False) -> Engine:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(parsed)
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(parsed, pool_pre_ping=True)
 

@@ -10,11 +10,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, Table, func, insert, or_, select
+from sqlalchemy import Connection, Engine, Table, and_, func, insert, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from aegis.events.models import EVENT_TYPES
 from aegis.reasons import Reason, stored
+from aegis.store.engine import begin_write
 from aegis.store.schema import EVENT_TABLES, audit_log, ingest_run, risk_profile
 
 
@@ -65,13 +66,17 @@ class EventRepository:
         with self.engine.connect() as connection:
             return set(connection.execute(select(table.c.event_id)).scalars())
 
-    def frame(self, kind: str, columns: Sequence[str] | None = None, *, since: datetime | None = None
-              ) -> pd.DataFrame:
+    def frame(self, kind: str, columns: Sequence[str] | None = None, *, since: datetime | None = None,
+              before: datetime | None = None) -> pd.DataFrame:
         """The events of a kind as a data frame (for batch feature building), times in UTC: all of them, or
-        those at or after ``since`` (``start`` for calls)."""
+        those at or after ``since`` and before ``before`` (``start`` for calls)."""
+        if since is None and before is None:
+            return self._frame(kind, columns, [None])
         table = EVENT_TABLES[kind]
-        condition = None if since is None else table.c["start" if "start" in table.c else "time"] >= since
-        return self._frame(kind, columns, [condition])
+        column = table.c["start" if "start" in table.c else "time"]
+        bounds = [column >= since] if since is not None else []
+        bounds += [column < before] if before is not None else []
+        return self._frame(kind, columns, [and_(*bounds)])
 
     def frame_touching(self, kind: str, fields: Sequence[str], values: Iterable[str]) -> pd.DataFrame:
         """The events of a kind whose ``fields`` (any of them) hold one of ``values``, as :meth:`frame` does.
@@ -125,7 +130,7 @@ class IngestRunRepository:
         self.engine = engine
 
     def start(self, kind: str, source: str) -> int:
-        with self.engine.begin() as connection:
+        with begin_write(self.engine) as connection:
             return int(
                 connection.execute(
                     insert(ingest_run).values(kind=kind, source=source, started_at=datetime.now(UTC))
@@ -147,7 +152,7 @@ class IngestRunRepository:
         )
 
     def finish(self, run_id: int) -> None:
-        with self.engine.begin() as connection:
+        with begin_write(self.engine) as connection:
             connection.execute(
                 ingest_run.update().where(ingest_run.c.id == run_id).values(finished_at=datetime.now(UTC))
             )
@@ -198,7 +203,7 @@ class AuditLog:
         if connection is not None:
             self._insert(connection, rows)
             return
-        with self.engine.begin() as own:
+        with begin_write(self.engine) as own:
             self._insert(own, rows)
 
     @staticmethod
@@ -277,7 +282,7 @@ class RiskProfileRepository:
                 for name in ("score", "label", "fraud_type", "reasons", "features", "model", "updated_at")
             },
         )
-        with self.engine.begin() as connection:
+        with begin_write(self.engine) as connection:
             for start in range(0, len(values), 2000):
                 connection.execute(statement, values[start : start + 2000])
         return len(values)

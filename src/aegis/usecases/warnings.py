@@ -12,7 +12,7 @@ fusion loop itself is :mod:`aegis.usecases.warning_pipeline`; the simulated eval
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 
@@ -26,9 +26,10 @@ from aegis.decisions.warning_policy import CHANNELS, LEVELS, QUEUES, Policy, loa
 from aegis.detectors.victim import NORMAL, VictimDetector
 from aegis.events.models import fraud_type_name
 from aegis.features.case_timelines import case_timelines
-from aegis.features.victim_leads import Directory, EntityRisk
+from aegis.features.victim_leads import WINDOWS, Directory, EntityRisk, extract_leads
 from aegis.names import name_of
 from aegis.reasons import DEFAULT_LANG, Lang, Reason, render
+from aegis.store.engine import begin_write
 from aegis.store.repositories import AuditLog, EventRepository, conflict_insert
 from aegis.store.schema import EVENT_TABLES
 from aegis.store.schema_warnings import warning, warning_lead
@@ -131,7 +132,7 @@ def raise_warnings(
             continue
         for attempt in range(2):
             try:
-                with engine.begin() as connection:
+                with begin_write(engine) as connection:
                     counts[_raise_one(connection, actor, request, policy, places[request.person_id], _now(now))] += 1
                 break
             except IntegrityError:
@@ -148,13 +149,15 @@ def _raise_one(
     place: tuple[str | None, str, str],
     now: datetime,
 ) -> str:
-    if _known_lead(connection, request):
-        return "unchanged"
     key = wf.open_key(request.person_id, request.fraud_type)
     query = select(warning).where(warning.c.open_key == key)
     if connection.dialect.name == "postgresql":
         query = query.with_for_update()
     existing = connection.execute(query).mappings().first()
+    # asked only now, under the lock: a raiser that took the lead meanwhile has committed it (SQLite's writers
+    # hold the store's write lock from their first statement, see aegis.store.begin_write)
+    if _known_lead(connection, request):
+        return "unchanged"
     if existing is None:
         row = wf.new_warning(request, policy, city=place[0], district=place[1], station=place[2], now=now)
         connection.execute(insert(warning).values(**row))
@@ -381,7 +384,7 @@ def _step(
     now: datetime | None,
 ) -> dict[str, Any]:
     actor.require(POLICE_ROLES, f"{action} warnings")
-    with engine.begin() as connection:
+    with begin_write(engine) as connection:
         row = _row(connection, actor, warning_id, lock=True)
         _check_may_work(actor, row, action)
         status = wf.next_status(row["status"], details.get("result", action) if action == "contact" else action)
@@ -471,7 +474,7 @@ def escalate_overdue(
     with engine.connect() as connection:
         ids = list(connection.execute(query).scalars())
     for warning_id in ids:
-        with engine.begin() as connection:
+        with begin_write(engine) as connection:
             row = _row(connection, actor, warning_id, lock=True)
             changes = wf.escalation(row, policy, at)
             if changes is None:  # handled meanwhile
@@ -524,6 +527,10 @@ def warning_stats(engine: Engine, actor: Actor) -> dict[str, Any]:
 # --- the demo -------------------------------------------------------------------------------------------------
 
 
+REPLAY_MEMORY = max(WINDOWS.values())
+"""how far back the fusion looks (its longest window): a windowed replay starts this much before its window"""
+
+
 def raise_warnings_for_city(
     engine: Engine,
     actor: Actor,
@@ -531,26 +538,45 @@ def raise_warnings_for_city(
     model: Path | None = None,
     policy: Path | None = None,
     risk: EntityRisk | None = None,
+    window: timedelta | None = None,
     now: datetime | None = None,
 ) -> dict[str, Any]:
-    """Replay the stored events through the fusion loop and raise the warnings that are due."""
+    """Replay the stored events through the fusion loop and raise the warnings that are due.
+
+    With ``window``, only the leads of that span before the latest stored event are raised, so a daily run
+    does not replay the store's whole history. The replay starts the fusion's memory (:data:`REPLAY_MEMORY`)
+    earlier, and what lead extraction keeps for all time (the payer-payee pairs seen, each payer's typical
+    amount) is first learnt from the older transfers: in its window it raises what a whole replay raises."""
     from aegis.training.modelstore import load_model
 
     actor.require(RAISERS, "raise warnings")
-    frames, directory = _store_events(engine)
+    if window is not None and window <= timedelta(0):
+        raise ValueError(f"window: must be positive (got {window})")
+    repo = EventRepository(engine)
     pol = load_policy(policy)
     pipeline = WarningPipeline(
         cast(VictimDetector, load_model(model, "victim").detector),
         pol,
         risk or store_entity_risk(engine),
-        directory,
+        store_directory(repo),
     )
+    start = None
+    if window is not None:
+        latest = [t for t in (repo.last_time(k) for k in LEAD_EVENT_KINDS) if t]
+        start = max(latest) - window if latest else None
+    replay_from = None if start is None else start - REPLAY_MEMORY
+    if replay_from is not None:
+        older = {"transfer": repo.frame("transfer", before=replay_from)}
+        pipeline.leads, _ = extract_leads(pipeline.leads, older, pipeline.risk, pipeline.directory)
+    frames = {k: repo.frame(k, since=replay_from) for k in LEAD_EVENT_KINDS}
     requests: list[wf.WarningRequest] = []
     leads = 0
     for batch in daily_batches(frames):
-        scored = pipeline.step(batch)
-        leads += len(scored)
-        requests += requests_from(scored) if len(scored) else []
+        rows = pipeline.features(batch)
+        if start is not None:
+            rows = rows[rows["time"] >= start]
+        leads += len(rows)
+        requests += requests_from(pipeline.score(rows)) if len(rows) else []
     counts = raise_warnings(engine, actor, requests, policy=pol, now=now)
     return {"leads": leads, "requests": len(requests), **counts}
 

@@ -6,7 +6,7 @@ import pkgutil
 from alembic import context
 
 import aegis.store
-from aegis.store.engine import make_engine
+from aegis.store.engine import begin_write, make_engine
 from aegis.store.schema import metadata
 
 # Tables of later workflows live in their own modules (aegis.store.schema_*), all on the same metadata.
@@ -17,7 +17,7 @@ for module in pkgutil.iter_modules(aegis.store.__path__):
 config = context.config
 engine = config.attributes.get("engine") or make_engine(config.get_main_option("sqlalchemy.url"))
 
-with engine.begin() as connection:
+with begin_write(engine) as connection:
     context.configure(
         connection=connection,
         target_metadata=metadata,

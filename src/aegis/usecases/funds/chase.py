@@ -19,6 +19,7 @@ from aegis.actions.orders import (
 )
 from aegis.funds import Seed
 from aegis.reasons import Reason, as_reason
+from aegis.store.engine import begin_write
 from aegis.store.repositories import AuditLog
 from aegis.store.schema_funds import fund_chase, fund_order
 from aegis.usecases import check_one_of
@@ -103,7 +104,7 @@ def open_chase(
     result = _trace(data, chase, policy, now)
     chase["reached"] = _reached(result, data, policy.floor)
     chase["flagged"] = flagged(result)
-    with engine.begin() as conn:
+    with begin_write(engine) as conn:
         inserted = conn.execute(
             _insert_ignoring_duplicates(conn, fund_chase).values(chase).returning(fund_chase.c.chase_id)
         ).first()
@@ -199,7 +200,7 @@ def retrace(
     with engine.connect() as conn:
         chase = _chase(conn, chase_id)
     result = _trace(data, chase, policy, now)
-    with engine.begin() as conn:
+    with begin_write(engine) as conn:
         new = _issue(
             conn,
             chase_id=chase_id,
@@ -258,7 +259,7 @@ def add_losses(
     missing = [e for e in loss_transfers if e not in rows]
     if missing:
         raise LookupError(f"loss transfers not found: {', '.join(map(str, missing))}")
-    with engine.begin() as conn:
+    with begin_write(engine) as conn:
         chase = _chase(conn, chase_id)
         known = {s["event_id"] for s in chase["seeds"]}
         owner = victim or chase["victims"][0]

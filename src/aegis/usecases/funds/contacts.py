@@ -11,6 +11,7 @@ from aegis.actions.orders import (
     FundsPolicy,
     load_policy,
 )
+from aegis.store.engine import begin_write
 from aegis.store.repositories import AuditLog, conflict_insert
 from aegis.store.schema_funds import bank_contact
 from aegis.usecases.actor import Actor
@@ -27,7 +28,7 @@ def load_bank_contacts(engine: Engine, actor: Actor, policy: FundsPolicy | None 
         for bank, posts in policy.banks.items()
         for c in posts
     ]
-    with engine.begin() as conn:
+    with begin_write(engine) as conn:
         statement = conflict_insert(conn, bank_contact)
         statement = statement.on_conflict_do_update(
             index_elements=["bank", "role"],

@@ -23,6 +23,7 @@ from aegis.actions.orders import (
 )
 from aegis.actions.returns import allocate_returns, largest_remainder
 from aegis.reasons import Reason, yuan
+from aegis.store.engine import begin_write
 from aegis.store.schema_funds import fund_chase, fund_order, fund_return
 from aegis.usecases.actor import SYSTEM, Actor
 from aegis.usecases.funds.data import FundsData
@@ -101,7 +102,7 @@ def respond(
         with engine.connect() as conn:
             chase = _chase(conn, order.chase_id)
         result = _trace(data, chase, policy, now)
-    with engine.begin() as conn:
+    with begin_write(engine) as conn:
         _move(
             conn,
             order,
@@ -183,7 +184,7 @@ def escalate(
     actor.require(CHASE_ROLES, "order a freeze")
     policy = policy or load_policy()
     now = _now(now)
-    with engine.begin() as conn:
+    with begin_write(engine) as conn:
         _chase(conn, chase_id)
         stops = conn.execute(
             select(fund_order).where(
@@ -230,7 +231,7 @@ def release(
     if not reason:
         raise ChaseError("reason: releasing a hold needs a reason")
     now = _now(now)
-    with engine.begin() as conn:
+    with begin_write(engine) as conn:
         order = _order(conn, order_id_)
         _move(conn, order, OrderState.released, actor=actor, now=now, reasons=[reason])
         return _order_view(_order(conn, order_id_))
@@ -240,7 +241,7 @@ def expire_orders(engine: Engine, actor: Actor, *, now: datetime | None = None) 
     """Mark executed holds whose period has run out as expired; returns their ids."""
     actor.require(CHASE_ROLES, "expire holds")
     now = _now(now)
-    with engine.begin() as conn:
+    with begin_write(engine) as conn:
         due = conn.execute(
             select(fund_order).where(
                 fund_order.c.state == OrderState.executed.value, fund_order.c.hold_until <= now
@@ -267,7 +268,7 @@ def return_funds(engine: Engine, actor: Actor, chase_id: str, *, now: datetime |
     """
     actor.require(CHASE_ROLES, "return frozen funds")
     now = _now(now)
-    with engine.begin() as conn:
+    with begin_write(engine) as conn:
         _chase(conn, chase_id)
         accounts = set(
             conn.execute(
