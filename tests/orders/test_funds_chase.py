@@ -109,7 +109,10 @@ def test_moved_on_follows_the_money_to_the_next_hop(engine: Engine, city: dict) 
     funds.respond(engine, bank_b, first.order_id, "acknowledge", now=minutes(25))
     result = funds.respond(engine, bank_b, first.order_id, "moved_on", now=minutes(25))
     assert result.order.state.value == "moved_on"
-    (follow,) = result.follow_ups
+    # bank B is not shown bank C's order (C's customer's account and sum); the centre and bank C see it
+    assert result.follow_ups == []
+    [follow] = [o for o in funds.list_orders(engine, CITY, chase_id=view.chase_id) if o.order_id != first.order_id]
+    assert [o.order_id for o in funds.list_orders(engine, BANK_C)] == [follow.order_id]
     assert (follow.account, follow.bank, follow.requested, follow.parent_order_id) == (
         "M2",
         "bank-C",

@@ -25,7 +25,7 @@ from aegis.actions.returns import allocate_returns, largest_remainder
 from aegis.reasons import Reason, yuan
 from aegis.store.engine import begin_write
 from aegis.store.schema_funds import fund_chase, fund_order, fund_return
-from aegis.usecases.actor import SYSTEM, Actor
+from aegis.usecases.actor import SYSTEM, Actor, Role
 from aegis.usecases.funds.data import FundsData
 from aegis.usecases.funds.records import (
     CHASE_ROLES,
@@ -143,7 +143,9 @@ def respond(
                 )
             )
         updated = _order_view(_order(conn, order.order_id))
-        follow_ups = [_order_view(_order(conn, oid)) for oid in new]
+        # a bank sees the follow-ups sent to itself: the others name other banks' customers and their sums
+        follow_ups = [_order_view(o) for o in (_order(conn, oid) for oid in new)
+                      if actor.role is not Role.bank or o.bank == actor.institution]
     return RespondResult(order=updated, follow_ups=follow_ups)
 
 
