@@ -414,6 +414,12 @@ def test_a_retried_request_with_its_id_is_recorded_once(client, engine):
     client.post("/api/v1/decisions/sms", json=sms, headers=other)
     client.post("/api/v1/decisions/sms", json={k: v for k, v in sms.items() if k != "request_id"}, headers=TELCO)
     assert len(AuditLog(engine).entries("number", "17012345678")) == 3
+    # an id used again for another request (a caller's bug) is that request, audited, not hidden behind the first
+    reused = {**sms, "sender": "17099990000"}
+    assert client.post("/api/v1/decisions/sms", json=reused, headers=TELCO).json()["action"] != "allow"
+    [entry] = AuditLog(engine).entries("number", "17099990000")
+    assert entry["details"]["request_id"] == "sms-1"
+    assert len(AuditLog(engine).entries("number", "17012345678")) == 3
 
     # a payment held for a payer under a warning, retried without a time: one audit entry, one lead
     with engine.begin() as connection:

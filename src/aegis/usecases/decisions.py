@@ -57,7 +57,8 @@ class Request(Strict):
     request_id: Ident | None = Field(
         default=None,
         description="the caller's own id for this request: a retry with the same id records nothing twice (no "
-        "second audit entry, no second lead on a warning); ids are the caller's, so two banks may use the same",
+        "second audit entry, no second lead on a warning); ids are the caller's, so two banks may use the same. "
+        "The same id with other contents is another request, decided and recorded as such",
     )
 
 
@@ -213,7 +214,7 @@ class Decider:
             evidence = combine([text, sender, *(next(link_signals) for _ in found)])
             decisions.append(
                 self._decide("sms", evidence, "number", item.sender, {"receiver": item.receiver}, audits,
-                             item.request_id)
+                             item)
             )
         return self._recorded(decisions, audits)
 
@@ -227,14 +228,14 @@ class Decider:
         for n, (item, caller) in enumerate(zip(items, callers, strict=True)):
             evidence = combine([caller, heard[n]] if n in heard else [caller])
             decisions.append(self._decide("call", evidence, "number", item.caller, {"callee": item.callee}, audits,
-                                          item.request_id))
+                                          item))
         return self._recorded(decisions, audits)
 
     def url(self, items: Sequence[UrlIn]) -> list[Decision]:
         signals = self._url_signals([i.url for i in items])
         audits: list[dict[str, Any]] = []
         decisions = [
-            self._decide("url", s, "url", i.url, {"person_id": i.person_id}, audits, i.request_id)
+            self._decide("url", s, "url", i.url, {"person_id": i.person_id}, audits, i)
             for i, s in zip(items, signals, strict=True)
         ]
         return self._recorded(decisions, audits)
@@ -261,7 +262,7 @@ class Decider:
                     item.payer_account,
                     {"payee_account": item.payee_account, "amount": str(item.amount)},
                     audits,
-                    item.request_id,
+                    item,
                 )
             )
         if self.record:
@@ -283,7 +284,7 @@ class Decider:
                 continue
             at = item.time or now
             # the same payment told twice is one lead: by the caller's request id, else by what and when
-            key = (self._request_key("transfer", item.request_id) if item.request_id else
+            key = (self._request_key("transfer", item) if item.request_id else
                    f"{item.payer_account}|{item.payee_account}|{item.amount}|{at.isoformat()}")
             news = Reason("正在向账户{payee}转账{amount}元（{action}）", payee=mask(item.payee_account),
                           amount=yuan(item.amount), action=CODE_NAMES[decision.action.value])
@@ -369,7 +370,7 @@ class Decider:
         subject_id: str,
         details: dict[str, Any],
         audits: list[dict[str, Any]],
-        request_id: str | None = None,
+        request: Request,
     ) -> Decision:
         """The decision on one request; a block or warning adds its audit entry to ``audits``, which the channel
         writes for the whole batch in one transaction (once per ``request_id``, when the caller gives one)."""
@@ -396,15 +397,18 @@ class Decider:
                     "fraud_type": decision.fraud_type,
                     "policy_version": decision.policy_version,
                     **{k: v for k, v in details.items() if v is not None},
-                    **({"request_id": request_id} if request_id else {}),
+                    **({"request_id": request.request_id} if request.request_id else {}),
                 },
-                "request_key": self._request_key(channel, request_id) if request_id else None,
+                "request_key": self._request_key(channel, request) if request.request_id else None,
             })
         return decision
 
-    def _request_key(self, channel: str, request_id: str) -> str:
-        """A request id is the caller's: scoped by the institution (or the user) that sent it and the channel."""
-        return f"{self.actor.institution or self.actor.label}|{channel}|{request_id}"
+    def _request_key(self, channel: str, request: Request) -> str:
+        """A request id is the caller's: scoped by the institution (or the user) that sent it and the channel,
+        and bound to what it asked. A retry asks the same and records nothing twice; an id used again for another
+        request (a caller's bug) is another request, decided and audited as such, never hidden behind the first."""
+        asked = hashlib.sha1(request.model_dump_json(exclude={"request_id"}).encode()).hexdigest()[:16]
+        return f"{self.actor.institution or self.actor.label}|{channel}|{request.request_id}|{asked}"
 
     def _recorded(self, decisions: list[Decision], audits: list[dict[str, Any]]) -> list[Decision]:
         if self.record:
