@@ -34,6 +34,9 @@ CODE_NAMES: dict[str, Reason] = {
     "dissuaded": Reason("劝阻成功"),
     "already_defrauded": Reason("已被骗"),
     "false_alarm": Reason("误报"),
+    # how a contact attempt went
+    "reached": Reason("已联系上"),
+    "unreachable": Reason("未联系上"),
     # channels: of a contact with a person, and of a real-time decision
     "sms": Reason("短信"),
     "call": Reason("电话"),

@@ -439,3 +439,11 @@ def test_a_retried_request_with_its_id_is_recorded_once(client, engine):
         assert client.post("/api/v1/decisions/transfer", json=pay, headers=BANK).json()["action"] == "block"
     assert len(AuditLog(engine).entries("account", "6212000000000001")) == 1
     assert uc.list_warnings(engine, Actor("c1", Role.city_centre))[0]["lead_count"] == 2
+
+
+def test_a_nul_in_a_request_is_named_not_a_server_error(client):
+    answer = client.post("/api/v1/decisions/sms", json={"sender": "17012345678", "text": "您好\u0000请回电"},
+                         headers=TELCO)
+    assert answer.status_code == 422
+    assert [(e["loc"], e["msg"]) for e in answer.json()["detail"]] == [
+        (["body", "text"], "Value error, must not contain a NUL character")]

@@ -4,7 +4,7 @@ from decimal import Decimal
 import pytest
 from pydantic import ValidationError
 
-from aegis.events import EVENT_TYPES, Call, Person, Report, Transfer, UrlVisit
+from aegis.events import EVENT_TYPES, Call, Person, Report, Sms, Transfer, UrlVisit
 from aegis.events.schemas import export_schemas
 
 
@@ -106,6 +106,13 @@ def test_given_event_id_is_kept():
             "id_number",
         ),
         (Call, {"caller": "138 0000", "callee": "2", "start": "2026-10-01", "duration_s": 1}, "caller"),
+        # a year 1 or 9999 is a typing error that pandas cannot hold and that moves every window
+        (Call, {"caller": "1", "callee": "2", "start": "0001-01-01", "duration_s": 1}, "start"),
+        (Report, {"victim_id": "p1", "time": "9999-12-31 23:00", "fraud_type": "order_brushing"}, "time"),
+        # PostgreSQL's text cannot hold a NUL: refused at the border, not a failed batch
+        (Sms, {"sender": "1", "receiver": "2", "time": "2026-10-01", "text": "您好\x00请回电"}, "text"),
+        (Report, {"victim_id": "p1", "time": "2026-10-01", "fraud_type": "order_brushing",
+                  "text": "对方\x00自称客服"}, "text"),
         (Report, {"victim_id": "p1", "time": "2026-10-01", "fraud_type": "not_a_type"}, "fraud_type"),
         (Call, {"caller": "1", "callee": "2", "start": "2026-10-01", "duration_s": 1, "colour": "red"}, "colour"),
     ],

@@ -257,3 +257,16 @@ def test_a_csv_line_with_the_wrong_number_of_fields_goes_back_as_it_came(engine,
         [reject] = list(csv.DictReader(handle))
     assert reject["reason"] == "row has 5 fields, the header has 4"
     assert reject["row"] == '13800000001,13800000002,2026-10-01 09:00,30,"extra, cell"'
+
+
+def test_a_nul_or_an_impossible_year_rejects_its_row_and_the_batch_is_stored(engine, tmp_path):
+    # on PostgreSQL a NUL failed the whole batch (its good rows too) with a traceback; year 1 did so everywhere
+    rows = [{"sender": "95588", "receiver": "13800000001", "time": "2026-10-01 10:00", "text": "您的验证码是123456"},
+            {"sender": "10690001", "receiver": "13800000001", "time": "2026-10-01 10:01", "text": "点击\u0000链接"},
+            {"sender": "10690002", "receiver": "13800000001", "time": "0001-01-01 00:00", "text": "您好"}]
+    path = tmp_path / "sms.jsonl"
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    result = ingest_file(engine, "sms", path)
+    assert (result.stored, result.rejected) == (1, 2)
+    assert [(r.line, r.field) for r in result.sample_rejects] == [(2, "text"), (3, "time")]
+    assert "NUL" in result.sample_rejects[0].reason and "year 1" in result.sample_rejects[1].reason

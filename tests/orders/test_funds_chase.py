@@ -153,6 +153,11 @@ def test_stop_freeze_return_with_two_victims_sharing_an_account(engine: Engine, 
     assert states == {"returned"}
     with pytest.raises(IllegalTransition):
         funds.release(engine, CITY, chases[0].orders[0].order_id, "court order")
+    # spaces are no reason, and a NUL is refused before PostgreSQL fails on it
+    with pytest.raises(funds.ChaseError, match="reason: releasing a hold needs a reason"):
+        funds.release(engine, CITY, chases[0].orders[0].order_id, " \n ")
+    with pytest.raises(ValueError, match="reason: must not contain a NUL"):
+        funds.release(engine, CITY, chases[0].orders[0].order_id, "court\x00order")
 
 
 def test_expiry_and_release(engine: Engine, city: dict) -> None:

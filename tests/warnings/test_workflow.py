@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import Engine, insert
 from sqlalchemy.exc import IntegrityError
-from wdata import CENTRE, RESIDENTS, SYSTEM, T0, request, station_actor
+from wdata import CENTRE, RESIDENTS, SYSTEM, T0, add_residents, request, station_actor
 
 from aegis.actions.warnings import WarningRequest, WorkflowError, new_warning
 from aegis.decisions.warning_policy import load_policy
@@ -162,3 +162,22 @@ def test_a_refused_contact_step_reads_as_a_sentence(city: Engine) -> None:
     wid = uc.list_warnings(city, CENTRE)[0]["warning_id"]
     with pytest.raises(WorkflowError, match="cannot record a contact as reached on a warning that is new"):
         uc.record_contact(city, station_actor("P1"), wid, channel="call", result="reached", now=T0)
+
+
+def test_notes_and_reasons_are_kept_as_a_person_can_read_them(engine: Engine) -> None:
+    add_residents(engine)
+    uc.raise_warnings(engine, SYSTEM, [request(person="P1", lead="L0")], now=T0)
+    [row] = uc.list_warnings(engine, SYSTEM)
+    officer = station_actor("P1")
+    uc.take_warning(engine, officer, row["warning_id"], now=T0)
+    with pytest.raises(ValueError, match="note: must not contain a NUL character"):
+        uc.record_contact(engine, officer, row["warning_id"], channel="call", result="reached", note="a\x00b", now=T0)
+    with pytest.raises(ValueError, match="note: at most 500 characters"):
+        uc.record_contact(engine, officer, row["warning_id"], channel="call", result="reached", note="长" * 501,
+                          now=T0)
+    uc.record_contact(engine, officer, row["warning_id"], channel="call", result="reached", now=T0)
+    uc.close_warning(engine, officer, row["warning_id"], outcome="dissuaded", note="  ", now=T0)
+    # without a note a step still says what happened, in either language
+    steps = {e["action"]: e["reasons"] for e in AuditLog(engine).entries("warning", row["warning_id"])}
+    assert render(steps["warning.contact"]) == ["电话：已联系上"]
+    assert render(steps["warning.close"], "en") == ["closed: dissuaded"]

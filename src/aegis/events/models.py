@@ -17,15 +17,22 @@ from enum import StrEnum
 from typing import Annotated, Any, ClassVar
 
 import babel.numbers
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from aegis.reasons import DEFAULT_LANG, Lang, Reason
 
 CHINA_TZ = timezone(timedelta(hours=8), "CST")
 
 
+YEARS = range(1900, 2200)
+"""the years a time may fall in: a year 1 or 9999 is a typing error, which pandas cannot even hold (its
+nanosecond times end in 1677 and 2262) and which would move every "latest event" window to the year 9999"""
+
+
 def to_utc(value: datetime) -> datetime:
     """A naive time is China Standard Time; everything is kept in UTC."""
+    if value.year not in YEARS:
+        raise ValueError(f"year {value.year} is out of range ({YEARS.start}-{YEARS.stop - 1})")
     if value.tzinfo is None:
         value = value.replace(tzinfo=CHINA_TZ)
     return value.astimezone(UTC)
@@ -111,7 +118,25 @@ Money = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=2)]
 PositiveMoney = Annotated[Decimal, Field(gt=0, max_digits=18, decimal_places=2)]
 
 
-class Record(BaseModel):
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    return isinstance(value, list | tuple) and any(isinstance(v, str) and "\x00" in v for v in value)
+
+
+class Outside(BaseModel):
+    """Base of every model that takes values from outside (files, requests): no text may hold a NUL character,
+    which PostgreSQL's text cannot store (one NUL failed a whole ingest batch there, and a decision with a 500)."""
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        if _holds_nul(value):
+            raise ValueError("must not contain a NUL character")
+        return value
+
+
+class Record(Outside):
     """Base of every stored record: strict about unknown fields, with a stable id."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True, use_enum_values=True)

@@ -25,7 +25,7 @@ from aegis.decisions.warning_policy import level_rank
 from aegis.detectors.base import Detector, Verdict
 from aegis.detectors.text import join_turns
 from aegis.detectors.url import PHISHING
-from aegis.events.models import Ident, PositiveMoney, Time, fraud_type_name
+from aegis.events.models import Ident, Outside, PositiveMoney, Time, fraud_type_name
 from aegis.features.official_numbers import is_official
 from aegis.features.url_features import host_of
 from aegis.names import CODE_NAMES, name_of
@@ -49,7 +49,7 @@ MAX_BATCH = 1_000
 caller waiting on a block / warn / pass should not wait behind a bulk job"""
 
 
-class Strict(BaseModel):
+class Strict(Outside):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 

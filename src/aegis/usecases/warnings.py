@@ -27,13 +27,13 @@ from aegis.detectors.victim import NORMAL, VictimDetector
 from aegis.events.models import fraud_type_name
 from aegis.features.case_timelines import case_timelines
 from aegis.features.victim_leads import WINDOWS, Directory, EntityRisk, extract_leads
-from aegis.names import name_of
+from aegis.names import CODE_NAMES, name_of
 from aegis.reasons import DEFAULT_LANG, Lang, Reason, render
 from aegis.store.engine import begin_write
 from aegis.store.repositories import AuditLog, EventRepository, conflict_insert
 from aegis.store.schema import EVENT_TABLES
 from aegis.store.schema_warnings import warning, warning_lead
-from aegis.usecases import check_one_of
+from aegis.usecases import check_one_of, person_text
 from aegis.usecases.actor import POLICE_ROLES, Actor, PermissionDenied, Role
 from aegis.usecases.warning_pipeline import (
     LEAD_EVENT_KINDS,
@@ -430,13 +430,15 @@ def record_contact(
     """A contact attempt: SMS, a 96110-style call or a visit; ``unreachable`` sends the warning to locating."""
     check_one_of("channel", channel, CHANNELS)
     check_one_of("result", result, wf.CONTACT_RESULTS)
+    note = person_text("note", note)
     return _step(
         engine,
         actor,
         warning_id,
         "contact",
         {"contact_channel": channel},
-        reasons=[note] if note else [],
+        reasons=[Reason("{channel}：{result}", channel=CODE_NAMES[channel], result=CODE_NAMES[result]),
+                 *([note] if note else [])],
         details={"channel": channel, "result": result},
         now=now,
     )
@@ -447,13 +449,14 @@ def close_warning(
 ) -> dict[str, Any]:
     """Close with an outcome; the outcome is the label that measures warning precision."""
     check_one_of("outcome", outcome, wf.OUTCOMES)
+    note = person_text("note", note)
     return _step(
         engine,
         actor,
         warning_id,
         "close",
         {"outcome": outcome},
-        reasons=[note] if note else [],
+        reasons=[Reason("办结：{outcome}", outcome=CODE_NAMES[outcome]), *([note] if note else [])],
         details={"outcome": outcome},
         now=now,
     )

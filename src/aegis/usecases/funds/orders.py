@@ -25,6 +25,7 @@ from aegis.actions.returns import allocate_returns, largest_remainder
 from aegis.reasons import Reason, yuan
 from aegis.store.engine import begin_write
 from aegis.store.schema_funds import fund_chase, fund_order, fund_return
+from aegis.usecases import person_text
 from aegis.usecases.actor import SYSTEM, Actor, Role
 from aegis.usecases.funds.data import FundsData
 from aegis.usecases.funds.records import (
@@ -78,6 +79,7 @@ def respond(
     _check_bank(actor, order)
     check_transition(order.order_id, order.state, target)
     values: dict[str, Any] = {}
+    reason = person_text("reason", reason)  # spaces are no reason: a reject without one is refused below
     reasons: list[Reason | str] = [reason] if reason else []
     follow = False
     if target is OrderState.executed:
@@ -230,6 +232,7 @@ def release(
 ) -> OrderView:
     """Lift an executed hold (unfreeze: the money stays with the account holder), with the reason."""
     actor.require(CHASE_ROLES, "release a hold")
+    reason = person_text("reason", reason)
     if not reason:
         raise ChaseError("reason: releasing a hold needs a reason")
     now = _now(now)
