@@ -30,3 +30,14 @@ def test_every_command_and_option_has_help_text() -> None:
     for path, _ in found:
         shown = runner.invoke(app, [*path, "--help"])
         assert shown.exit_code == 0 and "Usage" in shown.output, path
+
+
+def test_numbers_beyond_any_sense_are_refused_by_name_not_with_a_traceback(tmp_path) -> None:
+    # 1e308 days overflowed a timedelta, and a hop limit of 10^20 the database's integer
+    store = f"sqlite:///{tmp_path / 'none.db'}"
+    for args, option in ((["profiles", "refresh", "--days", "1e308"], "--days"),
+                         (["warnings", "raise", "--user", "c", "--role", "city_centre", "--days", "1e6"], "--days"),
+                         (["funds", "chase", "--report", "r", "--max-hops", "99999999999999999999"], "--max-hops")):
+        refused = CliRunner().invoke(app, [*args, "--db", store])
+        assert refused.exit_code == 2 and f"Invalid value for '{option}'" in refused.output, refused.output
+        assert refused.exception is None or isinstance(refused.exception, SystemExit)

@@ -22,6 +22,22 @@ SCAM = "【公安局】您涉嫌洗钱案件，请立即将资金转入安全账
 def test_masking_keeps_the_shape_of_identifiers_and_nothing_else() -> None:
     assert masked_text("向账户6222000011112222转账800.00元") == "向账户622*********2222转账800.00元"
     assert masked_text("ID 11010519491231002X, 2026-11-28, 订单12345") == "ID 110***********002X, 2026-11-28, 订单12345"
+    # letters beside a number, and the ways people write phones and cards, hide it no more
+    assert masked_text("tel13912345678/id350205199108119691") == "tel139****5678/id350***********9691"
+    assert masked_text("回电139-1234-5678或+86 139 1234 5678") == "回电139******5678或+86 139******5678"
+    assert masked_text("卡号6222 0204 2421 0048，2026-10-01 10:00") == "卡号622************0048，2026-10-01 10:00"
+
+
+def test_the_api_access_log_masks_the_numbers_in_request_lines() -> None:
+    import logging
+
+    from aegis.api.logs import MaskedAccess, log_config
+
+    record = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
+                               ("127.0.0.1:5000", "GET", "/api/v1/audit?subject_id=13912345678", "1.1", 200), None)
+    assert MaskedAccess().filter(record)
+    assert record.getMessage() == '127.0.0.1:5000 - "GET /api/v1/audit?subject_id=139****5678 HTTP/1.1" 200'
+    assert log_config()["handlers"]["access"]["filters"] == ["masked"]
 
 
 def test_the_centre_reads_the_log_whole_an_auditor_masked_and_a_telco_not_at_all(engine: Engine) -> None:

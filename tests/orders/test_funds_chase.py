@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 from decimal import Decimal as D
 
@@ -231,6 +232,12 @@ def test_api_and_cli(engine: Engine, city: dict, monkeypatch: pytest.MonkeyPatch
     )
     assert refused.exit_code == 2 and "it is not an order for bank-B" in refused.stderr
     assert "bank-C" not in refused.stderr  # nor does it say whose it is
+    # without --user the audit log names the login that acted, not an anonymous "cli"
+    held = runner.invoke(funds_cli, ["respond", oid, "execute", "--held", "1", "--db", url, "--role", "bank",
+                                     "--institution", "bank-C"])
+    assert held.exit_code == 0, held.output
+    last = AuditLog(engine).entries("fund_order")[-1]
+    assert (last["action"], last["actor"]) == ("order.stop_payment.executed", f"bank:bank-C/{getpass.getuser()}")
 
 
 def test_a_loss_the_victim_did_not_pay_is_refused_before_any_order(engine: Engine, city: dict) -> None:

@@ -103,6 +103,15 @@ def test_a_database_url_aegis_cannot_open_is_named(url: str, message: str) -> No
         open_engine(url)
 
 
+def test_a_file_that_is_no_sqlite_store_is_named_and_left_as_it_is(tmp_path) -> None:
+    notes = tmp_path / "notes.db"
+    notes.write_text("hello, not a database\n")
+    for existing in (True, False):
+        with pytest.raises(ValueError, match=f"database: {notes} is not a SQLite store"):
+            open_engine(f"sqlite:///{notes}", existing=existing)
+    assert notes.read_text() == "hello, not a database\n"
+
+
 def test_migrations_build_exactly_the_declared_schema(engine: Engine) -> None:
     """Alembic's head and the tables declared in aegis.store.schema* agree (no missing migration)."""
     from alembic.autogenerate import compare_metadata

@@ -24,17 +24,20 @@ app.add_typer(orders_app, name="orders")
 
 
 DbOption = Annotated[str | None, typer.Option("--db", help="Database URL (default: $AEGIS_DATABASE_URL).")]
-UserOption = Annotated[str, typer.Option("--user", help="Who is acting (recorded in the audit log).")]
+UserOption = Annotated[str | None, typer.Option(
+    "--user", help="Who is acting, recorded in the audit log (default: your login name, not an anonymous one).")]
 RoleOption = Annotated[str, typer.Option("--role", help="city_centre, bank, system ...")]
 BankOption = Annotated[str | None, typer.Option("--institution", help="The bank's name, for --role bank.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
-def _actor(user: str, role: str, institution: str | None) -> Any:
+def _actor(user: str | None, role: str, institution: str | None) -> Any:
+    import getpass
+
     from aegis.usecases.actor import Actor, Role
 
     try:
-        return Actor(user, Role(role), institution=institution)
+        return Actor(user or getpass.getuser(), Role(role), institution=institution)
     except ValueError as exc:
         raise ValueError(f"--role/--institution: {exc}") from None
 
@@ -87,8 +90,8 @@ def chase(
     victim: Annotated[str | None, typer.Option(help="Victim id (with --loss).")] = None,
     loss: Annotated[list[str] | None, typer.Option(help="A loss transfer's event id (repeatable).")] = None,
     rule: Annotated[str | None, typer.Option(help="fifo or proportional (default: the policy's).")] = None,
-    max_hops: Annotated[int | None, typer.Option(min=1, help="Hop limit (default: the policy's).")] = None,
-    user: UserOption = "cli",
+    max_hops: Annotated[int | None, typer.Option(min=1, max=20, help="Hop limit (default: the policy's).")] = None,
+    user: UserOption = None,
     role: RoleOption = "city_centre",
     institution: BankOption = None,
     db: DbOption = None,
@@ -125,7 +128,7 @@ def chase(
 def orders_list(
     chase_id: Annotated[str | None, typer.Option("--chase", help="Only this chase.")] = None,
     state: Annotated[str | None, typer.Option(help="Only this state.")] = None,
-    user: UserOption = "cli",
+    user: UserOption = None,
     role: RoleOption = "city_centre",
     institution: BankOption = None,
     db: DbOption = None,
@@ -146,7 +149,7 @@ def respond(
     action: Annotated[str, typer.Argument(help="acknowledge, execute, reject or moved_on.")],
     held: Annotated[str | None, typer.Option(help="Amount held (execute).")] = None,
     reason: Annotated[str | None, typer.Option(help="Why (reject).")] = None,
-    user: UserOption = "cli",
+    user: UserOption = None,
     role: RoleOption = "bank",
     institution: BankOption = None,
     db: DbOption = None,
@@ -173,7 +176,7 @@ def respond(
 @user_errors
 def escalate(
     chase_id: Annotated[str, typer.Argument(help="The chase.")],
-    user: UserOption = "cli",
+    user: UserOption = None,
     role: RoleOption = "city_centre",
     db: DbOption = None,
     lang: LangOpt = "zh",
@@ -188,7 +191,7 @@ def escalate(
 @user_errors
 def retrace(
     chase_id: Annotated[str, typer.Argument(help="The chase.")],
-    user: UserOption = "cli",
+    user: UserOption = None,
     role: RoleOption = "city_centre",
     db: DbOption = None,
     lang: LangOpt = "zh",
@@ -205,7 +208,7 @@ def add_losses(
     chase_id: Annotated[str, typer.Argument(help="The chase.")],
     transfers: Annotated[list[str], typer.Argument(help="Event ids of the further loss transfers.")],
     victim: Annotated[str | None, typer.Option(help="Whose losses (default: the chase's victim).")] = None,
-    user: UserOption = "cli",
+    user: UserOption = None,
     role: RoleOption = "city_centre",
     db: DbOption = None,
     lang: LangOpt = "zh",
@@ -221,7 +224,7 @@ def add_losses(
 def release(
     order_id: Annotated[str, typer.Argument(help="The order.")],
     reason: Annotated[str, typer.Option(help="Why the hold is lifted.")],
-    user: UserOption = "cli",
+    user: UserOption = None,
     role: RoleOption = "city_centre",
     db: DbOption = None,
     lang: LangOpt = "zh",
@@ -237,7 +240,7 @@ def release(
 @user_errors
 def return_(
     chase_id: Annotated[str, typer.Argument(help="The chase.")],
-    user: UserOption = "cli",
+    user: UserOption = None,
     role: RoleOption = "city_centre",
     db: DbOption = None,
     lang: LangOpt = "zh",
@@ -256,7 +259,7 @@ def return_(
 @user_errors
 def contacts(
     load: Annotated[bool, typer.Option(help="(Re)load the shipped duty posts first.")] = False,
-    user: UserOption = "cli",
+    user: UserOption = None,
     role: RoleOption = "city_centre",
     institution: BankOption = None,
     db: DbOption = None,

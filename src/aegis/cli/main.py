@@ -227,9 +227,10 @@ def serve(
     import uvicorn
 
     from aegis.api.app import create_app
+    from aegis.api.logs import log_config
     from aegis.store import open_engine
 
-    uvicorn.run(create_app(open_engine(db)), host=host, port=port)
+    uvicorn.run(create_app(open_engine(db)), host=host, port=port, log_config=log_config())
 
 
 @app.command()
@@ -294,8 +295,8 @@ def decide(
 @user_errors
 def profiles_refresh(
     db: DbOption = None,
-    days: Annotated[float, typer.Option(min=0, help="Read the events of this many days before the latest stored "
-                                                     "one (0: all of them).")] = 30,
+    days: Annotated[float, typer.Option(min=0, max=36500, help="Read the events of this many days before the latest "
+                                                                "stored one (0: all of them).")] = 30,
     as_json: Annotated[bool, typer.Option("--json", help="Print the counts as JSON.")] = False,
     lang: LangOpt = "zh",
 ) -> None:

@@ -210,8 +210,8 @@ def raise_(user: User,
            model: Annotated[Path | None, typer.Option(help="Warning model folder (default: the shipped one).")] = None,
            policy: Annotated[Path | None, typer.Option(help="Warnings policy file (default: the shipped one).")] = None,
            days: Annotated[float, typer.Option(
-               min=0, help="Raise only the leads of the last N days of events (0: all of them). The replay starts "
-                           "30 days earlier, as far as the fusion looks back.")] = 0,
+               min=0, max=36500, help="Raise only the leads of the last N days of events (0: all of them). The "
+                                      "replay starts 30 days earlier, as far as the fusion looks back.")] = 0,
            db: Db = None, as_json: Annotated[bool, typer.Option("--json", help="Print the counts as JSON.")] = False,
            lang: LangOpt = "zh") -> None:
     """Read the stored events through the fusion model, day by day, and raise and route the warnings that are due

@@ -59,6 +59,12 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 SUPPORTED = ("sqlite", "postgresql")
 
 
+def _is_sqlite(path: Path) -> bool:
+    """Whether a file starts as every SQLite database does (its documented 16-byte header string)."""
+    with path.open("rb") as handle:
+        return handle.read(16) == b"SQLite format 3\x00"
+
+
 def make_engine(url: str | None = None, *, existing: bool = False) -> Engine:
     """An engine for ``url`` (default: :func:`database_url`). With ``existing``, an embedded store must be there
     already: a command that reads (lists, counts, works on warnings or orders) would otherwise create an empty
@@ -75,9 +81,13 @@ def make_engine(url: str | None = None, *, existing: bool = False) -> Engine:
         parsed = parsed.set(drivername="postgresql+psycopg")
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            if existing and not Path(parsed.database).is_file():
+            path = Path(parsed.database)
+            if existing and not path.is_file():
                 raise ValueError(f"database: no store at {parsed.database} (`aegis ingest` creates one; check --db "
                                  "or $AEGIS_DATABASE_URL)")
+            if path.is_file() and path.stat().st_size and not _is_sqlite(path):
+                raise ValueError(f"database: {parsed.database} is not a SQLite store (check --db or "
+                                 "$AEGIS_DATABASE_URL)")
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(parsed)
         event.listen(engine, "connect", _sqlite_pragmas)
