@@ -12,7 +12,7 @@ import pytest
 from babel.messages.extract import extract_from_dir
 
 import aegis
-from aegis.reasons import Reason, _catalogue, as_reason, loaded, parse_lang, render, stored, yuan
+from aegis.reasons import Reason, _catalogue, as_reason, joined, loaded, parse_lang, render, stored, yuan
 
 PACKAGE = Path(aegis.__file__).parent
 
@@ -90,3 +90,7 @@ def test_fraud_types_have_names_for_people_in_both_languages() -> None:
 def test_amounts_read_alike_to_the_fen_with_thousands_grouped(amount: object, text: str) -> None:
     assert yuan(amount) == text  # type: ignore[arg-type]
     assert text in Reason("已冻结{amount}元", amount=yuan(amount)).text("en")
+
+
+def test_reasons_on_one_line_take_the_separator_of_their_language() -> None:
+    assert joined(["甲", "乙"]) == "甲；乙" and joined(["a", "b"], "en") == "a; b"

@@ -95,6 +95,11 @@ def yuan(amount: Decimal | float | int | str) -> str:
     return f"{Decimal(str(amount)).quantize(Decimal('0.01'), rounding=ROUND_HALF_UP):,.2f}"
 
 
+def joined(texts: Iterable[str], lang: Lang = DEFAULT_LANG) -> str:
+    """Reasons in one line, with the separator of the language (a full-width ； in Chinese)."""
+    return ("；" if lang == "zh" else "; ").join(texts)
+
+
 def as_reason(value: Reason | str) -> Reason:
     """A Reason as is; a string as a literal (free text from a person or a bank)."""
     return value if isinstance(value, Reason) else Reason.literal(value)

@@ -179,6 +179,8 @@ def test_unknown_kind_and_suffix(sqlite_engine, tmp_path):
         ingest_file(sqlite_engine, "calls", path)
     with pytest.raises(IngestError, match="format"):
         ingest_file(sqlite_engine, "call", path)
+    with pytest.raises(IngestError, match="is a folder; give the file to ingest"):
+        ingest_file(sqlite_engine, "call", tmp_path)
 
 
 def _ingest_cmd(path: Path, url: str) -> list[str]:

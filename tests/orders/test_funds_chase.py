@@ -248,6 +248,8 @@ def test_a_loss_the_victim_did_not_pay_is_refused_before_any_order(engine: Engin
     with pytest.raises(LookupError, match="victim NOBODY: no account opened by this person"):
         funds.open_chase(engine, CITY, victim="NOBODY", loss_transfers=[city["v"].event_id], now=minutes(60))
     assert funds.list_orders(engine, CITY) == []
+    with pytest.raises(funds.ChaseError, match="from a report or from a victim and the loss transfers, not both"):
+        funds.open_chase(engine, CITY, report_event_id="any", victim="PV", now=minutes(60))
     view = funds.open_chase(engine, CITY, victim="PV", loss_transfers=[city["v"].event_id], now=minutes(60))
     orders = funds.list_orders(engine, CITY)
     with pytest.raises(funds.ChaseError, match="not an account of victim PV"):

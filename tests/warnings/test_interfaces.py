@@ -46,6 +46,11 @@ def test_api_station_workflow_and_isolation(sqlite_engine: Engine) -> None:
     assert client.get("/api/v1/warnings/stats", headers=headers("P1")).json()["overall"]["precision"] == 0.0
     bank = {"X-Aegis-User": "b", "X-Aegis-Role": "bank", "X-Aegis-Institution": "xm-bank"}
     assert client.get("/api/v1/warnings", headers=bank).status_code == 403
+    # a limit outside 1-1000 and a field the step does not take are named, not quietly mended or dropped
+    assert client.get("/api/v1/warnings?limit=0", headers=headers("P1")).status_code == 422
+    odd = client.post(f"/api/v1/warnings/{wid}/contact", headers=headers("P1"),
+                      json={**body, "colour": "red"})
+    assert odd.status_code == 422 and odd.json()["detail"][0]["loc"] == ["body", "colour"]
 
 
 def test_cli_lists_own_queue_and_reports_errors_in_one_line(tmp_path) -> None:

@@ -112,6 +112,9 @@ def test_overdue_warnings_climb_one_tier_at_a_time(city: Engine) -> None:
         uc.escalate_overdue(city, officer, now=later)
     entries = AuditLog(city).entries("warning", wid)
     assert [e["action"] for e in entries].count("warning.escalate") == 2
+    # the reason reads in either language, the deadline in China time (T0 + 24 h = 10-06 17:00 CST)
+    escalated = next(e for e in entries if e["action"] == "warning.escalate")
+    assert render(escalated["reasons"], "en") == ["contact deadline 2026-10-06 17:00 passed"]
     # a reached person stops the clock
     uc.take_warning(city, CENTRE, wid)
     uc.record_contact(city, CENTRE, wid, channel="visit", result="reached")
@@ -181,3 +184,21 @@ def test_notes_and_reasons_are_kept_as_a_person_can_read_them(engine: Engine) ->
     steps = {e["action"]: e["reasons"] for e in AuditLog(engine).entries("warning", row["warning_id"])}
     assert render(steps["warning.contact"]) == ["电话：已联系上"]
     assert render(steps["warning.close"], "en") == ["closed: dissuaded"]
+
+
+def test_a_retried_take_or_close_answers_with_the_warning_and_records_nothing_again(engine: Engine) -> None:
+    add_residents(engine)
+    uc.raise_warnings(engine, SYSTEM, [request(person="P1", lead="L0")], now=T0)
+    [row] = uc.list_warnings(engine, SYSTEM)
+    officer, wid = station_actor("P1"), row["warning_id"]
+    first = uc.take_warning(engine, officer, wid, now=T0)
+    assert uc.take_warning(engine, officer, wid, now=T0 + timedelta(minutes=1)) == first
+    with pytest.raises(WorkflowError):  # another officer's take is no retry
+        uc.take_warning(engine, station_actor("P1", "other"), wid, now=T0)
+    uc.record_contact(engine, officer, wid, channel="call", result="reached", now=T0)
+    closed = uc.close_warning(engine, officer, wid, outcome="dissuaded", now=T0)
+    assert uc.close_warning(engine, officer, wid, outcome="dissuaded", now=T0 + timedelta(hours=1)) == closed
+    with pytest.raises(WorkflowError):  # a closed warning is not closed again otherwise
+        uc.close_warning(engine, officer, wid, outcome="false_alarm", now=T0)
+    actions = [e["action"] for e in AuditLog(engine).entries("warning", wid)]
+    assert actions.count("warning.take") == 1 and actions.count("warning.close") == 1

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, HTTPException, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from aegis.actions.warnings import WorkflowError
 from aegis.api.deps import ActorDep, EngineDep, LangDep
@@ -60,12 +60,16 @@ class WarningDetail(WarningOut):
 
 
 class ContactIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     channel: Literal["sms", "call", "visit"]
     result: Literal["reached", "unreachable"]
     note: str = Field("", max_length=500)
 
 
 class CloseIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     outcome: Literal["dissuaded", "already_defrauded", "false_alarm"]
     note: str = Field("", max_length=500)
 
@@ -87,12 +91,12 @@ def list_warnings(
     queue: str | None = None,
     level: str | None = None,
     open_only: bool = False,
-    limit: int = 200,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
     lang: LangDep = "zh",
 ) -> list[dict[str, Any]]:
     """Warnings of your jurisdiction, most severe and most urgent first."""
     rows = uc.list_warnings(
-        engine, actor, status=status, queue=queue, level=level, open_only=open_only, limit=min(max(limit, 1), 1000)
+        engine, actor, status=status, queue=queue, level=level, open_only=open_only, limit=limit
     )
     return [uc.shown(r, lang) for r in rows]
 

@@ -19,7 +19,7 @@ from aegis import __version__
 from aegis.cli.common import LangOpt, err, out, say, table, user_errors
 from aegis.cli.warnings import stats_table
 from aegis.names import name_of
-from aegis.reasons import Lang, Reason
+from aegis.reasons import Lang, Reason, joined
 from aegis.training.task import DataError
 
 app = typer.Typer(
@@ -355,7 +355,7 @@ def audit(
                   title=Reason("审计日志"))
     for e in entries:
         shown.add_row(e["at"].strftime("%Y-%m-%d %H:%M:%S"), e["actor"], e["action"],
-                      f"{e['subject_type']}:{e['subject_id']}", "；".join(e["reasons"]))
+                      f"{e['subject_type']}:{e['subject_id']}", joined(e["reasons"], lang))
     out.print(shown)
 
 

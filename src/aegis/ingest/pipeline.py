@@ -157,6 +157,8 @@ def ingest_file(
     model = EVENT_TYPES.get(kind)
     if model is None:
         raise IngestError(f"kind: '{kind}' is not one of {', '.join(EVENT_TYPES)}")
+    if path.is_dir():
+        raise IngestError(f"{path}: is a folder; give the file to ingest")
     if not path.is_file():
         raise IngestError(f"{path}: no such file")
     try:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from aegis.detectors.base import Detector
-from aegis.reasons import DEFAULT_LANG, Lang
+from aegis.reasons import DEFAULT_LANG, Lang, joined
 from aegis.training.modelstore import load_model, save_model
 from aegis.training.task import DataError, Dataset, Inputs, check_inputs, get_task
 from aegis.usecases import Say
@@ -112,7 +112,7 @@ def predict(kind: str, model: Path | None, inputs: Inputs, out: Path, *, reasons
             for verdict in verdicts:
                 row = [f"{verdict.score:.6f}", verdict.label]
                 if reasons:
-                    row += [verdict.fraud_type or "", "；".join(r.text(lang) for r in verdict.reasons)]
+                    row += [verdict.fraud_type or "", joined((r.text(lang) for r in verdict.reasons), lang)]
                 writer.writerow(row)
         os.chmod(tmp, 0o644)  # mkstemp makes it 0600; predictions are a file like any other output
         os.replace(tmp, out)

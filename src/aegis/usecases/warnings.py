@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from aegis.actions import warnings as wf
 from aegis.decisions.warning_policy import CHANNELS, LEVELS, QUEUES, Policy, load_policy
 from aegis.detectors.victim import NORMAL, VictimDetector
-from aegis.events.models import fraud_type_name
+from aegis.events.models import CHINA_TZ, fraud_type_name
 from aegis.features.case_timelines import case_timelines
 from aegis.features.victim_leads import WINDOWS, Directory, EntityRisk, extract_leads
 from aegis.names import CODE_NAMES, name_of
@@ -387,6 +387,8 @@ def _step(
     with begin_write(engine) as connection:
         row = _row(connection, actor, warning_id, lock=True)
         _check_may_work(actor, row, action)
+        if _retried(row, actor, action, changes):
+            return row
         status = wf.next_status(row["status"], details.get("result", action) if action == "contact" else action)
         values = {**changes, "status": status, "updated_at": _now(now)}
         if status == "closed":
@@ -395,6 +397,17 @@ def _step(
         _audit(connection, actor, f"warning.{action}", row, reasons, {"from": row["status"], "to": status, **details})
         row.update(values)
     return row
+
+
+def _retried(row: dict[str, Any], actor: Actor, action: str, changes: dict[str, Any]) -> bool:
+    """Whether a step asks for what the warning already is: a take by the officer who holds it, a close with the
+    outcome it was closed with (a client retrying after a lost answer). It is answered with the warning as it
+    stands and nothing is recorded again. A contact is never a retry: a second call is a second attempt."""
+    if action == "take":
+        return bool(row["status"] == "assigned" and row["assigned_to"] == actor.label)
+    if action == "close":
+        return bool(row["status"] == "closed" and row["outcome"] == changes["outcome"])
+    return False
 
 
 _TIER = {Role.police_station: 0, Role.district_bureau: 1, Role.city_centre: 2, Role.system: 2}
@@ -488,7 +501,8 @@ def escalate_overdue(
                 actor,
                 "warning.escalate",
                 row,
-                [f"deadline {row['deadline'].isoformat()} breached"],
+                [Reason("联系时限{deadline}已过",
+                        deadline=row["deadline"].astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M"))],
                 {"from_queue": row["queue"], "to_queue": changes["queue"], "deadline": changes["deadline"].isoformat()},
             )
             moved.append({**row, **changes})

@@ -66,6 +66,9 @@ def open_chase(
     policy = policy or load_policy()
     now = _now(now)
     data = data or FundsData.from_store(engine)
+    if report_event_id is not None and (victim or loss_transfers):
+        raise ChaseError("report_event_id: a chase opens from a report or from a victim and the loss transfers, "
+                         "not both (add further losses to the report's chase with add_losses)")
     if report_event_id is not None:
         victim, seeds = data.report_seeds(report_event_id)
     elif victim and loss_transfers:
