@@ -105,6 +105,34 @@ def test_given_event_id_is_kept():
             },
             "id_number",
         ),
+        (
+            Person,
+            {
+                "person_id": "p1",
+                "id_number": "11010519491331002X",  # month 13
+                "age": 30,
+                "gender": "F",
+                "occupation": "教师",
+                "city": "厦门市",
+                "district": "思明区",
+                "station": "中华派出所",
+            },
+            "id_number",
+        ),
+        (
+            Person,
+            {
+                "person_id": "p1",
+                "id_number": "110105194912310021",  # the check character of these digits is X
+                "age": 30,
+                "gender": "F",
+                "occupation": "教师",
+                "city": "厦门市",
+                "district": "思明区",
+                "station": "中华派出所",
+            },
+            "id_number",
+        ),
         (Call, {"caller": "138 0000", "callee": "2", "start": "2026-10-01", "duration_s": 1}, "caller"),
         # a year 1 or 9999 is a typing error that pandas cannot hold and that moves every window
         (Call, {"caller": "1", "callee": "2", "start": "0001-01-01", "duration_s": 1}, "start"),
