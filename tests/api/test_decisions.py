@@ -396,10 +396,27 @@ def test_a_bad_request_names_its_fields_without_echoing_the_data(client):
     assert too_long.status_code == 422 and len(too_long.text) < 200 and "at most 1000" in too_long.text
 
 
-def test_a_retried_request_with_its_id_is_recorded_once(client, engine):
+def _payer_under_warning(engine) -> None:
+    """Resident P1, owner of account 6212000000000001, under an open urgent warning since an hour ago."""
     from aegis.actions.warnings import WarningRequest
     from aegis.events.models import AccountOpening, Person
     from aegis.store import EventRepository
+    from aegis.usecases import warnings as uc
+    from aegis.usecases.actor import Actor, Role
+
+    with engine.begin() as connection:
+        events = EventRepository(engine)
+        events.add_many("person", [Person(person_id="P1", age=67, gender="F", occupation="退休人员", city="厦门市",
+                                          district="siming", station="siming-zhonghua").model_dump()], connection)
+        events.add_many("account_opening", [AccountOpening(
+            person_id="P1", account="6212000000000001", institution="工商银行", branch="中华支行",
+            time="2025-01-01T09:00:00+08:00").model_dump()], connection)
+    lead = WarningRequest("P1", "impersonate_police", 0.97, "urgent", (Reason("接到涉诈号码来电"),), "lead-1",
+                          datetime.now(UTC) - timedelta(hours=1))
+    uc.raise_warnings(engine, Actor("aegis", Role.system), [lead])
+
+
+def test_a_retried_request_with_its_id_is_recorded_once(client, engine):
     from aegis.usecases import warnings as uc
     from aegis.usecases.actor import Actor, Role
 
@@ -422,17 +439,7 @@ def test_a_retried_request_with_its_id_is_recorded_once(client, engine):
     assert len(AuditLog(engine).entries("number", "17012345678")) == 3
 
     # a payment held for a payer under a warning, retried without a time: one audit entry, one lead
-    with engine.begin() as connection:
-        events = EventRepository(engine)
-        events.add_many("person", [Person(person_id="P1", age=67, gender="F", occupation="退休人员", city="厦门市",
-                                          district="siming", station="siming-zhonghua").model_dump()], connection)
-        events.add_many("account_opening", [AccountOpening(
-            person_id="P1", account="6212000000000001", institution="工商银行", branch="中华支行",
-            time="2025-01-01T09:00:00+08:00").model_dump()], connection)
-    system = Actor("aegis", Role.system)
-    lead = WarningRequest("P1", "impersonate_police", 0.97, "urgent", (Reason("接到涉诈号码来电"),), "lead-1",
-                          datetime.now(UTC) - timedelta(hours=1))
-    uc.raise_warnings(engine, system, [lead])
+    _payer_under_warning(engine)
     pay = {"payer_account": "6212000000000001", "payee_account": "6222000000000555", "amount": "800.00",
            "request_id": "pay-7"}
     for _ in range(3):
@@ -447,3 +454,22 @@ def test_a_nul_in_a_request_is_named_not_a_server_error(client):
     assert answer.status_code == 422
     assert [(e["loc"], e["msg"]) for e in answer.json()["detail"]] == [
         (["body", "text"], "Value error, must not contain a NUL character")]
+
+
+def test_a_batch_cut_off_while_telling_the_warnings_has_its_decisions_audited(engine, monkeypatch):
+    import aegis.usecases.decisions as decisions
+    from aegis.usecases.actor import Actor, Role
+
+    _payer_under_warning(engine)
+
+    def cut_off(*_: object, **__: object) -> None:
+        raise RuntimeError("the server was killed")
+
+    monkeypatch.setattr(decisions, "raise_warnings", cut_off)
+    decider = decisions.Decider(engine, Actor("gw", Role.bank, institution="工商银行"))
+    pay = decisions.TransferIn(payer_account="6212000000000001", payee_account="6222000000000555",
+                               amount="800.00", request_id="pay-9")
+    with pytest.raises(RuntimeError):
+        decider.transfer([pay])
+    [entry] = AuditLog(engine).entries("account", "6212000000000001")
+    assert entry["details"]["request_id"] == "pay-9"

@@ -265,9 +265,12 @@ class Decider:
                     item,
                 )
             )
+        # the decisions are audited first, in one transaction: a batch cut off while the warnings are told has
+        # every block on record, and its retry (same request ids) tells the rest without a second entry
+        recorded = self._recorded(decisions, audits)
         if self.record:
             self._tell_the_warnings(items, decisions, warnings)
-        return self._recorded(decisions, audits)
+        return recorded
 
     def _tell_the_warnings(self, items: Sequence[TransferIn], decisions: Sequence[Decision],
                            warnings: Sequence[Any]) -> None:
