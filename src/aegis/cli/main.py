@@ -19,7 +19,7 @@ from aegis import __version__
 from aegis.cli.common import LangOpt, err, out, say, table, user_errors
 from aegis.cli.warnings import stats_table
 from aegis.names import name_of
-from aegis.reasons import Lang, Reason, joined
+from aegis.reasons import Lang, Reason, joined, yuan
 from aegis.training.task import DataError
 
 app = typer.Typer(
@@ -462,7 +462,8 @@ def _print_demo(summary: dict[str, Any], lang: Lang) -> None:
     out.print(stats_table(warnings["stats"], lang, fraud_types=False,
                           title=Reason("各级预警（按诈骗节奏分级；走完流程的按城市真值办结）")))
     heading = Reason("资金（止付冻结）：").text(lang)
-    out.print(f"[bold]{heading}[/bold]" + _counts(summary["funds"], lang), highlight=False)
+    funds = {k: yuan(v) if k in ("loss", "stopped", "frozen", "returned") else v for k, v in summary["funds"].items()}
+    out.print(f"[bold]{heading}[/bold]" + _counts(funds, lang), highlight=False)
     say(lang, Reason("审计日志条目：{entries:,}；存储：{store}；用时{seconds}秒", entries=summary["audit_entries"],
                      store=summary["store"], seconds=summary["seconds"]))
 
