@@ -193,7 +193,7 @@ def test_a_retried_take_or_close_answers_with_the_warning_and_records_nothing_ag
     officer, wid = station_actor("P1"), row["warning_id"]
     first = uc.take_warning(engine, officer, wid, now=T0)
     assert uc.take_warning(engine, officer, wid, now=T0 + timedelta(minutes=1)) == first
-    with pytest.raises(WorkflowError):  # another officer's take is no retry
+    with pytest.raises(WorkflowError, match=f"warning {wid} is taken by {officer.label}"):  # no retry, and told why
         uc.take_warning(engine, station_actor("P1", "other"), wid, now=T0)
     uc.record_contact(engine, officer, wid, channel="call", result="reached", now=T0)
     closed = uc.close_warning(engine, officer, wid, outcome="dissuaded", now=T0)

@@ -389,6 +389,9 @@ def _step(
         _check_may_work(actor, row, action)
         if _retried(row, actor, action, changes):
             return row
+        if action == "take" and row["assigned_to"] and row["status"] not in ("new", "closed"):
+            # an officer of the same jurisdiction, who sees the warning anyway, is told who has it
+            raise wf.WorkflowError(f"status: warning {warning_id} is taken by {row['assigned_to']}")
         status = wf.next_status(row["status"], details.get("result", action) if action == "contact" else action)
         values = {**changes, "status": status, "updated_at": _now(now)}
         if status == "closed":
