@@ -26,113 +26,23 @@ def test_given_event_id_is_kept():
     assert call.event_id == "cdr-42"
 
 
+PERSON = {"person_id": "p1", "age": 30, "gender": "F", "occupation": "教师", "city": "厦门市", "district": "思明区",
+          "station": "中华派出所"}
+TRANSFER = {"payer_account": "a1", "payee_account": "a2", "payer_bank": "ICBC", "payee_bank": "CCB", "amount": "10",
+            "time": "2026-10-01"}
+
+
 @pytest.mark.parametrize(
     ("model", "values", "field"),
     [
-        (
-            Transfer,
-            {
-                "payer_account": "a1",
-                "payee_account": "a2",
-                "payer_bank": "ICBC",
-                "payee_bank": "CCB",
-                "amount": "0",
-                "time": "2026-10-01",
-            },
-            "amount",
-        ),
-        (
-            Transfer,
-            {
-                "payer_account": "a1",
-                "payee_account": "a1",
-                "payer_bank": "ICBC",
-                "payee_bank": "CCB",
-                "amount": "10",
-                "time": "2026-10-01",
-            },
-            "payee_account",
-        ),
-        (
-            Transfer,
-            {
-                "payer_account": "a1",
-                "payee_account": "a2",
-                "payer_bank": "ICBC",
-                "payee_bank": "CCB",
-                "amount": "10.001",
-                "time": "2026-10-01",
-            },
-            "amount",
-        ),
-        (
-            Transfer,
-            {
-                "payer_account": "a1",
-                "payee_account": "a2",
-                "payer_bank": "ICBC",
-                "payee_bank": "CCB",
-                "amount": "10",
-                "currency": "XYZ",
-                "time": "2026-10-01",
-            },
-            "currency",
-        ),
-        (
-            Person,
-            {
-                "person_id": "p1",
-                "age": 130,
-                "gender": "F",
-                "occupation": "教师",
-                "city": "厦门市",
-                "district": "思明区",
-                "station": "中华派出所",
-            },
-            "age",
-        ),
-        (
-            Person,
-            {
-                "person_id": "p1",
-                "id_number": "12345",
-                "age": 30,
-                "gender": "F",
-                "occupation": "教师",
-                "city": "厦门市",
-                "district": "思明区",
-                "station": "中华派出所",
-            },
-            "id_number",
-        ),
-        (
-            Person,
-            {
-                "person_id": "p1",
-                "id_number": "11010519491331002X",  # month 13
-                "age": 30,
-                "gender": "F",
-                "occupation": "教师",
-                "city": "厦门市",
-                "district": "思明区",
-                "station": "中华派出所",
-            },
-            "id_number",
-        ),
-        (
-            Person,
-            {
-                "person_id": "p1",
-                "id_number": "110105194912310021",  # the check character of these digits is X
-                "age": 30,
-                "gender": "F",
-                "occupation": "教师",
-                "city": "厦门市",
-                "district": "思明区",
-                "station": "中华派出所",
-            },
-            "id_number",
-        ),
+        (Transfer, {**TRANSFER, "amount": "0"}, "amount"),
+        (Transfer, {**TRANSFER, "payee_account": "a1"}, "payee_account"),
+        (Transfer, {**TRANSFER, "amount": "10.001"}, "amount"),
+        (Transfer, {**TRANSFER, "currency": "XYZ"}, "currency"),
+        (Person, {**PERSON, "age": 130}, "age"),
+        (Person, {**PERSON, "id_number": "12345"}, "id_number"),
+        (Person, {**PERSON, "id_number": "11010519491331002X"}, "id_number"),  # month 13
+        (Person, {**PERSON, "id_number": "110105194912310021"}, "id_number"),  # these digits' check character is X
         (Call, {"caller": "138 0000", "callee": "2", "start": "2026-10-01", "duration_s": 1}, "caller"),
         # a year 1 or 9999 is a typing error that pandas cannot hold and that moves every window
         (Call, {"caller": "1", "callee": "2", "start": "0001-01-01", "duration_s": 1}, "start"),
