@@ -442,8 +442,9 @@ def test_a_retried_request_with_its_id_is_recorded_once(client, engine):
     _payer_under_warning(engine)
     pay = {"payer_account": "6212000000000001", "payee_account": "6222000000000555", "amount": "800.00",
            "request_id": "pay-7"}
-    for _ in range(3):
-        assert client.post("/api/v1/decisions/transfer", json=pay, headers=BANK).json()["action"] == "block"
+    for amount in ("800.00", "800", 800, 800.0):  # one payment, however its sum is written
+        retry = {**pay, "amount": amount}
+        assert client.post("/api/v1/decisions/transfer", json=retry, headers=BANK).json()["action"] == "block"
     assert len(AuditLog(engine).entries("account", "6212000000000001")) == 1
     assert uc.list_warnings(engine, Actor("c1", Role.city_centre))[0]["lead_count"] == 2
 

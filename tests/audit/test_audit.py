@@ -26,6 +26,7 @@ def test_masking_keeps_the_shape_of_identifiers_and_nothing_else() -> None:
     assert masked_text("tel13912345678/id350205199108119691") == "tel139****5678/id350***********9691"
     assert masked_text("回电139-1234-5678或+86 139 1234 5678") == "回电139******5678或+86 139******5678"
     assert masked_text("卡号6222 0204 2421 0048，2026-10-01 10:00") == "卡号622************0048，2026-10-01 10:00"
+    assert masked_text("身份证350203 19800101 001X、139.1234.5678") == "身份证350*************001X、139******5678"
 
 
 def test_the_api_access_log_masks_the_numbers_in_request_lines() -> None:
@@ -37,6 +38,10 @@ def test_the_api_access_log_masks_the_numbers_in_request_lines() -> None:
                                ("127.0.0.1:5000", "GET", "/api/v1/audit?subject_id=13912345678", "1.1", 200), None)
     assert MaskedAccess().filter(record)
     assert record.getMessage() == '127.0.0.1:5000 - "GET /api/v1/audit?subject_id=139****5678 HTTP/1.1" 200'
+    for written in ("139+1234+5678", "139%201234%205678"):  # a space as clients encode it
+        record = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1, '"%s %s"',
+                                   ("GET", f"/api/v1/audit?subject_id={written}"), None)
+        assert MaskedAccess().filter(record) and record.getMessage() == '"GET /api/v1/audit?subject_id=139******5678"'
     assert log_config()["handlers"]["access"]["filters"] == ["masked"]
 
 

@@ -154,3 +154,19 @@ def test_cli_add_losses_and_retrace(held_chase: str, database_url: str) -> None:
     missing = runner.invoke(funds_cli, ["add-losses", held_chase, "no-such-transfer", "--db", database_url])
     assert missing.exit_code != 0 and "no-such-transfer" in missing.output
     assert runner.invoke(funds_cli, ["retrace", held_chase, "--db", database_url]).exit_code == 0
+
+
+def test_moved_on_before_the_store_sees_the_money_leave_orders_it_no_second_time(engine: Engine) -> None:
+    """The bank answers before its outgoing transfer reaches the store: the trace still sees the money in M1.
+    Each "moved on" used to order the same 1,000 on M1 again (seq 1, 2, 3 ...)."""
+    loss = transfer("VA", "M1", "1000", 0)
+    store(engine, [loss])
+    view = funds.open_chase(engine, CITY, victim="PV", loss_transfers=[loss.event_id], now=minutes(10))
+    [stop] = view.orders
+    funds.respond(engine, BANK_B, stop.order_id, "acknowledge", now=minutes(12))
+    result = funds.respond(engine, BANK_B, stop.order_id, "moved_on", now=minutes(13))
+    assert result.follow_ups == [] and [o.order_id for o in funds.list_orders(engine, CITY)] == [stop.order_id]
+    # when the transfer that moved it arrives, a look again follows the money to the next account
+    store(engine, [transfer("M1", "M2", "990", 11, banks="BC")])
+    [follow] = funds.retrace(engine, CITY, view.chase_id, now=minutes(20))
+    assert (follow.account, follow.requested) == ("M2", D("990.00"))

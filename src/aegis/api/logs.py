@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import logging
 from typing import Any
+from urllib.parse import unquote_plus
 
 from aegis.usecases.audit import masked_text
 
@@ -18,7 +19,8 @@ class MaskedAccess(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, tuple):
-            record.args = tuple(masked_text(a) if isinstance(a, str) else a for a in record.args)
+            # decoded first: a client writes 139 1234 5678 as 139+1234+5678 or 139%201234%205678
+            record.args = tuple(masked_text(unquote_plus(a)) if isinstance(a, str) else a for a in record.args)
         return True
 
 

@@ -31,11 +31,14 @@ nanosecond times end in 1677 and 2262) and which would move every "latest event"
 
 def to_utc(value: datetime) -> datetime:
     """A naive time is China Standard Time; everything is kept in UTC."""
-    if value.year not in YEARS:
+    if value.year not in YEARS:  # before converting: year 1 has no earlier hours to convert to
         raise ValueError(f"year {value.year} is out of range ({YEARS.start}-{YEARS.stop - 1})")
     if value.tzinfo is None:
         value = value.replace(tzinfo=CHINA_TZ)
-    return value.astimezone(UTC)
+    utc = value.astimezone(UTC)
+    if utc.year not in YEARS:  # and after: the range is the store's, in UTC
+        raise ValueError(f"{utc.isoformat()} (UTC) is out of range ({YEARS.start}-{YEARS.stop - 1})")
+    return utc
 
 
 class Gender(StrEnum):

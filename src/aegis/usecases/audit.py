@@ -19,11 +19,12 @@ from aegis.usecases.actor import Actor, Role, mask
 
 READERS = frozenset({Role.city_centre, Role.auditor})
 
-_IDENTIFIER = re.compile(r"(?<!\d)(?:1\d{2}[ -]\d{4}[ -]\d{4}|\d{4}(?:[ -]\d{4}){3}(?:[ -]\d{1,4})?"
-                         r"|\d[\d*]{5,}[\dXx])(?!\d)")
+_IDENTIFIER = re.compile(r"(?<!\d)(?:1\d{2}[ .+-]\d{4}[ .+-]\d{4}|\d{4}(?:[ -]\d{4}){3}(?:[ -]\d{1,4})?"
+                         r"|\d{6}(?:[ -]?\d){11}[\dXx]|\d[\d*]{5,}[\dXx])(?!\d)")
 """a phone, card or ID number wherever it stands, in a subject, a reason or a detail, letters beside it or not
 (tel13912345678, ID3502...): seven or more digits in a row (an ID number may end in X; one already masked has
-stars inside), a mobile number written 139-1234-5678 or 139 1234 5678, a card written in groups of four. Dates
+stars inside), a mobile number written 139-1234-5678, 139 1234 5678, 139.1234.5678 or 139+1234+5678 (a query
+string's space), a card written in groups of four, an ID written in groups (350203 19800101 001X). Dates
 (2026-10-01) and times are neither. An id that holds seven digits in a row is masked too: the safe side."""
 
 

@@ -8,6 +8,7 @@ audit log with its reasons, the policy version and who asked.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -18,6 +19,7 @@ from typing import Annotated, Any, Self
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import Engine, func, select
 
+from aegis.actions.orders import fen
 from aegis.actions.warnings import WarningRequest
 from aegis.decisions.evidence import Signal, combine
 from aegis.decisions.policy import Action, DecisionPolicy, default_policy
@@ -288,7 +290,7 @@ class Decider:
             at = item.time or now
             # the same payment told twice is one lead: by the caller's request id, else by what and when
             key = (self._request_key("transfer", item) if item.request_id else
-                   f"{item.payer_account}|{item.payee_account}|{item.amount}|{at.isoformat()}")
+                   f"{item.payer_account}|{item.payee_account}|{fen(item.amount)}|{at.isoformat()}")
             news = Reason("正在向账户{payee}转账{amount}元（{action}）", payee=mask(item.payee_account),
                           amount=yuan(item.amount), action=CODE_NAMES[decision.action.value])
             leads.append(WarningRequest(open_warning.person_id, open_warning.fraud_type, decision.score, "urgent",
@@ -410,7 +412,10 @@ class Decider:
         """A request id is the caller's: scoped by the institution (or the user) that sent it and the channel,
         and bound to what it asked. A retry asks the same and records nothing twice; an id used again for another
         request (a caller's bug) is another request, decided and audited as such, never hidden behind the first."""
-        asked = hashlib.sha1(request.model_dump_json(exclude={"request_id"}).encode()).hexdigest()[:16]
+        # what was asked, as validation made it: a sum to the fen (7000, "7000.00" and 7000.0 are one payment)
+        values = {k: fen(v) if isinstance(v, Decimal) else v
+                  for k, v in request.model_dump(exclude={"request_id"}).items()}
+        asked = hashlib.sha1(json.dumps(values, sort_keys=True, default=str).encode()).hexdigest()[:16]
         return f"{self.actor.institution or self.actor.label}|{channel}|{request.request_id}|{asked}"
 
     def _recorded(self, decisions: list[Decision], audits: list[dict[str, Any]]) -> list[Decision]:

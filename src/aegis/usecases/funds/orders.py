@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, insert, select, update
 
 from aegis.actions.orders import (
+    Cover,
     FundsPolicy,
     OrderKind,
     OrderState,
@@ -124,7 +126,7 @@ def respond(
             new = _issue(
                 conn,
                 chase_id=order.chase_id,
-                found=_targets(result, data, policy, now, _covers(conn, order.chase_id)),
+                found=_targets(result, data, policy, now, _answered(_covers(conn, order.chase_id), order)),
                 kind=OrderKind.stop_payment,
                 data=data,
                 policy=policy,
@@ -225,6 +227,17 @@ def escalate(
             why=[Reason("紧急止付转冻结")],
         )
         return [_order_view(_order(conn, oid)) for oid in new]
+
+
+def _answered(covers: dict[str, Cover], order: Any) -> dict[str, Cover]:
+    """The chase's coverage, with the answered order's account covering all it asked for: the bank has just said
+    where that money stands, so the follow-up does not order the same money on the same account again. (When
+    the store does not yet hold the transfer that moved it, the trace still sees it there: each "moved on" used
+    to order it anew, with no end.) Money that reaches the account later is ordered on a later trace."""
+    cover = covers.get(order.account)
+    if cover is not None and cover.amount < order.requested:
+        covers[order.account] = replace(cover, amount=Decimal(order.requested))
+    return covers
 
 
 def release(
