@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import Engine, insert
@@ -86,8 +86,9 @@ def test_workflow_steps_outcome_and_audit(city: Engine) -> None:
     assert [h["action"] for h in history] == ["warning.raise", "warning.take", "warning.contact",
                                               "warning.contact", "warning.close"]
     assert history[1]["actor"] == officer.label
-    # closed: a new lead opens a new warning
-    assert uc.raise_warnings(city, SYSTEM, [request(lead="lead-9")], now=T0)["opened"] == 1
+    # closed: a new lead (after the close) opens a new warning
+    after = datetime.now(UTC) + timedelta(minutes=1)
+    assert uc.raise_warnings(city, SYSTEM, [request(lead="lead-9", at=after)], now=after)["opened"] == 1
     stats = uc.warning_stats(city, CENTRE)
     assert stats["overall"] == {"total": 2, "open": 1, "closed": 1, "precision": 1.0, "outcomes": {
         "dissuaded": 1, "already_defrauded": 0, "false_alarm": 0}}
@@ -202,3 +203,22 @@ def test_a_retried_take_or_close_answers_with_the_warning_and_records_nothing_ag
         uc.close_warning(engine, officer, wid, outcome="false_alarm", now=T0)
     actions = [e["action"] for e in AuditLog(engine).entries("warning", wid)]
     assert actions.count("warning.take") == 1 and actions.count("warning.close") == 1
+
+
+def test_a_lead_from_before_a_warning_was_closed_opens_no_new_one(engine: Engine) -> None:
+    add_residents(engine)
+    uc.raise_warnings(engine, SYSTEM, [request(person="P1", lead="L0", at=T0)], now=T0)
+    [row] = uc.list_warnings(engine, SYSTEM)
+    officer = station_actor("P1")
+    uc.take_warning(engine, officer, row["warning_id"], now=T0)
+    uc.record_contact(engine, officer, row["warning_id"], channel="call", result="reached", now=T0)
+    closed_at = T0 + timedelta(hours=1)
+    uc.close_warning(engine, officer, row["warning_id"], outcome="dissuaded", now=closed_at)
+    # a payment decided a minute before the close, told to the warnings after it: the outcome answers for it
+    late = uc.raise_warnings(engine, SYSTEM, [request(person="P1", lead="L1", at=closed_at - timedelta(minutes=1))],
+                             now=closed_at + timedelta(minutes=1))
+    assert late["unchanged"] == 1 and len(uc.list_warnings(engine, SYSTEM)) == 1
+    # what happens after the close is news again
+    later = uc.raise_warnings(engine, SYSTEM, [request(person="P1", lead="L2", at=closed_at + timedelta(days=1))],
+                              now=closed_at + timedelta(days=1))
+    assert later["opened"] == 1 and len(uc.list_warnings(engine, SYSTEM)) == 2

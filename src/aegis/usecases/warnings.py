@@ -158,6 +158,8 @@ def _raise_one(
     # hold the store's write lock from their first statement, see aegis.store.begin_write)
     if _known_lead(connection, request):
         return "unchanged"
+    if existing is None and _closed_since(connection, request):
+        return "unchanged"
     if existing is None:
         row = wf.new_warning(request, policy, city=place[0], district=place[1], station=place[2], now=now)
         connection.execute(insert(warning).values(**row))
@@ -205,6 +207,17 @@ def _known_lead(connection: Connection, request: wf.WarningRequest) -> bool:
              .join(warning, warning.c.warning_id == warning_lead.c.warning_id)
              .where(warning_lead.c.lead_id == request.lead_id, warning.c.person_id == request.person_id,
                     warning.c.fraud_type == request.fraud_type)
+             .limit(1))
+    return connection.execute(query).first() is not None
+
+
+def _closed_since(connection: Connection, request: wf.WarningRequest) -> bool:
+    """Whether a warning about this person and type was closed at or after the lead's time: the officer's outcome
+    already answers for it (a payment decided a moment before the close, told to the warnings after it, used to
+    open a new urgent warning)."""
+    query = (select(warning.c.warning_id)
+             .where(warning.c.person_id == request.person_id, warning.c.fraud_type == request.fraud_type,
+                    warning.c.closed_at >= request.time)
              .limit(1))
     return connection.execute(query).first() is not None
 
