@@ -185,6 +185,9 @@ def test_api_and_cli(engine: Engine, city: dict, monkeypatch: pytest.MonkeyPatch
     )
     assert retried.status_code == 200 and retried.json() == opened.json()
     assert "opened_now" not in retried.json()
+    other_terms = client.post("/api/v1/funds/chases", json={"report_event_id": report_id(engine), "max_hops": 2},
+                              headers=city_headers)
+    assert other_terms.status_code == 422 and "is open with max_hops" in other_terms.json()["detail"]
     assert (
         client.get(f"/api/v1/funds/chases/{opened.json()['chase_id']}", headers=bank_headers).status_code
         == 403

@@ -102,8 +102,14 @@ def open_chase(
         "updated_at": now,
     }
     with engine.connect() as conn:
-        if conn.execute(select(fund_chase.c.chase_id).where(fund_chase.c.chase_id == chase_id)).first():
-            return get_chase(engine, actor, chase_id)
+        found = conn.execute(select(fund_chase.c.rule, fund_chase.c.max_hops)
+                             .where(fund_chase.c.chase_id == chase_id)).first()
+    if found is not None:
+        # the same chase asked for again is answered as it stands; asked with other terms, it is refused by name
+        for name, asked, kept in (("rule", rule, found.rule), ("max_hops", max_hops, found.max_hops)):
+            if asked is not None and asked != kept:
+                raise ChaseError(f"{name}: chase {chase_id} is open with {name} {kept}, not {asked}")
+        return get_chase(engine, actor, chase_id)
     result = _trace(data, chase, policy, now)
     chase["reached"] = _reached(result, data, policy.floor)
     chase["flagged"] = flagged(result)
