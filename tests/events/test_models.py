@@ -39,6 +39,8 @@ TRANSFER = {"payer_account": "a1", "payee_account": "a2", "payer_bank": "ICBC", 
         (Transfer, {**TRANSFER, "payee_account": "a1"}, "payee_account"),
         (Transfer, {**TRANSFER, "amount": "10.001"}, "amount"),
         (Transfer, {**TRANSFER, "currency": "XYZ"}, "currency"),
+        (Transfer, {**TRANSFER, "currency": "DEM"}, "currency"),  # the table's, but no money since 2002
+        (Transfer, {**TRANSFER, "currency": "XAU"}, "currency"),  # gold: no legal tender
         (Person, {**PERSON, "age": 130}, "age"),
         (Person, {**PERSON, "id_number": "12345"}, "id_number"),
         (Person, {**PERSON, "id_number": "11010519491331002X"}, "id_number"),  # month 13

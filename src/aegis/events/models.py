@@ -10,12 +10,14 @@ source Aegis is built for, and stored in UTC.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar
 
+import babel.core
 import babel.numbers
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -244,6 +246,13 @@ def _currency_code(code: str) -> str:
     return code
 
 
+@functools.cache
+def _tender_on(day: date) -> frozenset[str]:
+    """The currencies that were legal tender somewhere on ``day`` (CLDR's territory tables, through Babel)."""
+    territories = babel.core.get_global("territory_currencies")
+    return frozenset(c for t in territories for c in babel.numbers.get_territory_currencies(t, day, tender=True))
+
+
 class Transfer(Record):
     kind: ClassVar[str] = "transfer"
     identity: ClassVar[tuple[str, ...]] = ("payer_account", "payee_account", "time", "amount")
@@ -261,6 +270,9 @@ class Transfer(Record):
     def _distinct_accounts(self) -> Transfer:
         if self.payer_account == self.payee_account:
             raise ValueError("payee_account: must differ from payer_account")
+        # a code of the table that was no money anyone paid with that day (DEM in 2026, XAU, XXX) is a mistake
+        if self.currency not in _tender_on(self.time.astimezone(CHINA_TZ).date()):
+            raise ValueError(f"currency: {self.currency} was no legal tender on {self.time.date()}")
         return self
 
 
