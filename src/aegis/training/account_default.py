@@ -43,7 +43,7 @@ the model meets an unseen bank or simulation. AMLSim is synthetic: expect lower 
 retrain on labelled local data (`aegis train account ...`) before relying on it. `fraudStep` and
 `init_balance` are not used: one is ground truth, the other is not part of a transfer stream. The final model
 also learns from one simulated city (AMLSim patterns alone score a city's mules at chance) and is checked on a
-second city with another seed (`simulated_city_held_out`)."""
+second city with another seed (`simulated_city_held_out`). Reproduce: `python -m aegis.training.account_default`."""
 
 
 def city_graph(sim_dir: Path, days: int | None = None) -> tuple[TransferGraph, np.ndarray]:

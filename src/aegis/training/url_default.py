@@ -126,6 +126,7 @@ def main(argv: list[str] | None = None) -> None:
         "phishing URLs come from PhishTank/OpenPhish 2020: expect lower accuracy on Chinese fraud sites, "
         "which the brand look-alike and blacklist signals are there to cover. tw165_flagged_without_list_rule: "
         "the share of a sample of the 165 sites (real fraud sites, another source) the model flags by itself."
+        " Reproduce: `python -m aegis.training.url_default` (it rewrites the bundled 165 list too)."
     )
     card = save_model(detector, default_model_dir("url"), data=data, metrics={**cv, **reported}, notes=notes)
     print(f"default model -> {default_model_dir('url')} ({card['trained_at']})")
