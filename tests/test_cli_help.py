@@ -41,3 +41,9 @@ def test_numbers_beyond_any_sense_are_refused_by_name_not_with_a_traceback(tmp_p
         refused = CliRunner().invoke(app, [*args, "--db", store])
         assert refused.exit_code == 2 and f"Invalid value for '{option}'" in refused.output, refused.output
         assert refused.exception is None or isinstance(refused.exception, SystemExit)
+
+
+def test_an_unknown_kind_to_evaluate_names_the_detectors_and_the_workflows() -> None:
+    refused = CliRunner().invoke(app, ["evaluate", "bogus"])
+    assert refused.exit_code == 2
+    assert "is not one of text, number, url, account (detectors) or warnings, funds (workflows)" in refused.output

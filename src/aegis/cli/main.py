@@ -559,6 +559,9 @@ def evaluate(
     as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
 ) -> None:
     """Measure a model against labelled files, or a workflow against a simulated city's truth."""
+    if kind not in WORKFLOWS and kind not in ("text", "number", "url", "account"):
+        raise DataError(f"kind: '{kind}' is not one of text, number, url, account (detectors) or "
+                        f"{', '.join(WORKFLOWS)} (workflows)")
     if kind in WORKFLOWS:
         if sim is None or not (sim / "truth").is_dir():
             raise DataError(f"--sim: evaluating {kind} needs a simulated city folder (with truth/)")

@@ -8,7 +8,7 @@ writes the model to ``src/aegis/data/models/account``.
 
 from __future__ import annotations
 
-import sys
+import argparse
 import tempfile
 from pathlib import Path
 
@@ -119,5 +119,9 @@ def main(shared: Path = SHARED) -> dict:
 
 
 if __name__ == "__main__":
-    card = main(Path(sys.argv[1]) if len(sys.argv) > 1 else SHARED)
+    parser = argparse.ArgumentParser(prog="python -m aegis.training.account_default",
+                                     description="Train the shipped mule-account model (writes src/aegis/data/models/"
+                                                 "account) on the shared AMLSim graphs and a simulated city.")
+    parser.add_argument("amlsim", nargs="?", type=Path, default=SHARED, help="the shared AMLSim folder")
+    card = main(parser.parse_args().amlsim)
     print(card["metrics"])
