@@ -28,7 +28,9 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="aegis-victim-") as tmp:
         simulate(TRAIN_CITY, Path(tmp) / "city")
-        card = train_from_sim(Path(tmp) / "city", args.out)
+        card = train_from_sim(Path(tmp) / "city", args.out, reproduce="python -m aegis.training.victim_default",
+                              city=f"aegis simulate --people {TRAIN_CITY.people} --days {TRAIN_CITY.days} --seed "
+                                   f"{TRAIN_CITY.seed} --victims-per-10k-day {TRAIN_CITY.victims_per_10k_day:g}")
     print(card["data"], card["metrics"])
 
 

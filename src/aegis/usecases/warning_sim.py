@@ -116,8 +116,12 @@ def sim_features(sim_dir: Path, risk: EntityRisk, policy: Policy | None = None) 
 
 
 def train_from_sim(sim_dir: Path, out: Path, *, risk_seed: int = 0, n_estimators: int = 200,
-                   store: tuple[pd.DataFrame, pd.Series, dict[str, Any]] | None = None) -> dict[str, Any]:
+                   store: tuple[pd.DataFrame, pd.Series, dict[str, Any]] | None = None,
+                   city: str | None = None, reproduce: str | None = None) -> dict[str, Any]:
     """Train the fusion model on one simulated city and save it with its card.
+
+    ``city`` names the city on the card instead of its folder (a temporary one is gone once trained), and
+    ``reproduce`` is the command that trains the same model again.
 
     ``store`` (rows, labels and what the card should say, from
     :func:`aegis.usecases.warnings.store_training_rows`) adds a deployment's own leads, labelled by its
@@ -140,7 +144,7 @@ def train_from_sim(sim_dir: Path, out: Path, *, risk_seed: int = 0, n_estimators
     manifest = sim_dir / "manifest.json"
     config = json.loads(manifest.read_text()).get("config", {}) if manifest.exists() else {}
     data = {
-        "simulated_city": str(sim_dir),
+        "simulated_city": city or str(sim_dir),
         "people": config.get("people"),
         "days": config.get("days"),
         "seed": config.get("seed"),
@@ -155,6 +159,7 @@ def train_from_sim(sim_dir: Path, out: Path, *, risk_seed: int = 0, n_estimators
         "Trained on a simulated city" + (" and a deployment's store" if store is not None else " only") + ". "
         "Out-of-fold figures are grouped by person; the figures that count come from "
         "`aegis evaluate warnings --sim DIR` on a city of another seed."
+        + (f" Reproduce: `{reproduce}`." if reproduce else "")
     )
     return save_model(detector, out, data=data, metrics=detector.cv_metrics_, notes=notes)
 
