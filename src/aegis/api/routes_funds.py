@@ -14,7 +14,7 @@ from aegis.actions.orders import IllegalTransition
 from aegis.api.deps import ActorDep, EngineDep, LangDep
 from aegis.events.models import Ident, PositiveMoney
 from aegis.reasons import Lang
-from aegis.usecases import funds
+from aegis.usecases import MAX_NOTE, funds
 
 router = APIRouter(prefix="/funds", tags=["funds (控)"])
 
@@ -40,7 +40,7 @@ class ResponseIn(BaseModel):
 
     action: Literal["acknowledge", "execute", "reject", "moved_on"]
     held: PositiveMoney | None = None
-    reason: Annotated[str, Field(max_length=500)] | None = None
+    reason: Annotated[str, Field(max_length=MAX_NOTE)] | None = None
 
 
 class LossesIn(BaseModel):
@@ -53,7 +53,7 @@ class LossesIn(BaseModel):
 class ReleaseIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: Annotated[str, Field(min_length=1, max_length=500)]
+    reason: Annotated[str, Field(min_length=1, max_length=MAX_NOTE)]
 
 
 def _guard(call: Any, *args: Any, **kwargs: Any) -> Any:

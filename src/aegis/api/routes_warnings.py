@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from aegis.actions.warnings import WorkflowError
 from aegis.api.deps import ActorDep, EngineDep, LangDep
+from aegis.usecases import MAX_NOTE
 from aegis.usecases import pace as uc_pace
 from aegis.usecases import warnings as uc
 
@@ -64,14 +65,14 @@ class ContactIn(BaseModel):
 
     channel: Literal["sms", "call", "visit"]
     result: Literal["reached", "unreachable"]
-    note: str = Field("", max_length=500)
+    note: str = Field("", max_length=MAX_NOTE)
 
 
 class CloseIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     outcome: Literal["dissuaded", "already_defrauded", "false_alarm"]
-    note: str = Field("", max_length=500)
+    note: str = Field("", max_length=MAX_NOTE)
 
 
 def _call(step: Callable[[], T]) -> T:

@@ -123,7 +123,8 @@ Money = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=2)]
 PositiveMoney = Annotated[Decimal, Field(gt=0, max_digits=18, decimal_places=2)]
 
 
-def _holds_nul(value: Any) -> bool:
+def holds_nul(value: Any) -> bool:
+    """Whether a text (or a list of texts) holds a NUL character, which PostgreSQL's text cannot store."""
     if isinstance(value, str):
         return "\x00" in value
     return isinstance(value, list | tuple) and any(isinstance(v, str) and "\x00" in v for v in value)
@@ -136,7 +137,7 @@ class Outside(BaseModel):
     @field_validator("*", mode="after")
     @classmethod
     def _no_nul(cls, value: Any) -> Any:
-        if _holds_nul(value):
+        if holds_nul(value):
             raise ValueError("must not contain a NUL character")
         return value
 

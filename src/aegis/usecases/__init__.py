@@ -2,6 +2,7 @@
 
 from collections.abc import Callable, Collection
 
+from aegis.events.models import holds_nul
 from aegis.reasons import Reason
 
 Say = Callable[[Reason | str], None]
@@ -28,6 +29,6 @@ def person_text(field: str, value: str | None, *, required: bool = False) -> str
         raise ValueError(f"{field}: must not be blank")
     if len(text) > MAX_NOTE:
         raise ValueError(f"{field}: at most {MAX_NOTE} characters (got {len(text)})")
-    if "\x00" in text:
+    if holds_nul(text):
         raise ValueError(f"{field}: must not contain a NUL character")
     return text

@@ -267,9 +267,10 @@ def store_victims(reports: pd.DataFrame, frames: Mapping[str, pd.DataFrame], dir
     return both.drop_duplicates("person_id", keep="first").drop(columns="from_report").reset_index(drop=True)
 
 
-def _store_events(engine: Engine) -> tuple[dict[str, pd.DataFrame], Directory]:
+def _store_events(engine: Engine, since: datetime | None = None) -> tuple[dict[str, pd.DataFrame], Directory]:
+    """The stored lead events (all of them, or those at or after ``since``) and the directory of the store."""
     repo = EventRepository(engine)
-    return {k: repo.frame(k) for k in LEAD_EVENT_KINDS}, store_directory(repo)
+    return {k: repo.frame(k, since=since) for k in LEAD_EVENT_KINDS}, store_directory(repo)
 
 
 def store_training_rows(engine: Engine, actor: Actor, *, risk: EntityRisk | None = None
@@ -586,22 +587,19 @@ def raise_warnings_for_city(
     if window is not None and window <= timedelta(0):
         raise ValueError(f"window: must be positive (got {window})")
     repo = EventRepository(engine)
-    pol = load_policy(policy)
-    pipeline = WarningPipeline(
-        cast(VictimDetector, load_model(model, "victim").detector),
-        pol,
-        risk or store_entity_risk(engine),
-        store_directory(repo),
-    )
     start = None
     if window is not None:
         latest = [t for t in (repo.last_time(k) for k in LEAD_EVENT_KINDS) if t]
         start = max(latest) - window if latest else None
     replay_from = None if start is None else start - REPLAY_MEMORY
+    frames, directory = _store_events(engine, since=replay_from)
+    pol = load_policy(policy)
+    pipeline = WarningPipeline(
+        cast(VictimDetector, load_model(model, "victim").detector), pol, risk or store_entity_risk(engine), directory
+    )
     if replay_from is not None:
         older = {"transfer": repo.frame("transfer", before=replay_from)}
-        pipeline.leads, _ = extract_leads(pipeline.leads, older, pipeline.risk, pipeline.directory)
-    frames = {k: repo.frame(k, since=replay_from) for k in LEAD_EVENT_KINDS}
+        pipeline.leads, _ = extract_leads(pipeline.leads, older, pipeline.risk, directory)
     requests: list[wf.WarningRequest] = []
     leads = 0
     for batch in daily_batches(frames):
