@@ -65,6 +65,7 @@ CODE_NAMES: dict[str, Reason] = {
     "cash_out": Reason("取现"),
     "crypto_exchange": Reason("虚拟币交易所"),
     "large_merchant": Reason("大型商户"),
+    "foreign_currency": Reason("外币转出"),
     "sink": Reason("资金出口"),
     # kinds of event (those not named above)
     "person": Reason("人员"),

@@ -275,3 +275,53 @@ def test_bad_filters_and_amounts_are_named_not_answered_empty(engine: Engine, ci
         result = CliRunner().invoke(funds_cli, ["respond", view.orders[0].order_id, "execute", "--held", held,
                                                 "--db", url, "--institution", "bank-C"])
         assert result.exit_code == 2 and result.stderr.startswith("error: --held: "), result.output
+
+
+
+def test_a_loss_transfer_is_chased_once(engine: Engine, city: dict) -> None:
+    """V's payment chased from V's losses, then from V's report: a second chase would order the same money twice."""
+    v, w = city["v"].event_id, city["w"].event_id
+    first = funds.open_chase(engine, CITY, victim="PV", loss_transfers=[v], now=minutes(60))
+    orders = funds.list_orders(engine, CITY)
+    assert len(orders) == 1
+    # the report names the same payment: it is the same chase, and nothing is ordered again
+    reported = funds.open_chase(engine, CITY, report_event_id=report_id(engine), now=minutes(61))
+    assert reported.chase_id == first.chase_id and not reported.opened_now
+    # W's chase takes W's payment, and may not take V's as well
+    other = funds.open_chase(engine, CITY, victim="PW", loss_transfers=[w], now=minutes(62))
+    with pytest.raises(funds.ChaseError, match=f"already chased elsewhere: {v} in {first.chase_id}"):
+        funds.add_losses(engine, CITY, other.chase_id, [v], victim="PV", now=minutes(63))
+    assert funds.get_chase(engine, CITY, other.chase_id).victims == ["PW"]
+    assert funds.get_chase(engine, CITY, first.chase_id).orders == first.orders
+    # V pays again: a chase asked for over both payments follows the new one only, and says it skipped the other
+    again = transfer("VA", "M1", "300", minutes(64))
+    with engine.begin() as conn:
+        EventRepository(engine).add_many("transfer", [again.model_dump()], conn)
+    both = funds.open_chase(engine, CITY, victim="PV", loss_transfers=[v, again.event_id], now=minutes(65))
+    assert both.chase_id not in {first.chase_id, other.chase_id} and both.loss == D("300.00")
+    assert [o.requested for o in both.orders] == [D("300.00")]
+    opened = AuditLog(engine).entries("fund_chase", both.chase_id)
+    assert [e["details"].get("already_chased") for e in opened] == [{v: first.chase_id}]
+    # asked again, the same chase answers as it stands
+    retried = funds.open_chase(engine, CITY, victim="PV", loss_transfers=[v, again.event_id], now=minutes(66))
+    assert retried.chase_id == both.chase_id and not retried.opened_now
+    assert len(funds.list_orders(engine, CITY)) == 3
+    with pytest.raises(funds.ChaseError, match=f"every loss transfer is already chased, in {both.chase_id} "
+                                               r"\(add further losses to that chase with add_losses\)"):
+        funds.open_chase(engine, CITY, victim="PV", loss_transfers=[again.event_id], now=minutes(67))
+    assert len(funds.list_orders(engine, CITY)) == 3
+
+
+def test_money_moved_on_in_another_currency_is_flagged_not_ordered_as_yuan(engine: Engine, city: dict) -> None:
+    """M2 sends 100 of V's money on in US dollars: no exchange rate, so the trail stops there, flagged."""
+    usd = transfer("M2", "M9", "100", minutes(30), "CC").model_copy(update={"currency": "USD"})
+    loss_in_usd = transfer("VA", "M1", "700", minutes(31)).model_copy(update={"currency": "USD"})
+    with engine.begin() as conn:
+        EventRepository(engine).add_many("transfer", [usd.model_dump(), loss_in_usd.model_dump()], conn)
+    view = funds.open_chase(engine, CITY, victim="PV", loss_transfers=[city["v"].event_id], now=minutes(40))
+    assert [(o.account, o.requested) for o in view.orders] == [("M2", D("890.00"))]
+    assert view.flagged == [{"account": "M9", "hop": 3, "sink": "foreign_currency", "amount": "100.00"}]
+    with pytest.raises(funds.ChaseError, match=f"loss transfer {loss_in_usd.event_id}: paid in USD; a chase "
+                                               r"follows yuan \(CNY\) transfers only"):
+        funds.add_losses(engine, CITY, view.chase_id, [loss_in_usd.event_id], now=minutes(41))
+    assert funds.get_chase(engine, CITY, view.chase_id).loss == D("1000.00")

@@ -121,3 +121,33 @@ def test_migrations_build_exactly_the_declared_schema(engine: Engine) -> None:
 
     with engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), metadata) == []
+
+
+def test_chases_stored_before_the_seed_table_give_it_each_transfer_once(database_url: str) -> None:
+    """Migration 0009 fills fund_chase_seed from the chases already stored: a transfer in two goes to the first."""
+    from alembic import command
+    from sqlalchemy import insert, select
+
+    from aegis.store.engine import alembic_config, make_engine
+    from aegis.store.schema_funds import fund_chase, fund_chase_seed
+
+    engine = make_engine(database_url)
+    try:
+        config = alembic_config(engine)
+        command.upgrade(config, "0008")
+        at = datetime(2026, 10, 1, tzinfo=UTC)
+        rows = [(f"CH-{n}", [f"T{s}" for s in seeds], at.replace(hour=n))
+                for n, seeds in ((2, [1, 2]), (1, [2, 3]), (3, []))]
+        with engine.begin() as conn:
+            conn.execute(insert(fund_chase), [
+                {"chase_id": cid, "report_event_id": None, "victims": ["P"],
+                 "seeds": [{"event_id": e, "victim": "P", "amount": "1.00"} for e in seeds], "loss": Decimal(1),
+                 "rule": "fifo", "max_hops": 4, "status": "open", "traced_at": when, "reached": [], "flagged": [],
+                 "policy_version": "1", "created_by": "desk", "created_at": when, "updated_at": when}
+                for cid, seeds, when in rows])
+        command.upgrade(config, "head")
+        with engine.connect() as conn:
+            stored = dict(conn.execute(select(fund_chase_seed.c.event_id, fund_chase_seed.c.chase_id)).all())
+        assert stored == {"T1": "CH-2", "T2": "CH-1", "T3": "CH-1"}
+    finally:
+        engine.dispose()

@@ -2,6 +2,8 @@
 
 - ``fund_chase``: one victim report (or a set of loss transfers) being chased: its seeds, the tracing rule,
   and the latest picture of where the money is (accounts reached, sinks flagged).
+- ``fund_chase_seed``: which chase follows each loss transfer. A transfer is chased once: a second chase (a
+  victim's losses given again, a repeat report of the same payments) would order the same money twice.
 - ``fund_order``: one stop-payment or freeze order to one bank for one account. "One order per chase,
   account, kind and sequence number" is a unique constraint, so a retried or concurrent issue cannot send a
   second one. Sequence 0 is the first order; 1, 2, ... are supplementary orders (追加止付) for money that
@@ -53,6 +55,16 @@ fund_chase = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     UniqueConstraint("report_event_id", name="uq_fund_chase_report_event_id"),
+)
+
+fund_chase_seed = Table(
+    "fund_chase_seed",
+    metadata,
+    Column("event_id", String(80), primary_key=True),
+    Column(
+        "chase_id", String(40), ForeignKey("fund_chase.chase_id", name="fk_fund_chase_seed_chase"), nullable=False
+    ),
+    Index("ix_fund_chase_seed_chase", "chase_id"),
 )
 
 fund_order = Table(

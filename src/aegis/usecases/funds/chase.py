@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from aegis.actions.orders import (
     FundsPolicy,
@@ -21,7 +22,7 @@ from aegis.funds import Seed
 from aegis.reasons import Reason, as_reason
 from aegis.store.engine import begin_write
 from aegis.store.repositories import AuditLog
-from aegis.store.schema_funds import fund_chase, fund_order
+from aegis.store.schema_funds import fund_chase, fund_chase_seed, fund_order
 from aegis.usecases import check_one_of
 from aegis.usecases.actor import Actor
 from aegis.usecases.funds.data import FundsData
@@ -81,11 +82,28 @@ def open_chase(
         raise LookupError(f"loss transfers not found: {', '.join(map(str, missing))}")
     if report_event_id is None and victim:
         data.check_losses(victim, rows)  # a report's losses are found from the victim's own accounts
+    data.check_currency(rows)
+    # the id is that of the chase asked for, so a retry finds it even where some of its losses were skipped
+    chase_id = stable_id("CH", *sorted(s.event_id for s in seeds))
+    with engine.connect() as conn:
+        found = conn.execute(select(fund_chase.c.rule, fund_chase.c.max_hops)
+                             .where(fund_chase.c.chase_id == chase_id)).first()
+        elsewhere = _chased(conn, [s.event_id for s in seeds])
+    if found is not None:
+        # the same chase asked for again is answered as it stands; asked with other terms, it is refused by name
+        for name, asked, kept in (("rule", rule, found.rule), ("max_hops", max_hops, found.max_hops)):
+            if asked is not None and asked != kept:
+                raise ChaseError(f"{name}: chase {chase_id} is open with {name} {kept}, not {asked}")
+        return get_chase(engine, actor, chase_id)
+    seeds = [s for s in seeds if s.event_id not in elsewhere]
+    if not seeds:
+        where = ", ".join(sorted(set(elsewhere.values())))
+        raise ChaseError(f"loss_transfers: every loss transfer is already chased, in {where} "
+                         "(add further losses to that chase with add_losses)")
     seed_rows = [
         {"event_id": s.event_id, "victim": s.victim, "amount": str(fen(data.index.amount[rows[s.event_id]]))}
         for s in seeds
     ]
-    chase_id = stable_id("CH", *sorted(s["event_id"] for s in seed_rows))
     chase = {
         "chase_id": chase_id,
         "report_event_id": report_event_id,
@@ -101,15 +119,6 @@ def open_chase(
         "created_at": now,
         "updated_at": now,
     }
-    with engine.connect() as conn:
-        found = conn.execute(select(fund_chase.c.rule, fund_chase.c.max_hops)
-                             .where(fund_chase.c.chase_id == chase_id)).first()
-    if found is not None:
-        # the same chase asked for again is answered as it stands; asked with other terms, it is refused by name
-        for name, asked, kept in (("rule", rule, found.rule), ("max_hops", max_hops, found.max_hops)):
-            if asked is not None and asked != kept:
-                raise ChaseError(f"{name}: chase {chase_id} is open with {name} {kept}, not {asked}")
-        return get_chase(engine, actor, chase_id)
     result = _trace(data, chase, policy, now)
     chase["reached"] = _reached(result, data, policy.floor)
     chase["flagged"] = flagged(result)
@@ -118,6 +127,7 @@ def open_chase(
             _insert_ignoring_duplicates(conn, fund_chase).values(chase).returning(fund_chase.c.chase_id)
         ).first()
         if inserted:
+            _claim(conn, chase_id, [s["event_id"] for s in seed_rows])
             AuditLog(engine).append(
                 actor=actor.label,
                 action="chase.open",
@@ -132,6 +142,7 @@ def open_chase(
                     "rule": chase["rule"],
                     "max_hops": chase["max_hops"],
                     "seeds": [s["event_id"] for s in seed_rows],
+                    **({"already_chased": elsewhere} if elsewhere else {}),
                 },
                 connection=conn,
             )
@@ -271,14 +282,20 @@ def add_losses(
     with begin_write(engine) as conn:
         chase = _chase(conn, chase_id)
         known = {s["event_id"] for s in chase["seeds"]}
+        taken = _chased(conn, [e for e in loss_transfers if e not in known])
+        if taken:
+            raise ChaseError("loss_transfers: already chased elsewhere: "
+                             + ", ".join(f"{e} in {c}" for e, c in sorted(taken.items())))
         owner = victim or chase["victims"][0]
         data.check_losses(owner, {e: rows[e] for e in loss_transfers if e not in known})
+        data.check_currency({e: rows[e] for e in loss_transfers if e not in known})
         added = [
             {"event_id": e, "victim": owner, "amount": str(fen(data.index.amount[rows[e]]))}
             for e in dict.fromkeys(loss_transfers)
             if e not in known
         ]
         if added:
+            _claim(conn, chase_id, [s["event_id"] for s in added])
             seeds = [*chase["seeds"], *added]
             conn.execute(
                 update(fund_chase)
@@ -302,3 +319,20 @@ def add_losses(
     if not added:
         return []
     return retrace(engine, actor, chase_id, now=now, data=data, policy=policy, why=Reason("补充报案后续查"))
+
+
+def _chased(conn: Connection, event_ids: Sequence[str]) -> dict[str, str]:
+    """The chase following each of these loss transfers, for those some chase follows already."""
+    query = select(fund_chase_seed.c.event_id, fund_chase_seed.c.chase_id)
+    return {row.event_id: row.chase_id
+            for row in conn.execute(query.where(fund_chase_seed.c.event_id.in_(list(event_ids))))}
+
+
+def _claim(conn: Connection, chase_id: str, event_ids: Sequence[str]) -> None:
+    """Record that the chase follows these transfers; another chase claiming one at the same time fails here."""
+    try:
+        with conn.begin_nested():
+            conn.execute(insert(fund_chase_seed), [{"event_id": e, "chase_id": chase_id} for e in event_ids])
+    except IntegrityError:
+        raise ChaseError(f"loss_transfers: another chase took some of these transfers just now "
+                         f"({', '.join(_chased(conn, event_ids))}); ask again") from None

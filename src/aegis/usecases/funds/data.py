@@ -16,7 +16,7 @@ from aegis.actions.orders import (
 from aegis.funds import Seed, TransferIndex
 from aegis.store.repositories import EventRepository
 from aegis.usecases.actor import mask
-from aegis.usecases.funds.records import ChaseError
+from aegis.usecases.funds.records import FOREIGN_CURRENCY, ChaseError
 
 TRANSFER_COLUMNS = [
     "event_id",
@@ -27,6 +27,8 @@ TRANSFER_COLUMNS = [
     "amount",
     "time",
 ]
+#: the currency chases follow and order in: the amounts of orders, returns and reasons are yuan
+YUAN = "CNY"
 
 
 @dataclass
@@ -44,7 +46,7 @@ class FundsData:
     def from_store(cls, engine: Engine) -> FundsData:
         events = EventRepository(engine)
         return cls(
-            transfers=events.frame("transfer", [*TRANSFER_COLUMNS, "channel"]),
+            transfers=events.frame("transfer", [*TRANSFER_COLUMNS, "channel", "currency"]),
             reports=events.frame("report", ["event_id", "victim_id", "time", "loss", "accounts"]),
             openings=events.frame("account_opening", ["person_id", "account", "institution"]),
         )
@@ -57,7 +59,8 @@ class FundsData:
                 f"{events / 'transfer.parquet'}: no such file (is {sim_dir} a simulator output?)"
             )
         return cls(
-            transfers=pd.read_parquet(events / "transfer.parquet", columns=[*TRANSFER_COLUMNS, "channel"]),
+            transfers=pd.read_parquet(events / "transfer.parquet",
+                                      columns=[*TRANSFER_COLUMNS, "channel", "currency"]),
             reports=pd.read_parquet(
                 events / "report.parquet", columns=["event_id", "victim_id", "time", "loss", "accounts"]
             ),
@@ -69,7 +72,14 @@ class FundsData:
     @property
     def index(self) -> TransferIndex:
         if self._index is None:
-            self._index = TransferIndex.from_table(self.transfers, source="transfers")
+            transfers = self.transfers
+            if "currency" in transfers.columns:
+                foreign = transfers["currency"].notna() & (transfers["currency"] != YUAN)
+                if foreign.any():
+                    channel = transfers["channel"] if "channel" in transfers.columns else None
+                    transfers = transfers.assign(channel=channel).astype({"channel": object})
+                    transfers.loc[foreign, "channel"] = FOREIGN_CURRENCY
+            self._index = TransferIndex.from_table(transfers, source="transfers")
         return self._index
 
     def bank_of(self, account: str) -> str:
@@ -117,6 +127,17 @@ class FundsData:
             if payer not in own:
                 raise ChaseError(f"loss transfer {event_id}: paid from account {mask(payer)}, which is not an "
                                  f"account of victim {victim}")
+
+    def check_currency(self, rows: dict[str, int]) -> None:
+        """Refuse loss transfers paid in another currency than yuan: the chase's sums would be wrong."""
+        index = self.index
+        if index.channel is None or FOREIGN_CURRENCY not in index.channels:
+            return
+        for event_id, row in rows.items():
+            if index.channel_name(row) == FOREIGN_CURRENCY:
+                currency = self.transfers.loc[self.transfers["event_id"] == event_id, "currency"].iloc[0]
+                raise ChaseError(f"loss transfer {event_id}: paid in {currency}; a chase follows yuan ({YUAN}) "
+                                 "transfers only")
 
     def report_seeds(self, report_event_id: str) -> tuple[str, list[Seed]]:
         """The victim and the loss transfers of a report: from the victim's accounts to those reported."""

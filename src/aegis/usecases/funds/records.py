@@ -33,6 +33,10 @@ from aegis.store.repositories import AuditLog, conflict_insert
 from aegis.store.schema_funds import bank_contact, fund_chase, fund_order
 from aegis.usecases.actor import Actor, PermissionDenied, Role
 
+#: the channel the funds data gives a transfer in another currency than yuan: money that leaves the yuan
+#: ledger stops there, flagged (it cannot be added to yuan without an exchange rate, and Aegis downloads none)
+FOREIGN_CURRENCY = "foreign_currency"
+
 if TYPE_CHECKING:  # the data module raises this module's ChaseError
     from aegis.usecases.funds.data import FundsData
 
@@ -74,7 +78,7 @@ def _trace(data: FundsData, chase: Mapping[str, Any], policy: FundsPolicy, as_of
         rule=chase["rule"],
         max_hops=chase["max_hops"],
         sinks=data.sinks(policy),
-        sink_channels=policy.sinks.channels,
+        sink_channels={**policy.sinks.channels, FOREIGN_CURRENCY: FOREIGN_CURRENCY},
         as_of=as_of,
     )
 
