@@ -64,6 +64,12 @@ def test_text_train_predict_evaluate(tmp_path: Path) -> None:
     figures = json.loads(evaluated.stdout)
     assert figures["kind"] == "text" and figures["rows"] == 2 and figures["fraud_f1"] == 1.0
     assert "never predicts" not in evaluated.stderr
+    assert figures["rows_seen_in_training"] == 0 and "rows the model was trained on" not in evaluated.stderr
+    # the training rows themselves are no held-out data, and evaluate says so
+    on_train = runner.invoke(app, ["evaluate", "text", "--model", str(tmp_path / "m"), "--data", str(train), "--json"])
+    assert on_train.exit_code == 0, on_train.output
+    assert json.loads(on_train.stdout)["rows_seen_in_training"] == 120
+    assert "warning: 120 of the 120 rows are rows the model was trained on" in on_train.stderr
 
     # another source's name for a fraud type: the per-label figures compare different names, and evaluate says so
     pd.read_csv(test).replace({"冒充客服": "冒充公检法及政府机关类"}).to_csv(tmp_path / "renamed.csv", index=False)

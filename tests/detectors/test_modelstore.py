@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from aegis.cli.main import app
 from aegis.detectors.text import TextDetector
 from aegis.detectors.url import UrlDetector
-from aegis.training.modelstore import CARD_FILE, ModelError, load_model, save_model
+from aegis.training.modelstore import CARD_FILE, ModelError, default_model_dir, load_model, save_model
 
 TEXTS = ["您的账户涉嫌洗钱，请转入安全账户", "妈，我今晚回家吃饭", "公安局通知：资金转入安全账户核查", "快递已放门口"]
 LABELS = ["impersonate_police", "0", "impersonate_police", "0"]
@@ -53,3 +53,23 @@ def test_shipped_models_are_of_the_format_this_version_scores() -> None:
     assert UrlDetector.model_format == 2  # the nearest known URLs
     for kind in ("text", "number", "url", "account", "victim"):
         assert load_model(None, kind).detector.kind == kind
+
+
+def test_a_model_keeps_digests_of_its_text_rows_and_a_retrained_one_drops_stale_ones(tmp_path: Path) -> None:
+    from aegis.training.modelstore import SEEN_FILE, row_digests, seen_rows
+
+    out = tmp_path / "m"
+    save_model(TextDetector(min_df=1).fit(TEXTS, LABELS), out, data={}, metrics={}, seen=row_digests(TEXTS))
+    loaded = load_model(out, "text")
+    assert loaded.seen is not None and len(loaded.seen) == 4
+    assert seen_rows(loaded.seen, [f" {TEXTS[0]} ", "另一条短信", TEXTS[3]]) == 2  # stripped, as the rows are read
+    assert row_digests([]) is None and row_digests(["a", 1]) is None  # only rows that are their own key
+    save_model(TextDetector(min_df=1).fit(TEXTS, LABELS), out, data={}, metrics={})  # trained on other rows
+    assert not (out / SEEN_FILE).exists() and load_model(out, "text").seen is None
+
+
+def test_the_shipped_text_and_url_models_know_their_training_rows() -> None:
+    for kind, rows in (("text", 17434), ("url", 9187)):
+        card = json.loads((default_model_dir(kind) / CARD_FILE).read_text())
+        seen = load_model(None, kind).seen
+        assert seen is not None and len(seen) <= card["data"]["rows"] == rows

@@ -201,6 +201,10 @@ def test_a_retried_take_or_close_answers_with_the_warning_and_records_nothing_ag
     assert uc.close_warning(engine, officer, wid, outcome="dissuaded", now=T0 + timedelta(hours=1)) == closed
     with pytest.raises(WorkflowError):  # a closed warning is not closed again otherwise
         uc.close_warning(engine, officer, wid, outcome="false_alarm", now=T0)
+    # nor by a supervisor who did not close it, with the same outcome: that is no retry of theirs, and they are told
+    supervisor = Actor("d1", Role.district_bureau, district=row["district"])
+    with pytest.raises(WorkflowError, match="a warning that is closed"):
+        uc.close_warning(engine, supervisor, wid, outcome="dissuaded", now=T0)
     actions = [e["action"] for e in AuditLog(engine).entries("warning", wid)]
     assert actions.count("warning.take") == 1 and actions.count("warning.close") == 1
 

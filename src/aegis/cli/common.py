@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Callable
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -72,3 +73,18 @@ def user_errors(func: F) -> F:
             raise typer.Exit(2) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+class Stopwatch:
+    """Prints each stage of a long job on stderr with the seconds since the job started, in ``lang``."""
+
+    def __init__(self, lang: Lang = "zh") -> None:
+        self.started = time.monotonic()
+        self.lang = lang
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    def __call__(self, message: Reason | str) -> None:
+        text = message.text(self.lang) if isinstance(message, Reason) else message
+        err.print(f"[dim]{self.elapsed():6.1f}s[/dim] {text}", highlight=False)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,7 +15,7 @@ import typer
 from rich.table import Column, Table
 
 from aegis import __version__
-from aegis.cli.common import LangOpt, err, out, say, table, user_errors
+from aegis.cli.common import LangOpt, Stopwatch, err, out, say, table, user_errors
 from aegis.cli.warnings import stats_table
 from aegis.names import name_of
 from aegis.reasons import Lang, Reason, joined, yuan
@@ -63,21 +62,6 @@ def main(
     ] = False,
 ) -> None:
     """Aegis (反诈神盾)."""
-
-
-class Stopwatch:
-    """Prints each stage of a long job on stderr with the seconds since the job started, in ``lang``."""
-
-    def __init__(self, lang: Lang = "zh") -> None:
-        self.started = time.monotonic()
-        self.lang = lang
-
-    def elapsed(self) -> float:
-        return time.monotonic() - self.started
-
-    def __call__(self, message: Reason | str) -> None:
-        text = message.text(self.lang) if isinstance(message, Reason) else message
-        err.print(f"[dim]{self.elapsed():6.1f}s[/dim] {text}", highlight=False)
 
 
 def progress_bar(description: str) -> Any:

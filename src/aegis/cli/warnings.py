@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import typer
 import yaml
 
-from aegis.cli.common import LangOpt, err, out, say, table, user_errors
+from aegis.cli.common import LangOpt, Stopwatch, err, out, say, table, user_errors
 from aegis.events import fraud_type_name
 from aegis.names import name_of
 from aegis.reasons import Lang, Reason
@@ -220,8 +220,8 @@ def raise_(user: User,
 
     engine, actor = _context(db, user, role, None, None)
     window = timedelta(days=days) if days else None
-    with err.status("replaying the stored events through the fusion model"):
-        counts = _uc().raise_warnings_for_city(engine, actor, model=model, policy=policy, window=window)
+    counts = _uc().raise_warnings_for_city(engine, actor, model=model, policy=policy, window=window,
+                                           progress=Stopwatch(lang))
     if as_json:
         print(json.dumps(counts))
         return

@@ -1,12 +1,15 @@
 """Persisting trained detectors with a card that says what they were trained on.
 
 A model directory holds ``model.joblib`` (the fitted detector), ``card.json`` (kind, version, training data,
-date, metrics) and ``MODEL_CARD.md`` (the same, for people). Default models ship inside the package under
-``aegis/data/models/<kind>``.
+date, metrics) and ``MODEL_CARD.md`` (the same, for people). Models trained on rows that are their own key
+(texts, URLs) also keep ``training_rows.npy``: a 64-bit digest of each distinct training row, so that an
+evaluation can say how many of its rows the model has already seen. Default models ship inside the package
+under ``aegis/data/models/<kind>``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -17,12 +20,14 @@ from pathlib import Path
 from typing import Any
 
 import joblib
+import numpy as np
 
 import aegis
 from aegis.detectors.base import Detector
 
 MODEL_FILE = "model.joblib"
 CARD_FILE = "card.json"
+SEEN_FILE = "training_rows.npy"
 
 
 class ModelError(ValueError):
@@ -33,6 +38,31 @@ class ModelError(ValueError):
 class LoadedModel:
     detector: Detector
     card: dict[str, Any]
+    seen: np.ndarray | None = None
+    """digests of the training rows (:func:`row_digests`), where the model keeps them"""
+
+
+def _digests(rows: Any) -> np.ndarray | None:
+    """A 64-bit digest of each row, stripped, in order; None unless the rows are strings (texts, URLs):
+    profiles and graphs are keyed by ids that name other things in another data set."""
+    if isinstance(rows, str) or not isinstance(rows, list | tuple | np.ndarray) or len(rows) == 0:
+        return None
+    if not all(isinstance(row, str) for row in rows):
+        return None
+    return np.array([int.from_bytes(hashlib.blake2b(row.strip().encode("utf-8"), digest_size=8).digest(), "little")
+                     for row in rows], dtype=np.uint64)
+
+
+def row_digests(rows: Any) -> np.ndarray | None:
+    """The sorted distinct digests of training rows, for :func:`save_model`'s ``seen``."""
+    digests = _digests(rows)
+    return None if digests is None else np.unique(digests)
+
+
+def seen_rows(seen: np.ndarray | None, rows: Any) -> int | None:
+    """How many of ``rows`` are rows the model was trained on; None when the model or the rows cannot tell."""
+    digests = None if seen is None else _digests(rows)
+    return None if seen is None or digests is None else int(np.isin(digests, seen).sum())
 
 
 def default_model_dir(kind: str) -> Path:
@@ -40,9 +70,11 @@ def default_model_dir(kind: str) -> Path:
 
 
 def save_model(
-    detector: Detector, out: Path, *, data: dict[str, Any], metrics: dict[str, Any], notes: str = ""
+    detector: Detector, out: Path, *, data: dict[str, Any], metrics: dict[str, Any], notes: str = "",
+    seen: np.ndarray | None = None,
 ) -> dict[str, Any]:
-    """Write the model and its card atomically (a half-written model directory is never left behind)."""
+    """Write the model and its card atomically (a half-written model directory is never left behind), with the
+    digests of its training rows when given (:func:`row_digests`)."""
     out.mkdir(parents=True, exist_ok=True)
     card = {
         "kind": detector.kind,
@@ -54,6 +86,14 @@ def save_model(
         "metrics": metrics,
         "notes": notes,
     }
+    if seen is None:
+        (out / SEEN_FILE).unlink(missing_ok=True)  # an earlier model's rows are not this one's
+    else:
+        fd, tmp = tempfile.mkstemp(dir=out, suffix=".tmp")
+        with os.fdopen(fd, "wb") as handle:
+            np.save(handle, seen)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, out / SEEN_FILE)
     fd, tmp = tempfile.mkstemp(dir=out, suffix=".tmp")
     os.close(fd)
     joblib.dump(detector, tmp, compress=3)
@@ -80,7 +120,9 @@ def load_model(path: Path | None, kind: str) -> LoadedModel:
         raise ModelError(f"model: {path} is a '{kind}' model of format {saved_format}, and this Aegis "
                          f"({aegis.__version__}) scores format {detector.model_format}: train it again with "
                          f"`aegis train {kind}`")
-    return LoadedModel(detector, card)
+    seen_file = path / SEEN_FILE
+    seen = np.load(seen_file, allow_pickle=False) if seen_file.is_file() else None
+    return LoadedModel(detector, card, seen)
 
 
 def render_card(card: dict[str, Any]) -> str:

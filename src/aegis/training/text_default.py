@@ -23,7 +23,7 @@ import yaml
 
 from aegis.detectors.text import TextDetector
 from aegis.events.models import FraudType
-from aegis.training.modelstore import save_model
+from aegis.training.modelstore import row_digests, save_model
 from aegis.training.task import Dataset
 from aegis.training.text import TASK, fraud_metrics, read_csv, read_dialogues
 
@@ -128,7 +128,7 @@ def train_default(shared: Path, out: Path, folds: int = 5) -> dict[str, Any]:
              "written for Aegis (see aegis/data/corpus/README.md); the dialogues are LLM-generated, so "
              "cross-validated figures are optimistic: the telecom-fraud-texts-5 figures (another source, "
              "never trained on) are the honest ones. Reproduce: `python -m aegis.training.text_default`.")
-    return save_model(detector, out, data=meta, metrics=metrics, notes=notes)
+    return save_model(detector, out, data=meta, metrics=metrics, notes=notes, seen=row_digests(texts))
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,6 +1,7 @@
 """Rebuild the bundled URL blacklist and train the default URL model from bundle-able data only.
 
-    .venv/bin/python -m aegis.training.url_default [--shared ../shared] [--folds 5] [--seeds 0 1 2] [--lists-only]
+    .venv/bin/python -m aegis.training.url_default [--shared ../shared] [--folds 5] [--seeds 0 1 2]
+        [--lists-only] [--out DIR]
 
 Inputs (shared/datasets, both marked "bundle: yes"): urls/phishing-hannousse (CC BY 4.0) and lists/tw165
 (Taiwan Open Government Data Licence v1, CC BY 4.0 compatible). Outputs: ``aegis/data/lists/
@@ -26,7 +27,7 @@ from aegis.features.url_features import (
     load_blacklist,
     parse_url,
 )
-from aegis.training.modelstore import default_model_dir, save_model
+from aegis.training.modelstore import default_model_dir, row_digests, save_model
 from aegis.training.task import Dataset, Inputs
 from aegis.training.url import TASK
 
@@ -94,6 +95,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="fold seeds of the CV repeats")
     parser.add_argument("--jobs", type=int, default=1, help="folds fitted at once")
     parser.add_argument("--lists-only", action="store_true")
+    parser.add_argument("--out", type=Path, default=default_model_dir("url"),
+                        help="where the model goes (default: the shipped model's folder, replaced)")
     args = parser.parse_args(argv)
 
     n_sites = build_blacklist(args.shared / TW165)
@@ -128,8 +131,9 @@ def main(argv: list[str] | None = None) -> None:
         "the share of a sample of the 165 sites (real fraud sites, another source) the model flags by itself."
         " Reproduce: `python -m aegis.training.url_default` (it rewrites the bundled 165 list too)."
     )
-    card = save_model(detector, default_model_dir("url"), data=data, metrics={**cv, **reported}, notes=notes)
-    print(f"default model -> {default_model_dir('url')} ({card['trained_at']})")
+    card = save_model(detector, args.out, data=data, metrics={**cv, **reported}, notes=notes,
+                      seen=row_digests(dataset.X))
+    print(f"model -> {args.out} ({card['trained_at']})")
 
 
 if __name__ == "__main__":

@@ -9,9 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aegis.detectors.base import Detector
 from aegis.reasons import DEFAULT_LANG, Lang, joined
-from aegis.training.modelstore import load_model, save_model
+from aegis.training.modelstore import LoadedModel, load_model, row_digests, save_model, seen_rows
 from aegis.training.task import DataError, Dataset, Inputs, check_inputs, get_task
 from aegis.usecases import Say
 
@@ -46,7 +45,7 @@ def train(kind: str, inputs: Inputs, out: Path, *, folds: int = 5,
     if inputs.edges:
         sources["edges"] = str(inputs.edges)
     try:
-        card = save_model(detector, out, data={**sources, **data.meta}, metrics=metrics)
+        card = save_model(detector, out, data={**sources, **data.meta}, metrics=metrics, seen=row_digests(data.X))
     except OSError as exc:
         raise DataError(f"--out: cannot write the model to {out} ({exc.strerror or exc})") from None
     return TrainResult(out, card)
@@ -76,7 +75,7 @@ def _writable_folder(folder: Path) -> None:
 
 
 def _verdicts(kind: str, model: Path | None, inputs: Inputs, *, labelled: bool, say: Say | None
-              ) -> tuple[Dataset, Detector, list[Any]]:
+              ) -> tuple[Dataset, LoadedModel, list[Any]]:
     task = get_task(kind)
     loaded = load_model(model, kind)
     data = task.load(inputs, labelled=labelled)
@@ -88,7 +87,7 @@ def _verdicts(kind: str, model: Path | None, inputs: Inputs, *, labelled: bool, 
         say(f"warning: the data lack {len(unseen)} of the inputs the model learnt from "
             f"({', '.join(unseen[:5])}{', ...' if len(unseen) > 5 else ''}); they count as missing, so the "
             f"scores may mean little. A model trained on files like these (aegis train {kind}) reads them whole.")
-    return data, loaded.detector, loaded.detector.predict(data.X)
+    return data, loaded, loaded.detector.predict(data.X)
 
 
 def predict(kind: str, model: Path | None, inputs: Inputs, out: Path, *, reasons: bool = False,
@@ -126,7 +125,8 @@ def evaluate(kind: str, model: Path | None, inputs: Inputs, *, say: Say | None =
     """The task's metrics of ``model`` on labelled files; ``say`` hears a warning when the data lack columns the
     model learnt from, or name their labels otherwise than the model does."""
     check_inputs(kind, inputs)
-    data, detector, verdicts = _verdicts(kind, model, inputs, labelled=True, say=say)
+    data, loaded, verdicts = _verdicts(kind, model, inputs, labelled=True, say=say)
+    detector = loaded.detector
     assert data.y is not None  # labelled=True guarantees labels
     if data.n == 0:
         raise DataError("--data: no rows to evaluate")
@@ -136,4 +136,9 @@ def evaluate(kind: str, model: Path | None, inputs: Inputs, *, say: Say | None =
             f"{', ...' if len(unknown) > 5 else ''}): the per-label figures compare different names; fraud "
             f"against normal (fraud_precision, fraud_recall, fraud_f1) still holds. To compare types, train on "
             f"files labelled like these (aegis train {kind}).")
-    return {"kind": kind, "rows": data.n, **get_task(kind).metrics(data.y, verdicts)}
+    seen = seen_rows(loaded.seen, data.X)
+    if say is not None and seen:
+        say(f"warning: {seen:,} of the {data.n:,} rows are rows the model was trained on; the figures are not "
+            f"those of held-out data. Evaluate on rows it never saw, or cross-validate with aegis train {kind}.")
+    return {"kind": kind, "rows": data.n, **({"rows_seen_in_training": seen} if seen is not None else {}),
+            **get_task(kind).metrics(data.y, verdicts)}

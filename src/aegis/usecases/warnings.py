@@ -31,9 +31,9 @@ from aegis.names import CODE_NAMES, name_of
 from aegis.reasons import DEFAULT_LANG, Lang, Reason, render
 from aegis.store.engine import begin_write
 from aegis.store.repositories import AuditLog, EventRepository, conflict_insert
-from aegis.store.schema import EVENT_TABLES
+from aegis.store.schema import EVENT_TABLES, audit_log
 from aegis.store.schema_warnings import warning, warning_lead
-from aegis.usecases import check_one_of, person_text
+from aegis.usecases import Say, check_one_of, person_text
 from aegis.usecases.actor import POLICE_ROLES, Actor, PermissionDenied, Role
 from aegis.usecases.warning_pipeline import (
     LEAD_EVENT_KINDS,
@@ -401,7 +401,7 @@ def _step(
     with begin_write(engine) as connection:
         row = _row(connection, actor, warning_id, lock=True)
         _check_may_work(actor, row, action)
-        if _retried(row, actor, action, changes):
+        if _retried(connection, row, actor, action, changes):
             return row
         if action == "take" and row["assigned_to"] and row["status"] not in ("new", "closed"):
             # an officer of the same jurisdiction, who sees the warning anyway, is told who has it
@@ -416,14 +416,22 @@ def _step(
     return row
 
 
-def _retried(row: dict[str, Any], actor: Actor, action: str, changes: dict[str, Any]) -> bool:
+def _retried(connection: Connection, row: dict[str, Any], actor: Actor, action: str,
+             changes: dict[str, Any]) -> bool:
     """Whether a step asks for what the warning already is: a take by the officer who holds it, a close with the
-    outcome it was closed with (a client retrying after a lost answer). It is answered with the warning as it
-    stands and nothing is recorded again. A contact is never a retry: a second call is a second attempt."""
+    outcome it was closed with by the officer who closed it (a client retrying after a lost answer). It is
+    answered with the warning as it stands and nothing is recorded again. Anyone else is told it is closed. A
+    contact is never a retry: a second call is a second attempt."""
     if action == "take":
         return bool(row["status"] == "assigned" and row["assigned_to"] == actor.label)
-    if action == "close":
-        return bool(row["status"] == "closed" and row["outcome"] == changes["outcome"])
+    if action == "close" and row["status"] == "closed" and row["outcome"] == changes["outcome"]:
+        closer = connection.execute(
+            select(audit_log.c.actor)
+            .where(audit_log.c.subject_type == "warning", audit_log.c.subject_id == row["warning_id"],
+                   audit_log.c.action == "warning.close")
+            .order_by(audit_log.c.id.desc()).limit(1)
+        ).scalar()
+        return bool(closer == actor.label)
     return False
 
 
@@ -574,8 +582,10 @@ def raise_warnings_for_city(
     risk: EntityRisk | None = None,
     window: timedelta | None = None,
     now: datetime | None = None,
+    progress: Say | None = None,
 ) -> dict[str, Any]:
-    """Replay the stored events through the fusion loop and raise the warnings that are due.
+    """Replay the stored events through the fusion loop and raise the warnings that are due; ``progress`` hears
+    each stage and, every week of events replayed, the days and leads so far.
 
     With ``window``, only the leads of that span before the latest stored event are raised, so a daily run
     does not replay the store's whole history. The replay starts the fusion's memory (:data:`REPLAY_MEMORY`)
@@ -592,22 +602,28 @@ def raise_warnings_for_city(
         latest = [t for t in (repo.last_time(k) for k in LEAD_EVENT_KINDS) if t]
         start = max(latest) - window if latest else None
     replay_from = None if start is None else start - REPLAY_MEMORY
+    say = progress or (lambda _: None)
+    say(Reason("读取库中事件"))
     frames, directory = _store_events(engine, since=replay_from)
     pol = load_policy(policy)
     pipeline = WarningPipeline(
         cast(VictimDetector, load_model(model, "victim").detector), pol, risk or store_entity_risk(engine), directory
     )
     if replay_from is not None:
+        say(Reason("从更早的转账学习收付款关系"))
         older = {"transfer": repo.frame("transfer", before=replay_from)}
         pipeline.leads, _ = extract_leads(pipeline.leads, older, pipeline.risk, directory)
     requests: list[wf.WarningRequest] = []
     leads = 0
-    for batch in daily_batches(frames):
+    for day, batch in enumerate(daily_batches(frames), start=1):
         rows = pipeline.features(batch)
         if start is not None:
             rows = rows[rows["time"] >= start]
         leads += len(rows)
         requests += requests_from(pipeline.score(rows)) if len(rows) else []
+        if day % 7 == 0:
+            say(Reason("已回放{days}天：线索{leads}条", days=day, leads=leads))
+    say(Reason("提交预警请求{requests}条", requests=len(requests)))
     counts = raise_warnings(engine, actor, requests, policy=pol, now=now)
     return {"leads": leads, "requests": len(requests), **counts}
 
