@@ -327,6 +327,11 @@ def test_the_decide_command_reads_jsonl_and_names_the_bad_line(tmp_path):
     url = f"sqlite:///{tmp_path / 'd.db'}"
     requests, lines = _sms_requests(tmp_path), SMS_REQUESTS
     runner = CliRunner()
+    # a store that is not there is a typo'd --db: deciding without its profiles would pass what it should stop
+    missing = runner.invoke(app, ["decide", "sms", str(requests), "--db", url])
+    assert missing.exit_code == 2 and f"database: no store at {tmp_path / 'd.db'}" in missing.output
+    assert not (tmp_path / "d.db").exists()
+    assert runner.invoke(app, ["db", "upgrade", "--db", url]).exit_code == 0
     done = runner.invoke(app, ["decide", "sms", str(requests), "--db", url, "--lang", "en"])
     assert done.exit_code == 0, done.output
     first, second = (json.loads(line) for line in done.stdout.splitlines())

@@ -29,6 +29,21 @@ def test_masking_keeps_the_shape_of_identifiers_and_nothing_else() -> None:
     assert masked_text("身份证350203 19800101 001X、139.1234.5678") == "身份证350*************001X、139******5678"
 
 
+def test_the_ids_aegis_makes_are_records_not_people_and_stay_readable() -> None:
+    """An auditor looks warnings, orders and events up by id: masking the digits inside them lost the trail."""
+    from aegis.actions.orders import stable_id
+    from aegis.actions.warnings import warning_id
+    from aegis.events.models import Sms
+
+    ids = [warning_id("13912345678", "impersonate_police", "L1"), stable_id("OR", "CH-1", "6222000011112222"),
+           Sms(sender="10086", receiver="13912345678", text="x", time="2026-10-01 10:00").event_id]
+    line = f"POST /api/v1/warnings/{ids[0]}/take {ids[1]} {ids[2]} 13912345678"
+    assert masked_text(line) == f"POST /api/v1/warnings/{ids[0]}/take {ids[1]} {ids[2]} 139****5678"
+    # a number dressed as one is not one: digits only, or another length, or glued to more text
+    assert masked_text("wrn-13912345678901234567") == "wrn-139*************4567"
+    assert masked_text("OR-598123456a9443a3d922d4") == "OR-598**3456a9443a3d922d4"
+
+
 def test_the_api_access_log_masks_the_numbers_in_request_lines() -> None:
     import logging
 

@@ -325,3 +325,13 @@ def test_money_moved_on_in_another_currency_is_flagged_not_ordered_as_yuan(engin
                                                r"follows yuan \(CNY\) transfers only"):
         funds.add_losses(engine, CITY, view.chase_id, [loss_in_usd.event_id], now=minutes(41))
     assert funds.get_chase(engine, CITY, view.chase_id).loss == D("1000.00")
+
+
+def test_the_funds_demo_refuses_a_store_with_officers_chases(engine: Engine, city: dict, tmp_path) -> None:
+    """The demo's banks are make-believe: in a store with real chases they would answer real orders."""
+    view = funds.open_chase(engine, CITY, report_event_id=report_id(engine), now=minutes(60))
+    before = AuditLog(engine).entries()
+    with pytest.raises(funds.ChaseError, match=rf"database: this store holds chases opened by others \({view.chase_id}"
+                                               rf", by {CITY.label}\); .* Run the demo on a store of its own"):
+        funds.run_demo_chase(engine, tmp_path / "no-city-needed")
+    assert AuditLog(engine).entries() == before

@@ -75,6 +75,12 @@ def test_cli_lists_own_queue_and_reports_errors_in_one_line(tmp_path) -> None:
     assert failed.exit_code == 2 and "no warning" in failed.stderr
     assert runner.invoke(cli, ["escalate-overdue", *who]).exit_code == 2  # stations do not escalate
     centre = ["--user", "c", "--role", "city_centre", "--db", url]
+    # raised at T0, every warning is overdue now: those below the centre move up a tier, the centre's own stay
+    queues = [w["queue"] for w in uc.list_warnings(engine, SYSTEM)]
+    escalated = runner.invoke(cli, ["escalate-overdue", *centre, "--lang", "en"])
+    assert escalated.exit_code == 0, escalated.output
+    assert (f"{len(queues) - queues.count('city')} warning(s) moved up a tier; {queues.count('city')} already at "
+            "the city centre, overdue, given a new deadline") in " ".join(escalated.output.split())
     figures = json.loads(runner.invoke(cli, ["stats", *centre, "--json"]).stdout)
     shown = runner.invoke(cli, ["stats", *centre])
     assert shown.exit_code == 0 and "全部" in shown.output and "紧急" in shown.output

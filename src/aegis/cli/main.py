@@ -214,7 +214,8 @@ def serve(
     from aegis.api.logs import log_config
     from aegis.store import open_engine
 
-    uvicorn.run(create_app(open_engine(db)), host=host, port=port, log_config=log_config())
+    # a store that is not there is a typo'd path, not a new deployment (`aegis db upgrade` makes one)
+    uvicorn.run(create_app(open_engine(db, existing=True)), host=host, port=port, log_config=log_config())
 
 
 @app.command()
@@ -263,7 +264,7 @@ def decide(
             where = ".".join(str(p) for p in first["loc"]) or "(line)"
             raise DataError(f"{file.name}: line {line}: {where}: {first['msg']}") from None
     tried = load_policy(policy) if policy is not None else None
-    decider = decisions.Decider(open_engine(db), SYSTEM, tried, lang=lang, record=tried is None)
+    decider = decisions.Decider(open_engine(db, existing=True), SYSTEM, tried, lang=lang, record=tried is None)
     actions: Counter[str] = Counter()
     for start in range(0, len(requests), decisions.MAX_BATCH):
         for decision in getattr(decider, channel)(requests[start:start + decisions.MAX_BATCH]):

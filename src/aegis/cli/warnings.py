@@ -131,7 +131,8 @@ def escalate_overdue(user: User, role: RoleOpt, district: District = None, stati
     engine, actor = _context(db, user, role, district, station)
     moved = _uc().escalate_overdue(engine, actor)
     _show(moved, lang)
-    say(lang, Reason("{n}条预警已升级", n=len(moved)))
+    up = sum(row["queue"] != row["from_queue"] for row in moved)
+    say(lang, Reason("{up}条预警升至上一级；{kept}条已在市中心，逾期重新计时", up=up, kept=len(moved) - up))
 
 
 def stats_table(stats: dict[str, Any], lang: Lang, *, title: Reason | None = None, fraud_types: bool = True) -> Any:
@@ -198,6 +199,12 @@ def pace(sim: Annotated[Path | None, typer.Option(help="A simulated city instead
     for ftype, row in result["by_fraud_type"].items():
         paces.add_row(fraud_type_name(ftype, lang), str(row["cases"]), f"{row['hours']:.2f}")
     out.print(paces)
+    if not result["policy_hours"]:
+        # an empty table pasted into the policy would turn pace grading off: say why there is none instead
+        say(lang, Reason("{timelines}条案件时间线，来自{reports}份报案：没有哪种诈骗类型达到{min_cases}起案件，"
+                         "测不出节奏，策略文件保持不变", timelines=result["timelines"], reports=result["reports"],
+                         min_cases=min_cases))
+        return
     say(lang, Reason("{timelines}条案件时间线，来自{reports}份报案。写入策略文件：", timelines=result["timelines"],
                      reports=result["reports"]))
     out.print(yaml.safe_dump({"pace": {"hours": result["policy_hours"]}}, sort_keys=False), highlight=False)

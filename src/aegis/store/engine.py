@@ -83,8 +83,8 @@ def make_engine(url: str | None = None, *, existing: bool = False) -> Engine:
         if parsed.database and parsed.database != ":memory:":
             path = Path(parsed.database)
             if existing and not path.is_file():
-                raise ValueError(f"database: no store at {parsed.database} (`aegis ingest` creates one; check --db "
-                                 "or $AEGIS_DATABASE_URL)")
+                raise ValueError(f"database: no store at {parsed.database} (`aegis ingest` or `aegis db upgrade` "
+                                 "creates one; check --db or $AEGIS_DATABASE_URL)")
             if path.is_file() and path.stat().st_size and not _is_sqlite(path):
                 raise ValueError(f"database: {parsed.database} is not a SQLite store (check --db or "
                                  "$AEGIS_DATABASE_URL)")

@@ -25,12 +25,25 @@ _IDENTIFIER = re.compile(r"(?<!\d)(?:1\d{2}[ .+-]\d{4}[ .+-]\d{4}|\d{4}(?:[ -]\d
 (tel13912345678, ID3502...): seven or more digits in a row (an ID number may end in X; one already masked has
 stars inside), a mobile number written 139-1234-5678, 139 1234 5678, 139.1234.5678 or 139+1234+5678 (a query
 string's space), a card written in groups of four, an ID written in groups (350203 19800101 001X). Dates
-(2026-10-01) and times are neither. An id that holds seven digits in a row is masked too: the safe side."""
+(2026-10-01) and times are neither. A source's own id that holds seven digits in a row is masked too: the safe
+side."""
+
+_AEGIS_ID = re.compile(r"(?<![\w-])[A-Za-z]{2,3}-(?=[0-9]*[a-f])[0-9a-f]{20}(?:[0-9a-f]{4})?(?![\w-])")
+"""the ids Aegis makes (CH-, OR-, RB-, wrn- and a 10-byte digest; an event's kind and a 12-byte digest): they
+name records, not people, and an auditor must be able to look them up. A digest of digits only (one in
+10,000) does not pass for one: a number written so is masked."""
 
 
 def masked_text(text: str) -> str:
-    """``text`` with every identifier in it masked (:func:`aegis.usecases.actor.mask`)."""
-    return _IDENTIFIER.sub(lambda m: mask(m.group()), text)
+    """``text`` with every identifier in it masked (:func:`aegis.usecases.actor.mask`), Aegis's own ids kept."""
+    kept = [(m.start(), m.end()) for m in _AEGIS_ID.finditer(text)]
+    if not kept:
+        return _IDENTIFIER.sub(lambda m: mask(m.group()), text)
+    parts, at = [], 0
+    for start, end in kept:
+        parts += [_IDENTIFIER.sub(lambda m: mask(m.group()), text[at:start]), text[start:end]]
+        at = end
+    return "".join([*parts, _IDENTIFIER.sub(lambda m: mask(m.group()), text[at:])])
 
 
 def _masked(value: Any) -> Any:

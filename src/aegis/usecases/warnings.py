@@ -503,7 +503,8 @@ def close_warning(
 def escalate_overdue(
     engine: Engine, actor: Actor, *, policy: Policy | None = None, now: datetime | None = None
 ) -> list[dict[str, Any]]:
-    """Move every warning of the actor's jurisdiction whose contact deadline passed up one tier."""
+    """Move every warning of the actor's jurisdiction whose contact deadline passed up one tier; one already in
+    the city centre's queue stays there with a new deadline. Each row returned says where it was (``from_queue``)."""
     actor.require(frozenset({Role.system, Role.city_centre, Role.district_bureau}), "escalate warnings")
     policy, at = policy or load_policy(), _now(now)
     moved = []
@@ -530,7 +531,7 @@ def escalate_overdue(
                         deadline=row["deadline"].astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M"))],
                 {"from_queue": row["queue"], "to_queue": changes["queue"], "deadline": changes["deadline"].isoformat()},
             )
-            moved.append({**row, **changes})
+            moved.append({**row, **changes, "from_queue": row["queue"]})
     return moved
 
 

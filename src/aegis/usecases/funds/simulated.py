@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from aegis.actions.orders import (
     PENDING,
@@ -27,6 +27,7 @@ from aegis.usecases.funds.contacts import load_bank_contacts
 from aegis.usecases.funds.data import FundsData
 from aegis.usecases.funds.orders import escalate, respond, return_funds
 from aegis.usecases.funds.records import ChaseError, _chase, _trace
+from aegis.store.schema_funds import fund_chase
 from aegis.usecases.funds.views import ChaseView
 
 CITY = Actor("chase-desk", Role.city_centre)
@@ -170,7 +171,17 @@ def run_demo_chase(
     Orders go out at the report time (or ``delay_minutes`` after the last loss); the simulated banks answer
     from the transfers, stop-payments become freezes, and the frozen money is returned. Returns a summary
     with the amounts stopped, frozen and returned.
+
+    Its banks are make-believe: a store where anyone but the demo opened chases is refused, since a report
+    chased there already would be the same chase, and the demo would answer real orders in the audit log.
     """
+    with engine.connect() as conn:
+        others = conn.execute(select(fund_chase.c.chase_id, fund_chase.c.created_by)
+                              .where(fund_chase.c.created_by != CITY.label).limit(1)).first()
+    if others is not None:
+        raise ChaseError(f"database: this store holds chases opened by others ({others.chase_id}, by "
+                         f"{others.created_by}); the demo's simulated banks would answer their orders. Run the "
+                         "demo on a store of its own (--db sqlite:///funds-demo.db)")
     policy = policy or load_policy()
     data = data or FundsData.from_sim(sim_dir)
     banks = SimulatedBanks(data, policy)
