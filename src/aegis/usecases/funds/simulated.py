@@ -21,13 +21,13 @@ from aegis.actions.orders import (
     load_policy,
 )
 from aegis.funds.rules import Ledger
+from aegis.store.schema_funds import fund_chase
 from aegis.usecases.actor import Actor, Role
 from aegis.usecases.funds.chase import get_chase, list_orders, open_chase, retrace
 from aegis.usecases.funds.contacts import load_bank_contacts
 from aegis.usecases.funds.data import FundsData
 from aegis.usecases.funds.orders import escalate, respond, return_funds
 from aegis.usecases.funds.records import ChaseError, _chase, _trace
-from aegis.store.schema_funds import fund_chase
 from aegis.usecases.funds.views import ChaseView
 
 CITY = Actor("chase-desk", Role.city_centre)
