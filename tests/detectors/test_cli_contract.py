@@ -71,13 +71,20 @@ def test_text_train_predict_evaluate(tmp_path: Path) -> None:
     assert json.loads(on_train.stdout)["rows_seen_in_training"] == 120
     assert "warning: 120 of the 120 rows are rows the model was trained on" in on_train.stderr
 
-    # another source's name for a fraud type: the per-label figures compare different names, and evaluate says so
-    pd.read_csv(test).replace({"冒充客服": "冒充公检法及政府机关类"}).to_csv(tmp_path / "renamed.csv", index=False)
+    # another source's names for fraud types: the per-label figures compare different names, and evaluate says so
+    renamed_rows = pd.concat([pd.read_csv(test).replace({"冒充客服": "冒充公检法及政府机关类"}),
+                              pd.DataFrame({"text": ["您好，您的快递丢失，请加客服QQ理赔99元"], "label": ["快递理赔类"]})])
+    renamed_rows.to_csv(tmp_path / "renamed.csv", index=False)
     renamed = runner.invoke(app, ["evaluate", "text", "--model", str(tmp_path / "m"), "--data",
                                   str(tmp_path / "renamed.csv"), "--json"])
     assert renamed.exit_code == 0, renamed.output
-    assert "the model never predicts 1 of the data's labels (冒充公检法及政府机关类)" in renamed.stderr
-    assert json.loads(renamed.stdout)["fraud_f1"] == 1.0
+    assert "the model never predicts 2 of the data's labels (冒充公检法及政府机关类, 快递理赔类)" in renamed.stderr
+    # data naming one fraud label only ("fraud" / "normal") are compared as fraud against normal, in every figure
+    pd.read_csv(test).replace({"冒充客服": "fraud"}).to_csv(tmp_path / "binary.csv", index=False)
+    binary = runner.invoke(app, ["evaluate", "text", "--model", str(tmp_path / "m"), "--data",
+                                 str(tmp_path / "binary.csv"), "--json"])
+    assert binary.exit_code == 0 and "never predicts" not in binary.stderr
+    assert json.loads(binary.stdout)["f1_by_label"] == {"fraud": 1.0, "normal": 1.0}
 
 
 def test_predict_without_model_uses_the_shipped_one_and_keeps_input_order(tmp_path: Path) -> None:

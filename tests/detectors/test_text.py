@@ -285,3 +285,18 @@ def test_the_readme_cross_validation_command(tmp_path: Path, capsys: pytest.Capt
     with pytest.raises(SystemExit) as exit_info:
         main(["--data", str(tmp_path / "bad.csv")])
     assert exit_info.value.code == 2 and "label" in capsys.readouterr().err
+
+
+def test_a_link_is_named_as_one_and_its_pieces_are_no_phrases() -> None:
+    """Where links mark the fraud texts, "https" and "top" push hardest: quoted, they would explain nothing."""
+    fraud = [f"您的账户异常，请登录 https://bank-{i}.top/verify 验证，否则冻结" for i in range(20)]
+    normal = [f"明天{i}点开会，记得带材料" for i in range(20)]
+    detector = TextDetector(min_df=1).fit(fraud + normal, ["phishing"] * 20 + ["0"] * 20)
+    text = "尊敬的客户，请立即登录 https://secure-pay.top/login 完成认证"
+    verdict = detector.predict([text])[0]
+    assert verdict.label == "phishing"
+    texts = [str(r) for r in verdict.reasons]
+    link = text.index("https"), text.index(" 完成")
+    quoted = [r[2:-1] for r in texts if r.startswith("含'")]
+    assert "含链接" in texts and quoted
+    assert all(not (link[0] <= text.index(p) < link[1]) for p in quoted), quoted

@@ -161,6 +161,20 @@ def test_a_lead_that_says_what_the_warning_says_adds_no_second_reason(city: Engi
     assert render(row["reasons"]) == ["转账800元", "reason of lead-1"]
 
 
+def test_a_count_that_grows_is_shown_once_in_its_newest_value_and_named_things_each(city: Engine) -> None:
+    from aegis.reasons import Reason
+
+    def lead(n: int, lead_id: str, phrase: str) -> WarningRequest:
+        return WarningRequest("P1", "impersonate_police", 0.9, "medium",
+                              (Reason("接触风险号码后首次向新收款人转账{n}笔", n=n), Reason("短信内容：含'{p}'", p=phrase)),
+                              lead_id, T0)
+
+    for n, phrase in ((2, "安全账户"), (3, "公安局"), (4, "安全账户")):
+        uc.raise_warnings(city, SYSTEM, [lead(n, f"lead-{n}", phrase)], now=T0)
+    (row,) = uc.list_warnings(city, CENTRE)
+    assert render(row["reasons"]) == ["接触风险号码后首次向新收款人转账4笔", "短信内容：含'安全账户'", "短信内容：含'公安局'"]
+
+
 def test_a_refused_contact_step_reads_as_a_sentence(city: Engine) -> None:
     uc.raise_warnings(city, SYSTEM, [request()], now=T0)
     wid = uc.list_warnings(city, CENTRE)[0]["warning_id"]

@@ -139,11 +139,13 @@ def update_with_lead(row: dict[str, Any], request: WarningRequest, policy: Polic
 
 
 def _newest_first(new: Sequence[Reason | str], old: Sequence[Reason]) -> list[Reason]:
-    """The new lead's reasons, then the older ones, each text once (two leads may say the same in different
-    values that do not show), at most :data:`MAX_REASONS`."""
-    kept: dict[str, Reason] = {}
+    """The new lead's reasons, then the older ones, each once, at most :data:`MAX_REASONS`. A reason that only
+    counts or weighs (its values all numbers: "转账4笔") is kept in its newest count, not beside its older ones
+    ("4笔", "3笔", "2笔"); one that names something (a phrase, a number called) is kept for each thing named."""
+    kept: dict[Any, Reason] = {}
     for reason in map(as_reason, [*new, *old]):
-        kept.setdefault(reason.text(), reason)
+        numbers_only = reason.args and all(isinstance(v, int | float) for v in reason.args.values())
+        kept.setdefault(reason.msg if numbers_only else reason.text(), reason)
     return list(kept.values())[:MAX_REASONS]
 
 

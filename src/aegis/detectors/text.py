@@ -366,10 +366,14 @@ class TextDetector(Detector):
         if top <= 0:
             return []
         upto = np.concatenate([[0.0], np.cumsum(per_char)]).tolist()  # push of the characters before each position
+        # a link's pieces ("https", "top") explain nothing to a person: the link is named as one ("含链接")
+        links = [m.span() for m in _URL.finditer(text)]
         spans: list[tuple[float, int, int]] = []
         for word, start, end in _tokenize(text):
             pushed = upto[end] - upto[start]
             if pushed <= 0.15 * top or not any(ch.isalnum() for ch in word):
+                continue
+            if any(a <= start and end <= b for a, b in links):
                 continue
             if spans and spans[-1][2] == start:
                 spans[-1] = (spans[-1][0] + pushed, spans[-1][1], end)
