@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aegis.reasons import DEFAULT_LANG, Lang, joined
 from aegis.detectors.text import is_normal_label
+from aegis.reasons import DEFAULT_LANG, Lang, joined
 from aegis.training.modelstore import LoadedModel, load_model, row_digests, save_model, seen_rows
 from aegis.training.task import DataError, Dataset, Inputs, check_inputs, get_task
 from aegis.usecases import Say
