@@ -73,7 +73,8 @@ def test_text_train_predict_evaluate(tmp_path: Path) -> None:
 
     # another source's names for fraud types: the per-label figures compare different names, and evaluate says so
     renamed_rows = pd.concat([pd.read_csv(test).replace({"冒充客服": "冒充公检法及政府机关类"}),
-                              pd.DataFrame({"text": ["您好，您的快递丢失，请加客服QQ理赔99元"], "label": ["快递理赔类"]})])
+                              pd.DataFrame({"text": ["您好，您的快递丢失，请加客服QQ理赔99元"],
+                                            "label": ["快递理赔类"]})])
     renamed_rows.to_csv(tmp_path / "renamed.csv", index=False)
     renamed = runner.invoke(app, ["evaluate", "text", "--model", str(tmp_path / "m"), "--data",
                                   str(tmp_path / "renamed.csv"), "--json"])

@@ -166,13 +166,15 @@ def test_a_count_that_grows_is_shown_once_in_its_newest_value_and_named_things_e
 
     def lead(n: int, lead_id: str, phrase: str) -> WarningRequest:
         return WarningRequest("P1", "impersonate_police", 0.9, "medium",
-                              (Reason("接触风险号码后首次向新收款人转账{n}笔", n=n), Reason("短信内容：含'{p}'", p=phrase)),
+                              (Reason("接触风险号码后首次向新收款人转账{n}笔", n=n),
+                               Reason("短信内容：含'{p}'", p=phrase)),
                               lead_id, T0)
 
     for n, phrase in ((2, "安全账户"), (3, "公安局"), (4, "安全账户")):
         uc.raise_warnings(city, SYSTEM, [lead(n, f"lead-{n}", phrase)], now=T0)
     (row,) = uc.list_warnings(city, CENTRE)
-    assert render(row["reasons"]) == ["接触风险号码后首次向新收款人转账4笔", "短信内容：含'安全账户'", "短信内容：含'公安局'"]
+    assert render(row["reasons"]) == ["接触风险号码后首次向新收款人转账4笔", "短信内容：含'安全账户'",
+                                      "短信内容：含'公安局'"]
 
 
 def test_a_refused_contact_step_reads_as_a_sentence(city: Engine) -> None:
