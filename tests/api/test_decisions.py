@@ -363,6 +363,7 @@ def test_a_policy_is_tried_on_past_requests_without_recording(tmp_path):
     strict["version"] = "what-if-1"
     strict["channels"]["sms"] = {"block": 1.0, "warn": 1.0}  # nothing reaches 1.0: everything passes
     (tmp_path / "strict.yaml").write_text(yaml.safe_dump(strict, allow_unicode=True), encoding="utf-8")
+    open_engine(url).dispose()  # the store the past requests were decided on
     runner = CliRunner()
     tried = runner.invoke(app, ["decide", "sms", str(requests), "--db", url, "--policy", str(tmp_path / "strict.yaml"),
                                 "--lang", "en"])

@@ -51,6 +51,11 @@ def test_api_station_workflow_and_isolation(sqlite_engine: Engine) -> None:
     odd = client.post(f"/api/v1/warnings/{wid}/contact", headers=headers("P1"),
                       json={**body, "colour": "red"})
     assert odd.status_code == 422 and odd.json()["detail"][0]["loc"] == ["body", "colour"]
+    # so is a query parameter the route does not take: "open" is no filter here, and ignoring it listed closed ones
+    wrong = client.get("/api/v1/warnings?open=true", headers=headers("P1"))
+    assert wrong.status_code == 422 and wrong.json()["detail"][0]["loc"] == ["query", "open"]
+    assert "open_only" in wrong.json()["detail"][0]["msg"]
+    assert client.get("/api/v1/warnings?open_only=true&lang=en", headers=headers("P1")).json() == []
 
 
 def test_cli_lists_own_queue_and_reports_errors_in_one_line(tmp_path) -> None:

@@ -7,7 +7,7 @@ import pkgutil
 from collections.abc import Sequence
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
@@ -17,8 +17,29 @@ import aegis.api
 from aegis.usecases.actor import PermissionDenied
 
 
+def _known_query(request: Request) -> None:
+    """Refuse query parameters the route does not take: FastAPI ignores them, so ``?open=true`` for
+    ``open_only`` answered closed warnings too, as if the filter had been applied."""
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return
+    known: set[str] = set()
+    pending = [dependant]
+    while pending:  # the route's own parameters and those of its dependencies (the language, the actor ...)
+        current = pending.pop()
+        known |= {p.alias for p in current.query_params}
+        pending += current.dependencies
+    unknown = sorted(set(request.query_params) - known)
+    if unknown:
+        raise RequestValidationError([{"type": "extra_forbidden", "loc": ("query", name),
+                                       "msg": f"unknown query parameter (this route takes: "
+                                              f"{', '.join(sorted(known)) or 'none'})", "input": None}
+                                      for name in unknown])
+
+
 def create_app(engine: Engine) -> FastAPI:
-    app = FastAPI(title="Aegis (反诈神盾) API", version=aegis.__version__)
+    app = FastAPI(title="Aegis (反诈神盾) API", version=aegis.__version__, dependencies=[Depends(_known_query)])
     app.state.engine = engine
 
     @app.exception_handler(PermissionDenied)
