@@ -302,3 +302,36 @@ def test_a_number_model_trained_with_a_graph_warns_when_scored_without_one(tmp_p
     without = runner.invoke(app, score)
     assert without.exit_code == 0 and "the data lack 1 of the inputs the model learnt from (the contact graph, " \
                                       "--edges)" in without.stderr
+
+
+def test_the_files_aegis_writes_are_files_its_detectors_read(tmp_path: Path) -> None:
+    """SMS and URL visits as `aegis simulate` writes them (Parquet) and SMS events one JSON a line score as a CSV."""
+    sms = pd.DataFrame({"event_id": ["s1", "s2"], "sender": ["10690000", "13800000000"], "text": [
+        "您的账户涉嫌洗钱，请立即将资金转入安全账户配合调查", "妈，我晚上回家吃饭"]})
+    sms.to_parquet(tmp_path / "sms.parquet")
+    (tmp_path / "sms.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n"
+                                                for r in sms.to_dict("records")), encoding="utf-8")
+    sms[["text"]].to_csv(tmp_path / "sms.csv", index=False)
+    scored = {}
+    for name in ("sms.csv", "sms.parquet", "sms.jsonl"):
+        done = runner.invoke(app, ["predict", "text", "--data", str(tmp_path / name), "--out", str(tmp_path / "p.csv")])
+        assert done.exit_code == 0, done.output
+        scored[name] = pd.read_csv(tmp_path / "p.csv")
+    pd.testing.assert_frame_equal(scored["sms.parquet"], scored["sms.csv"])
+    pd.testing.assert_frame_equal(scored["sms.jsonl"], scored["sms.csv"])
+    assert scored["sms.csv"]["score"].iloc[0] > 0.5 > scored["sms.csv"]["score"].iloc[1]
+    labelled = sms.assign(label=["impersonate_police", "normal"])
+    (tmp_path / "labelled.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n"
+                                                     for r in labelled.to_dict("records")), encoding="utf-8")
+    evaluated = runner.invoke(app, ["evaluate", "text", "--data", str(tmp_path / "labelled.jsonl"), "--json"])
+    assert evaluated.exit_code == 0 and json.loads(evaluated.stdout)["rows"] == 2
+    visits = pd.DataFrame({"person_id": ["P1", "P2", "P3"], "url": ["https://www.icbc.com.cn/", None, "http://x.cn"]})
+    visits.to_parquet(tmp_path / "visits.parquet")
+    done = runner.invoke(app, ["predict", "url", "--data", str(tmp_path / "visits.parquet"),
+                               "--out", str(tmp_path / "u.csv")])
+    assert done.exit_code == 0, done.output
+    assert len(pd.read_csv(tmp_path / "u.csv")) == 3
+    (tmp_path / "bad.parquet").write_text("text\nnot parquet\n")
+    bad = runner.invoke(app, ["predict", "text", "--data", str(tmp_path / "bad.parquet"),
+                              "--out", str(tmp_path / "b.csv")])
+    assert bad.exit_code != 0 and "bad.parquet: cannot be read as Parquet" in bad.output

@@ -37,8 +37,11 @@ def check_file(path: Path) -> None:
 def read_csv(path: Path, **options: Any) -> pd.DataFrame:
     """One CSV file as pandas reads it with ``options``, in UTF-8 or GBK (:data:`aegis.ingest.encoding.ENCODINGS`,
     in turn: pandas decodes what it reads, so a header read with ``nrows=0`` decodes only the header); a
-    missing, undecodable or malformed file is a :class:`DataError` naming the file and the reason."""
+    missing, undecodable or malformed file is a :class:`DataError` naming the file and the reason. A ``.parquet``
+    file (as ``aegis simulate`` writes) is read as the same table, as text where ``dtype=str`` asks for it."""
     check_file(path)
+    if Path(path).suffix.lower() == ".parquet":
+        return _read_parquet(Path(path), options)
     for encoding in ENCODINGS:
         try:
             return pd.read_csv(path, encoding=encoding, **options)
@@ -47,6 +50,20 @@ def read_csv(path: Path, **options: Any) -> pd.DataFrame:
         except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
             raise DataError(f"{path}: cannot be read as CSV ({exc})") from None
     raise DataError(f"{path}: cannot be read as CSV: {undecodable(failure)}")
+
+
+def _read_parquet(path: Path, options: dict[str, Any]) -> pd.DataFrame:
+    try:
+        frame = pd.read_parquet(path)
+    except Exception as exc:  # pyarrow raises its own errors for a file that is not Parquet
+        raise DataError(f"{path}: cannot be read as Parquet ({exc})") from None
+    if options.get("nrows") == 0:
+        return frame.iloc[:0]
+    if options.get("dtype") is str:
+        frame = frame.astype(object).where(frame.notna(), "").astype(str)
+    elif isinstance(options.get("dtype"), dict):
+        frame = frame.astype({k: v for k, v in options["dtype"].items() if k in frame.columns})
+    return frame
 
 
 def without_trailing_blank_rows(frame: pd.DataFrame) -> pd.DataFrame:

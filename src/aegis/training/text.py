@@ -63,9 +63,18 @@ def read_dialogues(path: Path, *, labelled: bool) -> tuple[list[str], list[str] 
             row = json.loads(line)
         except json.JSONDecodeError as exc:
             raise DataError(f"{path}: line {number} is not JSON ({exc.msg})") from exc
+        if isinstance(row, dict) and isinstance(row.get("text"), str) and "left" not in row:
+            # one message a line (an SMS event as Aegis stores and simulates it), labelled as the CSV is
+            texts.append(row["text"])
+            if labelled:
+                if not isinstance(row.get("label"), str | int) or not str(row["label"]).strip():
+                    raise DataError(f"{path}: line {number}: field 'label' is missing or empty")
+                labels.append(str(row["label"]).strip())
+            continue
         turns = row.get("left") if isinstance(row, dict) else None
         if not isinstance(turns, list) or not all(isinstance(t, str) for t in turns):
-            raise DataError(f"{path}: line {number}: field 'left' must be a list of the caller's turns")
+            raise DataError(f"{path}: line {number}: field 'left' must be a list of the caller's turns, or field "
+                            "'text' a message")
         texts.append(join_turns(turns))
         if labelled:
             if not isinstance(row.get("is_fraud"), bool):
