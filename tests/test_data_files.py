@@ -26,7 +26,7 @@ def test_unreadable_files_name_the_file_and_the_reason(tmp_path: Path) -> None:
     with pytest.raises(DataError, match=r"nope\.csv: no such file"):
         read_csv(tmp_path / "nope.csv")
     (tmp_path / "bad.csv").write_bytes(b"\xff\xfe\x00\x00text\n")
-    with pytest.raises(DataError, match=r"bad\.csv: cannot be read as CSV: neither UTF-8 nor GBK text"):
+    with pytest.raises(DataError, match=r"bad\.csv: cannot be read as CSV: neither UTF-8 nor GBK text \(line 1: "):
         read_csv(tmp_path / "bad.csv")
     (tmp_path / "empty.csv").write_bytes(b"")
     with pytest.raises(DataError, match=r"empty\.csv: cannot be read as CSV \(No columns"):

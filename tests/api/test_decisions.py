@@ -343,8 +343,38 @@ def test_the_decide_command_reads_jsonl_and_names_the_bad_line(tmp_path):
     assert bad.exit_code == 2 and "sms.jsonl: line 2: text:" in bad.stderr
     requests.write_bytes(json.dumps(lines[1], ensure_ascii=False).encode("gbk") + b"\n")
     gbk = runner.invoke(app, ["decide", "sms", str(requests), "--db", url])
-    assert gbk.exit_code == 2 and "sms.jsonl: not UTF-8 text, as JSON lines must be" in gbk.stderr
+    assert gbk.exit_code == 2
+    assert "sms.jsonl: line 1: not UTF-8 text, as JSON lines must be (it looks like GBK)" in gbk.stderr
     assert "Traceback" not in gbk.output
+
+
+def test_the_decide_command_reads_csv_as_ingest_does(tmp_path):
+    """A CSV, GBK as Chinese spreadsheets save it, is read by the readers of `aegis ingest` (it was read as JSON
+    lines and refused as not UTF-8); a bad row is named by its line, the header being line 1."""
+    import csv
+    import io
+    import json
+
+    from typer.testing import CliRunner
+
+    from aegis.cli.main import app
+
+    url = f"sqlite:///{tmp_path / 'd.db'}"
+    runner = CliRunner()
+    expected = runner.invoke(app, ["decide", "sms", str(_sms_requests(tmp_path)), "--db", url, "--lang", "en"])
+    text = io.StringIO()
+    writer = csv.DictWriter(text, ["sender", "receiver", "text"])
+    writer.writeheader()
+    writer.writerows(SMS_REQUESTS)
+    requests = tmp_path / "sms.csv"
+    requests.write_bytes(text.getvalue().encode("gbk"))
+    done = runner.invoke(app, ["decide", "sms", str(requests), "--db", url, "--lang", "en"])
+    assert done.exit_code == 0, done.output
+    assert [json.loads(line) for line in done.stdout.splitlines()] == [
+        json.loads(line) for line in expected.stdout.splitlines()]
+    requests.write_bytes((text.getvalue() + "95588,13800000001,\n").encode("gbk"))
+    bad = runner.invoke(app, ["decide", "sms", str(requests), "--db", url])
+    assert bad.exit_code == 2 and f"sms.csv: line {len(SMS_REQUESTS) + 2}: text: Field required" in bad.stderr
 
 
 def test_a_policy_is_tried_on_past_requests_without_recording(tmp_path):

@@ -82,3 +82,58 @@ def test_schema_export_covers_every_kind(tmp_path):
     assert {p.name.split(".")[0] for p in written} == set(EVENT_TYPES)
     schema = (tmp_path / "call.schema.json").read_text()
     assert '"caller"' in schema and '"duration_s"' in schema
+
+
+@pytest.mark.parametrize("spelling", ["2026/10/01 07:28", "2026/10/1 7:28", "2026/10/01 07:28:00", "2026-10-1 7:28",
+                                      " 2026/10/1  7:28:00.0 "])
+def test_times_as_spreadsheets_write_them_mean_the_iso_time(spelling):
+    iso = Call(caller="13800000001", callee="13800000002", start="2026-10-01 07:28", duration_s=30)
+    sheet = Call(caller="13800000001", callee="13800000002", start=spelling, duration_s=30)
+    assert sheet.start == iso.start == datetime(2026, 9, 30, 23, 28, tzinfo=UTC)  # naive: China time
+    assert sheet.event_id == iso.event_id
+    assert Transfer.model_validate({**TRANSFER, "time": "2026/10/1"}).time == datetime(2026, 9, 30, 16, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("spelling", "reason"),
+    [
+        ("2026/13/01 07:28", "'2026/13/01 07:28' is not a time: month must be in 1..12"),
+        ("2026/10/01 25:00", "hour must be in 0..23"),
+        ("2026/2/30", "day is out of range for month"),
+        ("2026/10", "'2026/10' is not a time: write it as 2026-10-01 07:28 or 2026/10/1 7:28"),
+        ("2026/10/01 7:5", "is not a time"),
+        ("10/01/2026 07:28", "is not a time"),  # month or day first: which one is not for us to guess
+        ("1899/12/31 23:00", "year 1899 is out of range (1900-2199)"),
+    ],
+)
+def test_a_time_spelled_otherwise_is_refused_naming_the_field_and_why(spelling, reason):
+    with pytest.raises(ValidationError) as info:
+        Sms(sender="1", receiver="2", time=spelling, text="您好")
+    [error] = info.value.errors()
+    assert error["loc"] == ("time",) and reason in error["msg"]
+
+
+@pytest.mark.parametrize(("amount", "value"), [("1,929.22", "1929.22"), ("52,000", "52000"), (" 1,000,000 ", "1000000"),
+                                               ("１，９２９．２２", "1929.22")])
+def test_amounts_may_group_their_thousands(amount, value):
+    assert Transfer.model_validate({**TRANSFER, "amount": amount}).amount == Decimal(value)
+    report = Report(victim_id="p1", time="2026-10-01", fraud_type="order_brushing", loss=amount)
+    assert report.loss == Decimal(value)
+
+
+@pytest.mark.parametrize(
+    ("amount", "reason"),
+    [
+        ("1,92,9.22", "'1,92,9.22': commas must group the digits in threes, as in 1,929.22"),
+        ("1,9", "(the decimal mark is a point)"),
+        ("1,929,", "commas must group the digits in threes"),
+        (",929", "commas must group the digits in threes"),
+        ("1,929.225", "no more than 2 decimal places"),
+        ("-1,000", "greater than 0"),  # a negative amount was never taken; its grouping does not hide why
+    ],
+)
+def test_malformed_grouped_amounts_are_refused_naming_why(amount, reason):
+    with pytest.raises(ValidationError) as info:
+        Transfer.model_validate({**TRANSFER, "amount": amount})
+    [error] = info.value.errors()
+    assert error["loc"] == ("amount",) and reason in error["msg"]

@@ -1,4 +1,5 @@
 import csv
+import io
 import json
 import os
 import signal
@@ -166,10 +167,86 @@ def test_gbk_csv_is_read_as_utf8_and_other_bytes_store_nothing(sqlite_engine, tm
     again = ingest_file(sqlite_engine, "sms", tmp_path / "gbk.csv")
     assert (again.stored, again.duplicate) == (0, 1)  # the same event, so the text decoded alike
     # valid rows first, then bytes that are neither UTF-8 nor GBK: the file fails before a row is stored
-    (tmp_path / "bad.csv").write_bytes(rows.replace("95588", "95599").encode() * 3 + b"\xff\xff\n")
-    with pytest.raises(IngestError, match=r"bad\.csv: neither UTF-8 nor GBK text"):
+    good = rows.replace("95588", "95599").encode() * 3
+    (tmp_path / "bad.csv").write_bytes(good + b"\xff\xff\n")
+    # named by its line (the byte was counted from the start of the decoder's chunk, not of the file)
+    with pytest.raises(IngestError, match=rf"bad\.csv: neither UTF-8 nor GBK text \(line 7: .+ at byte {len(good)} "
+                                          r"of the file\)"):
         ingest_file(sqlite_engine, "sms", tmp_path / "bad.csv", batch_size=1)
     assert EventRepository(sqlite_engine).count("sms") == 1
+
+
+def _csv_line(row: list[str]) -> str:
+    text = io.StringIO()
+    csv.writer(text).writerow(row)
+    return text.getvalue()
+
+
+def test_a_utf8_line_in_a_gbk_csv_is_rejected_not_stored_as_mojibake(engine, tmp_path):
+    from aegis.training.text_default import build_corpus
+
+    # realistic GBK text: the corpus's SMS, scams and ordinary ones; none of them may be taken for UTF-8
+    texts = build_corpus(fraud_per_type=60, normal_rows=600)["text"].tolist()
+    rows = [["sender", "receiver", "time", "text"]]
+    rows += [[f"1069{i:06d}", "13800000001", f"2026/10/1 7:{i % 60:02d}", text] for i, text in enumerate(texts)]
+    lines = [_csv_line(row).encode("gb18030") for row in rows]
+    lines.insert(101, "95588,13800000002,2026/10/2 9:00,中文测试utf8\r\n".encode())
+    path = tmp_path / "sms.csv"
+    path.write_bytes(b"".join(lines))
+    result = ingest_file(engine, "sms", path)
+    assert (result.stored, result.rejected) == (len(texts), 1)
+    [reject] = result.sample_rejects
+    first_gbk = 1 + next(i for i, line in enumerate(lines) if not line.isascii())
+    assert (reject.line, reject.field) == (102, "text")
+    assert reject.reason == (f"this line is UTF-8 in a file read as GBK, because line {first_gbk} is not UTF-8: "
+                             "save the whole file in one encoding")
+    with open(result.reject_file, encoding="utf-8") as handle:  # the line goes back as it was written
+        assert next(csv.DictReader(handle))["row"] == "95588,13800000002,2026/10/2 9:00,中文测试utf8"
+    assert "涓枃" not in "".join(EventRepository(engine).frame("sms")["text"])
+
+
+def test_a_csv_as_excel_saves_it_is_the_same_events_as_its_iso_spelling(sqlite_engine, tmp_path):
+    iso = [{"payer_account": "6222000011112222", "payee_account": "6222000033334444", "payer_bank": "工商银行",
+            "payee_bank": "建设银行", "amount": amount, "time": time}
+           for amount, time in (("1929.22", "2026-10-01 07:28:00"), ("52000", "2026-10-01 17:05:00"),
+                                ("1000000.5", "2026-10-02 00:00:00"))]
+    (tmp_path / "iso.jsonl").write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in iso),
+                                        encoding="utf-8")
+    assert ingest_file(sqlite_engine, "transfer", tmp_path / "iso.jsonl").stored == 3
+    # slashes, one-digit month, day and hour, no seconds, thousands grouped (so quoted), saved as GBK
+    excel = ("payer_account,payee_account,payer_bank,payee_bank,amount,time\n"
+             '6222000011112222,6222000033334444,工商银行,建设银行,"1,929.22",2026/10/1 7:28\n'
+             "6222000011112222,6222000033334444,工商银行,建设银行,52000,2026/10/01 17:05\n"
+             '6222000011112222,6222000033334444,工商银行,建设银行,"1,000,000.5",2026/10/2 0:00:00\n'
+             '6222000011112222,6222000033334444,工商银行,建设银行,"1,92,9.22",2026/10/3 0:00\n'
+             "6222000011112222,6222000033334444,工商银行,建设银行,1,2026/13/1 0:00\n")
+    (tmp_path / "excel.csv").write_bytes(excel.encode("gbk"))
+    result = ingest_file(sqlite_engine, "transfer", tmp_path / "excel.csv")
+    assert (result.stored, result.duplicate, result.rejected) == (0, 3, 2)
+    assert [(r.line, r.field) for r in result.sample_rejects] == [(5, "amount"), (6, "time")]
+    assert "commas must group the digits in threes" in result.sample_rejects[0].reason
+    assert "month must be in 1..12" in result.sample_rejects[1].reason
+
+
+@pytest.mark.parametrize(
+    ("lines", "message"),
+    [
+        # as a Chinese Windows editor saves it: refused once, not one reject a line
+        (["您好".encode("gbk")] * 3,
+         r"sms\.jsonl: line 1: not UTF-8 text, as JSON lines must be \(it looks like GBK\)"),
+        (["您好".encode(), "您好".encode(), "您好".encode("gbk")], r"line 3: not UTF-8 text, .*\(it looks like GBK\)"),
+        (["您好".encode(), b"x\xff"], r"line 2: not UTF-8 text, as JSON lines must be "
+                                                     r"\(invalid start byte at byte \d+ of the file\)"),
+    ],
+)
+def test_a_jsonl_file_that_is_not_utf8_stores_nothing_and_names_the_line(sqlite_engine, tmp_path, lines, message):
+    rows = [b'{"sender": "95588", "receiver": "13800000001", "time": "2026-10-01 10:0%d", "text": "%s"}\n'
+            % (i, text) for i, text in enumerate(lines)]
+    path = tmp_path / "sms.jsonl"
+    path.write_bytes(b"".join(rows))
+    with pytest.raises(IngestError, match=message):
+        ingest_file(sqlite_engine, "sms", path)
+    assert EventRepository(sqlite_engine).count("sms") == 0
 
 
 def test_unknown_kind_and_suffix(sqlite_engine, tmp_path):

@@ -222,7 +222,8 @@ def serve(
 @user_errors
 def decide(
     channel: Annotated[str, typer.Argument(help="sms, call, url or transfer.")],
-    file: Annotated[Path, typer.Argument(help="JSONL, one request per line (fields as in the API).")],
+    file: Annotated[Path, typer.Argument(help="A JSONL, CSV or Parquet file (told by its suffix), one request a line "
+                                              "or row, with the API's fields; CSV may be UTF-8 or GBK.")],
     db: DbOption = None,
     lang: LangOpt = "zh",
     policy: Annotated[Path | None, typer.Option(
@@ -233,9 +234,11 @@ def decide(
     from collections import Counter
 
     import orjson
-    from pydantic import BaseModel, ValidationError
+    from pydantic import BaseModel
 
     from aegis.decisions.policy import load_policy
+    from aegis.ingest import validate_rows
+    from aegis.ingest.readers import FileFormatError, detect_format, file_encoding, read_batches
     from aegis.store import open_engine
     from aegis.usecases import decisions
     from aegis.usecases.actor import SYSTEM
@@ -248,21 +251,17 @@ def decide(
     }
     if channel not in models:
         raise DataError(f"channel: '{channel}' is not one of {', '.join(models)}")
+    # the readers of `aegis ingest`, so that a file is read alike by both (its encoding, blank cells, lists)
     try:
-        content = file.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise DataError(f"{file.name}: not UTF-8 text, as JSON lines must be "
-                        f"({exc.reason} at byte {exc.start})") from None
-    requests = []
-    for line, text in enumerate(content.splitlines(), start=1):
-        if not text.strip():
-            continue
-        try:
-            requests.append(models[channel].model_validate_json(text))
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first["loc"]) or "(line)"
-            raise DataError(f"{file.name}: line {line}: {where}: {first['msg']}") from None
+        fmt = detect_format(file)
+        rows = [row for batch in read_batches(file, fmt, encoding=file_encoding(file, fmt)) for row in batch]
+    except FileFormatError as exc:
+        raise DataError(str(exc)) from None
+    valid, rejects = validate_rows(models[channel], rows)
+    if rejects:  # nothing is decided from a file with a bad line; the first is named
+        first = rejects[0]
+        raise DataError(f"{file.name}: line {first.line}: {first.field}: {first.reason}")
+    requests = [request for _, request in valid]
     tried = load_policy(policy) if policy is not None else None
     decider = decisions.Decider(open_engine(db, existing=True), SYSTEM, tried, lang=lang, record=tried is None)
     actions: Counter[str] = Counter()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import re
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from enum import StrEnum
@@ -19,7 +20,7 @@ from typing import Annotated, Any, ClassVar
 
 import babel.core
 import babel.numbers
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from aegis.reasons import DEFAULT_LANG, Lang, Reason
 
@@ -41,6 +42,53 @@ def to_utc(value: datetime) -> datetime:
     if utc.year not in YEARS:  # and after: the range is the store's, in UTC
         raise ValueError(f"{utc.isoformat()} (UTC) is out of range ({YEARS.start}-{YEARS.stop - 1})")
     return utc
+
+
+SPREADSHEET_TIME = re.compile(
+    r"(\d{4})([/-])(\d{1,2})\2(\d{1,2})(?: +(\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?)?")
+"""a time as spreadsheets write it: year first, '/' or '-', month, day and hour maybe of one digit, seconds
+maybe left out (Excel's Chinese locale saves ``2026/10/1 7:28``)"""
+
+
+def spreadsheet_time(value: Any) -> Any:
+    """A text written as :data:`SPREADSHEET_TIME` as the naive time it means; any other value as it is, for
+    pydantic to read (ISO 8601, with or without an offset). Written here because pydantic reads only ISO 8601,
+    while a general parser (dateutil, pandas) also takes ``10/01/2026`` and guesses which number is the
+    month; year-first leaves nothing to guess."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    match = SPREADSHEET_TIME.fullmatch(text)
+    if match is None:
+        if "/" in text:  # pydantic would only say that '-' was expected
+            raise ValueError(f"'{text}' is not a time: write it as 2026-10-01 07:28 or 2026/10/1 7:28")
+        return value
+    year, _, month, day, hour, minute, second, fraction = match.groups()
+    try:
+        return datetime(int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0),
+                        int((fraction or "").ljust(6, "0")))
+    except ValueError as exc:  # "month must be in 1..12"
+        raise ValueError(f"'{text}' is not a time: {exc}") from None
+
+
+GROUPED = re.compile(r"-?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
+"""an amount with its thousands grouped by commas (``1,929.22``); a minus sign is let through to the check of
+the amount's sign, which then names the real problem"""
+FULL_WIDTH = str.maketrans("０１２３４５６７８９，．－", "0123456789,.-")
+
+
+def grouped_amount(value: Any) -> Any:
+    """An amount written with thousands separators (as spreadsheets and bank statements show money), or in
+    full-width digits (as Chinese input methods type them), in the plain form :class:`~decimal.Decimal` reads."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip().translate(FULL_WIDTH)
+    if "," not in text:
+        return text
+    if GROUPED.fullmatch(text) is None:
+        raise ValueError(f"'{value.strip()}': commas must group the digits in threes, as in 1,929.22 "
+                         "(the decimal mark is a point)")
+    return text.replace(",", "")
 
 
 class Gender(StrEnum):
@@ -116,11 +164,12 @@ def fraud_type_name(code: str | None, lang: Lang = DEFAULT_LANG) -> str | None:
 
 # Identifiers: phone numbers, account numbers, device ids. Kept as strings (leading zeros, '+').
 Ident = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z+_\-.:]+$")]
-#: a point in time, normalised to UTC (naive input is China time)
-Time = Annotated[datetime, AfterValidator(to_utc)]
-Money = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=2)]
+#: a point in time, normalised to UTC (naive input is China time); ISO 8601 or as spreadsheets write it
+Time = Annotated[datetime, BeforeValidator(spreadsheet_time), AfterValidator(to_utc)]
+#: a sum of money, its thousands grouped by commas or not
+Money = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=2), BeforeValidator(grouped_amount)]
 #: a sum that moves or is held: more than zero, to the fen
-PositiveMoney = Annotated[Decimal, Field(gt=0, max_digits=18, decimal_places=2)]
+PositiveMoney = Annotated[Decimal, Field(gt=0, max_digits=18, decimal_places=2), BeforeValidator(grouped_amount)]
 
 
 def holds_nul(value: Any) -> bool:

@@ -14,10 +14,10 @@ import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import Engine
 
 from aegis.events.models import EVENT_TYPES, Record
@@ -26,14 +26,15 @@ from aegis.ingest.readers import (
     RawRow,
     columns,
     count_rows,
-    csv_encoding,
     detect_format,
+    file_encoding,
     read_batches,
 )
 from aegis.store.engine import begin_write
 from aegis.store.repositories import EventRepository, IngestRunRepository
 
 Progress = Callable[[int], None]
+M = TypeVar("M", bound=BaseModel)
 Valid = tuple[RawRow, dict[str, Any]]
 """a row that passed validation: as read, and as the store takes it"""
 CONFLICT = "already stored with other values under this id; the stored event was kept"
@@ -65,7 +66,7 @@ class IngestResult:
     sample_rejects: list[Reject] = field(default_factory=list)
 
 
-def _list_fields(model: type[Record]) -> set[str]:
+def _list_fields(model: type[BaseModel]) -> set[str]:
     return {name for name, info in model.model_fields.items() if typing.get_origin(info.annotation) is list}
 
 
@@ -82,20 +83,21 @@ def _split_list(value: Any) -> Any:
     return [part.strip() for part in text.split(";") if part.strip()]
 
 
-def validate_rows(model: type[Record], rows: list[RawRow]) -> tuple[list[Valid], list[Reject]]:
-    """Good rows, each with its store-ready dict, and one reject per bad row naming its first failing field."""
+def validate_rows(model: type[M], rows: list[RawRow]) -> tuple[list[tuple[RawRow, M]], list[Reject]]:
+    """Good rows, each with its record, and one reject per bad row naming its first failing field, in the order
+    of the rows (``model`` is an event record, or a request to decide: both take the same files)."""
     list_fields = _list_fields(model)
-    good: list[Valid] = []
+    good: list[tuple[RawRow, M]] = []
     rejects: list[Reject] = []
     for raw in rows:
         if raw.values is None:
-            rejects.append(Reject(raw.line, "(row)", raw.error, None, raw.text))
+            rejects.append(Reject(raw.line, raw.field, raw.error, None, raw.text))
             continue
         values = raw.values
         if list_fields:
             values = {k: _split_list(v) if k in list_fields else v for k, v in values.items()}
         try:
-            good.append((raw, model.model_validate(values).model_dump()))
+            good.append((raw, model.model_validate(values)))
         except ValidationError as exc:
             errors = exc.errors(include_url=False)
             first = errors[0]
@@ -164,7 +166,7 @@ def ingest_file(
     try:
         fmt = fmt or detect_format(path)
         # decided once, from the whole file, before a row is stored
-        encoding = csv_encoding(path) if fmt == "csv" else "utf-8"
+        encoding = file_encoding(path, fmt)
         check_columns(model, path, columns(path, fmt, encoding))
     except FileFormatError as exc:
         raise IngestError(str(exc)) from None
@@ -180,8 +182,8 @@ def ingest_file(
         writer.writerow(["line", "field", "reason", "row"])
         try:
             for batch in read_batches(path, fmt, batch_size, encoding):
-                valid, rejects = validate_rows(model, batch)
-                firsts, repeats = _first_of_each(valid)
+                records, rejects = validate_rows(model, batch)
+                firsts, repeats = _first_of_each([(raw, record.model_dump()) for raw, record in records])
                 with begin_write(engine) as connection:
                     new = events.add_many(kind, [row for _, row in firsts], connection)
                     # everything else names a stored id: the same event again, or other values under its id

@@ -1,7 +1,7 @@
 """Reading event files (CSV, JSONL, Parquet) as batches of raw rows with their source line numbers.
 
 CSV may be UTF-8 or GBK (:mod:`aegis.ingest.encoding`); JSONL is UTF-8, as JSON text must be (a BOM before the
-first line is allowed).
+first line is allowed). Either is checked over the whole file before a row is read (:func:`file_encoding`).
 
 Readers only parse; validation is the record models' job. Values come out as Python objects with missing
 values dropped, so a record's defaults apply the same way whatever the file format.
@@ -21,7 +21,16 @@ from typing import Any
 import orjson
 import pyarrow.parquet as pq
 
-from aegis.ingest.encoding import EncodingError, text_encoding
+from aegis.ingest.encoding import (
+    GBK,
+    UTF8,
+    EncodingError,
+    decodes,
+    first_undecodable,
+    looks_gbk,
+    text_encoding,
+    utf8_in_gbk,
+)
 
 FORMATS = ("csv", "jsonl", "parquet")
 
@@ -39,6 +48,8 @@ class RawRow:
     error: str = ""
     text: str = ""
     """the unparsable line as it came (for the reject file, which goes back to the data's owner)"""
+    field: str = "(row)"
+    """the field the error is in, when it is in one"""
 
 
 def detect_format(path: Path) -> str:
@@ -78,6 +89,24 @@ def columns(path: Path, fmt: str, encoding: str = "utf-8-sig") -> list[str] | No
     return None
 
 
+def file_encoding(path: Path, fmt: str) -> str:
+    """The encoding to read a CSV or JSONL file in, checked over the whole file before a row is read, so a
+    file that is not text in it fails before anything from it is stored (Parquet is not text: UTF-8, unused).
+
+    A line that does not decode fails the whole file rather than its row, the same for both formats: its
+    bytes cannot be shown as they came, and one such line usually means the file was saved in another
+    encoding than the format's, which every row would share.
+    """
+    if fmt == "csv":
+        return csv_encoding(path)
+    if fmt == "jsonl" and not decodes(path, UTF8):
+        where = first_undecodable(path, UTF8)
+        if where is not None:  # None only if the file changed between the two reads
+            what = "it looks like GBK" if looks_gbk(where.text) else f"{where.reason} at byte {where.byte} of the file"
+            raise FileFormatError(f"{path.name}: line {where.line}: not UTF-8 text, as JSON lines must be ({what})")
+    return UTF8
+
+
 def csv_encoding(path: Path) -> str:
     """UTF-8 or GBK (:func:`aegis.ingest.encoding.text_encoding`), decided from the whole file before a row is
     read, so a file that is neither fails before anything from it is stored."""
@@ -107,7 +136,9 @@ def read_batches(path: Path, fmt: str, batch_size: int = 5000, encoding: str = "
                 yield batch
                 batch = []
     except UnicodeDecodeError as exc:
-        raise FileFormatError(f"{path.name}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+        # the caller decided the encoding from the whole file (file_encoding), so the file changed since
+        where = first_undecodable(path, encoding) or f"{exc.reason}"
+        raise FileFormatError(f"{path.name}: not {'GBK' if encoding == GBK else 'UTF-8'} text ({where})") from None
     if batch:
         yield batch
 
@@ -120,6 +151,7 @@ def _csv_line(values: list[str]) -> str:
 
 
 def _csv(path: Path, encoding: str) -> Iterator[RawRow]:
+    mixed = ""
     with path.open(newline="", encoding=encoding) as handle:
         reader = csv.reader(handle)
         header = [name.strip() for name in next(reader)]
@@ -131,8 +163,30 @@ def _csv(path: Path, encoding: str) -> Iterator[RawRow]:
                 yield RawRow(line, None, f"row has {len(values)} fields, the header has {len(header)}",
                              _csv_line(values))
                 continue
+            if encoding == GBK and (mixed_row := _utf8_row(values, header)) is not None:
+                # Rejected as a row, not the whole file: the file decodes as GBK and its other rows read as they
+                # were written; only this row's bytes were UTF-8 (see utf8_in_gbk). The reason names the line that
+                # made the file GBK, which tells whether this row is the odd one out or the rest of the file is.
+                mixed = mixed or _mixed_reason(path)
+                yield RawRow(line, None, mixed, _csv_line(mixed_row[1]), mixed_row[0])
+                continue
             # CSV cells are strings: an empty or blank cell is a missing value
             yield RawRow(line, {k: v for k, v in zip(header, values, strict=True) if v and not v.isspace()})
+
+
+def _utf8_row(values: list[str], header: list[str]) -> tuple[str, list[str]] | None:
+    """The first column of a row read as GBK that was written in UTF-8, and the row as it was written."""
+    read = [utf8_in_gbk(value) for value in values]
+    first = next((i for i, text in enumerate(read) if text is not None), None)
+    if first is None:
+        return None
+    return header[first], [text or value for text, value in zip(read, values, strict=True)]
+
+
+def _mixed_reason(path: Path) -> str:
+    where = first_undecodable(path, UTF8)
+    because = f", because line {where.line} is not UTF-8" if where else ""
+    return f"this line is UTF-8 in a file read as GBK{because}: save the whole file in one encoding"
 
 
 def _jsonl(path: Path, _batch_size: int) -> Iterator[RawRow]:

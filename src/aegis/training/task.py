@@ -45,11 +45,12 @@ def read_csv(path: Path, **options: Any) -> pd.DataFrame:
     for encoding in ENCODINGS:
         try:
             return pd.read_csv(path, encoding=encoding, **options)
-        except UnicodeDecodeError as exc:
-            failure = exc
+        except UnicodeDecodeError:
+            continue
         except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
             raise DataError(f"{path}: cannot be read as CSV ({exc})") from None
-    raise DataError(f"{path}: cannot be read as CSV: {undecodable(failure)}")
+    # pandas counts the failing byte from the start of its own buffer: the file is read again for its line
+    raise DataError(f"{path}: cannot be read as CSV: {undecodable(path)}")
 
 
 def _read_parquet(path: Path, options: dict[str, Any]) -> pd.DataFrame:
