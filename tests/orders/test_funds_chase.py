@@ -335,3 +335,20 @@ def test_the_funds_demo_refuses_a_store_with_officers_chases(engine: Engine, cit
                                                rf", by {CITY.label}\); .* Run the demo on a store of its own"):
         funds.run_demo_chase(engine, tmp_path / "no-city-needed")
     assert AuditLog(engine).entries() == before
+
+
+def test_the_centre_lists_the_reports_a_chase_opens_from(engine: Engine, city: dict) -> None:
+    [report] = funds.list_reports(engine, CITY)
+    assert (report.victim_id, report.accounts, report.loss, report.chase_id) == ("PV", ["M1"], D("1000.00"), None)
+    assert funds.list_reports(engine, CITY, chased=True) == []
+    view = funds.open_chase(engine, CITY, report_event_id=report.event_id, now=minutes(60))
+    assert [r.chase_id for r in funds.list_reports(engine, CITY, chased=True)] == [view.chase_id]
+    assert funds.list_reports(engine, CITY, chased=False) == []
+    with pytest.raises(PermissionDenied):
+        funds.list_reports(engine, BANK_B)
+    client = TestClient(create_app(engine))
+    listed = client.get("/api/v1/funds/reports?chased=true",
+                        headers={"X-Aegis-User": "desk", "X-Aegis-Role": "city_centre"})
+    assert listed.status_code == 200 and [r["chase_id"] for r in listed.json()] == [view.chase_id]
+    bank = {"X-Aegis-User": "duty", "X-Aegis-Role": "bank", "X-Aegis-Institution": "bank-B"}
+    assert client.get("/api/v1/funds/reports", headers=bank).status_code == 403

@@ -159,3 +159,14 @@ def contacts(
 ) -> list[dict[str, Any]]:
     """Banks' duty posts for orders and whether each is on duty now (a bank sees its own)."""
     return funds.bank_contacts(engine, actor, bank=bank, at=at)
+
+
+@router.get("/reports")
+def list_reports(
+    engine: EngineDep,
+    actor: ActorDep,
+    chased: Annotated[bool | None, Query(description="true: only reports with a chase; false: only without")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[funds.ReportView]:
+    """Reports (警情), newest first, each with the chase opened from it: what `POST /chases` takes."""
+    return funds.list_reports(engine, actor, chased=chased, limit=limit)

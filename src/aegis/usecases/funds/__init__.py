@@ -10,11 +10,11 @@ frozen money is returned to the victims pro rata. Every order state change is va
 Transfers come from a :class:`FundsData` (the store's events by default; the simulator's files for the demo
 and the evaluation), so the same use cases run on both.
 
-The modules follow a chase's life: :mod:`.data` (where transfers come from), :mod:`.records` (the rows: tracing,
-issuing and moving orders; shared by the use cases), :mod:`.chase` (open, follow, trace again), :mod:`.orders`
-(a bank's answer, freeze, release, expiry, return), :mod:`.contacts` (banks' duty posts), :mod:`.views` (what
-they return), :mod:`.simulated` (simulated banks for the demo) and :mod:`.evaluation` (against a simulated
-city's truth).
+The modules follow a chase's life: :mod:`.data` (where transfers come from), :mod:`.records` (the rows:
+tracing, issuing and moving orders; shared by the use cases), :mod:`.reports` (the reports chases open from),
+:mod:`.chase` (open, follow, trace again), :mod:`.orders` (a bank's answer, freeze, release, expiry, return),
+:mod:`.contacts` (banks' duty posts), :mod:`.views` (what they return), :mod:`.simulated` (simulated banks for
+the demo) and :mod:`.evaluation` (against a simulated city's truth).
 """
 
 from aegis.usecases.funds.chase import RETRACE, add_losses, get_chase, list_orders, open_chase, retrace
@@ -23,6 +23,7 @@ from aegis.usecases.funds.data import TRANSFER_COLUMNS, FundsData
 from aegis.usecases.funds.evaluation import evaluate_funds_sim
 from aegis.usecases.funds.orders import BANK_ACTIONS, escalate, expire_orders, release, respond, return_funds
 from aegis.usecases.funds.records import CHASE_ROLES, ChaseError
+from aegis.usecases.funds.reports import ReportView, list_reports
 from aegis.usecases.funds.simulated import CITY, SimulatedBanks, run_demo_chase
 from aegis.usecases.funds.views import ChaseView, OrderView, RespondResult, ReturnView
 
@@ -36,6 +37,7 @@ __all__ = [
     "ChaseView",
     "FundsData",
     "OrderView",
+    "ReportView",
     "RespondResult",
     "ReturnView",
     "SimulatedBanks",
@@ -46,6 +48,7 @@ __all__ = [
     "expire_orders",
     "get_chase",
     "list_orders",
+    "list_reports",
     "load_bank_contacts",
     "open_chase",
     "release",

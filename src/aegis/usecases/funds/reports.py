@@ -1,0 +1,49 @@
+"""The reports a chase opens from (警情): the city centre's list, newest first, with the chase each one has."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from pydantic import BaseModel
+from sqlalchemy import Engine, select
+
+from aegis.store.schema import EVENT_TABLES
+from aegis.store.schema_funds import fund_chase
+from aegis.usecases.actor import Actor
+from aegis.usecases.funds.records import CHASE_ROLES
+
+MAX_LIMIT = 1000
+
+
+class ReportView(BaseModel):
+    event_id: str
+    time: datetime
+    victim_id: str
+    fraud_type: str
+    loss: Decimal
+    accounts: list[str]
+    """the payee accounts the victim named: a chase follows the victim's transfers to them"""
+    chase_id: str | None
+    """the chase opened from this report, if any"""
+
+
+def list_reports(engine: Engine, actor: Actor, *, chased: bool | None = None, limit: int = 100) -> list[ReportView]:
+    """Reports, newest first; ``chased`` True or False keeps those with or without a chase."""
+    actor.require(CHASE_ROLES, "list reports for chases")
+    if not 1 <= limit <= MAX_LIMIT:
+        raise ValueError(f"limit: must be from 1 to {MAX_LIMIT} (got {limit})")
+    report = EVENT_TABLES["report"]
+    query = (
+        select(report.c.event_id, report.c.time, report.c.victim_id, report.c.fraud_type, report.c.loss,
+               report.c.accounts, fund_chase.c.chase_id)
+        .select_from(report.outerjoin(fund_chase, fund_chase.c.report_event_id == report.c.event_id))
+        .order_by(report.c.time.desc(), report.c.event_id)
+        .limit(limit)
+    )
+    if chased is True:
+        query = query.where(fund_chase.c.chase_id.is_not(None))
+    elif chased is False:
+        query = query.where(fund_chase.c.chase_id.is_(None))
+    with engine.connect() as conn:
+        return [ReportView(**{**row._mapping, "accounts": row.accounts or []}) for row in conn.execute(query)]
