@@ -361,6 +361,7 @@ def test_the_decide_command_reads_csv_as_ingest_does(tmp_path):
 
     url = f"sqlite:///{tmp_path / 'd.db'}"
     runner = CliRunner()
+    assert runner.invoke(app, ["db", "upgrade", "--db", url]).exit_code == 0
     expected = runner.invoke(app, ["decide", "sms", str(_sms_requests(tmp_path)), "--db", url, "--lang", "en"])
     text = io.StringIO()
     writer = csv.DictWriter(text, ["sender", "receiver", "text"])

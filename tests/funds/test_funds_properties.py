@@ -1,7 +1,8 @@
 """Properties of the tracer on random small graphs, against a plain transfer-by-transfer simulation.
 
-The reference replays every transfer in time order and keeps, per account, either a queue of lots (FIFO)
-or one tainted vector (proportional): slow and obvious, so the vectorised tracer must agree with it.
+The reference replays every transfer in time order and keeps, per account, either a queue of lots (FIFO), a
+stack of lots (LIFO, with taint a debit takes more than the dwell limit after its lot came parked where it
+was) or one tainted vector (proportional): slow and obvious, so the vectorised tracer must agree with it.
 """
 
 from __future__ import annotations
@@ -43,7 +44,13 @@ def graphs(draw: st.DrawFn) -> pd.DataFrame:
 
 
 def replay(
-    frame: pd.DataFrame, seeds: dict[int, tuple[int, float]], victims: int, rule: str, sinks: set[str], upto: float
+    frame: pd.DataFrame,
+    seeds: dict[int, tuple[int, float]],
+    victims: int,
+    rule: str,
+    sinks: set[str],
+    upto: float,
+    dwell: int | None = None,
 ) -> dict[str, np.ndarray]:
     """Taint held per account after replaying all transfers up to ``upto`` (no hop limit, no dust)."""
     order = frame.iloc[np.argsort(frame["time"].to_numpy(), kind="stable")]
@@ -53,22 +60,30 @@ def replay(
         flows[row.payee_account].append(row.amount)
     opening = {a: max(0.0, -float(np.cumsum(f).min())) for a, f in flows.items()}
     stop = {frame.payer_account[i] for i in seeds} | sinks
-    queue = {a: deque([[opening[a], np.zeros(victims)]]) for a in flows}
+    queue = {a: deque([[opening[a], np.zeros(victims), -np.inf]]) for a in flows}
     balance = dict(opening)
     tainted = {a: np.zeros(victims) for a in flows}
+    parked = {a: np.zeros(victims) for a in flows}
     for row in order.itertuples():
         if row.time > upto:
             break
         payer, payee, amount = row.payer_account, row.payee_account, row.amount
-        if rule == "fifo":
+        if rule in ("fifo", "lifo"):
             carried, need = np.zeros(victims), amount
             while need > 1e-12:
-                lot = queue[payer][0]
+                lot = queue[payer][0 if rule == "fifo" else -1]
                 if lot[0] <= 1e-12:
-                    queue[payer].popleft()
+                    if rule == "fifo":
+                        queue[payer].popleft()
+                    else:
+                        queue[payer].pop()
                     continue
                 take = min(need, lot[0])
-                carried += lot[1] * (take / lot[0])
+                part = lot[1] * (take / lot[0])
+                if dwell is not None and row.time - lot[2] > dwell:
+                    parked[payer] += part  # settled here: held, not carried on
+                else:
+                    carried += part
                 lot[1] = lot[1] * (1 - take / lot[0])
                 lot[0] -= take
                 need -= take
@@ -82,22 +97,29 @@ def replay(
         balance[payer] -= amount
         balance[payee] += amount
         arriving = np.zeros(victims) if payee in stop else carried
-        queue[payee].append([amount, arriving])
+        queue[payee].append([amount, arriving, row.time])
         tainted[payee] = tainted[payee] + arriving
-    if rule == "fifo":
-        return {a: sum((lot[1] for lot in q), np.zeros(victims)) for a, q in queue.items()}
+    if rule in ("fifo", "lifo"):
+        return {a: sum((lot[1] for lot in q), parked[a]) for a, q in queue.items()}
     return tainted
 
 
-@settings(max_examples=80, deadline=None)
+#: the rules with the dwell limits each is traced with (only LIFO has one)
+RULES = st.sampled_from(["fifo", "proportional", "lifo"]).flatmap(
+    lambda rule: st.tuples(st.just(rule), st.sampled_from([None, 0, 1, 3] if rule == "lifo" else [None]))
+)
+
+
+@settings(max_examples=120, deadline=None)
 @given(
     frame=graphs(),
-    rule=st.sampled_from(["fifo", "proportional"]),
+    ruled=RULES,
     picks=st.lists(st.tuples(st.integers(0, 23), st.integers(0, 2), st.floats(0.1, 1.0)), min_size=1, max_size=3),
     sinks=st.sets(st.sampled_from(ACCOUNTS), max_size=2),
     upto=st.sampled_from([3, 8]),
 )
-def test_tracer_matches_the_replay_and_conserves(frame, rule, picks, sinks, upto) -> None:
+def test_tracer_matches_the_replay_and_conserves(frame, ruled, picks, sinks, upto) -> None:
+    rule, dwell = ruled
     seeds = {}
     for row, victim, share in picks:
         row %= len(frame)
@@ -107,12 +129,13 @@ def test_tracer_matches_the_replay_and_conserves(frame, rule, picks, sinks, upto
         return
     index = TransferIndex.from_table(frame)
     given_seeds = [Seed(event_id=frame.event_id[r], amount=a, victim=v) for r, (v, a) in seeds.items()]
-    result = trace(index, given_seeds, rule=rule, max_hops=len(frame) + 1, min_amount=0.0, sinks=sinks, as_of=upto)
+    result = trace(index, given_seeds, rule=rule, max_hops=len(frame) + 1, min_amount=0.0, sinks=sinks, as_of=upto,
+                   max_dwell=dwell)
     scale = sum(a for _, a in seeds.values())
     assert result.unaccounted() <= 1e-9 * max(scale, 1.0)
     assert result.beyond_hop_limit == pytest.approx(dict.fromkeys(result.victims, 0.0))
 
-    expected = replay(frame, seeds, 3, rule, sinks, upto)
+    expected = replay(frame, seeds, 3, rule, sinks, upto, dwell)
     for account, vector in expected.items():
         got = result.accounts.get(account)
         for victim in range(3):
@@ -122,16 +145,17 @@ def test_tracer_matches_the_replay_and_conserves(frame, rule, picks, sinks, upto
                 assert have == pytest.approx(want, abs=1e-7 * max(scale, 1.0)), (account, victim)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(
     frame=graphs(),
-    rule=st.sampled_from(["fifo", "proportional"]),
+    ruled=RULES,
     hops=st.integers(1, 4),
     min_amount=st.sampled_from([0.0, 1.0, 25.0]),
 )
-def test_conservation_with_hop_limit_and_dust(frame, rule, hops, min_amount) -> None:
+def test_conservation_with_hop_limit_and_dust(frame, ruled, hops, min_amount) -> None:
+    rule, dwell = ruled
     index = TransferIndex.from_table(frame)
-    result = trace(index, [frame.event_id[0]], rule=rule, max_hops=hops, min_amount=min_amount)
+    result = trace(index, [frame.event_id[0]], rule=rule, max_hops=hops, min_amount=min_amount, max_dwell=dwell)
     assert result.unaccounted() <= 1e-9 * float(frame.amount[0])
     assert all(a.hop <= hops and a.held >= -1e-9 for a in result.accounts.values())
     assert all(len(a.path) >= a.hop for a in result.accounts.values())

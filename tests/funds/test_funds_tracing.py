@@ -12,7 +12,7 @@ from aegis.funds import Seed, TransferIndex, trace
 from aegis.training.task import DataError
 
 COLUMNS = ["event_id", "payer_account", "payee_account", "amount", "time"]
-RULES = ["fifo", "proportional"]
+RULES = ["fifo", "lifo", "proportional"]
 
 
 def index_of(*rows: tuple) -> TransferIndex:
@@ -47,12 +47,14 @@ def test_split_and_partial_withdrawal(rule: str) -> None:
 
 
 def test_clean_money_ahead_of_the_taint_separates_the_rules() -> None:
-    """B had 100 clean before the taint came: FIFO pays it out first, proportional half and half."""
+    """B had 100 clean before the taint came: FIFO pays it out first, LIFO last, proportional half and half."""
     index = index_of(
         ("c", "Z", "B", 100, 0), ("t1", "V", "B", 100, 2), ("t2", "B", "Y", 100, 3), ("t3", "B", "W", 100, 4)
     )
     fifo = trace(index, ["t1"], rule="fifo")
     assert "Y" not in fifo.accounts and held(fifo, "W") == pytest.approx(100)
+    lifo = trace(index, ["t1"], rule="lifo")
+    assert held(lifo, "Y") == pytest.approx(100) and "W" not in lifo.accounts
     proportional = trace(index, ["t1"], rule="proportional")
     assert held(proportional, "Y") == pytest.approx(50) and held(proportional, "W") == pytest.approx(50)
 
@@ -65,6 +67,9 @@ def test_two_victims_merge_but_stay_apart(rule: str) -> None:
     if rule == "fifo":  # V1's money came first and leaves first
         assert next_hop.held_by_victim == pytest.approx({"V1": 90})
         assert mule.held_by_victim == pytest.approx({"V1": 10, "V2": 50})
+    elif rule == "lifo":  # V2's money came last and leaves first
+        assert next_hop.held_by_victim == pytest.approx({"V1": 40, "V2": 50})
+        assert mule.held_by_victim == pytest.approx({"V1": 60})
     else:  # 90 of a balance of 150: 60% of each victim's money
         assert next_hop.held_by_victim == pytest.approx({"V1": 60, "V2": 30})
         assert mule.held_by_victim == pytest.approx({"V1": 40, "V2": 20})
@@ -183,7 +188,7 @@ def test_bad_input_is_named() -> None:
     with pytest.raises(LookupError, match="nope"):
         trace(index, ["nope"])
     with pytest.raises(ValueError, match="rule"):
-        trace(index, ["t1"], rule="lifo")  # type: ignore[arg-type]
+        trace(index, ["t1"], rule="newest")  # type: ignore[arg-type]
     with pytest.raises(DataError, match="amount"):
         TransferIndex.from_table(pd.DataFrame([("t", "A", "B", -1, 1)], columns=COLUMNS))
     with pytest.raises(DataError, match="time"):

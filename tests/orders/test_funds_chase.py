@@ -17,7 +17,7 @@ from aegis.api.app import create_app
 from aegis.cli.funds import app as funds_cli
 from aegis.events.models import AccountOpening, Report, Transfer
 from aegis.reasons import render
-from aegis.store import AuditLog, EventRepository
+from aegis.store import AuditLog, EventRepository, open_engine
 from aegis.usecases import funds
 from aegis.usecases.actor import PermissionDenied
 
@@ -26,6 +26,8 @@ from aegis.usecases.actor import PermissionDenied
 def city(engine: Engine) -> dict[str, Transfer]:
     """Victims V and W pay mule M1 (bank-B), who passes V's money on to M2 (bank-C) after 20 minutes.
 
+    "V's money" by FIFO: the tests of the chase's mechanics below open their chases with ``rule="fifo"`` (the
+    amounts they check follow it); the shipped rule, LIFO, splits M1's payment between W's money and V's.
     Bank names are ASCII here because HTTP headers (X-Aegis-Institution) carry only Latin-1.
     """
     events = {
@@ -68,16 +70,22 @@ def report_id(engine: Engine) -> str:
 
 def test_chase_from_a_report_orders_where_the_money_is_and_is_idempotent(engine: Engine, city: dict) -> None:
     view = funds.open_chase(engine, CITY, report_event_id=report_id(engine), now=minutes(60))
-    assert view.victims == ["PV"] and view.loss == D("1000.00")
-    # at the report, V's money is in M2 (990, FIFO) and 10 is left in M1 below the 100 floor
+    assert view.victims == ["PV"] and view.loss == D("1000.00") and view.rule == "lifo"
+    # the shipped policy's rule, LIFO: M1's payment of 990 takes the newest money first, W's 500 and then 490
+    # of V's, so at the report 490 of V's money is in M2 and 510 still in M1 (FIFO, oldest first, sent 990 of
+    # V's on and left 10 in M1, below the 100 floor: one order, on M2; the tests below pin FIFO)
     assert [(o.account, o.bank, o.kind.value, o.state.value, o.requested) for o in view.orders] == [
-        ("M2", "bank-C", "stop_payment", "issued", D("990.00"))
+        ("M1", "bank-B", "stop_payment", "issued", D("510.00")),
+        ("M2", "bank-C", "stop_payment", "issued", D("490.00")),
     ]
-    order = view.orders[0]
+    held, order = view.orders
+    assert held.path == [city["v"].event_id]
     assert order.path == [city["v"].event_id, city["m"].event_id]
     assert "反电信网络诈骗法" in order.legal_basis and order.respond_by == minutes(90)
     again = funds.open_chase(engine, CITY, report_event_id=report_id(engine), now=minutes(70))
-    assert again.chase_id == view.chase_id and len(again.orders) == 1
+    assert again.chase_id == view.chase_id and len(again.orders) == 2
+    with pytest.raises(funds.ChaseError, match=f"rule: chase {view.chase_id} is open with rule lifo, not fifo"):
+        funds.open_chase(engine, CITY, report_event_id=report_id(engine), rule="fifo", now=minutes(70))
     audit = AuditLog(engine).entries("fund_order", order.order_id)
     assert [e["action"] for e in audit] == ["order.stop_payment.issued"]
     assert render(audit[0]["reasons"])[0].startswith("资金路径")
@@ -85,7 +93,8 @@ def test_chase_from_a_report_orders_where_the_money_is_and_is_idempotent(engine:
 
 
 def test_each_bank_sees_and_answers_only_its_own_orders(engine: Engine, city: dict) -> None:
-    view = funds.open_chase(engine, CITY, victim="PV", loss_transfers=[city["v"].event_id], now=minutes(60))
+    view = funds.open_chase(engine, CITY, rule="fifo", victim="PV", loss_transfers=[city["v"].event_id],
+                            now=minutes(60))
     oid = view.orders[0].order_id
     assert [o.order_id for o in funds.list_orders(engine, BANK_C)] == [oid]
     assert funds.list_orders(engine, BANK_B) == []
@@ -103,7 +112,8 @@ def test_each_bank_sees_and_answers_only_its_own_orders(engine: Engine, city: di
 
 
 def test_moved_on_follows_the_money_to_the_next_hop(engine: Engine, city: dict) -> None:
-    view = funds.open_chase(engine, CITY, victim="PV", loss_transfers=[city["v"].event_id], now=minutes(10))
+    view = funds.open_chase(engine, CITY, rule="fifo", victim="PV", loss_transfers=[city["v"].event_id],
+                            now=minutes(10))
     first = view.orders[0]
     assert (first.account, first.requested) == ("M1", D("1000.00"))  # before the money moved
     bank_b = BANK_B
@@ -162,7 +172,8 @@ def test_stop_freeze_return_with_two_victims_sharing_an_account(engine: Engine, 
 
 
 def test_expiry_and_release(engine: Engine, city: dict) -> None:
-    view = funds.open_chase(engine, CITY, victim="PV", loss_transfers=[city["v"].event_id], now=minutes(60))
+    view = funds.open_chase(engine, CITY, rule="fifo", victim="PV", loss_transfers=[city["v"].event_id],
+                            now=minutes(60))
     oid = view.orders[0].order_id
     funds.respond(engine, BANK_C, oid, "acknowledge", now=minutes(61))
     funds.respond(engine, BANK_C, oid, "execute", held=D("900"), now=minutes(61))
@@ -174,14 +185,15 @@ def test_api_and_cli(engine: Engine, city: dict, monkeypatch: pytest.MonkeyPatch
     client = TestClient(create_app(engine))
     city_headers = {"X-Aegis-User": "desk", "X-Aegis-Role": "city_centre"}
     bank_headers = {"X-Aegis-User": "duty", "X-Aegis-Role": "bank", "X-Aegis-Institution": "bank-C"}
+    # FIFO, as the fixture's amounts: one order, on M2 at bank-C
     opened = client.post(
-        "/api/v1/funds/chases", json={"report_event_id": report_id(engine)}, headers=city_headers
+        "/api/v1/funds/chases", json={"report_event_id": report_id(engine), "rule": "fifo"}, headers=city_headers
     )
     assert opened.status_code == 201, opened.text
     oid = opened.json()["orders"][0]["order_id"]
     # a retry finds the chase open: 200, the same chase and orders, and "opened_now" is no field of it
     retried = client.post(
-        "/api/v1/funds/chases", json={"report_event_id": report_id(engine)}, headers=city_headers
+        "/api/v1/funds/chases", json={"report_event_id": report_id(engine), "rule": "fifo"}, headers=city_headers
     )
     assert retried.status_code == 200 and retried.json() == opened.json()
     assert "opened_now" not in retried.json()
@@ -281,14 +293,14 @@ def test_bad_filters_and_amounts_are_named_not_answered_empty(engine: Engine, ci
 def test_a_loss_transfer_is_chased_once(engine: Engine, city: dict) -> None:
     """V's payment chased from V's losses, then from V's report: a second chase would order the same money twice."""
     v, w = city["v"].event_id, city["w"].event_id
-    first = funds.open_chase(engine, CITY, victim="PV", loss_transfers=[v], now=minutes(60))
+    first = funds.open_chase(engine, CITY, rule="fifo", victim="PV", loss_transfers=[v], now=minutes(60))
     orders = funds.list_orders(engine, CITY)
     assert len(orders) == 1
     # the report names the same payment: it is the same chase, and nothing is ordered again
     reported = funds.open_chase(engine, CITY, report_event_id=report_id(engine), now=minutes(61))
     assert reported.chase_id == first.chase_id and not reported.opened_now
     # W's chase takes W's payment, and may not take V's as well
-    other = funds.open_chase(engine, CITY, victim="PW", loss_transfers=[w], now=minutes(62))
+    other = funds.open_chase(engine, CITY, rule="fifo", victim="PW", loss_transfers=[w], now=minutes(62))
     with pytest.raises(funds.ChaseError, match=f"already chased elsewhere: {v} in {first.chase_id}"):
         funds.add_losses(engine, CITY, other.chase_id, [v], victim="PV", now=minutes(63))
     assert funds.get_chase(engine, CITY, other.chase_id).victims == ["PW"]
@@ -297,7 +309,7 @@ def test_a_loss_transfer_is_chased_once(engine: Engine, city: dict) -> None:
     again = transfer("VA", "M1", "300", minutes(64))
     with engine.begin() as conn:
         EventRepository(engine).add_many("transfer", [again.model_dump()], conn)
-    both = funds.open_chase(engine, CITY, victim="PV", loss_transfers=[v, again.event_id], now=minutes(65))
+    both = funds.open_chase(engine, CITY, rule="fifo", victim="PV", loss_transfers=[v, again.event_id], now=minutes(65))
     assert both.chase_id not in {first.chase_id, other.chase_id} and both.loss == D("300.00")
     assert [o.requested for o in both.orders] == [D("300.00")]
     opened = AuditLog(engine).entries("fund_chase", both.chase_id)
@@ -318,7 +330,8 @@ def test_money_moved_on_in_another_currency_is_flagged_not_ordered_as_yuan(engin
     loss_in_usd = transfer("VA", "M1", "700", minutes(31)).model_copy(update={"currency": "USD"})
     with engine.begin() as conn:
         EventRepository(engine).add_many("transfer", [usd.model_dump(), loss_in_usd.model_dump()], conn)
-    view = funds.open_chase(engine, CITY, victim="PV", loss_transfers=[city["v"].event_id], now=minutes(40))
+    view = funds.open_chase(engine, CITY, rule="fifo", victim="PV", loss_transfers=[city["v"].event_id],
+                            now=minutes(40))
     assert [(o.account, o.requested) for o in view.orders] == [("M2", D("890.00"))]
     assert view.flagged == [{"account": "M9", "hop": 3, "sink": "foreign_currency", "amount": "100.00"}]
     with pytest.raises(funds.ChaseError, match=f"loss transfer {loss_in_usd.event_id}: paid in USD; a chase "
@@ -352,3 +365,39 @@ def test_the_centre_lists_the_reports_a_chase_opens_from(engine: Engine, city: d
     assert listed.status_code == 200 and [r["chase_id"] for r in listed.json()] == [view.chase_id]
     bank = {"X-Aegis-User": "duty", "X-Aegis-Role": "bank", "X-Aegis-Institution": "bank-B"}
     assert client.get("/api/v1/funds/reports", headers=bank).status_code == 403
+
+
+def test_a_rented_cards_owner_paying_a_friend_a_day_later_gets_the_friend_no_order(engine: Engine, tmp_path) -> None:
+    """The shipped policy (LIFO, 24 h dwell) on a rented everyday card: the owner's savings, V's 10,000 forwarded
+    within minutes, and the owner paying friend F a day later. The fast forwards carry V's money; the 1,000 that
+    settled on the card is ordered there, and F, who got the owner's money, gets no order. Under FIFO the
+    forwards took the owner's savings first and the friend's 800 was "V's money": F was held, an innocent."""
+    events = [
+        transfer("EMPLOYER", "M", "5000", minutes(-5 * 24 * 60)),
+        transfer("VA", "M", "10000", minutes(0)),
+        transfer("M", "G1", "6000", minutes(3), "BC"),
+        transfer("M", "G2", "3000", minutes(7), "BC"),
+        transfer("M", "F", "800", minutes(26 * 60), "BC"),
+    ]
+    loss = events[1].event_id
+    fifo_store = open_engine(f"sqlite:///{tmp_path / 'fifo.db'}")
+    try:
+        for store in (engine, fifo_store):
+            repo = EventRepository(store)
+            with store.begin() as conn:
+                repo.add_many("transfer", [e.model_dump() for e in events], conn)
+                opening = AccountOpening(person_id="PV", account="VA", institution="bank-A", branch="x",
+                                         time=minutes(-9999))
+                repo.add_many("account_opening", [opening.model_dump()], conn)
+        view = funds.open_chase(engine, CITY, victim="PV", loss_transfers=[loss], now=minutes(50 * 60))
+        assert view.rule == "lifo"
+        assert sorted((o.account, o.requested) for o in view.orders) == [
+            ("G1", D("6000.00")), ("G2", D("3000.00")), ("M", D("1000.00"))
+        ]
+        fifo = funds.open_chase(fifo_store, CITY, victim="PV", loss_transfers=[loss], rule="fifo",
+                                now=minutes(50 * 60))
+        assert sorted((o.account, o.requested) for o in fifo.orders) == [
+            ("F", D("800.00")), ("G1", D("1000.00")), ("G2", D("3000.00")), ("M", D("5200.00"))
+        ]
+    finally:
+        fifo_store.dispose()

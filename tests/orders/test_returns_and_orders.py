@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal as D
 
 import pandas as pd
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
-from aegis.actions.orders import IllegalTransition, OrderState, check_transition, load_policy, targets
+from aegis.actions.orders import (
+    FundsPolicy,
+    IllegalTransition,
+    OrderState,
+    check_transition,
+    load_policy,
+    targets,
+)
 from aegis.actions.returns import allocate_returns, largest_remainder
 from aegis.funds import TransferIndex, trace
 
@@ -41,6 +49,19 @@ def test_policy_loads_with_terms_contacts_and_duty_hours() -> None:
     assert policy.contact("厦门银行", "freeze", night).role == "stop_payment_duty"
     assert policy.contact("厦门银行", "freeze", day).role == "freeze_officer"
     assert policy.contact("no such bank", "freeze", day) is None
+
+
+def test_the_shipped_rule_is_lifo_with_a_day_of_dwell_and_only_lifo_has_one() -> None:
+    policy = load_policy()
+    assert (policy.rule, policy.max_dwell) == ("lifo", timedelta(hours=24))
+    assert policy.dwell("lifo") == timedelta(hours=24)
+    assert policy.dwell("fifo") is None and policy.dwell("proportional") is None
+    raw = policy.model_dump()
+    assert FundsPolicy.model_validate({**raw, "max_dwell": "6h"}).max_dwell == timedelta(hours=6)
+    assert FundsPolicy.model_validate({**raw, "max_dwell": None}).dwell("lifo") is None  # followed for ever
+    for bad in ("0h", "-1h", "a day"):
+        with pytest.raises(ValidationError, match="max_dwell"):
+            FundsPolicy.model_validate({**raw, "max_dwell": bad})
 
 
 def test_targets_skip_sinks_dust_victims_and_accounts_already_ordered() -> None:

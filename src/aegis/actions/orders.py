@@ -165,14 +165,33 @@ class FundsPolicy(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     version: str = Field(min_length=1, max_length=32)
-    rule: Literal["fifo", "proportional"]
+    rule: Literal["fifo", "lifo", "proportional"]
     max_hops: int = Field(ge=1, le=20)
+    #: how long the LIFO rule follows tainted money after it reached an account (None: for ever); what is
+    #: still there then has settled and is held there. Chases traced by another rule have no dwell limit.
+    max_dwell: timedelta | None = None
     floor: Decimal = Field(gt=0)
     min_taint_share: float = Field(ge=0, le=1)
     orders: dict[OrderKind, Terms]
     sinks: Sinks
     simulated_bank: SimulatedBank
     banks: dict[str, list[Contact]] = Field(default_factory=dict)
+
+    @field_validator("max_dwell", mode="before")
+    @classmethod
+    def _dwell(cls, value: Any) -> timedelta | None:
+        return value if value is None or isinstance(value, timedelta) else parse_duration(value)
+
+    @field_validator("max_dwell")
+    @classmethod
+    def _positive_dwell(cls, value: timedelta | None) -> timedelta | None:
+        if value is not None and value <= timedelta(0):
+            raise ValueError("max_dwell: give a positive duration like 24h, or leave it out")
+        return value
+
+    def dwell(self, rule: str) -> timedelta | None:
+        """The dwell limit a chase traced by ``rule`` has: the policy's for LIFO, none for the other rules."""
+        return self.max_dwell if rule == "lifo" else None
 
     def terms(self, kind: str) -> Terms:
         return self.orders[OrderKind(kind)]

@@ -25,7 +25,7 @@ class ChaseIn(BaseModel):
     report_event_id: Annotated[str, Field(max_length=80)] | None = None
     victim: Ident | None = None
     loss_transfers: list[Annotated[str, Field(max_length=80)]] = Field(default_factory=list, max_length=100)
-    rule: Literal["fifo", "proportional"] | None = None
+    rule: Literal["fifo", "lifo", "proportional"] | None = None
     max_hops: Annotated[int, Field(ge=1, le=20)] | None = None
 
     @model_validator(mode="after")

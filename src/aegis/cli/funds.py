@@ -89,7 +89,9 @@ def chase(
     report: Annotated[str | None, typer.Option(help="Report event id to chase.")] = None,
     victim: Annotated[str | None, typer.Option(help="Victim id (with --loss).")] = None,
     loss: Annotated[list[str] | None, typer.Option(help="A loss transfer's event id (repeatable).")] = None,
-    rule: Annotated[str | None, typer.Option(help="fifo or proportional (default: the policy's).")] = None,
+    rule: Annotated[str | None, typer.Option(
+        help="lifo (newest money leaves first, with the policy's max_dwell), fifo or proportional "
+             "(default: the policy's).")] = None,
     max_hops: Annotated[int | None, typer.Option(min=1, max=20, help="Hop limit (default: the policy's).")] = None,
     user: UserOption = None,
     role: RoleOption = "city_centre",

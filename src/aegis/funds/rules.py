@@ -1,14 +1,19 @@
-"""How tainted money leaves an account: the FIFO and the proportional rules.
+"""How tainted money leaves an account: the FIFO, the LIFO and the proportional rules.
 
-Both rules see one account's ledger (its credits and debits in time order, up to the trace's ``as_of``)
+Every rule sees one account's ledger (its credits and debits in time order, up to the trace's ``as_of``)
 and a set of tainted *lots*: credits of that ledger that carried taint, each with a vector of tainted
-amounts per victim. Both are linear in the taint, so lots can be spread in any grouping and the results
+amounts per victim. Every rule is linear in the taint, so lots can be spread in any grouping and the results
 added: that is what lets the tracer process an account again when money comes back round a cycle, without
-counting anything twice.
+counting anything twice. A credit that was only partly tainted is a uniform mixture, so a debit taking ``x``
+of it carries ``x * tainted / credit`` of its taint.
 
 - ``fifo``: the balance is a queue of credits in arrival order, with the opening balance (clean) at its
-  head; each debit takes money from the head. A credit that was only partly tainted is a uniform mixture,
-  so a debit taking ``x`` of it carries ``x * tainted / credit`` of its taint.
+  head; each debit takes money from the head: the oldest money leaves first.
+- ``lifo``: the balance is a stack of credits, the opening balance (clean) at its bottom; each debit takes
+  money from the top: the newest money leaves first. This is how a pass-through account (快进快出) is read:
+  the payment out minutes after a credit is that credit moving on, and the owner's older money stays put.
+  With a ``dwell`` limit, tainted money still in the account that long after it came is not followed into
+  later payments: it has settled there (沉淀资金) and is held at this account.
 - ``proportional``: each debit carries taint in proportion to the tainted share of the balance at that
   moment (the "haircut" rule): every lot shrinks by the same factor ``1 - debit / balance``.
 
@@ -27,12 +32,14 @@ from aegis.funds.index import TransferIndex
 
 @dataclass(frozen=True)
 class Ledger:
-    """One account's entries up to the trace's cut-off, with what both rules need."""
+    """One account's entries up to the trace's cut-off, with what the rules need."""
 
     rows: np.ndarray
     debit: np.ndarray
     amount: np.ndarray
     opening: float
+    #: each entry's time, in the index's unit (only the LIFO rule's dwell limit reads it)
+    time: np.ndarray | None = None
 
     @classmethod
     def of(cls, index: TransferIndex, code: int, upto_row: int, known_opening: float = 0.0) -> Ledger:
@@ -41,7 +48,7 @@ class Ledger:
         running = np.cumsum(np.where(debit, -amount, amount))
         opening = max(known_opening, -float(running.min(initial=0.0)))
         cut = int(np.searchsorted(rows, upto_row))
-        return cls(rows[:cut], debit[:cut], amount[:cut], opening)
+        return cls(rows[:cut], debit[:cut], amount[:cut], opening, index.time[rows[:cut]])
 
 
 @dataclass(frozen=True)
@@ -180,4 +187,56 @@ def _proportional_segments(ledger: Ledger, positions: np.ndarray, taint: np.ndar
     return Spread(np.concatenate(entries), np.concatenate(carried), np.concatenate(dominant), held)
 
 
-RULES = {"fifo": fifo, "proportional": proportional}
+def lifo(ledger: Ledger, positions: np.ndarray, taint: np.ndarray, dwell: int | None = None) -> Spread:
+    """Spread lots (ledger ``positions``, ascending, with ``taint`` rows) by last in, first out.
+
+    A debit pays with the newest money in the account: a mule card's payments out right after a victim's
+    credit carry that credit on, while the owner's own savings, which came earlier, stay below it. Money the
+    owner pays out later is the victim's only where no newer money came in between.
+
+    ``dwell`` (in the index's time unit) is how long tainted money is followed after it came: what of a lot is
+    still in the account ``dwell`` after its credit has settled there (沉淀资金) and stays held at this account,
+    where the order goes; later payments, the owner's everyday ones among them, do not carry it on. A debit
+    exactly ``dwell`` after the credit still carries it.
+
+    In "stack coordinates" a credit occupies the heights of balance it adds, from the balance before it to the
+    balance after. Money never moves within a stack: what lies below a unit leaves after it. So the part of
+    a lot still in the account after an entry is the part below the lowest balance since the lot came, and
+    a debit carries what of the lot lies between the lowest balance before it and the one it leaves.
+    """
+    amount, debit = ledger.amount, ledger.debit
+    balance = ledger.opening + np.cumsum(np.where(debit, -amount, amount))
+    tops = balance[positions]
+    if dwell is None:
+        ends = np.full(len(positions), len(amount))
+    elif ledger.time is None:
+        raise ValueError("dwell: this ledger has no times")
+    else:  # a lot is followed through the entries up to its dwell limit
+        ends = np.searchsorted(ledger.time, ledger.time[positions] + dwell, side="right")
+    held = np.zeros(taint.shape[1])
+    at, lots, shares = [], [], []
+    for lot, (start, end) in enumerate(zip(positions.tolist(), ends.tolist(), strict=True)):
+        bottom = float(tops[lot]) - float(amount[start])
+        floor = np.minimum.accumulate(balance[start:end])  # the lowest balance since the lot came
+        leaving = np.clip(floor[:-1] - np.maximum(floor[1:], bottom), 0.0, None) / amount[start]
+        hit = np.flatnonzero(leaving > 0)
+        at.append(hit + start + 1)
+        lots.append(np.full(len(hit), lot))
+        shares.append(leaving[hit])
+        held += max(float(floor[-1]) - bottom, 0.0) / float(amount[start]) * taint[lot]
+    return _gather(np.concatenate(at), np.concatenate(lots), np.concatenate(shares), taint, held)
+
+
+def _gather(at: np.ndarray, lots: np.ndarray, shares: np.ndarray, taint: np.ndarray, held: np.ndarray) -> Spread:
+    """A :class:`Spread` from (debit position, lot, share of the lot it carried) triples: the taint each debit
+    carried, summed over lots, and the lot that gave it the most (the earliest among equals)."""
+    weight = shares * taint[lots].sum(axis=1)
+    order = np.lexsort((lots, -weight, at))
+    at, lots, shares = at[order], lots[order], shares[order]
+    entries, first, group = np.unique(at, return_index=True, return_inverse=True)
+    carried = np.zeros((len(entries), taint.shape[1]))
+    np.add.at(carried, group, shares[:, None] * taint[lots])
+    return Spread(entries.astype(np.int64), carried, lots[first].astype(np.int64), held)
+
+
+RULES = {"fifo": fifo, "lifo": lifo, "proportional": proportional}

@@ -1,9 +1,10 @@
 """Follow a victim's money forward, hop by hop, and say where it is now.
 
 ``trace`` starts from the victim's loss transfers (the seeds) and follows the tainted money through later
-transfers only, splitting and merging it by the FIFO or the proportional rule (see ``aegis.funds.rules``),
-up to a hop limit. It stops at sinks (cash-outs, crypto exchanges, large merchants: flagged with the amount
-that reached them, never frozen) and at the victims' own accounts (money that came back is not proceeds).
+transfers only, splitting and merging it by the FIFO, the LIFO or the proportional rule (see
+``aegis.funds.rules``), up to a hop limit. It stops at sinks (cash-outs, crypto exchanges, large merchants:
+flagged with the amount that reached them, never frozen) and at the victims' own accounts (money that came
+back is not proceeds).
 
 Every amount is a vector with one entry per victim, so a mule account that received money of several
 victims reports each victim's share, which is what a pro-rata return needs. Conservation holds per victim:
@@ -21,15 +22,16 @@ from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
 from aegis.funds.index import TransferIndex
-from aegis.funds.rules import RULES, Ledger
+from aegis.funds.rules import RULES, Ledger, lifo
 
-Rule = Literal["fifo", "proportional"]
+Rule = Literal["fifo", "lifo", "proportional"]
 Sinks = Mapping[Any, str] | Collection[Any] | Callable[[Any], str | None]
 VICTIM = "victim"
 
@@ -152,10 +154,10 @@ class _Totals:
         self.held, self.sunk, self.beyond, self.dust = (np.zeros(self.victims) for _ in range(4))
 
 
-def _window(index: TransferIndex, window: timedelta | int) -> int:
+def _window(index: TransferIndex, window: timedelta | int, name: str = "match_window") -> int:
     if isinstance(window, timedelta):
         if index.time_kind != "datetime":
-            raise TypeError("this index counts time in steps: give match_window as a number of steps")
+            raise TypeError(f"this index counts time in steps: give {name} as a number of steps")
         return int(window.total_seconds() * 10**9)
     return int(window)
 
@@ -220,6 +222,7 @@ def trace(
     min_amount: float = 0.01,
     opening_balances: Mapping[Any, float] | None = None,
     match_window: timedelta | int = timedelta(hours=1),
+    max_dwell: timedelta | int | None = None,
 ) -> TraceResult:
     """Trace the seeds' money forward through ``index``.
 
@@ -227,13 +230,23 @@ def trace(
     "crypto_exchange", "large_merchant"), a set of accounts, or a function of the account. ``sink_channels``
     maps transfer channels to a sink kind (e.g. ``{"atm": "cash_out"}``): money moved through them stops at
     its payee. ``as_of`` cuts time (default: all of it). ``opening_balances`` gives known balances before
-    the first transfer; elsewhere the least balance consistent with the ledger is assumed.
+    the first transfer; elsewhere the least balance consistent with the ledger is assumed. ``max_dwell``
+    (LIFO only) is how long tainted money is followed after it reached an account: what is still there then
+    has settled and is held there, not carried on by the account's later payments (see
+    :func:`aegis.funds.rules.lifo`).
     """
     if rule not in RULES:
         raise ValueError(f"rule: expected one of {sorted(RULES)}, got {rule!r}")
     if max_hops < 1:
         raise ValueError("max_hops: must be at least 1")
     spread = RULES[rule]
+    if max_dwell is not None:
+        if rule != "lifo":
+            raise ValueError(f"max_dwell: only the lifo rule has a dwell limit, not {rule}")
+        dwell = _window(index, max_dwell, "max_dwell")
+        if dwell < 0:
+            raise ValueError("max_dwell: must not be negative")
+        spread = partial(lifo, dwell=dwell)
     resolved = _resolve(index, seeds, match_window)
     upto = index.rows_before(as_of)
     late = [index.event_id(row) for row, _, _ in resolved if row >= upto]

@@ -75,9 +75,11 @@ def evaluate_funds_sim(
     cash-out account). Returns per victim are given for the report-time scenario.
 
     "Freezable" follows the simulator's own record of whose money each withdrawal took; the chase books a
-    shared account's money by the tracing rule (FIFO: oldest money leaves first). Money is fungible, so at
-    short delays the chase can stop more of a reported victim's loss than the record says was left: the
-    money that stayed belonged, in the record, to earlier (often unreported) victims of the same gang.
+    shared account's money by the policy's tracing rule (LIFO by default: the newest money leaves first,
+    and money settled on a card for longer than ``max_dwell`` is held there). Money is fungible, so the two
+    books can differ: under FIFO (oldest money first) the chase stopped more of a reported victim's loss
+    than the record says was left, money that belonged, in the record, to the cards' owners or to earlier
+    (often unreported) victims of the same gang.
     """
     sim_dir = Path(sim_dir)
     policy = policy or load_policy()
@@ -172,6 +174,7 @@ def evaluate_funds_sim(
         "reported_victims": len(reports),
         "total_loss": round(total_loss, 2),
         "rule": policy.rule,
+        "max_dwell_hours": None if (dwell := policy.dwell(policy.rule)) is None else dwell.total_seconds() / 3600,
         "floor": float(policy.floor),
         "by_delay": rows,
         "returns_per_victim": per_victim,

@@ -80,6 +80,7 @@ def _trace(data: FundsData, chase: Mapping[str, Any], policy: FundsPolicy, as_of
         sinks=data.sinks(policy),
         sink_channels={**policy.sinks.channels, FOREIGN_CURRENCY: FOREIGN_CURRENCY},
         as_of=as_of,
+        max_dwell=policy.dwell(chase["rule"]),
     )
 
 
