@@ -6,7 +6,30 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from typer.testing import CliRunner
+
+from aegis.cli.main import app
+
 ROOT = Path(__file__).parents[1]
+
+
+def test_simulate_refuses_a_folder_that_holds_files_unless_forced(tmp_path: Path) -> None:
+    city = ["simulate", "--people", "150", "--days", "1", "--out"]
+    kept = tmp_path / "mine"
+    kept.mkdir()
+    (kept / "notes.txt").write_text("mine")
+    refused = CliRunner().invoke(app, [*city, str(kept)])
+    assert refused.exit_code == 2 and refused.stderr == (
+        f"error: --out: {kept} is not empty (a city there would be overwritten: give --force to overwrite it, or "
+        "another folder)\n")
+    assert [p.name for p in kept.iterdir()] == ["notes.txt"]
+    empty = tmp_path / "empty"
+    empty.mkdir()  # an empty folder made for it (mktemp -d) is fine
+    assert CliRunner().invoke(app, [*city, str(empty)]).exit_code == 0
+    again = CliRunner().invoke(app, [*city, str(empty), "--force"])
+    assert again.exit_code == 0 and (empty / "manifest.json").is_file(), again.output
+    (tmp_path / "file").write_text("")
+    assert "is a file, not a folder" in CliRunner().invoke(app, [*city, str(tmp_path / "file")]).stderr
 
 
 def test_every_phony_target_of_the_makefile_is_a_target() -> None:

@@ -177,11 +177,18 @@ def simulate(
     victims: Annotated[float, typer.Option("--victims-per-10k-day", min=0.0,
                                            help="New fraud victims per 10,000 residents a day.")] = 1.0,
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for events/ and truth/.")] = Path("var/sim"),
+    force: Annotated[bool, typer.Option("--force", help="Write into --out even if it holds files (a city there is "
+                                                        "overwritten).")] = False,
 ) -> None:
     """Simulate a city: residents, ordinary traffic, fraud campaigns, and the ground truth."""
     from aegis.simulate import SimConfig
     from aegis.simulate import simulate as run
 
+    if out_dir.exists() and not out_dir.is_dir():
+        raise DataError(f"--out: {out_dir} is a file, not a folder")
+    if out_dir.exists() and any(out_dir.iterdir()) and not force:
+        raise DataError(f"--out: {out_dir} is not empty (a city there would be overwritten: give --force to "
+                        "overwrite it, or another folder)")
     try:
         config = SimConfig(people=people, days=days, seed=seed, victims_per_10k_day=victims)
     except ValueError as exc:
