@@ -4,13 +4,37 @@ the Makefile's targets."""
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 from typer.testing import CliRunner
 
 from aegis.cli.main import app
+from aegis.store import open_engine
 
 ROOT = Path(__file__).parents[1]
+
+
+def _unread(*args: str) -> subprocess.CompletedProcess[bytes]:
+    """Run ``aegis ARGS`` with its stdout a pipe whose reader has gone (as `| head` leaves it once it has read
+    enough)."""
+    child = subprocess.Popen([sys.executable, "-m", "aegis.cli.main", *args], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE)
+    assert child.stdout is not None
+    child.stdout.close()  # long before the command, still importing, writes anything
+    _, stderr = child.communicate(timeout=120)
+    return subprocess.CompletedProcess(child.args, child.returncode, b"", stderr)
+
+
+def test_output_into_a_closed_pipe_ends_quietly_as_unix_tools_do(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    open_engine(url).dispose()
+    # JSON (print) and a table (rich) alike: exit 141 (128 + SIGPIPE), nothing on stderr
+    for args in (["audit", "--user", "c", "--role", "city_centre", "--db", url, "--json"],
+                 ["schemas", "--out", str(tmp_path / "schemas")]):
+        done = _unread(*args)
+        assert (done.returncode, done.stderr.decode()) == (141, ""), args
 
 
 def test_simulate_refuses_a_folder_that_holds_files_unless_forced(tmp_path: Path) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+import os
+import sys
 import time
 from collections.abc import Callable
 from typing import Annotated, Any, Literal, TypeVar
@@ -15,7 +17,15 @@ from aegis.reasons import Lang, Reason
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-out = Console()
+
+class _Stdout(Console):
+    def on_broken_pipe(self) -> None:
+        """A reader that stopped early (``| head``) ends the command in :func:`user_errors`, as it does for
+        print(), rather than in rich's own way (exit code 1)."""
+        raise BrokenPipeError
+
+
+out = _Stdout()
 err = Console(stderr=True, soft_wrap=True)
 
 LangOpt = Annotated[
@@ -39,7 +49,6 @@ def say(lang: Lang, message: Reason) -> None:
     out.print(message.text(lang), highlight=False)
 
 
-
 def _message(exc: BaseException) -> str:
     """What went wrong, in one line: a KeyError's own words without the quotes its str() adds, an OS error's
     file and reason without the errno."""
@@ -57,6 +66,9 @@ def user_errors(func: F) -> F:
     Every input error of Aegis (IngestError, DataError, ModelError, PolicyError, validation) is a ValueError;
     PermissionDenied is a PermissionError, and other OS errors (a file that cannot be read or written) name
     their file.
+
+    Output piped into a reader that stops early (``| head``) ends the command quietly with 141, as a Unix tool
+    killed by SIGPIPE does, not with an error about a broken pipe.
     """
 
     @functools.wraps(func)
@@ -64,7 +76,12 @@ def user_errors(func: F) -> F:
         from sqlalchemy.exc import OperationalError
 
         try:
-            return func(*args, **kwargs)
+            result = func(*args, **kwargs)
+            sys.stdout.flush()  # what is still buffered meets the closed pipe here, not at exit
+            return result
+        except BrokenPipeError:
+            _quiet_stdout()
+            raise typer.Exit(141) from None
         except (ValueError, LookupError, OSError) as exc:
             err.print(f"[red]error:[/red] {_message(exc)}", highlight=False)
             raise typer.Exit(2) from None
@@ -73,6 +90,16 @@ def user_errors(func: F) -> F:
             raise typer.Exit(2) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null, so that Python's last flush at exit finds no closed pipe to complain about
+    (the way the Python documentation gives for SIGPIPE)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # a stdout without a file descriptor (a test's capture) has nothing to flush
+        pass
 
 
 class Stopwatch:
