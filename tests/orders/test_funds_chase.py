@@ -325,3 +325,40 @@ def test_money_moved_on_in_another_currency_is_flagged_not_ordered_as_yuan(engin
                                                r"follows yuan \(CNY\) transfers only"):
         funds.add_losses(engine, CITY, view.chase_id, [loss_in_usd.event_id], now=minutes(41))
     assert funds.get_chase(engine, CITY, view.chase_id).loss == D("1000.00")
+
+
+def test_chase_errors_name_the_commands_options_not_the_apis_fields(engine: Engine, city: dict) -> None:
+    url = engine.url.render_as_string(hide_password=False)
+    runner = CliRunner()
+    v, w = city["v"].event_id, city["w"].event_id
+
+    def refused(*args: str) -> str:
+        result = runner.invoke(funds_cli, [*args, "--db", url])
+        assert result.exit_code == 2 and result.stderr.count("\n") == 1, result.output
+        for field in ("report_event_id", "loss_transfers", "max_hops", "add_losses"):
+            assert field not in result.stderr, result.stderr
+        return result.stderr
+
+    assert refused("chase").startswith("error: --report: a chase opens from --report REPORT_ID, or from --victim ")
+    assert refused("chase", "--victim", "PV").startswith("error: --loss: ")
+    assert refused("chase", "--loss", v).startswith("error: --victim: ")
+    assert "not both" in refused("chase", "--report", report_id(engine), "--victim", "PV")
+    # V paid again: a chase of both payments, then one asked for over the first alone
+    again = transfer("VA", "M1", "300", minutes(64))
+    with engine.begin() as conn:
+        EventRepository(engine).add_many("transfer", [again.model_dump()], conn)
+    first = funds.open_chase(engine, CITY, victim="PV", loss_transfers=[v, again.event_id], now=minutes(65))
+    assert refused("chase", "--victim", "PV", "--loss", v, "--loss", again.event_id, "--max-hops", "2") == (
+        f"error: --max-hops: chase {first.chase_id} is open with --max-hops 6, not 2\n")
+    assert refused("chase", "--victim", "PV", "--loss", v).startswith(
+        f"error: --loss: every loss transfer is already chased, in {first.chase_id} (add further losses to that "
+        "chase with `aegis funds add-losses`)")
+    other = funds.open_chase(engine, CITY, victim="PW", loss_transfers=[w], now=minutes(66))
+    assert refused("add-losses", other.chase_id, v, "--victim", "PV") == (
+        f"error: TRANSFERS: already chased elsewhere: {v} in {first.chase_id}\n")
+    # the API keeps its own field names
+    client = TestClient(create_app(engine))
+    centre = {"X-Aegis-User": "desk", "X-Aegis-Role": "city_centre"}
+    assert "report_event_id" in client.post("/api/v1/funds/chases", json={}, headers=centre).text
+    again_api = client.post("/api/v1/funds/chases", json={"victim": "PV", "loss_transfers": [v]}, headers=centre)
+    assert again_api.status_code == 422 and "with add_losses" in again_api.json()["detail"]

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Annotated, Any, Literal, TypeVar
 
 import typer
@@ -100,6 +101,31 @@ def _quiet_stdout() -> None:
         os.dup2(devnull, sys.stdout.fileno())
     except (OSError, ValueError):  # a stdout without a file descriptor (a test's capture) has nothing to flush
         pass
+
+
+def in_cli_terms(names: Mapping[str, str]) -> Callable[[F], F]:
+    """The use cases name what is wrong by the API's field names (``report_event_id: ...``); a command that
+    calls them names its own options instead (``--report: ...``), so the message matches what was typed.
+    ``names`` maps each field name (a whole word of the message) to the option or command to say; put it under
+    :func:`user_errors`."""
+    # a whole word, not part of an option already named (--held) nor of a longer name
+    words = re.compile(r"(?<![\w-])(" + "|".join(map(re.escape, names)) + r")(?![\w-])")
+
+    def decorate(func: F) -> F:
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return func(*args, **kwargs)
+            except (ValueError, LookupError) as exc:
+                said = _message(exc)
+                renamed = words.sub(lambda m: names[m.group()], said)
+                if renamed == said:
+                    raise
+                raise ValueError(renamed) from None
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
 
 
 class Stopwatch:

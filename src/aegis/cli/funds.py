@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from aegis.cli.common import LangOpt, out, say, table, user_errors
+from aegis.cli.common import LangOpt, in_cli_terms, out, say, table, user_errors
 from aegis.names import name_of
 from aegis.reasons import Lang, Reason, yuan
 
@@ -85,6 +85,8 @@ def _print_orders(orders: list[Any], as_json: bool, lang: Lang) -> None:
 
 @app.command()
 @user_errors
+@in_cli_terms({"report_event_id": "--report", "loss_transfers": "--loss", "max_hops": "--max-hops", "rule": "--rule",
+               "add_losses": "`aegis funds add-losses`"})
 def chase(
     report: Annotated[str | None, typer.Option(help="Report event id to chase.")] = None,
     victim: Annotated[str | None, typer.Option(help="Victim id (with --loss).")] = None,
@@ -101,6 +103,13 @@ def chase(
     """Open a chase: trace the loss transfers and send stop-payment orders to the banks."""
     from aegis.usecases.funds import open_chase
 
+    if report is not None and (victim or loss):
+        raise ValueError("--report: a chase opens from a report or from --victim and --loss, not both (add further "
+                         "losses to the report's chase with `aegis funds add-losses`)")
+    if report is None and not (victim and loss):
+        missing = "--loss" if victim else "--victim" if loss else "--report"
+        raise ValueError(f"{missing}: a chase opens from --report REPORT_ID, or from --victim VICTIM_ID and the loss "
+                         "transfers, one --loss TRANSFER_ID each")
     view = open_chase(
         _engine(db),
         _actor(user, role, institution),
@@ -144,6 +153,7 @@ def orders_list(
 
 @app.command()
 @user_errors
+@in_cli_terms({"held": "--held", "reason": "--reason", "action": "ACTION"})
 def respond(
     order_id: Annotated[str, typer.Argument(help="The order.")],
     action: Annotated[str, typer.Argument(help="acknowledge, execute, reject or moved_on.")],
@@ -204,6 +214,7 @@ def retrace(
 
 @app.command("add-losses")
 @user_errors
+@in_cli_terms({"loss_transfers": "TRANSFERS"})
 def add_losses(
     chase_id: Annotated[str, typer.Argument(help="The chase.")],
     transfers: Annotated[list[str], typer.Argument(help="Event ids of the further loss transfers.")],

@@ -331,14 +331,19 @@ def audit(
     """Read the audit log: who decided what about whom, when and why, newest first."""
     from aegis.store import open_engine
     from aegis.usecases.actor import Actor, Role
-    from aegis.usecases.audit import read_audit
+    from aegis.usecases.audit import READERS, read_audit
 
     try:
-        actor = Actor(user, Role(role))
+        reader = Role(role)
     except ValueError as exc:
         raise DataError(f"--role: {exc}") from None
-    entries = read_audit(open_engine(db, existing=True), actor, subject_type=subject_type, subject_id=subject_id,
-                         action=action, limit=limit, lang=lang)
+    if reader not in READERS:
+        # said before an Actor is made, which would ask a station user for the --station this command has not:
+        # the log is read citywide, never by district or station
+        raise DataError(f"--role: {role} may not read the audit log (it is read citywide, by "
+                        f"{' or '.join(sorted(READERS))})")
+    entries = read_audit(open_engine(db, existing=True), Actor(user, reader), subject_type=subject_type,
+                         subject_id=subject_id, action=action, limit=limit, lang=lang)
     if as_json:
         print(json.dumps(entries, ensure_ascii=False, indent=2, default=str))
         return
