@@ -1,18 +1,26 @@
-"""What every ``aegis`` command shares: the consoles and the rule that a user's error is one line, exit 2."""
+"""What every ``aegis`` command shares: the consoles, the tables, and the rule that a user's error is one line,
+exit 2."""
 
 from __future__ import annotations
 
 import functools
+import json
 import os
 import re
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
 from typing import Annotated, Any, Literal, TypeVar
 
 import typer
+from rich import box
+from rich.cells import cell_len
 from rich.console import Console
+from rich.segment import SegmentLines
 from rich.table import Column, Table
+from rich.text import Text as RichText
 
 from aegis.reasons import Lang, Reason
 
@@ -36,13 +44,81 @@ LangOpt = Annotated[
 ]
 
 
-def table(lang: Lang, *columns: Reason, title: Reason | None = None) -> Table:
-    """A table whose column headers (and title) are messages, shown in ``lang``."""
-    # Chinese has no spaces to wrap at, so a long Chinese name would end in an ellipsis: it folds at any character
-    # instead; English wraps between words (folding would split them)
-    overflow: Literal["fold", "ellipsis"] = "fold" if lang == "zh" else "ellipsis"
-    return Table(*(Column(c.text(lang), overflow=overflow) for c in columns),
-                 title=None if title is None else title.text(lang))
+@dataclass(frozen=True)
+class Head:
+    """A column: its header, one message a line (two fields stacked in one column, one above the other, keep a
+    table narrow), and what its cells hold. Text wraps; a whole value (an id, an account, a time) and a figure
+    never break, so that they can be copied and read; figures align right."""
+
+    lines: tuple[Reason, ...]
+    kind: Literal["text", "whole", "figure"] = "text"
+
+
+def text(*lines: Reason) -> Head:
+    return Head(lines)
+
+
+def whole(*lines: Reason) -> Head:
+    return Head(lines, "whole")
+
+
+def figure(*lines: Reason) -> Head:
+    return Head(lines, "figure")
+
+
+def table(lang: Lang, *columns: Reason | Head, title: Reason | None = None, compact: bool = False) -> Table:
+    """A table whose column headers (and title) are messages, shown in ``lang``.
+
+    ``compact`` is for listings of records (warnings, orders, log entries), printed with :func:`show`: no borders
+    between the columns, two spaces instead, so that an 80-column terminal gives its room to the cells."""
+    # text wraps between words and folds only a word longer than its column: Chinese has no spaces to wrap at
+    # (nor have the Chinese names of banks and stations in an English table), and an ellipsis would cut them short
+    heads = [c if isinstance(c, Head) else Head((c,)) for c in columns]
+    style: dict[str, Any] = (dict(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True)
+                             if compact else {})
+    return Table(*(Column("\n".join(r.text(lang) for r in h.lines), overflow="fold", no_wrap=h.kind != "text",
+                          justify="right" if h.kind == "figure" else "left") for h in heads),
+                 title=None if title is None else title.text(lang), **style)
+
+
+#: the fewest cells a text column is given when :func:`show` weighs whether a table fits the terminal
+_NARROWEST_TEXT = 4
+
+
+def show(shown: Table) -> None:
+    """Print a compact table of :func:`table` as wide as the terminal. Text wraps; whole values and figures stay whole
+    on their line, their headers wrap between words if room is short, and where even then they (with a few cells
+    for each text column) need more than the terminal, the table is as wide as they need, past the edge: an id cut
+    short is no id."""
+    def widest(cells: Iterable[Any], *, words: bool = False) -> int:
+        pieces = (piece for cell in cells for piece in (str(cell).split() if words else str(cell).splitlines()))
+        return max((cell_len(piece) for piece in pieces), default=0)
+
+    def need(headers: bool) -> int:
+        gaps = 2 * (len(shown.columns) - 1)
+        return gaps + sum(
+            max(widest(c.cells), widest([c.header], words=not headers), 1) if c.no_wrap
+            else min(widest([c.header, *c.cells]), _NARROWEST_TEXT) for c in shown.columns)
+
+    if need(headers=True) > out.width:
+        for column in shown.columns:
+            if column.no_wrap:
+                column.max_width = max(widest(column.cells), widest([column.header], words=True), 1)
+                column.header = RichText(str(column.header), no_wrap=False)
+    width = need(headers=False)
+    if width <= out.width:
+        out.print(shown)
+    else:  # print() would narrow it to the terminal again
+        out.print(SegmentLines(out.render_lines(shown, out.options.update(width=width), pad=False), new_lines=True),
+                  crop=False)
+
+
+def print_json(value: Any) -> None:
+    """``value`` as indented JSON on stdout (times in ISO 8601), for scripts."""
+    def plain(item: Any) -> str:
+        return item.isoformat() if isinstance(item, date) else str(item)
+
+    print(json.dumps(value, ensure_ascii=False, indent=2, default=plain))
 
 
 def say(lang: Lang, message: Reason) -> None:

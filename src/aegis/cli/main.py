@@ -15,7 +15,7 @@ import typer
 from rich.table import Column, Table
 
 from aegis import __version__
-from aegis.cli.common import LangOpt, Stopwatch, err, out, say, table, user_errors
+from aegis.cli.common import LangOpt, Stopwatch, err, out, say, show, table, user_errors, whole
 from aegis.cli.warnings import stats_table
 from aegis.names import name_of
 from aegis.reasons import Lang, Reason, joined, yuan
@@ -347,12 +347,15 @@ def audit(
     if as_json:
         print(json.dumps(entries, ensure_ascii=False, indent=2, default=str))
         return
-    shown = table(lang, Reason("时间"), Reason("操作人"), Reason("操作"), Reason("对象"), Reason("理由"),
-                  title=Reason("审计日志"))
+    if not entries:
+        say(lang, Reason("没有符合条件的审计日志条目"))
+        return
+    shown = table(lang, whole(Reason("时间")), Reason("操作人"), Reason("操作"), whole(Reason("对象")), Reason("理由"),
+                  title=Reason("审计日志"), compact=True)
     for e in entries:
-        shown.add_row(e["at"].strftime("%Y-%m-%d %H:%M:%S"), e["actor"], e["action"],
-                      f"{e['subject_type']}:{e['subject_id']}", joined(e["reasons"], lang))
-    out.print(shown)
+        shown.add_row(e["at"].strftime("%Y-%m-%d\n%H:%M:%S"), e["actor"], e["action"],
+                      f"{e['subject_type']}:\n{e['subject_id']}", joined(e["reasons"], lang))
+    show(shown)
 
 
 @app.command()
