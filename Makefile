@@ -6,7 +6,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := .venv
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-slow lint install models bench clean
+.PHONY: demo test test-slow lint install clean
 
 $(UV):
 	$(PYTHON) -m venv .tools

@@ -401,3 +401,102 @@ def test_a_rented_cards_owner_paying_a_friend_a_day_later_gets_the_friend_no_ord
         ]
     finally:
         fifo_store.dispose()
+
+
+def test_orders_keep_ids_and_sums_whole_in_80_columns(engine: Engine, city: dict,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    import re
+
+    from rich.cells import cell_len
+
+    from aegis.cli.common import out
+
+    # a bank's real account number, 19 digits, receives V's money
+    card = "6222020555378070887"
+    onward = transfer("M2", card, "500", minutes(30), "CC")
+    with engine.begin() as conn:
+        EventRepository(engine).add_many("transfer", [onward.model_dump()], conn)
+    view = funds.open_chase(engine, CITY, report_event_id=report_id(engine), rule="fifo", now=minutes(60))
+    url = engine.url.render_as_string(hide_password=False)
+    monkeypatch.setattr(out, "width", 80)  # what COLUMNS=80 gives rich
+    for lang in ("zh", "en"):
+        listed = CliRunner().invoke(funds_cli, ["orders", "list", "--db", url, "--lang", lang])
+        assert listed.exit_code == 0, listed.output
+        lines = listed.stdout.splitlines()
+        assert set(re.findall(r"OR-[0-9a-f]{20}", listed.stdout)) == {o.order_id for o in view.orders}
+        assert any(card in line for line in lines)  # the account on one line, not folded over several
+        assert "500.00" in listed.stdout and "490.00" in listed.stdout  # sums whole
+        assert max(cell_len(line) for line in lines) <= 80
+
+
+def test_commands_that_order_or_return_nothing_say_so(engine: Engine, city: dict) -> None:
+    url = engine.url.render_as_string(hide_password=False)
+    runner = CliRunner()
+    db = ["--db", url]
+    # W pays 50 to M3: below the policy's floor, nothing to order
+    small = transfer("WA", "M3", "50", minutes(30))
+    with engine.begin() as conn:
+        EventRepository(engine).add_many("transfer", [small.model_dump()], conn)
+    chased = runner.invoke(funds_cli, ["chase", "--victim", "PW", "--loss", small.event_id, *db])
+    assert chased.exit_code == 0, chased.output
+    assert "未下达指令：没有账户仍留有达到止付下限的涉案资金" in chased.stdout and "OR-" not in chased.stdout
+    # FIFO: all of V's money at bank-C's M2, whose bank then answers below
+    view = funds.open_chase(engine, CITY, report_event_id=report_id(engine), rule="fifo", now=minutes(60))
+    chase_id, nothing_new = view.chase_id, "没有新的指令：资金没有到达新的账户，已有指令的账户也没有新流入"
+    for args, said in (
+        (["retrace", chase_id], nothing_new),
+        (["retrace", chase_id, "--lang", "en"],
+         "no new orders: the money reached no new account, and no ordered account received more"),
+        (["add-losses", chase_id, city["v"].event_id], nothing_new),
+        (["escalate", chase_id], "没有新的冻结：本案没有等待跟进冻结的已执行止付"),
+        (["return", chase_id], "没有返还：本案账户上没有已执行的冻结"),
+        (["return", chase_id, "--lang", "en"], "nothing returned: no freeze on the chase's accounts is executed"),
+    ):
+        done = runner.invoke(funds_cli, [*args, *db])
+        assert done.exit_code == 0 and " ".join(done.stdout.split()) == said, (args, done.output)
+    none = runner.invoke(funds_cli, ["orders", "list", "--state", "rejected", *db])
+    assert none.exit_code == 0 and none.stdout.strip() == "没有符合条件的指令"
+    # the bank says the money moved on, but the store shows it nowhere new yet
+    oid = view.orders[0].order_id
+    bank = ["--role", "bank", "--institution", "bank-C", *db]
+    assert runner.invoke(funds_cli, ["respond", oid, "acknowledge", *bank]).exit_code == 0
+    moved = runner.invoke(funds_cli, ["respond", oid, "moved_on", *bank, "--lang", "en"])
+    assert moved.exit_code == 0
+    assert moved.stdout.splitlines() == [f"{oid}: moved on", "no follow-up order for your bank"]
+
+
+def test_chase_errors_name_the_commands_options_not_the_apis_fields(engine: Engine, city: dict) -> None:
+    url = engine.url.render_as_string(hide_password=False)
+    runner = CliRunner()
+    v, w = city["v"].event_id, city["w"].event_id
+
+    def refused(*args: str) -> str:
+        result = runner.invoke(funds_cli, [*args, "--db", url])
+        assert result.exit_code == 2 and result.stderr.count("\n") == 1, result.output
+        for field in ("report_event_id", "loss_transfers", "max_hops", "add_losses"):
+            assert field not in result.stderr, result.stderr
+        return result.stderr
+
+    assert refused("chase").startswith("error: --report: a chase opens from --report REPORT_ID, or from --victim ")
+    assert refused("chase", "--victim", "PV").startswith("error: --loss: ")
+    assert refused("chase", "--loss", v).startswith("error: --victim: ")
+    assert "not both" in refused("chase", "--report", report_id(engine), "--victim", "PV")
+    # V paid again: a chase of both payments, then one asked for over the first alone
+    again = transfer("VA", "M1", "300", minutes(64))
+    with engine.begin() as conn:
+        EventRepository(engine).add_many("transfer", [again.model_dump()], conn)
+    first = funds.open_chase(engine, CITY, victim="PV", loss_transfers=[v, again.event_id], now=minutes(65))
+    assert refused("chase", "--victim", "PV", "--loss", v, "--loss", again.event_id, "--max-hops", "2") == (
+        f"error: --max-hops: chase {first.chase_id} is open with --max-hops 6, not 2\n")
+    assert refused("chase", "--victim", "PV", "--loss", v).startswith(
+        f"error: --loss: every loss transfer is already chased, in {first.chase_id} (add further losses to that "
+        "chase with `aegis funds add-losses`)")
+    other = funds.open_chase(engine, CITY, victim="PW", loss_transfers=[w], now=minutes(66))
+    assert refused("add-losses", other.chase_id, v, "--victim", "PV") == (
+        f"error: TRANSFERS: already chased elsewhere: {v} in {first.chase_id}\n")
+    # the API keeps its own field names
+    client = TestClient(create_app(engine))
+    centre = {"X-Aegis-User": "desk", "X-Aegis-Role": "city_centre"}
+    assert "report_event_id" in client.post("/api/v1/funds/chases", json={}, headers=centre).text
+    again_api = client.post("/api/v1/funds/chases", json={"victim": "PV", "loss_transfers": [v]}, headers=centre)
+    assert again_api.status_code == 422 and "with add_losses" in again_api.json()["detail"]

@@ -170,3 +170,96 @@ def test_the_acting_users_headers_name_a_city_and_may_be_raw_utf8(sqlite_engine:
     assert client.get(f"/api/v1/warnings/{wid}", headers=beijing).status_code == 404
     # the audit log names who acted: an empty user is refused
     assert client.get("/api/v1/warnings", headers={**centre, "X-Aegis-User": " "}).status_code == 401
+
+
+def _store_with_warnings(tmp_path) -> tuple[Engine, str]:
+    """Every resident warned, P1 twice over (a second lead with the features the model saw)."""
+    from dataclasses import replace
+
+    from wdata import add_residents
+
+    from aegis.store import open_engine
+
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    engine = open_engine(url)
+    add_residents(engine)
+    seen = {"age": 60.0, "cur_score": 0.9, "n_fraud_url_7d": 0.0}
+    uc.raise_warnings(engine, SYSTEM, [request(person=p, lead=f"L{i}", at=T0) for i, p in enumerate(RESIDENTS)],
+                      now=T0)
+    uc.raise_warnings(engine, SYSTEM, [replace(request(lead="L9", level="urgent", at=T0 + timedelta(hours=1)),
+                                               features=seen)], now=T0 + timedelta(hours=1))
+    return engine, url
+
+
+def test_warnings_list_keeps_ids_and_figures_whole_in_80_columns_and_prints_json(tmp_path, monkeypatch) -> None:
+    import re
+
+    from rich.cells import cell_len
+
+    from aegis.cli.common import out
+
+    engine, url = _store_with_warnings(tmp_path)
+    centre = ["--user", "c", "--role", "city_centre", "--db", url]
+    monkeypatch.setattr(out, "width", 80)  # what COLUMNS=80 gives rich
+    for lang in ("zh", "en"):
+        listed = CliRunner().invoke(cli, ["list", *centre, "--lang", lang])
+        assert listed.exit_code == 0, listed.output
+        # each id whole on one line, copyable; the probabilities whole; nothing past the 80th column
+        ids = {w["warning_id"] for w in uc.list_warnings(engine, SYSTEM)}
+        assert set(re.findall(r"wrn-[0-9a-f]{20}", listed.output)) == ids
+        assert listed.output.count("0.85") == 3 and "siming-zhonghua" in listed.output
+        assert max(cell_len(line) for line in listed.output.splitlines()) <= 80
+    # narrower than the ids and figures need, the table runs past the edge rather than cut an id short
+    monkeypatch.setattr(out, "width", 30)
+    narrow = CliRunner().invoke(cli, ["list", *centre])
+    assert set(re.findall(r"wrn-[0-9a-f]{20}", narrow.output)) == ids
+    # --json: the same rows, every field, the names in the language asked for
+    as_json = CliRunner().invoke(cli, ["list", *centre, "--json", "--lang", "en"])
+    rows = json.loads(as_json.stdout)
+    assert [r["warning_id"] for r in rows] == [w["warning_id"] for w in uc.list_warnings(engine, SYSTEM)]
+    assert rows[0]["level"] == "urgent" and rows[0]["names"]["level"] == "urgent"
+    assert rows[0]["person_id"] == "P1" and rows[0]["deadline"].startswith("2026-10-05T")
+    filtered = json.loads(CliRunner().invoke(cli, ["list", *centre, "--json", "--level", "medium"]).stdout)
+    assert {r["person_id"] for r in filtered} == {"P2", "P3"}
+
+
+def test_warnings_list_says_when_nothing_matches_instead_of_an_empty_table(tmp_path) -> None:
+    _, url = _store_with_warnings(tmp_path)
+    centre = ["--user", "c", "--role", "city_centre", "--db", url]
+    for args, said in ((["--level", "low"], "没有符合条件的预警"),
+                       (["--level", "low", "--lang", "en"], "no warnings match"),
+                       (["--status", "closed", "--open"], "没有符合条件的预警")):
+        none = CliRunner().invoke(cli, ["list", *centre, *args])
+        assert none.exit_code == 0 and none.stdout.strip() == said, none.output
+    elsewhere = ["--user", "o", "--role", "police_station", "--district", "huli", "--station", "huli-other",
+                 "--db", url]
+    assert CliRunner().invoke(cli, ["list", *elsewhere]).stdout.strip() == "辖区内没有预警"
+    assert json.loads(CliRunner().invoke(cli, ["list", *centre, "--level", "low", "--json"]).stdout) == []
+
+
+def test_warnings_show_prints_the_warning_its_leads_and_history_as_the_api_does(tmp_path, monkeypatch) -> None:
+    from aegis.cli.common import out
+
+    engine, url = _store_with_warnings(tmp_path)
+    wid = next(w["warning_id"] for w in uc.list_warnings(engine, SYSTEM) if w["person_id"] == "P1")
+    district, station = RESIDENTS["P1"]
+    who = ["--user", "o1", "--role", "police_station", "--district", district, "--station", station, "--db", url]
+    monkeypatch.setattr(out, "width", 80)
+    shown = CliRunner().invoke(cli, ["show", wid, *who])
+    assert shown.exit_code == 0, shown.output
+    # the warning, both its leads with the features the model saw (non-zero ones), and its history
+    assert wid in shown.stdout and "P1" in shown.stdout and "reason of L9" in shown.stdout
+    assert "L0" in shown.stdout and "L9" in shown.stdout and "cur_score=0.9" in shown.stdout
+    assert "n_fraud_url_7d" not in shown.stdout
+    assert "warning.raise" in shown.stdout and "warning.update" in shown.stdout
+    english = CliRunner().invoke(cli, ["show", wid, *who, "--lang", "en"]).stdout
+    assert "features the model saw" in english and "history" in english
+    detail = json.loads(CliRunner().invoke(cli, ["show", wid, *who, "--json"]).stdout)
+    api = TestClient(create_app(engine)).get(f"/api/v1/warnings/{wid}", headers=headers("P1")).json()
+    assert [lead["lead_id"] for lead in detail["leads"]] == [lead["lead_id"] for lead in api["leads"]] == ["L0", "L9"]
+    assert detail["leads"][1]["features"] == api["leads"][1]["features"]
+    assert [h["action"] for h in detail["history"]] == [h["action"] for h in api["history"]]
+    # another station's warning is no warning of yours, as in the API
+    theirs = next(w["warning_id"] for w in uc.list_warnings(engine, SYSTEM) if w["person_id"] == "P3")
+    refused = CliRunner().invoke(cli, ["show", theirs, *who])
+    assert refused.exit_code == 2 and "no warning" in refused.stderr and "Traceback" not in refused.output

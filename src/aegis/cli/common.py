@@ -1,21 +1,40 @@
-"""What every ``aegis`` command shares: the consoles and the rule that a user's error is one line, exit 2."""
+"""What every ``aegis`` command shares: the consoles, the tables, and the rule that a user's error is one line,
+exit 2."""
 
 from __future__ import annotations
 
 import functools
+import json
+import os
+import re
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
 from typing import Annotated, Any, Literal, TypeVar
 
 import typer
+from rich import box
+from rich.cells import cell_len
 from rich.console import Console
+from rich.segment import SegmentLines
 from rich.table import Column, Table
+from rich.text import Text as RichText
 
 from aegis.reasons import Lang, Reason
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-out = Console()
+
+class _Stdout(Console):
+    def on_broken_pipe(self) -> None:
+        """A reader that stopped early (``| head``) ends the command in :func:`user_errors`, as it does for
+        print(), rather than in rich's own way (exit code 1)."""
+        raise BrokenPipeError
+
+
+out = _Stdout()
 err = Console(stderr=True, soft_wrap=True)
 
 LangOpt = Annotated[
@@ -25,19 +44,86 @@ LangOpt = Annotated[
 ]
 
 
-def table(lang: Lang, *columns: Reason, title: Reason | None = None) -> Table:
-    """A table whose column headers (and title) are messages, shown in ``lang``."""
-    # Chinese has no spaces to wrap at, so a long Chinese name would end in an ellipsis: it folds at any character
-    # instead; English wraps between words (folding would split them)
-    overflow: Literal["fold", "ellipsis"] = "fold" if lang == "zh" else "ellipsis"
-    return Table(*(Column(c.text(lang), overflow=overflow) for c in columns),
-                 title=None if title is None else title.text(lang))
+@dataclass(frozen=True)
+class Head:
+    """A column: its header, one message a line (two fields stacked in one column, one above the other, keep a
+    table narrow), and what its cells hold. Text wraps; a whole value (an id, an account, a time) and a figure
+    never break, so that they can be copied and read; figures align right."""
+
+    lines: tuple[Reason, ...]
+    kind: Literal["text", "whole", "figure"] = "text"
+
+
+def text(*lines: Reason) -> Head:
+    return Head(lines)
+
+
+def whole(*lines: Reason) -> Head:
+    return Head(lines, "whole")
+
+
+def figure(*lines: Reason) -> Head:
+    return Head(lines, "figure")
+
+
+def table(lang: Lang, *columns: Reason | Head, title: Reason | None = None, compact: bool = False) -> Table:
+    """A table whose column headers (and title) are messages, shown in ``lang``.
+
+    ``compact`` is for listings of records (warnings, orders, log entries), printed with :func:`show`: no borders
+    between the columns, two spaces instead, so that an 80-column terminal gives its room to the cells."""
+    # text wraps between words and folds only a word longer than its column: Chinese has no spaces to wrap at
+    # (nor have the Chinese names of banks and stations in an English table), and an ellipsis would cut them short
+    heads = [c if isinstance(c, Head) else Head((c,)) for c in columns]
+    style: dict[str, Any] = (dict(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True)
+                             if compact else {})
+    return Table(*(Column("\n".join(r.text(lang) for r in h.lines), overflow="fold", no_wrap=h.kind != "text",
+                          justify="right" if h.kind == "figure" else "left") for h in heads),
+                 title=None if title is None else title.text(lang), **style)
+
+
+#: the fewest cells a text column is given when :func:`show` weighs whether a table fits the terminal
+_NARROWEST_TEXT = 4
+
+
+def show(shown: Table) -> None:
+    """Print a compact table of :func:`table` as wide as the terminal. Text wraps; whole values and figures stay whole
+    on their line, their headers wrap between words if room is short, and where even then they (with a few cells
+    for each text column) need more than the terminal, the table is as wide as they need, past the edge: an id cut
+    short is no id."""
+    def widest(cells: Iterable[Any], *, words: bool = False) -> int:
+        pieces = (piece for cell in cells for piece in (str(cell).split() if words else str(cell).splitlines()))
+        return max((cell_len(piece) for piece in pieces), default=0)
+
+    def need(headers: bool) -> int:
+        gaps = 2 * (len(shown.columns) - 1)
+        return gaps + sum(
+            max(widest(c.cells), widest([c.header], words=not headers), 1) if c.no_wrap
+            else min(widest([c.header, *c.cells]), _NARROWEST_TEXT) for c in shown.columns)
+
+    if need(headers=True) > out.width:
+        for column in shown.columns:
+            if column.no_wrap:
+                column.max_width = max(widest(column.cells), widest([column.header], words=True), 1)
+                column.header = RichText(str(column.header), no_wrap=False)
+    width = need(headers=False)
+    if width <= out.width:
+        out.print(shown)
+    else:  # print() would narrow it to the terminal again
+        out.print(SegmentLines(out.render_lines(shown, out.options.update(width=width), pad=False), new_lines=True),
+                  crop=False)
+
+
+def print_json(value: Any) -> None:
+    """``value`` as indented JSON on stdout (times in ISO 8601), for scripts."""
+    def plain(item: Any) -> str:
+        return item.isoformat() if isinstance(item, date) else str(item)
+
+    print(json.dumps(value, ensure_ascii=False, indent=2, default=plain))
 
 
 def say(lang: Lang, message: Reason) -> None:
     """One line of output in ``lang``."""
     out.print(message.text(lang), highlight=False)
-
 
 
 def _message(exc: BaseException) -> str:
@@ -57,6 +143,9 @@ def user_errors(func: F) -> F:
     Every input error of Aegis (IngestError, DataError, ModelError, PolicyError, validation) is a ValueError;
     PermissionDenied is a PermissionError, and other OS errors (a file that cannot be read or written) name
     their file.
+
+    Output piped into a reader that stops early (``| head``) ends the command quietly with 141, as a Unix tool
+    killed by SIGPIPE does, not with an error about a broken pipe.
     """
 
     @functools.wraps(func)
@@ -64,7 +153,12 @@ def user_errors(func: F) -> F:
         from sqlalchemy.exc import OperationalError
 
         try:
-            return func(*args, **kwargs)
+            result = func(*args, **kwargs)
+            sys.stdout.flush()  # what is still buffered meets the closed pipe here, not at exit
+            return result
+        except BrokenPipeError:
+            _quiet_stdout()
+            raise typer.Exit(141) from None
         except (ValueError, LookupError, OSError) as exc:
             err.print(f"[red]error:[/red] {_message(exc)}", highlight=False)
             raise typer.Exit(2) from None
@@ -73,6 +167,41 @@ def user_errors(func: F) -> F:
             raise typer.Exit(2) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null, so that Python's last flush at exit finds no closed pipe to complain about
+    (the way the Python documentation gives for SIGPIPE)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # a stdout without a file descriptor (a test's capture) has nothing to flush
+        pass
+
+
+def in_cli_terms(names: Mapping[str, str]) -> Callable[[F], F]:
+    """The use cases name what is wrong by the API's field names (``report_event_id: ...``); a command that
+    calls them names its own options instead (``--report: ...``), so the message matches what was typed.
+    ``names`` maps each field name (a whole word of the message) to the option or command to say; put it under
+    :func:`user_errors`."""
+    # a whole word, not part of an option already named (--held) nor of a longer name
+    words = re.compile(r"(?<![\w-])(" + "|".join(map(re.escape, names)) + r")(?![\w-])")
+
+    def decorate(func: F) -> F:
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return func(*args, **kwargs)
+            except (ValueError, LookupError) as exc:
+                said = _message(exc)
+                renamed = words.sub(lambda m: names[m.group()], said)
+                if renamed == said:
+                    raise
+                raise ValueError(renamed) from None
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
 
 
 class Stopwatch:

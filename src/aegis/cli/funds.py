@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from aegis.cli.common import LangOpt, out, say, table, user_errors
+from aegis.cli.common import LangOpt, figure, in_cli_terms, out, say, show, table, text, user_errors, whole
 from aegis.names import name_of
 from aegis.reasons import Lang, Reason, yuan
 
@@ -60,31 +60,39 @@ def _amount(option: str, text: str) -> Decimal:
         raise ValueError(f"{option}: '{text}': {exc.errors()[0]['msg']}") from None
 
 
-def _print_orders(orders: list[Any], as_json: bool, lang: Lang) -> None:
+def _print_orders(orders: list[Any], as_json: bool, lang: Lang, *, none: Reason) -> None:
+    """Orders as JSON, or as a table of two lines an order (an 80-column terminal holds their ids and sums
+    whole), or, when there are none, the line ``none`` saying why."""
     orders = [o.in_language(lang) for o in orders]
     if as_json:
         print(json.dumps([o.model_dump(mode="json") for o in orders], ensure_ascii=False, indent=2))
         return
-    shown = table(lang, Reason("指令"), Reason("类型"), Reason("银行"), Reason("账户"), Reason("状态"), Reason("跳数"),
-                  Reason("序号"), Reason("要求金额"), Reason("已控金额"), Reason("答复时限"))
+    if not orders:
+        say(lang, none)
+        return
+    shown = table(lang, whole(Reason("指令"), Reason("账户")), text(Reason("类型"), Reason("状态")), Reason("银行"),
+                  figure(Reason("跳数"), Reason("序号")), figure(Reason("要求金额"), Reason("已控金额")),
+                  whole(Reason("答复时限")), compact=True)
     for o in orders:
         shown.add_row(
-            o.order_id,
-            o.names["kind"],
+            f"{o.order_id}\n{o.account}",
+            f"{o.names['kind']}\n{o.names['state']}",
             o.bank,
-            o.account,
-            o.names["state"],
-            str(o.hop),
-            str(o.seq),
-            str(o.requested),
-            str(o.held or ""),
-            o.respond_by.isoformat(timespec="minutes"),
+            f"{o.hop}\n{o.seq}",
+            f"{o.requested:.2f}\n{'' if o.held is None else f'{o.held:.2f}'}",
+            o.respond_by.isoformat(sep="\n", timespec="minutes"),
         )
-    out.print(shown)
+    show(shown)
+
+
+#: what a trace that orders nothing new says (a retrace, further losses)
+NOTHING_NEW = Reason("没有新的指令：资金没有到达新的账户，已有指令的账户也没有新流入")
 
 
 @app.command()
 @user_errors
+@in_cli_terms({"report_event_id": "--report", "loss_transfers": "--loss", "max_hops": "--max-hops", "rule": "--rule",
+               "add_losses": "`aegis funds add-losses`"})
 def chase(
     report: Annotated[str | None, typer.Option(help="Report event id to chase.")] = None,
     victim: Annotated[str | None, typer.Option(help="Victim id (with --loss).")] = None,
@@ -103,6 +111,13 @@ def chase(
     """Open a chase: trace the loss transfers and send stop-payment orders to the banks."""
     from aegis.usecases.funds import open_chase
 
+    if report is not None and (victim or loss):
+        raise ValueError("--report: a chase opens from a report or from --victim and --loss, not both (add further "
+                         "losses to the report's chase with `aegis funds add-losses`)")
+    if report is None and not (victim and loss):
+        missing = "--loss" if victim else "--victim" if loss else "--report"
+        raise ValueError(f"{missing}: a chase opens from --report REPORT_ID, or from --victim VICTIM_ID and the loss "
+                         "transfers, one --loss TRANSFER_ID each")
     view = open_chase(
         _engine(db),
         _actor(user, role, institution),
@@ -122,7 +137,8 @@ def chase(
     for sink in view.flagged:
         say(lang, Reason("  资金出口（{kind}）：{account}（{amount}元）", kind=name_of(sink["sink"], lang),
                          account=sink["account"], amount=yuan(sink["amount"])))
-    _print_orders(view.orders, False, lang)
+    _print_orders(view.orders, False, lang,
+                  none=Reason("未下达指令：没有账户仍留有达到止付下限的涉案资金"))
 
 
 @orders_app.command("list")
@@ -141,11 +157,12 @@ def orders_list(
     from aegis.usecases.funds import list_orders
 
     orders = list_orders(_engine(db), _actor(user, role, institution), chase_id=chase_id, state=state)
-    _print_orders(orders, as_json, lang)
+    _print_orders(orders, as_json, lang, none=Reason("没有符合条件的指令"))
 
 
 @app.command()
 @user_errors
+@in_cli_terms({"held": "--held", "reason": "--reason", "action": "ACTION"})
 def respond(
     order_id: Annotated[str, typer.Argument(help="The order.")],
     action: Annotated[str, typer.Argument(help="acknowledge, execute, reject or moved_on.")],
@@ -171,7 +188,11 @@ def respond(
     out.print(f"{result.order.order_id}: {name_of(result.order.state.value, lang)}", highlight=False)
     if result.follow_ups:
         say(lang, Reason("后续指令："))
-        _print_orders(result.follow_ups, False, lang)
+        _print_orders(result.follow_ups, False, lang, none=NOTHING_NEW)
+    elif action == "moved_on":
+        # a bank sees only the follow-ups sent to itself
+        say(lang, Reason("没有发给本行的后续指令") if role == "bank" else
+            Reason("没有后续指令：库中还没有资金转入的新账户（转出的转账入库后，用 aegis funds retrace 续查）"))
 
 
 @app.command()
@@ -186,7 +207,8 @@ def escalate(
     """Follow the chase's executed stop-payments with freezes."""
     from aegis.usecases.funds import escalate as run
 
-    _print_orders(run(_engine(db), _actor(user, role, None), chase_id), False, lang)
+    _print_orders(run(_engine(db), _actor(user, role, None), chase_id), False, lang,
+                  none=Reason("没有新的冻结：本案没有等待跟进冻结的已执行止付"))
 
 
 @app.command()
@@ -201,11 +223,12 @@ def retrace(
     """Trace the chase again now; order new accounts and supplementary holds (追加止付)."""
     from aegis.usecases.funds import retrace as run
 
-    _print_orders(run(_engine(db), _actor(user, role, None), chase_id), False, lang)
+    _print_orders(run(_engine(db), _actor(user, role, None), chase_id), False, lang, none=NOTHING_NEW)
 
 
 @app.command("add-losses")
 @user_errors
+@in_cli_terms({"loss_transfers": "TRANSFERS"})
 def add_losses(
     chase_id: Annotated[str, typer.Argument(help="The chase.")],
     transfers: Annotated[list[str], typer.Argument(help="Event ids of the further loss transfers.")],
@@ -218,7 +241,8 @@ def add_losses(
     """Add further loss transfers to a chase (补充报案), then trace and order again."""
     from aegis.usecases.funds import add_losses as run
 
-    _print_orders(run(_engine(db), _actor(user, role, None), chase_id, transfers, victim=victim), False, lang)
+    _print_orders(run(_engine(db), _actor(user, role, None), chase_id, transfers, victim=victim), False, lang,
+                  none=NOTHING_NEW)
 
 
 @app.command()
@@ -251,10 +275,13 @@ def return_(
     from aegis.usecases.funds import return_funds
 
     result = return_funds(_engine(db), _actor(user, role, None), chase_id)
-    shown = table(lang, Reason("受害人"), Reason("返还金额"))
+    if result.batch_id is None:
+        say(lang, Reason("没有返还：本案账户上没有已执行的冻结"))
+        return
+    shown = table(lang, whole(Reason("受害人")), figure(Reason("返还金额")), compact=True)
     for victim, amount in result.per_victim.items():
-        shown.add_row(victim, str(amount))
-    out.print(shown)
+        shown.add_row(victim, f"{amount:.2f}")
+    show(shown)
 
 
 @app.command()
@@ -273,13 +300,17 @@ def contacts(
     engine, actor = _engine(db), _actor(user, role, institution)
     if load:
         load_bank_contacts(engine, actor)
-    shown = table(lang, Reason("银行"), Reason("角色"), Reason("岗位"), Reason("电话"), Reason("值班时间"),
-                  Reason("在岗"))
+    posts = bank_contacts(engine, actor)
+    if not posts:
+        say(lang, Reason("没有银行值班岗位：用 --load 载入随附的岗位"))
+        return
+    shown = table(lang, Reason("银行"), Reason("角色"), Reason("岗位"), whole(Reason("电话")), Reason("值班时间"),
+                  Reason("在岗"), compact=True)
     on_duty = Reason("是").text(lang)
-    for c in bank_contacts(engine, actor):
+    for c in posts:
         shown.add_row(c["bank"], name_of(c["role"], lang), c["post"], c["phone"], c["hours"],
                       on_duty if c["on_duty"] else "")
-    out.print(shown)
+    show(shown)
 
 
 @app.command()

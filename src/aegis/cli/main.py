@@ -15,7 +15,7 @@ import typer
 from rich.table import Column, Table
 
 from aegis import __version__
-from aegis.cli.common import LangOpt, Stopwatch, err, out, say, table, user_errors
+from aegis.cli.common import LangOpt, Stopwatch, err, out, say, show, table, user_errors, whole
 from aegis.cli.warnings import stats_table
 from aegis.names import name_of
 from aegis.reasons import Lang, Reason, joined, yuan
@@ -177,11 +177,18 @@ def simulate(
     victims: Annotated[float, typer.Option("--victims-per-10k-day", min=0.0,
                                            help="New fraud victims per 10,000 residents a day.")] = 1.0,
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for events/ and truth/.")] = Path("var/sim"),
+    force: Annotated[bool, typer.Option("--force", help="Write into --out even if it holds files (a city there is "
+                                                        "overwritten).")] = False,
 ) -> None:
     """Simulate a city: residents, ordinary traffic, fraud campaigns, and the ground truth."""
     from aegis.simulate import SimConfig
     from aegis.simulate import simulate as run
 
+    if out_dir.exists() and not out_dir.is_dir():
+        raise DataError(f"--out: {out_dir} is a file, not a folder")
+    if out_dir.exists() and any(out_dir.iterdir()) and not force:
+        raise DataError(f"--out: {out_dir} is not empty (a city there would be overwritten: give --force to "
+                        "overwrite it, or another folder)")
     try:
         config = SimConfig(people=people, days=days, seed=seed, victims_per_10k_day=victims)
     except ValueError as exc:
@@ -324,23 +331,31 @@ def audit(
     """Read the audit log: who decided what about whom, when and why, newest first."""
     from aegis.store import open_engine
     from aegis.usecases.actor import Actor, Role
-    from aegis.usecases.audit import read_audit
+    from aegis.usecases.audit import READERS, read_audit
 
     try:
-        actor = Actor(user, Role(role))
+        reader = Role(role)
     except ValueError as exc:
         raise DataError(f"--role: {exc}") from None
-    entries = read_audit(open_engine(db, existing=True), actor, subject_type=subject_type, subject_id=subject_id,
-                         action=action, limit=limit, lang=lang)
+    if reader not in READERS:
+        # said before an Actor is made, which would ask a station user for the --station this command has not:
+        # the log is read citywide, never by district or station
+        raise DataError(f"--role: {role} may not read the audit log (it is read citywide, by "
+                        f"{' or '.join(sorted(READERS))})")
+    entries = read_audit(open_engine(db, existing=True), Actor(user, reader), subject_type=subject_type,
+                         subject_id=subject_id, action=action, limit=limit, lang=lang)
     if as_json:
         print(json.dumps(entries, ensure_ascii=False, indent=2, default=str))
         return
-    shown = table(lang, Reason("时间"), Reason("操作人"), Reason("操作"), Reason("对象"), Reason("理由"),
-                  title=Reason("审计日志"))
+    if not entries:
+        say(lang, Reason("没有符合条件的审计日志条目"))
+        return
+    shown = table(lang, whole(Reason("时间")), Reason("操作人"), Reason("操作"), whole(Reason("对象")), Reason("理由"),
+                  title=Reason("审计日志"), compact=True)
     for e in entries:
-        shown.add_row(e["at"].strftime("%Y-%m-%d %H:%M:%S"), e["actor"], e["action"],
-                      f"{e['subject_type']}:{e['subject_id']}", joined(e["reasons"], lang))
-    out.print(shown)
+        shown.add_row(e["at"].strftime("%Y-%m-%d\n%H:%M:%S"), e["actor"], e["action"],
+                      f"{e['subject_type']}:\n{e['subject_id']}", joined(e["reasons"], lang))
+    show(shown)
 
 
 @app.command()

@@ -14,7 +14,20 @@ from typing import Annotated, Any
 import typer
 import yaml
 
-from aegis.cli.common import LangOpt, Stopwatch, err, out, say, table, user_errors
+from aegis.cli.common import (
+    LangOpt,
+    Stopwatch,
+    err,
+    figure,
+    out,
+    print_json,
+    say,
+    show,
+    table,
+    text,
+    user_errors,
+    whole,
+)
 from aegis.events import fraud_type_name
 from aegis.names import name_of
 from aegis.reasons import Lang, Reason
@@ -28,8 +41,8 @@ def _uc() -> Any:
 
     return warnings
 
-app = typer.Typer(help="Warnings and dissuasion (预警劝阻): raise, list, take, contact, close, escalate, stats, "
-                       "pace, retrain.",
+app = typer.Typer(help="Warnings and dissuasion (预警劝阻): raise, list, show, take, contact, close, escalate, "
+                       "stats, pace, retrain.",
                   no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
 
 User = Annotated[str, typer.Option("--user", help="Your user id (recorded in the audit log).")]
@@ -57,6 +70,7 @@ RoleOpt = Annotated[Role, typer.Option("--role", callback=_police,
 District = Annotated[str | None, typer.Option("--district", help="Your district (district bureau users).")]
 Station = Annotated[str | None, typer.Option("--station", help="Your police station (station users).")]
 Db = Annotated[str | None, typer.Option("--db", help="Database URL (default: $AEGIS_DATABASE_URL).")]
+Json = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 Note = Annotated[str, typer.Option(help="What happened, in your words (kept in the audit log as written).")]
 
 
@@ -67,15 +81,21 @@ def _context(db: str | None, user: str, role: Role, district: str | None, statio
     return open_engine(db, existing=True), actor  # warnings live in a store that exists
 
 
+def _when(at: Any, sep: str = " ") -> str:
+    return str(at.strftime(f"%Y-%m-%d{sep}%H:%M"))
+
+
 def _show(rows: list[dict[str, Any]], lang: Lang) -> None:
-    shown = table(lang, Reason("编号"), Reason("级别"), Reason("诈骗类型"), Reason("概率"), Reason("处置状态"),
-                  Reason("队列"), Reason("派出所"), Reason("联系时限"), Reason("承办人"), Reason("理由"))
+    """Warnings, two lines each, so that an 80-column terminal has room for their reasons."""
+    shown = table(lang, whole(Reason("编号"), Reason("派出所")), figure(Reason("级别"), Reason("概率")),
+                  text(Reason("诈骗类型"), Reason("处置状态")), whole(Reason("联系时限")),
+                  text(Reason("队列"), Reason("承办人")), Reason("理由"), compact=True)
     for r in (_uc().shown(row, lang) for row in rows):
         names = r["names"]
-        shown.add_row(r["warning_id"], names["level"], r["fraud_type_name"], f"{r['probability']:.2f}",
-                      names["status"], names["queue"], r["station"],
-                      r["deadline"].strftime("%Y-%m-%d %H:%M"), r["assigned_to"] or "", "; ".join(r["reasons"][:2]))
-    out.print(shown)
+        shown.add_row(f"{r['warning_id']}\n{r['station']}", f"{names['level']}\n{r['probability']:.2f}",
+                      f"{r['fraud_type_name']}\n{names['status']}", _when(r["deadline"], "\n"),
+                      f"{names['queue']}\n{r['assigned_to'] or ''}", "\n".join(r["reasons"][:2]))
+    show(shown)
 
 
 @app.command("list")
@@ -85,10 +105,58 @@ def list_(user: User, role: RoleOpt, district: District = None, station: Station
           queue: Annotated[str | None, typer.Option(help="Only this tier's queue: station, district, city.")] = None,
           level: Annotated[str | None, typer.Option(help="Only this level: urgent, high, medium, low.")] = None,
           open_only: Annotated[bool, typer.Option("--open", help="Only open warnings.")] = False,
-          lang: LangOpt = "zh") -> None:
-    """List the warnings of your jurisdiction, most severe first."""
+          as_json: Json = False, lang: LangOpt = "zh") -> None:
+    """List the warnings of your jurisdiction, most severe first (`show` one for its leads and history)."""
     engine, actor = _context(db, user, role, district, station)
-    _show(_uc().list_warnings(engine, actor, status=status, queue=queue, level=level, open_only=open_only), lang)
+    rows = _uc().list_warnings(engine, actor, status=status, queue=queue, level=level, open_only=open_only)
+    if as_json:
+        print_json([_uc().shown(row, lang) for row in rows])
+    elif not rows:
+        filtered = status or queue or level or open_only
+        say(lang, Reason("没有符合条件的预警") if filtered else Reason("辖区内没有预警"))
+    else:
+        _show(rows, lang)
+
+
+@app.command("show")
+@user_errors
+def show_(warning_id: str, user: User, role: RoleOpt, district: District = None, station: Station = None,
+          db: Db = None, as_json: Json = False, lang: LangOpt = "zh") -> None:
+    """Show one warning whole: its fields, its reasons, the leads behind it (with the features the model saw) and
+    what was done about it."""
+    engine, actor = _context(db, user, role, district, station)
+    r = _uc().shown(_uc().get_warning(engine, actor, warning_id), lang)
+    if as_json:
+        print_json(r)
+        return
+    names = r["names"]
+    fields = table(lang, Reason("项目"), Reason("内容"), compact=True)
+    fields.show_header = False
+    for name, value in (
+        (Reason("编号"), r["warning_id"]), (Reason("人员"), r["person_id"]), (Reason("诈骗类型"), r["fraud_type_name"]),
+        (Reason("级别"), names["level"]), (Reason("概率"), f"{r['probability']:.2f}"),
+        (Reason("处置状态"), names["status"]), (Reason("队列"), names["queue"]), (Reason("辖区"), r["district"]),
+        (Reason("派出所"), r["station"]), (Reason("渠道"), names.get("channel", "")),
+        (Reason("联系时限"), _when(r["deadline"])), (Reason("升级次数"), str(r["escalations"])),
+        (Reason("承办人"), r["assigned_to"] or ""), (Reason("联系方式"), names.get("contact_channel", "")),
+        (Reason("办结结果"), names.get("outcome", "")), (Reason("线索数"), str(r["lead_count"])),
+        (Reason("首条线索"), _when(r["first_lead_at"])), (Reason("末条线索"), _when(r["last_lead_at"])),
+        (Reason("策略版本"), r["policy_version"]), (Reason("理由"), "\n".join(r["reasons"])),
+    ):
+        fields.add_row(name.text(lang), value)
+    show(fields)
+    leads = table(lang, whole(Reason("编号"), Reason("时间")), figure(Reason("级别"), Reason("概率")),
+                  Reason("模型所见特征（非零）"), title=Reason("线索"), compact=True)
+    for lead in r["leads"]:
+        seen = " ".join(f"{k}={v:g}" for k, v in sorted((lead["features"] or {}).items()) if v)
+        leads.add_row(f"{lead['lead_id']}\n{_when(lead['time'])}",
+                      f"{name_of(lead['level'], lang)}\n{lead['probability']:.2f}", seen)
+    show(leads)
+    history = table(lang, whole(Reason("时间")), Reason("操作人"), Reason("操作"), Reason("理由"),
+                    title=Reason("处置记录"), compact=True)
+    for entry in r["history"]:
+        history.add_row(_when(entry["at"]), entry["actor"], entry["action"], "\n".join(entry["reasons"]))
+    show(history)
 
 
 @app.command()
@@ -130,7 +198,8 @@ def escalate_overdue(user: User, role: RoleOpt, district: District = None, stati
     """Move warnings whose contact deadline passed up to the next tier's queue."""
     engine, actor = _context(db, user, role, district, station)
     moved = _uc().escalate_overdue(engine, actor)
-    _show(moved, lang)
+    if moved:
+        _show(moved, lang)
     up = sum(row["queue"] != row["from_queue"] for row in moved)
     say(lang, Reason("{up}条预警升至上一级；{kept}条已在市中心，逾期重新计时", up=up, kept=len(moved) - up))
 
@@ -159,8 +228,7 @@ def stats_table(stats: dict[str, Any], lang: Lang, *, title: Reason | None = Non
 @app.command()
 @user_errors
 def stats(user: User, role: RoleOpt, district: District = None, station: Station = None, db: Db = None,
-          as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
-          lang: LangOpt = "zh") -> None:
+          as_json: Json = False, lang: LangOpt = "zh") -> None:
     """Warning counts, outcomes and precision per level and fraud type, over your jurisdiction."""
     engine, actor = _context(db, user, role, district, station)
     figures = _uc().warning_stats(engine, actor)
@@ -179,8 +247,7 @@ def pace(sim: Annotated[Path | None, typer.Option(help="A simulated city instead
          quantile: Annotated[float, typer.Option(help="Quantile of contact-to-loss times.", min=0.01,
                                                  max=0.99)] = 0.1,
          min_cases: Annotated[int, typer.Option(help="Fewest cases for a fraud type to get a pace.", min=1)] = 5,
-         db: Db = None, as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
-         lang: LangOpt = "zh") -> None:
+         db: Db = None, as_json: Json = False, lang: LangOpt = "zh") -> None:
     """Measure each fraud type's pace (first contact -> first loss) from reported cases, for the policy."""
     from aegis.usecases import pace as uc
 
