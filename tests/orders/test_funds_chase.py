@@ -365,6 +365,14 @@ def test_the_centre_lists_the_reports_a_chase_opens_from(engine: Engine, city: d
     assert listed.status_code == 200 and [r["chase_id"] for r in listed.json()] == [view.chase_id]
     bank = {"X-Aegis-User": "duty", "X-Aegis-Role": "bank", "X-Aegis-Institution": "bank-B"}
     assert client.get("/api/v1/funds/reports", headers=bank).status_code == 403
+    url = engine.url.render_as_string(hide_password=False)
+    listed = CliRunner().invoke(funds_cli, ["reports", "--db", url])
+    assert listed.exit_code == 0 and report.event_id in listed.stdout and view.chase_id in listed.stdout
+    assert "2026-10-03" in listed.stdout and "11:00" in listed.stdout  # the report's time in China time (T0 + 1 h)
+    shown = json.loads(CliRunner().invoke(funds_cli, ["reports", "--chased", "--json", "--db", url]).stdout)
+    assert [r["event_id"] for r in shown] == [report.event_id]
+    none = CliRunner().invoke(funds_cli, ["reports", "--not-chased", "--db", url, "--lang", "en"])
+    assert none.exit_code == 0 and none.stdout.strip() == "no reports match"
 
 
 def test_a_rented_cards_owner_paying_a_friend_a_day_later_gets_the_friend_no_order(engine: Engine, tmp_path) -> None:

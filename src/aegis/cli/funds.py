@@ -72,7 +72,7 @@ def _print_orders(orders: list[Any], as_json: bool, lang: Lang, *, none: Reason)
         return
     shown = table(lang, whole(Reason("指令"), Reason("账户")), text(Reason("类型"), Reason("状态")), Reason("银行"),
                   figure(Reason("跳数"), Reason("序号")), figure(Reason("要求金额"), Reason("已控金额")),
-                  whole(Reason("答复时限")), compact=True)
+                  whole(Reason("答复时限"), Reason("（北京时间）")), compact=True)
     for o in orders:
         shown.add_row(
             f"{o.order_id}\n{o.account}",
@@ -80,9 +80,16 @@ def _print_orders(orders: list[Any], as_json: bool, lang: Lang, *, none: Reason)
             o.bank,
             f"{o.hop}\n{o.seq}",
             f"{o.requested:.2f}\n{'' if o.held is None else f'{o.held:.2f}'}",
-            o.respond_by.isoformat(sep="\n", timespec="minutes"),
+            _china(o.respond_by),
         )
     show(shown)
+
+
+def _china(at: Any) -> str:
+    """A time as the centre reads it, China time on two lines (a warning's deadline reads the same)."""
+    from aegis.events.models import CHINA_TZ
+
+    return str(at.astimezone(CHINA_TZ).strftime("%Y-%m-%d\n%H:%M"))
 
 
 #: what a trace that orders nothing new says (a retrace, further losses)
@@ -324,3 +331,35 @@ def demo(
     from aegis.usecases.funds import run_demo_chase
 
     print(json.dumps(run_demo_chase(_engine(db), sim, victims), ensure_ascii=False, indent=2))
+
+
+@app.command()
+@user_errors
+def reports(
+    chased: Annotated[bool | None, typer.Option(
+        "--chased/--not-chased", help="Only reports with a chase, or only those without (default: all).")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="How many, newest first.")] = 100,
+    user: UserOption = None,
+    role: RoleOption = "city_centre",
+    db: DbOption = None,
+    as_json: JsonOption = False,
+    lang: LangOpt = "zh",
+) -> None:
+    """List the reports (警情) a chase opens from, newest first, each with its chase: the REPORT_ID of `chase`."""
+    from aegis.events import fraud_type_name
+    from aegis.usecases.funds import list_reports
+
+    found = list_reports(_engine(db), _actor(user, role, None), chased=chased, limit=limit)
+    if as_json:
+        print(json.dumps([r.model_dump(mode="json") for r in found], ensure_ascii=False, indent=2))
+        return
+    if not found:
+        say(lang, Reason("没有符合条件的报案"))
+        return
+    shown = table(lang, whole(Reason("报案"), Reason("受害人")), text(Reason("诈骗类型"), Reason("收款账户")),
+                  figure(Reason("损失")), whole(Reason("时间"), Reason("（北京时间）")), whole(Reason("追查")),
+                  compact=True)
+    for r in found:
+        shown.add_row(f"{r.event_id}\n{r.victim_id}", f"{fraud_type_name(r.fraud_type, lang)}\n{', '.join(r.accounts)}",
+                      f"{r.loss:.2f}", _china(r.time), r.chase_id or "")
+    show(shown)
