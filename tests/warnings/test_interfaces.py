@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, timedelta
 from urllib.parse import quote
 
 from fastapi.testclient import TestClient
@@ -74,6 +74,12 @@ def test_cli_lists_own_queue_and_reports_errors_in_one_line(tmp_path) -> None:
     listed = runner.invoke(cli, ["list", *who])
     assert listed.exit_code == 0 and "P1" not in listed.output  # ids only, no other station's rows
     assert listed.output.count("wrn-") == 1
+    # the deadline in China time, as officers read it (stored in UTC, eight hours behind)
+    from aegis.events.models import CHINA_TZ
+
+    mine = next(w for w in uc.list_warnings(engine, SYSTEM) if w["person_id"] == "P1")
+    china, utc = (mine["deadline"].astimezone(tz).strftime("%H:%M") for tz in (CHINA_TZ, UTC))
+    assert china != utc and china in listed.output and utc not in listed.output
     other = uc.list_warnings(engine, SYSTEM)
     foreign = next(w["warning_id"] for w in other if w["person_id"] == "P3")
     failed = runner.invoke(cli, ["take", foreign, *who])

@@ -82,13 +82,16 @@ def _context(db: str | None, user: str, role: Role, district: str | None, statio
 
 
 def _when(at: Any, sep: str = " ") -> str:
-    return str(at.strftime(f"%Y-%m-%d{sep}%H:%M"))
+    """A stored time (UTC) as officers read it: China time."""
+    from aegis.events.models import CHINA_TZ
+
+    return str(at.astimezone(CHINA_TZ).strftime(f"%Y-%m-%d{sep}%H:%M"))
 
 
 def _show(rows: list[dict[str, Any]], lang: Lang) -> None:
     """Warnings, two lines each, so that an 80-column terminal has room for their reasons."""
     shown = table(lang, whole(Reason("编号"), Reason("派出所")), figure(Reason("级别"), Reason("概率")),
-                  text(Reason("诈骗类型"), Reason("处置状态")), whole(Reason("联系时限")),
+                  text(Reason("诈骗类型"), Reason("处置状态")), whole(Reason("联系时限"), Reason("（北京时间）")),
                   text(Reason("队列"), Reason("承办人")), Reason("理由"), compact=True)
     for r in (_uc().shown(row, lang) for row in rows):
         names = r["names"]
@@ -137,7 +140,7 @@ def show_(warning_id: str, user: User, role: RoleOpt, district: District = None,
         (Reason("级别"), names["level"]), (Reason("概率"), f"{r['probability']:.2f}"),
         (Reason("处置状态"), names["status"]), (Reason("队列"), names["queue"]), (Reason("辖区"), r["district"]),
         (Reason("派出所"), r["station"]), (Reason("渠道"), names.get("channel", "")),
-        (Reason("联系时限"), _when(r["deadline"])), (Reason("升级次数"), str(r["escalations"])),
+        (Reason("联系时限（北京时间）"), _when(r["deadline"])), (Reason("升级次数"), str(r["escalations"])),
         (Reason("承办人"), r["assigned_to"] or ""), (Reason("联系方式"), names.get("contact_channel", "")),
         (Reason("办结结果"), names.get("outcome", "")), (Reason("线索数"), str(r["lead_count"])),
         (Reason("首条线索"), _when(r["first_lead_at"])), (Reason("末条线索"), _when(r["last_lead_at"])),
