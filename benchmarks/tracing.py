@@ -8,6 +8,8 @@ split to 3-5 mules -> forward -> merge into a collector -> ATM cash-out or a cry
 Each trace starts from one transfer (half of them the chains' loss transfers, half random ones), by event
 id, goes 6 hops and includes the seed look-up. The baseline is a plain time-respecting breadth-first
 traversal in networkx (earliest arrival per account, no amounts at all) with the same sinks and hop limit.
+The rules measured: FIFO, LIFO with the shipped 24-hour dwell (``lifo_dwell_24h``, the default of
+``src/aegis/data/policy/funds.yaml``), LIFO without a dwell, and proportional; each on the same seeds.
 A networkx graph of the whole store does not fit a reasonable memory budget, so it is built over the edges
 the traversals can touch: the outgoing transfers of every account that a time-respecting 6-hop walk from
 the benchmark's seeds reaches. Those traversals see exactly the edges they would see in the full graph.
@@ -22,7 +24,9 @@ import gc
 import resource
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import networkx as nx
 import numpy as np
@@ -38,6 +42,14 @@ DAY_NS = 86_400 * 10**9
 START_NS = 1_780_000_000 * 10**9  # mid-2026
 MERCHANTS = 200
 HOPS = 6
+SHIPPED_DWELL = timedelta(hours=24)  # max_dwell of src/aegis/data/policy/funds.yaml
+# name in the results -> trace() options; lifo_dwell_24h is the shipped rule
+RULES: dict[str, dict[str, Any]] = {
+    "fifo": {"rule": "fifo"},
+    "lifo_dwell_24h": {"rule": "lifo", "max_dwell": SHIPPED_DWELL},
+    "lifo": {"rule": "lifo"},
+    "proportional": {"rule": "proportional"},
+}
 
 
 def rss_mib() -> float:
@@ -170,6 +182,11 @@ def percentiles(seconds: list[float]) -> dict[str, float]:
     }
 
 
+def significant(x: float, digits: int = 3) -> float:
+    """``x`` to ``digits`` significant digits (a p99 ratio to networkx is ~0.0005: 3 decimals read 0.0)."""
+    return float(f"{x:.{digits}g}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--transfers", type=int, default=10_000_000)
@@ -201,12 +218,12 @@ def main() -> None:
     seed_ids = [*rng.choice(chain_seeds, half, replace=False).tolist()]
     seed_ids += rng.integers(0, len(index), args.traces - len(seed_ids)).tolist()
     options = {"sinks": dict.fromkeys(sink_labels, "large_merchant"), "sink_channels": {"atm": "cash_out"}}
-    figures: dict[str, dict] = {}
-    for rule in ("fifo", "proportional"):
+    figures: dict[str, Any] = {}
+    for rule, rule_options in RULES.items():
         seconds, reached, gaps = [], [], []
         for seed_id in seed_ids:
             started = time.perf_counter()
-            result = trace(index, [seed_id], rule=rule, max_hops=HOPS, min_amount=args.min_amount, **options)
+            result = trace(index, [seed_id], max_hops=HOPS, min_amount=args.min_amount, **rule_options, **options)
             seconds.append(time.perf_counter() - started)
             reached.append(len(result.accounts))
             gaps.append(result.unaccounted())
@@ -226,9 +243,8 @@ def main() -> None:
     rows = reachable_edges(index, seed_rows, np.fromiter(sink_codes, dtype=np.int64))
     graph = networkx_graph(index, rows)
     nx_build_s = time.perf_counter() - started
-    seconds, reached, ours = [], [], []
+    seconds, reached = [], []
     for seed_id in nx_seeds:
-        ours.append(figures["fifo_seconds"][seed_ids.index(seed_id)])
         started = time.perf_counter()
         reached.append(networkx_trace(graph, index, seed_id, sink_codes))
         seconds.append(time.perf_counter() - started)
@@ -238,7 +254,10 @@ def main() -> None:
         "graph_edges": graph.number_of_edges(),
         "graph_build_s": round(nx_build_s, 1),
         "traces": len(nx_seeds),
-        "fifo_on_the_same_seeds": percentiles(ours),
+        **{
+            f"{rule}_on_the_same_seeds": percentiles([figures[f"{rule}_seconds"][seed_ids.index(s)] for s in nx_seeds])
+            for rule in ("fifo", "lifo_dwell_24h")
+        },
     }
     print("networkx", figures["networkx"], flush=True)
     load = Path("/proc/loadavg").read_text().split()[:3]
@@ -256,17 +275,20 @@ def main() -> None:
             "index_mib": round(index.nbytes / 2**20),
             "rss_growth_for_index_mib": round(rss_mib() - before),
             "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
-            "rules": {rule: figures[rule] for rule in ("fifo", "proportional")},
+            "rules": {rule: figures[rule] for rule in RULES},
+            "shipped_max_dwell_h": SHIPPED_DWELL.total_seconds() / 3600,
             "networkx_plain_traversal": figures["networkx"],
-            "p99_ratio_fifo_to_networkx_same_seeds": round(
-                figures["networkx"]["fifo_on_the_same_seeds"]["p99_ms"] / figures["networkx"]["p99_ms"], 3
-            ),
-            "p50_ratio_fifo_to_networkx_same_seeds": round(
-                figures["networkx"]["fifo_on_the_same_seeds"]["p50_ms"] / figures["networkx"]["p50_ms"], 3
-            ),
+            **{
+                f"{q}_ratio_{rule}_to_networkx_same_seeds": significant(
+                    figures["networkx"][f"{rule}_on_the_same_seeds"][f"{q}_ms"] / figures["networkx"][f"{q}_ms"]
+                )
+                for rule in ("fifo", "lifo_dwell_24h")
+                for q in ("p99", "p50")
+            },
             "load_average_at_end": load,
             "notes": (
-                "tracer timings include the seed look-up by event id and the FIFO/proportional accounting; "
+                "tracer timings include the seed look-up by event id and the rule's accounting (FIFO, LIFO with the "
+                "shipped 24-hour dwell, LIFO without a dwell, proportional); "
                 "networkx does a time-respecting earliest-arrival BFS without amounts, on a graph built "
                 "over the outgoing edges of every account reachable in 6 hops from its seeds (a networkx graph "
                 "of the whole store does not fit a reasonable budget); networkx runs on --nx-traces of the "
