@@ -335,3 +335,51 @@ def test_the_files_aegis_writes_are_files_its_detectors_read(tmp_path: Path) -> 
     bad = runner.invoke(app, ["predict", "text", "--data", str(tmp_path / "bad.parquet"),
                               "--out", str(tmp_path / "b.csv")])
     assert bad.exit_code != 0 and "bad.parquet: cannot be read as Parquet" in bad.output
+
+
+def test_evaluate_names_its_figures_in_chinese_or_in_english_and_its_json_keeps_the_keys(tmp_path: Path) -> None:
+    train, test = _text_files(tmp_path)
+    assert runner.invoke(app, ["train", "text", "--data", str(train), "--out", str(tmp_path / "m"),
+                               "--folds", "0"]).exit_code == 0
+    evaluate = ["evaluate", "text", "--model", str(tmp_path / "m"), "--data", str(test)]
+    chinese = runner.invoke(app, evaluate)
+    assert chinese.exit_code == 0, chinese.output
+    for name in ("指标", "数值", "涉诈精确率", "涉诈召回率", "涉诈F1", "准确率", "行数", "训练中见过的行",
+                 "各标签F1：正常"):
+        assert name in chinese.stdout, name
+    assert "fraud_precision" not in chinese.stdout and "metric" not in chinese.stdout
+    english = runner.invoke(app, [*evaluate, "--lang", "en"])
+    assert english.exit_code == 0, english.output
+    for name in ("metric", "value", "fraud precision", "fraud recall", "rows seen in training", "F1 by label: normal"):
+        assert name in english.stdout, name
+    assert "涉诈" not in english.stdout
+    keys = json.loads(runner.invoke(app, [*evaluate, "--json", "--lang", "en"]).stdout)
+    assert {"kind", "rows", "rows_seen_in_training", "fraud_precision", "fraud_f1", "f1_by_label"} <= set(keys)
+
+
+def test_a_workflows_nested_figures_are_named_and_unknown_keys_shown_as_written(capsys: pytest.CaptureFixture[str]
+                                                                                 ) -> None:
+    from aegis.cli.figures import cell, figure_name, print_figures
+
+    assert figure_name("overall.lead_time_h_median", "zh") == "总体：提前量中位数（小时）"
+    assert figure_name("overall.lead_time_h_median", "en") == "overall: median lead time (h)"
+    assert figure_name("by_level.urgent.queues.city", "zh") == "各级预警：紧急：队列：市反诈中心"
+    assert figure_name("queues.district", "en") == "queue: district bureau"
+    assert figure_name("overall.no_such_figure", "zh") == "overall.no_such_figure"
+    assert figure_name("something_new", "en") == "something_new"
+    assert (cell("rows", 12345), cell("total_loss", 1170000.5), cell("fraud_f1", 0.9), cell("seed", 2026),
+            cell("x", None)) == ("12,345", "1,170,000.50", "0.9000", "2026", "—")
+    figures = {"people": 20000, "overall": {"victims": 72, "lead_time_h_median": 27.35, "brand_new": 1},
+               "by_level": {"urgent": {"warnings": 47, "queues": {"city": 47}},
+                            "high": {"warnings": 29, "queues": {"district": 29}}},
+               "by_delay": [{"scenario": "5 min", "freezable_share": 0.74}, {"scenario": "report", "precision": 1.0}]}
+    print_figures(figures, "zh")
+    shown = capsys.readouterr().out
+    for said in ("居民人数", "20,000", "总体：受害人数", "总体：提前量中位数（小时）", "27.3500", "overall.brand_new",
+                 "各级预警", "紧急", "末笔损失后5分钟", "报案时", "尚可冻结占比"):
+        assert said in shown, said
+    print_figures(figures, "en")
+    shown = capsys.readouterr().out
+    for said in ("residents", "overall: median lead time (h)", "by level", "urgent", "5 min after the last loss",
+                 "at the report"):
+        assert said in shown, said

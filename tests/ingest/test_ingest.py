@@ -320,7 +320,9 @@ def test_a_file_of_which_every_row_is_rejected_fails_the_command(tmp_path):
     url = f"sqlite:///{tmp_path / 's.db'}"
     result = CliRunner().invoke(app, ["ingest", "call", str(bad), "--db", url])
     assert result.exit_code == 1 and "every row was rejected" in result.stderr
-    assert "and 3 more" in result.stderr  # five rejects are shown, the rest counted
+    assert "另有3行被拒收" in result.stderr  # five rejects are shown, the rest counted
+    in_english = CliRunner().invoke(app, ["ingest", "call", str(bad), "--db", url, "--lang", "en"])
+    assert in_english.exit_code == 1 and "and 3 more" in in_english.stderr
     good = tmp_path / "ok.csv"
     good.write_text("caller,callee,start,duration_s\n13800000001,13800000002,2026-10-01 09:00,30\nx,,bad,-1\n")
     assert CliRunner().invoke(app, ["ingest", "call", str(good), "--db", url]).exit_code == 0
@@ -349,3 +351,24 @@ def test_a_nul_or_an_impossible_year_rejects_its_row_and_the_batch_is_stored(eng
     assert (result.stored, result.rejected) == (1, 2)
     assert [(r.line, r.field) for r in result.sample_rejects] == [(2, "text"), (3, "time")]
     assert "NUL" in result.sample_rejects[0].reason and "year 1" in result.sample_rejects[1].reason
+
+
+def test_ingest_says_what_it_stored_in_chinese_or_in_english(tmp_path):
+    from typer.testing import CliRunner
+
+    from aegis.cli.main import app
+
+    path = tmp_path / "sms.csv"
+    path.write_text("sender,receiver,time,text\n"
+                    + "".join(f"1380000{i:04d},13900000001,2026-10-01 09:{i:02d},您好{i}\n" for i in range(3))
+                    + "x,,bad,\n", encoding="utf-8")
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    first = CliRunner().invoke(app, ["ingest", "sms", str(path), "--db", url])
+    assert first.exit_code == 0, first.output
+    assert "短信：读取4行，存入3行，已存过0行，拒收1行" in first.stdout
+    assert f"被拒收的行：{path}.rejects.csv" in "".join(first.stdout.split())  # a long path folds at 80 columns
+    assert "第5行：" in first.stderr  # the reject's line, field and reason
+    again = CliRunner().invoke(app, ["ingest", "sms", str(path), "--db", url, "--lang", "en"])
+    assert again.exit_code == 0, again.output
+    assert "SMS: read 4, stored 0, already stored 3, rejected 1" in again.stdout
+    assert f"rejectedrows:{path}.rejects.csv" in "".join(again.stdout.split()) and "line 5: " in again.stderr

@@ -508,3 +508,23 @@ def test_chase_errors_name_the_commands_options_not_the_apis_fields(engine: Engi
     assert "report_event_id" in client.post("/api/v1/funds/chases", json={}, headers=centre).text
     again_api = client.post("/api/v1/funds/chases", json={"victim": "PV", "loss_transfers": [v]}, headers=centre)
     assert again_api.status_code == 422 and "with add_losses" in again_api.json()["detail"]
+
+
+def test_the_funds_demo_prints_a_summary_in_chinese_or_english_and_its_json_on_request(
+        sqlite_engine: Engine, tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    summary = {"chases": ["CH-1", "CH-2"], "orders": 12, "orders_by_state": {"returned": 8, "released": 4},
+               "loss": "52000.50", "stopped": "30000", "frozen": "30000", "returned": "29000.25",
+               "returned_per_victim": {"P1": {"loss": "52000.50", "returned": "29000.25"}}}
+    monkeypatch.setattr(funds, "run_demo_chase", lambda engine, sim, victims: summary)
+    url = sqlite_engine.url.render_as_string(hide_password=False)
+    demo = ["demo", "--sim", str(tmp_path), "--db", url]
+    chinese = CliRunner().invoke(funds_cli, demo)
+    assert chinese.exit_code == 0, chinese.output
+    assert "资金追查演示：追查2起，下达指令12条（已返还 8、已解除 4）" in chinese.stdout
+    assert "52,000.50" in chinese.stdout and "29,000.25" in chinese.stdout and "已冻结" in chinese.stdout
+    assert "{" not in chinese.stdout  # no JSON
+    english = CliRunner().invoke(funds_cli, [*demo, "--lang", "en"])
+    assert "funds demo: 2 chases, 12 orders (returned 8, released 4)" in english.stdout
+    assert "returns per victim" in english.stdout and "frozen" in english.stdout
+    as_json = CliRunner().invoke(funds_cli, [*demo, "--json"])
+    assert json.loads(as_json.stdout) == summary

@@ -276,3 +276,19 @@ def test_hard_negatives_and_rented_cards(city: tuple[Path, dict]) -> None:
     ordinary = transfers[~transfers["event_id"].isin(set(flows["event_id"]))]
     with_history = mules[mules.isin(set(ordinary["payer_account"]) | set(ordinary["payee_account"]))]
     assert 0.2 < len(with_history) / len(mules) < 0.7  # own everyday cards rented to the gang
+
+
+def test_the_simulate_command_names_the_event_kinds_in_chinese_or_in_english(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from aegis.cli.main import app
+
+    city = ["simulate", "--people", "150", "--days", "1", "--out"]
+    chinese = CliRunner().invoke(app, [*city, str(tmp_path / "zh")])
+    assert chinese.exit_code == 0, chinese.output
+    assert "事件类型" in chinese.stdout and "行数" in chinese.stdout and "开户" in chinese.stdout
+    assert "已写入" in chinese.stdout and "written to" not in chinese.stdout
+    english = CliRunner().invoke(app, [*city, str(tmp_path / "en"), "--lang", "en"])
+    assert english.exit_code == 0, english.output
+    assert "account opening" in english.stdout and "written to" in english.stdout
+    assert "开户" not in english.stdout

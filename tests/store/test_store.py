@@ -151,3 +151,26 @@ def test_chases_stored_before_the_seed_table_give_it_each_transfer_once(database
         assert stored == {"T1": "CH-2", "T2": "CH-1", "T3": "CH-1"}
     finally:
         engine.dispose()
+
+
+def test_db_upgrade_and_counts_speak_chinese_or_english(tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from aegis.cli.main import app
+
+    url = f"sqlite:///{tmp_path / 'counted.db'}"
+    upgraded = CliRunner().invoke(app, ["db", "upgrade", "--db", url])
+    assert upgraded.exit_code == 0 and "数据库结构已是最新版本" in upgraded.stdout
+    assert "schema up to date" in CliRunner().invoke(app, ["db", "upgrade", "--db", url, "--lang", "en"]).stdout
+    engine = open_engine(url)
+    with engine.begin() as connection:
+        EventRepository(engine).add_many("transfer", [_transfer("1200.00"), _transfer("5.00", 1)], connection)
+    engine.dispose()
+    counted = CliRunner().invoke(app, ["db", "counts", "--db", url])
+    assert counted.exit_code == 0, counted.output
+    rows = dict(line.strip("│ ").split(" │ ") for line in counted.stdout.splitlines() if line.startswith("│"))
+    rows = {kind.strip(): n.strip() for kind, n in rows.items()}
+    assert "事件类型" in counted.stdout and "事件数" in counted.stdout
+    assert rows["转账"] == "2" and rows["网址访问"] == "0"
+    english = CliRunner().invoke(app, ["db", "counts", "--db", url, "--lang", "en"]).stdout
+    assert "kind" in english and "events" in english and "URL visit" in english and "网址访问" not in english

@@ -326,11 +326,34 @@ def demo(
     sim: Annotated[Path, typer.Option("--sim", help="A simulator output folder.")],
     victims: Annotated[int, typer.Option(min=1, help="Reported victims to chase.")] = 5,
     db: DbOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    lang: LangOpt = "zh",
 ) -> None:
-    """Chase the money of some simulated victims end to end with simulated banks."""
+    """Chase the money of some simulated victims end to end with simulated banks; a summary of the chases, the
+    orders and the money stopped, frozen and returned."""
     from aegis.usecases.funds import run_demo_chase
 
-    print(json.dumps(run_demo_chase(_engine(db), sim, victims), ensure_ascii=False, indent=2))
+    summary = run_demo_chase(_engine(db), sim, victims)
+    if as_json:
+        print(json.dumps(summary, ensure_ascii=False, indent=2))
+        return
+    states = Reason("、").text(lang).join(f"{name_of(state, lang)} {n:,}"
+                                         for state, n in summary["orders_by_state"].items())
+    say(lang, Reason("资金追查演示：追查{chases}起，下达指令{orders:,}条（{states}）", chases=len(summary["chases"]),
+                     orders=summary["orders"], states=states or "—"))
+    money = ("loss", "stopped", "frozen", "returned")
+    shown = table(lang, figure(Reason("损失")), figure(Reason("已止付")), figure(Reason("已冻结")),
+                  figure(Reason("已返还")), title=Reason("金额（元）"), compact=True)
+    shown.add_row(*(yuan(summary[k]) for k in money))
+    show(shown)
+    if not summary["returned_per_victim"]:
+        say(lang, Reason("没有返还：追查的账户上没有已执行的冻结"))
+        return
+    shown = table(lang, whole(Reason("受害人")), figure(Reason("损失（元）")), figure(Reason("返还金额")),
+                  title=Reason("各受害人返还"), compact=True)
+    for victim, money in summary["returned_per_victim"].items():
+        shown.add_row(victim, yuan(money["loss"]), yuan(money["returned"]))
+    show(shown)
 
 
 @app.command()

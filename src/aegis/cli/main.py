@@ -12,10 +12,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Column, Table
 
 from aegis import __version__
-from aegis.cli.common import LangOpt, Stopwatch, err, out, say, show, table, user_errors, whole
+from aegis.cli.common import LangOpt, Stopwatch, err, figure, out, say, show, table, user_errors, whole
 from aegis.cli.warnings import stats_table
 from aegis.names import name_of
 from aegis.reasons import Lang, Reason, joined, yuan
@@ -94,6 +93,7 @@ def ingest(
     ] = None,
     batch_size: Annotated[int, typer.Option(min=1, help="Rows per transaction.")] = 5000,
     db: DbOption = None,
+    lang: LangOpt = "zh",
 ) -> None:
     """Validate and store an event file; bad rows go to a reject file with line, field and reason."""
     from aegis.ingest import ingest_file
@@ -101,7 +101,7 @@ def ingest(
 
     engine = open_engine(db)
     with progress_bar("ingest") as bar:
-        task = bar.add_task(f"{kind} ← {file.name}", total=None)
+        task = bar.add_task(f"{name_of(kind, lang)} ← {file.name}", total=None)
         result = ingest_file(
             engine,
             kind,
@@ -111,17 +111,17 @@ def ingest(
             on_total=lambda n: bar.update(task, total=n),
             progress=lambda n: bar.advance(task, n),
         )
-    out.print(
-        f"{kind}: read {result.read}, stored {result.stored}, already stored {result.duplicate}, "
-        f"rejected {result.rejected}",
-        highlight=False,
-    )
-    for reject in result.sample_rejects:
-        err.print(f"  line {reject.line}: {reject.field}: {reject.reason}", highlight=False)
+    say(lang, Reason("{kind}：读取{read:,}行，存入{stored:,}行，已存过{duplicate:,}行，拒收{rejected:,}行",
+                     kind=name_of(kind, lang), read=result.read, stored=result.stored, duplicate=result.duplicate,
+                     rejected=result.rejected))
+    for reject in result.sample_rejects:  # the reason as validation gave it
+        line = Reason("第{line}行：{field}：{reason}", line=reject.line, field=reject.field, reason=reject.reason)
+        err.print(f"  {line.text(lang)}", highlight=False)
     if result.rejected > len(result.sample_rejects):
-        err.print(f"  and {result.rejected - len(result.sample_rejects)} more", highlight=False)
+        more = Reason("另有{n:,}行被拒收", n=result.rejected - len(result.sample_rejects))
+        err.print(f"  {more.text(lang)}", highlight=False)
     if result.reject_file:
-        out.print(f"rejected rows: {result.reject_file}", highlight=False)
+        say(lang, Reason("被拒收的行：{path}", path=str(result.reject_file)))
     if result.rejected and not (result.stored or result.duplicate):
         # nothing of the file could be used: a script running the ingest must notice
         err.print(f"error: {file}: every row was rejected", highlight=False)
@@ -130,24 +130,24 @@ def ingest(
 
 @db_app.command("upgrade")
 @user_errors
-def db_upgrade(db: DbOption = None) -> None:
+def db_upgrade(db: DbOption = None, lang: LangOpt = "zh") -> None:
     """Create or migrate the store's schema to the latest version."""
     from aegis.store import database_url, open_engine
 
     open_engine(db)
-    out.print(f"schema up to date: {_masked_url(database_url(db))}", highlight=False)
+    say(lang, Reason("数据库结构已是最新版本：{url}", url=_masked_url(database_url(db))))
 
 
 @db_app.command("counts")
 @user_errors
-def db_counts(db: DbOption = None) -> None:
+def db_counts(db: DbOption = None, lang: LangOpt = "zh") -> None:
     """How many events of each kind are stored."""
     from aegis.store import EventRepository, open_engine
 
-    table = Table("kind", "events")
+    shown = table(lang, Reason("事件类型"), figure(Reason("事件数")))
     for kind, n in EventRepository(open_engine(db, existing=True)).counts().items():
-        table.add_row(kind, f"{n:,}")
-    out.print(table)
+        shown.add_row(name_of(kind, lang), f"{n:,}")
+    out.print(shown)
 
 
 def _masked_url(url: str) -> str:
@@ -179,6 +179,7 @@ def simulate(
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for events/ and truth/.")] = Path("var/sim"),
     force: Annotated[bool, typer.Option("--force", help="Write into --out even if it holds files (a city there is "
                                                         "overwritten).")] = False,
+    lang: LangOpt = "zh",
 ) -> None:
     """Simulate a city: residents, ordinary traffic, fraud campaigns, and the ground truth."""
     from aegis.simulate import SimConfig
@@ -194,17 +195,22 @@ def simulate(
     except ValueError as exc:
         raise DataError(str(exc)) from None
     with progress_bar("simulate") as bar:
-        task = bar.add_task("simulate", total=None)
+        task = bar.add_task(Reason("模拟").text(lang), total=None)
 
         def advance(stage: str, done: int, total: int) -> None:
-            bar.update(task, description=stage, completed=done, total=total)
+            named = _SIM_STAGES.get(stage)
+            bar.update(task, description=named.text(lang) if named else stage, completed=done, total=total)
 
         manifest = run(config, out_dir, progress=advance)
-    table = Table("kind", "rows")
+    shown = table(lang, Reason("事件类型"), figure(Reason("行数")))
     for kind, n in manifest["rows"].items():
-        table.add_row(kind, f"{n:,}")
-    out.print(table)
-    out.print(f"written to {out_dir}", highlight=False)
+        shown.add_row(name_of(kind, lang), f"{n:,}")
+    out.print(shown)
+    say(lang, Reason("已写入{path}", path=str(out_dir)))
+
+
+#: the stages of :func:`aegis.simulate.simulate` its progress bar names
+_SIM_STAGES: dict[str, Reason] = {"population": Reason("生成居民"), "day": Reason("逐日模拟"), "done": Reason("完成")}
 
 
 @app.command()
@@ -556,6 +562,7 @@ def evaluate(
     policy: Annotated[Path | None, typer.Option(
         help="A workflow's policy file to try (default: the shipped one): warnings.yaml or funds.yaml.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
+    lang: LangOpt = "zh",
 ) -> None:
     """Measure a model against labelled files, or a workflow against a simulated city's truth."""
     if kind not in WORKFLOWS and kind not in ("text", "number", "url", "account"):
@@ -582,64 +589,13 @@ def evaluate(
     if as_json:
         print(json.dumps(figures, ensure_ascii=False, indent=2, default=str))
         return
-    _print_figures(figures)
+    from aegis.cli.figures import print_figures
+
+    print_figures(figures, lang)
 
 
 def _warn(message: Reason | str) -> None:
     err.print(f"[yellow]{message}[/yellow]", highlight=False)
-
-
-def _cell(value: Any) -> str:
-    return f"{value:.4f}" if isinstance(value, float) else str(value)
-
-
-def _short(value: Any) -> str:
-    """A figure in a grid cell: three significant digits below 10, fewer decimals above, "" for none."""
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return f"{value:.0f}" if abs(value) >= 100 else f"{value:.1f}" if abs(value) >= 10 else f"{value:.3g}"
-    return str(value)
-
-
-def _print_figures(figures: dict[str, Any], prefix: str = "") -> None:
-    """Nested figures as one table of dotted names; lists of records (rows by scenario, by victim) as tables."""
-    # a dotted name cut short with an ellipsis says nothing: long names fold onto a second line instead
-    table = Table(Column("metric", overflow="fold"), Column("value", min_width=12))
-    listed: list[tuple[str, list[dict[str, Any]]]] = []
-
-    def flat(values: dict[str, Any], path: str = "") -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for name, value in values.items():
-            out.update(flat(value, f"{path}{name}.") if isinstance(value, dict) else {f"{path}{name}": value})
-        return out
-
-    def rows(values: dict[str, Any], path: str) -> None:
-        for name, value in values.items():
-            if isinstance(value, dict) and len(value) > 1 and all(isinstance(v, dict) for v in value.values()):
-                # a grid (by level, by fraud type): one row per entry, one column per figure
-                listed.append((f"{path}{name}", [{name: key, **flat(v)} for key, v in value.items()]))
-            elif isinstance(value, dict):
-                rows(value, f"{path}{name}.")
-            elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
-                listed.append((f"{path}{name}", value))
-            else:
-                table.add_row(f"{path}{name}", _cell(value))
-
-    rows(figures, prefix)
-    out.print(table)
-    for title, records in listed:
-        columns = list(dict.fromkeys(key for record in records for key in record))
-        # names fold onto more lines; figures never break
-        cells = [[_short(record.get(c)) for c in columns] for record in records]
-        names = [c.replace("_", " ").replace(".", " ") for c in columns]
-        # every figure and every word of a name whole (names wrap between words); wider than the terminal if need be
-        widths = [max([len(word) for word in name.split()] + [len(row[i]) for row in cells])
-                  for i, name in enumerate(names)]
-        sub = Table(*(Column(n, min_width=w) for n, w in zip(names, widths, strict=True)), title=title)
-        for row in cells:
-            sub.add_row(*row)
-        out.print(sub, width=max(out.width, sum(w + 3 for w in widths) + 1), crop=False)
 
 
 _mount_workflows()
