@@ -383,3 +383,15 @@ def test_a_workflows_nested_figures_are_named_and_unknown_keys_shown_as_written(
     for said in ("residents", "overall: median lead time (h)", "by level", "urgent", "5 min after the last loss",
                  "at the report"):
         assert said in shown, said
+
+
+def test_one_fraud_label_the_model_knows_is_compared_as_a_type_not_collapsed(tmp_path: Path) -> None:
+    """Only a label the model never predicts ("fraud") reads as fraud against normal: a known type that is
+    wrong must show as wrong."""
+    rows = pd.DataFrame({"text": ["您好，我是京东金融客服，您的百万保障即将扣费，需关闭请下载会议软件共享屏幕",
+                                  "明天上午开会，记得带电脑"], "label": ["impersonate_police", "normal"]})
+    rows.to_csv(tmp_path / "typed.csv", index=False)
+    done = runner.invoke(app, ["evaluate", "text", "--data", str(tmp_path / "typed.csv"), "--json"])
+    assert done.exit_code == 0, done.output
+    figures = json.loads(done.stdout)
+    assert figures["fraud_f1"] == 1.0 and figures["accuracy"] == 0.5

@@ -63,27 +63,29 @@ def replay(
     queue = {a: deque([[opening[a], np.zeros(victims), -np.inf]]) for a in flows}
     balance = dict(opening)
     tainted = {a: np.zeros(victims) for a in flows}
-    parked = {a: np.zeros(victims) for a in flows}
+    settled: dict[str, list] = {a: [] for a in flows}  # LIFO's settled lots, beneath the rest, lowest first
     for row in order.itertuples():
         if row.time > upto:
             break
         payer, payee, amount = row.payer_account, row.payee_account, row.amount
         if rule in ("fifo", "lifo"):
+            if dwell is not None:  # tainted lots older than the dwell sink to the bottom of the account
+                sinking = [lot for lot in queue[payer] if lot[1].sum() > 0 and row.time - lot[2] > dwell]
+                queue[payer] = deque(lot for lot in queue[payer] if not any(lot is s for s in sinking))
+                settled[payer] += sinking
             carried, need = np.zeros(victims), amount
             while need > 1e-12:
-                lot = queue[payer][0 if rule == "fifo" else -1]
+                lots = queue[payer] if queue[payer] or rule == "fifo" else settled[payer]
+                lot = lots[0 if rule == "fifo" else -1]
                 if lot[0] <= 1e-12:
                     if rule == "fifo":
-                        queue[payer].popleft()
+                        lots.popleft()
                     else:
-                        queue[payer].pop()
+                        lots.pop()
                     continue
                 take = min(need, lot[0])
                 part = lot[1] * (take / lot[0])
-                if dwell is not None and row.time - lot[2] > dwell:
-                    parked[payer] += part  # settled here: held, not carried on
-                else:
-                    carried += part
+                carried += part
                 lot[1] = lot[1] * (1 - take / lot[0])
                 lot[0] -= take
                 need -= take
@@ -100,7 +102,7 @@ def replay(
         queue[payee].append([amount, arriving, row.time])
         tainted[payee] = tainted[payee] + arriving
     if rule in ("fifo", "lifo"):
-        return {a: sum((lot[1] for lot in q), parked[a]) for a, q in queue.items()}
+        return {a: sum((lot[1] for lot in [*q, *settled[a]]), np.zeros(victims)) for a, q in queue.items()}
     return tainted
 
 

@@ -340,6 +340,16 @@ def test_money_moved_on_in_another_currency_is_flagged_not_ordered_as_yuan(engin
     assert funds.get_chase(engine, CITY, view.chase_id).loss == D("1000.00")
 
 
+def test_a_reports_loss_in_another_currency_is_left_out_and_its_yuan_ones_chased(engine: Engine, city: dict) -> None:
+    usd = transfer("VA", "M1", "200", minutes(30)).model_copy(update={"currency": "USD"})
+    with engine.begin() as conn:
+        EventRepository(engine).add_many("transfer", [usd.model_dump()], conn)
+    view = funds.open_chase(engine, CITY, report_event_id=report_id(engine), now=minutes(60))
+    assert view.loss == D("1000.00") and view.orders
+    [opened] = AuditLog(engine).entries("fund_chase", view.chase_id)
+    assert opened["details"]["not_yuan"] == {usd.event_id: "USD"}
+
+
 def test_the_funds_demo_refuses_a_store_with_officers_chases(engine: Engine, city: dict, tmp_path) -> None:
     """The demo's banks are make-believe: in a store with real chases they would answer real orders."""
     view = funds.open_chase(engine, CITY, report_event_id=report_id(engine), now=minutes(60))

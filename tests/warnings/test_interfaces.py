@@ -56,6 +56,8 @@ def test_api_station_workflow_and_isolation(sqlite_engine: Engine) -> None:
     assert wrong.status_code == 422 and wrong.json()["detail"][0]["loc"] == ["query", "open"]
     assert "open_only" in wrong.json()["detail"][0]["msg"]
     assert client.get("/api/v1/warnings?open_only=true&lang=en", headers=headers("P1")).json() == []
+    for route in ("/api/v1/health", "/api/v1/warnings/stats"):  # the language is every route's to take
+        assert client.get(f"{route}?lang=en", headers=headers("P1")).status_code == 200
 
 
 def test_cli_lists_own_queue_and_reports_errors_in_one_line(tmp_path) -> None:

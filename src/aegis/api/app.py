@@ -24,7 +24,7 @@ def _known_query(request: Request) -> None:
     dependant = getattr(route, "dependant", None)
     if dependant is None:
         return
-    known: set[str] = set()
+    known = {"lang"}  # the language may be asked of every route (the README's ?lang=en), used or not
     pending = [dependant]
     while pending:  # the route's own parameters and those of its dependencies (the language, the actor ...)
         current = pending.pop()

@@ -331,9 +331,10 @@ def demo(
 ) -> None:
     """Chase the money of some simulated victims end to end with simulated banks; a summary of the chases, the
     orders and the money stopped, frozen and returned."""
+    from aegis.store import open_engine
     from aegis.usecases.funds import run_demo_chase
 
-    summary = run_demo_chase(_engine(db), sim, victims)
+    summary = run_demo_chase(open_engine(db), sim, victims)  # a store of its own may be new
     if as_json:
         print(json.dumps(summary, ensure_ascii=False, indent=2))
         return

@@ -356,10 +356,12 @@ def audit(
     if not entries:
         say(lang, Reason("没有符合条件的审计日志条目"))
         return
-    shown = table(lang, whole(Reason("时间")), Reason("操作人"), Reason("操作"), whole(Reason("对象")), Reason("理由"),
-                  title=Reason("审计日志"), compact=True)
+    from aegis.events.models import CHINA_TZ
+
+    shown = table(lang, whole(Reason("时间"), Reason("（北京时间）")), Reason("操作人"), Reason("操作"),
+                  whole(Reason("对象")), Reason("理由"), title=Reason("审计日志"), compact=True)
     for e in entries:
-        shown.add_row(e["at"].strftime("%Y-%m-%d\n%H:%M:%S"), e["actor"], e["action"],
+        shown.add_row(e["at"].astimezone(CHINA_TZ).strftime("%Y-%m-%d\n%H:%M:%S"), e["actor"], e["action"],
                       f"{e['subject_type']}:\n{e['subject_id']}", joined(e["reasons"], lang))
     show(shown)
 

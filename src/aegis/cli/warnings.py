@@ -265,10 +265,11 @@ def pace(sim: Annotated[Path | None, typer.Option(help="A simulated city instead
     if as_json:
         out.print_json(json.dumps(result, ensure_ascii=False))
         return
-    paces = table(lang, Reason("诈骗类型"), Reason("案件数"), Reason("小时（{q:g}分位）", q=quantile))
-    for ftype, row in result["by_fraud_type"].items():
-        paces.add_row(fraud_type_name(ftype, lang), str(row["cases"]), f"{row['hours']:.2f}")
-    out.print(paces)
+    if result["by_fraud_type"]:
+        paces = table(lang, Reason("诈骗类型"), Reason("案件数"), Reason("小时（{q:g}分位）", q=quantile))
+        for ftype, row in result["by_fraud_type"].items():
+            paces.add_row(fraud_type_name(ftype, lang), str(row["cases"]), f"{row['hours']:.2f}")
+        out.print(paces)
     if not result["policy_hours"]:
         # an empty table pasted into the policy would turn pace grading off: say why there is none instead
         say(lang, Reason("{timelines}条案件时间线，来自{reports}份报案：没有哪种诈骗类型达到{min_cases}起案件，"

@@ -167,8 +167,6 @@ Ident = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z+
 #: a point in time, normalised to UTC (naive input is China time); ISO 8601 or as spreadsheets write it
 Time = Annotated[datetime, BeforeValidator(spreadsheet_time), AfterValidator(to_utc)]
 #: a sum of money, its thousands grouped by commas or not
-FEN = Decimal("0.01")
-"""one fen (分), the smallest sum of money: amounts carry at most two places"""
 Money = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=2), BeforeValidator(grouped_amount)]
 #: a sum that moves or is held: more than zero, to the fen
 PositiveMoney = Annotated[Decimal, Field(gt=0, max_digits=18, decimal_places=2), BeforeValidator(grouped_amount)]
@@ -218,8 +216,6 @@ class Record(Outside):
         parts = [cls.kind]
         for name in cls.identity:
             value = getattr(record, name)
-            if isinstance(value, Decimal):  # to the fen: "10.5", "10.50" and "1,0.50" are one sum, one event
-                value = value.quantize(FEN)
             parts.append("" if value is None else value.isoformat() if isinstance(value, datetime) else str(value))
         digest = hashlib.blake2b("\x1f".join(parts).encode(), digest_size=12).hexdigest()
         return f"{cls.kind[:3]}-{digest}"

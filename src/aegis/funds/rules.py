@@ -194,10 +194,15 @@ def lifo(ledger: Ledger, positions: np.ndarray, taint: np.ndarray, dwell: int | 
     credit carry that credit on, while the owner's own savings, which came earlier, stay below it. Money the
     owner pays out later is the victim's only where no newer money came in between.
 
-    ``dwell`` (in the index's time unit) is how long tainted money is followed after it came: what of a lot is
-    still in the account ``dwell`` after its credit has settled there (沉淀资金) and stays held at this account,
-    where the order goes; later payments, the owner's everyday ones among them, do not carry it on. A debit
-    exactly ``dwell`` after the credit still carries it.
+    ``dwell`` (in the index's time unit) is how long tainted money is followed as the newest: what of a lot is
+    still in the account ``dwell`` after its credit has settled there (沉淀资金) and sinks to the bottom of the
+    account, beneath the owner's own money and anything that comes later: the owner's everyday payments take
+    their own money first and carry the settled money on only once the account holds less than it (the lowest
+    intermediate balance), so the rule never holds more than the account has. Lots settle in the order they
+    came; a later settled lot lies above an earlier one. A debit exactly ``dwell`` after the credit still
+    carries the lot as the newest. Settled lots are the one place the rule is not linear in the lots: the tracer
+    spreads the lots that reach an account at one hop together, and those reaching it again at a later hop (by
+    another path) apart from them, so there each visit's settled money sinks as if alone.
 
     In "stack coordinates" a credit occupies the heights of balance it adds, from the balance before it to the
     balance after. Money never moves within a stack: what lies below a unit leaves after it. So the part of
@@ -215,6 +220,7 @@ def lifo(ledger: Ledger, positions: np.ndarray, taint: np.ndarray, dwell: int | 
         ends = np.searchsorted(ledger.time, ledger.time[positions] + dwell, side="right")
     held = np.zeros(taint.shape[1])
     at, lots, shares = [], [], []
+    settled: list[tuple[int, np.ndarray]] = []  # (entry it settled at, what of it is left from there on)
     for lot, (start, end) in enumerate(zip(positions.tolist(), ends.tolist(), strict=True)):
         bottom = float(tops[lot]) - float(amount[start])
         floor = np.minimum.accumulate(balance[start:end])  # the lowest balance since the lot came
@@ -223,7 +229,21 @@ def lifo(ledger: Ledger, positions: np.ndarray, taint: np.ndarray, dwell: int | 
         at.append(hit + start + 1)
         lots.append(np.full(len(hit), lot))
         shares.append(leaving[hit])
-        held += max(float(floor[-1]) - bottom, 0.0) / float(amount[start]) * taint[lot]
+        left = max(float(floor[-1]) - bottom, 0.0)
+        if end < len(amount) and left > 0:  # settled while the ledger goes on: it sinks to the bottom
+            base = sum(float(rest[end - 1 - since]) for since, rest in settled)
+            lowest = np.minimum.accumulate(balance[end - 1:])
+            base = min(base, float(lowest[0]) - left)  # (an overdrawn ledger puts it below zero)
+            rest = np.clip(lowest - base, 0.0, left)
+            rest[0] = left
+            moved = (rest[:-1] - rest[1:]) / amount[start]
+            hit = np.flatnonzero(moved > 0)
+            at.append(hit + end)
+            lots.append(np.full(len(hit), lot))
+            shares.append(moved[hit])
+            settled.append((end - 1, rest))
+            left = float(rest[-1])
+        held += left / float(amount[start]) * taint[lot]
     return _gather(np.concatenate(at), np.concatenate(lots), np.concatenate(shares), taint, held)
 
 

@@ -86,19 +86,20 @@ def save_model(
         "metrics": metrics,
         "notes": notes,
     }
-    if seen is None:
-        (out / SEEN_FILE).unlink(missing_ok=True)  # an earlier model's rows are not this one's
-    else:
-        fd, tmp = tempfile.mkstemp(dir=out, suffix=".tmp")
-        with os.fdopen(fd, "wb") as handle:
-            np.save(handle, seen)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, out / SEEN_FILE)
+    # an earlier model's rows go before the new model comes, and its own after: a write cut short between
+    # leaves a model without digests (evaluate then cannot tell), never one with another model's
+    (out / SEEN_FILE).unlink(missing_ok=True)
     fd, tmp = tempfile.mkstemp(dir=out, suffix=".tmp")
     os.close(fd)
     joblib.dump(detector, tmp, compress=3)
     os.chmod(tmp, 0o644)  # mkstemp creates 0600; a model is readable like any shipped file
     os.replace(tmp, out / MODEL_FILE)
+    if seen is not None:
+        fd, tmp = tempfile.mkstemp(dir=out, suffix=".tmp")
+        with os.fdopen(fd, "wb") as handle:
+            np.save(handle, seen)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, out / SEEN_FILE)
     (out / CARD_FILE).write_text(json.dumps(card, ensure_ascii=False, indent=2, default=str) + "\n")
     (out / "MODEL_CARD.md").write_text(render_card(card))
     return card

@@ -106,14 +106,10 @@ def read_texts(paths: Sequence[Path], *, labelled: bool, fmt: str | None = None)
 def fraud_metrics(y_true: Sequence[str] | np.ndarray, labels: Sequence[str] | np.ndarray, scores: np.ndarray
                   ) -> dict[str, Any]:
     """Fraud-vs-normal precision, recall, F1 and AUC (fraud = any non-normal label), plus label accuracy and
-    macro-F1 over the true labels' classes (normal spellings counted as one class). Data that name one fraud
-    label only ("fraud" / "normal") are compared as such: any fraud type predicted counts as that label."""
+    macro-F1 over the true labels' classes (normal spellings counted as one class)."""
     truth = np.array(["normal" if is_normal_label(v) else str(v) for v in y_true], dtype=object)
     pred = np.array(["normal" if is_normal_label(v) else str(v) for v in labels], dtype=object)
     true_fraud, pred_fraud = truth != "normal", pred != "normal"
-    fraud_labels = set(truth[true_fraud])
-    if len(fraud_labels) == 1:
-        pred = np.where(pred_fraud, fraud_labels.pop(), pred)
     p, r, f, _ = precision_recall_fscore_support(true_fraud, pred_fraud, average="binary", zero_division=0)
     classes = sorted(set(truth))
     per_class = f1_score(truth, pred, labels=classes, average=None, zero_division=0)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -132,8 +132,13 @@ def evaluate(kind: str, model: Path | None, inputs: Inputs, *, say: Say | None =
     if data.n == 0:
         raise DataError("--data: no rows to evaluate")
     unknown = detector.unknown_labels(data.y)
-    if kind == "text" and len({str(v) for v in data.y if not is_normal_label(v)}) <= 1:
-        unknown = []  # one fraud label: compared as fraud against normal, the types need no common names
+    fraud_labels = {str(v) for v in data.y if not is_normal_label(v)}
+    if kind == "text" and len(fraud_labels) == 1 and set(unknown) == fraud_labels:
+        # one fraud label the model does not know ("fraud", "1"): the data say fraud or normal, and so are
+        # compared, every fraud type predicted counting as that label
+        label = fraud_labels.pop()
+        verdicts = [v if is_normal_label(v.label) else replace(v, label=label) for v in verdicts]
+        unknown = []
     if say is not None and unknown:
         say(f"warning: the model never predicts {len(unknown)} of the data's labels ({', '.join(unknown[:5])}"
             f"{', ...' if len(unknown) > 5 else ''}): the per-label figures compare different names; fraud "

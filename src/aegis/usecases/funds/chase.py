@@ -80,9 +80,16 @@ def open_chase(
     missing = [s.event_id for s in seeds if s.event_id not in rows]
     if missing:
         raise LookupError(f"loss transfers not found: {', '.join(map(str, missing))}")
-    if report_event_id is None and victim:
+    not_yuan: dict[str, str] = {}
+    if report_event_id is None:
         data.check_losses(victim, rows)  # a report's losses are found from the victim's own accounts
-    data.check_currency(rows)
+        data.check_currency(rows)  # losses given by hand are the asker's to mend
+    else:  # a report's losses in another currency are left out (and said so): its yuan ones are chased
+        not_yuan = data.not_yuan(rows)
+        seeds = [s for s in seeds if s.event_id not in not_yuan]
+        if not seeds:
+            raise ChaseError(f"report {report_event_id}: every loss was paid in another currency than yuan "
+                             f"({', '.join(sorted(set(not_yuan.values())))}); a chase follows yuan transfers only")
     # the id is that of the chase asked for, so a retry finds it even where some of its losses were skipped
     chase_id = stable_id("CH", *sorted(s.event_id for s in seeds))
     with engine.connect() as conn:
@@ -143,6 +150,7 @@ def open_chase(
                     "max_hops": chase["max_hops"],
                     "seeds": [s["event_id"] for s in seed_rows],
                     **({"already_chased": elsewhere} if elsewhere else {}),
+                    **({"not_yuan": not_yuan} if not_yuan else {}),
                 },
                 connection=conn,
             )

@@ -128,16 +128,20 @@ class FundsData:
                 raise ChaseError(f"loss transfer {event_id}: paid from account {mask(payer)}, which is not an "
                                  f"account of victim {victim}")
 
-    def check_currency(self, rows: dict[str, int]) -> None:
-        """Refuse loss transfers paid in another currency than yuan: the chase's sums would be wrong."""
+    def not_yuan(self, rows: dict[str, int]) -> dict[str, str]:
+        """The currency of each of these transfers paid in another currency than yuan."""
         index = self.index
         if index.channel is None or FOREIGN_CURRENCY not in index.channels:
-            return
-        for event_id, row in rows.items():
-            if index.channel_name(row) == FOREIGN_CURRENCY:
-                currency = self.transfers.loc[self.transfers["event_id"] == event_id, "currency"].iloc[0]
-                raise ChaseError(f"loss transfer {event_id}: paid in {currency}; a chase follows yuan ({YUAN}) "
-                                 "transfers only")
+            return {}
+        foreign = [event_id for event_id, row in rows.items() if index.channel_name(row) == FOREIGN_CURRENCY]
+        found = self.transfers.loc[self.transfers["event_id"].isin(foreign), ["event_id", "currency"]]
+        return dict(zip(found["event_id"], found["currency"], strict=True))
+
+    def check_currency(self, rows: dict[str, int]) -> None:
+        """Refuse loss transfers paid in another currency than yuan: the chase's sums would be wrong."""
+        for event_id, currency in sorted(self.not_yuan(rows).items())[:1]:
+            raise ChaseError(f"loss transfer {event_id}: paid in {currency}; a chase follows yuan ({YUAN}) "
+                             "transfers only")
 
     def report_seeds(self, report_event_id: str) -> tuple[str, list[Seed]]:
         """The victim and the loss transfers of a report: from the victim's accounts to those reported."""
