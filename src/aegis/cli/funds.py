@@ -380,10 +380,12 @@ def reports(
     if not found:
         say(lang, Reason("没有符合条件的报案"))
         return
-    shown = table(lang, whole(Reason("报案"), Reason("受害人")), text(Reason("诈骗类型"), Reason("收款账户")),
-                  figure(Reason("损失")), whole(Reason("时间"), Reason("（北京时间）")), whole(Reason("追查")),
-                  compact=True)
+    # three lines a report (its id, the victim, its chase), so that an 80-column terminal holds every id whole
+    shown = table(lang, whole(Reason("报案"), Reason("受害人"), Reason("追查")),
+                  whole(Reason("诈骗类型"), Reason("收款账户")), figure(Reason("损失")),
+                  whole(Reason("时间"), Reason("（北京时间）")), compact=True)
     for r in found:
-        shown.add_row(f"{r.event_id}\n{r.victim_id}", f"{fraud_type_name(r.fraud_type, lang)}\n{', '.join(r.accounts)}",
-                      f"{r.loss:.2f}", _china(r.time), r.chase_id or "")
+        shown.add_row(f"{r.event_id}\n{r.victim_id}\n{r.chase_id or '-'}",
+                      f"{fraud_type_name(r.fraud_type, lang)}\n" + "\n".join(r.accounts), f"{r.loss:.2f}",
+                      _china(r.time))
     show(shown)
