@@ -200,3 +200,25 @@ def test_settled_money_leaves_once_the_owners_money_is_spent_and_never_more_than
     result = trace(index, ["v"], rule="lifo", max_dwell=timedelta(hours=24))
     assert (held(result, "G"), held(result, "M"), held(result, "N")) == pytest.approx((2000, 6700, 1300))
     assert "SHOP" not in result.accounts and result.unaccounted() < 1e-9
+
+
+def test_no_order_asks_more_than_the_account_holds() -> None:
+    """The safety net under every rule: where a trace books more on an account than it holds (a settled lot
+    reached again by another path), the order asks for what is there, shared among the victims as booked."""
+    from dataclasses import replace
+    from decimal import Decimal
+
+    from aegis.actions.orders import Cover, supplements, targets
+
+    result = trace(rented_card(), ["v"], rule="lifo", max_dwell=timedelta(hours=24))
+    booked = result.accounts["M"]
+    doubled = replace(result, accounts={**result.accounts, "M": replace(
+        booked, held=2 * booked.held, held_by_victim={v: 2 * x for v, x in booked.held_by_victim.items()})})
+    balances = {"M": 1500.0, "G1": 6000.0, "G2": 3000.0}
+    by_account = {t.account: t for t in targets(doubled, Decimal(100), balances=balances)}
+    assert by_account["M"].amount == Decimal("1500.00") and sum(by_account["M"].taint.values()) == Decimal("1500.00")
+    assert by_account["G1"].amount == Decimal("6000.00")  # what the account holds is no cap on less
+    assert {t.account: t.amount for t in targets(doubled, Decimal(100))}["M"] == Decimal("2000.00")  # as booked
+    cover = Cover(amount=Decimal("1000.00"), next_seq=1, last_order="OR-x")
+    [extra] = supplements(doubled, Decimal(100), {"M": cover}, balances=balances)
+    assert extra.amount == Decimal("500.00")

@@ -298,6 +298,7 @@ def targets(
     *,
     throughput: Mapping[str, float] | None = None,
     min_share: float = 0.0,
+    balances: Mapping[str, float] | None = None,
 ) -> list[Target]:
     """Accounts the trace reached that still hold at least ``floor`` of taint, largest first.
 
@@ -306,24 +307,38 @@ def targets(
     follow-up trace only adds the accounts the money reached since. With ``throughput`` (all the money that
     went into each account: opening balance and credits), an account where the taint is less than
     ``min_share`` of it is left out too: a mule's money is mostly fraud money, while an ordinary account that
-    got a small "rebate" from a mule (刷单返利 victims do) is mostly its owner's own.
+    got a small "rebate" from a mule (刷单返利 victims do) is mostly its owner's own. With ``balances`` (what
+    each account holds at the trace's time), no order asks for more than the account holds.
     """
     skip = set(already)
     found = []
     for reached in result.accounts.values():
         if reached.sink is not None or reached.account in skip:
             continue
-        amount = fen(reached.held)
+        amount = _held(reached, balances)
         if amount < floor:
             continue
         if throughput is not None and reached.received < min_share * throughput.get(reached.account, 0.0):
             continue
-        taint = {str(v): fen(x) for v, x in reached.held_by_victim.items() if fen(x) > 0}
+        if amount < fen(reached.held):
+            taint = _scaled(reached.held_by_victim, amount)
+        else:
+            taint = {str(v): fen(x) for v, x in reached.held_by_victim.items() if fen(x) > 0}
         found.append(Target(str(reached.account), reached.hop, amount, taint, tuple(map(str, reached.path))))
     return sorted(found, key=lambda t: (-t.amount, t.hop, t.account))
 
 
-def supplements(result: TraceResult, floor: Decimal, covers: Mapping[str, Cover]) -> list[Target]:
+def _held(reached: Any, balances: Mapping[str, float] | None) -> Decimal:
+    """The taint an account holds, at most what it holds at all: a safety net under every rule (a tracing rule
+    that books settled money on an account can, where an account is reached twice, book more than is there)."""
+    held = fen(reached.held)
+    if balances is None or str(reached.account) not in balances:
+        return held
+    return max(min(held, fen(balances[str(reached.account)])), Decimal(0))
+
+
+def supplements(result: TraceResult, floor: Decimal, covers: Mapping[str, Cover],
+                balances: Mapping[str, float] | None = None) -> list[Target]:
     """Supplementary orders (追加止付): accounts already ordered that now hold at least ``floor`` more taint.
 
     A second wave of the victims' money can reach an account after its first order (another split arriving
@@ -335,7 +350,7 @@ def supplements(result: TraceResult, floor: Decimal, covers: Mapping[str, Cover]
         reached = result.accounts.get(account)
         if reached is None or reached.sink is not None:
             continue
-        extra = fen(reached.held) - cover.amount
+        extra = _held(reached, balances) - cover.amount
         if extra < floor:
             continue
         found.append(

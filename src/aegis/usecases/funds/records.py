@@ -96,16 +96,19 @@ def _targets(
     covers = covers or {}
     index = data.index
     upto = index.rows_before(as_of)
-    throughput = {}
+    throughput, balances = {}, {}
     for account in result.accounts:
         code = index.account_code(account)
         if code is None:
             continue
         ledger = Ledger.of(index, code, upto)
-        throughput[str(account)] = ledger.opening + float(ledger.amount[~ledger.debit].sum())
+        credits = float(ledger.amount[~ledger.debit].sum())
+        throughput[str(account)] = ledger.opening + credits
+        balances[str(account)] = ledger.opening + credits - float(ledger.amount[ledger.debit].sum())
     return [
-        *targets(result, policy.floor, covers, throughput=throughput, min_share=policy.min_taint_share),
-        *supplements(result, policy.floor, covers),
+        *targets(result, policy.floor, covers, throughput=throughput, min_share=policy.min_taint_share,
+                 balances=balances),
+        *supplements(result, policy.floor, covers, balances=balances),
     ]
 
 
