@@ -538,3 +538,19 @@ def test_the_funds_demo_prints_a_summary_in_chinese_or_english_and_its_json_on_r
     assert "returns per victim" in english.stdout and "frozen" in english.stdout
     as_json = CliRunner().invoke(funds_cli, [*demo, "--json"])
     assert json.loads(as_json.stdout) == summary
+
+
+def test_a_report_chased_again_takes_in_the_payments_stored_since(engine: Engine, city: dict) -> None:
+    """V's bank sends a payment late: the report's chase, asked for again, follows it too (it was "no such
+    chase": the chase id of the larger set of losses was looked up, and the report's chase not found)."""
+    first = funds.open_chase(engine, CITY, report_event_id=report_id(engine), now=minutes(60))
+    late = transfer("VA", "M1", "300", minutes(50))
+    with engine.begin() as conn:
+        EventRepository(engine).add_many("transfer", [late.model_dump()], conn)
+    again = funds.open_chase(engine, CITY, report_event_id=report_id(engine), now=minutes(70))
+    assert again.chase_id == first.chase_id and not again.opened_now and again.loss == D("1300.00")
+    actions = [e["action"] for e in AuditLog(engine).entries("fund_chase", first.chase_id)]
+    assert actions == ["chase.open", "chase.add_losses", "chase.retrace"]
+    assert funds.open_chase(engine, CITY, report_event_id=report_id(engine), now=minutes(71)) == again
+    with pytest.raises(funds.ChaseError, match=f"max_hops: chase {first.chase_id} is open with max_hops"):
+        funds.open_chase(engine, CITY, report_event_id=report_id(engine), max_hops=2, now=minutes(72))

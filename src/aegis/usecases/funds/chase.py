@@ -72,6 +72,12 @@ def open_chase(
                          "not both (add further losses to the report's chase with add_losses)")
     if report_event_id is not None:
         victim, seeds = data.report_seeds(report_event_id)
+        with engine.connect() as conn:
+            chased = conn.execute(select(fund_chase.c.chase_id)
+                                  .where(fund_chase.c.report_event_id == report_event_id)).scalar()
+        if chased is not None:  # the report's chase, asked for again once more of the victim's payments are in
+            return _report_chase_again(engine, actor, chased, seeds, rule=rule, max_hops=max_hops, now=now,
+                                       data=data, policy=policy)
     elif victim and loss_transfers:
         seeds = [Seed(event_id=e, victim=victim) for e in loss_transfers]
     else:
@@ -165,6 +171,25 @@ def open_chase(
                 now=now,
             )
     return get_chase(engine, actor, chase_id).model_copy(update={"opened_now": bool(inserted)})
+
+
+def _report_chase_again(engine: Engine, actor: Actor, chase_id: str, seeds: Sequence[Seed], *, rule: str | None,
+                        max_hops: int | None, now: datetime, data: FundsData, policy: FundsPolicy) -> ChaseView:
+    """A report chased before: its chase as it stands, with the report's losses it does not follow yet added
+    (a payment stored since, 补充报案), those other chases follow or paid in another currency left out."""
+    view = get_chase(engine, actor, chase_id)
+    for name, asked, kept in (("rule", rule, view.rule), ("max_hops", max_hops, view.max_hops)):
+        if asked is not None and asked != kept:
+            raise ChaseError(f"{name}: chase {chase_id} is open with {name} {kept}, not {asked}")
+    wanted = [s.event_id for s in seeds]
+    with engine.connect() as conn:
+        taken = _chased(conn, wanted)
+    not_yuan = data.not_yuan(data.index.rows_of(e for e in wanted if e not in taken))
+    new = [e for e in wanted if e not in taken and e not in not_yuan]
+    if new:
+        add_losses(engine, actor, chase_id, new, victim=seeds[0].victim, now=now, data=data, policy=policy)
+        view = get_chase(engine, actor, chase_id)
+    return view
 
 
 def get_chase(engine: Engine, actor: Actor, chase_id: str) -> ChaseView:
