@@ -22,20 +22,32 @@ def _known_query(request: Request) -> None:
     ``open_only`` answered closed warnings too, as if the filter had been applied."""
     route = request.scope.get("route")
     dependant = getattr(route, "dependant", None)
-    if dependant is None:
+    if dependant is None:  # not one of the API's routes (the OpenAPI pages)
         return
-    known = {"lang"}  # the language may be asked of every route (the README's ?lang=en), used or not
-    pending = [dependant]
-    while pending:  # the route's own parameters and those of its dependencies (the language, the actor ...)
-        current = pending.pop()
-        known |= {p.alias for p in current.query_params}
-        pending += current.dependencies
+    # worked out on a route's first request, then kept by the route's id: the app keeps its routes alive, and a
+    # route (which defines __eq__) is no dict key
+    names = request.app.state.query_names
+    known = names.get(id(route))
+    if known is None:
+        known = names[id(route)] = _query_names(dependant)
     unknown = sorted(set(request.query_params) - known)
     if unknown:
         raise RequestValidationError([{"type": "extra_forbidden", "loc": ("query", name),
                                        "msg": f"unknown query parameter (this route takes: "
                                               f"{', '.join(sorted(known)) or 'none'})", "input": None}
                                       for name in unknown])
+
+
+def _query_names(dependant: Any) -> frozenset[str]:
+    """The query parameters a route takes: its own and its dependencies' (the language, the actor ...), and
+    ``lang``, which every route may be asked (the README's ?lang=en)."""
+    known = {"lang"}
+    pending = [dependant]
+    while pending:
+        current = pending.pop()
+        known |= {p.alias for p in current.query_params}
+        pending += current.dependencies
+    return frozenset(known)
 
 
 def create_app(engine: Engine) -> FastAPI:
@@ -67,6 +79,7 @@ def create_app(engine: Engine) -> FastAPI:
     for module in sorted(pkgutil.iter_modules(aegis.api.__path__), key=lambda m: m.name):
         if module.name.startswith("routes_"):
             app.include_router(importlib.import_module(f"aegis.api.{module.name}").router, prefix="/api/v1")
+    app.state.query_names = {}  # each route's query parameters (_known_query)
     return app
 
 

@@ -11,7 +11,7 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any, Literal, TypeVar
 
 import typer
@@ -217,3 +217,10 @@ class Stopwatch:
     def __call__(self, message: Reason | str) -> None:
         text = message.text(self.lang) if isinstance(message, Reason) else message
         err.print(f"[dim]{self.elapsed():6.1f}s[/dim] {text}", highlight=False)
+
+
+def china_time(at: datetime, sep: str = " ", *, seconds: bool = False) -> str:
+    """A stored time (UTC) as officers and the centre read it: China time, ``sep`` between date and clock."""
+    from aegis.events.models import CHINA_TZ
+
+    return at.astimezone(CHINA_TZ).strftime(f"%Y-%m-%d{sep}%H:%M{':%S' if seconds else ''}")

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from aegis.cli.common import LangOpt, figure, in_cli_terms, out, say, show, table, text, user_errors, whole
+from aegis.cli.common import LangOpt, china_time, figure, in_cli_terms, out, say, show, table, text, user_errors, whole
 from aegis.names import name_of
 from aegis.reasons import Lang, Reason, yuan
 
@@ -80,16 +80,9 @@ def _print_orders(orders: list[Any], as_json: bool, lang: Lang, *, none: Reason)
             o.bank,
             f"{o.hop}\n{o.seq}",
             f"{o.requested:.2f}\n{'' if o.held is None else f'{o.held:.2f}'}",
-            _china(o.respond_by),
+            china_time(o.respond_by, "\n"),
         )
     show(shown)
-
-
-def _china(at: Any) -> str:
-    """A time as the centre reads it, China time on two lines (a warning's deadline reads the same)."""
-    from aegis.events.models import CHINA_TZ
-
-    return str(at.astimezone(CHINA_TZ).strftime("%Y-%m-%d\n%H:%M"))
 
 
 #: what a trace that orders nothing new says (a retrace, further losses)
@@ -387,5 +380,5 @@ def reports(
     for r in found:
         shown.add_row(f"{r.event_id}\n{r.victim_id}\n{r.chase_id or '-'}",
                       f"{fraud_type_name(r.fraud_type, lang)}\n" + "\n".join(r.accounts), f"{r.loss:.2f}",
-                      _china(r.time))
+                      china_time(r.time, "\n"))
     show(shown)

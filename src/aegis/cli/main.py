@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import typer
 
 from aegis import __version__
-from aegis.cli.common import LangOpt, Stopwatch, err, figure, out, say, show, table, user_errors, whole
+from aegis.cli.common import LangOpt, Stopwatch, china_time, err, figure, out, say, show, table, user_errors, whole
 from aegis.cli.warnings import stats_table
 from aegis.names import name_of
 from aegis.reasons import Lang, Reason, joined, yuan
@@ -300,7 +300,6 @@ def profiles_refresh(
     """Rebuild and score the risk profiles from the stored events (the batch job behind real-time decisions)."""
     from datetime import timedelta
 
-    from aegis.events.models import CHINA_TZ
     from aegis.store import open_engine
     from aegis.usecases.actor import SYSTEM
     from aegis.usecases.profiles import refresh_profiles
@@ -315,7 +314,7 @@ def profiles_refresh(
     for kind, count in result.profiles.items():
         shown.add_row(name_of(kind, lang), f"{count:,}", f"{result.flagged.get(kind, 0):,}")
     out.print(shown)
-    since = result.since.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M") if result.since else None
+    since = china_time(result.since) if result.since else None
     say(lang, Reason("事件窗口：自{since}（北京时间）起", since=since) if since else Reason("事件窗口：全部事件"))
 
 
@@ -356,12 +355,10 @@ def audit(
     if not entries:
         say(lang, Reason("没有符合条件的审计日志条目"))
         return
-    from aegis.events.models import CHINA_TZ
-
     shown = table(lang, whole(Reason("时间"), Reason("（北京时间）")), Reason("操作人"), Reason("操作"),
                   whole(Reason("对象")), Reason("理由"), title=Reason("审计日志"), compact=True)
     for e in entries:
-        shown.add_row(e["at"].astimezone(CHINA_TZ).strftime("%Y-%m-%d\n%H:%M:%S"), e["actor"], e["action"],
+        shown.add_row(china_time(e["at"], "\n", seconds=True), e["actor"], e["action"],
                       f"{e['subject_type']}:\n{e['subject_id']}", joined(e["reasons"], lang))
     show(shown)
 

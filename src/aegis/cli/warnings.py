@@ -17,6 +17,7 @@ import yaml
 from aegis.cli.common import (
     LangOpt,
     Stopwatch,
+    china_time,
     err,
     figure,
     out,
@@ -81,13 +82,6 @@ def _context(db: str | None, user: str, role: Role, district: str | None, statio
     return open_engine(db, existing=True), actor  # warnings live in a store that exists
 
 
-def _when(at: Any, sep: str = " ") -> str:
-    """A stored time (UTC) as officers read it: China time."""
-    from aegis.events.models import CHINA_TZ
-
-    return str(at.astimezone(CHINA_TZ).strftime(f"%Y-%m-%d{sep}%H:%M"))
-
-
 def _show(rows: list[dict[str, Any]], lang: Lang) -> None:
     """Warnings, two lines each, so that an 80-column terminal has room for their reasons."""
     shown = table(lang, whole(Reason("编号"), Reason("派出所")), figure(Reason("级别"), Reason("概率")),
@@ -96,7 +90,7 @@ def _show(rows: list[dict[str, Any]], lang: Lang) -> None:
     for r in (_uc().shown(row, lang) for row in rows):
         names = r["names"]
         shown.add_row(f"{r['warning_id']}\n{r['station']}", f"{names['level']}\n{r['probability']:.2f}",
-                      f"{r['fraud_type_name']}\n{names['status']}", _when(r["deadline"], "\n"),
+                      f"{r['fraud_type_name']}\n{names['status']}", china_time(r["deadline"], "\n"),
                       f"{names['queue']}\n{r['assigned_to'] or ''}", "\n".join(r["reasons"][:2]))
     show(shown)
 
@@ -140,10 +134,10 @@ def show_(warning_id: str, user: User, role: RoleOpt, district: District = None,
         (Reason("级别"), names["level"]), (Reason("概率"), f"{r['probability']:.2f}"),
         (Reason("处置状态"), names["status"]), (Reason("队列"), names["queue"]), (Reason("辖区"), r["district"]),
         (Reason("派出所"), r["station"]), (Reason("渠道"), names.get("channel", "")),
-        (Reason("联系时限（北京时间）"), _when(r["deadline"])), (Reason("升级次数"), str(r["escalations"])),
+        (Reason("联系时限（北京时间）"), china_time(r["deadline"])), (Reason("升级次数"), str(r["escalations"])),
         (Reason("承办人"), r["assigned_to"] or ""), (Reason("联系方式"), names.get("contact_channel", "")),
         (Reason("办结结果"), names.get("outcome", "")), (Reason("线索数"), str(r["lead_count"])),
-        (Reason("首条线索"), _when(r["first_lead_at"])), (Reason("末条线索"), _when(r["last_lead_at"])),
+        (Reason("首条线索"), china_time(r["first_lead_at"])), (Reason("末条线索"), china_time(r["last_lead_at"])),
         (Reason("策略版本"), r["policy_version"]), (Reason("理由"), "\n".join(r["reasons"])),
     ):
         fields.add_row(name.text(lang), value)
@@ -152,13 +146,13 @@ def show_(warning_id: str, user: User, role: RoleOpt, district: District = None,
                   Reason("模型所见特征（非零）"), title=Reason("线索"), compact=True)
     for lead in r["leads"]:
         seen = " ".join(f"{k}={v:g}" for k, v in sorted((lead["features"] or {}).items()) if v)
-        leads.add_row(f"{lead['lead_id']}\n{_when(lead['time'])}",
+        leads.add_row(f"{lead['lead_id']}\n{china_time(lead['time'])}",
                       f"{name_of(lead['level'], lang)}\n{lead['probability']:.2f}", seen)
     show(leads)
     history = table(lang, whole(Reason("时间")), Reason("操作人"), Reason("操作"), Reason("理由"),
                     title=Reason("处置记录"), compact=True)
     for entry in r["history"]:
-        history.add_row(_when(entry["at"]), entry["actor"], entry["action"], "\n".join(entry["reasons"]))
+        history.add_row(china_time(entry["at"]), entry["actor"], entry["action"], "\n".join(entry["reasons"]))
     show(history)
 
 

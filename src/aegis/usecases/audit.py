@@ -34,16 +34,13 @@ name records, not people, and an auditor must be able to look them up. A digest 
 10,000) does not pass for one: a number written so is masked."""
 
 
+_MASKED = re.compile(f"(?P<own>{_AEGIS_ID.pattern})|{_IDENTIFIER.pattern}")
+"""one pass over a text: Aegis's own ids, found first where they start, are kept; identifiers elsewhere masked"""
+
+
 def masked_text(text: str) -> str:
     """``text`` with every identifier in it masked (:func:`aegis.usecases.actor.mask`), Aegis's own ids kept."""
-    kept = [(m.start(), m.end()) for m in _AEGIS_ID.finditer(text)]
-    if not kept:
-        return _IDENTIFIER.sub(lambda m: mask(m.group()), text)
-    parts, at = [], 0
-    for start, end in kept:
-        parts += [_IDENTIFIER.sub(lambda m: mask(m.group()), text[at:start]), text[start:end]]
-        at = end
-    return "".join([*parts, _IDENTIFIER.sub(lambda m: mask(m.group()), text[at:])])
+    return _MASKED.sub(lambda m: m.group() if m.group("own") else mask(m.group()), text)
 
 
 def _masked(value: Any) -> Any:

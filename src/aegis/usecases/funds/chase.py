@@ -104,9 +104,7 @@ def open_chase(
         elsewhere = _chased(conn, [s.event_id for s in seeds])
     if found is not None:
         # the same chase asked for again is answered as it stands; asked with other terms, it is refused by name
-        for name, asked, kept in (("rule", rule, found.rule), ("max_hops", max_hops, found.max_hops)):
-            if asked is not None and asked != kept:
-                raise ChaseError(f"{name}: chase {chase_id} is open with {name} {kept}, not {asked}")
+        _same_terms(chase_id, rule, max_hops, found.rule, found.max_hops)
         return get_chase(engine, actor, chase_id)
     seeds = [s for s in seeds if s.event_id not in elsewhere]
     if not seeds:
@@ -178,9 +176,7 @@ def _report_chase_again(engine: Engine, actor: Actor, chase_id: str, seeds: Sequ
     """A report chased before: its chase as it stands, with the report's losses it does not follow yet added
     (a payment stored since, 补充报案), those other chases follow or paid in another currency left out."""
     view = get_chase(engine, actor, chase_id)
-    for name, asked, kept in (("rule", rule, view.rule), ("max_hops", max_hops, view.max_hops)):
-        if asked is not None and asked != kept:
-            raise ChaseError(f"{name}: chase {chase_id} is open with {name} {kept}, not {asked}")
+    _same_terms(chase_id, rule, max_hops, view.rule, view.max_hops)
     wanted = [s.event_id for s in seeds]
     with engine.connect() as conn:
         taken = _chased(conn, wanted)
@@ -352,6 +348,13 @@ def add_losses(
     if not added:
         return []
     return retrace(engine, actor, chase_id, now=now, data=data, policy=policy, why=Reason("补充报案后续查"))
+
+
+def _same_terms(chase_id: str, rule: str | None, max_hops: int | None, kept_rule: str, kept_hops: int) -> None:
+    """Refuse, by name, a chase asked for again with other terms than it has (those not given are its own)."""
+    for name, asked, kept in (("rule", rule, kept_rule), ("max_hops", max_hops, kept_hops)):
+        if asked is not None and asked != kept:
+            raise ChaseError(f"{name}: chase {chase_id} is open with {name} {kept}, not {asked}")
 
 
 def _chased(conn: Connection, event_ids: Sequence[str]) -> dict[str, str]:

@@ -139,7 +139,9 @@ class FundsData:
 
     def check_currency(self, rows: dict[str, int]) -> None:
         """Refuse loss transfers paid in another currency than yuan: the chase's sums would be wrong."""
-        for event_id, currency in sorted(self.not_yuan(rows).items())[:1]:
+        foreign = sorted(self.not_yuan(rows).items())
+        if foreign:
+            event_id, currency = foreign[0]
             raise ChaseError(f"loss transfer {event_id}: paid in {currency}; a chase follows yuan ({YUAN}) "
                              "transfers only")
 
