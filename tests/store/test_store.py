@@ -160,7 +160,8 @@ def test_db_upgrade_and_counts_speak_chinese_or_english(tmp_path) -> None:
 
     url = f"sqlite:///{tmp_path / 'counted.db'}"
     upgraded = CliRunner().invoke(app, ["db", "upgrade", "--db", url])
-    assert upgraded.exit_code == 0 and "数据库结构已是最新版本" in upgraded.stdout
+    assert upgraded.exit_code == 0 and "已建立数据库结构" in upgraded.stdout
+    assert "数据库结构已是最新版本" in CliRunner().invoke(app, ["db", "upgrade", "--db", url]).stdout
     assert "schema up to date" in CliRunner().invoke(app, ["db", "upgrade", "--db", url, "--lang", "en"]).stdout
     engine = open_engine(url)
     with engine.begin() as connection:
@@ -174,3 +175,53 @@ def test_db_upgrade_and_counts_speak_chinese_or_english(tmp_path) -> None:
     assert rows["转账"] == "2" and rows["网址访问"] == "0"
     english = CliRunner().invoke(app, ["db", "counts", "--db", url, "--lang", "en"]).stdout
     assert "kind" in english and "events" in english and "URL visit" in english and "网址访问" not in english
+
+
+def test_db_upgrade_says_which_revisions_it_applied(tmp_path) -> None:
+    from alembic import command
+    from typer.testing import CliRunner
+
+    from aegis.cli.main import app
+    from aegis.store.engine import alembic_config, make_engine, revision
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = make_engine(url)
+    command.upgrade(alembic_config(engine), "0006")
+    engine.dispose()
+    upgraded = CliRunner().invoke(app, ["db", "upgrade", "--db", url, "--lang", "en"])
+    assert upgraded.exit_code == 0, upgraded.output
+    engine = make_engine(url)
+    head = revision(engine)
+    engine.dispose()
+    assert head != "0006"
+    assert f"schema upgraded from revision 0006 to {head}" in " ".join(upgraded.stdout.split())
+
+
+@pytest.mark.parametrize("url", ["sqlite:///", "sqlite:///:memory:", "sqlite://"])
+def test_a_command_that_reads_refuses_an_in_memory_store(url: str) -> None:
+    from typer.testing import CliRunner
+
+    from aegis.cli.main import app
+
+    with pytest.raises(ValueError, match="in-memory SQLite store holds nothing"):
+        open_engine(url, existing=True)
+    listed = CliRunner().invoke(app, ["db", "counts", "--db", url])
+    assert listed.exit_code != 0 and "in-memory" in listed.output
+
+
+def test_migrations_started_together_on_a_new_database_all_succeed(database_url: str) -> None:
+    import subprocess
+    import sys
+
+    from aegis.store.engine import make_engine, revision
+
+    # processes, as commands are started (Alembic's context is one per process, not per thread)
+    script = f"from aegis.store import open_engine; open_engine({database_url!r})"
+    runs = [subprocess.Popen([sys.executable, "-c", script], stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    failures = [err for run in runs if (err := run.communicate(timeout=120)[1]) and run.returncode]
+    assert failures == []
+    engine = make_engine(database_url)
+    try:
+        assert revision(engine) is not None and inspect(engine).has_table("fund_chase_seed")
+    finally:
+        engine.dispose()

@@ -123,6 +123,21 @@ def test_overdue_warnings_climb_one_tier_at_a_time(city: Engine) -> None:
         m["warning_id"] != wid for m in uc.escalate_overdue(city, CENTRE, now=later + timedelta(days=9)))
 
 
+def test_a_warning_escalated_while_locating_is_the_next_tiers_to_take(city: Engine) -> None:
+    uc.raise_warnings(city, SYSTEM, [request(level="medium")], now=T0)
+    officer = station_actor("P1")
+    wid = uc.list_warnings(city, officer)[0]["warning_id"]
+    uc.take_warning(city, officer, wid, now=T0)
+    uc.record_contact(city, officer, wid, channel="call", result="unreachable", now=T0)
+    district = Actor("d1", Role.district_bureau, district="siming")
+    (moved,) = uc.escalate_overdue(city, district, now=T0 + timedelta(hours=25))
+    assert (moved["queue"], moved["status"], moved["assigned_to"]) == ("district", "locating", None)
+    taken = uc.take_warning(city, district, wid, now=T0 + timedelta(hours=26))
+    assert (taken["status"], taken["assigned_to"]) == ("locating", district.label)
+    with pytest.raises(WorkflowError, match="is taken by district_bureau:"):
+        uc.take_warning(city, officer, wid, now=T0 + timedelta(hours=26))
+
+
 def test_unknown_persons_are_counted_not_raised(city: Engine) -> None:
     assert uc.raise_warnings(city, SYSTEM, [request(person="P404")])["unknown_person"] == 1
 

@@ -159,8 +159,9 @@ def _tier(queue: str) -> int:
 def escalation(row: dict[str, Any], policy: Policy, now: datetime) -> dict[str, Any] | None:
     """Changes for a warning whose deadline passed before the person was reached; None if none is due.
 
-    The warning moves to the next tier's queue, unassigned so that tier takes it; at the city centre it stays
-    and only its escalation count and deadline move, so an overdue urgent case keeps showing as overdue.
+    The warning moves to the next tier's queue, unassigned so that tier takes it (a warning still being located
+    stays ``locating``, the others wait as ``new``); at the city centre it stays, with whoever holds it, and
+    only its escalation count and deadline move, so an overdue urgent case keeps showing as overdue.
     """
     if row["status"] not in UNREACHED or row["deadline"] > now:
         return None
@@ -169,7 +170,7 @@ def escalation(row: dict[str, Any], policy: Policy, now: datetime) -> dict[str, 
     return {
         "queue": queue,
         "status": "new" if upper and row["status"] == "assigned" else row["status"],
-        "assigned_to": None if upper and row["status"] == "assigned" else row.get("assigned_to"),
+        "assigned_to": None if upper else row.get("assigned_to"),
         "deadline": now + policy.escalation_deadline(queue),
         "escalations": int(row["escalations"]) + 1,
         "updated_at": now,

@@ -132,10 +132,19 @@ def ingest(
 @user_errors
 def db_upgrade(db: DbOption = None, lang: LangOpt = "zh") -> None:
     """Create or migrate the store's schema to the latest version."""
-    from aegis.store import database_url, open_engine
+    from aegis.store import database_url, make_engine, upgrade
+    from aegis.store.engine import revision
 
-    open_engine(db)
-    say(lang, Reason("数据库结构已是最新版本：{url}", url=_masked_url(database_url(db))))
+    engine = make_engine(db)
+    before = revision(engine)
+    upgrade(engine)
+    after, url = revision(engine), _masked_url(database_url(db))
+    if before == after:
+        say(lang, Reason("数据库结构已是最新版本（{after}）：{url}", after=after, url=url))
+    elif before is None:
+        say(lang, Reason("已建立数据库结构（版本 {after}）：{url}", after=after, url=url))
+    else:
+        say(lang, Reason("数据库结构已从版本 {before} 升级到 {after}：{url}", before=before, after=after, url=url))
 
 
 @db_app.command("counts")

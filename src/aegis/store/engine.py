@@ -14,6 +14,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -80,6 +81,9 @@ def make_engine(url: str | None = None, *, existing: bool = False) -> Engine:
     if parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
     if parsed.get_backend_name() == "sqlite":
+        if existing and parsed.database in (None, "", ":memory:"):
+            raise ValueError("database: an in-memory SQLite store holds nothing to read (give a file: "
+                             "sqlite:///PATH)")
         if parsed.database and parsed.database != ":memory:":
             path = Path(parsed.database)
             if existing and not path.is_file():
@@ -101,6 +105,12 @@ def alembic_config(engine: Engine) -> Config:
     config.set_main_option("script_location", str(resources.files("aegis.store") / "migrations"))
     config.attributes["engine"] = engine
     return config
+
+
+def revision(engine: Engine) -> str | None:
+    """The schema's migration revision (None for a store with no schema yet)."""
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
 
 
 def upgrade(engine: Engine) -> None:

@@ -17,7 +17,15 @@ for module in pkgutil.iter_modules(aegis.store.__path__):
 config = context.config
 engine = config.attributes.get("engine") or make_engine(config.get_main_option("sqlalchemy.url"))
 
+MIGRATION_LOCK = 0x41E6151
+"""the PostgreSQL advisory lock every migration run takes: commands started together on a new database (a
+deployment starting ``serve`` and an ingest) would otherwise each create the version table, and all but one
+fail; held to the end of the transaction, so the next run finds the schema migrated. SQLite's BEGIN IMMEDIATE
+(:func:`begin_write`) serialises the runs there."""
+
 with begin_write(engine) as connection:
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
     context.configure(
         connection=connection,
         target_metadata=metadata,
