@@ -1,11 +1,13 @@
+import doctest
 from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
 from pydantic import ValidationError
 
-from aegis.events import EVENT_TYPES, Call, Person, Report, Sms, Transfer, UrlVisit
+from aegis.events import EVENT_TYPES, Call, Person, Report, Sms, Transfer, UrlVisit, models
 from aegis.events.schemas import export_schemas
+from conftest import as_written_id
 
 
 def test_naive_times_are_china_time_and_stored_in_utc():
@@ -138,3 +140,48 @@ def test_malformed_grouped_amounts_are_refused_naming_why(amount, reason):
     [error] = info.value.errors()
     assert error["loc"] == ("amount",) and reason in error["msg"]
 
+
+
+SPELLINGS_OF_10 = ["10", "10.0", "10.00", "10.000", "10.0000", "1e1", "１０", "+010.", 10, 10.0]
+
+
+def test_one_sum_spelled_otherwise_is_one_event() -> None:
+    """A derived id reads the amount to the fen: a re-export that writes 10.5 for 10.50 stores nothing twice."""
+    ids = {Transfer.model_validate({**TRANSFER, "amount": a}).event_id for a in ("10.5", "10.50", 10.5, "１０.５")}
+    assert len(ids) == 1
+    assert len({Transfer.model_validate({**TRANSFER, "amount": a}).event_id for a in SPELLINGS_OF_10}) == 1
+    assert Transfer.model_validate({**TRANSFER, "amount": "10.51"}).event_id not in ids
+    # to the fen is how the two-place spelling was hashed before: ids stored then from "10.50" still hold
+    two_places = Transfer.model_validate({**TRANSFER, "amount": "10.50"})
+    assert two_places.event_id == as_written_id(two_places)
+
+
+@pytest.mark.parametrize("amount", [*SPELLINGS_OF_10, "1,000.5", "1000.50", "1e3", "8E+2", "0.1", "0.10", "99.99"])
+def test_the_id_an_amount_as_written_was_given_is_a_former_id(amount) -> None:
+    """Whatever spelling a store written before holds a transfer under is the derived id or a former one."""
+    transfer = Transfer.model_validate({**TRANSFER, "amount": amount})
+    assert as_written_id(transfer) in [transfer.event_id, *Transfer.former_ids(transfer)]
+    assert Transfer.former_ids(transfer) == Transfer.former_ids(transfer.model_dump())  # a row, as the store has it
+    assert transfer.event_id not in Transfer.former_ids(transfer)
+
+
+def test_an_id_of_its_own_and_a_kind_without_amounts_have_no_former_ids() -> None:
+    given = Transfer.model_validate({**TRANSFER, "amount": "10.5", "event_id": "bank-42"})
+    assert given.event_id == "bank-42" and Transfer.former_ids(given) == []
+    call = Call(caller="13800000001", callee="13800000002", start="2026-10-01 10:00:00", duration_s=30)
+    assert Call.former_ids(call) == []
+    # the loss of a report is no identifying field: its id never depended on how the loss was written
+    assert Report.former_ids(Report(victim_id="p1", time="2026-10-01", fraud_type="fake_loan", loss="10.5")) == []
+
+
+def test_time_spellings_were_one_id_already() -> None:
+    """Times are hashed in UTC, after validation: an offset written or not, seconds or not, are one id (and
+    were before); only amounts were hashed as written."""
+    ids = {Transfer.model_validate({**TRANSFER, "time": t}).event_id
+           for t in ("2026-10-01", "2026-10-01 00:00:00", "2026-10-01T00:00+08:00", "2026-09-30T16:00:00Z",
+                     "2026/10/1 0:00", "2026-10-01 00:00:00.000")}
+    assert len(ids) == 1
+
+
+def test_doctests() -> None:
+    assert doctest.testmod(models).failed == 0

@@ -11,11 +11,13 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
+from aegis.events import Transfer
 from aegis.ingest import IngestError, ingest_file
 from aegis.store import EventRepository, open_engine
-from aegis.store.schema import ingest_run
+from aegis.store.schema import EVENT_TABLES, ingest_run
+from conftest import as_written_id
 
 HEADER = ["caller", "callee", "start", "duration_s", "direction"]
 
@@ -372,3 +374,59 @@ def test_ingest_says_what_it_stored_in_chinese_or_in_english(tmp_path):
     assert again.exit_code == 0, again.output
     assert "SMS: read 4, stored 0, already stored 3, rejected 1" in again.stdout
     assert f"rejectedrows:{path}.rejects.csv" in "".join(again.stdout.split()) and "line 5: " in again.stderr
+
+
+TRANSFER_HEADER = ["event_id", "payer_account", "payee_account", "payer_bank", "payee_bank", "amount", "time"]
+
+
+def write_transfers(path: Path, amounts: list[str], event_ids: list[str] | None = None, bank: str = "CCB") -> None:
+    """One transfer a line, a minute apart, of each amount as written."""
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(TRANSFER_HEADER)
+        for n, amount in enumerate(amounts):
+            given = event_ids[n] if event_ids else ""
+            writer.writerow([given, "6222000011112222", "6217000033334444", "ICBC", bank, amount,
+                             f"2026-10-01 10:{n:02d}:00"])
+
+
+def test_one_transfer_spelled_10_5_then_10_50_is_stored_once(engine, tmp_path):
+    first, second = tmp_path / "statement.csv", tmp_path / "re-export.csv"
+    write_transfers(first, ["10.5", "800", "1,000.5"])
+    write_transfers(second, ["10.50", "800.00", "1000.50"])
+    assert ingest_file(engine, "transfer", first).stored == 3
+    result = ingest_file(engine, "transfer", second)
+    assert (result.stored, result.duplicate, result.rejected) == (0, 3, 0)
+    assert EventRepository(engine).count("transfer") == 3
+
+
+def test_a_store_holding_transfers_under_their_amounts_as_written_takes_them_again_as_duplicates(engine, tmp_path):
+    """A store written before ids read amounts to the fen keeps its ids; re-ingesting its file, or a file that
+    spells the amounts otherwise, adds nothing, and a row that says other things of a stored one is refused."""
+    amounts = ["10.5", "800", "1,000.50", "7.25", "１２.３"]
+    path = tmp_path / "statement.csv"
+    write_transfers(path, amounts)
+    records = [Transfer.model_validate({"payer_account": "6222000011112222", "payee_account": "6217000033334444",
+                                        "payer_bank": "ICBC", "payee_bank": "CCB", "amount": amount,
+                                        "time": f"2026-10-01 10:{n:02d}:00"}) for n, amount in enumerate(amounts)]
+    old_ids = {as_written_id(t) for t in records}
+    with engine.begin() as connection:  # as the previous version stored them
+        connection.execute(insert(EVENT_TABLES["transfer"]),
+                           [{**t.model_dump(), "event_id": as_written_id(t)} for t in records])
+    assert old_ids != {t.event_id for t in records}  # "7.25" was to the fen already: the other four moved
+
+    again = ingest_file(engine, "transfer", path)
+    assert (again.stored, again.duplicate, again.rejected) == (0, 5, 0)
+    respelled = tmp_path / "re-export.csv"
+    write_transfers(respelled, ["10.50", "800.00", "1000.5", "7.250", "12.30"])
+    assert (ingest_file(engine, "transfer", respelled).stored, EventRepository(engine).ids("transfer")) == (0, old_ids)
+
+    other_bank = tmp_path / "other-bank.csv"
+    write_transfers(other_bank, ["10.50"], bank="BOC")
+    refused = ingest_file(engine, "transfer", other_bank)
+    assert (refused.stored, refused.rejected, refused.sample_rejects[0].field) == (0, 1, "event_id")
+
+    given = tmp_path / "given.csv"  # ids of their own are taken as given, whatever else is stored
+    write_transfers(given, ["10.50", "800"], event_ids=["bank-1", "bank-2"])
+    assert ingest_file(engine, "transfer", given).stored == 2
+    assert EventRepository(engine).ids("transfer") == old_ids | {"bank-1", "bank-2"}

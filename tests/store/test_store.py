@@ -2,24 +2,37 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import Engine, inspect, text
+from sqlalchemy import Engine, event, insert, inspect, text
 from sqlalchemy.exc import DBAPIError
 
 from aegis.events import Transfer
 from aegis.reasons import render
 from aegis.store import AuditLog, EventRepository, open_engine, upgrade
 from aegis.store.repositories import AuditLog as AuditLogClass
+from aegis.store.schema import EVENT_TABLES
+from conftest import as_written_id
 
 
 def _transfer(amount: str, minute: int = 0) -> dict:
+    return _record(amount, minute).model_dump()
+
+
+def _record(amount: str, minute: int = 0, second: int = 0) -> Transfer:
     return Transfer(
         payer_account="6222000011112222",
         payee_account="6217000033334444",
         payer_bank="ICBC",
         payee_bank="CCB",
         amount=amount,
-        time=f"2026-10-01 10:{minute:02d}:00",
-    ).model_dump()
+        time=f"2026-10-01 10:{minute:02d}:{second:02d}",
+    )
+
+
+def store_as_written(engine: Engine, transfers: list[Transfer]) -> None:
+    """Transfers as a store written before ids read amounts to the fen holds them: under the amount as written."""
+    with engine.begin() as connection:
+        connection.execute(insert(EVENT_TABLES["transfer"]),
+                           [{**t.model_dump(), "event_id": as_written_id(t)} for t in transfers])
 
 
 def test_schema_is_created_and_upgrade_is_idempotent(engine):
@@ -43,6 +56,47 @@ def test_inserts_are_idempotent_and_money_and_times_round_trip(engine):
     assert len(frame) == 2
     assert sorted(frame["amount"]) == [Decimal("0.10"), Decimal("99999999.99")]
     assert frame["time"].min() == datetime(2026, 10, 1, 2, 1, tzinfo=UTC)
+
+
+def test_a_transfer_stored_under_its_amount_as_written_is_that_transfer_again(engine):
+    """A store written before ids read amounts to the fen holds "10.5" under another id than "10.50" gets now:
+    a row of that transfer, spelled either way, is the stored one; a row with an id of its own stays its own."""
+    old = [_record("10.5", 1), _record("800", 2), _record("1,000.50", 3), _record("7.25", 4), _record("1e3", 5)]
+    store_as_written(engine, old)
+    repo = EventRepository(engine)
+    same = [t.model_dump() for t in old]
+    respelled = [_transfer(amount, minute) for amount, minute in
+                 (("10.50", 1), ("800.00", 2), ("1000.5", 3), ("7.250", 4), ("1000", 5))]
+    given = {**respelled[0], "event_id": "bank-42"}
+    with engine.begin() as connection:
+        stored = [as_written_id(t) for t in old]
+        assert [r["event_id"] for r in repo.as_stored("transfer", [*respelled, given], connection)] == [
+            *stored, "bank-42"]
+        assert repo.add_many("transfer", same, connection) == set()
+        assert repo.add_many("transfer", [*respelled, given], connection) == {"bank-42"}
+    assert repo.ids("transfer") == {*stored, "bank-42"}
+
+
+def test_former_ids_are_looked_up_in_one_query_a_batch(engine):
+    """The look-up of former ids costs one query for a batch, not one a row, on either engine."""
+    transfers = [_record(f"{n}.5", n // 60 % 60, n % 60) for n in range(1, 3001)]
+    store_as_written(engine, transfers[::2])
+    repo = EventRepository(engine)
+    statements: list[str] = []
+
+    def listener(connection, cursor, statement, *rest) -> None:
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", listener)
+    respelled = [_record(f"{n}.50", n // 60 % 60, n % 60).model_dump() for n in range(1, 3001)]
+    try:
+        with engine.begin() as connection:
+            new = repo.add_many("transfer", respelled, connection)
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    assert new == {t.event_id for t in transfers[1::2]}
+    assert repo.count("transfer") == 3000
+    assert len([s for s in statements if s.lstrip().upper().startswith("SELECT")]) == 1
 
 
 def test_failed_transaction_stores_nothing(engine):

@@ -1,8 +1,9 @@
 """Typed, validated records for everything that happens in the city.
 
 Every record is validated at the border (ingestion, the API) and carries a stable ``event_id``: when the
-source gives none, the id is a hash of the record's identifying fields, so that a retried delivery of the
-same record is recognised and stored once.
+source gives none, the id is a hash of the record's identifying fields as validation leaves them (times in
+UTC, an amount to the fen), so that a retried delivery of the same record, or a re-export that spells it
+otherwise, is recognised and stored once.
 
 Times are timezone-aware; a naive time is read as China Standard Time (UTC+8), the local time of every
 source Aegis is built for, and stored in UTC.
@@ -12,7 +13,10 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import itertools
 import re
+import typing
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from enum import StrEnum
@@ -166,6 +170,8 @@ def fraud_type_name(code: str | None, lang: Lang = DEFAULT_LANG) -> str | None:
 Ident = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z+_\-.:]+$")]
 #: a point in time, normalised to UTC (naive input is China time); ISO 8601 or as spreadsheets write it
 Time = Annotated[datetime, BeforeValidator(spreadsheet_time), AfterValidator(to_utc)]
+FEN = Decimal("0.01")
+"""one fen (分), the smallest sum of money: amounts carry at most two places"""
 #: a sum of money, its thousands grouped by commas or not
 Money = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=2), BeforeValidator(grouped_amount)]
 #: a sum that moves or is held: more than zero, to the fen
@@ -201,9 +207,17 @@ class Record(Outside):
     identity: ClassVar[tuple[str, ...]]
     #: the time field used for ordering and partitioning
     time_field: ClassVar[str | None] = "time"
+    #: whether an identifying field is an amount (a Decimal), which derived ids once hashed as written
+    _amounts: ClassVar[bool] = False
 
     #: empty means "derive it from the identifying fields" (done after validation, on normalised values)
     event_id: Annotated[str, Field(max_length=80)] = ""
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        annotations = [cls.model_fields[name].annotation for name in getattr(cls, "identity", ())]
+        cls._amounts = any(Decimal in (a, *typing.get_args(a)) for a in annotations)
 
     @model_validator(mode="after")
     def _derive_id(self) -> Any:
@@ -212,13 +226,80 @@ class Record(Outside):
         return self
 
     @classmethod
-    def derive_id(cls, record: Record) -> str:
-        parts = [cls.kind]
-        for name in cls.identity:
-            value = getattr(record, name)
-            parts.append("" if value is None else value.isoformat() if isinstance(value, datetime) else str(value))
-        digest = hashlib.blake2b("\x1f".join(parts).encode(), digest_size=12).hexdigest()
+    def derive_id(cls, record: Record | Mapping[str, Any]) -> str:
+        """The id of a record (or of its row, as :meth:`model_dump` gives it) that gives none: a hash of its kind
+        and identifying fields, each as validation leaves it, an amount to the fen ("10.5" and "10.50" are one
+        sum, one event)."""
+        return cls._hash([_id_part(value) for value in cls._identifying(record)])
+
+    @classmethod
+    def former_ids(cls, record: Record | Mapping[str, Any]) -> list[str]:
+        """The other ids Aegis may have derived for this record before :meth:`derive_id` read amounts to the
+        fen, when it hashed an amount as its file wrote it (see :func:`as_written`), most likely first. A store
+        written then holds the record under one of them, which is that record's id there (see
+        ``EventRepository.as_stored``). None for a record with an id of its own, nor for the kinds whose
+        identifying fields hold no amount."""
+        if not cls._amounts:
+            return []
+        values = cls._identifying(record)
+        parts = [_id_part(value) for value in values]
+        derived = cls._hash(parts)
+        if (record["event_id"] if isinstance(record, Mapping) else record.event_id) != derived:
+            return []
+        spellings = [as_written(v) if isinstance(v, Decimal) else [part] for v, part in zip(values, parts, strict=True)]
+        derived_parts = tuple(parts)
+        return [cls._hash(spelled) for spelled in itertools.product(*spellings) if spelled != derived_parts]
+
+    @classmethod
+    def _identifying(cls, record: Record | Mapping[str, Any]) -> list[Any]:
+        if isinstance(record, Mapping):
+            return [record[name] for name in cls.identity]
+        return [getattr(record, name) for name in cls.identity]
+
+    @classmethod
+    def _hash(cls, parts: Sequence[str]) -> str:
+        digest = hashlib.blake2b("\x1f".join([cls.kind, *parts]).encode(), digest_size=12).hexdigest()
         return f"{cls.kind[:3]}-{digest}"
+
+
+def _id_part(value: Any) -> str:
+    """One identifying value as a derived id hashes it."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):  # in UTC already (Time): "10:00" China time and "02:00Z" are one time
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value.quantize(FEN))
+    return str(value)
+
+
+def as_written(amount: Decimal) -> list[str]:
+    """The spellings of ``amount`` that derived ids hashed when they took it as written (``str`` of the
+    Decimal read from the file, which keeps the places it was written with, whatever commas, full-width
+    digits, sign or leading zeros it had), the to-the-fen one first. Validation takes any number of trailing
+    zeros and exponents; these are the ones money is written with: whole yuan, one or two places, three or
+    four (fixed-scale exports: SQL Server's money, a decimal(18,4) column), and the exponent form of ``8e2``
+    (not of ``80e1``, which Decimal keeps as ``8.0E+2``).
+
+    >>> as_written(Decimal("10.5"))
+    ['10.50', '10.5', '10.500', '10.5000']
+    >>> as_written(Decimal("800"))
+    ['800.00', '800', '800.0', '800.000', '800.0000', '8E+2']
+    >>> as_written(Decimal("1234.56"))
+    ['1234.56', '1234.560', '1234.5600']
+    """
+    fen = str(amount.quantize(FEN))  # "800.00": amounts carry two places at most, so this is exact
+    whole, places = fen.split(".")
+    spellings = [fen]
+    if places == "00":
+        spellings.append(whole)
+    if places[1] == "0":
+        spellings.append(fen[:-1])
+    spellings += [fen + "0", fen + "00"]
+    exponent = str(amount.normalize())
+    if "E" in exponent:
+        spellings.append(exponent)
+    return spellings
 
 
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)

@@ -2,8 +2,9 @@
 
 Each batch of rows is validated, then its good rows are stored in one transaction together with the run's
 counters. A crash therefore loses at most the batch in flight, which was never committed, and a re-run stores
-only what is missing, because every record has a stable id and inserts skip stored ids. Bad rows go to a
-reject file with their line number, the field and the reason; so does a row that gives a stored id other
+only what is missing, because every record has a stable id and inserts skip stored ids (as well as the ids an
+older Aegis derived for the same record, its amount as written: ``EventRepository.as_stored``). Bad rows go
+to a reject file with their line number, the field and the reason; so does a row that gives a stored id other
 values (the stored event is kept: a store of events is not corrected by overwriting).
 """
 
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import csv
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -35,7 +36,7 @@ from aegis.store.repositories import EventRepository, IngestRunRepository
 
 Progress = Callable[[int], None]
 M = TypeVar("M", bound=BaseModel)
-Valid = tuple[RawRow, dict[str, Any]]
+Valid = tuple[RawRow, Mapping[str, Any]]
 """a row that passed validation: as read, and as the store takes it"""
 CONFLICT = "already stored with other values under this id; the stored event was kept"
 
@@ -183,9 +184,12 @@ def ingest_file(
         try:
             for batch in read_batches(path, fmt, batch_size, encoding):
                 records, rejects = validate_rows(model, batch)
-                firsts, repeats = _first_of_each([(raw, record.model_dump()) for raw, record in records])
+                dumped = [record.model_dump() for _, record in records]
                 with begin_write(engine) as connection:
-                    new = events.add_many(kind, [row for _, row in firsts], connection)
+                    # a record that an older Aegis stored under its amount as written is that stored event
+                    rows = events.as_stored(kind, dumped, connection)
+                    firsts, repeats = _first_of_each([(raw, row) for (raw, _), row in zip(records, rows, strict=True)])
+                    new = events.add_as_stored(kind, [row for _, row in firsts], connection)
                     # everything else names a stored id: the same event again, or other values under its id
                     again = [item for item in firsts if item[1]["event_id"] not in new] + repeats
                     differs = events.differs(kind, [row for _, row in again], connection)

@@ -26,13 +26,45 @@ def conflict_insert(bind: Engine | Connection, table: Table) -> Any:
 
 
 class EventRepository:
-    """Stores and reads events. Inserts are idempotent: a row whose ``event_id`` is stored is skipped."""
+    """Stores and reads events. Inserts are idempotent: a row whose ``event_id`` is stored is skipped, and so is
+    a row whose derived id an older Aegis spelled otherwise, when the store holds it under that spelling."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
     def add_many(self, kind: str, rows: Sequence[Mapping[str, Any]], connection: Connection) -> set[str]:
-        """Insert rows inside the caller's transaction; returns the ids of those that were new."""
+        """Insert rows (as :meth:`Record.model_dump` gives them) inside the caller's transaction, each under the
+        id it is stored under already, if any (:meth:`as_stored`); returns the ids of those that were new."""
+        return self.add_as_stored(kind, self.as_stored(kind, rows, connection), connection)
+
+    def as_stored(
+        self, kind: str, rows: Sequence[Mapping[str, Any]], connection: Connection
+    ) -> list[Mapping[str, Any]]:
+        """``rows`` under the ids this store holds them by: a row with a derived id whose event a store written
+        before ids read amounts to the fen holds under a former id (its amount hashed as its file wrote it,
+        :meth:`Record.former_ids`) comes back under that stored id, so that it is the stored event again, not a
+        second one; every other row comes back as it is.
+
+        One query for the former ids of a batch of rows (up to five a row), none for the kinds without them."""
+        model = EVENT_TYPES[kind]
+        formers = [model.former_ids(row) for row in rows]
+        wanted = list({former for ids in formers for former in ids})
+        if not wanted:
+            return list(rows)
+        column = EVENT_TABLES[kind].c.event_id
+        stored: set[str] = set()
+        for start in range(0, len(wanted), _ID_CHUNK):
+            chunk = wanted[start : start + _ID_CHUNK]
+            stored.update(connection.execute(select(column).where(column.in_(chunk))).scalars())
+        if not stored:
+            return list(rows)
+        found = [next((former for former in ids if former in stored), None) for ids in formers]
+        return [row if former is None else {**row, "event_id": former} for row, former in zip(rows, found, strict=True)]
+
+    def add_as_stored(self, kind: str, rows: Sequence[Mapping[str, Any]], connection: Connection) -> set[str]:
+        """Insert rows that went through :meth:`as_stored` already, under the ids they carry, inside the caller's
+        transaction; returns the ids of those that were new. (Ingest looks the ids up first, as it needs them:
+        a row that is not new is compared with the event stored under its id.)"""
         if not rows:
             return set()
         table = EVENT_TABLES[kind]
@@ -123,6 +155,8 @@ class EventRepository:
 
 #: values per IN list (SQLite allows 32,766 bound parameters, PostgreSQL 65,535)
 _IN_CHUNK = 5000
+#: ids per IN list of :meth:`EventRepository.as_stored`: one query for an ingest batch of 5,000 rows
+_ID_CHUNK = 30_000
 
 
 class IngestRunRepository:
