@@ -44,7 +44,7 @@ def test_simulate_refuses_a_folder_that_holds_files_unless_forced(tmp_path: Path
     (kept / "notes.txt").write_text("mine")
     refused = CliRunner().invoke(app, [*city, str(kept)])
     assert refused.exit_code == 2 and refused.stderr == (
-        f"error: --out: {kept} is not empty (a city there would be overwritten: give --force to overwrite it, or "
+        f"错误：--out: {kept} is not empty (a city there would be overwritten: give --force to overwrite it, or "
         "another folder)\n")
     assert [p.name for p in kept.iterdir()] == ["notes.txt"]
     empty = tmp_path / "empty"

@@ -1,5 +1,6 @@
 """The names people read for Aegis's codes: warning levels, statuses, queues and outcomes, contact channels,
-decision actions, order kinds and states, where traced money stops, kinds of event and of entity profiled.
+decision actions, order kinds and states, where traced money stops, kinds of event and of entity profiled, and
+what each entry of the audit log records (its action).
 
 The codes themselves stay as they are in the store, the API's JSON and the policy files (machines read those);
 a screen or a table shows :func:`name_of` the code, Chinese by default and English on request, through the same
@@ -8,9 +9,13 @@ message catalogue as the reasons (:mod:`aegis.reasons`). Fraud types have their 
 
 >>> name_of("urgent"), name_of("moved_on", "en"), name_of("no_such_code")
 ('紧急', 'moved on', 'no_such_code')
+>>> action_name("decision.sms.block"), action_name("order.freeze.issued", "en"), action_name("audit.read", "en")
+('短信拦截', 'freeze order issued', 'read the audit log')
 """
 
 from __future__ import annotations
+
+import re
 
 from aegis.reasons import DEFAULT_LANG, Lang, Reason
 
@@ -74,7 +79,8 @@ CODE_NAMES: dict[str, Reason] = {
     "url_visit": Reason("网址访问"),
     "app_install": Reason("应用安装"),
     "report": Reason("报案"),
-    # what the detectors profile
+    # what the detectors profile (and the text detector reads)
+    "text": Reason("文本"),
     "number": Reason("号码"),
     "account": Reason("账户"),
     "domain": Reason("域名"),
@@ -92,3 +98,53 @@ def name_of(code: str | None, lang: Lang = DEFAULT_LANG) -> str:
         return ""
     name = CODE_NAMES.get(str(code))
     return name.text(lang) if name is not None else str(code)
+
+
+#: what an entry of the audit log records, by its action code. A ``{field}`` part is any code of its place (a
+#: decision's channel and action, an order's kind and state), named by its own name above;
+#: tests/test_names.py finds every action code written in the package and fails on one without a name here.
+ACTION_NAMES: dict[str, Reason] = {
+    # a real-time decision that blocked or warned (a pass is not logged)
+    "decision.{channel}.{action}": Reason("{channel}{action}"),
+    # warnings and dissuasion
+    "warning.raise": Reason("生成预警"),
+    "warning.update": Reason("更新预警"),
+    "warning.take": Reason("签收预警"),
+    "warning.contact": Reason("联系当事人"),
+    "warning.close": Reason("办结预警"),
+    "warning.escalate": Reason("预警升级"),
+    # funds: chases, orders as issued and as answered, the banks' duty posts
+    "chase.open": Reason("开启资金追查"),
+    "chase.retrace": Reason("重新追查资金"),
+    "chase.add_losses": Reason("追查补充损失"),
+    "order.{kind}.{state}": Reason("{kind}指令{state}"),
+    "bank_contact.load": Reason("载入银行值班岗位"),
+    # the log itself
+    "audit.read": Reason("查阅审计日志"),
+}
+
+
+def _pattern(code: str) -> re.Pattern[str]:
+    """``order.{kind}.{state}`` as a pattern that matches ``order.freeze.issued``, a group for each field."""
+    return re.compile(r"\.".join(f"(?P<{part[1:-1]}>[^.]+)" if part.startswith("{") else re.escape(part)
+                                  for part in code.split(".")))
+
+
+_ACTION_PATTERNS = [(_pattern(code), name) for code, name in ACTION_NAMES.items() if "{" in code]
+
+
+def action_named(code: str) -> Reason | None:
+    """The name of an audit action code as a message; None if it, or a part of it, has no name."""
+    if code in ACTION_NAMES:
+        return ACTION_NAMES[code]
+    for pattern, name in _ACTION_PATTERNS:
+        found = pattern.fullmatch(code)
+        if found and all(part in CODE_NAMES for part in found.groupdict().values()):
+            return Reason(name.msg, **{field: CODE_NAMES[part] for field, part in found.groupdict().items()})
+    return None
+
+
+def action_name(code: str, lang: Lang = DEFAULT_LANG) -> str:
+    """The name of an audit action code in ``lang``; a code without a name is shown as written."""
+    name = action_named(code)
+    return name.text(lang) if name is not None else code

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from decimal import ROUND_HALF_UP, Decimal
-from functools import cache
+from functools import cache, reduce
 from importlib import resources
 from typing import Any, Literal, get_args
 
@@ -98,6 +98,19 @@ def yuan(amount: Decimal | float | int | str) -> str:
 def joined(texts: Iterable[str], lang: Lang = DEFAULT_LANG) -> str:
     """Reasons in one line, with the separator of the language (a full-width ； in Chinese)."""
     return ("；" if lang == "zh" else "; ").join(texts)
+
+
+def listing(items: Iterable[Reason | str]) -> Reason:
+    """Items (messages, or names as written) as one message: a list, separated as its language separates one
+    (、 in Chinese, a comma in English) when it is shown.
+
+    >>> listing(["callback_rate", "n_calls"]).text(), listing(["callback_rate", "n_calls"]).text("en")
+    ('callback_rate、n_calls', 'callback_rate, n_calls')
+    """
+    listed = [as_reason(item) for item in items]
+    if not listed:
+        return Reason.literal("")
+    return reduce(lambda first, then: Reason("{first}、{then}", first=first, then=then), listed)
 
 
 def as_reason(value: Reason | str) -> Reason:

@@ -35,7 +35,8 @@ def _text_files(tmp_path: Path) -> tuple[Path, Path]:
 
 def test_text_train_predict_evaluate(tmp_path: Path) -> None:
     train, test = _text_files(tmp_path)
-    trained = runner.invoke(app, ["train", "text", "--data", str(train), "--out", str(tmp_path / "m"), "--folds", "2"])
+    trained = runner.invoke(app, ["train", "text", "--data", str(train), "--out", str(tmp_path / "m"), "--folds", "2",
+                                  "--lang", "en"])
     assert trained.exit_code == 0, trained.output
     # each stage is shown as it starts, with the seconds since the start (stderr)
     for stage in ("reading the training files", "cross-validating on 120 rows (2 folds)", "fitting the text detector",
@@ -63,10 +64,11 @@ def test_text_train_predict_evaluate(tmp_path: Path) -> None:
     assert evaluated.exit_code == 0, evaluated.output
     figures = json.loads(evaluated.stdout)
     assert figures["kind"] == "text" and figures["rows"] == 2 and figures["fraud_f1"] == 1.0
-    assert "never predicts" not in evaluated.stderr
-    assert figures["rows_seen_in_training"] == 0 and "rows the model was trained on" not in evaluated.stderr
+    assert "从不预测" not in evaluated.stderr
+    assert figures["rows_seen_in_training"] == 0 and "训练时用过的行" not in evaluated.stderr
     # the training rows themselves are no held-out data, and evaluate says so
-    on_train = runner.invoke(app, ["evaluate", "text", "--model", str(tmp_path / "m"), "--data", str(train), "--json"])
+    on_train = runner.invoke(app, ["evaluate", "text", "--model", str(tmp_path / "m"), "--data", str(train), "--json",
+                                   "--lang", "en"])
     assert on_train.exit_code == 0, on_train.output
     assert json.loads(on_train.stdout)["rows_seen_in_training"] == 120
     assert "warning: 120 of the 120 rows are rows the model was trained on" in on_train.stderr
@@ -77,14 +79,14 @@ def test_text_train_predict_evaluate(tmp_path: Path) -> None:
                                             "label": ["快递理赔类"]})])
     renamed_rows.to_csv(tmp_path / "renamed.csv", index=False)
     renamed = runner.invoke(app, ["evaluate", "text", "--model", str(tmp_path / "m"), "--data",
-                                  str(tmp_path / "renamed.csv"), "--json"])
+                                  str(tmp_path / "renamed.csv"), "--json", "--lang", "en"])
     assert renamed.exit_code == 0, renamed.output
     assert "the model never predicts 2 of the data's labels (冒充公检法及政府机关类, 快递理赔类)" in renamed.stderr
     # data naming one fraud label only ("fraud" / "normal") are compared as fraud against normal, in every figure
     pd.read_csv(test).replace({"冒充客服": "fraud"}).to_csv(tmp_path / "binary.csv", index=False)
     binary = runner.invoke(app, ["evaluate", "text", "--model", str(tmp_path / "m"), "--data",
                                  str(tmp_path / "binary.csv"), "--json"])
-    assert binary.exit_code == 0 and "never predicts" not in binary.stderr
+    assert binary.exit_code == 0 and "从不预测" not in binary.stderr
     assert json.loads(binary.stdout)["f1_by_label"] == {"fraud": 1.0, "normal": 1.0}
 
 
@@ -126,18 +128,18 @@ def test_number_train_and_predict_on_a_profile_file(tmp_path: Path) -> None:
     trained = runner.invoke(app, ["train", "number", "--data", str(tmp_path / "p.csv"), "--out", str(tmp_path / "m"),
                                   "--folds", "0"])
     assert trained.exit_code == 0, trained.output
-    assert "cross-validating" not in trained.stderr
+    assert "交叉验证" not in trained.stderr
     frame.drop(columns="label").iloc[::-1].to_csv(tmp_path / "q.csv", index=False)
     predicted = runner.invoke(app, ["predict", "number", "--model", str(tmp_path / "m"), "--data",
                                     str(tmp_path / "q.csv"), "--out", str(tmp_path / "pred.csv")])
     assert predicted.exit_code == 0, predicted.output
-    assert "warning" not in predicted.stderr
+    assert "警告" not in predicted.stderr
     pred = pd.read_csv(tmp_path / "pred.csv")
     assert (pred["label"] == 1).tolist() == fraud[::-1].tolist()
     # a file without a column the model learnt from is still scored, with a warning that says which
     frame.drop(columns=["label", "callback_rate"]).to_csv(tmp_path / "r.csv", index=False)
     partial = runner.invoke(app, ["predict", "number", "--model", str(tmp_path / "m"), "--data",
-                                  str(tmp_path / "r.csv"), "--out", str(tmp_path / "pred2.csv")])
+                                  str(tmp_path / "r.csv"), "--out", str(tmp_path / "pred2.csv"), "--lang", "en"])
     assert partial.exit_code == 0 and len(pd.read_csv(tmp_path / "pred2.csv")) == n
     assert "warning: the data lack 1 of the inputs the model learnt from (callback_rate)" in partial.stderr
 
@@ -176,7 +178,7 @@ def _amlsim(tmp_path: Path, accounts: int = 80) -> tuple[Path, Path]:
 def test_account_train_predict_evaluate_with_amlsim_pairs(tmp_path: Path) -> None:
     nodes, transfers = _amlsim(tmp_path)
     pair = ["--accounts", str(nodes), "--transfers", str(transfers), "--format", "amlsim"]
-    trained = runner.invoke(app, ["train", "account", *pair, "--out", str(tmp_path / "m")])
+    trained = runner.invoke(app, ["train", "account", *pair, "--out", str(tmp_path / "m"), "--lang", "en"])
     assert trained.exit_code == 0, trained.output
     # one graph cannot be left out of itself: the card and the progress say so, not "5 folds"
     assert "no cross-validation for the model card" in trained.stderr and "folds" not in trained.stderr
@@ -239,11 +241,11 @@ def test_an_out_that_cannot_be_written_fails_in_one_line_naming_it_before_any_wo
                          (test / "p.csv", "is a file, where a folder is needed")):
         result = runner.invoke(app, [*predict, str(out)])
         assert result.exit_code == 2 and "Traceback" not in result.output, result.output
-        assert result.stderr.startswith("error: --out: ") and message in result.stderr
+        assert result.stderr.startswith("错误：--out: ") and message in result.stderr
     assert sorted(p.name for p in (tmp_path / "folder").iterdir()) == []  # no temporary file left behind
     # training checks its --out before the minutes of fitting, not after
     result = runner.invoke(app, ["train", "text", "--data", str(test), "--out", str(test), "--folds", "0"])
-    assert result.exit_code == 2 and "error: --out:" in result.stderr and "reading" not in result.stderr
+    assert result.exit_code == 2 and "错误：--out:" in result.stderr and "读取" not in result.stderr
 
 
 def test_predictions_are_readable_like_any_output(tmp_path: Path) -> None:
@@ -298,8 +300,8 @@ def test_a_number_model_trained_with_a_graph_warns_when_scored_without_one(tmp_p
     score = ["predict", "number", "--model", str(tmp_path / "m"), "--data", str(tmp_path / "p.csv"),
              "--out", str(tmp_path / "pred.csv")]
     with_graph = runner.invoke(app, [*score, "--edges", str(tmp_path / "e.csv")])
-    assert with_graph.exit_code == 0 and "warning" not in with_graph.stderr
-    without = runner.invoke(app, score)
+    assert with_graph.exit_code == 0 and "警告" not in with_graph.stderr
+    without = runner.invoke(app, [*score, "--lang", "en"])
     assert without.exit_code == 0 and "the data lack 1 of the inputs the model learnt from (the contact graph, " \
                                       "--edges)" in without.stderr
 

@@ -321,10 +321,11 @@ def test_a_file_of_which_every_row_is_rejected_fails_the_command(tmp_path):
     bad.write_text("caller,callee,start,duration_s\n" + "".join(f"x{i},,not a time,-1\n" for i in range(8)))
     url = f"sqlite:///{tmp_path / 's.db'}"
     result = CliRunner().invoke(app, ["ingest", "call", str(bad), "--db", url])
-    assert result.exit_code == 1 and "every row was rejected" in result.stderr
+    assert result.exit_code == 1 and f"错误：{bad}：每一行都被拒收" in result.stderr
     assert "另有3行被拒收" in result.stderr  # five rejects are shown, the rest counted
     in_english = CliRunner().invoke(app, ["ingest", "call", str(bad), "--db", url, "--lang", "en"])
     assert in_english.exit_code == 1 and "and 3 more" in in_english.stderr
+    assert f"error: {bad}: every row was rejected" in in_english.stderr
     good = tmp_path / "ok.csv"
     good.write_text("caller,callee,start,duration_s\n13800000001,13800000002,2026-10-01 09:00,30\nx,,bad,-1\n")
     assert CliRunner().invoke(app, ["ingest", "call", str(good), "--db", url]).exit_code == 0

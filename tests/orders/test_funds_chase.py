@@ -286,7 +286,7 @@ def test_bad_filters_and_amounts_are_named_not_answered_empty(engine: Engine, ci
     for held in ("abc", "nan", "-5", "1.234"):
         result = CliRunner().invoke(funds_cli, ["respond", view.orders[0].order_id, "execute", "--held", held,
                                                 "--db", url, "--institution", "bank-C"])
-        assert result.exit_code == 2 and result.stderr.startswith("error: --held: "), result.output
+        assert result.exit_code == 2 and result.stderr.startswith("错误：--held: "), result.output
 
 
 
@@ -495,9 +495,9 @@ def test_chase_errors_name_the_commands_options_not_the_apis_fields(engine: Engi
             assert field not in result.stderr, result.stderr
         return result.stderr
 
-    assert refused("chase").startswith("error: --report: a chase opens from --report REPORT_ID, or from --victim ")
-    assert refused("chase", "--victim", "PV").startswith("error: --loss: ")
-    assert refused("chase", "--loss", v).startswith("error: --victim: ")
+    assert refused("chase").startswith("错误：--report: a chase opens from --report REPORT_ID, or from --victim ")
+    assert refused("chase", "--victim", "PV").startswith("错误：--loss: ")
+    assert refused("chase", "--loss", v).startswith("错误：--victim: ")
     assert "not both" in refused("chase", "--report", report_id(engine), "--victim", "PV")
     # V paid again: a chase of both payments, then one asked for over the first alone
     again = transfer("VA", "M1", "300", minutes(64))
@@ -505,13 +505,13 @@ def test_chase_errors_name_the_commands_options_not_the_apis_fields(engine: Engi
         EventRepository(engine).add_many("transfer", [again.model_dump()], conn)
     first = funds.open_chase(engine, CITY, victim="PV", loss_transfers=[v, again.event_id], now=minutes(65))
     assert refused("chase", "--victim", "PV", "--loss", v, "--loss", again.event_id, "--max-hops", "2") == (
-        f"error: --max-hops: chase {first.chase_id} is open with --max-hops 6, not 2\n")
+        f"错误：--max-hops: chase {first.chase_id} is open with --max-hops 6, not 2\n")
     assert refused("chase", "--victim", "PV", "--loss", v).startswith(
-        f"error: --loss: every loss transfer is already chased, in {first.chase_id} (add further losses to that "
+        f"错误：--loss: every loss transfer is already chased, in {first.chase_id} (add further losses to that "
         "chase with `aegis funds add-losses`)")
     other = funds.open_chase(engine, CITY, victim="PW", loss_transfers=[w], now=minutes(66))
     assert refused("add-losses", other.chase_id, v, "--victim", "PV") == (
-        f"error: TRANSFERS: already chased elsewhere: {v} in {first.chase_id}\n")
+        f"错误：TRANSFERS: already chased elsewhere: {v} in {first.chase_id}\n")
     # the API keeps its own field names
     client = TestClient(create_app(engine))
     centre = {"X-Aegis-User": "desk", "X-Aegis-Role": "city_centre"}

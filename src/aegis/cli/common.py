@@ -22,7 +22,7 @@ from rich.segment import SegmentLines
 from rich.table import Column, Table
 from rich.text import Text as RichText
 
-from aegis.reasons import Lang, Reason
+from aegis.reasons import LANGS, Lang, Reason, parse_lang
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -136,9 +136,27 @@ def _message(exc: BaseException) -> str:
     return str(exc)
 
 
+_ERROR = Reason("错误：")
+
+
+def fail(lang: Lang, message: Reason | str) -> None:
+    """One line on stderr saying what went wrong, after 错误： (error: in English); the message as it is, whatever
+    brackets it holds."""
+    err.print(RichText.assemble((_ERROR.text(lang), "red"), message.text(lang) if isinstance(message, Reason)
+                                else message), highlight=False)
+
+
+def _lang_of(kwargs: Mapping[str, Any]) -> Lang:
+    """The language of a command's output: its ``--lang``, or for a command without one (``serve``, ``schemas``)
+    what ``$AEGIS_LANG`` says, else Chinese."""
+    lang = kwargs.get("lang")
+    return lang if lang in LANGS else parse_lang(os.environ.get("AEGIS_LANG"))
+
+
 def user_errors(func: F) -> F:
     """Errors a user can fix (bad input, a missing file or model, a refused step, an unknown id, no access,
-    an unreachable database) become one line on stderr and exit code 2, never a stack trace.
+    an unreachable database) become one line on stderr and exit code 2, never a stack trace. The line starts
+    错误： (error: under ``--lang en``); what follows is the error's own words.
 
     Every input error of Aegis (IngestError, DataError, ModelError, PolicyError, validation) is a ValueError;
     PermissionDenied is a PermissionError, and other OS errors (a file that cannot be read or written) name
@@ -160,10 +178,10 @@ def user_errors(func: F) -> F:
             _quiet_stdout()
             raise typer.Exit(141) from None
         except (ValueError, LookupError, OSError) as exc:
-            err.print(f"[red]error:[/red] {_message(exc)}", highlight=False)
+            fail(_lang_of(kwargs), _message(exc))
             raise typer.Exit(2) from None
         except OperationalError as exc:
-            err.print(f"[red]error:[/red] database: {exc.orig}", highlight=False)
+            fail(_lang_of(kwargs), Reason("数据库：{error}", error=str(exc.orig)))
             raise typer.Exit(2) from None
 
     return wrapper  # type: ignore[return-value]

@@ -1,13 +1,16 @@
-"""``aegis evaluate``'s figures as tables, with names people read for the keys of its JSON.
+"""``aegis evaluate``'s figures, and those of a model card ``aegis train`` writes, as tables, with names people
+read for the keys of their JSON.
 
-The keys themselves (``fraud_f1``, ``overall.lead_time_h_median``) stay as they are in ``--json``, which scripts
-and the README read; a table shows each figure by its name in the language asked for. A nested key is named part
-by part (``overall.lead_time_h_median``: 总体：提前量中位数（小时）); a key with a part that has no name is shown
-as written, whole.
+The keys themselves (``fraud_f1``, ``overall.lead_time_h_median``) stay as they are in ``--json`` and the card,
+which scripts and the README read; a table shows each figure by its name in the language asked for. A nested key
+is named part by part (``overall.lead_time_h_median``: 总体：提前量中位数（小时）), a cross-validated figure after
+the figure (``cv_macro_f1_std``: 交叉验证宏平均F1标准差); a key with a part that has no name is shown as written,
+whole.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -33,6 +36,9 @@ FIGURE_NAMES: dict[str, Reason] = {
     "fraud_f1": Reason("涉诈F1"),
     "fraud_auc": Reason("涉诈AUC"),
     "f1_by_label": Reason("各标签F1"),
+    "folds": Reason("折数"),
+    "cv_folds": Reason("交叉验证折数"),
+    "cv": Reason("交叉验证"),
     "precision": Reason("精确率"),
     "recall": Reason("召回率"),
     "f1": Reason("F1"),
@@ -103,6 +109,41 @@ def _scenario(value: Any, lang: Lang) -> str:
     return Reason("末笔损失后{minutes}分钟", minutes=minutes).text(lang) if unit == "min" else said
 
 
+#: figures named after another figure (a model card's cross-validated ones), tried in order
+_DERIVED: list[tuple[re.Pattern[str], Reason]] = [
+    (re.compile(r"cv_(?P<figure>\w+)_std"), Reason("交叉验证{figure}标准差")),
+    (re.compile(r"cv_(?P<figure>\w+)"), Reason("交叉验证{figure}")),
+    (re.compile(r"mean_(?P<figure>\w+)"), Reason("{figure}均值")),
+    (re.compile(r"held_out_(?P<graph>.+)"), Reason("留出{graph}")),  # one graph's figures, left out of training
+]
+
+
+def _named(part: str) -> Reason | None:
+    """The name of one part of a key: its own, or one after the figure it derives from (a graph as written)."""
+    if part in FIGURE_NAMES:
+        return FIGURE_NAMES[part]
+    for pattern, name in _DERIVED:
+        found = pattern.fullmatch(part)
+        figure = found and found.groupdict().get("figure")
+        if found and figure is None:
+            return Reason(name.msg, **found.groupdict())
+        if figure is not None and figure in FIGURE_NAMES:
+            return Reason(name.msg, figure=FIGURE_NAMES[figure])
+    return None
+
+
+#: how a model card's cross-validation ran (the account task leaves whole graphs out), by what the card says
+_CV: dict[str, Reason] = {
+    "leave-one-graph-out": Reason("轮流留出一个图"),
+    "none: leave-one-graph-out needs two or more graphs": Reason("无：轮流留出一个图需要两个及以上的图"),
+}
+
+
+def _cv(value: Any, lang: Lang) -> str:
+    named = _CV.get(str(value))
+    return named.text(lang) if named is not None else str(value)
+
+
 def _label(label: str, lang: Lang) -> str:
     """A text label of the data: normal, a fraud type of Aegis's, or another source's name as written."""
     return Reason("正常").text(lang) if label == "normal" else fraud_type_name(label, lang) or label
@@ -119,8 +160,8 @@ _VALUES: dict[str, Callable[[str, Lang], str]] = {
 #: the key column of a grid (one row per level, per fraud type): its header
 _GRID_KEYS: dict[str, Reason] = {"by_level": Reason("级别"), "by_fraud_type": Reason("诈骗类型")}
 
-#: cells of a list's records shown by name rather than as written
-_CELLS: dict[str, Callable[[Any, Lang], str]] = {"scenario": _scenario}
+#: figures (or cells of a list's records) shown by name rather than as written
+_CELLS: dict[str, Callable[[Any, Lang], str]] = {"scenario": _scenario, "kind": name_of, "cv": _cv}
 
 #: figures that are sums of yuan, and figures that are numbers rather than counts (no thousands grouped)
 _MONEY = {"total_loss", "floor"}
@@ -133,10 +174,11 @@ def figure_name(key: str, lang: Lang) -> str:
     names = []
     for i, part in enumerate(parts):
         values = _VALUES.get(parts[i - 1]) if i else None
+        named = _named(part)
         if values is not None:
             names.append(values(part, lang))
-        elif part in FIGURE_NAMES:
-            names.append(FIGURE_NAMES[part].text(lang))
+        elif named is not None:
+            names.append(named.text(lang))
         else:
             return key
     return Reason("：").text(lang).join(names)
@@ -199,7 +241,9 @@ def print_figures(figures: dict[str, Any], lang: Lang) -> None:
             elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
                 listed.append((f"{path}{name}", value))
             else:
-                shown.add_row(figure_name(f"{path}{name}", lang), cell(f"{path}{name}", value))
+                shown.add_row(figure_name(f"{path}{name}", lang),
+                              _CELLS[name](value, lang) if name in _CELLS and value is not None
+                              else cell(f"{path}{name}", value))
 
     rows(figures, "")
     out.print(shown)

@@ -9,16 +9,33 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from aegis import __version__
-from aegis.cli.common import LangOpt, Stopwatch, china_time, err, figure, out, say, show, table, user_errors, whole
+from aegis.cli.common import (
+    LangOpt,
+    Stopwatch,
+    china_time,
+    err,
+    fail,
+    figure,
+    out,
+    say,
+    show,
+    table,
+    text,
+    user_errors,
+    whole,
+)
 from aegis.cli.warnings import stats_table
-from aegis.names import name_of
+from aegis.names import action_name, name_of
 from aegis.reasons import Lang, Reason, joined, yuan
 from aegis.training.task import DataError
+
+if TYPE_CHECKING:
+    from aegis.usecases import Say
 
 app = typer.Typer(
     help="Aegis (反诈神盾): prevent, control and investigate telecom and online fraud.",
@@ -124,7 +141,7 @@ def ingest(
         say(lang, Reason("被拒收的行：{path}", path=str(result.reject_file)))
     if result.rejected and not (result.stored or result.duplicate):
         # nothing of the file could be used: a script running the ingest must notice
-        err.print(f"error: {file}: every row was rejected", highlight=False)
+        fail(lang, Reason("{file}：每一行都被拒收", file=str(file)))
         raise typer.Exit(1)
 
 
@@ -364,11 +381,14 @@ def audit(
     if not entries:
         say(lang, Reason("没有符合条件的审计日志条目"))
         return
-    shown = table(lang, whole(Reason("时间"), Reason("（北京时间）")), Reason("操作人"), Reason("操作"),
-                  whole(Reason("对象")), Reason("理由"), title=Reason("审计日志"), compact=True)
+    # an action by its name, and its code below, which --action filters by
+    shown = table(lang, whole(Reason("时间"), Reason("（北京时间）")), Reason("操作人"),
+                  text(Reason("操作"), Reason("代码")), whole(Reason("对象")), Reason("理由"), title=Reason("审计日志"),
+                  compact=True)
     for e in entries:
-        shown.add_row(china_time(e["at"], "\n", seconds=True), e["actor"], e["action"],
-                      f"{e['subject_type']}:\n{e['subject_id']}", joined(e["reasons"], lang))
+        shown.add_row(china_time(e["at"], "\n", seconds=True), e["actor"],
+                      f"{action_name(e['action'], lang)}\n{e['action']}", f"{e['subject_type']}:\n{e['subject_id']}",
+                      joined(e["reasons"], lang))
     show(shown)
 
 
@@ -518,15 +538,18 @@ def train(
     transfers: TransfersOpt = None,
     fmt: FormatOpt = None,
     folds: Annotated[int, typer.Option(help="Cross-validation folds for the model card (0: none).")] = 5,
+    lang: LangOpt = "zh",
 ) -> None:
     """Train a detector on labelled files and write it with its model card."""
     from aegis.usecases.models import train as train_model
 
     result = train_model(kind, _inputs(data, edges, accounts, transfers, fmt), out_dir, folds=folds,
-                         progress=Stopwatch())
-    out.print(f"model written to {result.out}", highlight=False)
-    for name, value in result.card["metrics"].items():
-        out.print(f"  {name}: {value}", highlight=False)
+                         progress=Stopwatch(lang))
+    say(lang, Reason("模型已写入{path}", path=str(result.out)))
+    if result.card["metrics"]:
+        from aegis.cli.figures import print_figures
+
+        print_figures(result.card["metrics"], lang)
 
 
 @app.command()
@@ -547,8 +570,8 @@ def predict(
     from aegis.usecases.models import predict as predict_rows
 
     n = predict_rows(kind, model, _inputs(data, edges, accounts, transfers, fmt), out_file, reasons=reasons,
-                     lang=lang, say=_warn)
-    out.print(f"{n} predictions written to {out_file}", highlight=False)
+                     lang=lang, say=_warning(lang))
+    say(lang, Reason("已写入{n:,}条预测：{path}", n=n, path=str(out_file)))
 
 
 WORKFLOWS = ("warnings", "funds")
@@ -593,7 +616,7 @@ def evaluate(
             raise DataError("--policy: only the workflows (warnings, funds) take a policy file")
         from aegis.usecases.models import evaluate as evaluate_model
 
-        figures = evaluate_model(kind, model, _inputs(data, edges, accounts, transfers, fmt), say=_warn)
+        figures = evaluate_model(kind, model, _inputs(data, edges, accounts, transfers, fmt), say=_warning(lang))
     if as_json:
         print(json.dumps(figures, ensure_ascii=False, indent=2, default=str))
         return
@@ -602,8 +625,13 @@ def evaluate(
     print_figures(figures, lang)
 
 
-def _warn(message: Reason | str) -> None:
-    err.print(f"[yellow]{message}[/yellow]", highlight=False)
+def _warning(lang: Lang) -> Say:
+    """What a use case warns of, one line on stderr after 警告： (warning: in English)."""
+    def warn(message: Reason | str) -> None:
+        said = message.text(lang) if isinstance(message, Reason) else message
+        err.print(Reason("警告：{message}", message=said).text(lang), style="yellow", highlight=False, markup=False)
+
+    return warn
 
 
 _mount_workflows()

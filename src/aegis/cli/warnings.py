@@ -250,7 +250,7 @@ def pace(sim: Annotated[Path | None, typer.Option(help="A simulated city instead
 
     if sim is None and (user is None or role is None):
         raise ValueError("user: --user and --role are needed to read the store (or give --sim)")
-    with err.status("reading reports and the events they name"):
+    with err.status(Reason("读取报案及其所指的事件").text(lang)):
         if sim is not None:
             result = uc.pace_from_sim(sim, quantile=quantile, min_cases=min_cases)
         else:
@@ -312,7 +312,7 @@ def retrain(user: User,
             db: Db = None, lang: LangOpt = "zh") -> None:
     """Retrain the warning model on the training city plus the store's leads, labelled by reports and outcomes."""
     engine, actor = _context(db, user, role, None, None)
-    with err.status("replaying the store and the training city, then learning (minutes)"):
+    with err.status(Reason("回放存储和训练城市，然后学习（需数分钟）").text(lang)):
         card = _uc().retrain(engine, actor, sim, model_out)
     store = card.get("data", {}).get("store", {})
     say(lang, Reason("除训练城市外，学习了存储中的{leads}条线索（受害人的{victims}条：已报案{reported}人，已办结预警"

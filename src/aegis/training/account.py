@@ -18,6 +18,7 @@ from sklearn.metrics import average_precision_score, precision_recall_fscore_sup
 from aegis.datasets import amlsim
 from aegis.detectors.account import FRAUD, AccountDetector, is_fraud_label
 from aegis.detectors.base import Verdict
+from aegis.reasons import Reason
 from aegis.training.task import DataError, Dataset, Inputs, over_fold_seeds
 
 FORMATS = {amlsim.FORMAT: amlsim.read_amlsim}
@@ -57,10 +58,10 @@ class AccountTask:
         return ranking_metrics(truth, np.array([v.score for v in verdicts]),
                                np.array([v.label == FRAUD for v in verdicts], dtype=int))
 
-    def cv_plan(self, dataset: Dataset, folds: int) -> str | None:
+    def cv_plan(self, dataset: Dataset, folds: int) -> Reason | None:
         """How :meth:`cross_validate` will run on ``dataset`` (None: it cannot, with one graph)."""
         graphs = len(dataset.X)
-        return f"leave one graph out, {graphs} graphs" if graphs >= 2 else None
+        return Reason("轮流留出一个图，共{graphs}个图", graphs=graphs) if graphs >= 2 else None
 
     def cross_validate(self, dataset: Dataset, folds: int, *, seed: int = 0) -> dict[str, Any]:
         """Leave-one-graph-out (``folds`` is unused: there are as many folds as graphs); ``seed`` is the

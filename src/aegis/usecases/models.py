@@ -5,12 +5,14 @@ from __future__ import annotations
 import csv
 import os
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from aegis.detectors.text import is_normal_label
-from aegis.reasons import DEFAULT_LANG, Lang, joined
+from aegis.names import named
+from aegis.reasons import DEFAULT_LANG, Lang, Reason, joined, listing
 from aegis.training.modelstore import LoadedModel, load_model, row_digests, save_model, seen_rows
 from aegis.training.task import DataError, Dataset, Inputs, check_inputs, get_task
 from aegis.usecases import Say
@@ -30,7 +32,7 @@ def train(kind: str, inputs: Inputs, out: Path, *, folds: int = 5,
     task = get_task(kind)
     check_inputs(kind, inputs)
     _writable_folder(out)  # before the minutes of training, not after
-    say("reading the training files")
+    say(Reason("读取训练文件"))
     data = task.load(inputs, labelled=True)
     if data.y is None:
         raise DataError("label: the training files carry no labels")
@@ -39,9 +41,9 @@ def train(kind: str, inputs: Inputs, out: Path, *, folds: int = 5,
     metrics: dict[str, Any] = {}
     if folds > 1 and hasattr(task, "cross_validate"):
         metrics = _cross_validate(task, data, folds, say)
-    say(f"fitting the {kind} detector on all {data.n:,} rows")
+    say(Reason("用全部{n:,}行拟合{kind}检测器", n=data.n, kind=named(kind)))
     detector = task.new_detector().fit(data.X, data.y)
-    say(f"writing the model and its card to {out}")
+    say(Reason("将模型及其模型卡写入{path}", path=str(out)))
     sources = {"files": [str(p) for p in [*inputs.data, *inputs.accounts, *inputs.transfers]], "rows": data.n}
     if inputs.edges:
         sources["edges"] = str(inputs.edges)
@@ -55,11 +57,11 @@ def train(kind: str, inputs: Inputs, out: Path, *, folds: int = 5,
 def _cross_validate(task: Any, data: Dataset, folds: int, say: Say) -> dict[str, Any]:
     """The card's cross-validated figures, saying first how they are measured."""
     if not hasattr(task, "cv_plan"):
-        say(f"cross-validating on {data.n:,} rows ({folds} folds) for the model card")
+        say(Reason("为模型卡做交叉验证：{n:,}行，{folds}折", n=data.n, folds=folds))
         return {"cv_folds": folds, **task.cross_validate(data, folds)}
     plan = task.cv_plan(data, folds)  # a task that splits its own way (the account task leaves a graph out)
-    say(f"cross-validating on {data.n:,} rows ({plan}) for the model card" if plan
-        else "no cross-validation for the model card: the files cannot be split as the task needs")
+    say(Reason("为模型卡做交叉验证：{n:,}行，{plan}", n=data.n, plan=plan) if plan
+        else Reason("模型卡不做交叉验证：这些文件无法按任务所需的方式划分"))
     return dict(task.cross_validate(data, folds))
 
 
@@ -80,15 +82,20 @@ def _verdicts(kind: str, model: Path | None, inputs: Inputs, *, labelled: bool, 
     task = get_task(kind)
     loaded = load_model(model, kind)
     data = task.load(inputs, labelled=labelled)
-    unseen = loaded.detector.unseen_inputs(data.X)
+    unseen: list[Reason | str] = [*loaded.detector.unseen_inputs(data.X)]
     if loaded.card.get("data", {}).get("edges") and inputs.edges is None:
         # without the graph every neighbourhood feature is missing: on Sichuan numbers scores moved by up to 0.3
-        unseen.insert(0, "the contact graph, --edges")
+        unseen.insert(0, Reason("联系图，--edges"))
     if say is not None and unseen:
-        say(f"warning: the data lack {len(unseen)} of the inputs the model learnt from "
-            f"({', '.join(unseen[:5])}{', ...' if len(unseen) > 5 else ''}); they count as missing, so the "
-            f"scores may mean little. A model trained on files like these (aegis train {kind}) reads them whole.")
+        say(Reason("数据缺少模型学过的{n}项输入（{inputs}），按缺失计，分数可能意义不大。用这样的文件训练的模型"
+                   "（aegis train {kind}）会完整读取它们。", n=len(unseen), inputs=_some(unseen), kind=kind))
     return data, loaded, loaded.detector.predict(data.X)
+
+
+def _some(items: Sequence[Reason | str]) -> Reason:
+    """The first five of ``items`` (names as written, or messages) as one list, "..." after them if there are
+    more."""
+    return listing([*items[:5], *(["..."] if len(items) > 5 else [])])
 
 
 def predict(kind: str, model: Path | None, inputs: Inputs, out: Path, *, reasons: bool = False,
@@ -140,13 +147,12 @@ def evaluate(kind: str, model: Path | None, inputs: Inputs, *, say: Say | None =
         verdicts = [v if is_normal_label(v.label) else replace(v, label=label) for v in verdicts]
         unknown = []
     if say is not None and unknown:
-        say(f"warning: the model never predicts {len(unknown)} of the data's labels ({', '.join(unknown[:5])}"
-            f"{', ...' if len(unknown) > 5 else ''}): the per-label figures compare different names; fraud "
-            f"against normal (fraud_precision, fraud_recall, fraud_f1) still holds. To compare types, train on "
-            f"files labelled like these (aegis train {kind}).")
+        say(Reason("模型从不预测数据的{n}个标签（{labels}）：各标签的指标比较的是不同的名称；涉诈对正常的指标"
+                   "（fraud_precision、fraud_recall、fraud_f1）仍然成立。要按类型比较，请用这样标注的文件训练"
+                   "（aegis train {kind}）。", n=len(unknown), labels=_some(unknown), kind=kind))
     seen = seen_rows(loaded.seen, data.X)
     if say is not None and seen:
-        say(f"warning: {seen:,} of the {data.n:,} rows are rows the model was trained on; the figures are not "
-            f"those of held-out data. Evaluate on rows it never saw, or cross-validate with aegis train {kind}.")
+        say(Reason("{rows:,}行中有{seen:,}行是模型训练时用过的行，这些指标不是留出数据的指标。请在模型没见过的行上"
+                   "评估，或用 aegis train {kind} 做交叉验证。", seen=seen, rows=data.n, kind=kind))
     return {"kind": kind, "rows": data.n, **({"rows_seen_in_training": seen} if seen is not None else {}),
             **get_task(kind).metrics(data.y, verdicts)}
