@@ -86,6 +86,10 @@ def test_the_centre_reads_the_log_whole_an_auditor_masked_and_a_telco_not_at_all
     reads = AuditLog(engine).recent(action_prefix="audit.read")
     assert [r["actor"] for r in reads] == ["auditor/a1", "city_centre/c1"]
     assert reads[1]["details"]["action"] == "decision."
+    # the action filter ignores case alike on SQLite and PostgreSQL
+    shouted = client.get("/api/v1/audit?action=DECISION.SMS", headers={"X-Aegis-User": "c1",
+                                                                      "X-Aegis-Role": "city_centre"})
+    assert [e["id"] for e in shouted.json()] == [entry["id"]]
 
     url = engine.url.render_as_string(hide_password=False)
     listed = CliRunner().invoke(cli, ["audit", "--user", "a2", "--role", "auditor", "--db", url, "--json",

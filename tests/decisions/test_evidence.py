@@ -74,6 +74,12 @@ def test_a_policy_with_an_impossible_rule_is_refused_by_field(tmp_path) -> None:
     from aegis.decisions.policy import PolicyError, load_policy
 
     path = tmp_path / "p.yaml"
-    path.write_text('version: "x"\nchannels: {}\nsender_content: {min_text_score: 0.9, min_receivers: 0}\n')
+    every = "{" + ", ".join(f"{c}: {{block: 0.9, warn: 0.5}}" for c in ("sms", "call", "url", "transfer")) + "}"
+    path.write_text(f'version: "x"\nchannels: {every}\nsender_content: {{min_text_score: 0.9, min_receivers: 0}}\n')
     with pytest.raises(PolicyError, match=r"p\.yaml: sender_content\.min_receivers: Input should be"):
+        load_policy(path)
+    # every channel needs its thresholds, and a channel Aegis does not decide on is a typo
+    path.write_text('version: "x"\nchannels: {sms: {block: 0.9, warn: 0.5}, cal: {block: 0.9, warn: 0.5}}\n')
+    with pytest.raises(PolicyError, match=r"p\.yaml: channels: no thresholds for call, transfer, url; unknown "
+                                          r"channel cal \(the channels are sms, call, url, transfer\)$"):
         load_policy(path)

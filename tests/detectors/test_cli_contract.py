@@ -285,6 +285,45 @@ def test_training_on_one_class_and_evaluating_no_rows_say_why(tmp_path: Path) ->
     assert result.exit_code == 0 and list(pd.read_csv(tmp_path / "none.csv").columns) == ["score", "label"]
 
 
+def test_fraud_figures_a_file_cannot_measure_are_undefined_not_zero(tmp_path: Path) -> None:
+    model, _ = _trained_text_model(tmp_path)
+    pd.DataFrame({"text": [t.format(i=i) for i in range(3) for t in NORMAL_SMS], "label": "0"}).to_csv(
+        tmp_path / "normal.csv", index=False)
+    result = runner.invoke(app, ["evaluate", "text", "--model", str(model), "--data", str(tmp_path / "normal.csv"),
+                                 "--json"])
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.stdout)
+    assert figures["accuracy"] == 1.0  # every normal row passed: nothing flagged, no fraud to find
+    assert (figures["fraud_precision"], figures["fraud_recall"], figures["fraud_f1"]) == (None, None, None)
+    shown = runner.invoke(app, ["evaluate", "text", "--model", str(model), "--data", str(tmp_path / "normal.csv"),
+                                "--lang", "en"])
+    assert any(line.count("—") == 1 and "fraud F1" in line for line in shown.stdout.splitlines()), shown.stdout
+    # fraud rows, none flagged: recall is 0 (fraud missed), precision undefined (nothing flagged)
+    from aegis.training.task import class_figures
+    assert class_figures(np.array([True, False]), np.array([False, False])) == {
+        "precision": None, "recall": 0.0, "f1": 0.0}
+
+
+def test_folds_and_data_too_small_to_learn_from_are_named(tmp_path: Path) -> None:
+    urls = tmp_path / "u.csv"
+    pd.DataFrame({"url": ["http://a.com", "http://b-bank.top/login", "http://c.com", "http://d.cn"],
+                  "label": ["legitimate", "phishing", "legitimate", "legitimate"]}).to_csv(urls, index=False)
+    said = {folds: runner.invoke(app, ["train", "url", "--data", str(urls), "--out", str(tmp_path / "m"),
+                                       "--folds", folds, "--lang", "en"]) for folds in ("5", "1", "-1")}
+    assert said["5"].exit_code == 2 and said["5"].stderr.splitlines()[-1] == (
+        "error: --folds: 5 folds need 5 rows of every label, and label 'phishing' has 1: give --folds 0 (no "
+        "cross-validation)")
+    for folds in ("1", "-1"):
+        assert said[folds].exit_code == 2 and said[folds].stderr == (
+            f"error: --folds: 0 (no cross-validation) or 2 or more (got {folds})\n")
+    assert not (tmp_path / "m").exists()
+    texts = tmp_path / "t.csv"
+    pd.DataFrame({"text": ["您好请转账到安全账户", "明天开会"], "label": ["冒充客服", "0"]}).to_csv(texts, index=False)
+    result = runner.invoke(app, ["train", "text", "--data", str(texts), "--out", str(tmp_path / "m"), "--folds", "0",
+                                 "--lang", "en"])
+    assert result.exit_code == 2 and "error: --data: cannot fit a text model on these 2 rows (" in result.stderr
+
+
 def test_a_number_model_trained_with_a_graph_warns_when_scored_without_one(tmp_path: Path) -> None:
     rng = np.random.default_rng(2)
     n = 80

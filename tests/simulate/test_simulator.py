@@ -228,6 +228,23 @@ def test_bad_config_is_refused() -> None:
         SimConfig(people=149, days=1, seed=0)
     with pytest.raises(ValueError, match="type_shares"):
         SimConfig(people=1000, days=1, seed=0, type_shares={"lottery": 1.0})
+    with pytest.raises(ValueError, match="seed: must be 0 or more"):
+        SimConfig(people=150, days=1, seed=-1)
+    for rate in (float("inf"), float("nan"), 10_001.0, -1.0):
+        with pytest.raises(ValueError, match="victims_per_10k_day: must be from 0 to 10000"):
+            SimConfig(people=150, days=1, seed=0, victims_per_10k_day=rate)
+
+
+def test_the_simulate_command_names_its_own_options_in_errors(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from aegis.cli.main import app
+
+    for option, value in (("--seed", "-1"), ("--victims-per-10k-day", "inf")):
+        result = CliRunner().invoke(app, ["simulate", "--people", "150", "--days", "1", option, value,
+                                          "--out", str(tmp_path / "city"), "--lang", "en"])
+        assert result.exit_code == 2 and result.stderr.startswith(f"error: {option}: must be"), result.output
+    assert not (tmp_path / "city").exists()
 
 
 def test_cash_out_at_atms(city: tuple[Path, dict]) -> None:

@@ -21,6 +21,7 @@ from aegis.cli.common import (
     err,
     fail,
     figure,
+    in_cli_terms,
     out,
     say,
     show,
@@ -196,6 +197,8 @@ def schemas(
 
 @app.command()
 @user_errors
+@in_cli_terms({"people": "--people", "days": "--days", "seed": "--seed",
+               "victims_per_10k_day": "--victims-per-10k-day"})
 def simulate(
     people: Annotated[int, typer.Option(min=150, help="Residents of the city.")] = 10_000,
     days: Annotated[int, typer.Option(min=1, help="Days to simulate.")] = 14,

@@ -8,7 +8,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from aegis.decisions.policy_file import PolicyError as PolicyError  # re-exported: callers catch it from here
 from aegis.decisions.policy_file import read_policy_file
@@ -50,6 +50,10 @@ class SenderContent(BaseModel):
     min_receivers: int = Field(default=2, ge=1)
 
 
+CHANNELS = ("sms", "call", "url", "transfer")
+"""what Aegis decides on: every decisions policy gives each its thresholds"""
+
+
 class DecisionPolicy(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -59,6 +63,17 @@ class DecisionPolicy(BaseModel):
     transfer_payer_warning: dict[Level, Annotated[float, Field(ge=0, le=1)]] = Field(default_factory=dict)
     """the weight of a transfer's payer being under an open warning, by the warning's level (absent: none)"""
     sender_content: SenderContent = Field(default_factory=SenderContent)
+
+    @field_validator("channels")
+    @classmethod
+    def _every_channel(cls, channels: dict[str, Thresholds]) -> dict[str, Thresholds]:
+        missing, unknown = sorted(set(CHANNELS) - set(channels)), sorted(set(channels) - set(CHANNELS))
+        if missing or unknown:
+            said = [f"no thresholds for {', '.join(missing)}"] if missing else []
+            if unknown:
+                said.append(f"unknown channel {', '.join(unknown)} (the channels are {', '.join(CHANNELS)})")
+            raise ValueError("; ".join(said))
+        return channels
 
     def decide(self, channel: str, score: float) -> Action:
         return self.channels[channel].action(score)

@@ -32,4 +32,4 @@ def read_policy_file(path: Path, model: type[M], name: str | None = None) -> M:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "(the whole file)"
-        raise PolicyError(f"{shown}: {where}: {first['msg']}") from None
+        raise PolicyError(f"{shown}: {where}: {first['msg'].removeprefix('Value error, ')}") from None

@@ -68,6 +68,11 @@ class SimConfig:
             raise ValueError("days: simulate at least one day")
         if set(self.type_shares) - set(FraudType):
             raise ValueError(f"type_shares: unknown fraud types {sorted(set(self.type_shares) - set(FraudType))}")
+        if self.seed < 0:
+            raise ValueError("seed: must be 0 or more (it starts a random generator)")
+        if not 0 <= self.victims_per_10k_day <= 10_000:  # NaN fails too
+            raise ValueError(f"victims_per_10k_day: must be from 0 to 10000, every resident every day "
+                             f"(got {self.victims_per_10k_day})")
         if not 0 <= self.report_share <= 1:
             raise ValueError("report_share: must be in [0, 1]")
 

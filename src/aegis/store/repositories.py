@@ -257,7 +257,8 @@ class AuditLog:
         if subject_id:
             query = query.where(audit_log.c.subject_id == subject_id)
         if action_prefix:
-            query = query.where(audit_log.c.action.startswith(action_prefix, autoescape=True))
+            # case-insensitive on both backends: SQLite's LIKE already ignores ASCII case, PostgreSQL's does not
+            query = query.where(func.lower(audit_log.c.action).startswith(action_prefix.lower(), autoescape=True))
         with self.engine.connect() as connection:
             return [dict(row._mapping) for row in connection.execute(query)]
 

@@ -13,13 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sklearn.metrics import average_precision_score, precision_recall_fscore_support, roc_auc_score
+from sklearn.metrics import average_precision_score, roc_auc_score
 
 from aegis.datasets import amlsim
 from aegis.detectors.account import FRAUD, AccountDetector, is_fraud_label
 from aegis.detectors.base import Verdict
 from aegis.reasons import Reason
-from aegis.training.task import DataError, Dataset, Inputs, over_fold_seeds
+from aegis.training.task import DataError, Dataset, Inputs, class_figures, over_fold_seeds
 
 FORMATS = {amlsim.FORMAT: amlsim.read_amlsim}
 
@@ -88,15 +88,13 @@ def ranking_metrics(truth: np.ndarray, scores: np.ndarray, labels: np.ndarray) -
     """AUC, average precision, precision at k (k = 100 and k = the number of mules) and the label's P/R/F1."""
     order = np.argsort(-scores, kind="stable")
     positives = int(truth.sum())
-    precision, recall, f1, _ = precision_recall_fscore_support(truth, labels, average="binary", zero_division=0)
+    both = 0 < positives < len(truth)  # a ranking is measured against both classes
     return {
-        "auc": round(float(roc_auc_score(truth, scores)), 4),
-        "average_precision": round(float(average_precision_score(truth, scores)), 4),
+        "auc": round(float(roc_auc_score(truth, scores)), 4) if both else None,
+        "average_precision": round(float(average_precision_score(truth, scores)), 4) if positives else None,
         "precision_at_100": round(float(truth[order[:100]].mean()), 4),
-        "precision_at_n_mules": round(float(truth[order[:positives]].mean()), 4),
-        "precision": round(float(precision), 4),
-        "recall": round(float(recall), 4),
-        "f1": round(float(f1), 4),
+        "precision_at_n_mules": round(float(truth[order[:positives]].mean()), 4) if positives else None,
+        **class_figures(truth, labels),
         "mules": positives,
         "accounts": len(truth),
     }

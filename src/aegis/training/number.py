@@ -16,13 +16,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support, roc_auc_score
+from sklearn.metrics import accuracy_score, f1_score, roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 
 from aegis.datasets import sichuan
 from aegis.detectors.base import Verdict
 from aegis.detectors.number import FRAUD, NORMAL, NumberBatch, NumberDetector
-from aegis.training.task import DataError, Dataset, Inputs, over_fold_seeds, read_csv
+from aegis.training.task import DataError, Dataset, Inputs, class_figures, fold_summary, over_fold_seeds, read_csv
 
 
 def read_profile_csv(path: Path, *, labelled: bool) -> tuple[pd.DataFrame, pd.Series | None]:
@@ -80,10 +80,8 @@ class NumberTask:
         truth = np.array([str(v) for v in y_true]) == FRAUD
         predicted = np.array([v.label == FRAUD for v in verdicts])
         scores = np.array([v.score for v in verdicts])
-        precision, recall, f1, _ = precision_recall_fscore_support(truth, predicted, average="binary",
-                                                                   zero_division=0)
-        figures = {"n": len(truth), "accuracy": accuracy_score(truth, predicted), "precision": precision,
-                   "recall": recall, "f1": f1, "macro_f1": f1_score(truth, predicted, average="macro")}
+        figures = {"n": len(truth), "accuracy": accuracy_score(truth, predicted), **class_figures(truth, predicted),
+                   "macro_f1": f1_score(truth, predicted, average="macro")}
         if 0 < truth.sum() < len(truth):
             figures["roc_auc"] = roc_auc_score(truth, scores)
         return {k: round(float(v), 4) if isinstance(v, float) else v for k, v in figures.items()}
@@ -102,13 +100,7 @@ class NumberTask:
                 NumberBatch(batch.profiles.iloc[train], batch.edges), dataset.y[train])
             verdicts = fitted.predict(NumberBatch(batch.profiles.iloc[test], batch.edges))
             per_fold.append(self.metrics(dataset.y[test], verdicts))
-        summary: dict[str, Any] = {"folds": folds}
-        for key in per_fold[0]:
-            if key != "n":
-                values = np.array([fold[key] for fold in per_fold])
-                summary[f"cv_{key}"] = round(float(values.mean()), 4)
-                summary[f"cv_{key}_std"] = round(float(values.std()), 4)
-        return summary
+        return fold_summary(per_fold, folds)
 
 
 TASK = NumberTask()

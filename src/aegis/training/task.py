@@ -145,6 +145,30 @@ def get_task(kind: str) -> Task:
     return module.TASK  # type: ignore[no-any-return]
 
 
+def class_figures(truth: np.ndarray, predicted: np.ndarray) -> dict[str, float | None]:
+    """Precision, recall and F1 of the positive (fraud) class, to four decimals; None where a figure is undefined
+    rather than 0: precision when nothing was flagged, recall when the data hold no fraud, F1 when both. A file of
+    normal rows only, all passed, has no fraud precision to report, and 0 would read as a model that failed."""
+    from sklearn.metrics import precision_recall_fscore_support
+
+    figures = precision_recall_fscore_support(truth, predicted, average="binary", zero_division=np.nan)[:3]
+    return {name: None if np.isnan(value) else round(float(value), 4)
+            for name, value in zip(("precision", "recall", "f1"), figures, strict=True)}
+
+
+def fold_summary(per_fold: Sequence[dict[str, Any]], folds: int) -> dict[str, Any]:
+    """Cross-validated figures: each figure's mean and spread over the held-out folds (``cv_f1``, ``cv_f1_std``);
+    None where a fold left it undefined (:func:`class_figures`)."""
+    summary: dict[str, Any] = {"folds": folds}
+    for key in per_fold[0]:
+        if key != "n":
+            values = [fold[key] for fold in per_fold]
+            defined = None not in values
+            summary[f"cv_{key}"] = round(float(np.mean(values)), 4) if defined else None
+            summary[f"cv_{key}_std"] = round(float(np.std(values)), 4) if defined else None
+    return summary
+
+
 def over_fold_seeds(cross_validate: Callable[[int], dict[str, Any]], seeds: Sequence[int],
                     shown: Sequence[str]) -> dict[str, float]:
     """Cross-validation repeated over fold seeds, as the README's rows are measured (a figure tuned to one
@@ -155,4 +179,5 @@ def over_fold_seeds(cross_validate: Callable[[int], dict[str, Any]], seeds: Sequ
         runs.append(cross_validate(seed))
         print(f"fold seed {seed}: " + ", ".join(f"{k} {runs[-1][k]}" for k in shown), flush=True)
     return {key: round(float(np.mean([run[key] for run in runs])), 4) for key, value in runs[0].items()
-            if isinstance(value, int | float) and key not in ("folds", "n") and not key.endswith("_std")}
+            if isinstance(value, int | float) and key not in ("folds", "n") and not key.endswith("_std")
+            and all(isinstance(run[key], int | float) for run in runs)}

@@ -18,13 +18,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sklearn.metrics import f1_score, precision_recall_fscore_support, roc_auc_score
+from sklearn.metrics import f1_score, roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 
 from aegis.detectors.base import Verdict
 from aegis.detectors.text import TextDetector, is_normal_label, join_turns
 from aegis.training import task
-from aegis.training.task import DataError, Dataset, Inputs, over_fold_seeds, without_trailing_blank_rows
+from aegis.training.task import DataError, Dataset, Inputs, class_figures, over_fold_seeds, without_trailing_blank_rows
 
 
 def read_csv(path: Path, *, labelled: bool) -> tuple[list[str], list[str] | None]:
@@ -110,16 +110,14 @@ def fraud_metrics(y_true: Sequence[str] | np.ndarray, labels: Sequence[str] | np
     truth = np.array(["normal" if is_normal_label(v) else str(v) for v in y_true], dtype=object)
     pred = np.array(["normal" if is_normal_label(v) else str(v) for v in labels], dtype=object)
     true_fraud, pred_fraud = truth != "normal", pred != "normal"
-    p, r, f, _ = precision_recall_fscore_support(true_fraud, pred_fraud, average="binary", zero_division=0)
+    fraud = class_figures(true_fraud, pred_fraud)
     classes = sorted(set(truth))
     per_class = f1_score(truth, pred, labels=classes, average=None, zero_division=0)
     out: dict[str, Any] = {
         "n": len(truth),
         "macro_f1": round(float(np.mean(per_class)), 4),
         "accuracy": round(float(np.mean(truth == pred)), 4),
-        "fraud_precision": round(float(p), 4),
-        "fraud_recall": round(float(r), 4),
-        "fraud_f1": round(float(f), 4),
+        **{f"fraud_{name}": value for name, value in fraud.items()},
     }
     if 0 < true_fraud.sum() < len(truth):
         out["fraud_auc"] = round(float(roc_auc_score(true_fraud, scores)), 4)

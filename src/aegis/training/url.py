@@ -13,12 +13,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
-from sklearn.metrics import accuracy_score, precision_recall_fscore_support, roc_auc_score
+from sklearn.metrics import accuracy_score, roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 
 from aegis.detectors.base import Verdict
 from aegis.detectors.url import LEGITIMATE, PHISHING, UrlDetector
-from aegis.training.task import DataError, Dataset, Inputs, read_csv, without_trailing_blank_rows
+from aegis.training.task import (
+    DataError,
+    Dataset,
+    Inputs,
+    class_figures,
+    fold_summary,
+    read_csv,
+    without_trailing_blank_rows,
+)
 
 LABELS = (PHISHING, LEGITIMATE)
 
@@ -45,10 +53,7 @@ class UrlTask:
         truth = np.asarray(y_true, dtype=object) == PHISHING
         predicted = np.array([v.label == PHISHING for v in verdicts])
         scores = np.array([v.score for v in verdicts])
-        precision, recall, f1, _ = precision_recall_fscore_support(truth, predicted, average="binary",
-                                                                   zero_division=0)
-        figures = {"n": len(truth), "accuracy": accuracy_score(truth, predicted), "precision": precision,
-                   "recall": recall, "f1": f1}
+        figures = {"n": len(truth), "accuracy": accuracy_score(truth, predicted), **class_figures(truth, predicted)}
         if 0 < truth.sum() < len(truth):
             figures["roc_auc"] = roc_auc_score(truth, scores)
         return {k: round(float(v), 4) if isinstance(v, float) else v for k, v in figures.items()}
@@ -71,13 +76,7 @@ class UrlTask:
         per_fold = Parallel(n_jobs=n_jobs)(
             delayed(fold)(train, test)
             for train, test in StratifiedKFold(folds, shuffle=True, random_state=seed).split(urls, y))
-        summary: dict[str, Any] = {"folds": folds}
-        for key in per_fold[0]:
-            if key != "n":
-                values = np.array([fold[key] for fold in per_fold])
-                summary[f"cv_{key}"] = round(float(values.mean()), 4)
-                summary[f"cv_{key}_std"] = round(float(values.std()), 4)
-        return summary
+        return fold_summary(per_fold, folds)
 
 
 def _read(path: Path, *, labelled: bool) -> pd.DataFrame:

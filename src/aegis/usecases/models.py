@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import os
 import tempfile
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -29,6 +30,8 @@ def train(kind: str, inputs: Inputs, out: Path, *, folds: int = 5,
     """Fit a new detector on labelled files; cross-validate it first when the task can, for its card.
     ``progress`` is told each stage as it starts (the number and URL models take minutes on real data)."""
     say = progress or (lambda _: None)
+    if folds < 0 or folds == 1:
+        raise DataError(f"--folds: 0 (no cross-validation) or 2 or more (got {folds})")
     task = get_task(kind)
     check_inputs(kind, inputs)
     _writable_folder(out)  # before the minutes of training, not after
@@ -40,9 +43,16 @@ def train(kind: str, inputs: Inputs, out: Path, *, folds: int = 5,
         raise DataError("--data: no rows to train on")
     metrics: dict[str, Any] = {}
     if folds > 1 and hasattr(task, "cross_validate"):
+        if not hasattr(task, "cv_plan"):  # stratified folds: each must hold a row of every label
+            _check_folds(data.y, folds)
         metrics = _cross_validate(task, data, folds, say)
     say(Reason("用全部{n:,}行拟合{kind}检测器", n=data.n, kind=named(kind)))
-    detector = task.new_detector().fit(data.X, data.y)
+    try:
+        detector = task.new_detector().fit(data.X, data.y)
+    except ValueError as exc:  # scikit-learn's word for data too small or too uniform to learn from
+        if isinstance(exc, DataError):
+            raise
+        raise DataError(f"--data: cannot fit a {kind} model on these {data.n:,} rows ({exc})") from None
     say(Reason("将模型及其模型卡写入{path}", path=str(out)))
     sources = {"files": [str(p) for p in [*inputs.data, *inputs.accounts, *inputs.transfers]], "rows": data.n}
     if inputs.edges:
@@ -52,6 +62,14 @@ def train(kind: str, inputs: Inputs, out: Path, *, folds: int = 5,
     except OSError as exc:
         raise DataError(f"--out: cannot write the model to {out} ({exc.strerror or exc})") from None
     return TrainResult(out, card)
+
+
+def _check_folds(labels: Any, folds: int) -> None:
+    rarest, fewest = min(Counter(str(v) for v in labels).items(), key=lambda item: (item[1], item[0]))
+    if fewest < folds:
+        instead = f"--folds {fewest} or fewer, or --folds 0" if fewest >= 2 else "--folds 0"
+        raise DataError(f"--folds: {folds} folds need {folds} rows of every label, and label '{rarest}' has "
+                        f"{fewest}: give {instead} (no cross-validation)")
 
 
 def _cross_validate(task: Any, data: Dataset, folds: int, say: Say) -> dict[str, Any]:
