@@ -496,6 +496,7 @@ def test_a_nul_in_a_request_is_named_not_a_server_error(client):
 
 def test_a_batch_cut_off_while_telling_the_warnings_has_its_decisions_audited(engine, monkeypatch):
     import aegis.usecases.decisions as decisions
+    import aegis.usecases.warnings as warnings
     from aegis.usecases.actor import Actor, Role
 
     _payer_under_warning(engine)
@@ -503,7 +504,7 @@ def test_a_batch_cut_off_while_telling_the_warnings_has_its_decisions_audited(en
     def cut_off(*_: object, **__: object) -> None:
         raise RuntimeError("the server was killed")
 
-    monkeypatch.setattr(decisions, "raise_warnings", cut_off)
+    monkeypatch.setattr(warnings, "raise_warnings", cut_off)  # the decisions import it when a warning is told
     decider = decisions.Decider(engine, Actor("gw", Role.bank, institution="工商银行"))
     pay = decisions.TransferIn(payer_account="6212000000000001", payee_account="6222000000000555",
                                amount="800.00", request_id="pay-9")
@@ -511,3 +512,11 @@ def test_a_batch_cut_off_while_telling_the_warnings_has_its_decisions_audited(en
         decider.transfer([pay])
     [entry] = AuditLog(engine).entries("account", "6212000000000001")
     assert entry["details"]["request_id"] == "pay-9"
+
+
+def test_warming_the_models_up_records_nothing(engine):
+    """`aegis serve` decides a made-up SMS before it listens, to load the models: no one was decided about."""
+    from aegis.usecases.decisions import warm
+
+    warm(engine)
+    assert AuditLog(engine).entries("number", "10000000000") == []

@@ -28,7 +28,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -36,8 +36,10 @@ from aegis.actions.returns import largest_remainder
 from aegis.decisions.policy_file import read_policy_file
 from aegis.decisions.warning_policy import parse_duration
 from aegis.events.models import CHINA_TZ
-from aegis.funds import TraceResult
 from aegis.reasons import Reason, yuan
+
+if TYPE_CHECKING:  # the funds package imports pandas and pyarrow; a transfer decision takes only fen() from here
+    from aegis.funds import TraceResult
 
 FEN = Decimal("0.01")
 

@@ -33,7 +33,6 @@ from aegis.cli.common import (
 from aegis.cli.warnings import stats_table
 from aegis.names import action_name, name_of
 from aegis.reasons import Lang, Reason, joined, yuan
-from aegis.training.task import DataError
 
 if TYPE_CHECKING:
     from aegis.usecases import Say
@@ -213,6 +212,7 @@ def simulate(
     """Simulate a city: residents, ordinary traffic, fraud campaigns, and the ground truth."""
     from aegis.simulate import SimConfig
     from aegis.simulate import simulate as run
+    from aegis.training.task import DataError
 
     if out_dir.exists() and not out_dir.is_dir():
         raise DataError(f"--out: {out_dir} is a file, not a folder")
@@ -249,15 +249,20 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     db: DbOption = None,
 ) -> None:
-    """Run the HTTP API (OpenAPI docs at /docs)."""
+    """Run the HTTP API (OpenAPI docs at /docs); it listens once the decisions' models are loaded."""
     import uvicorn
 
     from aegis.api.app import create_app
     from aegis.api.logs import log_config
     from aegis.store import open_engine
+    from aegis.usecases.decisions import warm
 
     # a store that is not there is a typo'd path, not a new deployment (`aegis db upgrade` makes one)
-    uvicorn.run(create_app(open_engine(db, existing=True)), host=host, port=port, log_config=log_config())
+    engine = open_engine(db, existing=True)
+    # the decisions' models load before the server listens (a few seconds): once it answers, a first request
+    # waits no longer than the next, and a health check that answers means decisions are ready
+    warm(engine)
+    uvicorn.run(create_app(engine), host=host, port=port, log_config=log_config())
 
 
 @app.command()
@@ -282,6 +287,7 @@ def decide(
     from aegis.ingest import validate_rows
     from aegis.ingest.readers import FileFormatError, detect_format, file_encoding, read_batches
     from aegis.store import open_engine
+    from aegis.training.task import DataError
     from aegis.usecases import decisions
     from aegis.usecases.actor import SYSTEM
 
@@ -364,6 +370,7 @@ def audit(
 ) -> None:
     """Read the audit log: who decided what about whom, when and why, newest first."""
     from aegis.store import open_engine
+    from aegis.training.task import DataError
     from aegis.usecases.actor import Actor, Role
     from aegis.usecases.audit import READERS, read_audit
 
@@ -599,6 +606,8 @@ def evaluate(
     lang: LangOpt = "zh",
 ) -> None:
     """Measure a model against labelled files, or a workflow against a simulated city's truth."""
+    from aegis.training.task import DataError
+
     if kind not in WORKFLOWS and kind not in ("text", "number", "url", "account"):
         raise DataError(f"kind: '{kind}' is not one of text, number, url, account (detectors) or "
                         f"{', '.join(WORKFLOWS)} (workflows)")

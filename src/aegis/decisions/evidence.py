@@ -11,12 +11,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 from aegis.decisions.policy import SenderContent
 from aegis.detectors.base import Verdict
-from aegis.detectors.number import FRAUD
-from aegis.detectors.text import is_normal_label
 from aegis.reasons import Reason
 
 MIN_SCORE = 0.2
@@ -63,6 +60,11 @@ def sent_content(senders: Sequence[str], receivers: Sequence[str], scores: np.nd
                  rule: SenderContent) -> dict[str, SentContent]:
     """Per sender, from the text detector's score and label of each SMS (one entry per SMS, in any order); an
     SMS is a fraud SMS when the detector calls it fraud with at least ``rule.min_text_score``."""
+    # imported here, for the profiles' batch job: a real-time decision needs only Signal and combine
+    import pandas as pd
+
+    from aegis.detectors.text import is_normal_label
+
     frame = pd.DataFrame({"sender": [str(s) for s in senders], "receiver": list(receivers), "score": scores,
                           "label": labels})
     sent = frame.groupby("sender", sort=False).size()
@@ -84,6 +86,8 @@ def with_sent_content(verdict: Verdict, content: SentContent | None, rule: Sende
     """A number's behavioural verdict joined with what it sent: a number that texted fraud to enough different
     numbers (``rule.min_receivers``) is a fraud number whatever its calls look like (a telco shuts such numbers
     down), with the texts' fraud type. Below the rule the verdict stands as it is."""
+    from aegis.detectors.number import FRAUD  # its module imports LightGBM: see sent_content
+
     if content is None or content.fraud == 0 or content.receivers < rule.min_receivers:
         return verdict
     sent = Signal(content.top_score, (Reason("向{receivers}个号码发送诈骗短信{fraud}条（共发{sent}条）",

@@ -21,14 +21,16 @@ from collections.abc import Mapping
 from datetime import timedelta
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from aegis.decisions.policy_file import read_policy_file
 from aegis.events.models import FraudType
+
+if TYPE_CHECKING:  # the real-time decisions read this module's levels, without pandas
+    import pandas as pd
 
 LEVELS: tuple[str, ...] = ("urgent", "high", "medium", "low")
 """most to least severe"""
@@ -144,6 +146,8 @@ class Policy(BaseModel):
     # --- decisions --------------------------------------------------------------------------------------
     def level(self, probability: float, features: Mapping[str, float] | None = None) -> str | None:
         """The level for one probability (and the rules on its features); None below the lowest threshold."""
+        import pandas as pd
+
         frame = pd.DataFrame([dict(features or {})]) if features else None
         return self.levels_for(np.array([probability]), frame)[0] or None
 

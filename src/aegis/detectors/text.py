@@ -40,8 +40,6 @@ from typing import Any, ClassVar, Literal, Self
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.linear_model import LogisticRegression
-from sklearn.svm import LinearSVC
 
 from aegis.detectors.base import Detector, Labels, Verdict
 from aegis.features.tfidf import weigh
@@ -253,6 +251,11 @@ class TextDetector(Detector):
         # (5-fold CV macro-F1 on telecom-fraud-texts-5: 0.985 against 0.981) and trains several times faster;
         # logistic regression's probabilities carry better to text unlike the training data (see text_default).
         # liblinear visits the rows in a random order: its seed is fixed so the same data give the same model.
+        # scikit-learn is imported here, not with the module: a fitted detector scores with its own weights, so
+        # a real-time decision that loads it does not wait the second or more that importing scikit-learn takes
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.svm import LinearSVC
+
         if self.classifier == "svm":
             clf, scale = LinearSVC(C=self.C or 10.0, max_iter=5000, random_state=0), TEMPERATURE
         elif self.classifier == "logistic":

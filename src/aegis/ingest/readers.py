@@ -16,10 +16,9 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
-import pyarrow.parquet as pq
 
 from aegis.ingest.encoding import (
     GBK,
@@ -31,6 +30,9 @@ from aegis.ingest.encoding import (
     text_encoding,
     utf8_in_gbk,
 )
+
+if TYPE_CHECKING:
+    import pyarrow.parquet as pq
 
 FORMATS = ("csv", "jsonl", "parquet")
 
@@ -79,7 +81,7 @@ def columns(path: Path, fmt: str, encoding: str = "utf-8-sig") -> list[str] | No
     """The file's column names (None for JSONL, whose rows name their own fields); ``encoding`` is a CSV's
     (:func:`csv_encoding`)."""
     if fmt == "parquet":
-        return list(pq.ParquetFile(path).schema_arrow.names)
+        return list(_parquet_file(path).schema_arrow.names)
     if fmt == "csv":
         with path.open(newline="", encoding=encoding) as handle:
             header = next(csv.reader(handle), None)
@@ -118,7 +120,7 @@ def csv_encoding(path: Path) -> str:
 
 def count_rows(path: Path, fmt: str) -> int:
     if fmt == "parquet":
-        return int(pq.ParquetFile(path).metadata.num_rows)
+        return int(_parquet_file(path).metadata.num_rows)
     with path.open("rb") as handle:
         lines = sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
     return max(lines - (1 if fmt == "csv" else 0), 0)
@@ -208,9 +210,15 @@ def _jsonl(path: Path, _batch_size: int) -> Iterator[RawRow]:
             yield RawRow(line, _clean(values))
 
 
+def _parquet_file(path: Path) -> pq.ParquetFile:
+    import pyarrow.parquet as pq  # on the first Parquet file: JSONL and CSV, which `aegis decide` reads, need none
+
+    return pq.ParquetFile(path)
+
+
 def _parquet(path: Path, batch_size: int) -> Iterator[RawRow]:
     line = 0
-    for record_batch in pq.ParquetFile(path).iter_batches(batch_size=batch_size):
+    for record_batch in _parquet_file(path).iter_batches(batch_size=batch_size):
         for values in record_batch.to_pylist():
             line += 1
             yield RawRow(line, _clean(values))

@@ -7,9 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from sqlalchemy import Connection, Engine, Table, and_, func, insert, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -17,6 +16,9 @@ from aegis.events.models import EVENT_TYPES
 from aegis.reasons import Reason, stored
 from aegis.store.engine import begin_write
 from aegis.store.schema import EVENT_TABLES, audit_log, ingest_run, risk_profile
+
+if TYPE_CHECKING:  # pandas is imported by the batch reads that make frames, not by every use of the store
+    import pandas as pd
 
 
 def conflict_insert(bind: Engine | Connection, table: Table) -> Any:
@@ -138,6 +140,8 @@ class EventRepository:
         return found
 
     def _frame(self, kind: str, columns: Sequence[str] | None, conditions: Sequence[Any]) -> pd.DataFrame:
+        import pandas as pd
+
         table = EVENT_TABLES[kind]
         cols = [table.c[name] for name in columns] if columns else list(table.c)
         parts = []

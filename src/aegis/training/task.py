@@ -10,13 +10,15 @@ import importlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
-import pandas as pd
 
 from aegis.detectors.base import Detector, Verdict
 from aegis.ingest.encoding import ENCODINGS, undecodable
+
+if TYPE_CHECKING:  # pandas is imported where files are read: `aegis decide` takes DataError from here, not pandas
+    import pandas as pd
 
 KINDS = ("text", "number", "url", "account")
 
@@ -39,6 +41,8 @@ def read_csv(path: Path, **options: Any) -> pd.DataFrame:
     in turn: pandas decodes what it reads, so a header read with ``nrows=0`` decodes only the header); a
     missing, undecodable or malformed file is a :class:`DataError` naming the file and the reason. A ``.parquet``
     file (as ``aegis simulate`` writes) is read as the same table, as text where ``dtype=str`` asks for it."""
+    import pandas as pd
+
     check_file(path)
     if Path(path).suffix.lower() == ".parquet":
         return _read_parquet(Path(path), options)
@@ -54,6 +58,8 @@ def read_csv(path: Path, **options: Any) -> pd.DataFrame:
 
 
 def _read_parquet(path: Path, options: dict[str, Any]) -> pd.DataFrame:
+    import pandas as pd
+
     try:
         frame = pd.read_parquet(path)
     except Exception as exc:  # pyarrow raises its own errors for a file that is not Parquet

@@ -3,6 +3,10 @@
 Scores come in process from the shipped detectors (text, URL) and from the store's current risk profiles of
 numbers and accounts (kept fresh by ``aegis profiles refresh``). Every block and warning is written to the
 audit log with its reasons, the policy version and who asked.
+
+A decision pays only for what its channel uses: each detector is loaded when a request first needs it (an SMS
+without a link never loads the URL model), and the modules behind a detector or a warning are imported there,
+not with this one (the URL model's scikit-learn and LightGBM take seconds to import; a transfer needs neither).
 """
 
 from __future__ import annotations
@@ -25,19 +29,14 @@ from aegis.decisions.evidence import Signal, combine
 from aegis.decisions.policy import Action, DecisionPolicy, default_policy
 from aegis.decisions.warning_policy import level_rank
 from aegis.detectors.base import Detector, Verdict
-from aegis.detectors.text import join_turns
-from aegis.detectors.url import PHISHING
 from aegis.events.models import Ident, Outside, PositiveMoney, Time, fraud_type_name
 from aegis.features.official_numbers import is_official
-from aegis.features.url_features import host_of
 from aegis.names import CODE_NAMES, name_of
 from aegis.reasons import DEFAULT_LANG, Lang, Reason, loaded, yuan
 from aegis.store.repositories import AuditLog, RiskProfileRepository
 from aegis.store.schema import EVENT_TABLES
 from aegis.store.schema_warnings import warning
-from aegis.training.modelstore import load_model
 from aegis.usecases.actor import SYSTEM, Actor, mask
-from aegis.usecases.warnings import raise_warnings
 
 URL_PATTERN = re.compile(
     r"(?:https?://|www\.)[^\s，。！？、）)\]】'\"<>]+|[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:com|cn|net|top|"
@@ -115,7 +114,21 @@ class Decision(BaseModel):
 
 @cache
 def shipped_detector(kind: str) -> Detector:
+    """The shipped model of ``kind``, loaded on its first use and kept for the process."""
+    from aegis.training.modelstore import load_model
+
     return load_model(None, kind).detector
+
+
+#: a made-up fraud SMS with a link, which needs the text model, the reasons' segmenter and the URL model
+_WARM_UP = "您的ETC已失效，请登录 http://etc-gov.top/a1 认证，逾期停用"
+
+
+def warm(engine: Engine) -> None:
+    """Load what real-time decisions use (the text and URL models, jieba's dictionary for a fraud text's
+    reasons, the modules behind them) by deciding one made-up SMS that needs them all, recording nothing: a
+    server calls it before it listens, so its first request is answered as fast as the next."""
+    Decider(engine, SYSTEM, record=False).sms([SmsIn(sender="10000000000", text=_WARM_UP)])
 
 
 def _from_verdict(verdict: Verdict, source: Reason) -> Signal:
@@ -179,6 +192,9 @@ class Decider:
     def _url_signals(self, urls: Sequence[str]) -> list[Signal]:
         if not urls:
             return []
+        from aegis.detectors.url import PHISHING
+        from aegis.features.url_features import host_of
+
         verdicts = self.detector("url").predict(list(urls))
         hosts = [host_of(u) for u in urls]
         profiles = self.risk.get_many("domain", hosts)
@@ -221,6 +237,8 @@ class Decider:
         return self._recorded(decisions, audits)
 
     def call(self, items: Sequence[CallIn]) -> list[Decision]:
+        from aegis.detectors.text import join_turns
+
         callers = self._number_signals([i.caller for i in items], Reason("主叫号码"))
         talking = [n for n, item in enumerate(items) if item.transcript]
         heard = dict(zip(talking, self._text_signals([join_turns(items[n].transcript) for n in talking],
@@ -296,6 +314,8 @@ class Decider:
             leads.append(WarningRequest(open_warning.person_id, open_warning.fraud_type, decision.score, "urgent",
                                         (news,), "transfer-" + hashlib.sha1(key.encode()).hexdigest()[:24], at))
         if leads:
+            from aegis.usecases.warnings import raise_warnings
+
             raise_warnings(self.engine, SYSTEM, leads)
 
     def _account_signals(self, accounts: Sequence[str]) -> list[Signal]:
