@@ -66,3 +66,36 @@ def test_a_lead_sent_by_several_raisers_at_once_is_taken_and_audited_once(engine
         kept = connection.execute(select(func.count()).select_from(warning_lead)).scalar_one()
     assert (count, kept) == (6, 6)
     assert _audited(engine, "warning.update") == 5 and _audited(engine, "warning.raise") == 1
+
+
+def test_a_contact_retried_with_its_request_id_is_recorded_once_even_when_sent_at_once(engine: Engine) -> None:
+    add_residents(engine)
+    uc.raise_warnings(engine, SYSTEM, [request(person="P1", lead="L0")], now=T0)
+    [row] = uc.list_warnings(engine, SYSTEM)
+    officer = station_actor("P1")
+    uc.take_warning(engine, officer, row["warning_id"], now=T0)
+
+    def attempt(request_id: str | None, result: str = "unreachable") -> Any:
+        return uc.record_contact(engine, officer, row["warning_id"], channel="call", result=result,
+                                 request_id=request_id, now=T0)
+
+    results = _all_at_once(lambda i: attempt("att-1"))
+    assert all(isinstance(r, dict) for r in results), results
+    assert _audited(engine, "warning.contact") == 1
+    attempt("att-1")  # a late retry
+    assert _audited(engine, "warning.contact") == 1
+    attempt("att-2")  # another attempt, and one without an id: each recorded
+    attempt(None)
+    attempt("att-1", result="reached")  # an id sent again with another result is another attempt
+    assert _audited(engine, "warning.contact") == 4
+    assert uc.list_warnings(engine, SYSTEM)[0]["status"] == "contacted"
+    try:
+        attempt("不是 id")
+    except ValueError as exc:
+        assert str(exc).startswith("request_id: must be 1 to 64")
+    else:
+        raise AssertionError("a request id with spaces was taken")
+    with engine.connect() as connection:
+        keys = connection.execute(select(audit_log.c.request_key).where(audit_log.c.action == "warning.contact")
+                                  ).scalars().all()
+    assert sum(k is not None for k in keys) == 3 and len(set(keys) - {None}) == 3

@@ -38,7 +38,13 @@ def test_api_station_workflow_and_isolation(sqlite_engine: Engine) -> None:
                        json={"outcome": "dissuaded"}).status_code == 409
     assert client.post(f"/api/v1/warnings/{wid}/take", headers=headers("P1")).json()["status"] == "assigned"
     body = {"channel": "call", "result": "reached", "note": "96110 回访"}
-    assert client.post(f"/api/v1/warnings/{wid}/contact", headers=headers("P1"), json=body).status_code == 200
+    for _ in range(2):  # a retry after a lost answer, with the attempt's id: one attempt
+        assert client.post(f"/api/v1/warnings/{wid}/contact", headers=headers("P1"),
+                           json={**body, "request_id": "c-1"}).status_code == 200
+    history = client.get(f"/api/v1/warnings/{wid}", headers=headers("P1")).json()["history"]
+    assert [h["action"] for h in history].count("warning.contact") == 1
+    assert client.post(f"/api/v1/warnings/{wid}/contact", headers=headers("P1"),
+                       json={**body, "request_id": "c 1"}).status_code == 422
     closed = client.post(f"/api/v1/warnings/{wid}/close", headers=headers("P1"), json={"outcome": "false_alarm"})
     assert closed.json()["outcome"] == "false_alarm"
     detail = client.get(f"/api/v1/warnings/{wid}", headers=headers("P1")).json()

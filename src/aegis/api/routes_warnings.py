@@ -66,6 +66,9 @@ class ContactIn(BaseModel):
     channel: Literal["sms", "call", "visit"]
     result: Literal["reached", "unreachable"]
     note: str = Field("", max_length=MAX_NOTE)
+    request_id: str | None = Field(None, pattern=uc.REQUEST_ID.pattern, description=(
+        "the client's id of this attempt: sent again (a retry after a lost answer), the attempt is not recorded "
+        "twice; without it every call records an attempt"))
 
 
 class CloseIn(BaseModel):
@@ -134,7 +137,8 @@ def take(warning_id: str, engine: EngineDep, actor: ActorDep, lang: LangDep) -> 
 @router.post("/{warning_id}/contact", response_model=WarningOut)
 def contact(warning_id: str, body: ContactIn, engine: EngineDep, actor: ActorDep, lang: LangDep) -> dict[str, Any]:
     row = _call(
-        lambda: uc.record_contact(engine, actor, warning_id, channel=body.channel, result=body.result, note=body.note)
+        lambda: uc.record_contact(engine, actor, warning_id, channel=body.channel, result=body.result, note=body.note,
+                                  request_id=body.request_id)
     )
     return uc.shown(row, lang)
 

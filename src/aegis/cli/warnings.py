@@ -171,10 +171,13 @@ def contact(warning_id: str, user: User, role: RoleOpt,
             channel: Annotated[str, typer.Option(help="sms, call (96110-style) or visit.")],
             result: Annotated[str, typer.Option(help="reached or unreachable (-> locating).")],
             note: Note = "", district: District = None, station: Station = None, db: Db = None,
+            request_id: Annotated[str | None, typer.Option(
+                help="Your id of this attempt: the same command run again with it records nothing twice.")] = None,
             lang: LangOpt = "zh") -> None:
     """Record a contact attempt with the person."""
     engine, actor = _context(db, user, role, district, station)
-    _show([_uc().record_contact(engine, actor, warning_id, channel=channel, result=result, note=note)], lang)
+    _show([_uc().record_contact(engine, actor, warning_id, channel=channel, result=result, note=note,
+                                request_id=request_id)], lang)
 
 
 @app.command()

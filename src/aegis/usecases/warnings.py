@@ -11,6 +11,8 @@ fusion loop itself is :mod:`aegis.usecases.warning_pipeline`; the simulated eval
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Collection, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -81,17 +83,18 @@ def _row(connection: Connection, actor: Actor, warning_id: str, *, lock: bool = 
 
 
 def _audit(
-    connection: Connection, actor: Actor, action: str, row: dict[str, Any], reasons: Any, details: dict[str, Any]
+    connection: Connection, actor: Actor, action: str, row: dict[str, Any], reasons: Any, details: dict[str, Any],
+    request_key: str | None = None,
 ) -> None:
-    AuditLog(connection.engine).append(
-        actor=actor.label,
-        action=action,
-        subject_type="warning",
-        subject_id=row["warning_id"],
-        reasons=list(reasons),
-        details={"person_id": row["person_id"], "fraud_type": row["fraud_type"], **details},
-        connection=connection,
-    )
+    AuditLog(connection.engine).append_many([{
+        "actor": actor.label,
+        "action": action,
+        "subject_type": "warning",
+        "subject_id": row["warning_id"],
+        "reasons": list(reasons),
+        "details": {"person_id": row["person_id"], "fraud_type": row["fraud_type"], **details},
+        "request_key": request_key,
+    }], connection=connection)
 
 
 def _jurisdictions(connection: Connection, persons: list[str]) -> dict[str, tuple[str | None, str, str]]:
@@ -396,12 +399,13 @@ def _step(
     reasons: list[Reason | str],
     details: dict[str, Any],
     now: datetime | None,
+    request_key: str | None = None,
 ) -> dict[str, Any]:
     actor.require(POLICE_ROLES, f"{action} warnings")
     with begin_write(engine) as connection:
         row = _row(connection, actor, warning_id, lock=True)
         _check_may_work(actor, row, action)
-        if _retried(connection, row, actor, action, changes):
+        if _retried(connection, row, actor, action, changes) or _seen(connection, request_key):
             return row
         if action == "take" and row["assigned_to"] and row["status"] not in ("new", "closed"):
             # an officer of the same jurisdiction, who sees the warning anyway, is told who has it
@@ -411,9 +415,17 @@ def _step(
         if status == "closed":
             values |= {"open_key": None, "closed_at": _now(now)}
         connection.execute(update(warning).where(warning.c.warning_id == warning_id).values(**values))
-        _audit(connection, actor, f"warning.{action}", row, reasons, {"from": row["status"], "to": status, **details})
+        _audit(connection, actor, f"warning.{action}", row, reasons, {"from": row["status"], "to": status, **details},
+               request_key)
         row.update(values)
     return row
+
+
+def _seen(connection: Connection, request_key: str | None) -> bool:
+    """Whether the request with this key was recorded already (read under the warning's lock, so two retries at
+    once are served one after the other and the second finds the first)."""
+    return request_key is not None and connection.execute(
+        select(audit_log.c.id).where(audit_log.c.request_key == request_key)).first() is not None
 
 
 def _retried(connection: Connection, row: dict[str, Any], actor: Actor, action: str,
@@ -463,12 +475,19 @@ def record_contact(
     channel: str,
     result: str,
     note: str = "",
+    request_id: str | None = None,
     now: datetime | None = None,
 ) -> dict[str, Any]:
-    """A contact attempt: SMS, a 96110-style call or a visit; ``unreachable`` sends the warning to locating."""
+    """A contact attempt: SMS, a 96110-style call or a visit; ``unreachable`` sends the warning to locating.
+
+    Each call records an attempt: a second call is a second attempt. A client that may send one attempt twice
+    (a retry after a lost answer) gives it a ``request_id``: the same officer recording the same attempt with
+    the same id again gets the warning as it stands, and nothing is recorded twice."""
     check_one_of("channel", channel, CHANNELS)
     check_one_of("result", result, wf.CONTACT_RESULTS)
     note = person_text("note", note)
+    if request_id is not None:
+        request_id = check_request_id(request_id)
     return _step(
         engine,
         actor,
@@ -477,9 +496,29 @@ def record_contact(
         {"contact_channel": channel},
         reasons=[Reason("{channel}：{result}", channel=CODE_NAMES[channel], result=CODE_NAMES[result]),
                  *([note] if note else [])],
-        details={"channel": channel, "result": result},
+        details={"channel": channel, "result": result, **({"request_id": request_id} if request_id else {})},
+        request_key=_request_key(actor, "contact", warning_id, request_id, channel, result, note),
         now=now,
     )
+
+
+REQUEST_ID = re.compile(r"[0-9A-Za-z+_\-.:]{1,64}")
+"""a client's id of one request, as the decisions API takes it (:data:`aegis.events.models.Ident`)"""
+
+
+def check_request_id(request_id: str) -> str:
+    if not REQUEST_ID.fullmatch(request_id):
+        raise ValueError("request_id: must be 1 to 64 letters, digits or + _ - . :")
+    return request_id
+
+
+def _request_key(actor: Actor, action: str, warning_id: str, request_id: str | None, *asked: str) -> str | None:
+    """The audit log's key of a step sent with a ``request_id``: the officer's, of this warning, bound to what was
+    asked (the same id sent with another result is another attempt, as the decisions API keys its requests)."""
+    if request_id is None:
+        return None
+    digest = hashlib.sha1("\x1f".join([actor.label, warning_id, request_id, *asked]).encode()).hexdigest()
+    return f"warning.{action}|{digest}"
 
 
 def close_warning(
