@@ -520,3 +520,149 @@ def test_warming_the_models_up_records_nothing(engine):
 
     warm(engine)
     assert AuditLog(engine).entries("number", "10000000000") == []
+
+
+# -- a number however written, who may ask, what a request may hold --------------------------------------------
+
+
+@pytest.mark.parametrize("written", ["13912345678", "+8613912345678", "8613912345678", "0086-139-1234-5678",
+                                     "139 1234 5678"])
+def test_a_known_fraud_number_is_found_however_it_is_written(client, engine, written):
+    RiskProfileRepository(engine).upsert_many("number", [
+        {"entity_id": "13912345678", "score": 0.92, "label": "1", "fraud_type": "impersonate_police",
+         "reasons": ["一个IMEI上有12个IMSI（疑似猫池）"]}], model="test")
+    call = client.post("/api/v1/decisions/call", json={"caller": written, "callee": "+86 138 0000 0001"},
+                       headers=TELCO).json()
+    sms = client.post("/api/v1/decisions/sms", json={"sender": written, "text": "您好"}, headers=TELCO).json()
+    assert call["action"] == sms["action"] == "block" and call["score"] == 0.92
+    # the audit log names the number in its canonical form: one subject however the telcos write it
+    entries = AuditLog(engine).entries("number", "13912345678")
+    assert [e["action"] for e in entries] == ["decision.call.block", "decision.sms.block"]
+    assert entries[0]["details"]["callee"] == "13800000001"
+
+
+def test_an_official_number_behind_the_country_code_is_still_official(client, engine):
+    RiskProfileRepository(engine).upsert_many(
+        "number", [{"entity_id": "+8696110", "score": 0.99, "label": "1", "reasons": ["群发"]}], model="test")
+    call = client.post("/api/v1/decisions/call", json={"caller": "+86 96110"}, headers=TELCO)
+    assert call.json()["action"] == "pass"
+
+
+def test_profiles_built_from_cdrs_with_the_country_code_meet_requests_without_it(engine):
+    from aegis.events.models import Call
+    from aegis.store import EventRepository
+    from aegis.usecases.actor import SYSTEM
+    from aegis.usecases.profiles import refresh_profiles
+
+    t0 = datetime(2026, 10, 5, 9, 0, tzinfo=UTC)
+    # one caller, written two ways by two switches, and callees written three ways
+    rows = [Call(caller=caller, callee=callee, start=t0 + timedelta(minutes=i), duration_s=5).model_dump()
+            for i, (caller, callee) in enumerate([("+8617011112222", "13800000001"),
+                                                   ("0086-170-1111-2222", "+8613800000001"),
+                                                   ("+8617011112222", "86-138-0000-0002")])]
+    with engine.begin() as connection:
+        EventRepository(engine).add_many("call", rows, connection)
+    refreshed = refresh_profiles(engine, SYSTEM)
+    assert set(refreshed.scores["number"].index) == {"17011112222"}
+    profile = RiskProfileRepository(engine).get_many("number", ["17011112222"])["17011112222"]
+    assert profile["features"]["n_calls"] == 3 and profile["features"]["n_callees"] == 2
+    assert profile["features"]["id_odd_length"] == 0  # a +86 mobile's 11 digits are not odd
+
+
+@pytest.mark.parametrize(("role", "path", "body"), [
+    ({"X-Aegis-Role": "auditor"}, "sms", {"sender": "13800000001", "text": "您好"}),
+    ({"X-Aegis-Role": "analyst"}, "call", {"caller": "13800000001"}),
+    ({"X-Aegis-Role": "police_station", "X-Aegis-District": "siming", "X-Aegis-Station": "zhonghua"}, "url",
+     {"url": "https://example.com/"}),
+    ({"X-Aegis-Role": "district_bureau", "X-Aegis-District": "siming"}, "transfer",
+     {"payer_account": "6212000000000001", "payee_account": "6222000000000555", "amount": "5.00"}),
+    ({**TELCO}, "transfer", {"payer_account": "6212000000000001", "payee_account": "6222000000000555",
+                             "amount": "5.00"}),
+    ({**BANK}, "call", {"caller": "13800000001"}),
+])
+def test_only_the_roles_that_carry_a_channel_may_ask_for_its_decisions(client, engine, role, path, body):
+    answer = client.post(f"/api/v1/decisions/{path}", json=body, headers={"X-Aegis-User": "u1", **role})
+    assert answer.status_code == 403
+    detail = answer.json()["detail"]
+    assert detail.startswith(f"role: {role['X-Aegis-Role']} may not ask for real-time decisions on {path}")
+    may = {"telco": "may decide: sms, call, url", "bank": "may decide: transfer"}.get(role["X-Aegis-Role"],
+                                                                                     "may ask for no real-time")
+    assert may in detail
+    assert AuditLog(engine).entries() == []
+
+
+def test_the_city_centre_may_ask_on_any_channel(client):
+    centre = {"X-Aegis-User": "c1", "X-Aegis-Role": "city_centre"}
+    for path, body in (("sms", {"sender": "13800000001", "text": "您好"}), ("call", {"caller": "13800000001"}),
+                       ("url", {"url": "https://example.com/"}),
+                       ("transfer", {"payer_account": "6212000000000001", "payee_account": "6222000000000555",
+                                     "amount": "5.00"})):
+        assert client.post(f"/api/v1/decisions/{path}", json=body, headers=centre).status_code == 200
+
+
+def test_the_system_role_is_not_taken_from_a_header(client, engine):
+    answer = client.post("/api/v1/decisions/sms", json={"sender": "13800000001", "text": "您好"},
+                         headers={"X-Aegis-User": "x", "X-Aegis-Role": "system"})
+    assert answer.status_code == 403 and "X-Aegis-Role: 'system'" in answer.json()["detail"]
+    warnings = client.get("/api/v1/warnings", headers={"X-Aegis-User": "x", "X-Aegis-Role": "system"})
+    assert warnings.status_code == 403
+
+
+def test_a_lead_from_a_held_payment_names_the_bank_user_who_asked(client, engine):
+    from aegis.usecases import warnings as uc
+    from aegis.usecases.actor import Actor, Role
+
+    _payer_under_warning(engine)
+    pay = {"payer_account": "6212000000000001", "payee_account": "6222000000000555", "amount": "800.00"}
+    assert client.post("/api/v1/decisions/transfer", json=pay, headers=BANK).json()["action"] == "block"
+    centre = Actor("c1", Role.city_centre)
+    (told,) = uc.list_warnings(engine, centre)
+    history = uc.get_warning(engine, centre, told["warning_id"])["history"]
+    update = next(e for e in history if e["action"] == "warning.update")
+    assert update["actor"] == "system/aegis" and update["details"]["lead_given_by"] == "bank:工商银行/gw-2"
+    assert "lead_given_by" not in next(e for e in history if e["action"] == "warning.raise")["details"]
+
+
+def test_a_transfer_dated_in_the_future_is_refused_naming_time(client, engine):
+    _payer_under_warning(engine)
+    pay = {"payer_account": "6212000000000001", "payee_account": "6222000000000555", "amount": "800.00"}
+    late = client.post("/api/v1/decisions/transfer", json={**pay, "time": "2099-01-01T00:00:00"}, headers=BANK)
+    assert late.status_code == 422
+    [error] = late.json()["detail"]
+    assert error["loc"] == ["body", "time"] and "minutes in the future" in error["msg"]
+    # a gateway's clock a minute ahead is a clock, not a bad field
+    ahead = (datetime.now(UTC) + timedelta(minutes=1)).isoformat()
+    assert client.post("/api/v1/decisions/transfer", json={**pay, "time": ahead}, headers=BANK).status_code == 200
+    from aegis.usecases import warnings as uc
+    from aegis.usecases.actor import Actor, Role
+
+    (told,) = uc.list_warnings(engine, Actor("c1", Role.city_centre))
+    assert told["last_lead_at"] < datetime.now(UTC) + timedelta(minutes=5)
+
+
+def test_a_transcript_is_held_to_what_a_decision_reads(client):
+    from aegis.usecases.decisions import MAX_TRANSCRIPT
+
+    turns = ["喂" * 1000] * (MAX_TRANSCRIPT // 1000 + 1)
+    long = client.post("/api/v1/decisions/call", json={"caller": "13800000001", "transcript": turns}, headers=TELCO)
+    assert long.status_code == 422 and long.json()["detail"][0]["loc"] == ["body", "transcript"]
+    assert f"more than the {MAX_TRANSCRIPT:,}" in long.json()["detail"][0]["msg"]
+    turn = client.post("/api/v1/decisions/call", json={"caller": "13800000001", "transcript": ["喂" * 1001]},
+                       headers=TELCO)
+    assert turn.status_code == 422
+
+
+def test_a_body_over_the_limit_is_refused_with_413(engine):
+    with TestClient(create_app(engine, max_body_bytes=10_000)) as small:
+        big = [{"sender": "13800000001", "text": "您好" * 500}] * 10
+        declared = small.post("/api/v1/decisions/sms", json=big, headers=TELCO)
+        assert declared.status_code == 413 and "more than the 10,000 bytes" in declared.json()["detail"]
+
+        def chunks():  # a chunked body declares no length: refused as its bytes pass the limit
+            for _ in range(20):
+                yield b" " * 1000
+        streamed = small.post("/api/v1/decisions/sms", content=chunks(),
+                              headers={**TELCO, "Content-Type": "application/json"})
+        assert streamed.status_code == 413 and "more than the 10,000 bytes" in streamed.json()["detail"]
+        fine = small.post("/api/v1/decisions/sms", json={"sender": "13800000001", "text": "您好"}, headers=TELCO)
+        assert fine.status_code == 200

@@ -69,6 +69,9 @@ class WarningRequest:
     time: datetime
     features: Mapping[str, float | None] | None = None
     """the fusion features at this lead, kept with the warning so that its outcome can label them"""
+    given_by: str | None = None
+    """who gave the lead when it is not Aegis's own fusion: the label of the user whose request it came from (a
+    bank's gateway deciding a payment), shown in the warning's history as ``lead_given_by``"""
 
 
 def open_key(person_id: str, fraud_type: str) -> str:

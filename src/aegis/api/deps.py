@@ -2,7 +2,8 @@
 
 Until the identity issue lands (tokens, sign-in), the acting user comes from trusted headers set by the
 gateway in front of Aegis: X-Aegis-User, X-Aegis-Role, and X-Aegis-District / X-Aegis-Station /
-X-Aegis-Institution where the role needs one. HTTP headers carry only Latin-1, so values in Chinese (a
+X-Aegis-Institution where the role needs one. The ``system`` role is Aegis's own (its batch jobs and the
+operator's commands) and is refused from a header. HTTP headers carry only Latin-1, so values in Chinese (a
 station, a bank) are sent percent-encoded as UTF-8 (``urllib.parse.quote``) and decoded here.
 """
 
@@ -45,6 +46,9 @@ def current_actor(
         parsed_role = Role(role)
     except ValueError:
         raise HTTPException(401, f"X-Aegis-Role: '{role}' is not a role") from None
+    if parsed_role is Role.system:  # it ignores jurisdiction and sees personal data unmasked
+        raise HTTPException(403, "X-Aegis-Role: 'system' is Aegis's own role for its internal jobs, never taken "
+                                 "over HTTP; send the caller's own role")
     try:
         return Actor(user, parsed_role, city=city, district=district, station=station, institution=institution)
     except ValueError as exc:

@@ -248,6 +248,8 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     db: DbOption = None,
+    max_body_mb: Annotated[int, typer.Option(min=1, max=1024, help="The largest request body taken, in MiB; a "
+                                             "larger one is refused with 413.")] = 16,
 ) -> None:
     """Run the HTTP API (OpenAPI docs at /docs); it listens once the decisions' models are loaded."""
     import uvicorn
@@ -262,7 +264,8 @@ def serve(
     # the decisions' models load before the server listens (a few seconds): once it answers, a first request
     # waits no longer than the next, and a health check that answers means decisions are ready
     warm(engine)
-    uvicorn.run(create_app(engine), host=host, port=port, log_config=log_config())
+    uvicorn.run(create_app(engine, max_body_bytes=max_body_mb * 2**20), host=host, port=port,
+                log_config=log_config())
 
 
 @app.command()
@@ -277,7 +280,9 @@ def decide(
         help="Try this decisions policy file instead of the shipped one: a what-if run on past requests, so "
              "nothing is written to the audit log; a summary of the actions goes to stderr.")] = None,
 ) -> None:
-    """Decide block / warn / pass for each request in a file; one JSON decision per line on stdout."""
+    """Decide block / warn / pass for each request in a file; one JSON decision per line on stdout.
+
+    The operator's batch: decided and audited as Aegis itself (the system role), on any channel."""
     from collections import Counter
 
     import orjson

@@ -31,6 +31,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from aegis.events.models import CHINA_TZ
+from aegis.events.numbers import canonical_number
 
 PROFILE_COLUMNS: dict[str, str] = {
     # calls
@@ -86,6 +87,13 @@ SHORT_CALL_S = 10
 
 _SHORT_CODE = re.compile(r"^(?:11[0-9]|12[0-9]{1,3}|9[56][0-9]{3,4}|100[0-9]{2}|400[0-9]{7}|800[0-9]{7})$")
 _INTERNATIONAL = re.compile(r"^(?:\+|00)([0-9]+)$")
+
+
+def canonical_numbers(numbers: pd.Series) -> pd.Series:
+    """Each number of a column in its canonical form (:func:`~aegis.events.numbers.canonical_number`), so that a
+    CDR's +8613912345678 and a request's 13912345678 are one number; each distinct value is worked out once."""
+    distinct = numbers.dropna().unique()
+    return numbers.map(dict(zip(distinct, map(canonical_number, distinct), strict=True)))
 
 
 def spoofing_flags(numbers: pd.Series) -> pd.DataFrame:

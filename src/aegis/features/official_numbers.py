@@ -14,6 +14,8 @@ The list is public knowledge, kept in code because it is short and changes rarel
 
 from __future__ import annotations
 
+from aegis.events.numbers import national_number
+
 OFFICIAL_NUMBERS: frozenset[str] = frozenset({
     # emergency and police: 110 police, 119 fire, 120 ambulance, 122 traffic accidents, 12110 SMS to police,
     # 96110 anti-fraud warning and dissuasion line
@@ -32,14 +34,9 @@ OFFICIAL_NUMBERS: frozenset[str] = frozenset({
     "11183", "95583", "95530", "95539",
 })
 
-_PREFIXES = ("+86", "0086")
 
 
 def is_official(number: str) -> bool:
-    """Whether ``number`` is an official service number (with or without the +86 / 0086 country prefix)."""
-    number = str(number).strip()
-    for prefix in _PREFIXES:
-        if number.startswith(prefix):
-            number = number[len(prefix):]
-            break
-    return number in OFFICIAL_NUMBERS
+    """Whether ``number`` is an official service number (with or without the +86 / 0086 country prefix, in any
+    spelling :func:`~aegis.events.numbers.canonical_number` reads)."""
+    return national_number(str(number)) in OFFICIAL_NUMBERS

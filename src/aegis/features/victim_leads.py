@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from aegis.events.models import FraudType
+from aegis.features.number_profile import canonical_numbers
 from aegis.features.official_numbers import is_official
 from aegis.features.url_features import host_of
 
@@ -96,9 +97,12 @@ class EntityRisk:
     min_score: float = 0.5
 
     def __post_init__(self) -> None:
-        # an official service number is never a risky entity, whatever a detector or a report said of it
+        # an official service number is never a risky entity, whatever a detector or a report said of it; numbers
+        # are known by their canonical form, as events are looked up (two spellings of one number become one)
         if not self.numbers.empty:
-            self.numbers = self.numbers[~self.numbers["entity"].astype(str).map(is_official)].reset_index(drop=True)
+            numbers = self.numbers.assign(entity=canonical_numbers(self.numbers["entity"].astype(str)))
+            numbers = numbers[~numbers["entity"].map(is_official)].reset_index(drop=True)
+            self.numbers = _merge_tables(numbers, risk_table()) if numbers["entity"].duplicated().any() else numbers
 
     def merged(self, other: EntityRisk) -> EntityRisk:
         return EntityRisk(
@@ -210,7 +214,7 @@ def _call_leads(calls: pd.DataFrame, risk: EntityRisk, d: Directory) -> list[pd.
     times = pd.to_datetime(calls["start"], utc=True)
     # a call from a risky number to a resident, then a resident calling a risky number back
     for risky_side, person_side in (("caller", "callee"), ("callee", "caller")):
-        score, ftype = risk.lookup(risk.numbers, calls[risky_side], times)
+        score, ftype = risk.lookup(risk.numbers, canonical_numbers(calls[risky_side]), times)
         person = _owner(calls[person_side], d.number_owner)
         keep = (score >= risk.min_score) & person.notna().to_numpy()
         sel = calls[keep]
@@ -221,7 +225,7 @@ def _call_leads(calls: pd.DataFrame, risk: EntityRisk, d: Directory) -> list[pd.
 
 def _sms_leads(sms: pd.DataFrame, risk: EntityRisk, d: Directory) -> pd.DataFrame:
     times = pd.to_datetime(sms["time"], utc=True)
-    score, ftype = risk.lookup(risk.numbers, sms["sender"], times)
+    score, ftype = risk.lookup(risk.numbers, canonical_numbers(sms["sender"]), times)
     if risk.text_scorer is not None and len(sms):
         # texts repeat (templates, campaigns): score each distinct text once
         codes, uniques = pd.factorize(sms["text"])

@@ -12,15 +12,16 @@ not with this one (the URL model's scikit-learn and LightGBM take seconds to imp
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import re
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from functools import cache
 from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 from sqlalchemy import Engine, func, select
 
 from aegis.actions.orders import fen
@@ -30,24 +31,65 @@ from aegis.decisions.policy import Action, DecisionPolicy, default_policy
 from aegis.decisions.warning_policy import level_rank
 from aegis.detectors.base import Detector, Verdict
 from aegis.events.models import Ident, Outside, PositiveMoney, Time, fraud_type_name
+from aegis.events.numbers import canonical_number
 from aegis.features.official_numbers import is_official
 from aegis.names import CODE_NAMES, name_of
 from aegis.reasons import DEFAULT_LANG, Lang, Reason, loaded, yuan
 from aegis.store.repositories import AuditLog, RiskProfileRepository
 from aegis.store.schema import EVENT_TABLES
 from aegis.store.schema_warnings import warning
-from aegis.usecases.actor import SYSTEM, Actor, mask
+from aegis.usecases.actor import SYSTEM, Actor, PermissionDenied, Role, mask
 
 URL_PATTERN = re.compile(
-    r"(?:https?://|www\.)[^\s，。！？、）)\]】'\"<>]+|[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:com|cn|net|top|"
+    r"(?:https?://|www\.)[^\s，。！？、）)\]】'\"<>]+"
+    # a bare domain is tried only from the start of its dotted run (not after a letter, nor after "x."): a link
+    # found from inside the run is found from its start too, and trying every position of a long run again
+    # (2,000 letters, or "a." a thousand times) made finding links quadratic in the text's length
+    r"|(?<![a-z0-9-])(?<![a-z0-9-]\.)[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:com|cn|net|top|"
     r"xyz|vip|cc|tk|info|org|me|io|shop|club|site|online|icu|app)(?:/[^\s，。]*)?",
     re.IGNORECASE,
 )
+MAX_LINKS = 5
+"""the links of one SMS that are scored: a text stuffed with links is no slower to decide"""
 
 
 MAX_BATCH = 1_000
 """the most requests decided in one call: one batch's audit entries are written in one transaction, and a
 caller waiting on a block / warn / pass should not wait behind a bulk job"""
+
+
+DECIDERS: dict[str, frozenset[Role]] = {
+    # a telco connects calls and delivers SMS; an internet platform delivers messages (its chats, its inbox)
+    "sms": frozenset({Role.telco, Role.platform, Role.city_centre, Role.system}),
+    # only the telco sees a call while it is set up and going on
+    "call": frozenset({Role.telco, Role.city_centre, Role.system}),
+    # a platform opens the links its users tap; a telco blocks fraud sites on its network (涉诈网址拦截)
+    "url": frozenset({Role.platform, Role.telco, Role.city_centre, Role.system}),
+    # a bank holds a payment, and so does a payment platform (支付宝, 微信支付: the third-party channel)
+    "transfer": frozenset({Role.bank, Role.platform, Role.city_centre, Role.system}),
+}
+"""Who may ask for a real-time decision on each channel: the institutions that carry that channel and must
+act on the answer, and the city anti-fraud centre (to try a rule, to answer for a partner without a gateway).
+Police stations and district bureaus act on warnings, not on traffic; analysts and auditors read. A decision
+about a person writes to the audit log under the asker's name, so a role that carries no traffic of a channel
+has nothing to ask about it. ``system`` is Aegis itself (the operator's batch ``aegis decide``, the demo)."""
+
+
+def may_decide(role: Role) -> list[str]:
+    """The channels ``role`` may ask decisions on."""
+    return [channel for channel, roles in DECIDERS.items() if role in roles]
+
+
+MAX_CLOCK_SKEW = timedelta(minutes=5)
+"""how far ahead of Aegis's clock a request's time may be: the clocks of a bank's gateway and of Aegis differ by
+seconds, a little more under a leap or a slow NTP sync. A payment being decided happens now; one dated later
+is a bad field, and it would move the warning it leads to into the future (its last lead dated 2098)"""
+
+
+#: a phone number of a request, in its canonical form (+86 139-1234-5678 is 13912345678) before it is checked as
+#: an id (which allows no spaces or parentheses): as risk profiles are keyed, and as the audit log names the
+#: decision's subject
+Number = Annotated[Ident, BeforeValidator(canonical_number)]
 
 
 class Strict(Outside):
@@ -64,19 +106,35 @@ class Request(Strict):
 
 
 class SmsIn(Request):
-    sender: Ident
-    receiver: Ident | None = None
+    sender: Number
+    receiver: Number | None = None
     text: Annotated[str, Field(min_length=1, max_length=2000)]
 
 
+MAX_TRANSCRIPT = 6_000
+"""the characters of a call's transcript a decision reads: some 25 minutes of Chinese speech (about 250
+characters a minute), far more than the first minutes a warning during the call is about, and at most 1,000 a
+turn; 50 turns of 2,000 each (100,000 characters a call, a hundred million in a batch) was a stall, not a call"""
+
+
 class CallIn(Request):
-    caller: Ident
-    callee: Ident | None = None
-    transcript: list[Annotated[str, Field(max_length=2000)]] = Field(
+    caller: Number
+    callee: Number | None = None
+    transcript: list[Annotated[str, Field(max_length=1000)]] = Field(
         default_factory=list,
         max_length=50,
-        description="the caller's first turns so far, to warn while the call is still going on",
+        description=f"the caller's first turns so far, to warn while the call is still going on: at most 50 turns "
+        f"of 1,000 characters, {MAX_TRANSCRIPT:,} in all",
     )
+
+    @field_validator("transcript")
+    @classmethod
+    def _short_enough(cls, turns: list[str]) -> list[str]:
+        total = sum(len(t) for t in turns)
+        if total > MAX_TRANSCRIPT:
+            raise ValueError(f"{total:,} characters in all, more than the {MAX_TRANSCRIPT:,} a decision reads: send "
+                             "the first turns")
+        return turns
 
 
 class UrlIn(Request):
@@ -93,6 +151,19 @@ class TransferIn(Request):
         description="when the payment is made (default: now); a naive time is China time. The payer's warnings "
         "count from their first lead until they are closed, so a replayed payment sees those open at its time",
     )
+
+    @field_validator("time")
+    @classmethod
+    def _not_ahead(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
+        """A time ahead of now by more than :data:`MAX_CLOCK_SKEW` is refused, except in a replay of recorded
+        events (``context={"replay": True}``: the demo decides a simulated city's payments at their own time)."""
+        if value is None or (info.context or {}).get("replay"):
+            return value
+        now = datetime.now(UTC)
+        if value > now + MAX_CLOCK_SKEW:
+            raise ValueError(f"more than {MAX_CLOCK_SKEW.seconds // 60} minutes in the future (Aegis's clock reads "
+                             f"{now:%Y-%m-%dT%H:%M}Z): a payment is decided as it is made, not before")
+        return value
 
     @model_validator(mode="after")
     def _to_another_account(self) -> Self:
@@ -174,6 +245,18 @@ class Decider:
     def detector(self, kind: str) -> Detector:
         return self._detectors.get(kind) or shipped_detector(kind)
 
+    def _may(self, channel: str) -> None:
+        """Refuse a role that may not ask for decisions on ``channel`` (:data:`DECIDERS`), before any work."""
+        role = self.actor.role
+        if role not in DECIDERS[channel]:
+            asked = ", ".join(sorted(r.value for r in DECIDERS[channel] if r is not Role.system))
+            own = may_decide(role)
+            raise PermissionDenied(
+                f"role: {role.value} may not ask for real-time decisions on {channel} (only {asked} may); "
+                + (f"{role.value} may decide: {', '.join(own)}" if own else
+                   f"{role.value} may ask for no real-time decision")
+            )
+
     # -- evidence ---------------------------------------------------------------------------------------
     def _number_signals(self, numbers: Sequence[str], role: Reason) -> list[Signal]:
         known = self.risk.get_many("number", numbers)
@@ -221,6 +304,7 @@ class Decider:
 
     # -- channels ---------------------------------------------------------------------------------------
     def sms(self, items: Sequence[SmsIn]) -> list[Decision]:
+        self._may("sms")
         texts = self._text_signals([i.text for i in items], Reason("短信内容"))
         senders = self._number_signals([i.sender for i in items], Reason("发送方号码"))
         links = [_urls(i.text) for i in items]
@@ -237,6 +321,7 @@ class Decider:
         return self._recorded(decisions, audits)
 
     def call(self, items: Sequence[CallIn]) -> list[Decision]:
+        self._may("call")
         from aegis.detectors.text import join_turns
 
         callers = self._number_signals([i.caller for i in items], Reason("主叫号码"))
@@ -252,6 +337,7 @@ class Decider:
         return self._recorded(decisions, audits)
 
     def url(self, items: Sequence[UrlIn]) -> list[Decision]:
+        self._may("url")
         signals = self._url_signals([i.url for i in items])
         audits: list[dict[str, Any]] = []
         decisions = [
@@ -261,6 +347,7 @@ class Decider:
         return self._recorded(decisions, audits)
 
     def transfer(self, items: Sequence[TransferIn]) -> list[Decision]:
+        self._may("transfer")
         payees = self._account_signals([i.payee_account for i in items])
         payers, warnings = zip(*self._payer_warnings(items), strict=True) if items else ((), ())
         large = Decimal(str(self.policy.transfer_new_payee_large_amount))
@@ -312,10 +399,12 @@ class Decider:
             news = Reason("正在向账户{payee}转账{amount}元（{action}）", payee=mask(item.payee_account),
                           amount=yuan(item.amount), action=CODE_NAMES[decision.action.value])
             leads.append(WarningRequest(open_warning.person_id, open_warning.fraud_type, decision.score, "urgent",
-                                        (news,), "transfer-" + hashlib.sha1(key.encode()).hexdigest()[:24], at))
+                                        (news,), "transfer-" + hashlib.sha1(key.encode()).hexdigest()[:24], at,
+                                        given_by=self.actor.label))
         if leads:
             from aegis.usecases.warnings import raise_warnings
 
+            # Aegis raises it (a bank may not raise warnings); the lead names the bank's user who asked
             raise_warnings(self.engine, SYSTEM, leads)
 
     def _account_signals(self, accounts: Sequence[str]) -> list[Signal]:
@@ -445,4 +534,4 @@ class Decider:
 
 
 def _urls(text: str) -> list[str]:
-    return [m.group(0).rstrip(".,;") for m in URL_PATTERN.finditer(text)][:5]
+    return [m.group(0).rstrip(".,;") for m in itertools.islice(URL_PATTERN.finditer(text), MAX_LINKS)]

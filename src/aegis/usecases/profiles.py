@@ -22,7 +22,7 @@ from aegis.detectors.base import Detector, Verdict
 from aegis.detectors.number import NumberBatch
 from aegis.detectors.text import TextDetector
 from aegis.features.account_profile import TransferGraph
-from aegis.features.number_profile import call_graph, profile_from_events
+from aegis.features.number_profile import call_graph, canonical_numbers, profile_from_events
 from aegis.features.url_features import host_of
 from aegis.reasons import Reason, stored
 from aegis.store.repositories import EventRepository, RiskProfileRepository
@@ -101,6 +101,11 @@ def refresh_profiles(
     calls = events.frame("call", ["caller", "callee", "start", "duration_s", "direction", "cell_id", "imei", "imsi"],
                          since=since)
     sms = events.frame("sms", ["sender", "receiver", "time", "text"], since=since)
+    # events keep numbers as their source wrote them; a profile is keyed by the canonical number, as decisions and
+    # lead extraction look it up (a CDR's +8613912345678 and a request's 139 1234 5678 are one number)
+    for frame, columns in ((calls, ("caller", "callee")), (sms, ("sender", "receiver"))):
+        for column in columns:
+            frame[column] = canonical_numbers(frame[column])
     if len(calls) or len(sms):
         active = pd.Index(pd.concat([calls["caller"], sms["sender"]]).unique(), dtype=str)
         profiles = profile_from_events(calls, sms, numbers=active)

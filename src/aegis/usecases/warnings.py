@@ -179,6 +179,7 @@ def _raise_one(
                 "queue": row["queue"],
                 "deadline": row["deadline"].isoformat(),
                 "lead_id": request.lead_id,
+                **_given_by(request),
                 "policy_version": policy.version,
             },
         )
@@ -196,11 +197,17 @@ def _raise_one(
         request.reasons,
         {
             "lead_id": request.lead_id,
+            **_given_by(request),
             "level": changes.get("level", existing["level"]),
             "probability": changes["probability"],
         },
     )
     return "updated"
+
+
+def _given_by(request: wf.WarningRequest) -> dict[str, str]:
+    """Who gave a lead from outside, for the warning's history (the audit entry is Aegis's, which raised it)."""
+    return {"lead_given_by": request.given_by} if request.given_by else {}
 
 
 def _known_lead(connection: Connection, request: wf.WarningRequest) -> bool:
