@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import uuid
 from collections.abc import Iterator
-from datetime import datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
-from aegis.events.models import Record
 from aegis.store import open_engine
 
 REPO = Path(__file__).resolve().parents[1]
@@ -72,13 +69,3 @@ def shared_dataset(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"shared data set not present: {path}")
     return path
-
-
-def as_written_id(record: Record) -> str:
-    """The id Aegis derived for a record before ids read amounts to the fen (its code, reproduced): an amount
-    hashed as ``str`` of the Decimal read from the file, which keeps the places written ("10.5", "10.50")."""
-    parts = [record.kind]
-    for name in record.identity:
-        value = getattr(record, name)
-        parts.append("" if value is None else value.isoformat() if isinstance(value, datetime) else str(value))
-    return f"{record.kind[:3]}-{hashlib.blake2b(chr(0x1F).join(parts).encode(), digest_size=12).hexdigest()}"

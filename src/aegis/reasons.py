@@ -22,6 +22,7 @@ every language.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cache, reduce
@@ -134,12 +135,12 @@ def render(values: Iterable[Any] | None, lang: Lang = DEFAULT_LANG) -> list[str]
 
 
 def parse_lang(value: str | None) -> Lang:
-    """``zh`` or ``en`` from a ``lang`` option or an Accept-Language header (first supported tag wins);
-    anything else is the default, Chinese."""
+    """``zh`` or ``en`` from a ``lang`` option, an Accept-Language header (first supported tag wins) or a locale
+    (``en_US.UTF-8``); anything else is the default, Chinese."""
     # By hand: Babel negotiates among locales but does not read the header, and two languages need no more
     # than this. Browsers send their tags in order of preference, so the first supported one is taken.
     for tag in (value or "").replace(" ", "").split(","):
-        primary = tag.split(";")[0].split("-")[0].lower()
+        primary = re.split(r"[-_.]", tag.split(";")[0])[0].lower()  # zh-CN, a locale's zh_CN.UTF-8
         if primary == "en":
             return "en"
         if primary == "zh":

@@ -207,6 +207,23 @@ def test_account_train_predict_evaluate_with_amlsim_pairs(tmp_path: Path) -> Non
     assert figures["auc"] >= 0.9  # the ring, seen in training, stands out from the ordinary accounts
 
 
+def test_a_held_out_graph_without_mules_has_no_ranking_to_average(tmp_path: Path) -> None:
+    nodes, transfers = _amlsim(tmp_path)
+    pairs = []
+    for graph in ("g1", "g2", "g3"):  # g2 holds no mule: left out, it has nothing to rank
+        (tmp_path / graph).mkdir()
+        accounts = pd.read_csv(nodes)
+        if graph == "g2":
+            accounts["isFraud"] = 0
+        accounts.to_csv(tmp_path / graph / "nodes.csv", index=False)
+        pairs += ["--accounts", str(tmp_path / graph / "nodes.csv"), "--transfers", str(transfers)]
+    trained = runner.invoke(app, ["train", "account", *pairs, "--format", "amlsim", "--out", str(tmp_path / "m")])
+    assert trained.exit_code == 0, trained.output
+    metrics = json.loads((tmp_path / "m" / "card.json").read_text(encoding="utf-8"))["metrics"]
+    assert metrics["held_out_g2"]["auc"] is None and metrics["held_out_g1"]["auc"] is not None
+    assert metrics["mean_auc"] is None and metrics["mean_average_precision"] is None
+
+
 def test_the_readme_account_command_leaves_each_graph_out_over_seeds(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from aegis.training.account import main

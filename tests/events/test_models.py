@@ -7,7 +7,7 @@ from pydantic import ValidationError
 
 from aegis.events import EVENT_TYPES, Call, Person, Report, Sms, Transfer, UrlVisit, models
 from aegis.events.schemas import export_schemas
-from conftest import as_written_id
+from legacy_ids import as_written_id
 
 
 def test_naive_times_are_china_time_and_stored_in_utc():

@@ -17,7 +17,7 @@ from aegis.events import Transfer
 from aegis.ingest import IngestError, ingest_file
 from aegis.store import EventRepository, open_engine
 from aegis.store.schema import EVENT_TABLES, ingest_run
-from conftest import as_written_id
+from legacy_ids import as_written_id
 
 HEADER = ["caller", "callee", "start", "duration_s", "direction"]
 

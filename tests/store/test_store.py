@@ -10,7 +10,7 @@ from aegis.reasons import render
 from aegis.store import AuditLog, EventRepository, open_engine, upgrade
 from aegis.store.repositories import AuditLog as AuditLogClass
 from aegis.store.schema import EVENT_TABLES
-from conftest import as_written_id
+from legacy_ids import as_written_id
 
 
 def _transfer(amount: str, minute: int = 0) -> dict:
@@ -261,6 +261,9 @@ def test_a_command_that_reads_refuses_an_in_memory_store(url: str) -> None:
         open_engine(url, existing=True)
     listed = CliRunner().invoke(app, ["db", "counts", "--db", url])
     assert listed.exit_code != 0 and "in-memory" in listed.output
+    # nor is one made: it would end with the command
+    made = CliRunner().invoke(app, ["db", "upgrade", "--db", url, "--lang", "en"])
+    assert made.exit_code == 2 and "in-memory SQLite store ends with the command" in made.output
 
 
 def test_migrations_started_together_on_a_new_database_all_succeed(database_url: str) -> None:

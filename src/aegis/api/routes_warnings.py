@@ -66,7 +66,7 @@ class ContactIn(BaseModel):
     channel: Literal["sms", "call", "visit"]
     result: Literal["reached", "unreachable"]
     note: str = Field("", max_length=MAX_NOTE)
-    request_id: str | None = Field(None, pattern=uc.REQUEST_ID.pattern, description=(
+    request_id: str | None = Field(None, pattern=f"^{uc.REQUEST_ID.pattern}$", description=(
         "the client's id of this attempt: sent again (a retry after a lost answer), the attempt is not recorded "
         "twice; without it every call records an attempt"))
 

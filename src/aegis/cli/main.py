@@ -78,6 +78,19 @@ def main(
     ] = False,
 ) -> None:
     """Aegis (反诈神盾)."""
+    _lang_from_environment()
+
+
+def _lang_from_environment() -> None:
+    """``$AEGIS_LANG`` read as every command reads it: zh, en, or a locale (``en_US.UTF-8``: English; one of
+    another language: the default, Chinese), as ``serve`` reads it. Only ``--lang`` itself must say zh or en.
+    Runs before a command's options are read (Click calls the group first)."""
+    import os
+
+    from aegis.reasons import parse_lang
+
+    if "AEGIS_LANG" in os.environ:
+        os.environ["AEGIS_LANG"] = parse_lang(os.environ["AEGIS_LANG"])
 
 
 def progress_bar(description: str) -> Any:
@@ -152,9 +165,10 @@ def db_upgrade(db: DbOption = None, lang: LangOpt = "zh") -> None:
     from aegis.store import database_url, make_engine, upgrade
     from aegis.store.engine import revision
 
-    engine = make_engine(db)
-    before = revision(engine)
-    upgrade(engine)
+    engine = make_engine(db, existing=False)
+    if engine.url.get_backend_name() == "sqlite" and engine.url.database in (None, "", ":memory:"):
+        raise ValueError("--db: an in-memory SQLite store ends with the command (give a file: sqlite:///PATH)")
+    before = upgrade(engine)
     after, url = revision(engine), _masked_url(database_url(db))
     if before == after:
         say(lang, Reason("数据库结构已是最新版本（{after}）：{url}", after=after, url=url))

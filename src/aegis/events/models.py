@@ -276,17 +276,18 @@ def _id_part(value: Any) -> str:
 def as_written(amount: Decimal) -> list[str]:
     """The spellings of ``amount`` that derived ids hashed when they took it as written (``str`` of the
     Decimal read from the file, which keeps the places it was written with, whatever commas, full-width
-    digits, sign or leading zeros it had), the to-the-fen one first. Validation takes any number of trailing
-    zeros and exponents; these are the ones money is written with: whole yuan, one or two places, three or
-    four (fixed-scale exports: SQL Server's money, a decimal(18,4) column), and the exponent form of ``8e2``
-    (not of ``80e1``, which Decimal keeps as ``8.0E+2``).
+    digits, sign or leading zeros it had), the to-the-fen one first. Validation took any number of trailing
+    zeros and exponents; these are the ones money is written with: whole yuan, one to six places (fixed-scale
+    exports: SQL Server's money has four, a decimal(18,6) column six), and every exponent form of a whole
+    amount (``8e2``, ``80e1``, a spreadsheet's ``8.00E+02``: Decimal keeps them as ``8E+2``, ``8.0E+2``,
+    ``8.00E+2``). Seven places or more is not looked for.
 
     >>> as_written(Decimal("10.5"))
-    ['10.50', '10.5', '10.500', '10.5000']
-    >>> as_written(Decimal("800"))
-    ['800.00', '800', '800.0', '800.000', '800.0000', '8E+2']
+    ['10.50', '10.5', '10.500', '10.5000', '10.50000', '10.500000']
+    >>> as_written(Decimal("800"))[:3], as_written(Decimal("800"))[-2:]
+    (['800.00', '800', '800.0'], ['8.0E+2', '8E+2'])
     >>> as_written(Decimal("1234.56"))
-    ['1234.56', '1234.560', '1234.5600']
+    ['1234.56', '1234.560', '1234.5600', '1234.56000', '1234.560000']
     """
     fen = str(amount.quantize(FEN))  # "800.00": amounts carry two places at most, so this is exact
     whole, places = fen.split(".")
@@ -295,10 +296,11 @@ def as_written(amount: Decimal) -> list[str]:
         spellings.append(whole)
     if places[1] == "0":
         spellings.append(fen[:-1])
-    spellings += [fen + "0", fen + "00"]
-    exponent = str(amount.normalize())
-    if "E" in exponent:
-        spellings.append(exponent)
+    spellings += [fen + "0" * extra for extra in range(1, 5)]
+    if places == "00" and whole.rstrip("0") != whole:  # a whole amount ending in zeros: its exponent forms
+        digits = whole.lstrip("0")
+        for exponent in range(1, len(whole) - len(whole.rstrip("0")) + 1):
+            spellings.append(str(Decimal(digits[:-exponent] + "E" + str(exponent))))
     return spellings
 
 

@@ -113,9 +113,12 @@ def revision(engine: Engine) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
 
-def upgrade(engine: Engine) -> None:
-    """Apply every migration not yet applied (a no-op on an up-to-date store)."""
-    command.upgrade(alembic_config(engine), "head")
+def upgrade(engine: Engine) -> str | None:
+    """Apply every migration not yet applied (a no-op on an up-to-date store); the revision it found the store
+    at (None: a new store), read under the migrations' lock."""
+    config = alembic_config(engine)
+    command.upgrade(config, "head")
+    return config.attributes.get("found")
 
 
 def open_engine(url: str | None = None, *, existing: bool = False) -> Engine:

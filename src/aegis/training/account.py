@@ -79,8 +79,9 @@ class AccountTask:
             name = Path(dataset.meta["graphs"][i]["accounts"]).parent.name or str(i + 1)
             per_graph[f"held_out_{name}"] = self.metrics(dataset.y[bounds[i]:bounds[i + 1]],
                                                           detector.predict(held))
-        means = {f"mean_{k}": round(float(np.mean([m[k] for m in per_graph.values()])), 4)
-                 for k in ("auc", "average_precision")}
+        # a graph without mules (or of mules only) has no ranking to measure: the mean over graphs is undefined
+        means = {f"mean_{k}": round(float(np.mean(values)), 4) if None not in values else None
+                 for k in ("auc", "average_precision") for values in [[m[k] for m in per_graph.values()]]}
         return {"cv": "leave-one-graph-out", **means, **per_graph}
 
 

@@ -31,4 +31,7 @@ with begin_write(engine) as connection:
         target_metadata=metadata,
         render_as_batch=connection.dialect.name == "sqlite",
     )
+    # the revision found under the lock: what this run migrated from (another run started with it may have
+    # migrated the store first)
+    config.attributes["found"] = context.get_context().get_current_revision()
     context.run_migrations()
