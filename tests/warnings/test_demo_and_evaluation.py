@@ -54,3 +54,12 @@ def test_contact_deadline_is_the_workflows_own_before_the_money_went() -> None:
     deadlines = sim.contact_deadlines(requests, policy, first_loss)
     assert deadlines.to_dict() == {"P1": pd.Timestamp(T0 + timedelta(hours=8))}
     assert policy.dispatch("medium", "impersonate_police").deadline == timedelta(hours=24)
+
+
+def test_a_city_without_victims_is_refused_before_the_replay(tmp_path) -> None:
+    from aegis.simulate import SimConfig, simulate
+    from aegis.usecases.warning_sim import evaluate_sim
+
+    simulate(SimConfig(people=150, days=1, seed=0, victims_per_10k_day=0), tmp_path)
+    with pytest.raises(ValueError, match=r"--sim: the city in .* has no fraud victim to measure warnings against"):
+        evaluate_sim(tmp_path)

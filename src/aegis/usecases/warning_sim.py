@@ -203,6 +203,10 @@ def evaluate_sim(
     """
     from aegis.training.modelstore import load_model
 
+    victims = pd.read_parquet(sim_dir / "truth" / "victims.parquet").drop_duplicates("person_id")
+    if victims.empty:  # before the replay's minutes: the figures are all about victims
+        raise ValueError(f"--sim: the city in {sim_dir} has no fraud victim to measure warnings against (simulate "
+                         "more people or days, or a higher --victims-per-10k-day)")
     loaded = load_model(model, "victim")
     pol = load_policy(policy)
     risk = sim_entity_risk(sim_dir, seed=risk_seed)
@@ -218,7 +222,6 @@ def evaluate_sim(
     due = all_rows[all_rows["level"] != ""].sort_values("time")
     warnings = due.drop_duplicates(["person_id", "predicted_type"], keep="first")
 
-    victims = pd.read_parquet(sim_dir / "truth" / "victims.parquet").drop_duplicates("person_id")
     first_loss = victims.set_index("person_id")["first_loss_time"]
     times = [pd.to_datetime(f["start" if k == "call" else "time"], utc=True) for k, f in frames.items() if len(f)]
     days = (
