@@ -51,6 +51,16 @@ def test_risky_calls_in_both_directions_and_only_once_the_risk_is_known() -> Non
         ["P1", "risky_call", 600.0, "impersonate_police"], ["P2", "risky_call", 30.0, "impersonate_police"]]
 
 
+def test_a_number_is_one_owner_however_a_source_wrote_it() -> None:
+    """A SIM opened as +86..., called as 139...; and a CDR writing the called number with the country code."""
+    directory = Directory({"+8613800000001": "P1", "13900000002": "P2"}, {}, {"P1": 66, "P2": 30})
+    numbers = risk_table(["17000000000"], 0.9, ["impersonate_police"], [T])
+    events = {"call": calls(("+86 170 0000 0000", "13800000001", T, 600), ("17000000000", "0086-139-0000-0002", T,
+                                                                           300))}
+    _, leads = extract_leads(LeadState(), events, risk(numbers=numbers), directory)
+    assert sorted(leads["person_id"]) == ["P1", "P2"]
+
+
 def test_an_official_service_number_is_never_a_risky_entity() -> None:
     """A false flag on the anti-fraud centre's own 96110 would make everyone it warned a suspected victim."""
     numbers = risk_table(["96110", "+8695588", "170"], 0.9, ["other", "other", "impersonate_police"])

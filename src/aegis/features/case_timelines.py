@@ -27,6 +27,8 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from aegis.features.number_profile import canonical_numbers
+
 HORIZON_H = 7 * 24.0
 """cases are measured only once the events have run this long (see :func:`case_timelines`)"""
 TIMELINE_COLUMNS = ("case", "victim_id", "fraud_type", "first_contact", "first_loss", "hours")
@@ -91,13 +93,15 @@ def case_timelines(
             continue
         at = _utc(frame[when])
         for mine, theirs in ((a, b), (b, a)):  # either end may be the victim
-            contacts.append(pd.DataFrame({"person_id": _owned(frame[mine], number_owner),
-                                          "entity": frame[theirs].astype(str), "time": at}))
+            contacts.append(pd.DataFrame({"person_id": _owned(canonical_numbers(frame[mine]), number_owner),
+                                          "entity": canonical_numbers(frame[theirs].astype(str)), "time": at}))
     if url_visits is not None and not url_visits.empty:
         contacts.append(pd.DataFrame({"person_id": url_visits["person_id"], "entity": url_visits["url"].astype(str),
                                       "time": _utc(url_visits["time"])}))
     touched = pd.concat(contacts, ignore_index=True).dropna(subset=["person_id"]) if contacts else pd.DataFrame()
-    named = pd.concat([_named(reports, "numbers"), _named(reports, "urls")], ignore_index=True)
+    numbers = _named(reports, "numbers")  # a report's numbers as the calls' and SMS' are: canonical
+    named = pd.concat([numbers.assign(entity=canonical_numbers(numbers["entity"])), _named(reports, "urls")],
+                      ignore_index=True)
     first_contact = _earliest(named, touched)
 
     paid = pd.DataFrame()

@@ -141,7 +141,11 @@ class Directory:
 
     def __post_init__(self) -> None:
         # looked up for millions of events a day: keep them as indexed Series, not dicts
-        self.number_owner = pd.Series(self.number_owner, dtype=object)
+        numbers = pd.Series(self.number_owner, dtype=object)
+        # a number is known by its canonical form, as the events' numbers are looked up (+86139... is 139...);
+        # of two spellings of one number, the later opening holds it
+        numbers.index = canonical_numbers(pd.Series(numbers.index.astype(str), dtype=object)).to_numpy()
+        self.number_owner = numbers[~numbers.index.duplicated(keep="last")]
         self.account_owner = pd.Series(self.account_owner, dtype=object)
 
     @classmethod
@@ -215,7 +219,7 @@ def _call_leads(calls: pd.DataFrame, risk: EntityRisk, d: Directory) -> list[pd.
     # a call from a risky number to a resident, then a resident calling a risky number back
     for risky_side, person_side in (("caller", "callee"), ("callee", "caller")):
         score, ftype = risk.lookup(risk.numbers, canonical_numbers(calls[risky_side]), times)
-        person = _owner(calls[person_side], d.number_owner)
+        person = _owner(canonical_numbers(calls[person_side]), d.number_owner)
         keep = (score >= risk.min_score) & person.notna().to_numpy()
         sel = calls[keep]
         out.append(_leads(sel, "risky_call", person[keep], score[keep], ftype[keep], sel[risky_side], "start",
@@ -235,7 +239,7 @@ def _sms_leads(sms: pd.DataFrame, risk: EntityRisk, d: Directory) -> pd.DataFram
         better = t_score > score
         score = np.where(better, t_score, score)
         ftype = np.where(better & (ftype == None), t_type, ftype)  # noqa: E711 (element-wise)
-    person = _owner(sms["receiver"], d.number_owner)
+    person = _owner(canonical_numbers(sms["receiver"]), d.number_owner)
     keep = (score >= risk.min_score) & person.notna().to_numpy()
     return _leads(sms[keep], "fraud_sms", person[keep], score[keep], ftype[keep], sms["sender"][keep], "time")
 
@@ -252,7 +256,7 @@ def _url_leads(visits: pd.DataFrame, risk: EntityRisk, d: Directory) -> pd.DataF
     score, ftype = np.where(better, p_score, score), np.where(better, p_type, ftype)
     person = visits["person_id"]
     if "number" in visits:
-        person = person.fillna(_owner(visits["number"], d.number_owner))
+        person = person.fillna(_owner(canonical_numbers(visits["number"]), d.number_owner))
     keep = (score >= risk.min_score) & person.notna().to_numpy()
     return _leads(visits[keep], "fraud_url", person[keep], score[keep], ftype[keep], host[keep], "time")
 
