@@ -282,3 +282,17 @@ def test_migrations_started_together_on_a_new_database_all_succeed(database_url:
         assert revision(engine) is not None and inspect(engine).has_table("fund_chase_seed")
     finally:
         engine.dispose()
+
+
+def test_the_head_revision_a_store_is_opened_at_is_the_newest_migration(tmp_path) -> None:
+    from alembic.script import ScriptDirectory
+
+    from aegis.store.engine import HEAD, alembic_config, make_engine, revision
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'head.db'}")
+    assert ScriptDirectory.from_config(alembic_config(engine)).get_current_head() == HEAD
+    assert revision(engine) is None
+    opened = open_engine(f"sqlite:///{tmp_path / 'head.db'}")
+    assert revision(opened) == HEAD
+    engine.dispose()
+    opened.dispose()
