@@ -95,6 +95,10 @@ class TraceResult:
     sunk: dict[Any, float]
     beyond_hop_limit: dict[Any, float]
     dust: dict[Any, float]
+    settled_apart: tuple[Any, ...] = ()
+    """accounts whose settled money (LIFO with a dwell limit) was spread by more than one visit (reached again at
+    a later hop, by another path): each visit's settled lots sank as if alone, so what they hold there may be
+    over-stated (:func:`aegis.funds.rules.lifo`; orders are capped by the account's balance)"""
 
     def unaccounted(self) -> float:
         """Largest per-victim gap in the conservation identity (0 up to rounding)."""
@@ -268,6 +272,7 @@ def trace(
     known = opening_balances or {}
     reached: dict[int, _Reach] = {}
     ledgers: dict[int, Ledger] = {}
+    apart: list[int] = []  # accounts spread again at a later hop under a rule that is not linear there
     totals = _Totals(n)
 
     def arrive(code: int, hop: int, lot: _Lot) -> _Reach:
@@ -297,6 +302,8 @@ def trace(
         lots = {}
         for code, arrivals in at.items():
             ledger = ledgers.get(code)
+            if ledger is not None and max_dwell is not None and code not in apart:
+                apart.append(code)
             if ledger is None:
                 opening = known.get(index.account_label(code), 0.0) if known else 0.0
                 ledger = ledgers[code] = Ledger.of(index, code, upto, opening)
@@ -345,4 +352,5 @@ def trace(
         sunk=per_victim(totals.sunk),
         beyond_hop_limit=per_victim(totals.beyond),
         dust=per_victim(totals.dust),
+        settled_apart=tuple(index.account_label(code) for code in apart),
     )
