@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from aegis.actions.warnings import WorkflowError
 from aegis.api.deps import ActorDep, EngineDep, LangDep
+from aegis.events.models import Ident
 from aegis.usecases import MAX_NOTE
 from aegis.usecases import pace as uc_pace
 from aegis.usecases import warnings as uc
@@ -66,7 +67,7 @@ class ContactIn(BaseModel):
     channel: Literal["sms", "call", "visit"]
     result: Literal["reached", "unreachable"]
     note: str = Field("", max_length=MAX_NOTE)
-    request_id: str | None = Field(None, pattern=f"^{uc.REQUEST_ID.pattern}$", description=(
+    request_id: Ident | None = Field(None, description=(
         "the client's id of this attempt: sent again (a retry after a lost answer), the attempt is not recorded "
         "twice; without it every call records an attempt"))
 

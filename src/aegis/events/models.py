@@ -167,7 +167,9 @@ def fraud_type_name(code: str | None, lang: Lang = DEFAULT_LANG) -> str | None:
         return code
 
 # Identifiers: phone numbers, account numbers, device ids. Kept as strings (leading zeros, '+').
-Ident = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z+_\-.:]+$")]
+IDENT_CHARS = r"[0-9A-Za-z+_\-.:]"
+"""the characters of an identifier (and of a client's request id)"""
+Ident = Annotated[str, Field(min_length=1, max_length=64, pattern=f"^{IDENT_CHARS}+$")]
 #: a point in time, normalised to UTC (naive input is China time); ISO 8601 or as spreadsheets write it
 Time = Annotated[datetime, BeforeValidator(spreadsheet_time), AfterValidator(to_utc)]
 FEN = Decimal("0.01")

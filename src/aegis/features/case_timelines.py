@@ -92,9 +92,10 @@ def case_timelines(
         if frame is None or frame.empty:
             continue
         at = _utc(frame[when])
+        numbers = {side: canonical_numbers(frame[side].astype(str)) for side in (a, b)}
         for mine, theirs in ((a, b), (b, a)):  # either end may be the victim
-            contacts.append(pd.DataFrame({"person_id": _owned(canonical_numbers(frame[mine]), number_owner),
-                                          "entity": canonical_numbers(frame[theirs].astype(str)), "time": at}))
+            contacts.append(pd.DataFrame({"person_id": _owned(numbers[mine], number_owner),
+                                          "entity": numbers[theirs], "time": at}))
     if url_visits is not None and not url_visits.empty:
         contacts.append(pd.DataFrame({"person_id": url_visits["person_id"], "entity": url_visits["url"].astype(str),
                                       "time": _utc(url_visits["time"])}))

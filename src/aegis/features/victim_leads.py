@@ -216,10 +216,11 @@ def _owner(series: pd.Series, owners: Mapping[str, str]) -> pd.Series:
 def _call_leads(calls: pd.DataFrame, risk: EntityRisk, d: Directory) -> list[pd.DataFrame]:
     out = []
     times = pd.to_datetime(calls["start"], utc=True)
+    numbers = {side: canonical_numbers(calls[side]) for side in ("caller", "callee")}
     # a call from a risky number to a resident, then a resident calling a risky number back
     for risky_side, person_side in (("caller", "callee"), ("callee", "caller")):
-        score, ftype = risk.lookup(risk.numbers, canonical_numbers(calls[risky_side]), times)
-        person = _owner(canonical_numbers(calls[person_side]), d.number_owner)
+        score, ftype = risk.lookup(risk.numbers, numbers[risky_side], times)
+        person = _owner(numbers[person_side], d.number_owner)
         keep = (score >= risk.min_score) & person.notna().to_numpy()
         sel = calls[keep]
         out.append(_leads(sel, "risky_call", person[keep], score[keep], ftype[keep], sel[risky_side], "start",

@@ -19,7 +19,7 @@ from aegis.datasets import amlsim
 from aegis.detectors.account import FRAUD, AccountDetector, is_fraud_label
 from aegis.detectors.base import Verdict
 from aegis.reasons import Reason
-from aegis.training.task import DataError, Dataset, Inputs, class_figures, over_fold_seeds
+from aegis.training.task import DataError, Dataset, Inputs, class_figures, defined, over_fold_seeds
 
 FORMATS = {amlsim.FORMAT: amlsim.read_amlsim}
 
@@ -80,8 +80,8 @@ class AccountTask:
             per_graph[f"held_out_{name}"] = self.metrics(dataset.y[bounds[i]:bounds[i + 1]],
                                                           detector.predict(held))
         # a graph without mules (or of mules only) has no ranking to measure: the mean over graphs is undefined
-        means = {f"mean_{k}": round(float(np.mean(values)), 4) if None not in values else None
-                 for k in ("auc", "average_precision") for values in [[m[k] for m in per_graph.values()]]}
+        means = {f"mean_{k}": defined(np.mean, [m[k] for m in per_graph.values()])
+                 for k in ("auc", "average_precision")}
         return {"cv": "leave-one-graph-out", **means, **per_graph}
 
 

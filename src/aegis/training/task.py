@@ -169,10 +169,14 @@ def fold_summary(per_fold: Sequence[dict[str, Any]], folds: int) -> dict[str, An
     for key in per_fold[0]:
         if key != "n":
             values = [fold[key] for fold in per_fold]
-            defined = None not in values
-            summary[f"cv_{key}"] = round(float(np.mean(values)), 4) if defined else None
-            summary[f"cv_{key}_std"] = round(float(np.std(values)), 4) if defined else None
+            summary[f"cv_{key}"] = defined(np.mean, values)
+            summary[f"cv_{key}_std"] = defined(np.std, values)
     return summary
+
+
+def defined(statistic: Callable[[Any], Any], values: Sequence[float | None]) -> float | None:
+    """``statistic`` of ``values`` to four decimals; None if any value is undefined (None)."""
+    return None if None in values else round(float(statistic(values)), 4)
 
 
 def over_fold_seeds(cross_validate: Callable[[int], dict[str, Any]], seeds: Sequence[int],

@@ -26,7 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from aegis.actions import warnings as wf
 from aegis.decisions.warning_policy import CHANNELS, LEVELS, QUEUES, Policy, load_policy
 from aegis.detectors.victim import NORMAL, VictimDetector
-from aegis.events.models import CHINA_TZ, fraud_type_name
+from aegis.events.models import CHINA_TZ, IDENT_CHARS, fraud_type_name
 from aegis.features.case_timelines import case_timelines
 from aegis.features.victim_leads import WINDOWS, Directory, EntityRisk, extract_leads
 from aegis.names import CODE_NAMES, name_of
@@ -509,7 +509,7 @@ def record_contact(
     )
 
 
-REQUEST_ID = re.compile(r"[0-9A-Za-z+_\-.:]{1,64}")
+REQUEST_ID = re.compile(f"{IDENT_CHARS}{{1,64}}")
 """a client's id of one request, as the decisions API takes it (:data:`aegis.events.models.Ident`)"""
 
 
