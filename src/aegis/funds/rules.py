@@ -2,10 +2,12 @@
 
 Every rule sees one account's ledger (its credits and debits in time order, up to the trace's ``as_of``)
 and a set of tainted *lots*: credits of that ledger that carried taint, each with a vector of tainted
-amounts per victim. Every rule is linear in the taint, so lots can be spread in any grouping and the results
-added: that is what lets the tracer process an account again when money comes back round a cycle, without
-counting anything twice. A credit that was only partly tainted is a uniform mixture, so a debit taking ``x``
-of it carries ``x * tainted / credit`` of its taint.
+amounts per victim. FIFO, LIFO without a dwell limit and the proportional rule are linear in the taint, so
+lots can be spread in any grouping and the results added: that is what lets the tracer process an account
+again when money comes back round a cycle, without counting anything twice. LIFO with a dwell limit is not
+(see :func:`lifo`), and the tracer spreads an account reached again with every lot it has had. A credit that
+was only partly tainted is a uniform mixture, so a debit taking ``x`` of it carries ``x * tainted / credit``
+of its taint.
 
 - ``fifo``: the balance is a queue of credits in arrival order, with the opening balance (clean) at its
   head; each debit takes money from the head: the oldest money leaves first.
@@ -200,9 +202,10 @@ def lifo(ledger: Ledger, positions: np.ndarray, taint: np.ndarray, dwell: int | 
     their own money first and carry the settled money on only once the account holds less than it (the lowest
     intermediate balance), so the rule never holds more than the account has. Lots settle in the order they
     came; a later settled lot lies above an earlier one. A debit exactly ``dwell`` after the credit still
-    carries the lot as the newest. Settled lots are the one place the rule is not linear in the lots: the tracer
-    spreads the lots that reach an account at one hop together, and those reaching it again at a later hop (by
-    another path) apart from them, so there each visit's settled money sinks as if alone.
+    carries the lot as the newest. Settled lots are the one place the rule is not linear in the lots: which
+    credits settle, and so where each lies in the stack, depends on which credits are tainted. So the tracer
+    spreads an account that taint reaches again (at a later hop, by another path) with all its lots at once, and
+    follows only what changed (:func:`aegis.funds.tracing.trace`).
 
     In "stack coordinates" a credit occupies the heights of balance it adds, from the balance before it to the
     balance after. Money never moves within a stack: what lies below a unit leaves after it. So the part of

@@ -14,6 +14,11 @@ victims reports each victim's share, which is what a pro-rata return needs. Cons
 where ``dust`` is taint in pieces smaller than ``min_amount`` that was not followed further. Money that
 goes round a cycle is followed again (it is the same money at a later time, so nothing is counted twice)
 and every round costs a hop, so a trace always ends.
+
+Under LIFO with a dwell limit, where lots are not independent, an account that taint reaches again is spread
+anew with every lot it has had, and only the change is followed on. A change may take back taint followed
+before (a negative amount, when a payment now carries less of a victim's money), and the accounts downstream
+take it back the same way, so each account ends as one spread of all its money would leave it.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from aegis.funds.index import TransferIndex
-from aegis.funds.rules import RULES, Ledger, lifo
+from aegis.funds.rules import RULES, Ledger, Spread, lifo
 
 Rule = Literal["fifo", "lifo", "proportional"]
 Sinks = Mapping[Any, str] | Collection[Any] | Callable[[Any], str | None]
@@ -95,10 +100,6 @@ class TraceResult:
     sunk: dict[Any, float]
     beyond_hop_limit: dict[Any, float]
     dust: dict[Any, float]
-    settled_apart: tuple[Any, ...] = ()
-    """accounts whose settled money (LIFO with a dwell limit) was spread by more than one visit (reached again at
-    a later hop, by another path): each visit's settled lots sank as if alone, so what they hold there may be
-    over-stated (:func:`aegis.funds.rules.lifo`; orders are capped by the account's balance)"""
 
     def unaccounted(self) -> float:
         """Largest per-victim gap in the conservation identity (0 up to rounding)."""
@@ -144,6 +145,67 @@ class _Reach:
 class _Lot:
     taint: np.ndarray
     path: tuple[int, ...]
+
+
+@dataclass
+class _Paid:
+    """What one spread of an account sends on: the debit rows (ascending), the taint each carries, and the path
+    of the lot that gave each the most (``dominant`` indexes ``sources``; -1 where no lot gave anything)."""
+
+    rows: np.ndarray
+    carried: np.ndarray
+    dominant: np.ndarray
+    sources: list[tuple[int, ...]]
+
+    def path(self, i: int) -> tuple[int, ...]:
+        return self.sources[self.dominant[i]] if self.dominant[i] >= 0 else ()
+
+
+@dataclass
+class _Books:
+    """What one account has been given and what it paid on, for a rule that must see all its lots at once.
+
+    ``lots`` maps each credit row to the taint it has brought so far (summed over visits: a later visit may
+    add to a credit or, where an upstream account was spread anew, take some back) and the path of its first
+    arrival; ``held`` and ``paid`` are the outcome of the last spread."""
+
+    lots: dict[int, _Lot] = field(default_factory=dict)
+    held: np.ndarray | None = None
+    paid: _Paid | None = None
+
+    def respread(self, ledger: Ledger, spread: Callable[..., Spread], arrivals: list[tuple[int, _Lot]],
+                 victims: int, tiny: float, totals: _Totals) -> tuple[np.ndarray, _Paid]:
+        """Spread every lot the account has had; return the change since the last spread in what it holds and
+        what it paid on (debits whose taint did not change are left out)."""
+        for row, lot in arrivals:
+            known = self.lots.get(row)
+            self.lots[row] = lot if known is None else _Lot(known.taint + lot.taint, known.path)
+        # a credit taken back to nothing (or, after dust, a hair below it) must not settle or carry anything
+        for row in [row for row, lot in self.lots.items() if float(lot.taint.sum()) <= tiny]:
+            totals.dust += self.lots.pop(row).taint
+        rows = sorted(self.lots)
+        if rows:
+            out = spread(ledger, np.searchsorted(ledger.rows, rows), np.stack([self.lots[r].taint for r in rows]))
+            held = out.held
+            paid = _Paid(ledger.rows[out.entries], out.carried, out.dominant, [self.lots[r].path for r in rows])
+        else:
+            held = np.zeros(victims)
+            paid = _Paid(np.zeros(0, np.int64), np.zeros((0, victims)), np.zeros(0, np.int64), [])
+        before, held_before = self.paid, self.held
+        self.held, self.paid = held, paid
+        if before is None or held_before is None:
+            return held, paid
+        # the change per debit row: the rows of either spread, this one's taint less the last one's
+        union = np.union1d(before.rows, paid.rows)
+        change = np.zeros((len(union), victims))
+        now = np.searchsorted(union, paid.rows)
+        change[now] += paid.carried
+        change[np.searchsorted(union, before.rows)] -= before.carried
+        dominant = np.full(len(union), -1, dtype=np.int64)
+        dominant[now] = paid.dominant
+        same = np.abs(change).sum(axis=1) <= tiny
+        totals.dust += change[same].sum(axis=0)
+        return held - held_before, _Paid(union[~same], change[~same], dominant[~same], paid.sources)
 
 
 @dataclass
@@ -272,7 +334,11 @@ def trace(
     known = opening_balances or {}
     reached: dict[int, _Reach] = {}
     ledgers: dict[int, Ledger] = {}
-    apart: list[int] = []  # accounts spread again at a later hop under a rule that is not linear there
+    # LIFO with a dwell is not linear in its lots (which credits settle, and so where each lies, depends on which
+    # are tainted): an account reached again is spread anew with every lot it has had, and only the change is
+    # followed on. The linear rules spread each visit's lots alone and add the results.
+    books: dict[int, _Books] | None = {} if max_dwell is not None else None
+    tiny = 1e-12 * max(1.0, float(seeded.sum()))  # a change this small is rounding: counted as dust, not followed
     totals = _Totals(n)
 
     def arrive(code: int, hop: int, lot: _Lot) -> _Reach:
@@ -302,26 +368,29 @@ def trace(
         lots = {}
         for code, arrivals in at.items():
             ledger = ledgers.get(code)
-            if ledger is not None and max_dwell is not None and code not in apart:
-                apart.append(code)
             if ledger is None:
                 opening = known.get(index.account_label(code), 0.0) if known else 0.0
                 ledger = ledgers[code] = Ledger.of(index, code, upto, opening)
-            arrivals.sort(key=lambda arrival: arrival[0])
-            rows = np.fromiter((row for row, _ in arrivals), dtype=np.int64, count=len(arrivals))
-            taint = np.stack([lot.taint for _, lot in arrivals])
-            out = spread(ledger, np.searchsorted(ledger.rows, rows), taint)
-            reached[code].held += out.held
-            totals.held += out.held
+            if books is not None:
+                held, paid = books.setdefault(code, _Books()).respread(ledger, spread, arrivals, n, tiny, totals)
+            else:
+                arrivals.sort(key=lambda arrival: arrival[0])
+                positions = np.searchsorted(ledger.rows, [row for row, _ in arrivals])
+                out = spread(ledger, positions, np.stack([lot.taint for _, lot in arrivals]))
+                held = out.held
+                paid = _Paid(ledger.rows[out.entries], out.carried, out.dominant, [lot.path for _, lot in arrivals])
+            reached[code].held += held
+            totals.held += held
             if hop == max_hops:
-                totals.beyond += out.carried.sum(axis=0)
+                totals.beyond += paid.carried.sum(axis=0)
                 continue
-            amounts = out.carried.sum(axis=1)
-            small = amounts < min_amount
-            totals.dust += out.carried[small].sum(axis=0)
+            amounts = paid.carried.sum(axis=1)
+            # a change may take taint back (negative): it is followed as far as taint going forward
+            small = (np.abs(amounts) if books is not None else amounts) < min_amount
+            totals.dust += paid.carried[small].sum(axis=0)
             for i in np.flatnonzero(~small):
-                row = int(ledger.rows[out.entries[i]])
-                lots[row] = _Lot(out.carried[i], (*arrivals[out.dominant[i]][1].path, row))
+                row = int(paid.rows[i])
+                lots[row] = _Lot(paid.carried[i], (*paid.path(int(i)), row))
         if not lots:
             break
 
@@ -352,5 +421,4 @@ def trace(
         sunk=per_victim(totals.sunk),
         beyond_hop_limit=per_victim(totals.beyond),
         dust=per_victim(totals.dust),
-        settled_apart=tuple(index.account_label(code) for code in apart),
     )
