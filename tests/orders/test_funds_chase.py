@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import json
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal as D
 
 import pytest
@@ -159,11 +160,21 @@ def test_stop_freeze_return_with_two_victims_sharing_an_account(engine: Engine, 
     } == {"stop_payment": "released", "freeze": "executed"}
     returned = funds.return_funds(engine, CITY, chases[0].chase_id, now=minutes(600))
     assert returned.per_victim == {"PV": D("1000.00"), "PW": D("500.00")}  # the pooled account goes to both
+    # each freeze's audit entry names its own part of the pooled return, so that the entries add up
+    given = {}
+    for order in returned.orders:
+        [entry] = [e for e in AuditLog(engine).entries("fund_order", order) if e["action"] == "order.freeze.returned"]
+        given[order] = render(entry["reasons"], "en")[1:]
+    assert sorted(given.values()) == [["1,000.00 yuan returned to PV"], ["500.00 yuan returned to PW"]]
     assert funds.return_funds(engine, CITY, chases[1].chase_id).per_victim == {}  # nothing left to return
     states = {o.state.value for o in funds.list_orders(engine, CITY) if o.kind.value == "freeze"}
     assert states == {"returned"}
-    with pytest.raises(IllegalTransition):
-        funds.release(engine, CITY, chases[0].orders[0].order_id, "court order")
+    returned_freeze = next(o for o in funds.list_orders(engine, CITY, chase_id=chases[0].chase_id)
+                           if o.kind.value == "freeze")
+    with pytest.raises(IllegalTransition):  # returned money is the victims' now: there is no hold to lift
+        funds.release(engine, CITY, returned_freeze.order_id, "court order")
+    # the stop-payment was released when its freeze took over: releasing it again changes nothing
+    assert funds.release(engine, CITY, chases[0].orders[0].order_id, "court order").state.value == "released"
     # spaces are no reason, and a NUL is refused before PostgreSQL fails on it
     with pytest.raises(funds.ChaseError, match="reason: releasing a hold needs a reason"):
         funds.release(engine, CITY, chases[0].orders[0].order_id, " \n ")
@@ -179,6 +190,37 @@ def test_expiry_and_release(engine: Engine, city: dict) -> None:
     funds.respond(engine, BANK_C, oid, "execute", held=D("900"), now=minutes(61))
     assert funds.expire_orders(engine, CITY, now=minutes(61 + 47 * 60)) == []
     assert funds.expire_orders(engine, CITY, now=minutes(61 + 48 * 60)) == [oid]
+
+
+def test_a_lapsed_stop_payment_is_not_escalated_and_a_lapsed_freeze_not_returned(engine: Engine, city: dict) -> None:
+    view = funds.open_chase(engine, CITY, rule="fifo", victim="PV", loss_transfers=[city["v"].event_id],
+                            now=minutes(60))
+    oid = view.orders[0].order_id
+    funds.respond(engine, BANK_C, oid, "acknowledge", now=minutes(61))
+    funds.respond(engine, BANK_C, oid, "execute", held=D("900"), now=minutes(61))
+    # 48 hours on, nobody asked for a freeze: the stop-payment has lapsed, and escalating it now is too late
+    assert funds.escalate(engine, CITY, view.chase_id, now=minutes(61 + 48 * 60)) == []
+    [stop] = funds.list_orders(engine, CITY, chase_id=view.chase_id)
+    assert stop.state.value == "expired"
+    [entry] = [e for e in AuditLog(engine).entries("fund_order", oid) if e["action"] == "order.stop_payment.expired"]
+    assert entry["actor"] == "system/aegis" and render(entry["reasons"])[0].startswith("期限届满")
+
+
+
+def test_a_lapsed_freeze_is_not_returned(engine: Engine, city: dict) -> None:
+    view = funds.open_chase(engine, CITY, rule="fifo", victim="PV", loss_transfers=[city["v"].event_id],
+                            now=minutes(60))
+    oid = view.orders[0].order_id
+    funds.respond(engine, BANK_C, oid, "acknowledge", now=minutes(61))
+    funds.respond(engine, BANK_C, oid, "execute", held=D("900"), now=minutes(61))
+    [freeze] = funds.escalate(engine, CITY, view.chase_id, now=minutes(62))
+    funds.respond(engine, BANK_C, freeze.order_id, "acknowledge", now=minutes(63))
+    funds.respond(engine, BANK_C, freeze.order_id, "execute", held=D("900"), now=minutes(63))
+    # the freeze lasts six months: a return after that gives nothing back, and the freeze is expired
+    returned = funds.return_funds(engine, CITY, view.chase_id, now=minutes(63 + 181 * 24 * 60))
+    assert (returned.batch_id, returned.per_victim) == (None, {})
+    assert {o.kind.value: o.state.value for o in funds.list_orders(engine, CITY, chase_id=view.chase_id)} == {
+        "stop_payment": "released", "freeze": "expired"}
 
 
 def test_api_and_cli(engine: Engine, city: dict, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -554,3 +596,78 @@ def test_a_report_chased_again_takes_in_the_payments_stored_since(engine: Engine
     assert funds.open_chase(engine, CITY, report_event_id=report_id(engine), now=minutes(71)) == again
     with pytest.raises(funds.ChaseError, match=f"max_hops: chase {first.chase_id} is open with max_hops"):
         funds.open_chase(engine, CITY, report_event_id=report_id(engine), max_hops=2, now=minutes(72))
+
+
+def test_a_bank_answer_or_a_release_sent_again_changes_nothing(engine: Engine, city: dict) -> None:
+    view = funds.open_chase(engine, CITY, rule="fifo", victim="PV", loss_transfers=[city["v"].event_id],
+                            now=minutes(60))
+    oid = view.orders[0].order_id
+    for _ in range(2):  # a retry of each answer is no error, and is recorded once
+        assert funds.respond(engine, BANK_C, oid, "acknowledge", now=minutes(61)).order.state.value == "acknowledged"
+    for _ in range(2):
+        result = funds.respond(engine, BANK_C, oid, "execute", held=D("900"), now=minutes(62))
+        assert (result.order.state.value, result.order.held) == ("executed", D("900.00"))
+    with pytest.raises(funds.ChangedMeanwhile, match=r"held: order .* was executed already, holding 900\.00"):
+        funds.respond(engine, BANK_C, oid, "execute", held=D("800"), now=minutes(63))
+    with pytest.raises(funds.ChaseError, match="held: only an execute answer takes an amount, not reject"):
+        funds.respond(engine, BANK_C, oid, "reject", held=D("5"), reason="x", now=minutes(63))
+    for _ in range(2):
+        assert funds.release(engine, CITY, oid, "court order", now=minutes(70)).state.value == "released"
+    actions = [e["action"] for e in AuditLog(engine).entries("fund_order", oid)]
+    assert actions == ["order.stop_payment.issued", "order.stop_payment.acknowledged",
+                       "order.stop_payment.executed", "order.stop_payment.released"]
+
+    client = TestClient(create_app(engine))
+    bank_headers = {"X-Aegis-User": "duty", "X-Aegis-Role": "bank", "X-Aegis-Institution": "bank-C"}
+    other = funds.retrace(engine, CITY, view.chase_id, now=minutes(71))
+    assert other == []  # the released hold covers what it held
+    # over HTTP a conflicting repeat is a conflict (409), not a bad request
+    answer = client.post(f"/api/v1/funds/orders/{oid}/response", json={"action": "execute", "held": "1"},
+                         headers=bank_headers)
+    assert answer.status_code == 409
+    city_headers = {"X-Aegis-User": "desk", "X-Aegis-Role": "city_centre"}
+    assert client.post("/api/v1/funds/orders/expire", headers=bank_headers).status_code == 403
+    expired = client.post("/api/v1/funds/orders/expire", headers=city_headers)
+    assert expired.status_code == 200 and expired.json() == []  # the one hold was released, none runs out
+
+
+def test_cli_shows_a_chase_expires_holds_and_returns_as_json(engine: Engine) -> None:
+    """The commands act at the clock's time (they take no --now), so this chase happens in the last hours."""
+    start = datetime.now(UTC) - timedelta(hours=3)
+    loss = transfer("VA", "M1", "1000", start)
+    repo = EventRepository(engine)
+    with engine.begin() as conn:
+        repo.add_many("transfer", [loss.model_dump(), transfer("M1", "M2", "990", start + timedelta(minutes=20),
+                                                                "BC").model_dump()], conn)
+        repo.add_many("account_opening", [AccountOpening(person_id="PV", account="VA", institution="bank-A",
+                                                         branch="x", time=start - timedelta(days=99)).model_dump()],
+                      conn)
+    view = funds.open_chase(engine, CITY, rule="fifo", victim="PV", loss_transfers=[loss.event_id])
+    oid = view.orders[0].order_id
+    funds.respond(engine, BANK_C, oid, "acknowledge")
+    funds.respond(engine, BANK_C, oid, "execute", held=D("900"))
+    url = engine.url.render_as_string(hide_password=False)
+    runner = CliRunner()
+    shown = runner.invoke(funds_cli, ["show", view.chase_id, "--db", url, "--json"])
+    assert shown.exit_code == 0, shown.output
+    assert [o["order_id"] for o in json.loads(shown.stdout)["orders"]] == [oid]
+    in_english = runner.invoke(funds_cli, ["show", view.chase_id, "--db", url, "--lang", "en"])
+    assert in_english.exit_code == 0 and view.chase_id in in_english.stdout and "PV" in in_english.stdout
+    escalated = runner.invoke(funds_cli, ["escalate", view.chase_id, "--db", url, "--json"])
+    assert escalated.exit_code == 0, escalated.output
+    [freeze] = json.loads(escalated.stdout)
+    assert (freeze["kind"], D(freeze["requested"])) == ("freeze", D("900"))
+    funds.respond(engine, BANK_C, freeze["order_id"], "acknowledge")
+    funds.respond(engine, BANK_C, freeze["order_id"], "execute", held=D("900"))
+    nothing = runner.invoke(funds_cli, ["expire", "--db", url, "--json"])
+    assert nothing.exit_code == 0 and json.loads(nothing.stdout) == []  # six months are not up
+    returned = runner.invoke(funds_cli, ["return", view.chase_id, "--db", url, "--json"])
+    assert returned.exit_code == 0, returned.output
+    body = json.loads(returned.stdout)
+    assert body["per_victim"] == {"PV": "900.00"} and body["unallocated"] == {"M2": "0.00"}
+    district = runner.invoke(funds_cli, ["reports", "--db", url, "--role", "district_bureau", "--lang", "en"])
+    assert district.exit_code == 2
+    assert "--role: the funds commands are for bank, city_centre, system, not 'district_bureau'" in district.stderr
+    rejected = runner.invoke(funds_cli, ["respond", oid, "reject", "--reason", "x", "--held", "5", "--db", url,
+                                         "--institution", "bank-C", "--lang", "en"])
+    assert rejected.exit_code == 2 and "--held: only an execute answer takes an amount, not reject" in rejected.stderr

@@ -95,30 +95,66 @@ def test_money_moved_on_into_an_ordered_account_is_ordered_again(engine: Engine)
     assert extra.parent_order_id == by_account["M2"].order_id
 
 
+def test_a_victim_added_to_the_chase_is_ordered_her_own_money_only(engine: Engine) -> None:
+    """Three victims each pay mule M1 1,000; M1 then passes 500 to M2. The chase opens on the first, and the
+    others' losses are added one by one: each supplementary order on M1 claims the new victim's money only,
+    so the return gives each victim all she lost and leaves nothing unallocated."""
+    losses = [transfer(f"V{i}A", "M1", "1000", i) for i in (1, 2, 3)]
+    store(engine, [*losses, transfer("M1", "M2", "500", 4, "BC")])
+    repo = EventRepository(engine)
+    with engine.begin() as conn:
+        repo.add_many("account_opening", [AccountOpening(person_id=f"P{i}", account=f"V{i}A", institution="bank-A",
+                                                         branch="x", time=minutes(-9999)).model_dump()
+                                          for i in (1, 2, 3)], conn)
+    view = funds.open_chase(engine, CITY, victim="P1", loss_transfers=[losses[0].event_id], now=minutes(10))
+    [first] = view.orders
+    assert (first.account, first.taint) == ("M1", {"P1": D("1000.00")})
+    [second] = funds.add_losses(engine, CITY, view.chase_id, [losses[1].event_id], victim="P2", now=minutes(11))
+    assert (second.account, second.requested, second.taint) == ("M1", D("1000.00"), {"P2": D("1000.00")})
+    third = {o.account: o for o in funds.add_losses(engine, CITY, view.chase_id, [losses[2].event_id], victim="P3",
+                                                   now=minutes(12))}
+    # newest money first: the 500 M1 passed on was P3's
+    assert {a: (o.requested, o.taint) for a, o in third.items()} == {
+        "M1": (D("500.00"), {"P3": D("500.00")}), "M2": (D("500.00"), {"P3": D("500.00")})}
+    bank = {"bank-B": BANK_B, "bank-C": BANK_C}
+    for stop in funds.list_orders(engine, CITY):
+        answer(engine, bank[stop.bank], stop.order_id, str(stop.requested), 20)
+    for freeze in funds.escalate(engine, CITY, view.chase_id, now=minutes(30)):
+        answer(engine, bank[freeze.bank], freeze.order_id, str(freeze.requested), 40)
+    returned = funds.return_funds(engine, CITY, view.chase_id, now=minutes(60))
+    assert returned.per_victim == {"P1": D("1000.00"), "P2": D("1000.00"), "P3": D("1000.00")}
+    assert all(amount == 0 for amount in returned.unallocated.values())
+
+
 def test_coverage_counts_what_each_answer_accounts_for() -> None:
-    def row(oid: str, account: str, seq: int, state: str, requested: str, held: str | None, at: float) -> object:
+    def row(oid: str, account: str, seq: int, state: str, requested: str, held: str | None, at: float,
+            **taint: str) -> object:
         return SimpleNamespace(
             order_id=oid, account=account, seq=seq, state=state, requested=D(requested),
-            held=None if held is None else D(held), issued_at=minutes(at),
+            held=None if held is None else D(held), issued_at=minutes(at), taint=taint or {"V1": requested},
         )
 
-    covers = coverage(
-        [
-            row("s0", "A", 0, "released", "900", "800", 0),  # superseded by its freeze: same money
-            row("f0", "A", 0, "executed", "800", "800", 5),
-            row("s1", "A", 1, "issued", "300", None, 9),  # pending: counts what it asks for
-            row("m0", "B", 0, "moved_on", "500", None, 0),  # gone: covers nothing
-            row("r0", "C", 0, "rejected", "400", None, 0),  # refused: a person deals with it
-            # held less than asked: the bank answered for all of it (the rest is gone), no second order for it
-            row("p0", "E", 0, "executed", "106.25", "1.23", 0),
-        ]
-    )
-    assert {a: (c.amount, c.next_seq, c.last_order) for a, c in covers.items()} == {
-        "A": (D("1100"), 2, "s1"),
-        "B": (D("0"), 1, "m0"),
-        "C": (D("400"), 1, "r0"),
-        "E": (D("106.25"), 1, "p0"),
+    orders = [
+        row("s0", "A", 0, "released", "900", "800", 0, V1="600", V2="300"),  # superseded by its freeze: same money
+        row("f0", "A", 0, "executed", "800", "800", 5, V1="500", V2="300"),
+        row("s1", "A", 1, "issued", "300", None, 9, V3="300"),  # pending: counts what it asks for
+        row("m0", "B", 0, "moved_on", "500", None, 0),  # gone: covers nothing
+        row("r0", "C", 0, "rejected", "400", None, 0),  # refused: a person deals with it
+        # held less than asked: the bank answered for all of it (the rest is gone), no second order for it
+        row("p0", "E", 0, "executed", "106.25", "1.23", 0),
+        row("h0", "F", 0, "released", "300", "150", 0, V1="200", V2="100"),  # held half: half of each victim's
+    ]
+    covers = coverage(orders)
+    assert {a: (c.amount, c.next_seq, c.last_order, dict(c.by_victim)) for a, c in covers.items()} == {
+        "A": (D("1100"), 2, "s1", {"V1": D("500"), "V2": D("300"), "V3": D("300")}),
+        "B": (D("0"), 1, "m0", {}),
+        "C": (D("400"), 1, "r0", {"V1": D("400")}),
+        "E": (D("106.25"), 1, "p0", {"V1": D("106.25")}),
+        "F": (D("150"), 1, "h0", {"V1": D("100"), "V2": D("50")}),
     }
+    # an order its bank has just answered covers all it asked for, even moved on
+    assert (coverage(orders, answered="m0")["B"].amount, dict(coverage(orders, answered="m0")["B"].by_victim)) == (
+        D("500"), {"V1": D("500")})
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import doctest
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal as D
 
@@ -11,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from aegis.actions import returns
 from aegis.actions.orders import (
     FundsPolicy,
     IllegalTransition,
@@ -19,7 +21,7 @@ from aegis.actions.orders import (
     load_policy,
     targets,
 )
-from aegis.actions.returns import allocate_returns, largest_remainder
+from aegis.actions.returns import allocate_returns, largest_remainder, split_among
 from aegis.funds import TransferIndex, trace
 
 
@@ -131,3 +133,25 @@ def test_largest_remainder_conserves_and_respects_weights(total: int, weights: d
     for k, w in weights.items():  # within one unit of the exact proportion
         if whole:
             assert abs(shares[k] - total * w / whole) < 1
+
+
+def test_doctests() -> None:
+    assert doctest.testmod(returns).failed == 0
+
+
+@given(
+    given_cents=st.dictionaries(st.sampled_from("VWX"), st.integers(0, 10**7), max_size=3),
+    holds=st.dictionaries(st.sampled_from(["F1", "F2", "F3"]),
+                          st.dictionaries(st.sampled_from("VWX"), st.integers(0, 10**7), max_size=3),
+                          min_size=1, max_size=3),
+)
+def test_each_hold_answers_for_its_part_and_the_parts_add_up(given_cents: dict, holds: dict) -> None:
+    given_ = {v: D(c) / 100 for v, c in given_cents.items()}
+    parts = {h: {v: D(c) / 100 for v, c in per.items()} for h, per in holds.items()}
+    sizes = {h: sum(per.values(), D(1)) for h, per in parts.items()}
+    split = split_among(given_, parts, sizes)
+    for victim, amount in given_.items():
+        assert sum((per.get(victim, D(0)) for per in split.values()), D(0)) == amount
+        named = {h for h, per in parts.items() if per.get(victim)}
+        if named:  # only the holds that hold the victim's money answer for her return
+            assert {h for h, per in split.items() if per.get(victim)} <= named

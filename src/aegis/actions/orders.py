@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
@@ -253,22 +253,30 @@ class Cover:
     amount: Decimal
     next_seq: int
     last_order: str
+    #: whose money that is: each victim's part of ``amount``, from the orders' taint (empty: not known)
+    by_victim: Mapping[str, Decimal] = field(default_factory=dict)
 
 
-def coverage(orders: Iterable[Any]) -> dict[str, Cover]:
-    """Per account, the tainted money the chase's orders already account for.
+def coverage(orders: Iterable[Any], answered: str | None = None) -> dict[str, Cover]:
+    """Per account, the tainted money the chase's orders already account for, in all and per victim.
 
-    ``orders`` are rows with ``order_id, account, seq, state, requested, held, issued_at``. Within one sequence
-    number a stop-payment and the freeze that follows it cover the same money, so the larger counts. A
-    pending, rejected or executed order covers what it asked for (a person deals with a rejection, not a new
+    ``orders`` are rows with ``order_id, account, seq, state, requested, held, issued_at, taint``. Within one
+    sequence number a stop-payment and the freeze that follows it cover the same money, so the larger counts.
+    A pending, rejected or executed order covers what it asked for (a person deals with a rejection, not a new
     order; a bank that held less than asked has said the rest is gone); a released, returned or expired one
-    what was held; "moved on" nothing, so money that lands in the account again is ordered again.
+    what was held; "moved on" nothing, so money that lands in the account again is ordered again. The order
+    ``answered`` (one a bank has just answered) covers all it asked for, whatever its state: the bank has just
+    said where that money stands, so the follow-up trace does not order the same money on the same account
+    again. (When the store does not yet hold the transfer that moved it, the trace still sees it there: each
+    "moved on" used to order it anew, with no end.) Money that reaches the account later is ordered later.
     """
-    slots: dict[str, dict[int, Decimal]] = {}
+    slots: dict[str, dict[int, tuple[Decimal, Any]]] = {}
     last: dict[str, Any] = {}
     for order in orders:
         state = OrderState(order.state)
-        if state is S.moved_on:
+        if order.order_id == answered:
+            amount = Decimal(order.requested)
+        elif state is S.moved_on:
             amount = Decimal(0)
         elif state in PENDING or state in (S.rejected, S.executed):
             # an executed order answered for all it asked: the bank held what was there, and a shortfall has
@@ -277,17 +285,27 @@ def coverage(orders: Iterable[Any]) -> dict[str, Cover]:
         else:
             amount = Decimal(order.held or 0)
         slot = slots.setdefault(order.account, {})
-        slot[order.seq] = max(slot.get(order.seq, Decimal(0)), amount)
+        kept = slot.get(order.seq)
+        # the larger counts; of equals the later (a freeze knows whose money its stop-payment held)
+        if kept is None or (amount, order.issued_at) > (kept[0], kept[1].issued_at):
+            slot[order.seq] = (amount, order)
         if order.account not in last or (order.issued_at, order.seq) > (last[order.account].issued_at,
                                                                            last[order.account].seq):
             last[order.account] = order
-    return {
-        account: Cover(sum(slot.values(), Decimal(0)), max(slot) + 1, last[account].order_id)
-        for account, slot in slots.items()
-    }
+    covers = {}
+    for account, slot in slots.items():
+        by_victim: dict[str, Decimal] = {}
+        for amount, order in slot.values():
+            taint = taint_from_json(getattr(order, "taint", None) or {})
+            share = taint if amount == Decimal(order.requested) else _scaled(taint, amount)
+            for victim, part in share.items():
+                by_victim[victim] = by_victim.get(victim, Decimal(0)) + part
+        covers[account] = Cover(sum((a for a, _ in slot.values()), Decimal(0)), max(slot) + 1,
+                                last[account].order_id, by_victim)
+    return covers
 
 
-def _scaled(taint: Mapping[Any, float], amount: Decimal) -> dict[str, Decimal]:
+def _scaled(taint: Mapping[Any, float | Decimal], amount: Decimal) -> dict[str, Decimal]:
     """The victims' shares of ``amount``, in proportion to their taint, exact to the fen."""
     cents = largest_remainder(int(amount * 100), {str(v): round(float(x) * 100) for v, x in taint.items()})
     return {v: Decimal(c) / 100 for v, c in cents.items() if c}
@@ -331,8 +349,8 @@ def targets(
 
 
 def _held(reached: Any, balances: Mapping[str, float] | None) -> Decimal:
-    """The taint an account holds, at most what it holds at all: a safety net under every rule (a tracing rule
-    that books settled money on an account can, where an account is reached twice, book more than is there)."""
+    """The taint an account holds, at most what it holds at all: a safety net under every rule, so that no
+    order asks a bank for more than the account has, whatever a trace books there."""
     held = fen(reached.held)
     if balances is None or str(reached.account) not in balances:
         return held
@@ -344,8 +362,10 @@ def supplements(result: TraceResult, floor: Decimal, covers: Mapping[str, Cover]
     """Supplementary orders (追加止付): accounts already ordered that now hold at least ``floor`` more taint.
 
     A second wave of the victims' money can reach an account after its first order (another split arriving
-    late, a further loss transfer added to the chase); the new order asks for the difference only, shared
-    among the victims in proportion to their taint there.
+    late, a further loss transfer added to the chase); the new order asks for the difference only. It is the
+    money of the victims whose taint there is more than the earlier orders cover for them (a victim added to
+    the chase brings new money; the first victim's is covered already), shared in proportion to what is
+    uncovered of each.
     """
     found = []
     for account, cover in covers.items():
@@ -355,12 +375,14 @@ def supplements(result: TraceResult, floor: Decimal, covers: Mapping[str, Cover]
         extra = _held(reached, balances) - cover.amount
         if extra < floor:
             continue
+        uncovered = {str(v): left for v, x in reached.held_by_victim.items()
+                     if (left := fen(x) - cover.by_victim.get(str(v), Decimal(0))) > 0}
         found.append(
             Target(
                 str(account),
                 reached.hop,
                 extra,
-                _scaled(reached.held_by_victim, extra),
+                _scaled(uncovered or reached.held_by_victim, extra),
                 tuple(map(str, reached.path)),
                 seq=cover.next_seq,
                 covered=cover.amount,

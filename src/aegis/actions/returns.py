@@ -88,3 +88,26 @@ def allocate_returns(
         per_account=per_account,
         unallocated=unallocated,
     )
+
+
+def split_among(given: Mapping[str, Decimal], parts: Mapping[str, Mapping[str, Decimal]],
+                sizes: Mapping[str, Decimal]) -> dict[str, dict[str, Decimal]]:
+    """Split what an account returns to each victim (``given``) among the holds pooled there, so that each hold
+    answers for its own part and the parts add up to ``given`` to the fen.
+
+    A victim's return is split in proportion to that victim's taint in each hold (``parts[hold][victim]``), or,
+    where no hold names the victim, in proportion to the holds' ``sizes``.
+
+    >>> from decimal import Decimal as D
+    >>> split_among({"V": D("90")}, {"F1": {"V": D("100")}, "F2": {"V": D("50")}}, {"F1": D("100"), "F2": D("50")})
+    {'F1': {'V': Decimal('60.00')}, 'F2': {'V': Decimal('30.00')}}
+    """
+    out: dict[str, dict[str, Decimal]] = {hold: {} for hold in sorted(parts.keys() | sizes.keys())}
+    for victim, amount in sorted(given.items()):
+        weights = {hold: _fen(per.get(victim, Decimal(0))) for hold, per in parts.items()}
+        if not any(weights.values()):
+            weights = {hold: _fen(size) for hold, size in sizes.items()}
+        for hold, cents in largest_remainder(_fen(amount), dict(sorted(weights.items()))).items():
+            if cents:
+                out[hold][victim] = cents * FEN
+    return out

@@ -57,10 +57,11 @@ class ReleaseIn(BaseModel):
 
 
 def _guard(call: Any, *args: Any, **kwargs: Any) -> Any:
-    """Turn a refused step into 409 (illegal state change) or 422 (bad request), with the reason."""
+    """Turn a refused step into 409 (illegal state change, or the order changed meanwhile: read it again) or 422
+    (bad request), with the reason."""
     try:
         return call(*args, **kwargs)
-    except IllegalTransition as exc:
+    except (IllegalTransition, funds.ChangedMeanwhile) as exc:
         raise HTTPException(409, str(exc)) from None
     except funds.ChaseError as exc:
         raise HTTPException(422, str(exc)) from None
@@ -151,6 +152,13 @@ def release(order_id: str, body: ReleaseIn, engine: EngineDep, actor: ActorDep, 
     """Lift an executed hold, with the reason."""
     order: funds.OrderView = _guard(funds.release, engine, actor, order_id, body.reason)
     return order.in_language(lang)
+
+
+@router.post("/orders/expire")
+def expire_orders(engine: EngineDep, actor: ActorDep) -> list[str]:
+    """Mark the executed holds whose period has run out as expired (a scheduler calls this); their ids."""
+    expired: list[str] = _guard(funds.expire_orders, engine, actor)
+    return expired
 
 
 @router.get("/contacts")

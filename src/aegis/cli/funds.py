@@ -26,7 +26,8 @@ app.add_typer(orders_app, name="orders")
 DbOption = Annotated[str | None, typer.Option("--db", help="Database URL (default: $AEGIS_DATABASE_URL).")]
 UserOption = Annotated[str | None, typer.Option(
     "--user", help="Who is acting, recorded in the audit log (default: your login name, not an anonymous one).")]
-RoleOption = Annotated[str, typer.Option("--role", help="city_centre, bank, system ...")]
+RoleOption = Annotated[str, typer.Option(
+    "--role", help="city_centre (chases, holds, returns), bank (answers its orders) or system.")]
 BankOption = Annotated[str | None, typer.Option("--institution", help="The bank's name, for --role bank.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
@@ -35,7 +36,12 @@ def _actor(user: str | None, role: str, institution: str | None) -> Any:
     import getpass
 
     from aegis.usecases.actor import Actor, Role
+    from aegis.usecases.funds import CHASE_ROLES
 
+    # (a district bureau or station asks the city centre: the chase is the city's, 三级联动 ends here)
+    allowed = sorted(r.value for r in {*CHASE_ROLES, Role.bank})
+    if role not in allowed:
+        raise ValueError(f"--role: the funds commands are for {', '.join(allowed)}, not '{role}'")
     try:
         return Actor(user or getpass.getuser(), Role(role), institution=institution)
     except ValueError as exc:
@@ -195,6 +201,31 @@ def respond(
             Reason("没有后续指令：库中还没有资金转入的新账户（转出的转账入库后，用 aegis funds retrace 续查）"))
 
 
+@app.command("show")
+@user_errors
+def show_chase(
+    chase_id: Annotated[str, typer.Argument(help="The chase.")],
+    user: UserOption = None,
+    role: RoleOption = "city_centre",
+    db: DbOption = None,
+    as_json: JsonOption = False,
+    lang: LangOpt = "zh",
+) -> None:
+    """A chase whole: its victims and losses, where the money was at the last trace, and its orders."""
+    from aegis.usecases.funds import get_chase
+
+    view = get_chase(_engine(db), _actor(user, role, None), chase_id).in_language(lang)
+    if as_json:
+        print(view.model_dump_json(indent=2))
+        return
+    say(lang, Reason("追查{chase}：受害人{victims}，损失{loss}元", chase=view.chase_id, victims="、".join(view.victims),
+                     loss=yuan(view.loss)))
+    for sink in view.flagged:
+        say(lang, Reason("  资金出口（{kind}）：{account}（{amount}元）", kind=name_of(sink["sink"], lang),
+                         account=sink["account"], amount=yuan(sink["amount"])))
+    _print_orders(view.orders, False, lang, none=Reason("未下达指令：没有账户仍留有达到止付下限的涉案资金"))
+
+
 @app.command()
 @user_errors
 def escalate(
@@ -202,13 +233,35 @@ def escalate(
     user: UserOption = None,
     role: RoleOption = "city_centre",
     db: DbOption = None,
+    as_json: JsonOption = False,
     lang: LangOpt = "zh",
 ) -> None:
-    """Follow the chase's executed stop-payments with freezes."""
+    """Follow the chase's executed stop-payments with freezes (a stop-payment past its hold is expired instead)."""
     from aegis.usecases.funds import escalate as run
 
-    _print_orders(run(_engine(db), _actor(user, role, None), chase_id), False, lang,
+    _print_orders(run(_engine(db), _actor(user, role, None), chase_id), as_json, lang,
                   none=Reason("没有新的冻结：本案没有等待跟进冻结的已执行止付"))
+
+
+@app.command()
+@user_errors
+def expire(
+    user: UserOption = None,
+    role: RoleOption = "city_centre",
+    db: DbOption = None,
+    as_json: JsonOption = False,
+    lang: LangOpt = "zh",
+) -> None:
+    """Mark every executed hold whose period has run out as expired (run it from a scheduler, e.g. hourly)."""
+    from aegis.usecases.funds import expire_orders
+
+    expired = expire_orders(_engine(db), _actor(user, role, None))
+    if as_json:
+        print(json.dumps(expired))
+        return
+    say(lang, Reason("到期的止付、冻结：{n}条", n=len(expired)))
+    for order_id in expired:
+        out.print(order_id, highlight=False)
 
 
 @app.command()
@@ -269,12 +322,17 @@ def return_(
     user: UserOption = None,
     role: RoleOption = "city_centre",
     db: DbOption = None,
+    as_json: JsonOption = False,
     lang: LangOpt = "zh",
 ) -> None:
-    """Return the frozen money of the chase's accounts to the victims, pro rata."""
+    """Return the frozen money of the chase's accounts to the victims, pro rata; what no victim can be given
+    (the bank froze the holder's own money too, or the victims are made whole) is shown as unallocated."""
     from aegis.usecases.funds import return_funds
 
     result = return_funds(_engine(db), _actor(user, role, None), chase_id)
+    if as_json:
+        print(result.model_dump_json(indent=2))
+        return
     if result.batch_id is None:
         say(lang, Reason("没有返还：本案账户上没有已执行的冻结"))
         return
@@ -282,6 +340,9 @@ def return_(
     for victim, amount in result.per_victim.items():
         shown.add_row(victim, f"{amount:.2f}")
     show(shown)
+    for account, amount in sorted(result.unallocated.items()):
+        if amount > 0:
+            say(lang, Reason("未分配：账户{account}的{amount}元留归账户持有人", account=account, amount=yuan(amount)))
 
 
 @app.command()

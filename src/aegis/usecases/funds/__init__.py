@@ -22,7 +22,7 @@ from aegis.usecases.funds.contacts import bank_contacts, load_bank_contacts
 from aegis.usecases.funds.data import TRANSFER_COLUMNS, FundsData
 from aegis.usecases.funds.evaluation import evaluate_funds_sim
 from aegis.usecases.funds.orders import BANK_ACTIONS, escalate, expire_orders, release, respond, return_funds
-from aegis.usecases.funds.records import CHASE_ROLES, ChaseError
+from aegis.usecases.funds.records import CHASE_ROLES, ChangedMeanwhile, ChaseError
 from aegis.usecases.funds.reports import ReportView, list_reports
 from aegis.usecases.funds.simulated import CITY, SimulatedBanks, run_demo_chase
 from aegis.usecases.funds.views import ChaseView, OrderView, RespondResult, ReturnView
@@ -33,6 +33,7 @@ __all__ = [
     "CITY",
     "RETRACE",
     "TRANSFER_COLUMNS",
+    "ChangedMeanwhile",
     "ChaseError",
     "ChaseView",
     "FundsData",

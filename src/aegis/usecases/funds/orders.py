@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -11,7 +10,6 @@ from typing import Any
 from sqlalchemy import Connection, Engine, insert, select, update
 
 from aegis.actions.orders import (
-    Cover,
     FundsPolicy,
     OrderKind,
     OrderState,
@@ -23,7 +21,7 @@ from aegis.actions.orders import (
     stable_id,
     taint_from_json,
 )
-from aegis.actions.returns import allocate_returns, largest_remainder
+from aegis.actions.returns import allocate_returns, largest_remainder, split_among
 from aegis.reasons import Reason, yuan
 from aegis.store.engine import begin_write
 from aegis.store.schema_funds import fund_chase, fund_order, fund_return
@@ -32,6 +30,7 @@ from aegis.usecases.actor import SYSTEM, Actor, Role
 from aegis.usecases.funds.data import FundsData
 from aegis.usecases.funds.records import (
     CHASE_ROLES,
+    ChangedMeanwhile,
     ChaseError,
     _chase,
     _check_bank,
@@ -69,19 +68,26 @@ def respond(
     """A bank's answer to an order: acknowledge, execute (amount held), reject (reason) or moved_on.
 
     When the money had moved on (or only part of it could be held), the chase is traced again at ``now`` and
-    the accounts the money reached since get stop-payment orders at once, in the same transaction.
+    the accounts the money reached since get stop-payment orders at once, in the same transaction. The same
+    answer given again (a retry) changes nothing and returns the order as it stands; the same action with
+    other terms (another amount held, another reason to reject) is refused as a conflict.
     """
     if action not in BANK_ACTIONS:
         raise ChaseError(f"action: '{action}' is not one of {', '.join(BANK_ACTIONS)}")
     target = BANK_ACTIONS[action]
+    if held is not None and target is not OrderState.executed:
+        raise ChaseError(f"held: only an execute answer takes an amount, not {action}")
     policy = policy or load_policy()
     now = _now(now)
     with engine.connect() as conn:
         order = _order(conn, order_id_)
     _check_bank(actor, order)
+    reason = person_text("reason", reason)  # spaces are no reason: a reject without one is refused below
+    if OrderState(order.state) is target:
+        _same_answer(order, target, held, reason)
+        return RespondResult(order=_order_view(order), follow_ups=[])
     check_transition(order.order_id, order.state, target)
     values: dict[str, Any] = {}
-    reason = person_text("reason", reason)  # spaces are no reason: a reject without one is refused below
     reasons: list[Reason | str] = [reason] if reason else []
     follow = False
     if target is OrderState.executed:
@@ -126,7 +132,7 @@ def respond(
             new = _issue(
                 conn,
                 chase_id=order.chase_id,
-                found=_targets(result, data, policy, now, _answered(_covers(conn, order.chase_id), order)),
+                found=_targets(result, data, policy, now, _covers(conn, order.chase_id, answered=order.order_id)),
                 kind=OrderKind.stop_payment,
                 data=data,
                 policy=policy,
@@ -153,7 +159,13 @@ def respond(
     return RespondResult(order=updated, follow_ups=follow_ups)
 
 
-"""why a chase is traced again when the caller gives no other reason"""
+def _same_answer(order: Any, target: OrderState, held: Decimal | None, reason: str) -> None:
+    """Refuse an answer repeated with other terms than the one recorded (a retry repeats them exactly)."""
+    if target is OrderState.executed and held is not None and fen(held) != order.held:
+        raise ChangedMeanwhile(f"held: order {order.order_id} was executed already, holding {fen(order.held)}; "
+                               f"it cannot now hold {fen(held)}")
+    if target is OrderState.rejected and reason and reason != order.reject_reason:
+        raise ChangedMeanwhile(f"reason: order {order.order_id} was rejected already, for another reason")
 
 
 def _supersede_stop_payment(conn: Connection, freeze: Any, actor: Actor, now: datetime) -> None:
@@ -186,12 +198,15 @@ def escalate(
     now: datetime | None = None,
     policy: FundsPolicy | None = None,
 ) -> list[OrderView]:
-    """Follow every executed stop-payment of the chase with a freeze of the amount it held."""
+    """Follow every executed stop-payment of the chase with a freeze of the amount it held. A stop-payment whose
+    hold has run out is marked expired instead: the money is the account holder's again."""
     actor.require(CHASE_ROLES, "order a freeze")
     policy = policy or load_policy()
     now = _now(now)
     with begin_write(engine) as conn:
         _chase(conn, chase_id)
+        _expire(conn, SYSTEM, now, fund_order.c.chase_id == chase_id,
+                fund_order.c.kind == OrderKind.stop_payment.value)
         stops = conn.execute(
             select(fund_order).where(
                 fund_order.c.chase_id == chase_id,
@@ -229,21 +244,11 @@ def escalate(
         return [_order_view(_order(conn, oid)) for oid in new]
 
 
-def _answered(covers: dict[str, Cover], order: Any) -> dict[str, Cover]:
-    """The chase's coverage, with the answered order's account covering all it asked for: the bank has just said
-    where that money stands, so the follow-up does not order the same money on the same account again. (When
-    the store does not yet hold the transfer that moved it, the trace still sees it there: each "moved on" used
-    to order it anew, with no end.) Money that reaches the account later is ordered on a later trace."""
-    cover = covers.get(order.account)
-    if cover is not None and cover.amount < order.requested:
-        covers[order.account] = replace(cover, amount=Decimal(order.requested))
-    return covers
-
-
 def release(
     engine: Engine, actor: Actor, order_id_: str, reason: str, *, now: datetime | None = None
 ) -> OrderView:
-    """Lift an executed hold (unfreeze: the money stays with the account holder), with the reason."""
+    """Lift an executed hold (unfreeze: the money stays with the account holder), with the reason. Releasing
+    a released hold again (a retry) changes nothing."""
     actor.require(CHASE_ROLES, "release a hold")
     reason = person_text("reason", reason)
     if not reason:
@@ -251,7 +256,8 @@ def release(
     now = _now(now)
     with begin_write(engine) as conn:
         order = _order(conn, order_id_)
-        _move(conn, order, OrderState.released, actor=actor, now=now, reasons=[reason])
+        if OrderState(order.state) is not OrderState.released:
+            _move(conn, order, OrderState.released, actor=actor, now=now, reasons=[reason])
         return _order_view(_order(conn, order_id_))
 
 
@@ -260,20 +266,26 @@ def expire_orders(engine: Engine, actor: Actor, *, now: datetime | None = None) 
     actor.require(CHASE_ROLES, "expire holds")
     now = _now(now)
     with begin_write(engine) as conn:
-        due = conn.execute(
-            select(fund_order).where(
-                fund_order.c.state == OrderState.executed.value, fund_order.c.hold_until <= now
-            )
-        ).all()
-        for order in due:
-            _move(
-                conn,
-                order,
-                OrderState.expired,
-                actor=actor,
-                now=now,
-                reasons=[Reason("期限届满（{until}）", until=str(order.hold_until))],
-            )
+        return _expire(conn, actor, now)
+
+
+def _expire(conn: Connection, actor: Actor, now: datetime, *where: Any) -> list[str]:
+    """Expire the executed holds (those matching ``where``) whose period ran out by ``now``: a lapsed hold is
+    the account holder's money again, so it is neither escalated nor returned."""
+    due = conn.execute(
+        select(fund_order)
+        .where(fund_order.c.state == OrderState.executed.value, fund_order.c.hold_until <= now, *where)
+        .order_by(fund_order.c.order_id)
+    ).all()
+    for order in due:
+        _move(
+            conn,
+            order,
+            OrderState.expired,
+            actor=actor,
+            now=now,
+            reasons=[Reason("期限届满（{until}）", until=str(order.hold_until))],
+        )
     return [o.order_id for o in due]
 
 
@@ -282,7 +294,8 @@ def return_funds(engine: Engine, actor: Actor, chase_id: str, *, now: datetime |
 
     All executed freezes on those accounts are pooled (other chases' too: a mule account's frozen money goes
     back to every victim whose money is in it, 按比例返还), allocated by each victim's traced taint, capped at
-    what each victim lost and has not yet got back, and the freezes become ``returned``.
+    what each victim lost and has not yet got back, and the freezes become ``returned``. A freeze whose period
+    ran out is marked expired first and returns nothing.
     """
     actor.require(CHASE_ROLES, "return frozen funds")
     now = _now(now)
@@ -297,6 +310,9 @@ def return_funds(engine: Engine, actor: Actor, chase_id: str, *, now: datetime |
                 )
             ).scalars()
         )
+        # a freeze that ran out is the account holder's money again, not the victims'
+        _expire(conn, SYSTEM, now, fund_order.c.kind == OrderKind.freeze.value,
+                fund_order.c.account.in_(sorted(accounts)))
         freezes = conn.execute(
             select(fund_order)
             .where(
@@ -334,8 +350,14 @@ def return_funds(engine: Engine, actor: Actor, chase_id: str, *, now: datetime |
         ]
         if rows:
             conn.execute(insert(fund_return), rows)
+        # each freeze's audit entry names its own part of its account's return, so the entries add up
+        share: dict[str, dict[str, Decimal]] = {}
+        for account, given in result.per_account.items():
+            pooled = [o for o in freezes if o.account == account]
+            share |= split_among(given, {o.order_id: taint_from_json(o.taint) for o in pooled},
+                                 {o.order_id: o.held for o in pooled})
         for order in freezes:
-            given = result.per_account.get(order.account, {})
+            given = share.get(order.order_id, {})
             _move(
                 conn,
                 order,

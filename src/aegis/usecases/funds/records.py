@@ -48,6 +48,11 @@ class ChaseError(ValueError):
     """A request the chase cannot act on (no loss transfers, an amount out of range); the message says why."""
 
 
+class ChangedMeanwhile(ChaseError):
+    """The order was changed by someone else between reading and writing it (or is already in the state asked
+    for, with other terms): read it again. Over HTTP this is a conflict (409), not a bad request."""
+
+
 # -- helpers -------------------------------------------------------------------------------------------------
 def _bank_scope(actor: Actor, bank: str | None, what: str, action: str) -> str | None:
     """The bank a listing of ``what`` is limited to: a bank user sees only its own (asking for another bank's is
@@ -238,7 +243,7 @@ def _move(
         .values(state=target.value, updated_at=now, **(values or {}))
     )
     if done.rowcount != 1:
-        raise ChaseError(f"order {order.order_id}: changed by someone else meanwhile; read it again")
+        raise ChangedMeanwhile(f"order {order.order_id}: changed by someone else meanwhile; read it again")
     AuditLog(conn.engine).append(
         actor=actor.label,
         action=f"order.{order.kind}.{target.value}",
@@ -271,9 +276,9 @@ def _chase(conn: Connection, chase_id: str) -> dict[str, Any]:
     return dict(row._mapping)
 
 
-def _covers(conn: Connection, chase_id: str) -> dict[str, Cover]:
-    """What the chase's orders already account for, per account."""
-    return coverage(conn.execute(select(fund_order).where(fund_order.c.chase_id == chase_id)).all())
+def _covers(conn: Connection, chase_id: str, answered: str | None = None) -> dict[str, Cover]:
+    """What the chase's orders already cover on each account (:func:`aegis.actions.orders.coverage`)."""
+    return coverage(conn.execute(select(fund_order).where(fund_order.c.chase_id == chase_id)).all(), answered)
 
 
 def _check_bank(actor: Actor, order: Any) -> None:
