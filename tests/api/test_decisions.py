@@ -640,6 +640,17 @@ def test_a_transfer_dated_in_the_future_is_refused_naming_time(client, engine):
     assert told["last_lead_at"] < datetime.now(UTC) + timedelta(minutes=5)
 
 
+def test_a_transfer_timed_by_a_bare_number_is_refused_naming_time(client):
+    pay = {"payer_account": "6212000000000001", "payee_account": "6222000000000555", "amount": "800.00"}
+    for number in (1790000000, 46296.31, "1790000000"):  # epoch seconds, an Excel serial: once read as 1970
+        refused = client.post("/api/v1/decisions/transfer", json={**pay, "time": number}, headers=BANK)
+        assert refused.status_code == 422
+        [error] = refused.json()["detail"]
+        assert error["loc"] == ["body", "time"] and f"'{number}' is a bare number, not a time" in error["msg"]
+    for compact in ("20260101102030", 20260101):  # as bank systems compact a time: China time
+        assert client.post("/api/v1/decisions/transfer", json={**pay, "time": compact}, headers=BANK).status_code == 200
+
+
 def test_a_transcript_is_held_to_what_a_decision_reads(client):
     from aegis.usecases.decisions import MAX_TRANSCRIPT
 

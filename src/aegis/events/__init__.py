@@ -1,7 +1,6 @@
 """Events: one typed, validated record per real-world happening (see shared/DESIGN.md)."""
 
 from aegis.events.models import (
-    CHINA_TZ,
     EVENT_TYPES,
     FRAUD_TYPE_NAMES,
     AccountOpening,
@@ -19,8 +18,8 @@ from aegis.events.models import (
     Transfer,
     UrlVisit,
     fraud_type_name,
-    to_utc,
 )
+from aegis.events.times import CHINA_TZ, to_utc
 
 __all__ = [
     "CHINA_TZ",

@@ -6,7 +6,8 @@ UTC, an amount to the fen), so that a retried delivery of the same record, or a 
 otherwise, is recognised and stored once.
 
 Times are timezone-aware; a naive time is read as China Standard Time (UTC+8), the local time of every
-source Aegis is built for, and stored in UTC.
+source Aegis is built for, and stored in UTC (:mod:`aegis.events.times`, which also reads the ways spreadsheets
+and bank exports write them, and refuses a bare number).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import itertools
 import re
 import typing
 from collections.abc import Mapping, Sequence
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar
@@ -26,54 +27,8 @@ import babel.core
 import babel.numbers
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
+from aegis.events.times import CHINA_TZ, to_utc, written_time
 from aegis.reasons import DEFAULT_LANG, Lang, Reason
-
-CHINA_TZ = timezone(timedelta(hours=8), "CST")
-
-
-YEARS = range(1900, 2200)
-"""the years a time may fall in: a year 1 or 9999 is a typing error, which pandas cannot even hold (its
-nanosecond times end in 1677 and 2262) and which would move every "latest event" window to the year 9999"""
-
-
-def to_utc(value: datetime) -> datetime:
-    """A naive time is China Standard Time; everything is kept in UTC."""
-    if value.year not in YEARS:  # before converting: year 1 has no earlier hours to convert to
-        raise ValueError(f"year {value.year} is out of range ({YEARS.start}-{YEARS.stop - 1})")
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=CHINA_TZ)
-    utc = value.astimezone(UTC)
-    if utc.year not in YEARS:  # and after: the range is the store's, in UTC
-        raise ValueError(f"{utc.isoformat()} (UTC) is out of range ({YEARS.start}-{YEARS.stop - 1})")
-    return utc
-
-
-SPREADSHEET_TIME = re.compile(
-    r"(\d{4})([/-])(\d{1,2})\2(\d{1,2})(?: +(\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?)?")
-"""a time as spreadsheets write it: year first, '/' or '-', month, day and hour maybe of one digit, seconds
-maybe left out (Excel's Chinese locale saves ``2026/10/1 7:28``)"""
-
-
-def spreadsheet_time(value: Any) -> Any:
-    """A text written as :data:`SPREADSHEET_TIME` as the naive time it means; any other value as it is, for
-    pydantic to read (ISO 8601, with or without an offset). Written here because pydantic reads only ISO 8601,
-    while a general parser (dateutil, pandas) also takes ``10/01/2026`` and guesses which number is the
-    month; year-first leaves nothing to guess."""
-    if not isinstance(value, str):
-        return value
-    text = value.strip()
-    match = SPREADSHEET_TIME.fullmatch(text)
-    if match is None:
-        if "/" in text:  # pydantic would only say that '-' was expected
-            raise ValueError(f"'{text}' is not a time: write it as 2026-10-01 07:28 or 2026/10/1 7:28")
-        return value
-    year, _, month, day, hour, minute, second, fraction = match.groups()
-    try:
-        return datetime(int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0),
-                        int((fraction or "").ljust(6, "0")))
-    except ValueError as exc:  # "month must be in 1..12"
-        raise ValueError(f"'{text}' is not a time: {exc}") from None
-
 
 GROUPED = re.compile(r"-?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
 """an amount with its thousands grouped by commas (``1,929.22``); a minus sign is let through to the check of
@@ -170,8 +125,8 @@ def fraud_type_name(code: str | None, lang: Lang = DEFAULT_LANG) -> str | None:
 IDENT_CHARS = r"[0-9A-Za-z+_\-.:]"
 """the characters of an identifier (and of a client's request id)"""
 Ident = Annotated[str, Field(min_length=1, max_length=64, pattern=f"^{IDENT_CHARS}+$")]
-#: a point in time, normalised to UTC (naive input is China time); ISO 8601 or as spreadsheets write it
-Time = Annotated[datetime, BeforeValidator(spreadsheet_time), AfterValidator(to_utc)]
+#: a point in time, normalised to UTC (naive input is China time); ISO 8601, as spreadsheets write it, or compact
+Time = Annotated[datetime, BeforeValidator(written_time), AfterValidator(to_utc)]
 FEN = Decimal("0.01")
 """one fen (分), the smallest sum of money: amounts carry at most two places"""
 #: a sum of money, its thousands grouped by commas or not

@@ -42,7 +42,8 @@ CONFLICT = "already stored with other values under this id; the stored event was
 
 
 class IngestError(ValueError):
-    """The file cannot be ingested at all; nothing from it was stored."""
+    """The file cannot be ingested at all; nothing from it was stored, unless it failed part-way (a corrupt
+    Parquet page, a CSV quote left open), which the message then says."""
 
 
 @dataclass
@@ -221,8 +222,9 @@ def ingest_file(
                 result.sample_rejects.extend(rejects[: max(0, 5 - len(result.sample_rejects))])
                 if progress:
                     progress(len(batch))
-        except FileFormatError as exc:
-            raise IngestError(str(exc)) from None
+        except FileFormatError as exc:  # part-way through: the batches before it are stored, and it says so
+            stored = f"; stored before it: {result.stored:,} (a re-run stores only what is missing)"
+            raise IngestError(f"{exc}{stored if result.stored else ''}") from None
     runs.finish(run_id)
     if result.rejected == 0:
         reject_file.unlink(missing_ok=True)

@@ -16,7 +16,7 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 import orjson
 
@@ -84,10 +84,7 @@ def columns(path: Path, fmt: str, encoding: str = "utf-8-sig") -> list[str] | No
         return list(_parquet_file(path).schema_arrow.names)
     if fmt == "csv":
         with path.open(newline="", encoding=encoding) as handle:
-            header = next(csv.reader(handle), None)
-        if not header:
-            raise FileFormatError(f"{path.name}: the file is empty (a CSV needs a header row)")
-        return [name.strip() for name in header]
+            return _csv_header(path, _csv_rows(path, handle))
     return None
 
 
@@ -152,13 +149,43 @@ def _csv_line(values: list[str]) -> str:
     return buffer.getvalue().rstrip("\r\n")
 
 
+def _not_csv(path: Path, line: int, exc: csv.Error) -> str:
+    """What is said of a CSV file that the csv module stops reading at ``line``. Its one error on a file that
+    decodes is a cell longer than its limit of 131,072 characters, which no field of Aegis allows: a quote left
+    open, which reads the lines after it as one cell."""
+    why = ": is a quote left open?" if "field limit" in str(exc) else ""
+    return f"{path.name}: line {line}: could not be read as CSV ({exc}{why})"
+
+
+def _csv_rows(path: Path, handle: TextIO) -> Iterator[tuple[int, list[str]]]:
+    """The rows of a CSV file, its header first, each with the line it ends on; a row that the csv module cannot
+    read fails the file, naming the line the row starts on."""
+    reader = csv.reader(handle)
+    start = 1
+    while True:
+        try:
+            values = next(reader, None)
+        except csv.Error as exc:
+            raise FileFormatError(_not_csv(path, start, exc)) from None
+        if values is None:
+            return
+        yield reader.line_num, values
+        start = reader.line_num + 1
+
+
+def _csv_header(path: Path, rows: Iterator[tuple[int, list[str]]]) -> list[str]:
+    _, header = next(rows, (0, []))
+    if not header:
+        raise FileFormatError(f"{path.name}: the file is empty (a CSV needs a header row)")
+    return [name.strip() for name in header]
+
+
 def _csv(path: Path, encoding: str) -> Iterator[RawRow]:
     mixed = ""
     with path.open(newline="", encoding=encoding) as handle:
-        reader = csv.reader(handle)
-        header = [name.strip() for name in next(reader)]
-        for values in reader:
-            line = reader.line_num
+        rows = _csv_rows(path, handle)
+        header = _csv_header(path, rows)
+        for line, values in rows:
             if not values:
                 continue
             if len(values) != len(header):
@@ -211,14 +238,30 @@ def _jsonl(path: Path, _batch_size: int) -> Iterator[RawRow]:
 
 
 def _parquet_file(path: Path) -> pq.ParquetFile:
+    import pyarrow as pa
     import pyarrow.parquet as pq  # on the first Parquet file: JSONL and CSV, which `aegis decide` reads, need none
 
-    return pq.ParquetFile(path)
+    try:
+        return pq.ParquetFile(path)
+    except (pa.ArrowException, OSError) as exc:
+        raise FileFormatError(_not_parquet(path, exc)) from None
+
+
+def _not_parquet(path: Path, exc: Exception, where: str = "") -> str:
+    """What is said of a file that Arrow cannot read as Parquet, in one line (Arrow's own words may run to more)."""
+    reason = next(iter(str(exc).strip().splitlines()), type(exc).__name__)
+    return f"{path.name}: {where}could not be read as Parquet ({reason})"
 
 
 def _parquet(path: Path, batch_size: int) -> Iterator[RawRow]:
+    import pyarrow as pa
+
     line = 0
-    for record_batch in _parquet_file(path).iter_batches(batch_size=batch_size):
-        for values in record_batch.to_pylist():
-            line += 1
-            yield RawRow(line, _clean(values))
+    try:
+        # a file whose footer reads may still hold a corrupt page, found when its batch is read
+        for record_batch in _parquet_file(path).iter_batches(batch_size=batch_size):
+            for values in record_batch.to_pylist():
+                line += 1
+                yield RawRow(line, _clean(values))
+    except (pa.ArrowException, OSError) as exc:
+        raise FileFormatError(_not_parquet(path, exc, f"after row {line}: ")) from None

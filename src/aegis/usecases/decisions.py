@@ -148,7 +148,8 @@ class TransferIn(Request):
     amount: PositiveMoney
     time: Time | None = Field(
         default=None,
-        description="when the payment is made (default: now); a naive time is China time. The payer's warnings "
+        description="when the payment is made (default: now): ISO 8601 or compact (20261001102030), a naive time "
+        "being China time; a bare number (epoch seconds) is refused. The payer's warnings "
         "count from their first lead until they are closed, so a replayed payment sees those open at its time",
     )
 
