@@ -104,3 +104,27 @@ def test_the_centre_reads_the_log_whole_an_auditor_masked_and_a_telco_not_at_all
         "错误：--role: police_station may not read the audit log (it is read citywide, by auditor or city_centre)\n")
     none = CliRunner().invoke(cli, ["audit", "--user", "c", "--role", "city_centre", "--db", url, "--subject-id", "x"])
     assert none.exit_code == 0 and none.stdout.strip() == "没有符合条件的审计日志条目"
+
+
+def test_the_listing_shows_what_people_wrote_escaped_never_acted_on(sqlite_engine: Engine, monkeypatch) -> None:
+    """Free text is refused control characters now, but the log may hold some from before (or written another
+    way): the listing shows each by its escape, and brackets as brackets, not as rich's markup."""
+    from aegis.cli.common import out
+
+    written = ["a\x1b[31mred\x07", "ok\rforged", "paid \u202eeulav", "csi\x9b2J",
+               "note [/x] [conceal]hidden[/conceal]"]
+    AuditLog(sqlite_engine).append(actor="police_station:s/o1", action="warning.contact", subject_type="warning",
+                                   subject_id="wrn-1", reasons=[Reason.literal(w) for w in written])
+    monkeypatch.setattr(out, "width", 250)  # a wide terminal: each reason whole on its line
+    url = sqlite_engine.url.render_as_string(hide_password=False)
+    listed = CliRunner().invoke(cli, ["audit", "--user", "c", "--role", "city_centre", "--db", url,
+                                      "--action", "warning.", "--lang", "en"])
+    assert listed.exit_code == 0, listed.output
+    assert (r"a\x1b[31mred\x07; ok\rforged; paid \u202eeulav; csi\x9b2J; note [/x] [conceal]hidden[/conceal]"
+            in listed.stdout)
+    assert not any(char in listed.stdout for char in "\x1b\x07\r\u202e\x9b")
+    # the JSON keeps them as they are stored, each as its JSON escape: JSON escapes the C0 controls only
+    said = CliRunner().invoke(cli, ["audit", "--user", "c", "--role", "city_centre", "--db", url,
+                                    "--action", "warning.", "--json"]).stdout
+    assert json.loads(said)[0]["reasons"] == written
+    assert r"paid \u202eeulav" in said and r"csi\u009b2J" in said and not any(c in said for c in "\u202e\x9b")

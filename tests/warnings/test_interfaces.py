@@ -37,6 +37,13 @@ def test_api_station_workflow_and_isolation(sqlite_engine: Engine) -> None:
     assert client.post(f"/api/v1/warnings/{wid}/close", headers=headers("P1"),
                        json={"outcome": "dissuaded"}).status_code == 409
     assert client.post(f"/api/v1/warnings/{wid}/take", headers=headers("P1")).json()["status"] == "assigned"
+    # dissuaded is a label that needs the person reached: refused as the workflow's other refusals are, 409
+    unreached = client.post(f"/api/v1/warnings/{wid}/close", headers=headers("P1"), json={"outcome": "dissuaded"})
+    assert unreached.status_code == 409
+    assert unreached.json()["detail"].startswith("outcome: dissuaded needs a contact that reached the person first")
+    hidden = client.post(f"/api/v1/warnings/{wid}/contact", headers=headers("P1"),
+                         json={"channel": "call", "result": "reached", "note": "ok\u202eeulav"})
+    assert hidden.status_code == 422 and hidden.json()["detail"].startswith("note: must not contain control or")
     body = {"channel": "call", "result": "reached", "note": "96110 回访"}
     for _ in range(2):  # a retry after a lost answer, with the attempt's id: one attempt
         assert client.post(f"/api/v1/warnings/{wid}/contact", headers=headers("P1"),
@@ -94,6 +101,18 @@ def test_cli_lists_own_queue_and_reports_errors_in_one_line(tmp_path) -> None:
     foreign = next(w["warning_id"] for w in other if w["person_id"] == "P3")
     failed = runner.invoke(cli, ["take", foreign, *who])
     assert failed.exit_code == 2 and "no warning" in failed.stderr
+    # closing dissuaded before anyone reached the person, or a note that would hide from the auditor: one line each
+    mine_id = mine["warning_id"]
+    assert runner.invoke(cli, ["take", mine_id, *who]).exit_code == 0
+    unreached = runner.invoke(cli, ["close", mine_id, "--outcome", "dissuaded", *who, "--lang", "en"])
+    assert unreached.exit_code == 2 and unreached.stderr == (
+        "error: outcome: dissuaded needs a contact that reached the person first (the warning is assigned): record "
+        "it with `warnings contact`\n")
+    hidden = runner.invoke(cli, ["contact", mine_id, "--channel", "call", "--result", "reached",
+                                 "--note", "a\x1b[31mred", *who, "--lang", "en"])
+    assert hidden.exit_code == 2 and hidden.stderr == (
+        "error: note: must not contain control or invisible characters (U+001B at character 2)\n")
+    assert uc.get_warning(engine, SYSTEM, mine_id)["status"] == "assigned"
     assert runner.invoke(cli, ["escalate-overdue", *who]).exit_code == 2  # stations do not escalate
     centre = ["--user", "c", "--role", "city_centre", "--db", url]
     # raised at T0, every warning is overdue now: those below the centre move up a tier, the centre's own stay

@@ -9,7 +9,7 @@ from sqlalchemy import Engine, insert
 from sqlalchemy.exc import IntegrityError
 from wdata import CENTRE, RESIDENTS, SYSTEM, T0, add_residents, request, station_actor
 
-from aegis.actions.warnings import WarningRequest, WorkflowError, new_warning
+from aegis.actions.warnings import OUTCOMES, WarningRequest, WorkflowError, new_warning, next_status
 from aegis.decisions.warning_policy import load_policy
 from aegis.reasons import render
 from aegis.store.repositories import AuditLog
@@ -210,12 +210,55 @@ def test_notes_and_reasons_are_kept_as_a_person_can_read_them(engine: Engine) ->
     with pytest.raises(ValueError, match="note: at most 500 characters"):
         uc.record_contact(engine, officer, row["warning_id"], channel="call", result="reached", note="长" * 501,
                           now=T0)
+    # nor an escape sequence, which recoloured or hid what the auditor's terminal showed: refused, nothing recorded
+    with pytest.raises(ValueError, match=r"note: must not contain control or invisible characters \(U\+001B at"):
+        uc.record_contact(engine, officer, row["warning_id"], channel="call", result="reached",
+                          note="a\x1b[31mred\x07", now=T0)
+    assert uc.get_warning(engine, officer, row["warning_id"])["status"] == "assigned"
     uc.record_contact(engine, officer, row["warning_id"], channel="call", result="reached", now=T0)
     uc.close_warning(engine, officer, row["warning_id"], outcome="dissuaded", note="  ", now=T0)
     # without a note a step still says what happened, in either language
     steps = {e["action"]: e["reasons"] for e in AuditLog(engine).entries("warning", row["warning_id"])}
     assert render(steps["warning.contact"]) == ["电话：已联系上"]
     assert render(steps["warning.close"], "en") == ["closed: dissuaded"]
+
+
+def test_only_an_outcome_about_what_the_person_did_needs_them_reached() -> None:
+    for status in ("assigned", "locating"):
+        assert next_status(status, "close", outcome="false_alarm") == "closed"
+        for outcome in ("dissuaded", "already_defrauded"):
+            with pytest.raises(WorkflowError, match=f"^outcome: {outcome} needs a contact that reached the person "
+                                                    f"first \\(the warning is {status}\\)"):
+                next_status(status, "close", outcome=outcome)
+    assert all(next_status("contacted", "close", outcome=o) == "closed" for o in OUTCOMES)
+    # a warning nobody has taken is told so first, whatever the outcome
+    with pytest.raises(WorkflowError, match=r"^status: cannot close a warning that is new"):
+        next_status("new", "close", outcome="dissuaded")
+
+
+def test_a_warning_is_closed_dissuaded_only_once_a_contact_reached_the_person(city: Engine) -> None:
+    uc.raise_warnings(city, SYSTEM, [request(person=p, lead=p) for p in ("P1", "P2")], now=T0)
+    officer, wid = station_actor("P1"), uc.list_warnings(city, station_actor("P1"))[0]["warning_id"]
+    uc.take_warning(city, officer, wid, now=T0)
+    for outcome in ("dissuaded", "already_defrauded"):
+        with pytest.raises(WorkflowError, match=f"outcome: {outcome} needs a contact that reached the person first "
+                                                "\\(the warning is assigned\\): record it with `warnings contact`"):
+            uc.close_warning(city, officer, wid, outcome=outcome, now=T0)
+    uc.record_contact(city, officer, wid, channel="call", result="unreachable", now=T0)
+    with pytest.raises(WorkflowError, match="the warning is locating"):  # an attempt that failed reached no one
+        uc.close_warning(city, officer, wid, outcome="dissuaded", now=T0)
+    # neither may a supervising tier, which may close others' warnings
+    with pytest.raises(WorkflowError, match="outcome: dissuaded needs a contact"):
+        uc.close_warning(city, CENTRE, wid, outcome="dissuaded", now=T0)
+    uc.record_contact(city, officer, wid, channel="visit", result="reached", now=T0)
+    closed = uc.close_warning(city, officer, wid, outcome="dissuaded", now=T0)
+    assert (closed["status"], closed["outcome"]) == ("closed", "dissuaded")
+    history = [h["action"] for h in uc.get_warning(city, officer, wid)["history"]]
+    assert history == ["warning.raise", "warning.take", "warning.contact", "warning.contact", "warning.close"]
+    # a false alarm needs no one reached: the city centre takes one and closes it so
+    other = uc.list_warnings(city, station_actor("P2"))[0]["warning_id"]
+    uc.take_warning(city, CENTRE, other, now=T0)
+    assert uc.close_warning(city, CENTRE, other, outcome="false_alarm", now=T0)["outcome"] == "false_alarm"
 
 
 def test_a_retried_take_or_close_answers_with_the_warning_and_records_nothing_again(engine: Engine) -> None:

@@ -1,9 +1,10 @@
 """Warnings and their dissuasion workflow, as pure functions over plain rows (no database here).
 
 A warning lives through ``new -> assigned -> contacted -> closed`` (outcome: dissuaded, already defrauded or
-false alarm); a contact attempt that does not reach the person sends it to ``locating`` (落地查找: an officer
-goes to find them). Until the person is reached, the deadline of the level runs; when it is breached the
-warning climbs to the next tier's queue (station -> district -> city) with that tier's deadline.
+false alarm; the first two only once a contact reached the person); a contact attempt that does not reach the
+person sends it to ``locating`` (落地查找: an officer goes to find them). Until the person is reached, the
+deadline of the level runs; when it is breached the warning climbs to the next tier's queue (station ->
+district -> city) with that tier's deadline.
 
 The use cases (``aegis.usecases.warnings``) read and write the rows; what may happen next is decided here.
 """
@@ -25,6 +26,12 @@ OPEN_STATUSES = ("new", "assigned", "contacted", "locating")
 UNREACHED = ("new", "assigned", "locating")
 OUTCOMES = ("dissuaded", "already_defrauded", "false_alarm")
 CONTACT_RESULTS = ("reached", "unreachable")
+#: the outcomes that say what the person did, which only someone who reached them can know: they stopped
+#: (dissuaded) or they had paid (already defrauded). Both are labels: they measure the warnings' precision and make
+#: the warning's leads a victim's when the model is retrained, so they rest on a contact recorded as reached. A
+#: false alarm needs none: it is found without the person too (the risky payee is their landlord, the lead a
+#: mistaken match), and a warning whose person cannot be reached must still be closable.
+NEEDS_REACHED = ("dissuaded", "already_defrauded")
 MAX_REASONS = 8
 
 #: (status, action) -> next status
@@ -45,15 +52,22 @@ class WorkflowError(ValueError):
     """A step that the workflow does not allow from the warning's current state."""
 
 
-def next_status(status: str, action: str) -> str:
+def next_status(status: str, action: str, *, outcome: str | None = None) -> str:
+    """The status after ``action`` (a contact's result for a contact; a close with its ``outcome``)."""
     try:
-        return TRANSITIONS[(status, action)]
+        after = TRANSITIONS[(status, action)]
     except KeyError:
         allowed = sorted(a for s, a in TRANSITIONS if s == status)
         hint = f" (allowed: {', '.join(allowed)})" if allowed else " (it is closed)"
         # a contact's result is a step too: "reached" reads as a verb only in its own phrase
         step = f"record a contact as {action} on" if action in CONTACT_RESULTS else f"{action}"
         raise WorkflowError(f"status: cannot {step} a warning that is {status}{hint}") from None
+    # a warning is contacted from its first contact recorded as reached until it is closed (no other step leads
+    # there or away), so its status says whether the person was reached
+    if action == "close" and outcome in NEEDS_REACHED and status != "contacted":
+        raise WorkflowError(f"outcome: {outcome} needs a contact that reached the person first (the warning is "
+                            f"{status}): record it with `warnings contact`")
+    return after
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from rich.table import Column, Table
 from rich.text import Text as RichText
 
 from aegis.reasons import LANGS, Lang, Reason, parse_lang
+from aegis.usecases import unshown
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -66,6 +67,38 @@ def figure(*lines: Reason) -> Head:
     return Head(lines, "figure")
 
 
+def _escaped(value: str, escape: Callable[[str], str]) -> str:
+    """``value`` with each character that a terminal would act on or not show (:func:`aegis.usecases.unshown`: an
+    escape sequence, a bidi override) written as ``escape`` writes it. Free text is refused such characters on the
+    way in; this keeps what the store held before, or got by another way, from reaching the terminal raw."""
+    if value.replace("\n", "").replace("\t", "").isprintable():  # the usual case, told at C speed: none there
+        return value
+    return "".join(escape(char) if unshown(char) else char for char in value)
+
+
+def plain(value: str) -> RichText:
+    """Text as it was written, to print: never read as rich's markup (a note holding ``[/x]`` stopped the listing
+    with a traceback, one holding ``[conceal]`` hid words), a character that a terminal would act on or not show
+    written as its escape, ``\\x1b`` or ``\\u202e`` (:func:`_escaped`)."""
+    return RichText(_escaped(value, lambda char: ascii(char)[1:-1]))
+
+
+def json_text(value: Any, *, default: Callable[[Any], Any]) -> str:
+    """``value`` as indented JSON for a terminal or a script, non-ASCII text as it is and a character that a
+    terminal would act on or not show as its JSON escape (``\\u001b``, :func:`_escaped`): the same JSON to a
+    parser. (JSON escapes only the C0 controls itself.)"""
+    return _escaped(json.dumps(value, ensure_ascii=False, indent=2, default=default),
+                    lambda char: json.dumps(char)[1:-1])
+
+
+class _Cells(Table):
+    """A table whose text cells are shown as written (:func:`plain`): a record's cells hold what people wrote."""
+
+    def add_row(self, *renderables: Any, style: Any = None, end_section: bool = False) -> None:
+        super().add_row(*(plain(r) if isinstance(r, str) else r for r in renderables), style=style,
+                        end_section=end_section)
+
+
 def table(lang: Lang, *columns: Reason | Head, title: Reason | None = None, compact: bool = False) -> Table:
     """A table whose column headers (and title) are messages, shown in ``lang``.
 
@@ -76,7 +109,7 @@ def table(lang: Lang, *columns: Reason | Head, title: Reason | None = None, comp
     heads = [c if isinstance(c, Head) else Head((c,)) for c in columns]
     style: dict[str, Any] = (dict(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True)
                              if compact else {})
-    return Table(*(Column("\n".join(r.text(lang) for r in h.lines), overflow="fold", no_wrap=h.kind != "text",
+    return _Cells(*(Column("\n".join(r.text(lang) for r in h.lines), overflow="fold", no_wrap=h.kind != "text",
                           justify="right" if h.kind == "figure" else "left") for h in heads),
                  title=None if title is None else title.text(lang), **style)
 
@@ -118,12 +151,12 @@ def print_json(value: Any) -> None:
     def plain(item: Any) -> str:
         return item.isoformat() if isinstance(item, date) else str(item)
 
-    print(json.dumps(value, ensure_ascii=False, indent=2, default=plain))
+    print(json_text(value, default=plain))
 
 
 def say(lang: Lang, message: Reason) -> None:
-    """One line of output in ``lang``."""
-    out.print(message.text(lang), highlight=False)
+    """One line of output in ``lang``, its values (a path, a station's name) shown as written (:func:`plain`)."""
+    out.print(plain(message.text(lang)), highlight=False)
 
 
 def _message(exc: BaseException) -> str:
@@ -141,9 +174,9 @@ _ERROR = Reason("错误：")
 
 def fail(lang: Lang, message: Reason | str) -> None:
     """One line on stderr saying what went wrong, after 错误： (error: in English); the message as it is, whatever
-    brackets it holds."""
-    err.print(RichText.assemble((_ERROR.text(lang), "red"), message.text(lang) if isinstance(message, Reason)
-                                else message), highlight=False)
+    brackets it holds (:func:`plain`: it may quote a value read from a file)."""
+    err.print(RichText.assemble((_ERROR.text(lang), "red"),
+                                plain(message.text(lang) if isinstance(message, Reason) else message)), highlight=False)
 
 
 def _lang_of(kwargs: Mapping[str, Any]) -> Lang:

@@ -22,6 +22,7 @@ from aegis.cli.common import (
     fail,
     figure,
     in_cli_terms,
+    json_text,
     out,
     say,
     show,
@@ -405,7 +406,7 @@ def audit(
     entries = read_audit(open_engine(db, existing=True), Actor(user, reader), subject_type=subject_type,
                          subject_id=subject_id, action=action, limit=limit, lang=lang)
     if as_json:
-        print(json.dumps(entries, ensure_ascii=False, indent=2, default=str))
+        print(json_text(entries, default=str))
         return
     if not entries:
         say(lang, Reason("没有符合条件的审计日志条目"))

@@ -1,5 +1,6 @@
 """Use cases: what a user of Aegis can do, each a function taking the acting user and its inputs."""
 
+import unicodedata
 from collections.abc import Callable, Collection
 
 from aegis.events.models import holds_nul
@@ -20,10 +21,30 @@ MAX_NOTE = 500
 """the longest note or reason a person may write (the API's limit too)"""
 
 
+#: Unicode categories of the characters a reader of the text would not see as written, so that what an auditor
+#: reads differs from what the log keeps: controls (Cc: an escape sequence recolours, erases or hides what a
+#: terminal shows, a carriage return writes over the line), format characters (Cf: a bidi override such as
+#: U+202E shows the text reversed, a zero-width space or joiner inside a phone number hides it from the
+#: auditor's masking and from a search while it reads the same), and lone surrogates (Cs: a byte the terminal's
+#: encoding could not decode, shown as a replacement character, which UTF-8 cannot store). All of Cf, not only
+#: the bidi ones: none is invisible for a good reason in an officer's note or a bank's reason; what they serve,
+#: joining emoji (U+200D) or some scripts' letters (U+200C), a note to the police can do without.
+UNSHOWN_CATEGORIES = frozenset({"Cc", "Cf", "Cs"})
+
+#: the controls that lay text out as it is read, kept: a note may run over lines and line up a small table
+LAYOUT = frozenset("\n\t")
+
+
+def unshown(char: str) -> bool:
+    """Whether a reader would not see ``char`` as written (:data:`UNSHOWN_CATEGORIES`)."""
+    return char not in LAYOUT and unicodedata.category(char) in UNSHOWN_CATEGORIES
+
+
 def person_text(field: str, value: str | None, *, required: bool = False) -> str:
     """Free text a person writes (an officer's note, a bank's reason), as the audit log keeps it: stripped, at most
     :data:`MAX_NOTE` characters and without NUL, which PostgreSQL's text cannot hold (a NUL failed the whole
-    transaction there). A required one may not be blank: spaces are no reason."""
+    transaction there), nor any other character a reader would not see as written (:func:`unshown`): what the
+    log shows an auditor is what was written. A required one may not be blank: spaces are no reason."""
     text = (value or "").strip()
     if required and not text:
         raise ValueError(f"{field}: must not be blank")
@@ -31,4 +52,10 @@ def person_text(field: str, value: str | None, *, required: bool = False) -> str
         raise ValueError(f"{field}: at most {MAX_NOTE} characters (got {len(text)})")
     if holds_nul(text):
         raise ValueError(f"{field}: must not contain a NUL character")
+    hidden = next(((at, char) for at, char in enumerate(text) if unshown(char)), None)
+    if hidden is not None:
+        at, char = hidden
+        raise ValueError(
+            f"{field}: must not contain control or invisible characters (U+{ord(char):04X} at character {at + 1})"
+        )
     return text

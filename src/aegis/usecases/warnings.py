@@ -417,7 +417,8 @@ def _step(
         if action == "take" and row["assigned_to"] and row["status"] not in ("new", "closed"):
             # an officer of the same jurisdiction, who sees the warning anyway, is told who has it
             raise wf.WorkflowError(f"status: warning {warning_id} is taken by {row['assigned_to']}")
-        status = wf.next_status(row["status"], details.get("result", action) if action == "contact" else action)
+        status = wf.next_status(row["status"], details.get("result", action) if action == "contact" else action,
+                                outcome=changes.get("outcome"))
         values = {**changes, "status": status, "updated_at": _now(now)}
         if status == "closed":
             values |= {"open_key": None, "closed_at": _now(now)}
@@ -531,7 +532,8 @@ def _request_key(actor: Actor, action: str, warning_id: str, request_id: str | N
 def close_warning(
     engine: Engine, actor: Actor, warning_id: str, *, outcome: str, note: str = "", now: datetime | None = None
 ) -> dict[str, Any]:
-    """Close with an outcome; the outcome is the label that measures warning precision."""
+    """Close with an outcome; the outcome is the label that measures warning precision. Dissuaded and already
+    defrauded need a contact that reached the person first (:data:`aegis.actions.warnings.NEEDS_REACHED`)."""
     check_one_of("outcome", outcome, wf.OUTCOMES)
     note = person_text("note", note)
     return _step(
