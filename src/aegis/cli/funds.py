@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from aegis.cli.common import LangOpt, china_time, figure, in_cli_terms, out, say, show, table, text, user_errors, whole
+from aegis.cli.common import (
+    LangOpt,
+    china_time,
+    figure,
+    in_cli_terms,
+    out,
+    print_json,
+    say,
+    show,
+    table,
+    text,
+    user_errors,
+    whole,
+)
 from aegis.names import name_of
 from aegis.reasons import Lang, Reason, yuan
 
@@ -71,7 +83,7 @@ def _print_orders(orders: list[Any], as_json: bool, lang: Lang, *, none: Reason)
     whole), or, when there are none, the line ``none`` saying why."""
     orders = [o.in_language(lang) for o in orders]
     if as_json:
-        print(json.dumps([o.model_dump(mode="json") for o in orders], ensure_ascii=False, indent=2))
+        print_json([o.model_dump(mode="json") for o in orders])
         return
     if not orders:
         say(lang, none)
@@ -134,7 +146,7 @@ def chase(
         max_hops=max_hops,
     ).in_language(lang)
     if as_json:
-        print(view.model_dump_json(indent=2))
+        print_json(view.model_dump(mode="json"))
         return
     say(lang, Reason("追查{chase}：受害人{victims}，损失{loss}元", chase=view.chase_id, victims="、".join(view.victims),
                      loss=yuan(view.loss)))
@@ -216,7 +228,7 @@ def show_chase(
 
     view = get_chase(_engine(db), _actor(user, role, None), chase_id).in_language(lang)
     if as_json:
-        print(view.model_dump_json(indent=2))
+        print_json(view.model_dump(mode="json"))
         return
     say(lang, Reason("追查{chase}：受害人{victims}，损失{loss}元", chase=view.chase_id, victims="、".join(view.victims),
                      loss=yuan(view.loss)))
@@ -257,7 +269,7 @@ def expire(
 
     expired = expire_orders(_engine(db), _actor(user, role, None))
     if as_json:
-        print(json.dumps(expired))
+        print_json(expired)
         return
     say(lang, Reason("到期的止付、冻结：{n}条", n=len(expired)))
     for order_id in expired:
@@ -331,7 +343,7 @@ def return_(
 
     result = return_funds(_engine(db), _actor(user, role, None), chase_id)
     if as_json:
-        print(result.model_dump_json(indent=2))
+        print_json(result.model_dump(mode="json"))
         return
     if result.batch_id is None:
         say(lang, Reason("没有返还：本案账户上没有已执行的冻结"))
@@ -390,7 +402,7 @@ def demo(
 
     summary = run_demo_chase(open_engine(db), sim, victims)  # a store of its own may be new
     if as_json:
-        print(json.dumps(summary, ensure_ascii=False, indent=2))
+        print_json(summary)
         return
     states = Reason("、").text(lang).join(f"{name_of(state, lang)} {n:,}"
                                          for state, n in summary["orders_by_state"].items())
@@ -429,7 +441,7 @@ def reports(
 
     found = list_reports(_engine(db), _actor(user, role, None), chased=chased, limit=limit)
     if as_json:
-        print(json.dumps([r.model_dump(mode="json") for r in found], ensure_ascii=False, indent=2))
+        print_json([r.model_dump(mode="json") for r in found])
         return
     if not found:
         say(lang, Reason("没有符合条件的报案"))
