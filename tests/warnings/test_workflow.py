@@ -271,6 +271,9 @@ def test_a_retried_take_or_close_answers_with_the_warning_and_records_nothing_ag
     with pytest.raises(WorkflowError, match=f"warning {wid} is taken by {officer.label}"):  # no retry, and told why
         uc.take_warning(engine, station_actor("P1", "other"), wid, now=T0)
     uc.record_contact(engine, officer, wid, channel="call", result="reached", now=T0)
+    # the officer who holds it, taking it again after a call, is answered with it as it stands (not "taken by" them)
+    again = uc.take_warning(engine, officer, wid, now=T0 + timedelta(minutes=2))
+    assert (again["status"], again["assigned_to"]) == ("contacted", officer.label)
     closed = uc.close_warning(engine, officer, wid, outcome="dissuaded", now=T0)
     assert uc.close_warning(engine, officer, wid, outcome="dissuaded", now=T0 + timedelta(hours=1)) == closed
     with pytest.raises(WorkflowError):  # a closed warning is not closed again otherwise

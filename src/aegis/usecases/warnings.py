@@ -438,12 +438,12 @@ def _seen(connection: Connection, request_key: str | None) -> bool:
 
 def _retried(connection: Connection, row: dict[str, Any], actor: Actor, action: str,
              changes: dict[str, Any]) -> bool:
-    """Whether a step asks for what the warning already is: a take by the officer who holds it, a close with the
-    outcome it was closed with by the officer who closed it (a client retrying after a lost answer). It is
-    answered with the warning as it stands and nothing is recorded again. Anyone else is told it is closed. A
-    contact is never a retry: a second call is a second attempt."""
+    """Whether a step asks for what the warning already is: a take by the officer who holds it (whether or not
+    they have called since), a close with the outcome it was closed with by the officer who closed it (a client
+    retrying after a lost answer). It is answered with the warning as it stands and nothing is recorded again.
+    Anyone else is told it is closed. A contact is never a retry: a second call is a second attempt."""
     if action == "take":
-        return bool(row["status"] == "assigned" and row["assigned_to"] == actor.label)
+        return bool(row["status"] not in ("new", "closed") and row["assigned_to"] == actor.label)
     if action == "close" and row["status"] == "closed" and row["outcome"] == changes["outcome"]:
         closer = connection.execute(
             select(audit_log.c.actor)
