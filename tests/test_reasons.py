@@ -94,3 +94,16 @@ def test_amounts_read_alike_to_the_fen_with_thousands_grouped(amount: object, te
 
 def test_reasons_on_one_line_take_the_separator_of_their_language() -> None:
     assert joined(["甲", "乙"]) == "甲；乙" and joined(["a", "b"], "en") == "a; b"
+
+
+def test_an_explained_error_speaks_both_languages_and_is_english_to_str() -> None:
+    from aegis.reasons import Explained, error_text
+
+    class Refused(Explained, ValueError):
+        pass
+
+    error = Refused(Reason("held：指令{order}的金额须在(0, {requested}]之内", order="OR-1", requested="10.00"))
+    assert str(error) == "held: order OR-1 needs an amount in (0, 10.00]" == error_text(error, "en")
+    assert error.text() == "held：指令OR-1的金额须在(0, 10.00]之内" == error_text(error, "zh")
+    assert isinstance(error, ValueError) and error_text(ValueError("as written"), "zh") == "as written"
+    assert str(Refused("a plain message")) == "a plain message" == Refused("a plain message").text("zh")

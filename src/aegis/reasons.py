@@ -90,6 +90,32 @@ class Reason:
         raise ValueError(f"reason: {value!r} is neither text nor a stored reason")
 
 
+class Explained(Exception):
+    """An error a person can fix, whose words are a :class:`Reason`: shown in Chinese or English as the command's
+    ``--lang`` says (:meth:`text`), while ``str()`` stays English for logs, API clients and the tests that match
+    it. The message begins with the field or option at fault, as every error of Aegis does::
+
+        # en.po: "reason: rejecting order {order} needs a reason"
+        raise ChaseError(Reason("reason：驳回指令{order}须说明理由", order=oid))
+
+    A domain error class takes it as a base beside ``ValueError``; a plain string still works (shown as written)."""
+
+    def __init__(self, message: Reason | str, /) -> None:
+        super().__init__(message)
+        self.reason = message if isinstance(message, Reason) else Reason.literal(message)
+
+    def text(self, lang: Lang = DEFAULT_LANG) -> str:
+        return self.reason.text(lang)
+
+    def __str__(self) -> str:
+        return self.text("en")
+
+
+def error_text(exc: BaseException, lang: Lang = DEFAULT_LANG) -> str:
+    """An error's words in ``lang`` where it has them in both (:class:`Explained`), else its own."""
+    return exc.text(lang) if isinstance(exc, Explained) else str(exc)
+
+
 def yuan(amount: Decimal | float | int | str) -> str:
     """An amount of yuan as reasons show it: to the fen, thousands grouped (52,000.50), the same in every
     language; "50" beside "106.25" read as two kinds of figure."""

@@ -532,6 +532,9 @@ def test_chase_errors_name_the_commands_options_not_the_apis_fields(engine: Engi
 
     def refused(*args: str) -> str:
         result = runner.invoke(funds_cli, [*args, "--db", url])
+        if result.exit_code == 2 and "--lang" not in args:  # the same error in English names the options alike
+            english = refused(*args, "--lang", "en")
+            assert english.startswith("error: ") and english.count("--") == result.stderr.count("--"), english
         assert result.exit_code == 2 and result.stderr.count("\n") == 1, result.output
         for field in ("report_event_id", "loss_transfers", "max_hops", "add_losses"):
             assert field not in result.stderr, result.stderr
@@ -546,14 +549,18 @@ def test_chase_errors_name_the_commands_options_not_the_apis_fields(engine: Engi
     with engine.begin() as conn:
         EventRepository(engine).add_many("transfer", [again.model_dump()], conn)
     first = funds.open_chase(engine, CITY, victim="PV", loss_transfers=[v, again.event_id], now=minutes(65))
-    assert refused("chase", "--victim", "PV", "--loss", v, "--loss", again.event_id, "--max-hops", "2") == (
-        f"错误：--max-hops: chase {first.chase_id} is open with --max-hops 6, not 2\n")
-    assert refused("chase", "--victim", "PV", "--loss", v).startswith(
-        f"错误：--loss: every loss transfer is already chased, in {first.chase_id} (add further losses to that "
+    asked_again = ("chase", "--victim", "PV", "--loss", v, "--loss", again.event_id, "--max-hops", "2")
+    assert refused(*asked_again) == f"错误：--max-hops：追查{first.chase_id}进行中，其--max-hops为6，不是2\n"
+    assert refused(*asked_again, "--lang", "en") == (
+        f"error: --max-hops: chase {first.chase_id} is open with --max-hops 6, not 2\n")
+    assert refused("chase", "--victim", "PV", "--loss", v, "--lang", "en").startswith(
+        f"error: --loss: every loss transfer is already chased, in {first.chase_id} (add further losses to that "
         "chase with `aegis funds add-losses`)")
+    assert refused("chase", "--victim", "PV", "--loss", v).startswith(
+        f"错误：--loss：每笔损失转账都已在追查中，见{first.chase_id}（补充损失请对该追查用 `aegis funds add-losses`）")
     other = funds.open_chase(engine, CITY, victim="PW", loss_transfers=[w], now=minutes(66))
     assert refused("add-losses", other.chase_id, v, "--victim", "PV") == (
-        f"错误：TRANSFERS: already chased elsewhere: {v} in {first.chase_id}\n")
+        f"错误：TRANSFERS：已在别的追查中：{v} in {first.chase_id}\n")
     # the API keeps its own field names
     client = TestClient(create_app(engine))
     centre = {"X-Aegis-User": "desk", "X-Aegis-Role": "city_centre"}
@@ -671,3 +678,7 @@ def test_cli_shows_a_chase_expires_holds_and_returns_as_json(engine: Engine) -> 
     rejected = runner.invoke(funds_cli, ["respond", oid, "reject", "--reason", "x", "--held", "5", "--db", url,
                                          "--institution", "bank-C", "--lang", "en"])
     assert rejected.exit_code == 2 and "--held: only an execute answer takes an amount, not reject" in rejected.stderr
+    # in Chinese by default, the option named as typed in either language
+    chinese = runner.invoke(funds_cli, ["respond", oid, "reject", "--reason", "x", "--held", "5", "--db", url,
+                                        "--institution", "bank-C"])
+    assert chinese.exit_code == 2 and chinese.stderr.strip() == "错误：--held：只有执行（execute）答复填写金额，reject不填"

@@ -22,7 +22,7 @@ from rich.segment import SegmentLines
 from rich.table import Column, Table
 from rich.text import Text as RichText
 
-from aegis.reasons import LANGS, Lang, Reason, parse_lang
+from aegis.reasons import LANGS, Explained, Lang, Reason, error_text, parse_lang
 from aegis.usecases import unshown
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -159,14 +159,14 @@ def say(lang: Lang, message: Reason) -> None:
     out.print(plain(message.text(lang)), highlight=False)
 
 
-def _message(exc: BaseException) -> str:
-    """What went wrong, in one line: a KeyError's own words without the quotes its str() adds, an OS error's
-    file and reason without the errno."""
+def _message(exc: BaseException, lang: Lang = "en") -> str:
+    """What went wrong, in one line: an :class:`~aegis.reasons.Explained` error in ``lang``, a KeyError's own
+    words without the quotes its str() adds, an OS error's file and reason without the errno."""
     if isinstance(exc, KeyError) and exc.args:
         return str(exc.args[0])
     if isinstance(exc, OSError) and exc.strerror:
         return f"{exc.filename}: {exc.strerror.lower()}" if exc.filename else exc.strerror.lower()
-    return str(exc)
+    return error_text(exc, lang)
 
 
 _ERROR = Reason("错误：")
@@ -211,7 +211,8 @@ def user_errors(func: F) -> F:
             _quiet_stdout()
             raise typer.Exit(141) from None
         except (ValueError, LookupError, OSError) as exc:
-            fail(_lang_of(kwargs), _message(exc))
+            lang = _lang_of(kwargs)
+            fail(lang, _message(exc, lang))
             raise typer.Exit(2) from None
         except OperationalError as exc:
             fail(_lang_of(kwargs), Reason("数据库：{error}", error=str(exc.orig)))
@@ -235,8 +236,12 @@ def in_cli_terms(names: Mapping[str, str]) -> Callable[[F], F]:
     calls them names its own options instead (``--report: ...``), so the message matches what was typed.
     ``names`` maps each field name (a whole word of the message) to the option or command to say; put it under
     :func:`user_errors`."""
-    # a whole word, not part of an option already named (--held) nor of a longer name
-    words = re.compile(r"(?<![\w-])(" + "|".join(map(re.escape, names)) + r")(?![\w-])")
+    # a whole word, not part of an option already named (--held) nor of a longer name; ASCII word characters
+    # only, for a name stands next to Chinese ones in a Chinese message (其max_hops为6)
+    words = re.compile(r"(?<![A-Za-z0-9_-])(" + "|".join(map(re.escape, names)) + r")(?![A-Za-z0-9_-])")
+
+    def rename(said: str) -> str:
+        return words.sub(lambda m: names[m.group()], said)
 
     def decorate(func: F) -> F:
         @functools.wraps(func)
@@ -245,14 +250,26 @@ def in_cli_terms(names: Mapping[str, str]) -> Callable[[F], F]:
                 return func(*args, **kwargs)
             except (ValueError, LookupError) as exc:
                 said = _message(exc)
-                renamed = words.sub(lambda m: names[m.group()], said)
-                if renamed == said:
+                if rename(said) == said:
                     raise
-                raise ValueError(renamed) from None
+                if isinstance(exc, Explained):  # renamed in whichever language it is shown
+                    raise _Renamed(exc, rename) from None
+                raise ValueError(rename(said)) from None
 
         return wrapper  # type: ignore[return-value]
 
     return decorate
+
+
+class _Renamed(Explained, ValueError):
+    """An :class:`~aegis.reasons.Explained` error with the API's field names put in the command's terms."""
+
+    def __init__(self, error: Explained, rename: Callable[[str], str]) -> None:
+        super().__init__(error.reason)
+        self.rename = rename
+
+    def text(self, lang: Lang = "zh") -> str:
+        return self.rename(super().text(lang))
 
 
 class Stopwatch:

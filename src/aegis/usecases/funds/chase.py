@@ -68,8 +68,8 @@ def open_chase(
     now = _now(now)
     data = data or FundsData.from_store(engine)
     if report_event_id is not None and (victim or loss_transfers):
-        raise ChaseError("report_event_id: a chase opens from a report or from a victim and the loss transfers, "
-                         "not both (add further losses to the report's chase with add_losses)")
+        raise ChaseError(Reason("report_event_id：追查从报案开始，或从受害人及其损失转账开始，二者不可同时给出"
+                                "（报案的追查要补充损失，用 add_losses）"))
     if report_event_id is not None:
         victim, seeds = data.report_seeds(report_event_id)
         with engine.connect() as conn:
@@ -81,7 +81,7 @@ def open_chase(
     elif victim and loss_transfers:
         seeds = [Seed(event_id=e, victim=victim) for e in loss_transfers]
     else:
-        raise ChaseError("give a report_event_id, or a victim and the loss transfers")
+        raise ChaseError(Reason("请给出 report_event_id，或受害人及其损失转账"))
     rows = data.index.rows_of(s.event_id for s in seeds)
     missing = [s.event_id for s in seeds if s.event_id not in rows]
     if missing:
@@ -94,8 +94,9 @@ def open_chase(
         not_yuan = data.not_yuan(rows)
         seeds = [s for s in seeds if s.event_id not in not_yuan]
         if not seeds:
-            raise ChaseError(f"report {report_event_id}: every loss was paid in another currency than yuan "
-                             f"({', '.join(sorted(set(not_yuan.values())))}); a chase follows yuan transfers only")
+            currencies = ", ".join(sorted(set(not_yuan.values())))
+            raise ChaseError(Reason("报案{report}：每笔损失都以人民币以外的币种支付（{currencies}）；"
+                                    "追查只跟踪人民币转账", report=report_event_id, currencies=currencies))
     # the id is that of the chase asked for, so a retry finds it even where some of its losses were skipped
     chase_id = stable_id("CH", *sorted(s.event_id for s in seeds))
     with engine.connect() as conn:
@@ -109,8 +110,8 @@ def open_chase(
     seeds = [s for s in seeds if s.event_id not in elsewhere]
     if not seeds:
         where = ", ".join(sorted(set(elsewhere.values())))
-        raise ChaseError(f"loss_transfers: every loss transfer is already chased, in {where} "
-                         "(add further losses to that chase with add_losses)")
+        raise ChaseError(Reason("loss_transfers：每笔损失转账都已在追查中，见{where}"
+                                "（补充损失请对该追查用 add_losses）", where=where))
     seed_rows = [
         {"event_id": s.event_id, "victim": s.victim, "amount": str(fen(data.index.amount[rows[s.event_id]]))}
         for s in seeds
@@ -301,7 +302,7 @@ def add_losses(
     """
     actor.require(CHASE_ROLES, "add losses to a chase")
     if not loss_transfers:
-        raise ChaseError("loss_transfers: give at least one transfer event id")
+        raise ChaseError(Reason("loss_transfers：请至少给出一笔转账的事件编号"))
     now = _now(now)
     data = data or FundsData.from_store(engine)
     rows = data.index.rows_of(loss_transfers)
@@ -313,8 +314,8 @@ def add_losses(
         known = {s["event_id"] for s in chase["seeds"]}
         taken = _chased(conn, [e for e in loss_transfers if e not in known])
         if taken:
-            raise ChaseError("loss_transfers: already chased elsewhere: "
-                             + ", ".join(f"{e} in {c}" for e, c in sorted(taken.items())))
+            raise ChaseError(Reason("loss_transfers：已在别的追查中：{where}",
+                                    where=", ".join(f"{e} in {c}" for e, c in sorted(taken.items()))))
         owner = victim or chase["victims"][0]
         data.check_losses(owner, {e: rows[e] for e in loss_transfers if e not in known})
         data.check_currency({e: rows[e] for e in loss_transfers if e not in known})
@@ -354,7 +355,8 @@ def _same_terms(chase_id: str, rule: str | None, max_hops: int | None, kept_rule
     """Refuse, by name, a chase asked for again with other terms than it has (those not given are its own)."""
     for name, asked, kept in (("rule", rule, kept_rule), ("max_hops", max_hops, kept_hops)):
         if asked is not None and asked != kept:
-            raise ChaseError(f"{name}: chase {chase_id} is open with {name} {kept}, not {asked}")
+            raise ChaseError(Reason("{name}：追查{chase}进行中，其{name}为{kept}，不是{asked}", name=name,
+                                    chase=chase_id, kept=kept, asked=asked))
 
 
 def _chased(conn: Connection, event_ids: Sequence[str]) -> dict[str, str]:
@@ -370,5 +372,5 @@ def _claim(conn: Connection, chase_id: str, event_ids: Sequence[str]) -> None:
         with conn.begin_nested():
             conn.execute(insert(fund_chase_seed), [{"event_id": e, "chase_id": chase_id} for e in event_ids])
     except IntegrityError:
-        raise ChaseError(f"loss_transfers: another chase took some of these transfers just now "
-                         f"({', '.join(_chased(conn, event_ids))}); ask again") from None
+        raise ChaseError(Reason("loss_transfers：另一追查刚刚认领了其中部分转账（{taken}）；请重试",
+                                taken=", ".join(_chased(conn, event_ids)))) from None

@@ -14,6 +14,7 @@ from aegis.actions.orders import (
     FundsPolicy,
 )
 from aegis.funds import Seed, TransferIndex
+from aegis.reasons import Reason
 from aegis.store.repositories import EventRepository
 from aegis.usecases.actor import mask
 from aegis.usecases.funds.records import FOREIGN_CURRENCY, ChaseError
@@ -125,8 +126,8 @@ class FundsData:
         for event_id, row in rows.items():
             payer = self.index.account_label(int(self.index.payer[row]))
             if payer not in own:
-                raise ChaseError(f"loss transfer {event_id}: paid from account {mask(payer)}, which is not an "
-                                 f"account of victim {victim}")
+                raise ChaseError(Reason("损失转账{event}：付款账户{account}不是受害人{victim}的账户", event=event_id,
+                                        account=mask(payer), victim=victim))
 
     def not_yuan(self, rows: dict[str, int]) -> dict[str, str]:
         """The currency of each of these transfers paid in another currency than yuan."""
@@ -142,8 +143,8 @@ class FundsData:
         foreign = sorted(self.not_yuan(rows).items())
         if foreign:
             event_id, currency = foreign[0]
-            raise ChaseError(f"loss transfer {event_id}: paid in {currency}; a chase follows yuan ({YUAN}) "
-                             "transfers only")
+            raise ChaseError(Reason("损失转账{event}：以{currency}支付；追查只跟踪人民币（{yuan}）转账", event=event_id,
+                                    currency=currency, yuan=YUAN))
 
     def report_seeds(self, report_event_id: str) -> tuple[str, list[Seed]]:
         """The victim and the loss transfers of a report: from the victim's accounts to those reported."""
@@ -155,9 +156,7 @@ class FundsData:
         report = rows.iloc[0]
         payees = set(report["accounts"] if report["accounts"] is not None else [])
         if not payees:
-            raise ChaseError(
-                f"report {report_event_id}: it names no payee account; give the loss transfers instead"
-            )
+            raise ChaseError(Reason("报案{report}：未写明收款账户；请改为给出损失转账", report=report_event_id))
         own = set(self.openings.loc[self.openings["person_id"] == report["victim_id"], "account"])
         index = self.index
         upto = index.rows_before(pd.Timestamp(report["time"]).to_pydatetime())
@@ -166,9 +165,7 @@ class FundsData:
             index.event_id(r) for r in sorted(rows) if index.account_label(int(index.payee[r])) in payees
         ]
         if not losses:
-            raise ChaseError(
-                f"report {report_event_id}: no transfer from the victim's accounts to the accounts reported"
-            )
+            raise ChaseError(Reason("报案{report}：受害人的账户没有转入所报账户的转账", report=report_event_id))
         victim = str(report["victim_id"])
         return victim, [Seed(event_id=e, victim=victim) for e in losses]
 

@@ -73,10 +73,10 @@ def respond(
     other terms (another amount held, another reason to reject) is refused as a conflict.
     """
     if action not in BANK_ACTIONS:
-        raise ChaseError(f"action: '{action}' is not one of {', '.join(BANK_ACTIONS)}")
+        raise ChaseError(Reason("action：“{action}”不是{actions}之一", action=action, actions=", ".join(BANK_ACTIONS)))
     target = BANK_ACTIONS[action]
     if held is not None and target is not OrderState.executed:
-        raise ChaseError(f"held: only an execute answer takes an amount, not {action}")
+        raise ChaseError(Reason("held：只有执行（execute）答复填写金额，{action}不填", action=action))
     policy = policy or load_policy()
     now = _now(now)
     with engine.connect() as conn:
@@ -92,7 +92,8 @@ def respond(
     follow = False
     if target is OrderState.executed:
         if held is None or not Decimal(0) < fen(held) <= order.requested:
-            raise ChaseError(f"held: order {order.order_id} needs an amount in (0, {order.requested}]")
+            raise ChaseError(Reason("held：指令{order}的金额须在(0, {requested}]之内", order=order.order_id,
+                                    requested=order.requested))
         values = {"held": fen(held), "hold_until": now + policy.terms(order.kind).hold}
         follow = fen(held) < order.requested
         amount = yuan(held)
@@ -101,7 +102,7 @@ def respond(
         reasons = reasons or [done]
     elif target is OrderState.rejected:
         if not reason:
-            raise ChaseError(f"reason: rejecting order {order.order_id} needs a reason")
+            raise ChaseError(Reason("reason：驳回指令{order}须说明理由", order=order.order_id))
         values = {"reject_reason": reason}
     elif target is OrderState.moved_on:
         follow = True
@@ -162,10 +163,10 @@ def respond(
 def _same_answer(order: Any, target: OrderState, held: Decimal | None, reason: str) -> None:
     """Refuse an answer repeated with other terms than the one recorded (a retry repeats them exactly)."""
     if target is OrderState.executed and held is not None and fen(held) != order.held:
-        raise ChangedMeanwhile(f"held: order {order.order_id} was executed already, holding {fen(order.held)}; "
-                               f"it cannot now hold {fen(held)}")
+        raise ChangedMeanwhile(Reason("held：指令{order}已执行，已控{held}元；不能改为{asked}元", order=order.order_id,
+                                        held=fen(order.held), asked=fen(held)))
     if target is OrderState.rejected and reason and reason != order.reject_reason:
-        raise ChangedMeanwhile(f"reason: order {order.order_id} was rejected already, for another reason")
+        raise ChangedMeanwhile(Reason("reason：指令{order}已以其他理由驳回", order=order.order_id))
 
 
 def _supersede_stop_payment(conn: Connection, freeze: Any, actor: Actor, now: datetime) -> None:
@@ -252,7 +253,7 @@ def release(
     actor.require(CHASE_ROLES, "release a hold")
     reason = person_text("reason", reason)
     if not reason:
-        raise ChaseError("reason: releasing a hold needs a reason")
+        raise ChaseError(Reason("reason：解除控制须说明理由"))
     now = _now(now)
     with begin_write(engine) as conn:
         order = _order(conn, order_id_)

@@ -28,7 +28,7 @@ from aegis.actions.orders import (
 )
 from aegis.funds import Seed, TraceResult, trace
 from aegis.funds.rules import Ledger
-from aegis.reasons import Reason, stored
+from aegis.reasons import Explained, Reason, stored
 from aegis.store.repositories import AuditLog, conflict_insert
 from aegis.store.schema_funds import bank_contact, fund_chase, fund_order
 from aegis.usecases.actor import Actor, PermissionDenied, Role
@@ -44,8 +44,9 @@ if TYPE_CHECKING:  # the data module raises this module's ChaseError
 CHASE_ROLES = frozenset({Role.city_centre, Role.system})
 
 
-class ChaseError(ValueError):
-    """A request the chase cannot act on (no loss transfers, an amount out of range); the message says why."""
+class ChaseError(Explained, ValueError):
+    """A request the chase cannot act on (no loss transfers, an amount out of range); the message says why, in
+    Chinese or English (:class:`aegis.reasons.Explained`)."""
 
 
 class ChangedMeanwhile(ChaseError):
@@ -243,7 +244,7 @@ def _move(
         .values(state=target.value, updated_at=now, **(values or {}))
     )
     if done.rowcount != 1:
-        raise ChangedMeanwhile(f"order {order.order_id}: changed by someone else meanwhile; read it again")
+        raise ChangedMeanwhile(Reason("指令{order}：刚被他人更改；请重新读取", order=order.order_id))
     AuditLog(conn.engine).append(
         actor=actor.label,
         action=f"order.{order.kind}.{target.value}",

@@ -21,6 +21,7 @@ from aegis.actions.orders import (
     load_policy,
 )
 from aegis.funds.rules import Ledger
+from aegis.reasons import Reason
 from aegis.store.schema_funds import fund_chase
 from aegis.usecases.actor import Actor, Role
 from aegis.usecases.funds.chase import get_chase, list_orders, open_chase, retrace
@@ -179,9 +180,9 @@ def run_demo_chase(
         others = conn.execute(select(fund_chase.c.chase_id, fund_chase.c.created_by)
                               .where(fund_chase.c.created_by != CITY.label).limit(1)).first()
     if others is not None:
-        raise ChaseError(f"database: this store holds chases opened by others ({others.chase_id}, by "
-                         f"{others.created_by}); the demo's simulated banks would answer their orders. Run the "
-                         "demo on a store of its own (--db sqlite:///funds-demo.db)")
+        raise ChaseError(Reason("database：此库中有他人开启的追查（{chase}，由{by}开启）；演示的模拟银行会答复其指令。"
+                                "请在单独的库上运行演示（--db sqlite:///funds-demo.db）", chase=others.chase_id,
+                                by=others.created_by))
     policy = policy or load_policy()
     data = data or FundsData.from_sim(sim_dir)
     banks = SimulatedBanks(data, policy)
