@@ -159,6 +159,7 @@ def test_conservation_with_hop_limit_and_dust(frame, ruled, hops, min_amount) ->
     index = TransferIndex.from_table(frame)
     result = trace(index, [frame.event_id[0]], rule=rule, max_hops=hops, min_amount=min_amount, max_dwell=dwell)
     assert result.unaccounted() <= 1e-9 * float(frame.amount[0])
+    assert all(x >= -1e-9 for x in result.dust.values())  # dust is money left behind, never owed by a victim
     assert all(a.hop <= hops and a.held >= -1e-9 for a in result.accounts.values())
     assert all(len(a.path) >= a.hop for a in result.accounts.values())
 
@@ -181,3 +182,21 @@ def test_settled_money_reached_again_at_a_later_hop_is_spread_with_what_came_bef
     assert result.unaccounted() <= 1e-9
     expected = replay(frame, seeds, 3, "lifo", set(), 3, 0)
     assert result.accounts["C"].held_by_victim[0] == pytest.approx(float(expected["C"][0])) == pytest.approx(1.5)
+
+
+def test_a_change_that_only_moves_money_between_victims_is_followed() -> None:
+    """An account spread anew pays the same 100 on, now of another victim's money: the change sums to 0 over the
+    victims, yet it is no dust (the re-audit's example, C holding V0's money where it holds V3's)."""
+    rows = [r.split() for r in ("B A 1|D B 4|C A 3|B C 5|E C 1|E C 5|C D 7|C D 0|D C 2|A E 8|A E 1|A C 2|C B 1|"
+                                "D B 5|E D 4|D E 3|C B 7|E D 8|D E 6|E B 7").split("|")]
+    frame = pd.DataFrame({"event_id": [f"e{i}" for i in range(len(rows))], "payer_account": [r[0] for r in rows],
+                          "payee_account": [r[1] for r in rows], "amount": 100.0, "time": [int(r[2]) for r in rows]})
+    seeds = [Seed(event_id="e15", amount=100.0, victim=0), Seed(event_id="e0", amount=100.0, victim=1)]
+    expected = replay(frame, {15: (0, 100.0), 0: (1, 100.0)}, 2, "lifo", set(), 8, 0)
+    for min_amount in (0.0, 0.01):
+        result = trace(TransferIndex.from_table(frame), seeds, rule="lifo", max_hops=60, min_amount=min_amount,
+                       as_of=8, max_dwell=0)
+        assert result.dust == pytest.approx({0: 0.0, 1: 0.0}, abs=1e-9)
+        for account, vector in expected.items():
+            held = result.accounts[account].held_by_victim if account in result.accounts else {}
+            assert [held.get(v, 0.0) for v in (0, 1)] == pytest.approx(list(vector), abs=1e-7), account

@@ -384,13 +384,17 @@ def trace(
             if hop == max_hops:
                 totals.beyond += paid.carried.sum(axis=0)
                 continue
-            amounts = paid.carried.sum(axis=1)
-            # a change may take taint back (negative): it is followed as far as taint going forward
-            small = (np.abs(amounts) if books is not None else amounts) < min_amount
-            totals.dust += paid.carried[small].sum(axis=0)
-            for i in np.flatnonzero(~small):
+            # A change may take a victim's taint back (negative), or move taint from one victim to another with
+            # nothing added. What a victim gets is dust when small; what is taken back is always followed, so a
+            # victim's dust is never less than nothing and taint booked downstream is taken back where it went.
+            carried = paid.carried
+            gained = np.clip(carried, 0.0, None)
+            small = gained.sum(axis=1) < min_amount
+            totals.dust += gained[small].sum(axis=0)
+            carried = np.where(small[:, None], carried - gained, carried)
+            for i in np.flatnonzero(np.any(carried != 0.0, axis=1) if books is not None else ~small):
                 row = int(paid.rows[i])
-                lots[row] = _Lot(paid.carried[i], (*paid.path(int(i)), row))
+                lots[row] = _Lot(carried[i], (*paid.path(int(i)), row))
         if not lots:
             break
 
