@@ -15,6 +15,7 @@ from aegis.actions.orders import coverage, order_id
 from aegis.api.app import create_app
 from aegis.cli.funds import app as funds_cli
 from aegis.events.models import AccountOpening, Transfer
+from aegis.reasons import render
 from aegis.store import AuditLog, EventRepository
 from aegis.usecases import funds
 from aegis.usecases.actor import Actor
@@ -124,6 +125,34 @@ def test_a_victim_added_to_the_chase_is_ordered_her_own_money_only(engine: Engin
     returned = funds.return_funds(engine, CITY, view.chase_id, now=minutes(60))
     assert returned.per_victim == {"P1": D("1000.00"), "P2": D("1000.00"), "P3": D("1000.00")}
     assert all(amount == 0 for amount in returned.unallocated.values())
+
+
+def test_a_partial_freeze_returns_what_it_holds_of_each_victim(engine: Engine) -> None:
+    """P1's and P2's money sit in M1, chased apart; the bank froze only 200 of P1's 1,000 and all 500 of P2's.
+    Pooled, M1's 700 goes back as frozen: P1 200, P2 500 (not by the 1,000 P1's freeze asked for), and each
+    freeze's audit entry names no more than it held."""
+    losses = [transfer("V1A", "M1", "1000", 0), transfer("V2A", "M1", "500", 1)]
+    store(engine, losses)
+    repo = EventRepository(engine)
+    with engine.begin() as conn:
+        repo.add_many("account_opening", [AccountOpening(person_id=f"P{i}", account=f"V{i}A", institution="bank-A",
+                                                         branch="x", time=minutes(-9999)).model_dump()
+                                          for i in (1, 2)], conn)
+    chases = [funds.open_chase(engine, CITY, victim=f"P{i}", loss_transfers=[loss.event_id], now=minutes(10))
+              for i, loss in ((1, losses[0]), (2, losses[1]))]
+    for chase in chases:
+        [stop] = chase.orders
+        answer(engine, BANK_B, stop.order_id, str(stop.requested), 12)
+    [f1], [f2] = (funds.escalate(engine, CITY, c.chase_id, now=minutes(20)) for c in chases)
+    answer(engine, BANK_B, f1.order_id, "200", 25)
+    answer(engine, BANK_B, f2.order_id, "500", 25)
+    returned = funds.return_funds(engine, CITY, chases[0].chase_id, now=minutes(100))
+    assert returned.per_victim == {"P1": D("200.00"), "P2": D("500.00")}
+    assert returned.unallocated == {"M1": D("0.00")}
+    for freeze, text in ((f1, "200.00 yuan returned to P1"), (f2, "500.00 yuan returned to P2")):
+        [entry] = [e for e in AuditLog(engine).entries("fund_order", freeze.order_id)
+                   if e["action"] == "order.freeze.returned"]
+        assert render(entry["reasons"], "en")[1:] == [text]
 
 
 def test_coverage_counts_what_each_answer_accounts_for() -> None:

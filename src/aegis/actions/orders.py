@@ -297,7 +297,7 @@ def coverage(orders: Iterable[Any], answered: str | None = None) -> dict[str, Co
         by_victim: dict[str, Decimal] = {}
         for amount, order in slot.values():
             taint = taint_from_json(getattr(order, "taint", None) or {})
-            share = taint if amount == Decimal(order.requested) else _scaled(taint, amount)
+            share = taint if amount == Decimal(order.requested) else shares_of(taint, amount)
             for victim, part in share.items():
                 by_victim[victim] = by_victim.get(victim, Decimal(0)) + part
         covers[account] = Cover(sum((a for a, _ in slot.values()), Decimal(0)), max(slot) + 1,
@@ -305,8 +305,9 @@ def coverage(orders: Iterable[Any], answered: str | None = None) -> dict[str, Co
     return covers
 
 
-def _scaled(taint: Mapping[Any, float | Decimal], amount: Decimal) -> dict[str, Decimal]:
-    """The victims' shares of ``amount``, in proportion to their taint, exact to the fen."""
+def shares_of(taint: Mapping[Any, float | Decimal], amount: Decimal) -> dict[str, Decimal]:
+    """The victims' shares of ``amount``, in proportion to their taint, exact to the fen (what of a partial hold
+    is whose: a bank that held 200 of an order for 1,000 of two victims' money holds each one's fifth)."""
     cents = largest_remainder(int(amount * 100), {str(v): round(float(x) * 100) for v, x in taint.items()})
     return {v: Decimal(c) / 100 for v, c in cents.items() if c}
 
@@ -341,7 +342,7 @@ def targets(
         if throughput is not None and reached.received < min_share * throughput.get(reached.account, 0.0):
             continue
         if amount < fen(reached.held):
-            taint = _scaled(reached.held_by_victim, amount)
+            taint = shares_of(reached.held_by_victim, amount)
         else:
             taint = {str(v): fen(x) for v, x in reached.held_by_victim.items() if fen(x) > 0}
         found.append(Target(str(reached.account), reached.hop, amount, taint, tuple(map(str, reached.path))))
@@ -382,7 +383,7 @@ def supplements(result: TraceResult, floor: Decimal, covers: Mapping[str, Cover]
                 str(account),
                 reached.hop,
                 extra,
-                _scaled(uncovered or reached.held_by_victim, extra),
+                shares_of(uncovered or reached.held_by_victim, extra),
                 tuple(map(str, reached.path)),
                 seq=cover.next_seq,
                 covered=cover.amount,

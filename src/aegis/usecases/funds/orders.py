@@ -18,6 +18,7 @@ from aegis.actions.orders import (
     fen,
     flagged,
     load_policy,
+    shares_of,
     stable_id,
     taint_from_json,
 )
@@ -327,9 +328,10 @@ def return_funds(engine: Engine, actor: Actor, chase_id: str, *, now: datetime |
             return ReturnView(batch_id=None, per_victim={}, per_account={}, unallocated={}, orders=[])
         frozen: dict[str, Decimal] = {}
         taint: dict[str, dict[str, Decimal]] = {}
+        held_taint = {o.order_id: _held_taint(o) for o in freezes}
         for order in freezes:
             frozen[order.account] = frozen.get(order.account, Decimal(0)) + order.held
-            for victim, amount in taint_from_json(order.taint).items():
+            for victim, amount in held_taint[order.order_id].items():
                 taint.setdefault(order.account, {})
                 taint[order.account][victim] = taint[order.account].get(victim, Decimal(0)) + amount
         victims = {v for per in taint.values() for v in per}
@@ -355,7 +357,7 @@ def return_funds(engine: Engine, actor: Actor, chase_id: str, *, now: datetime |
         share: dict[str, dict[str, Decimal]] = {}
         for account, given in result.per_account.items():
             pooled = [o for o in freezes if o.account == account]
-            share |= split_among(given, {o.order_id: taint_from_json(o.taint) for o in pooled},
+            share |= split_among(given, {o.order_id: held_taint[o.order_id] for o in pooled},
                                  {o.order_id: o.held for o in pooled})
         for order in freezes:
             given = share.get(order.order_id, {})
@@ -378,6 +380,12 @@ def return_funds(engine: Engine, actor: Actor, chase_id: str, *, now: datetime |
             unallocated=result.unallocated,
             orders=[o.order_id for o in freezes],
         )
+
+
+def _held_taint(order: Any) -> dict[str, Decimal]:
+    """Whose money an executed hold holds: its order's taint, in proportion where the bank held less than asked."""
+    taint = taint_from_json(order.taint)
+    return taint if fen(order.held) >= fen(order.requested) else shares_of(taint, fen(order.held))
 
 
 def _room(conn: Connection, victims: Iterable[str]) -> dict[str, Decimal]:
