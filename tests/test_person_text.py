@@ -13,7 +13,6 @@ from aegis.usecases import person_text
 
 HIDING = [
     ("a\x1b[31mred\x07", "U+001B at character 2"),  # an escape sequence recolours (or erases) the terminal
-    ("ok\rforged line", "U+000D at character 3"),  # a carriage return writes over what came before
     ("csi\x9b2J", "U+009B at character 4"),  # a C1 control, which some terminals read as an escape
     ("del\x7f", "U+007F at character 4"),
     ("paid \u202eeulav", "U+202E at character 6"),  # a bidi override shows the rest reversed
@@ -50,9 +49,16 @@ def test_what_people_write_is_kept_lines_and_tabs_and_any_script_included() -> N
         person_text("note", "长" * 501)
 
 
+def test_line_ends_of_web_forms_and_windows_read_as_newlines_and_a_leading_byte_order_mark_is_dropped() -> None:
+    # a textarea sends CR LF; a lone CR would write over the line on a terminal, so it is a newline too
+    assert person_text("reason", "账户已销户\r\n请联系开户行") == "账户已销户\n请联系开户行"
+    assert person_text("note", "ok\rforged line") == "ok\nforged line"
+    assert person_text("note", "\ufeff已劝阻") == "已劝阻"
+
+
 def test_what_reaches_a_terminal_shows_each_hidden_character_by_its_escape_and_no_markup() -> None:
     console = Console(force_terminal=True, color_system="truecolor", width=200)
-    for written, _ in HIDING:
+    for written in [w for w, _ in HIDING] + ["ok\rforged line"]:
         with console.capture() as captured:
             console.print(plain(written))
         shown = captured.get()

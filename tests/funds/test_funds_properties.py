@@ -187,8 +187,9 @@ def test_settled_money_reached_again_at_a_later_hop_is_spread_with_what_came_bef
 def test_a_change_that_only_moves_money_between_victims_is_followed() -> None:
     """An account spread anew pays the same 100 on, now of another victim's money: the change sums to 0 over the
     victims, yet it is no dust (the re-audit's example, C holding V0's money where it holds V3's)."""
-    rows = [r.split() for r in ("B A 1|D B 4|C A 3|B C 5|E C 1|E C 5|C D 7|C D 0|D C 2|A E 8|A E 1|A C 2|C B 1|"
-                                "D B 5|E D 4|D E 3|C B 7|E D 8|D E 6|E B 7").split("|")]
+    rows = [r.split() for r in ["B A 1", "D B 4", "C A 3", "B C 5", "E C 1", "E C 5", "C D 7", "C D 0", "D C 2",
+                                "A E 8", "A E 1", "A C 2", "C B 1", "D B 5", "E D 4", "D E 3", "C B 7", "E D 8",
+                                "D E 6", "E B 7"]]
     frame = pd.DataFrame({"event_id": [f"e{i}" for i in range(len(rows))], "payer_account": [r[0] for r in rows],
                           "payee_account": [r[1] for r in rows], "amount": 100.0, "time": [int(r[2]) for r in rows]})
     seeds = [Seed(event_id="e15", amount=100.0, victim=0), Seed(event_id="e0", amount=100.0, victim=1)]

@@ -173,8 +173,10 @@ def test_stop_freeze_return_with_two_victims_sharing_an_account(engine: Engine, 
                            if o.kind.value == "freeze")
     with pytest.raises(IllegalTransition):  # returned money is the victims' now: there is no hold to lift
         funds.release(engine, CITY, returned_freeze.order_id, "court order")
-    # the stop-payment was released when its freeze took over: releasing it again changes nothing
-    assert funds.release(engine, CITY, chases[0].orders[0].order_id, "court order").state.value == "released"
+    # the stop-payment was released when its freeze took over: a release asked of it is no retry, and is refused
+    # (it would say the money was freed while the freeze holds it)
+    with pytest.raises(IllegalTransition, match="released to released"):
+        funds.release(engine, CITY, chases[0].orders[0].order_id, "court order")
     # spaces are no reason, and a NUL is refused before PostgreSQL fails on it
     with pytest.raises(funds.ChaseError, match="reason: releasing a hold needs a reason"):
         funds.release(engine, CITY, chases[0].orders[0].order_id, " \n ")
@@ -616,10 +618,14 @@ def test_a_bank_answer_or_a_release_sent_again_changes_nothing(engine: Engine, c
         assert (result.order.state.value, result.order.held) == ("executed", D("900.00"))
     with pytest.raises(funds.ChangedMeanwhile, match=r"held: order .* was executed already, holding 900\.00"):
         funds.respond(engine, BANK_C, oid, "execute", held=D("800"), now=minutes(63))
+    with pytest.raises(funds.ChaseError, match=r"held: order .* needs an amount in \(0, "):  # a retry repeats it
+        funds.respond(engine, BANK_C, oid, "execute", now=minutes(63))
     with pytest.raises(funds.ChaseError, match="held: only an execute answer takes an amount, not reject"):
         funds.respond(engine, BANK_C, oid, "reject", held=D("5"), reason="x", now=minutes(63))
     for _ in range(2):
         assert funds.release(engine, CITY, oid, "court order", now=minutes(70)).state.value == "released"
+    with pytest.raises(IllegalTransition):  # another reason, or another officer, is another release: refused
+        funds.release(engine, CITY, oid, "another reason", now=minutes(71))
     actions = [e["action"] for e in AuditLog(engine).entries("fund_order", oid)]
     assert actions == ["order.stop_payment.issued", "order.stop_payment.acknowledged",
                        "order.stop_payment.executed", "order.stop_payment.released"]
@@ -681,4 +687,5 @@ def test_cli_shows_a_chase_expires_holds_and_returns_as_json(engine: Engine) -> 
     # in Chinese by default, the option named as typed in either language
     chinese = runner.invoke(funds_cli, ["respond", oid, "reject", "--reason", "x", "--held", "5", "--db", url,
                                         "--institution", "bank-C"])
-    assert chinese.exit_code == 2 and chinese.stderr.strip() == "错误：--held：只有执行（execute）答复填写金额，reject不填"
+    assert chinese.exit_code == 2
+    assert chinese.stderr.strip() == "错误：--held：只有执行（execute）答复填写金额，reject不填"

@@ -164,22 +164,23 @@ def test_coverage_counts_what_each_answer_accounts_for() -> None:
         )
 
     orders = [
-        row("s0", "A", 0, "released", "900", "800", 0, V1="600", V2="300"),  # superseded by its freeze: same money
+        # superseded by its freeze: same money, and the 100 its bank could not hold was answered for
+        row("s0", "A", 0, "released", "900", "800", 0, V1="600", V2="300"),
         row("f0", "A", 0, "executed", "800", "800", 5, V1="500", V2="300"),
         row("s1", "A", 1, "issued", "300", None, 9, V3="300"),  # pending: counts what it asks for
         row("m0", "B", 0, "moved_on", "500", None, 0),  # gone: covers nothing
         row("r0", "C", 0, "rejected", "400", None, 0),  # refused: a person deals with it
         # held less than asked: the bank answered for all of it (the rest is gone), no second order for it
         row("p0", "E", 0, "executed", "106.25", "1.23", 0),
-        row("h0", "F", 0, "released", "300", "150", 0, V1="200", V2="100"),  # held half: half of each victim's
+        row("h0", "F", 0, "expired", "300", "150", 0, V1="200", V2="100"),  # held half, lapsed: all answered for
     ]
     covers = coverage(orders)
     assert {a: (c.amount, c.next_seq, c.last_order, dict(c.by_victim)) for a, c in covers.items()} == {
-        "A": (D("1100"), 2, "s1", {"V1": D("500"), "V2": D("300"), "V3": D("300")}),
+        "A": (D("1200"), 2, "s1", {"V1": D("600"), "V2": D("300"), "V3": D("300")}),
         "B": (D("0"), 1, "m0", {}),
         "C": (D("400"), 1, "r0", {"V1": D("400")}),
         "E": (D("106.25"), 1, "p0", {"V1": D("106.25")}),
-        "F": (D("150"), 1, "h0", {"V1": D("100"), "V2": D("50")}),
+        "F": (D("300"), 1, "h0", {"V1": D("200"), "V2": D("100")}),
     }
     # an order its bank has just answered covers all it asked for, even moved on
     assert (coverage(orders, answered="m0")["B"].amount, dict(coverage(orders, answered="m0")["B"].by_victim)) == (

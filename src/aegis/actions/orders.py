@@ -262,9 +262,10 @@ def coverage(orders: Iterable[Any], answered: str | None = None) -> dict[str, Co
 
     ``orders`` are rows with ``order_id, account, seq, state, requested, held, issued_at, taint``. Within one
     sequence number a stop-payment and the freeze that follows it cover the same money, so the larger counts.
-    A pending, rejected or executed order covers what it asked for (a person deals with a rejection, not a new
-    order; a bank that held less than asked has said the rest is gone); a released, returned or expired one
-    what was held; "moved on" nothing, so money that lands in the account again is ordered again. The order
+    Every order covers what it asked for (a person deals with a rejection, not a new order; a bank that held
+    less than asked has said the rest is gone, and a hold released, returned or lapsed since was answered for
+    all the same), except one "moved on": that covers nothing, so money that lands in the account again is
+    ordered again. The order
     ``answered`` (one a bank has just answered) covers all it asked for, whatever its state: the bank has just
     said where that money stands, so the follow-up trace does not order the same money on the same account
     again. (When the store does not yet hold the transfer that moved it, the trace still sees it there: each
@@ -274,16 +275,9 @@ def coverage(orders: Iterable[Any], answered: str | None = None) -> dict[str, Co
     last: dict[str, Any] = {}
     for order in orders:
         state = OrderState(order.state)
-        if order.order_id == answered:
-            amount = Decimal(order.requested)
-        elif state is S.moved_on:
-            amount = Decimal(0)
-        elif state in PENDING or state in (S.rejected, S.executed):
-            # an executed order answered for all it asked: the bank held what was there, and a shortfall has
-            # moved on (followed where it went), so it is not ordered on this account again
-            amount = Decimal(order.requested)
-        else:
-            amount = Decimal(order.held or 0)
+        # an answered order answered for all it asked: the bank held what was there, and a shortfall has moved
+        # on (followed where it went), so it is not ordered on this account again, even once the hold is over
+        amount = Decimal(0) if state is S.moved_on and order.order_id != answered else Decimal(order.requested)
         slot = slots.setdefault(order.account, {})
         kept = slot.get(order.seq)
         # the larger counts; of equals the later (a freeze knows whose money its stop-payment held)

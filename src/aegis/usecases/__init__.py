@@ -44,8 +44,10 @@ def person_text(field: str, value: str | None, *, required: bool = False) -> str
     """Free text a person writes (an officer's note, a bank's reason), as the audit log keeps it: stripped, at most
     :data:`MAX_NOTE` characters and without NUL, which PostgreSQL's text cannot hold (a NUL failed the whole
     transaction there), nor any other character a reader would not see as written (:func:`unshown`): what the
-    log shows an auditor is what was written. A required one may not be blank: spaces are no reason."""
-    text = (value or "").strip()
+    log shows an auditor is what was written. A required one may not be blank: spaces are no reason. Line ends
+    are made one: a web form's or a Windows client's CR LF (and a lone CR) is a newline, and a byte-order mark
+    that pasted text begins with is dropped, as the writer never saw either."""
+    text = (value or "").replace("\r\n", "\n").replace("\r", "\n").removeprefix("\ufeff").strip()
     if required and not text:
         raise ValueError(f"{field}: must not be blank")
     if len(text) > MAX_NOTE:

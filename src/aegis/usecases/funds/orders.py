@@ -23,8 +23,9 @@ from aegis.actions.orders import (
     taint_from_json,
 )
 from aegis.actions.returns import allocate_returns, largest_remainder, split_among
-from aegis.reasons import Reason, yuan
+from aegis.reasons import Reason, render, yuan
 from aegis.store.engine import begin_write
+from aegis.store.schema import audit_log
 from aegis.store.schema_funds import fund_chase, fund_order, fund_return
 from aegis.usecases import person_text
 from aegis.usecases.actor import SYSTEM, Actor, Role
@@ -84,6 +85,9 @@ def respond(
         order = _order(conn, order_id_)
     _check_bank(actor, order)
     reason = person_text("reason", reason)  # spaces are no reason: a reject without one is refused below
+    if target is OrderState.executed and (held is None or not Decimal(0) < fen(held) <= order.requested):
+        raise ChaseError(Reason("held：指令{order}的金额须在(0, {requested}]之内", order=order.order_id,
+                                requested=order.requested))
     if OrderState(order.state) is target:
         _same_answer(order, target, held, reason)
         return RespondResult(order=_order_view(order), follow_ups=[])
@@ -91,10 +95,7 @@ def respond(
     values: dict[str, Any] = {}
     reasons: list[Reason | str] = [reason] if reason else []
     follow = False
-    if target is OrderState.executed:
-        if held is None or not Decimal(0) < fen(held) <= order.requested:
-            raise ChaseError(Reason("held：指令{order}的金额须在(0, {requested}]之内", order=order.order_id,
-                                    requested=order.requested))
+    if target is OrderState.executed and held is not None:
         values = {"held": fen(held), "hold_until": now + policy.terms(order.kind).hold}
         follow = fen(held) < order.requested
         amount = yuan(held)
@@ -249,8 +250,9 @@ def escalate(
 def release(
     engine: Engine, actor: Actor, order_id_: str, reason: str, *, now: datetime | None = None
 ) -> OrderView:
-    """Lift an executed hold (unfreeze: the money stays with the account holder), with the reason. Releasing
-    a released hold again (a retry) changes nothing."""
+    """Lift an executed hold (unfreeze: the money stays with the account holder), with the reason. The same
+    release sent again (a retry: the same officer, the same reason) changes nothing; any other release of a
+    released hold is refused, as one the freeze that took it over released: that freeze still holds the money."""
     actor.require(CHASE_ROLES, "release a hold")
     reason = person_text("reason", reason)
     if not reason:
@@ -258,9 +260,20 @@ def release(
     now = _now(now)
     with begin_write(engine) as conn:
         order = _order(conn, order_id_)
-        if OrderState(order.state) is not OrderState.released:
+        if not (OrderState(order.state) is OrderState.released and _released_by(conn, order, actor, reason)):
             _move(conn, order, OrderState.released, actor=actor, now=now, reasons=[reason])
         return _order_view(_order(conn, order_id_))
+
+
+def _released_by(conn: Connection, order: Any, actor: Actor, reason: str) -> bool:
+    """Whether the order's release was this actor's, for this reason (so a release asked again is a retry)."""
+    last = conn.execute(
+        select(audit_log.c.actor, audit_log.c.reasons)
+        .where(audit_log.c.subject_type == "fund_order", audit_log.c.subject_id == order.order_id,
+               audit_log.c.action == f"order.{order.kind}.released")
+        .order_by(audit_log.c.id.desc()).limit(1)
+    ).first()
+    return last is not None and last.actor == actor.label and render(last.reasons) == [reason]
 
 
 def expire_orders(engine: Engine, actor: Actor, *, now: datetime | None = None) -> list[str]:
