@@ -100,7 +100,9 @@ def test_cli_lists_own_queue_and_reports_errors_in_one_line(tmp_path) -> None:
     other = uc.list_warnings(engine, SYSTEM)
     foreign = next(w["warning_id"] for w in other if w["person_id"] == "P3")
     failed = runner.invoke(cli, ["take", foreign, *who])
-    assert failed.exit_code == 2 and "no warning" in failed.stderr
+    assert failed.exit_code == 2 and failed.stderr == f"错误：warning：您的辖区内没有预警{foreign}\n"
+    failed = runner.invoke(cli, ["take", foreign, *who, "--lang", "en"])
+    assert failed.exit_code == 2 and failed.stderr == f"error: warning: no warning {foreign} in your jurisdiction\n"
     # closing dissuaded before anyone reached the person, or a note that would hide from the auditor: one line each
     mine_id = mine["warning_id"]
     assert runner.invoke(cli, ["take", mine_id, *who]).exit_code == 0
@@ -108,6 +110,21 @@ def test_cli_lists_own_queue_and_reports_errors_in_one_line(tmp_path) -> None:
     assert unreached.exit_code == 2 and unreached.stderr == (
         "error: outcome: dissuaded needs a contact that reached the person first (the warning is assigned): record "
         "it with `warnings contact`\n")
+    # the same refusal in Chinese by default, the field named alike in both languages
+    unreached = runner.invoke(cli, ["close", mine_id, "--outcome", "dissuaded", *who])
+    assert unreached.exit_code == 2 and unreached.stderr == (
+        "错误：outcome：dissuaded须先有一次联系到本人的记录（预警现为assigned）：请用 `warnings contact` 记录\n")
+    # a step the warning's status does not allow, and another station officer's step on a taken warning
+    officer = f"police_station:{station}/o1"
+    taken = runner.invoke(cli, ["take", mine_id, "--user", "o2", *who[2:]])
+    assert taken.exit_code == 2 and taken.stderr == f"错误：status：预警{mine_id}已由{officer}接手\n"
+    taken = runner.invoke(cli, ["take", mine_id, "--user", "o2", *who[2:], "--lang", "en"])
+    assert taken.exit_code == 2 and taken.stderr == f"error: status: warning {mine_id} is taken by {officer}\n"
+    contact = ["contact", mine_id, "--channel", "call", "--result", "reached", "--user", "o2", *who[2:]]
+    denied = runner.invoke(cli, contact)
+    assert denied.exit_code == 2 and denied.stderr == f"错误：预警{mine_id}：已由{officer}接手\n"
+    denied = runner.invoke(cli, [*contact, "--lang", "en"])
+    assert denied.exit_code == 2 and denied.stderr == f"error: warning {mine_id}: it was taken by {officer}\n"
     hidden = runner.invoke(cli, ["contact", mine_id, "--channel", "call", "--result", "reached",
                                  "--note", "a\x1b[31mred", *who, "--lang", "en"])
     assert hidden.exit_code == 2 and hidden.stderr == (
@@ -297,4 +314,6 @@ def test_warnings_show_prints_the_warning_its_leads_and_history_as_the_api_does(
     # another station's warning is no warning of yours, as in the API
     theirs = next(w["warning_id"] for w in uc.list_warnings(engine, SYSTEM) if w["person_id"] == "P3")
     refused = CliRunner().invoke(cli, ["show", theirs, *who])
+    assert refused.exit_code == 2 and "没有预警" in refused.stderr and "Traceback" not in refused.output
+    refused = CliRunner().invoke(cli, ["show", theirs, *who, "--lang", "en"])
     assert refused.exit_code == 2 and "no warning" in refused.stderr and "Traceback" not in refused.output

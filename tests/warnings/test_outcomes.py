@@ -84,7 +84,10 @@ def test_cli_retrain_errors_are_one_line(tmp_path: Path) -> None:
     assert not (tmp_path / "a.db").exists()
     open_engine(url).dispose()
     refused = runner.invoke(cli, ["retrain", "--user", "c", "--role", "city_centre", *args])
-    assert refused.exit_code == 2 and "no leads" in refused.stderr
+    assert refused.stderr == "错误：events：库中没有可供学习的线索（请先导入事件）\n" and refused.exit_code == 2
+    english = runner.invoke(cli, ["retrain", "--user", "c", "--role", "city_centre", *args, "--lang", "en"])
+    assert english.exit_code == 2 and english.stderr == (
+        "error: events: the store holds no leads to learn from (ingest events first)\n")
     denied = runner.invoke(cli, ["retrain", "--user", "o", "--role", "district_bureau", *args])
     assert denied.exit_code == 2 and "may not retrain" in denied.output
     from aegis.usecases.warning_sim import train_from_sim

@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from aegis.decisions.warning_policy import Policy, level_rank
-from aegis.reasons import Reason, as_reason, loaded, stored
+from aegis.reasons import Explained, Reason, as_reason, loaded, stored
 
 STATUSES = ("new", "assigned", "contacted", "locating", "closed")
 OPEN_STATUSES = ("new", "assigned", "contacted", "locating")
@@ -48,8 +48,8 @@ TRANSITIONS: dict[tuple[str, str], str] = {
 }
 
 
-class WorkflowError(ValueError):
-    """A step that the workflow does not allow from the warning's current state."""
+class WorkflowError(Explained, ValueError):
+    """A step that the workflow does not allow from the warning's current state (in the command's language)."""
 
 
 def next_status(status: str, action: str, *, outcome: str | None = None) -> str:
@@ -58,15 +58,20 @@ def next_status(status: str, action: str, *, outcome: str | None = None) -> str:
         after = TRANSITIONS[(status, action)]
     except KeyError:
         allowed = sorted(a for s, a in TRANSITIONS if s == status)
-        hint = f" (allowed: {', '.join(allowed)})" if allowed else " (it is closed)"
+        shown = {"status": status, "action": action, "allowed": ", ".join(allowed)}
         # a contact's result is a step too: "reached" reads as a verb only in its own phrase
-        step = f"record a contact as {action} on" if action in CONTACT_RESULTS else f"{action}"
-        raise WorkflowError(f"status: cannot {step} a warning that is {status}{hint}") from None
+        if action in CONTACT_RESULTS:
+            reason = (Reason("status：预警处于{status}状态，不能记录联系结果{action}（可执行：{allowed}）", **shown)
+                      if allowed else Reason("status：预警已结案（{status}），不能记录联系结果{action}", **shown))
+        else:
+            reason = (Reason("status：预警处于{status}状态，不能执行{action}（可执行：{allowed}）", **shown)
+                      if allowed else Reason("status：预警已结案（{status}），不能执行{action}", **shown))
+        raise WorkflowError(reason) from None
     # a warning is contacted from its first contact recorded as reached until it is closed (no other step leads
     # there or away), so its status says whether the person was reached
     if action == "close" and outcome in NEEDS_REACHED and status != "contacted":
-        raise WorkflowError(f"outcome: {outcome} needs a contact that reached the person first (the warning is "
-                            f"{status}): record it with `warnings contact`")
+        raise WorkflowError(Reason("outcome：{outcome}须先有一次联系到本人的记录（预警现为{status}）："
+                                   "请用 `warnings contact` 记录", outcome=outcome, status=status))
     return after
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from aegis.reasons import Explained
+
 
 class Role(StrEnum):
     city_centre = "city_centre"
@@ -27,8 +29,8 @@ POLICE_ROLES = frozenset({Role.city_centre, Role.district_bureau, Role.police_st
 UNMASKED_ROLES = frozenset({Role.city_centre, Role.district_bureau, Role.police_station, Role.system})
 
 
-class PermissionDenied(PermissionError):
-    """The actor may not do this; the message says why."""
+class PermissionDenied(Explained, PermissionError):
+    """The actor may not do this; the message says why (a :class:`~aegis.reasons.Reason`, or English as written)."""
 
 
 MAX_LABEL = 64

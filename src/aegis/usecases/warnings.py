@@ -30,7 +30,7 @@ from aegis.events.models import CHINA_TZ, IDENT_CHARS, fraud_type_name
 from aegis.features.case_timelines import case_timelines
 from aegis.features.victim_leads import WINDOWS, Directory, EntityRisk, extract_leads
 from aegis.names import CODE_NAMES, name_of
-from aegis.reasons import DEFAULT_LANG, Lang, Reason, render
+from aegis.reasons import DEFAULT_LANG, Explained, Lang, Reason, render
 from aegis.store.engine import begin_write
 from aegis.store.repositories import AuditLog, EventRepository, conflict_insert
 from aegis.store.schema import EVENT_TABLES, audit_log
@@ -50,6 +50,14 @@ from aegis.usecases.warning_sim import train_from_sim
 
 RAISERS = frozenset({Role.system, Role.city_centre})
 READERS = POLICE_ROLES | {Role.system}
+
+
+class WarningsError(Explained, ValueError):
+    """A value the warnings' use cases cannot act on (a bad limit, a store with nothing to learn from)."""
+
+
+class UnknownWarning(Explained, LookupError):
+    """No such warning in the actor's jurisdiction (the same answer for one that is another's)."""
 
 
 # --- the workflow over the store ---------------------------------------------------------------------------
@@ -78,7 +86,7 @@ def _row(connection: Connection, actor: Actor, warning_id: str, *, lock: bool = 
     found = connection.execute(query).mappings().first()
     # the same answer for "does not exist" and "not yours": a station learns nothing of others' warnings
     if found is None or not actor.covers(district=found["district"], station=found["station"], city=found["city"]):
-        raise LookupError(f"warning: no warning {warning_id} in your jurisdiction")
+        raise UnknownWarning(Reason("warning：您的辖区内没有预警{warning}", warning=warning_id))
     return dict(found)
 
 
@@ -298,7 +306,7 @@ def store_training_rows(engine: Engine, actor: Actor, *, risk: EntityRisk | None
     found = [pipeline.features(batch) for batch in daily_batches(frames)]
     found = [f for f in found if len(f)]
     if not found:
-        raise ValueError("events: the store holds no leads to learn from (ingest events first)")
+        raise WarningsError(Reason("events：库中没有可供学习的线索（请先导入事件）"))
     rows = pd.concat(found, ignore_index=True)
     with engine.connect() as connection:
         closed = pd.DataFrame(
@@ -327,8 +335,8 @@ def retrain(engine: Engine, actor: Actor, sim_dir: Path, out: Path, *, risk: Ent
     """Retrain the fusion model on a simulated city plus the store's own labelled leads."""
     rows, labels, meta = store_training_rows(engine, actor, risk=risk)
     if meta["victim_rows"] == 0:
-        raise ValueError("labels: the store knows no victim yet (no citizen's report, no closed warning that "
-                         "found one); there is nothing of its own to learn")
+        raise WarningsError(Reason("labels：库中尚无已知受害人（既无群众报案，也无发现受害人的已结案预警），"
+                                   "没有自己的数据可学"))
     return train_from_sim(sim_dir, out, store=(rows, labels, meta))
 
 
@@ -347,7 +355,7 @@ def list_warnings(
     check_one_of("queue", queue, QUEUES)
     check_one_of("level", level, LEVELS)
     if limit < 1:
-        raise ValueError(f"limit: must be 1 or more (got {limit})")
+        raise WarningsError(Reason("limit：须为1或以上（收到{limit}）", limit=limit))
     query = _scoped(select(warning), actor)
     if status:
         query = query.where(warning.c.status == status)
@@ -416,7 +424,8 @@ def _step(
             return row
         if action == "take" and row["assigned_to"] and row["status"] not in ("new", "closed"):
             # an officer of the same jurisdiction, who sees the warning anyway, is told who has it
-            raise wf.WorkflowError(f"status: warning {warning_id} is taken by {row['assigned_to']}")
+            raise wf.WorkflowError(Reason("status：预警{warning}已由{officer}接手", warning=warning_id,
+                                           officer=row["assigned_to"]))
         status = wf.next_status(row["status"], details.get("result", action) if action == "contact" else action,
                                 outcome=changes.get("outcome"))
         values = {**changes, "status": status, "updated_at": _now(now)}
@@ -465,7 +474,7 @@ def _check_may_work(actor: Actor, row: dict[str, Any], action: str) -> None:
     centre's urgent visits are made by the station on the spot.)"""
     owner = row.get("assigned_to")
     if action != "take" and owner and owner != actor.label and _TIER[actor.role] == _TIER[Role.police_station]:
-        raise PermissionDenied(f"warning {row['warning_id']}: it was taken by {owner}")
+        raise PermissionDenied(Reason("预警{warning}：已由{officer}接手", warning=row["warning_id"], officer=owner))
 
 
 def take_warning(engine: Engine, actor: Actor, warning_id: str, *, now: datetime | None = None) -> dict[str, Any]:
@@ -516,7 +525,7 @@ REQUEST_ID = re.compile(f"{IDENT_CHARS}{{1,64}}")
 
 def check_request_id(request_id: str) -> str:
     if not REQUEST_ID.fullmatch(request_id):
-        raise ValueError("request_id: must be 1 to 64 letters, digits or + _ - . :")
+        raise WarningsError(Reason("request_id：须为1至64个字母、数字或 + _ - . : 字符"))
     return request_id
 
 
@@ -644,7 +653,7 @@ def raise_warnings_for_city(
 
     actor.require(RAISERS, "raise warnings")
     if window is not None and window <= timedelta(0):
-        raise ValueError(f"window: must be positive (got {window})")
+        raise WarningsError(Reason("window：须为正数（收到{window}）", window=window))
     repo = EventRepository(engine)
     start = None
     if window is not None:
