@@ -90,9 +90,17 @@ def test_a_model_cards_cross_validated_figures_are_named_after_the_figure() -> N
 def test_an_error_line_starts_in_the_language_of_the_command(tmp_path: Path) -> None:
     missing = ["predict", "text", "--data", str(tmp_path / "none.csv"), "--out", str(tmp_path / "p.csv")]
     chinese = runner.invoke(app, missing)
-    assert chinese.exit_code == 2 and chinese.stderr == f"错误：{tmp_path / 'none.csv'}: no such file\n"
+    assert chinese.exit_code == 2 and chinese.stderr == f"错误：{tmp_path / 'none.csv'}：文件不存在\n"
     english = runner.invoke(app, [*missing, "--lang", "en"])
     assert english.exit_code == 2 and english.stderr == f"error: {tmp_path / 'none.csv'}: no such file\n"
+    # a model folder without a model: its words in the command's language too
+    (tmp_path / "sms.csv").write_text("text\n你好\n", encoding="utf-8")
+    no_model = ["predict", "text", "--model", str(tmp_path), "--data", str(tmp_path / "sms.csv"),
+                "--out", str(tmp_path / "p.csv")]
+    chinese = runner.invoke(app, no_model)
+    assert chinese.exit_code == 2 and chinese.stderr == f"错误：model：{tmp_path}中没有model.joblib\n"
+    english = runner.invoke(app, [*no_model, "--lang", "en"])
+    assert english.exit_code == 2 and english.stderr == f"error: model: no model.joblib in {tmp_path}\n"
     # a command without --lang (serve) follows $AEGIS_LANG, else Chinese
     store = f"sqlite:///{tmp_path / 'none.db'}"
     assert runner.invoke(app, ["serve", "--db", store]).stderr.startswith("错误：")

@@ -254,15 +254,18 @@ def test_an_out_that_cannot_be_written_fails_in_one_line_naming_it_before_any_wo
     model, test = _trained_text_model(tmp_path)
     (tmp_path / "folder").mkdir()
     predict = ["predict", "text", "--model", str(model), "--data", str(test), "--out"]
-    for out, message in ((tmp_path / "folder", "is a folder; predictions go to a file"),
-                         (test / "p.csv", "is a file, where a folder is needed")):
+    for out, message, chinese in ((tmp_path / "folder", "is a folder; predictions go to a file",
+                                   "是文件夹；预测结果须写入文件"),
+                                  (test / "p.csv", "is a file, where a folder is needed", "是文件，此处需要文件夹")):
         result = runner.invoke(app, [*predict, str(out)])
         assert result.exit_code == 2 and "Traceback" not in result.output, result.output
-        assert result.stderr.startswith("错误：--out: ") and message in result.stderr
+        assert result.stderr.startswith("错误：--out：") and chinese in result.stderr
+        result = runner.invoke(app, [*predict, str(out), "--lang", "en"])
+        assert result.stderr.startswith("error: --out: ") and message in result.stderr
     assert sorted(p.name for p in (tmp_path / "folder").iterdir()) == []  # no temporary file left behind
     # training checks its --out before the minutes of fitting, not after
     result = runner.invoke(app, ["train", "text", "--data", str(test), "--out", str(test), "--folds", "0"])
-    assert result.exit_code == 2 and "错误：--out:" in result.stderr and "读取" not in result.stderr
+    assert result.exit_code == 2 and "错误：--out：" in result.stderr and "读取" not in result.stderr
 
 
 def test_predictions_are_readable_like_any_output(tmp_path: Path) -> None:
@@ -280,11 +283,14 @@ def test_inputs_a_kind_does_not_read_are_refused_not_ignored(tmp_path: Path) -> 
              (["--data", str(tmp_path)], f"{tmp_path}: is a folder, not a file"))
     for extra, message in cases:
         result = runner.invoke(app, ["predict", "text", "--model", str(model), "--data", str(test), *extra,
-                                     "--out", str(tmp_path / "p.csv")])
+                                     "--out", str(tmp_path / "p.csv"), "--lang", "en"])
         assert result.exit_code == 2 and message in result.stderr, result.output
     result = runner.invoke(app, ["predict", "url", "--model", str(model), "--data", str(test),
                                  "--out", str(tmp_path / "p.csv")])
     # the message keeps its closing quote (quotes were once stripped from every message's ends)
+    assert result.stderr.strip().endswith("中是“text”模型，不是“url”模型")
+    result = runner.invoke(app, ["predict", "url", "--model", str(model), "--data", str(test),
+                                 "--out", str(tmp_path / "p.csv"), "--lang", "en"])
     assert result.stderr.strip().endswith("holds a 'text' model, not 'url'")
 
 
@@ -296,6 +302,9 @@ def test_training_on_one_class_and_evaluating_no_rows_say_why(tmp_path: Path) ->
     assert result.exit_code == 2 and "labels: training needs both normal and fraud examples" in result.stderr
     (tmp_path / "empty.csv").write_text("text,label\n", encoding="utf-8")
     result = runner.invoke(app, ["evaluate", "text", "--model", str(model), "--data", str(tmp_path / "empty.csv")])
+    assert result.exit_code == 2 and "--data：没有可供评估的行" in result.stderr
+    result = runner.invoke(app, ["evaluate", "text", "--model", str(model), "--data", str(tmp_path / "empty.csv"),
+                                 "--lang", "en"])
     assert result.exit_code == 2 and "--data: no rows to evaluate" in result.stderr
     result = runner.invoke(app, ["predict", "text", "--model", str(model), "--data", str(tmp_path / "empty.csv"),
                                  "--out", str(tmp_path / "none.csv")])
@@ -392,7 +401,7 @@ def test_the_files_aegis_writes_are_files_its_detectors_read(tmp_path: Path) -> 
     (tmp_path / "bad.parquet").write_text("text\nnot parquet\n")
     bad = runner.invoke(app, ["predict", "text", "--data", str(tmp_path / "bad.parquet"),
                               "--out", str(tmp_path / "b.csv")])
-    assert bad.exit_code != 0 and "bad.parquet: cannot be read as Parquet" in bad.output
+    assert bad.exit_code != 0 and "bad.parquet：无法作为Parquet读取" in bad.output
 
 
 def test_evaluate_names_its_figures_in_chinese_or_in_english_and_its_json_keeps_the_keys(tmp_path: Path) -> None:

@@ -24,14 +24,16 @@ import numpy as np
 
 import aegis
 from aegis.detectors.base import Detector
+from aegis.reasons import Explained, Reason
 
 MODEL_FILE = "model.joblib"
 CARD_FILE = "card.json"
 SEEN_FILE = "training_rows.npy"
 
 
-class ModelError(ValueError):
-    """A model directory that cannot be used."""
+class ModelError(Explained, ValueError):
+    """A model directory that cannot be used (the message a :class:`~aegis.reasons.Reason`, in the command's
+    language)."""
 
 
 @dataclass
@@ -109,18 +111,19 @@ def load_model(path: Path | None, kind: str) -> LoadedModel:
     path = default_model_dir(kind) if path is None else path
     model_file, card_file = path / MODEL_FILE, path / CARD_FILE
     if not model_file.is_file():
-        raise ModelError(f"model: no {MODEL_FILE} in {path}")
+        raise ModelError(Reason("model：{path}中没有{file}", file=MODEL_FILE, path=str(path)))
     card = json.loads(card_file.read_text()) if card_file.is_file() else {}
     if card.get("kind", kind) != kind:
-        raise ModelError(f"model: {path} holds a '{card['kind']}' model, not '{kind}'")
+        raise ModelError(Reason("model：{path}中是“{held}”模型，不是“{kind}”模型", path=str(path), held=card["kind"],
+                                kind=kind))
     detector = joblib.load(model_file)
     if not isinstance(detector, Detector) or detector.kind != kind:
-        raise ModelError(f"model: {model_file} is not a '{kind}' detector")
+        raise ModelError(Reason("model：{file}不是“{kind}”检测器", file=str(model_file), kind=kind))
     saved_format = int(card.get("model_format", 1))
     if saved_format != detector.model_format:
-        raise ModelError(f"model: {path} is a '{kind}' model of format {saved_format}, and this Aegis "
-                         f"({aegis.__version__}) scores format {detector.model_format}: train it again with "
-                         f"`aegis train {kind}`")
+        raise ModelError(Reason("model：{path}是格式{saved}的“{kind}”模型，而本版Aegis（{version}）使用格式{scored}："
+                                "请用 `aegis train {kind}` 重新训练", path=str(path), kind=kind, saved=saved_format,
+                                version=aegis.__version__, scored=detector.model_format))
     seen_file = path / SEEN_FILE
     seen = np.load(seen_file, allow_pickle=False) if seen_file.is_file() else None
     return LoadedModel(detector, card, seen)

@@ -16,6 +16,7 @@ import numpy as np
 
 from aegis.detectors.base import Detector, Verdict
 from aegis.ingest.encoding import ENCODINGS, undecodable
+from aegis.reasons import Explained, Reason
 
 if TYPE_CHECKING:  # pandas is imported where files are read: `aegis decide` takes DataError from here, not pandas
     import pandas as pd
@@ -23,17 +24,18 @@ if TYPE_CHECKING:  # pandas is imported where files are read: `aegis decide` tak
 KINDS = ("text", "number", "url", "account")
 
 
-class DataError(ValueError):
-    """Input data that cannot be used: the message names the file, the field and the reason."""
+class DataError(Explained, ValueError):
+    """Input data that cannot be used: the message names the file, the field and the reason (a
+    :class:`~aegis.reasons.Reason`, shown in the command's language; or English as written)."""
 
 
 def check_file(path: Path) -> None:
     """A :class:`DataError` naming ``path`` unless it is a file that can be read."""
     path = Path(path)
     if path.is_dir():
-        raise DataError(f"{path}: is a folder, not a file")
+        raise DataError(Reason("{path}：是文件夹，不是文件", path=str(path)))
     if not path.is_file():
-        raise DataError(f"{path}: no such file")
+        raise DataError(Reason("{path}：文件不存在", path=str(path)))
 
 
 def read_csv(path: Path, **options: Any) -> pd.DataFrame:
@@ -52,9 +54,9 @@ def read_csv(path: Path, **options: Any) -> pd.DataFrame:
         except UnicodeDecodeError:
             continue
         except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-            raise DataError(f"{path}: cannot be read as CSV ({exc})") from None
+            raise DataError(Reason("{path}：无法作为CSV读取（{error}）", path=str(path), error=str(exc))) from None
     # pandas counts the failing byte from the start of its own buffer: the file is read again for its line
-    raise DataError(f"{path}: cannot be read as CSV: {undecodable(path)}")
+    raise DataError(Reason("{path}：无法作为CSV读取：{error}", path=str(path), error=undecodable(path)))
 
 
 def _read_parquet(path: Path, options: dict[str, Any]) -> pd.DataFrame:
@@ -63,7 +65,7 @@ def _read_parquet(path: Path, options: dict[str, Any]) -> pd.DataFrame:
     try:
         frame = pd.read_parquet(path)
     except Exception as exc:  # pyarrow raises its own errors for a file that is not Parquet
-        raise DataError(f"{path}: cannot be read as Parquet ({exc})") from None
+        raise DataError(Reason("{path}：无法作为Parquet读取（{error}）", path=str(path), error=str(exc))) from None
     if options.get("nrows") == 0:
         return frame.iloc[:0]
     if options.get("dtype") is str:
@@ -93,10 +95,10 @@ class Inputs:
 
 
 READ_ONLY_BY = {
-    "edges": (("number",), "the number detector's contact graph"),
-    "accounts": (("account",), "the account detector's accounts"),
-    "transfers": (("account",), "the account detector's transfers"),
-    "format": (("text", "account"), "the format of text or account files"),
+    "edges": (("number",), Reason("号码检测器的通话关系图")),
+    "accounts": (("account",), Reason("账户检测器的账户文件")),
+    "transfers": (("account",), Reason("账户检测器的转账文件")),
+    "format": (("text", "account"), Reason("文本或账户文件的格式")),
 }
 """options that only some kinds read: one given to another kind would be ignored, hiding a mistake"""
 
@@ -108,9 +110,10 @@ def check_inputs(kind: str, inputs: Inputs) -> None:
              "transfers": bool(inputs.transfers), "format": inputs.format is not None}
     for option, (kinds, what) in READ_ONLY_BY.items():
         if given[option] and kind not in kinds:
-            raise DataError(f"--{option}: the {kind} detector does not read it (it is {what})")
+            raise DataError(Reason("--{option}：{kind}检测器不读此项（它是{what}）", option=option, kind=kind,
+                                   what=what))
     if kind == "account" and inputs.data:
-        raise DataError("--data: the account detector reads --accounts and --transfers instead")
+        raise DataError(Reason("--data：账户检测器读取的是 --accounts 和 --transfers"))
     for path in [*inputs.data, *inputs.accounts, *inputs.transfers, *([inputs.edges] if inputs.edges else [])]:
         check_file(path)
 
@@ -142,7 +145,7 @@ class Task(Protocol):
 
 def check_kind(kind: str) -> None:
     if kind not in KINDS:
-        raise DataError(f"kind: '{kind}' is not one of {', '.join(KINDS)}")
+        raise DataError(Reason("kind：“{kind}”不是{kinds}之一", kind=kind, kinds=", ".join(KINDS)))
 
 
 def get_task(kind: str) -> Task:

@@ -31,16 +31,16 @@ def train(kind: str, inputs: Inputs, out: Path, *, folds: int = 5,
     ``progress`` is told each stage as it starts (the number and URL models take minutes on real data)."""
     say = progress or (lambda _: None)
     if folds < 0 or folds == 1:
-        raise DataError(f"--folds: 0 (no cross-validation) or 2 or more (got {folds})")
+        raise DataError(Reason("--folds：须为0（不做交叉验证）或2以上（收到{folds}）", folds=folds))
     task = get_task(kind)
     check_inputs(kind, inputs)
     _writable_folder(out)  # before the minutes of training, not after
     say(Reason("读取训练文件"))
     data = task.load(inputs, labelled=True)
     if data.y is None:
-        raise DataError("label: the training files carry no labels")
+        raise DataError(Reason("label：训练文件没有标签"))
     if data.n == 0:
-        raise DataError("--data: no rows to train on")
+        raise DataError(Reason("--data：没有可供训练的行"))
     metrics: dict[str, Any] = {}
     if folds > 1 and hasattr(task, "cross_validate"):
         if not hasattr(task, "cv_plan"):  # stratified folds: each must hold a row of every label
@@ -52,7 +52,8 @@ def train(kind: str, inputs: Inputs, out: Path, *, folds: int = 5,
     except ValueError as exc:  # scikit-learn's word for data too small or too uniform to learn from
         if isinstance(exc, DataError):
             raise
-        raise DataError(f"--data: cannot fit a {kind} model on these {data.n:,} rows ({exc})") from None
+        raise DataError(Reason("--data：无法用这{n:,}行拟合{kind}模型（{error}）", kind=kind, n=data.n,
+                                error=str(exc))) from None
     say(Reason("将模型及其模型卡写入{path}", path=str(out)))
     sources = {"files": [str(p) for p in [*inputs.data, *inputs.accounts, *inputs.transfers]], "rows": data.n}
     if inputs.edges:
@@ -60,16 +61,19 @@ def train(kind: str, inputs: Inputs, out: Path, *, folds: int = 5,
     try:
         card = save_model(detector, out, data={**sources, **data.meta}, metrics=metrics, seen=row_digests(data.X))
     except OSError as exc:
-        raise DataError(f"--out: cannot write the model to {out} ({exc.strerror or exc})") from None
+        raise DataError(Reason("--out：无法将模型写入{path}（{error}）", path=str(out),
+                               error=exc.strerror or str(exc))) from None
     return TrainResult(out, card)
 
 
 def _check_folds(labels: Any, folds: int) -> None:
     rarest, fewest = min(Counter(str(v) for v in labels).items(), key=lambda item: (item[1], item[0]))
     if fewest < folds:
-        instead = f"--folds {fewest} or fewer, or --folds 0" if fewest >= 2 else "--folds 0"
-        raise DataError(f"--folds: {folds} folds need {folds} rows of every label, and label '{rarest}' has "
-                        f"{fewest}: give {instead} (no cross-validation)")
+        instead = (Reason("--folds {fewest}或更少，或 --folds 0", fewest=fewest) if fewest >= 2
+                   else Reason.literal("--folds 0"))
+        raise DataError(Reason("--folds：{folds}折要求每个标签至少{folds}行，而标签“{label}”只有{fewest}行："
+                               "请给出{instead}（不做交叉验证）", folds=folds, label=rarest, fewest=fewest,
+                               instead=instead))
 
 
 def _cross_validate(task: Any, data: Dataset, folds: int, say: Say) -> dict[str, Any]:
@@ -90,9 +94,9 @@ def _writable_folder(folder: Path) -> None:
     while not existing.exists() and existing != existing.parent:
         existing = existing.parent
     if not existing.is_dir():
-        raise DataError(f"--out: {existing} is a file, where a folder is needed")
+        raise DataError(Reason("--out：{path}是文件，此处需要文件夹", path=str(existing)))
     if not os.access(existing, os.W_OK | os.X_OK):
-        raise DataError(f"--out: cannot write in {existing} (not writable)")
+        raise DataError(Reason("--out：无法在{path}中写入（没有写权限）", path=str(existing)))
 
 
 def _verdicts(kind: str, model: Path | None, inputs: Inputs, *, labelled: bool, say: Say | None
@@ -122,14 +126,15 @@ def predict(kind: str, model: Path | None, inputs: Inputs, out: Path, *, reasons
     asked). ``say`` hears a warning when the data lack columns the model learnt from."""
     check_inputs(kind, inputs)
     if out.is_dir():
-        raise DataError(f"--out: {out} is a folder; predictions go to a file")
+        raise DataError(Reason("--out：{path}是文件夹；预测结果须写入文件", path=str(out)))
     _writable_folder(out.parent)  # before scoring, not after
     _, _, verdicts = _verdicts(kind, model, inputs, labelled=False, say=say)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
     except OSError as exc:
-        raise DataError(f"--out: cannot write {out} ({exc.strerror or exc})") from None
+        raise DataError(Reason("--out：无法写入{path}（{error}）", path=str(out),
+                               error=exc.strerror or str(exc))) from None
     try:
         with os.fdopen(fd, "w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)
@@ -143,7 +148,8 @@ def predict(kind: str, model: Path | None, inputs: Inputs, out: Path, *, reasons
         os.replace(tmp, out)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
-        raise DataError(f"--out: cannot write {out} ({exc.strerror or exc})") from None
+        raise DataError(Reason("--out：无法写入{path}（{error}）", path=str(out),
+                               error=exc.strerror or str(exc))) from None
     return len(verdicts)
 
 
@@ -155,7 +161,7 @@ def evaluate(kind: str, model: Path | None, inputs: Inputs, *, say: Say | None =
     detector = loaded.detector
     assert data.y is not None  # labelled=True guarantees labels
     if data.n == 0:
-        raise DataError("--data: no rows to evaluate")
+        raise DataError(Reason("--data：没有可供评估的行"))
     unknown = detector.unknown_labels(data.y)
     fraud_labels = {str(v) for v in data.y if not is_normal_label(v)}
     if kind == "text" and len(fraud_labels) == 1 and set(unknown) == fraud_labels:
