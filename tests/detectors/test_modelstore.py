@@ -38,6 +38,10 @@ def test_a_model_of_another_format_is_refused_with_what_to_do(saved: Path, tmp_p
     (tmp_path / "in.csv").write_text("text\n请转入安全账户\n")
     result = CliRunner().invoke(app, ["predict", "text", "--model", str(saved), "--data", str(tmp_path / "in.csv"),
                                       "--out", str(tmp_path / "out.csv")])
+    assert result.exit_code == 2 and "请用 `aegis train text` 重新训练" in result.output
+    assert "Traceback" not in result.output
+    result = CliRunner().invoke(app, ["predict", "text", "--model", str(saved), "--data", str(tmp_path / "in.csv"),
+                                      "--out", str(tmp_path / "out.csv"), "--lang", "en"])
     assert result.exit_code == 2 and "train it again" in result.output and "Traceback" not in result.output
     assert not (tmp_path / "out.csv").exists()
 
