@@ -103,6 +103,19 @@ def _print_orders(orders: list[Any], as_json: bool, lang: Lang, *, none: Reason)
     show(shown)
 
 
+def _print_chase(view: Any, lang: Lang, *, again: bool = False) -> None:
+    """A chase as officers read it: its victims and loss, the sinks the money reached, and its orders; ``again``
+    says it was open already (a chase asked for twice)."""
+    say(lang, Reason("追查{chase}：受害人{victims}，损失{loss}元", chase=view.chase_id, victims="、".join(view.victims),
+                     loss=yuan(view.loss)))
+    if again:
+        say(lang, Reason("（已在追查中：指令未重复下达）"))
+    for sink in view.flagged:
+        say(lang, Reason("  资金出口（{kind}）：{account}（{amount}元）", kind=name_of(sink["sink"], lang),
+                         account=sink["account"], amount=yuan(sink["amount"])))
+    _print_orders(view.orders, False, lang, none=Reason("未下达指令：没有账户仍留有达到止付下限的涉案资金"))
+
+
 #: what a trace that orders nothing new says (a retrace, further losses)
 NOTHING_NEW = Reason("没有新的指令：资金没有到达新的账户，已有指令的账户也没有新流入")
 
@@ -148,15 +161,7 @@ def chase(
     if as_json:
         print_json(view.model_dump(mode="json"))
         return
-    say(lang, Reason("追查{chase}：受害人{victims}，损失{loss}元", chase=view.chase_id, victims="、".join(view.victims),
-                     loss=yuan(view.loss)))
-    if not view.opened_now:
-        say(lang, Reason("（已在追查中：指令未重复下达）"))
-    for sink in view.flagged:
-        say(lang, Reason("  资金出口（{kind}）：{account}（{amount}元）", kind=name_of(sink["sink"], lang),
-                         account=sink["account"], amount=yuan(sink["amount"])))
-    _print_orders(view.orders, False, lang,
-                  none=Reason("未下达指令：没有账户仍留有达到止付下限的涉案资金"))
+    _print_chase(view, lang, again=not view.opened_now)
 
 
 @orders_app.command("list")
@@ -230,12 +235,7 @@ def show_chase(
     if as_json:
         print_json(view.model_dump(mode="json"))
         return
-    say(lang, Reason("追查{chase}：受害人{victims}，损失{loss}元", chase=view.chase_id, victims="、".join(view.victims),
-                     loss=yuan(view.loss)))
-    for sink in view.flagged:
-        say(lang, Reason("  资金出口（{kind}）：{account}（{amount}元）", kind=name_of(sink["sink"], lang),
-                         account=sink["account"], amount=yuan(sink["amount"])))
-    _print_orders(view.orders, False, lang, none=Reason("未下达指令：没有账户仍留有达到止付下限的涉案资金"))
+    _print_chase(view, lang)
 
 
 @app.command()

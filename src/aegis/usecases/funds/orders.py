@@ -342,7 +342,9 @@ def return_funds(engine: Engine, actor: Actor, chase_id: str, *, now: datetime |
         frozen: dict[str, Decimal] = {}
         taint: dict[str, dict[str, Decimal]] = {}
         held_taint = {o.order_id: _held_taint(o) for o in freezes}
+        pooled: dict[str, list[Any]] = {}
         for order in freezes:
+            pooled.setdefault(order.account, []).append(order)
             frozen[order.account] = frozen.get(order.account, Decimal(0)) + order.held
             for victim, amount in held_taint[order.order_id].items():
                 taint.setdefault(order.account, {})
@@ -369,9 +371,8 @@ def return_funds(engine: Engine, actor: Actor, chase_id: str, *, now: datetime |
         # each freeze's audit entry names its own part of its account's return, so the entries add up
         share: dict[str, dict[str, Decimal]] = {}
         for account, given in result.per_account.items():
-            pooled = [o for o in freezes if o.account == account]
-            share |= split_among(given, {o.order_id: held_taint[o.order_id] for o in pooled},
-                                 {o.order_id: o.held for o in pooled})
+            share |= split_among(given, {o.order_id: held_taint[o.order_id] for o in pooled[account]},
+                                 {o.order_id: o.held for o in pooled[account]})
         for order in freezes:
             given = share.get(order.order_id, {})
             _move(
