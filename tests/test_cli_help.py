@@ -46,4 +46,6 @@ def test_numbers_beyond_any_sense_are_refused_by_name_not_with_a_traceback(tmp_p
 def test_an_unknown_kind_to_evaluate_names_the_detectors_and_the_workflows() -> None:
     refused = CliRunner().invoke(app, ["evaluate", "bogus"])
     assert refused.exit_code == 2
-    assert "is not one of text, number, url, account (detectors) or warnings, funds (workflows)" in refused.output
+    assert "不在text、number、url、account（检测器）或warnings、funds（业务流程）之中" in refused.output
+    english = CliRunner().invoke(app, ["evaluate", "bogus", "--lang", "en"])
+    assert "is not one of text, number, url, account (detectors) or warnings, funds (workflows)" in english.output

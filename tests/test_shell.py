@@ -44,8 +44,7 @@ def test_simulate_refuses_a_folder_that_holds_files_unless_forced(tmp_path: Path
     (kept / "notes.txt").write_text("mine")
     refused = CliRunner().invoke(app, [*city, str(kept)])
     assert refused.exit_code == 2 and refused.stderr == (
-        f"错误：--out: {kept} is not empty (a city there would be overwritten: give --force to overwrite it, or "
-        "another folder)\n")
+        f"错误：--out：{kept}不是空的（其中的城市会被覆盖：要覆盖请加 --force，或换一个文件夹）\n")
     assert [p.name for p in kept.iterdir()] == ["notes.txt"]
     empty = tmp_path / "empty"
     empty.mkdir()  # an empty folder made for it (mktemp -d) is fine
@@ -53,7 +52,7 @@ def test_simulate_refuses_a_folder_that_holds_files_unless_forced(tmp_path: Path
     again = CliRunner().invoke(app, [*city, str(empty), "--force"])
     assert again.exit_code == 0 and (empty / "manifest.json").is_file(), again.output
     (tmp_path / "file").write_text("")
-    assert "is a file, not a folder" in CliRunner().invoke(app, [*city, str(tmp_path / "file")]).stderr
+    assert "是文件，此处需要文件夹" in CliRunner().invoke(app, [*city, str(tmp_path / "file")]).stderr
 
 
 def test_every_phony_target_of_the_makefile_is_a_target() -> None:

@@ -111,6 +111,18 @@ class Explained(Exception):
         return self.text("en")
 
 
+class InputError(Explained, ValueError):
+    """Input a person can fix (a value outside its choices, a blank note, a missing option), in their language."""
+
+
+class NotFound(Explained, LookupError):
+    """An id that names nothing (no such order, chase or case), in the reader's language."""
+
+
+class MissingFile(Explained, FileNotFoundError):
+    """A file or folder a command needs is not there, in the reader's language."""
+
+
 def error_text(exc: BaseException, lang: Lang = DEFAULT_LANG) -> str:
     """An error's words in ``lang`` where it has them in both (:class:`Explained`), else its own."""
     return exc.text(lang) if isinstance(exc, Explained) else str(exc)

@@ -340,7 +340,7 @@ def test_the_decide_command_reads_jsonl_and_names_the_bad_line(tmp_path):
     bad_line = '{"sender": "1380", "text": ""}'
     requests.write_text(json.dumps(lines[0], ensure_ascii=False) + "\n" + bad_line + "\n", encoding="utf-8")
     bad = runner.invoke(app, ["decide", "sms", str(requests), "--db", url])
-    assert bad.exit_code == 2 and "sms.jsonl: line 2: text:" in bad.stderr
+    assert bad.exit_code == 2 and "sms.jsonl：第2行：text：" in bad.stderr
     requests.write_bytes(json.dumps(lines[1], ensure_ascii=False).encode("gbk") + b"\n")
     gbk = runner.invoke(app, ["decide", "sms", str(requests), "--db", url])
     assert gbk.exit_code == 2
@@ -375,7 +375,7 @@ def test_the_decide_command_reads_csv_as_ingest_does(tmp_path):
         json.loads(line) for line in expected.stdout.splitlines()]
     requests.write_bytes((text.getvalue() + "95588,13800000001,\n").encode("gbk"))
     bad = runner.invoke(app, ["decide", "sms", str(requests), "--db", url])
-    assert bad.exit_code == 2 and f"sms.csv: line {len(SMS_REQUESTS) + 2}: text: Field required" in bad.stderr
+    assert bad.exit_code == 2 and f"sms.csv：第{len(SMS_REQUESTS) + 2}行：text：Field required" in bad.stderr
 
 
 def test_a_policy_is_tried_on_past_requests_without_recording(tmp_path):

@@ -97,11 +97,14 @@ def test_the_centre_reads_the_log_whole_an_auditor_masked_and_a_telco_not_at_all
     assert listed.exit_code == 0, listed.output
     assert [e["subject_id"] for e in json.loads(listed.stdout)] == ["170****5678"]
     refused = CliRunner().invoke(cli, ["audit", "--user", "b", "--role", "analyst", "--db", url])
-    assert refused.exit_code == 2 and "may not read the audit log" in refused.stderr
+    assert refused.exit_code == 2 and "analyst无权查看审计日志" in refused.stderr
     # the log is read citywide: a station user is told who reads it, not asked for a --station audit has not
     refused = CliRunner().invoke(cli, ["audit", "--user", "s", "--role", "police_station", "--db", url])
     assert refused.exit_code == 2 and refused.stderr == (
-        "错误：--role: police_station may not read the audit log (it is read citywide, by auditor or city_centre)\n")
+        "错误：--role：police_station无权查看审计日志（审计日志按全市查看，限auditor、city_centre之一）\n")
+    refused = CliRunner().invoke(cli, ["audit", "--user", "s", "--role", "police_station", "--db", url, "--lang", "en"])
+    assert refused.exit_code == 2 and refused.stderr == ("error: --role: police_station may not read the audit log "
+                                                         "(it is read citywide, by one of auditor, city_centre)\n")
     none = CliRunner().invoke(cli, ["audit", "--user", "c", "--role", "city_centre", "--db", url, "--subject-id", "x"])
     assert none.exit_code == 0 and none.stdout.strip() == "没有符合条件的审计日志条目"
 

@@ -289,7 +289,7 @@ def test_api_and_cli(engine: Engine, city: dict, monkeypatch: pytest.MonkeyPatch
     refused = runner.invoke(
         funds_cli, ["respond", oid, "acknowledge", "--db", url, "--institution", "bank-B"]
     )
-    assert refused.exit_code == 2 and "it is not an order for bank-B" in refused.stderr
+    assert refused.exit_code == 2 and "不是发给bank-B的指令" in refused.stderr
     assert "bank-C" not in refused.stderr  # nor does it say whose it is
     # without --user the audit log names the login that acted, not an anonymous "cli"
     held = runner.invoke(funds_cli, ["respond", oid, "execute", "--held", "1", "--db", url, "--role", "bank",
@@ -330,7 +330,7 @@ def test_bad_filters_and_amounts_are_named_not_answered_empty(engine: Engine, ci
     for held in ("abc", "nan", "-5", "1.234"):
         result = CliRunner().invoke(funds_cli, ["respond", view.orders[0].order_id, "execute", "--held", held,
                                                 "--db", url, "--institution", "bank-C"])
-        assert result.exit_code == 2 and result.stderr.startswith("错误：--held: "), result.output
+        assert result.exit_code == 2 and result.stderr.startswith("错误：--held：“"), result.output
 
 
 
@@ -542,10 +542,12 @@ def test_chase_errors_name_the_commands_options_not_the_apis_fields(engine: Engi
             assert field not in result.stderr, result.stderr
         return result.stderr
 
-    assert refused("chase").startswith("错误：--report: a chase opens from --report REPORT_ID, or from --victim ")
-    assert refused("chase", "--victim", "PV").startswith("错误：--loss: ")
-    assert refused("chase", "--loss", v).startswith("错误：--victim: ")
-    assert "not both" in refused("chase", "--report", report_id(engine), "--victim", "PV")
+    assert refused("chase").startswith("错误：--report：追查从 --report REPORT_ID 开启，或从 --victim ")
+    assert refused("chase", "--lang", "en").startswith(
+        "error: --report: a chase opens from --report REPORT_ID, or from --victim ")
+    assert refused("chase", "--victim", "PV").startswith("错误：--loss：")
+    assert refused("chase", "--loss", v).startswith("错误：--victim：")
+    assert "不能两者都给" in refused("chase", "--report", report_id(engine), "--victim", "PV")
     # V paid again: a chase of both payments, then one asked for over the first alone
     again = transfer("VA", "M1", "300", minutes(64))
     with engine.begin() as conn:

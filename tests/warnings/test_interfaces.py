@@ -152,6 +152,8 @@ def test_cli_lists_own_queue_and_reports_errors_in_one_line(tmp_path) -> None:
                             ("--queue", "queue: 'bogus' is not one of station, district, city"),
                             ("--level", "level: 'bogus' is not one of ")):
         refused = runner.invoke(cli, ["list", *centre, option, "bogus"])
+        assert refused.exit_code == 2 and "“bogus”不在可选值" in refused.stderr, refused.output
+        refused = runner.invoke(cli, ["list", *centre, option, "bogus", "--lang", "en"])
         assert refused.exit_code == 2 and message in refused.stderr, refused.output
     # a role without warnings is refused for what it is, not asked for an --institution the command lacks
     for role in ("bank", "telco", "auditor"):

@@ -23,7 +23,7 @@ from aegis.cli.common import (
     whole,
 )
 from aegis.names import name_of
-from aegis.reasons import Lang, Reason, yuan
+from aegis.reasons import Explained, InputError, Lang, Reason, listing, yuan
 
 app = typer.Typer(
     help="Funds chase (紧急止付、冻结、返还): trace, order, answer, release, return.",
@@ -53,11 +53,12 @@ def _actor(user: str | None, role: str, institution: str | None) -> Any:
     # (a district bureau or station asks the city centre: the chase is the city's, 三级联动 ends here)
     allowed = sorted(r.value for r in {*CHASE_ROLES, Role.bank})
     if role not in allowed:
-        raise ValueError(f"--role: the funds commands are for {', '.join(allowed)}, not '{role}'")
+        raise InputError(Reason("--role：资金命令供{allowed}使用，而不是“{role}”", allowed=listing(allowed), role=role))
     try:
         return Actor(user or getpass.getuser(), Role(role), institution=institution)
     except ValueError as exc:
-        raise ValueError(f"--role/--institution: {exc}") from None
+        said = exc.reason if isinstance(exc, Explained) else str(exc)
+        raise InputError(Reason("--role/--institution：{error}", error=said)) from None
 
 
 def _engine(db: str | None) -> Any:
@@ -75,7 +76,8 @@ def _amount(option: str, text: str) -> Decimal:
     try:
         return TypeAdapter(PositiveMoney).validate_python(text.strip())  # type: ignore[no-any-return]
     except ValidationError as exc:
-        raise ValueError(f"{option}: '{text}': {exc.errors()[0]['msg']}") from None
+        raise InputError(Reason("{option}：“{text}”：{error}", option=option, text=text,
+                                error=exc.errors()[0]["msg"])) from None
 
 
 def _print_orders(orders: list[Any], as_json: bool, lang: Lang, *, none: Reason) -> None:
@@ -143,12 +145,12 @@ def chase(
     from aegis.usecases.funds import open_chase
 
     if report is not None and (victim or loss):
-        raise ValueError("--report: a chase opens from a report or from --victim and --loss, not both (add further "
-                         "losses to the report's chase with `aegis funds add-losses`)")
+        raise InputError(Reason("--report：追查从报案开启，或从 --victim 和 --loss 开启，不能两者都给（报案追查的"
+                                "更多损失请用`aegis funds add-losses`补充）"))
     if report is None and not (victim and loss):
         missing = "--loss" if victim else "--victim" if loss else "--report"
-        raise ValueError(f"{missing}: a chase opens from --report REPORT_ID, or from --victim VICTIM_ID and the loss "
-                         "transfers, one --loss TRANSFER_ID each")
+        raise InputError(Reason("{missing}：追查从 --report REPORT_ID 开启，或从 --victim VICTIM_ID 及其损失转账"
+                                "开启（每笔一个 --loss TRANSFER_ID）", missing=missing))
     view = open_chase(
         _engine(db),
         _actor(user, role, institution),

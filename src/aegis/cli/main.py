@@ -33,7 +33,7 @@ from aegis.cli.common import (
 )
 from aegis.cli.warnings import stats_table
 from aegis.names import action_name, name_of
-from aegis.reasons import Lang, Reason, joined, yuan
+from aegis.reasons import InputError, Lang, Reason, joined, listing, yuan
 
 if TYPE_CHECKING:
     from aegis.usecases import Say
@@ -168,7 +168,7 @@ def db_upgrade(db: DbOption = None, lang: LangOpt = "zh") -> None:
 
     engine = make_engine(db, existing=False)
     if engine.url.get_backend_name() == "sqlite" and engine.url.database in (None, "", ":memory:"):
-        raise ValueError("--db: an in-memory SQLite store ends with the command (give a file: sqlite:///PATH)")
+        raise InputError(Reason("--db：内存中的SQLite库随命令结束而消失（请给出文件：sqlite:///PATH）"))
     before = upgrade(engine)
     after, url = revision(engine), _masked_url(database_url(db))
     if before == after:
@@ -230,10 +230,10 @@ def simulate(
     from aegis.training.task import DataError
 
     if out_dir.exists() and not out_dir.is_dir():
-        raise DataError(f"--out: {out_dir} is a file, not a folder")
+        raise DataError(Reason("--out：{path}是文件，此处需要文件夹", path=str(out_dir)))
     if out_dir.exists() and any(out_dir.iterdir()) and not force:
-        raise DataError(f"--out: {out_dir} is not empty (a city there would be overwritten: give --force to "
-                        "overwrite it, or another folder)")
+        raise DataError(Reason("--out：{path}不是空的（其中的城市会被覆盖：要覆盖请加 --force，或换一个文件夹）",
+                               path=str(out_dir)))
     try:
         config = SimConfig(people=people, days=days, seed=seed, victims_per_10k_day=victims)
     except ValueError as exc:
@@ -318,7 +318,8 @@ def decide(
         "transfer": decisions.TransferIn,
     }
     if channel not in models:
-        raise DataError(f"channel: '{channel}' is not one of {', '.join(models)}")
+        raise DataError(Reason("{field}：“{value}”不在可选值{allowed}之中", field="channel", value=channel,
+                               allowed=listing(models)))
     # the readers of `aegis ingest`, so that a file is read alike by both (its encoding, blank cells, lists)
     try:
         fmt = detect_format(file)
@@ -328,7 +329,8 @@ def decide(
     valid, rejects = validate_rows(models[channel], rows)
     if rejects:  # nothing is decided from a file with a bad line; the first is named
         first = rejects[0]
-        raise DataError(f"{file.name}: line {first.line}: {first.field}: {first.reason}")
+        raise DataError(Reason("{file}：第{line}行：{field}：{reason}", file=file.name, line=first.line,
+                               field=first.field, reason=first.reason))
     requests = [request for _, request in valid]
     tried = load_policy(policy) if policy is not None else None
     decider = decisions.Decider(open_engine(db, existing=True), SYSTEM, tried, lang=lang, record=tried is None)
@@ -396,13 +398,14 @@ def audit(
 
     try:
         reader = Role(role)
-    except ValueError as exc:
-        raise DataError(f"--role: {exc}") from None
+    except ValueError:
+        raise DataError(Reason("{field}：“{value}”不在可选值{allowed}之中", field="--role", value=role,
+                               allowed=listing(r.value for r in Role))) from None
     if reader not in READERS:
         # said before an Actor is made, which would ask a station user for the --station this command has not:
         # the log is read citywide, never by district or station
-        raise DataError(f"--role: {role} may not read the audit log (it is read citywide, by "
-                        f"{' or '.join(sorted(READERS))})")
+        raise DataError(Reason("--role：{role}无权查看审计日志（审计日志按全市查看，限{readers}之一）", role=role,
+                               readers=listing(sorted(r.value for r in READERS))))
     entries = read_audit(open_engine(db, existing=True), Actor(user, reader), subject_type=subject_type,
                          subject_id=subject_id, action=action, limit=limit, lang=lang)
     if as_json:
@@ -629,11 +632,11 @@ def evaluate(
     from aegis.training.task import DataError
 
     if kind not in WORKFLOWS and kind not in ("text", "number", "url", "account"):
-        raise DataError(f"kind: '{kind}' is not one of text, number, url, account (detectors) or "
-                        f"{', '.join(WORKFLOWS)} (workflows)")
+        raise DataError(Reason("kind：“{kind}”不在text、number、url、account（检测器）或{workflows}（业务流程）之中",
+                               kind=kind, workflows=listing(WORKFLOWS)))
     if kind in WORKFLOWS:
         if sim is None or not (sim / "truth").is_dir():
-            raise DataError(f"--sim: evaluating {kind} needs a simulated city folder (with truth/)")
+            raise DataError(Reason("--sim：评估{kind}需要模拟城市的文件夹（含truth/）", kind=kind))
         if kind == "warnings":
             from aegis.usecases.warning_sim import evaluate_sim
 
@@ -645,7 +648,7 @@ def evaluate(
             figures = evaluate_funds_sim(sim, policy=load_funds_policy(policy))
     else:
         if policy is not None:
-            raise DataError("--policy: only the workflows (warnings, funds) take a policy file")
+            raise DataError(Reason("--policy：只有业务流程（warnings、funds）使用策略文件"))
         from aegis.usecases.models import evaluate as evaluate_model
 
         figures = evaluate_model(kind, model, _inputs(data, edges, accounts, transfers, fmt), say=_warning(lang))

@@ -31,7 +31,7 @@ from aegis.cli.common import (
 )
 from aegis.events import fraud_type_name
 from aegis.names import name_of
-from aegis.reasons import Lang, Reason
+from aegis.reasons import InputError, Lang, Reason
 from aegis.usecases.actor import POLICE_ROLES, Actor, Role
 
 
@@ -252,7 +252,7 @@ def pace(sim: Annotated[Path | None, typer.Option(help="A simulated city instead
     from aegis.usecases import pace as uc
 
     if sim is None and (user is None or role is None):
-        raise ValueError("user: --user and --role are needed to read the store (or give --sim)")
+        raise InputError(Reason("user：读取库须给出 --user 和 --role（或给出 --sim）"))
     with err.status(Reason("读取报案及其所指的事件").text(lang)):
         if sim is not None:
             result = uc.pace_from_sim(sim, quantile=quantile, min_cases=min_cases)

@@ -4,7 +4,7 @@ import unicodedata
 from collections.abc import Callable, Collection
 
 from aegis.events.models import holds_nul
-from aegis.reasons import Reason
+from aegis.reasons import InputError, Reason, listing
 
 Say = Callable[[Reason | str], None]
 """Told each stage of a long job as it starts (the CLI prints it with the seconds since the start). A stage an
@@ -14,7 +14,8 @@ operator watches is a message (:class:`aegis.reasons.Reason`), shown in the oper
 def check_one_of(field: str, value: str | None, allowed: Collection[str]) -> None:
     """A filter or code outside its known values is the caller's mistake, named, not an empty answer."""
     if value is not None and value not in allowed:
-        raise ValueError(f"{field}: '{value}' is not one of {', '.join(allowed)}")
+        raise InputError(Reason("{field}：“{value}”不在可选值{allowed}之中", field=field, value=value,
+                                allowed=listing(allowed)))
 
 
 MAX_NOTE = 500
@@ -49,15 +50,15 @@ def person_text(field: str, value: str | None, *, required: bool = False) -> str
     that pasted text begins with is dropped, as the writer never saw either."""
     text = (value or "").replace("\r\n", "\n").replace("\r", "\n").removeprefix("\ufeff").strip()
     if required and not text:
-        raise ValueError(f"{field}: must not be blank")
+        raise InputError(Reason("{field}：不能为空", field=field))
     if len(text) > MAX_NOTE:
-        raise ValueError(f"{field}: at most {MAX_NOTE} characters (got {len(text)})")
+        raise InputError(Reason("{field}：最多{limit}个字符（收到{got}个）", field=field, limit=MAX_NOTE,
+                                got=len(text)))
     if holds_nul(text):
-        raise ValueError(f"{field}: must not contain a NUL character")
+        raise InputError(Reason("{field}：不能含NUL字符", field=field))
     hidden = next(((at, char) for at, char in enumerate(text) if unshown(char)), None)
     if hidden is not None:
         at, char = hidden
-        raise ValueError(
-            f"{field}: must not contain control or invisible characters (U+{ord(char):04X} at character {at + 1})"
-        )
+        raise InputError(Reason("{field}：不能含控制字符或不可见字符（第{at}个字符U+{code}）", field=field,
+                                at=at + 1, code=f"{ord(char):04X}"))
     return text

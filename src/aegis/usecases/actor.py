@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from aegis.reasons import Explained
+from aegis.reasons import Explained, InputError, Reason
 
 
 class Role(StrEnum):
@@ -48,16 +48,16 @@ class Actor:
 
     def __post_init__(self) -> None:
         if not self.user_id.strip():
-            raise ValueError("user: a user id is needed (the audit log names who acted)")
+            raise InputError(Reason("user：须有用户名（审计日志记下是谁操作的）"))
         if self.role is Role.district_bureau and not self.district:
-            raise ValueError("district: a district bureau user needs a district")
+            raise InputError(Reason("district：分局用户须指明分局"))
         if self.role is Role.police_station and not self.station:
-            raise ValueError("station: a police-station user needs a station")
+            raise InputError(Reason("station：派出所用户须指明派出所"))
         if self.role in (Role.bank, Role.telco, Role.platform) and not self.institution:
-            raise ValueError("institution: an institution user needs an institution")
+            raise InputError(Reason("institution：机构用户须指明机构"))
         if len(self.label) > MAX_LABEL:
-            raise ValueError(f"user: '{self.label[:80]}' is longer than the {MAX_LABEL} characters the audit log "
-                             "keeps of who acted")
+            raise InputError(Reason("user：“{label}”超过审计日志记录操作人所留的{limit}个字符", label=self.label[:80],
+                                    limit=MAX_LABEL))
 
     @property
     def label(self) -> str:
@@ -78,9 +78,11 @@ class Actor:
             return station == self.station
         return False
 
-    def require(self, allowed: frozenset[Role] | set[Role], action: str) -> None:
+    def require(self, allowed: frozenset[Role] | set[Role], action: Reason) -> None:
+        """Refuses an actor whose role may not do ``action`` (a phrase such as Reason("开启资金追查"), "open a
+        chase" in English, that the refusal names)."""
         if self.role not in allowed:
-            raise PermissionDenied(f"role: {self.role.value} may not {action}")
+            raise PermissionDenied(Reason("role：{role}无权{action}", role=self.role.value, action=action))
 
     @property
     def sees_personal_data(self) -> bool:

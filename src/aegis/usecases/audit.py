@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from aegis.reasons import DEFAULT_LANG, Lang, Reason, render
+from aegis.reasons import DEFAULT_LANG, InputError, Lang, Reason, render
 from aegis.store.repositories import AuditLog
 from aegis.usecases.actor import Actor, Role, mask
 
@@ -57,9 +57,9 @@ def read_audit(engine: Engine, actor: Actor, *, subject_type: str | None = None,
                action: str | None = None, limit: int = 100, lang: Lang = DEFAULT_LANG) -> list[dict[str, Any]]:
     """The newest ``limit`` entries, newest first, filtered by subject and by action (a prefix: ``decision.``
     is every decision), reasons as text in ``lang``; masked unless the actor may see personal data."""
-    actor.require(READERS, "read the audit log")
+    actor.require(READERS, Reason("查看审计日志"))
     if not 1 <= limit <= 10_000:
-        raise ValueError(f"limit: must be from 1 to 10000 (got {limit})")
+        raise InputError(Reason("limit：须在1到{most}之间（收到{limit}）", most=10_000, limit=limit))
     log = AuditLog(engine)
     entries = [{**e, "reasons": render(e["reasons"], lang)}
                for e in log.recent(subject_type=subject_type, subject_id=subject_id, action_prefix=action,

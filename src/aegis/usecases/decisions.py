@@ -34,7 +34,7 @@ from aegis.events.models import Ident, Outside, PositiveMoney, Time, fraud_type_
 from aegis.events.numbers import canonical_number
 from aegis.features.official_numbers import is_official
 from aegis.names import CODE_NAMES, name_of
-from aegis.reasons import DEFAULT_LANG, Lang, Reason, loaded, yuan
+from aegis.reasons import DEFAULT_LANG, Lang, Reason, listing, loaded, yuan
 from aegis.store.repositories import AuditLog, RiskProfileRepository
 from aegis.store.schema import EVENT_TABLES
 from aegis.store.schema_warnings import warning
@@ -250,12 +250,13 @@ class Decider:
         """Refuse a role that may not ask for decisions on ``channel`` (:data:`DECIDERS`), before any work."""
         role = self.actor.role
         if role not in DECIDERS[channel]:
-            asked = ", ".join(sorted(r.value for r in DECIDERS[channel] if r is not Role.system))
+            asked = listing(sorted(r.value for r in DECIDERS[channel] if r is not Role.system))
             own = may_decide(role)
             raise PermissionDenied(
-                f"role: {role.value} may not ask for real-time decisions on {channel} (only {asked} may); "
-                + (f"{role.value} may decide: {', '.join(own)}" if own else
-                   f"{role.value} may ask for no real-time decision")
+                Reason("role：{role}无权请求对{channel}的实时决策（仅{asked}可以）；{role}可决策：{own}",
+                       role=role.value, channel=channel, asked=asked, own=listing(own)) if own else
+                Reason("role：{role}无权请求对{channel}的实时决策（仅{asked}可以）；{role}不能请求任何实时决策",
+                       role=role.value, channel=channel, asked=asked)
             )
 
     # -- evidence ---------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 
 from aegis.features.case_timelines import case_timelines, fraud_pace, pace_hours
 from aegis.features.victim_leads import Directory
+from aegis.reasons import MissingFile, Reason
 from aegis.store.repositories import EventRepository
 from aegis.usecases.actor import Actor, Role
 from aegis.usecases.warning_pipeline import store_directory
@@ -53,14 +54,14 @@ def pace_from_sim(sim_dir: Path, *, quantile: float = 0.1, min_cases: int = 5) -
     """The pace table of a simulated city (``aegis simulate``), from its reports and events."""
     events = sim_dir / "events"
     if not (events / "report.parquet").is_file():
-        raise FileNotFoundError(f"sim: {sim_dir} has no events/report.parquet (simulate a city first)")
+        raise MissingFile(Reason("sim：{sim}中没有events/report.parquet（请先模拟一座城市）", sim=str(sim_dir)))
     frames, directory, _ = read_sim_events(sim_dir)
     return _pace({**frames, "report": pd.read_parquet(events / "report.parquet")}, directory, quantile, min_cases)
 
 
 def pace_from_store(engine: Engine, actor: Actor, *, quantile: float = 0.1, min_cases: int = 5) -> dict[str, Any]:
     """The pace table from the store's reports and events (all jurisdictions: a city-wide policy figure)."""
-    actor.require(PACE_READERS, "measure fraud pace")
+    actor.require(PACE_READERS, Reason("测算诈骗节奏"))
     repo = EventRepository(engine)
     reports = repo.frame("report")
 

@@ -24,7 +24,7 @@ from aegis.detectors.text import TextDetector
 from aegis.features.account_profile import TransferGraph
 from aegis.features.number_profile import call_graph, canonical_numbers, profile_from_events
 from aegis.features.url_features import host_of
-from aegis.reasons import Reason, stored
+from aegis.reasons import InputError, Reason, stored
 from aegis.store.repositories import EventRepository, RiskProfileRepository
 from aegis.training.modelstore import load_model
 from aegis.usecases import Say
@@ -73,9 +73,9 @@ def refresh_profiles(
     policy's ``sender_content`` rule). With ``window``, only the events of that span before the latest stored
     one are read (a month of a city, not its whole history); entities quiet in the window keep the profile
     they had. The result's ``since`` says where the window began (None: all events)."""
-    actor.require({Role.system, Role.city_centre}, "refresh risk profiles")
+    actor.require({Role.system, Role.city_centre}, Reason("刷新风险画像"))
     if window is not None and window <= timedelta(0):
-        raise ValueError(f"window: must be positive (got {window})")
+        raise InputError(Reason("window：须为正（收到{window}）", window=str(window)))
     say = progress or (lambda _: None)
     chosen = dict(detectors or {})
 

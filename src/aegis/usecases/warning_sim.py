@@ -26,6 +26,7 @@ from aegis.features.victim_leads import (
     EntityRisk,
     risk_table,
 )
+from aegis.reasons import InputError, MissingFile, Reason
 from aegis.usecases.warning_pipeline import (
     LEAD_EVENT_KINDS,
     REMOTE_CONTROL_PACKAGES,
@@ -47,8 +48,8 @@ def sim_entity_risk(
     """Entity risk for a simulated city: its reports, simulated detector coverage from its truth, text model."""
     truth = sim_dir / "truth"
     if not (truth / "gangs.parquet").is_file():
-        raise FileNotFoundError(f"sim: {sim_dir} is not a simulated city (no truth/ folder; make one with "
-                                "`aegis simulate`)")
+        raise MissingFile(Reason("sim：{sim}不是模拟城市（没有truth/文件夹；请用`aegis simulate`生成）",
+                                 sim=str(sim_dir)))
     rng = np.random.default_rng(seed)
     gangs = pd.read_parquet(truth / "gangs.parquet").set_index("gang_id")["fraud_type"]
 
@@ -95,7 +96,7 @@ def sim_entity_risk(
 def read_sim_events(sim_dir: Path) -> tuple[dict[str, pd.DataFrame], Directory, pd.DataFrame]:
     events = sim_dir / "events"
     if not events.is_dir():
-        raise FileNotFoundError(f"sim: {sim_dir} has no events/ folder (simulate a city first)")
+        raise MissingFile(Reason("sim：{sim}中没有events/文件夹（请先模拟一座城市）", sim=str(sim_dir)))
     frames = {k: pd.read_parquet(events / f"{k}.parquet") for k in LEAD_EVENT_KINDS}
     person = pd.read_parquet(events / "person.parquet", columns=["person_id", "age", "district", "station"])
     directory = Directory.from_frames(
@@ -205,8 +206,8 @@ def evaluate_sim(
 
     victims = pd.read_parquet(sim_dir / "truth" / "victims.parquet").drop_duplicates("person_id")
     if victims.empty:  # before the replay's minutes: the figures are all about victims
-        raise ValueError(f"--sim: the city in {sim_dir} has no fraud victim to measure warnings against (simulate "
-                         "more people or days, or a higher --victims-per-10k-day)")
+        raise InputError(Reason("--sim：{sim}中的城市没有可用来衡量预警的诈骗受害人（请模拟更多的人或天数，"
+                                "或调高 --victims-per-10k-day）", sim=str(sim_dir)))
     loaded = load_model(model, "victim")
     pol = load_policy(policy)
     risk = sim_entity_risk(sim_dir, seed=risk_seed)

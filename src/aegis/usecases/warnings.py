@@ -69,7 +69,7 @@ def _now(now: datetime | None) -> datetime:
 
 def _scoped(query: Any, actor: Actor) -> Any:
     """Restrict a query on warnings to the actor's jurisdiction (三级联动)."""
-    actor.require(READERS, "work on warnings")
+    actor.require(READERS, Reason("处置预警"))
     if actor.city and actor.role is not Role.system:
         query = query.where(warning.c.city == actor.city)
     if actor.role is Role.police_station:
@@ -132,7 +132,7 @@ def raise_warnings(
     Idempotent: a retried request (same lead) changes nothing, and the database's unique ``open_key``
     guarantees one open warning per person and type even when two raisers race.
     """
-    actor.require(RAISERS, "raise warnings")
+    actor.require(RAISERS, Reason("生成预警"))
     policy = policy or load_policy()
     counts = {"opened": 0, "updated": 0, "unchanged": 0, "unknown_person": 0}
     with engine.connect() as connection:
@@ -300,7 +300,7 @@ def store_training_rows(engine: Engine, actor: Actor, *, risk: EntityRisk | None
     the model never warned teach it too: their leads are recomputed here, not read from past warnings.
     Returns the rows, the labels and what the model card should say. All jurisdictions: the city centre's job.
     """
-    actor.require(RAISERS, "retrain the warning model")
+    actor.require(RAISERS, Reason("重新训练预警模型"))
     frames, directory = _store_events(engine)
     pipeline = WarningPipeline(None, load_policy(), risk or store_entity_risk(engine), directory)
     found = [pipeline.features(batch) for batch in daily_batches(frames)]
@@ -386,7 +386,7 @@ def shown(row: dict[str, Any], lang: Lang = DEFAULT_LANG) -> dict[str, Any]:
 
 
 def get_warning(engine: Engine, actor: Actor, warning_id: str) -> dict[str, Any]:
-    actor.require(READERS, "read warnings")
+    actor.require(READERS, Reason("查看预警"))
     with engine.connect() as connection:
         row = _row(connection, actor, warning_id)
     row["history"] = [
@@ -416,7 +416,7 @@ def _step(
     now: datetime | None,
     request_key: str | None = None,
 ) -> dict[str, Any]:
-    actor.require(POLICE_ROLES, f"{action} warnings")
+    actor.require(POLICE_ROLES, _STEPS[action])
     with begin_write(engine) as connection:
         row = _row(connection, actor, warning_id, lock=True)
         _check_may_work(actor, row, action)
@@ -463,6 +463,9 @@ def _retried(connection: Connection, row: dict[str, Any], actor: Actor, action: 
         return bool(closer == actor.label)
     return False
 
+
+#: what each step of a warning's work is called where a role is refused it
+_STEPS = {"take": Reason("签收预警"), "contact": Reason("记录对预警对象的联系"), "close": Reason("结案预警")}
 
 _TIER = {Role.police_station: 0, Role.district_bureau: 1, Role.city_centre: 2, Role.system: 2}
 """how high in 三级联动 a role works: a warning's queue (station, district, city) says which tier must act"""
@@ -562,7 +565,7 @@ def escalate_overdue(
 ) -> list[dict[str, Any]]:
     """Move every warning of the actor's jurisdiction whose contact deadline passed up one tier; one already in
     the city centre's queue stays there with a new deadline. Each row returned says where it was (``from_queue``)."""
-    actor.require(frozenset({Role.system, Role.city_centre, Role.district_bureau}), "escalate warnings")
+    actor.require(frozenset({Role.system, Role.city_centre, Role.district_bureau}), Reason("升级预警"))
     policy, at = policy or load_policy(), _now(now)
     moved = []
     query = _scoped(select(warning.c.warning_id), actor).where(
@@ -651,7 +654,7 @@ def raise_warnings_for_city(
     amount) is first learnt from the older transfers: in its window it raises what a whole replay raises."""
     from aegis.training.modelstore import load_model
 
-    actor.require(RAISERS, "raise warnings")
+    actor.require(RAISERS, Reason("生成预警"))
     if window is not None and window <= timedelta(0):
         raise WarningsError(Reason("window：须为正数（收到{window}）", window=window))
     repo = EventRepository(engine)

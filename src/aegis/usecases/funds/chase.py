@@ -19,7 +19,7 @@ from aegis.actions.orders import (
     stable_id,
 )
 from aegis.funds import Seed
-from aegis.reasons import Reason, as_reason
+from aegis.reasons import NotFound, Reason, as_reason, listing
 from aegis.store.engine import begin_write
 from aegis.store.repositories import AuditLog
 from aegis.store.schema_funds import fund_chase, fund_chase_seed, fund_order
@@ -63,7 +63,7 @@ def open_chase(
 
     Idempotent: the chase id is derived from the loss transfers, so opening the same chase again returns it.
     """
-    actor.require(CHASE_ROLES, "open a funds chase")
+    actor.require(CHASE_ROLES, Reason("开启资金追查"))
     policy = policy or load_policy()
     now = _now(now)
     data = data or FundsData.from_store(engine)
@@ -85,7 +85,7 @@ def open_chase(
     rows = data.index.rows_of(s.event_id for s in seeds)
     missing = [s.event_id for s in seeds if s.event_id not in rows]
     if missing:
-        raise LookupError(f"loss transfers not found: {', '.join(map(str, missing))}")
+        raise NotFound(Reason("loss_transfers：找不到损失转账{missing}", missing=listing(map(str, missing))))
     not_yuan: dict[str, str] = {}
     if report_event_id is None:
         data.check_losses(victim, rows)  # a report's losses are found from the victim's own accounts
@@ -191,7 +191,7 @@ def _report_chase_again(engine: Engine, actor: Actor, chase_id: str, seeds: Sequ
 
 def get_chase(engine: Engine, actor: Actor, chase_id: str) -> ChaseView:
     """The whole chase, every bank's orders included: for the city centre only."""
-    actor.require(CHASE_ROLES, "see a whole chase (banks see their own orders)")
+    actor.require(CHASE_ROLES, Reason("查看整条追查（银行只看本行的指令）"))
     with engine.connect() as conn:
         chase = _chase(conn, chase_id)
         orders = conn.execute(
@@ -214,7 +214,7 @@ def list_orders(
     bank: str | None = None,
 ) -> list[OrderView]:
     """Orders, newest first. A bank sees only the orders for its own accounts."""
-    bank = _bank_scope(actor, bank, "orders", "list orders")
+    bank = _bank_scope(actor, bank, Reason("指令"), Reason("列出止付冻结指令"))
     check_one_of("state", state, [s.value for s in OrderState])
     query = select(fund_order).order_by(fund_order.c.issued_at.desc(), fund_order.c.order_id)
     if chase_id:
@@ -243,7 +243,7 @@ def retrace(
     more of the victims' money get a supplementary stop-payment (追加止付) for the difference. Idempotent: a
     retrace that finds nothing new issues nothing. Returns the new orders.
     """
-    actor.require(CHASE_ROLES, "trace a chase again")
+    actor.require(CHASE_ROLES, Reason("重新追踪资金"))
     policy = policy or load_policy()
     now = _now(now)
     data = data or FundsData.from_store(engine)
@@ -300,7 +300,7 @@ def add_losses(
     The transfers belong to the chase's victim unless ``victim`` names another (a victim of the same gang
     whose money went the same way). Transfers already in the chase are skipped, so a retry adds nothing.
     """
-    actor.require(CHASE_ROLES, "add losses to a chase")
+    actor.require(CHASE_ROLES, Reason("为追查补充损失"))
     if not loss_transfers:
         raise ChaseError(Reason("loss_transfers：请至少给出一笔转账的事件编号"))
     now = _now(now)
@@ -308,7 +308,7 @@ def add_losses(
     rows = data.index.rows_of(loss_transfers)
     missing = [e for e in loss_transfers if e not in rows]
     if missing:
-        raise LookupError(f"loss transfers not found: {', '.join(map(str, missing))}")
+        raise NotFound(Reason("loss_transfers：找不到损失转账{missing}", missing=listing(map(str, missing))))
     with begin_write(engine) as conn:
         chase = _chase(conn, chase_id)
         known = {s["event_id"] for s in chase["seeds"]}

@@ -11,6 +11,7 @@ from aegis.actions.orders import (
     FundsPolicy,
     load_policy,
 )
+from aegis.reasons import Reason
 from aegis.store.engine import begin_write
 from aegis.store.repositories import AuditLog, conflict_insert
 from aegis.store.schema_funds import bank_contact
@@ -20,7 +21,7 @@ from aegis.usecases.funds.records import CHASE_ROLES, _bank_scope, _now
 
 def load_bank_contacts(engine: Engine, actor: Actor, policy: FundsPolicy | None = None) -> int:
     """Store the policy's bank duty posts (replacing stored ones of the same bank and role)."""
-    actor.require(CHASE_ROLES, "set bank contacts")
+    actor.require(CHASE_ROLES, Reason("设置银行联系人"))
     policy = policy or load_policy()
     now = datetime.now(UTC)
     rows = [
@@ -53,7 +54,7 @@ def bank_contacts(
     """Duty posts per bank with whether each is on duty at ``at``; a bank sees only its own."""
     from aegis.actions.orders import Contact
 
-    bank = _bank_scope(actor, bank, "contacts", "see bank contacts")
+    bank = _bank_scope(actor, bank, Reason("联系人"), Reason("查看银行联系人"))
     at = _now(at)
     query = select(bank_contact).order_by(bank_contact.c.bank, bank_contact.c.role)
     if bank:

@@ -14,7 +14,7 @@ from aegis.actions.orders import (
     FundsPolicy,
 )
 from aegis.funds import Seed, TransferIndex
-from aegis.reasons import Reason
+from aegis.reasons import MissingFile, NotFound, Reason
 from aegis.store.repositories import EventRepository
 from aegis.usecases.actor import mask
 from aegis.usecases.funds.records import FOREIGN_CURRENCY, ChaseError
@@ -56,9 +56,8 @@ class FundsData:
     def from_sim(cls, sim_dir: Path) -> FundsData:
         events = Path(sim_dir) / "events"
         if not (events / "transfer.parquet").is_file():
-            raise FileNotFoundError(
-                f"{events / 'transfer.parquet'}: no such file (is {sim_dir} a simulator output?)"
-            )
+            raise MissingFile(Reason("{path}：没有这个文件（{sim}是模拟器的输出吗？）",
+                                     path=str(events / "transfer.parquet"), sim=str(sim_dir)))
         return cls(
             transfers=pd.read_parquet(events / "transfer.parquet",
                                       columns=[*TRANSFER_COLUMNS, "channel", "currency"]),
@@ -122,7 +121,7 @@ class FundsData:
         from an account the victim opened (the store's account openings)."""
         own = set(self.openings.loc[self.openings["person_id"] == victim, "account"])
         if not own:
-            raise LookupError(f"victim {victim}: no account opened by this person in the store")
+            raise NotFound(Reason("victim {victim}：库中没有此人开立的账户", victim=victim))
         for event_id, row in rows.items():
             payer = self.index.account_label(int(self.index.payer[row]))
             if payer not in own:
@@ -152,7 +151,7 @@ class FundsData:
             self.reports[self.reports["event_id"] == report_event_id] if len(self.reports) else self.reports
         )
         if not len(rows):
-            raise LookupError(f"report {report_event_id}: no such report")
+            raise NotFound(Reason("report {report}：没有这条报案", report=report_event_id))
         report = rows.iloc[0]
         payees = set(report["accounts"] if report["accounts"] is not None else [])
         if not payees:

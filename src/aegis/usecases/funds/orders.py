@@ -203,7 +203,7 @@ def escalate(
 ) -> list[OrderView]:
     """Follow every executed stop-payment of the chase with a freeze of the amount it held. A stop-payment whose
     hold has run out is marked expired instead: the money is the account holder's again."""
-    actor.require(CHASE_ROLES, "order a freeze")
+    actor.require(CHASE_ROLES, Reason("下达冻结指令"))
     policy = policy or load_policy()
     now = _now(now)
     with begin_write(engine) as conn:
@@ -253,7 +253,7 @@ def release(
     """Lift an executed hold (unfreeze: the money stays with the account holder), with the reason. The same
     release sent again (a retry: the same officer, the same reason) changes nothing; any other release of a
     released hold is refused, as one the freeze that took it over released: that freeze still holds the money."""
-    actor.require(CHASE_ROLES, "release a hold")
+    actor.require(CHASE_ROLES, Reason("解除止付或冻结"))
     reason = person_text("reason", reason)
     if not reason:
         raise ChaseError(Reason("reason：解除控制须说明理由"))
@@ -278,7 +278,7 @@ def _released_by(conn: Connection, order: Any, actor: Actor, reason: str) -> boo
 
 def expire_orders(engine: Engine, actor: Actor, *, now: datetime | None = None) -> list[str]:
     """Mark executed holds whose period has run out as expired; returns their ids."""
-    actor.require(CHASE_ROLES, "expire holds")
+    actor.require(CHASE_ROLES, Reason("处理到期的止付和冻结"))
     now = _now(now)
     with begin_write(engine) as conn:
         return _expire(conn, actor, now)
@@ -312,7 +312,7 @@ def return_funds(engine: Engine, actor: Actor, chase_id: str, *, now: datetime |
     what each victim lost and has not yet got back, and the freezes become ``returned``. A freeze whose period
     ran out is marked expired first and returns nothing.
     """
-    actor.require(CHASE_ROLES, "return frozen funds")
+    actor.require(CHASE_ROLES, Reason("返还冻结资金"))
     now = _now(now)
     with begin_write(engine) as conn:
         _chase(conn, chase_id)

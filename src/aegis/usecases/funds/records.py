@@ -28,7 +28,7 @@ from aegis.actions.orders import (
 )
 from aegis.funds import Seed, TraceResult, trace
 from aegis.funds.rules import Ledger
-from aegis.reasons import Explained, Reason, stored
+from aegis.reasons import Explained, InputError, NotFound, Reason, stored
 from aegis.store.repositories import AuditLog, conflict_insert
 from aegis.store.schema_funds import bank_contact, fund_chase, fund_order
 from aegis.usecases.actor import Actor, PermissionDenied, Role
@@ -55,12 +55,13 @@ class ChangedMeanwhile(ChaseError):
 
 
 # -- helpers -------------------------------------------------------------------------------------------------
-def _bank_scope(actor: Actor, bank: str | None, what: str, action: str) -> str | None:
+def _bank_scope(actor: Actor, bank: str | None, what: Reason, action: Reason) -> str | None:
     """The bank a listing of ``what`` is limited to: a bank user sees only its own (asking for another bank's is
     refused); the chase roles (who may ``action``) see every bank, or the one they ask for."""
     if actor.role is Role.bank:
         if bank is not None and bank != actor.institution:
-            raise PermissionDenied(f"bank: {actor.institution} may not see the {what} of {bank}")
+            raise PermissionDenied(Reason("bank：{mine}无权查看{bank}的{what}", mine=actor.institution, bank=bank,
+                                          what=what))
         return actor.institution
     actor.require(CHASE_ROLES, action)
     return bank
@@ -70,7 +71,7 @@ def _now(now: datetime | None) -> datetime:
     if now is None:
         return datetime.now(UTC)
     if now.tzinfo is None:
-        raise ValueError("now: give a timezone-aware time")
+        raise InputError(Reason("now：须给出带时区的时间"))
     return now
 
 
@@ -266,14 +267,14 @@ def _move(
 def _order(conn: Connection, oid: str) -> Any:
     row = conn.execute(select(fund_order).where(fund_order.c.order_id == oid)).first()
     if row is None:
-        raise LookupError(f"order {oid}: no such order")
+        raise NotFound(Reason("order {order}：没有这条指令", order=oid))
     return row
 
 
 def _chase(conn: Connection, chase_id: str) -> dict[str, Any]:
     row = conn.execute(select(fund_chase).where(fund_chase.c.chase_id == chase_id)).first()
     if row is None:
-        raise LookupError(f"chase {chase_id}: no such chase")
+        raise NotFound(Reason("chase {chase}：没有这次追查", chase=chase_id))
     return dict(row._mapping)
 
 
@@ -286,7 +287,8 @@ def _check_bank(actor: Actor, order: Any) -> None:
     if actor.role is Role.system:
         return
     if actor.role is not Role.bank:
-        raise PermissionDenied(f"role: {actor.role.value} may not answer an order for a bank")
+        raise PermissionDenied(Reason("role：{role}无权代银行答复指令", role=actor.role.value))
     if actor.institution != order.bank:
         # which bank it is for is that bank's business: the refusal does not name it
-        raise PermissionDenied(f"order {order.order_id}: it is not an order for {actor.institution}")
+        raise PermissionDenied(Reason("order {order}：不是发给{bank}的指令", order=order.order_id,
+                                      bank=actor.institution))

@@ -8,6 +8,7 @@ from decimal import Decimal
 from pydantic import BaseModel
 from sqlalchemy import Engine, select
 
+from aegis.reasons import InputError, Reason
 from aegis.store.schema import EVENT_TABLES
 from aegis.store.schema_funds import fund_chase
 from aegis.usecases.actor import Actor
@@ -30,9 +31,9 @@ class ReportView(BaseModel):
 
 def list_reports(engine: Engine, actor: Actor, *, chased: bool | None = None, limit: int = 100) -> list[ReportView]:
     """Reports, newest first; ``chased`` True or False keeps those with or without a chase."""
-    actor.require(CHASE_ROLES, "list reports for chases")
+    actor.require(CHASE_ROLES, Reason("列出可追查的报案"))
     if not 1 <= limit <= MAX_LIMIT:
-        raise ValueError(f"limit: must be from 1 to {MAX_LIMIT} (got {limit})")
+        raise InputError(Reason("limit：须在1到{most}之间（收到{limit}）", most=MAX_LIMIT, limit=limit))
     report = EVENT_TABLES["report"]
     query = (
         select(report.c.event_id, report.c.time, report.c.victim_id, report.c.fraud_type, report.c.loss,
