@@ -58,3 +58,28 @@ def test_quality_splits_recall_by_the_fraud_entities_that_acted():
     # "d" acted but is no fraud; "c" is fraud but did nothing: neither counts among the acting fraud
     assert (quality["active_fraud"], quality["active_recall"]) == (2, 0.5)
     assert "active_recall" not in _quality(truth, scores)
+
+
+def test_the_demo_replaces_only_its_own_folder(tmp_path):
+    """A folder with someone's files is refused, untouched; an earlier demo's loses what that demo wrote only."""
+    from typer.testing import CliRunner
+
+    from aegis.cli.main import app
+    from aegis.usecases.demo import MARK, _clear_workdir
+
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("important")
+    refused = CliRunner().invoke(app, ["demo", "--workdir", str(mine)])
+    assert refused.exit_code == 2 and refused.stderr.startswith(f"错误：--workdir：{mine}不是空的"), refused.output
+    assert [p.name for p in mine.iterdir()] == ["notes.txt"] and (mine / "notes.txt").read_text() == "important"
+    english = CliRunner().invoke(app, ["demo", "--workdir", str(mine / "notes.txt"), "--lang", "en"])
+    assert english.exit_code == 2 and "is a file, where a folder is needed" in english.stderr
+
+    earlier = tmp_path / "earlier"
+    _clear_workdir(earlier)  # a new folder is made and marked
+    (earlier / "city" / "events").mkdir(parents=True)
+    (earlier / "aegis.db").write_text("old store")
+    (earlier / "readme.txt").write_text("kept")
+    _clear_workdir(earlier)
+    assert sorted(p.name for p in earlier.iterdir()) == sorted([MARK, "readme.txt"])

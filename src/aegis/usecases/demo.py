@@ -21,7 +21,7 @@ from aegis.decisions.policy import Action
 from aegis.features.url_features import host_of
 from aegis.ingest import ingest_file
 from aegis.names import named
-from aegis.reasons import Reason
+from aegis.reasons import InputError, Reason
 from aegis.simulate import SimConfig, simulate
 from aegis.store import AuditLog, open_engine
 from aegis.usecases import Say
@@ -85,10 +85,36 @@ def _laundering_accounts(sim_dir: Path) -> set[str]:
     return set(moved["payer_account"].astype(str)) | set(moved["payee_account"].astype(str))
 
 
+MARK = ".aegis-demo"
+"""the file a demo leaves in its folder: the folder is a demo's, and the next demo may replace what it wrote"""
+
+_WRITTEN = ("city", "aegis.db", "aegis.db-journal", "aegis.db-wal", "aegis.db-shm")
+"""what a demo writes in its folder (the city, the SQLite store and SQLite's side files)"""
+
+
+def _clear_workdir(workdir: Path) -> None:
+    """Make ``workdir`` ready for a demo: a missing or empty folder is used as it is; a folder an earlier demo
+    left (:data:`MARK`) loses what that demo wrote and keeps anything else. Any other folder is refused, not
+    emptied: ``--workdir var`` would otherwise delete the store beside it, ``--workdir .`` the checkout."""
+    if workdir.exists() and not workdir.is_dir():
+        raise InputError(Reason("--workdir：{path}是文件，此处需要文件夹", path=str(workdir)))
+    if workdir.is_dir() and any(workdir.iterdir()) and not (workdir / MARK).is_file():
+        raise InputError(Reason("--workdir：{path}不是空的，也不是此前演示留下的文件夹（演示会在其中写入city/和"
+                                "aegis.db）：请给出空文件夹或新文件夹", path=str(workdir)))
+    for name in _WRITTEN:
+        written = workdir / name
+        if written.is_dir() and not written.is_symlink():
+            shutil.rmtree(written)
+        elif written.exists() or written.is_symlink():
+            written.unlink()
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / MARK).write_text("aegis demo\n", encoding="utf-8")
+
+
 def run_demo(config: DemoConfig, say: Say | None = None) -> dict[str, Any]:
     say = say or (lambda _: None)
     sim_dir, db = config.workdir / "city", config.workdir / "aegis.db"
-    shutil.rmtree(config.workdir, ignore_errors=True)
+    _clear_workdir(config.workdir)
     summary: dict[str, Any] = {"city": {"people": config.people, "days": config.days, "seed": config.seed}}
 
     say(Reason("模拟一座{people:,}人的城市，共{days}天", people=config.people, days=config.days))
