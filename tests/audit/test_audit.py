@@ -27,6 +27,16 @@ def test_masking_keeps_the_shape_of_identifiers_and_nothing_else() -> None:
     assert masked_text("回电139-1234-5678或+86 139 1234 5678") == "回电139******5678或+86 139******5678"
     assert masked_text("卡号6222 0204 2421 0048，2026-10-01 10:00") == "卡号622************0048，2026-10-01 10:00"
     assert masked_text("身份证350203 19800101 001X、139.1234.5678") == "身份证350*************001X、139******5678"
+    # as people write them: a Chinese keyboard's full-width hyphen and space, dashes, brackets, slashes, spaced
+    # separators, a card grouped 4-4-4-5 or by dots and underscores, a landline with its area code
+    for written in ("139－1234－5678", "139\u30001234\u30005678", "(139)1234-5678", "139—1234—5678", "139/1234/5678",
+                    "139 - 1234 - 5678", "139  1234  5678", "6222 0200 0000 00012", "6222.0200.0000.0001",
+                    "6222_0200_0000_0001", "(010)1234-5678", "0592-1234567", "１３９１２３４５６７８"):
+        shown = masked_text(f"家属电话{written}。")
+        assert shown.startswith("家属电话") and shown.endswith("。") and "*" in shown, written
+        assert sum(c.isdigit() for c in shown) <= 8, shown  # the first three and the last four (five) are kept
+    for kept in ("2026-10-01 10:00", "2026/10/01", "1,929.22元", "12:30:45", "09:30-10:45", "0.5-1.2万", "编号012-345"):
+        assert masked_text(kept) == kept
 
 
 def test_the_ids_aegis_makes_are_records_not_people_and_stay_readable() -> None:

@@ -19,14 +19,25 @@ from aegis.usecases.actor import Actor, Role, mask
 
 READERS = frozenset({Role.city_centre, Role.auditor})
 
-_IDENTIFIER = re.compile(r"(?<!\d)(?:1\d{2}[ .+-]\d{4}[ .+-]\d{4}|\d{4}(?:[ -]\d{4}){3}(?:[ -]\d{1,4})?"
-                         r"|\d{6}(?:[ -]?\d){11}[\dXx]|\d[\d*]{5,}[\dXx])(?!\d)")
+_SEP = r"[ \t\u3000.+_/\\·()（）\-\u2010-\u2015\u2212\uff0d]{1,3}"
+"""what people put between the groups of a number: spaces (an ideographic one too), dots, slashes, underscores,
+brackets (a mobile number's first three in them: (139)1234-5678) and any hyphen or dash, a Chinese keyboard's
+full-width one (139－1234－5678) and an em dash (139—1234—5678) among them; up to three of them together
+(139 - 1234 - 5678)"""
+
+_IDENTIFIER = re.compile(
+    rf"(?<!\d)(?:1\d{{2}}(?:{_SEP})?\d{{4}}(?:{_SEP})?\d{{4}}|0\d{{2,3}}(?:{_SEP})?\d{{3,4}}(?:{_SEP})?\d{{4}}"
+    rf"|\d{{4}}(?:{_SEP}\d{{3,6}}){{2,4}}"
+    rf"|\d{{6}}(?:(?:{_SEP})?\d){{11}}[\dXx]|\d[\d*]{{5,}}[\dXx])(?!\d)"
+)
 """a phone, card or ID number wherever it stands, in a subject, a reason or a detail, letters beside it or not
 (tel13912345678, ID3502...): seven or more digits in a row (an ID number may end in X; one already masked has
-stars inside), a mobile number written 139-1234-5678, 139 1234 5678, 139.1234.5678 or 139+1234+5678 (a query
-string's space), a card written in groups of four, an ID written in groups (350203 19800101 001X). Dates
-(2026-10-01) and times are neither. A source's own id that holds seven digits in a row is masked too: the safe
-side."""
+stars inside; full-width digits are digits too), a mobile number written in its three groups with any of
+:data:`_SEP` between them (139-1234-5678, 139 1234 5678, 139.1234.5678, 139+1234+5678 as a query string's space,
+139－1234－5678), a landline with its area code ((010)1234-5678, 0592-1234567), a card written in groups (of
+four, the last of up to six: 6222 0200 0000 00012), an ID written in groups (350203 19800101 001X). Dates
+(2026-10-01: groups of two) and times are neither. A source's own id that
+holds seven digits in a row is masked too: the safe side."""
 
 _AEGIS_ID = re.compile(r"(?<![\w-])[A-Za-z]{2,3}-(?=[0-9]*[a-f])[0-9a-f]{20}(?:[0-9a-f]{4})?(?![\w-])")
 """the ids Aegis makes (CH-, OR-, RB-, wrn- and a 10-byte digest; an event's kind and a 12-byte digest): they
