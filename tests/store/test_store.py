@@ -2,7 +2,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import Engine, event, insert, inspect, text
+from sqlalchemy import Engine, event, insert, inspect, select, text
 from sqlalchemy.exc import DBAPIError
 
 from aegis.events import Transfer
@@ -137,6 +137,23 @@ def test_audit_log_appends_and_offers_no_update(engine):
     if engine.dialect.name == "postgresql":
         with pytest.raises(DBAPIError, match="audit_log is append-only"), engine.begin() as conn:
             conn.execute(text("TRUNCATE audit_log"))
+
+
+def test_a_domain_and_a_long_events_lead_are_stored_whole(engine):
+    """A URL decision's subject is its domain, up to 253 characters; a lead's id an event's (up to 80) and its
+    kind: PostgreSQL's VARCHAR(80) refused both, failing the batch they came in (migration 0010 widens them)."""
+    from aegis.store.schema_warnings import warning_lead
+
+    domain = ".".join(["a" * 63] * 3 + ["b" * 61])
+    assert len(domain) == 253
+    AuditLog(engine).append(actor="system", action="decision.url.block", subject_type="domain", subject_id=domain,
+                            reasons=["钓鱼网站"])
+    assert [e["subject_id"] for e in AuditLog(engine).entries("domain", domain)] == [domain]
+    lead = f"{'e' * 80}:sms"
+    with engine.begin() as conn:
+        conn.execute(warning_lead.insert().values(warning_id="wrn-1", lead_id=lead, time=datetime.now(UTC),
+                                                  probability=0.9, level="high"))
+        assert conn.execute(select(warning_lead.c.lead_id)).scalar_one() == lead
 
 
 def test_default_url_is_embedded_sqlite(tmp_path, monkeypatch):

@@ -29,7 +29,7 @@ from sqlalchemy import (
 )
 
 from aegis.events.models import EVENT_TYPES, Record
-from aegis.store.types import Money, UtcDateTime
+from aegis.store.types import Money, UtcDateTime, widened
 
 metadata = MetaData(
     naming_convention={
@@ -114,7 +114,8 @@ audit_log = Table(
     Column("actor", String(64), nullable=False),
     Column("action", String(64), nullable=False),
     Column("subject_type", String(32), nullable=False),
-    Column("subject_id", String(80), nullable=False),
+    # a number, an account, a person, a domain (up to 253 characters) or a record of Aegis (migration 0010)
+    Column("subject_id", widened(256, declared=80), nullable=False),
     Column("reasons", JSON, nullable=False),
     Column("details", JSON, nullable=False),
     # a caller's own id for the request behind the entry (a decision request's request_id): a retry of the

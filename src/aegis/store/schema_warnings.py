@@ -13,7 +13,7 @@ from __future__ import annotations
 from sqlalchemy import JSON, Column, Float, Index, Integer, String, Table, UniqueConstraint
 
 from aegis.store.schema import metadata
-from aegis.store.types import UtcDateTime
+from aegis.store.types import UtcDateTime, widened
 
 warning = Table(
     "warning",
@@ -39,7 +39,7 @@ warning = Table(
     Column("contact_channel", String(16), nullable=True),
     Column("outcome", String(24), nullable=True),
     Column("lead_count", Integer, nullable=False, default=1),
-    Column("last_lead_id", String(80), nullable=True),
+    Column("last_lead_id", widened(128, declared=80), nullable=True),
     Column("first_lead_at", UtcDateTime, nullable=False),
     Column("last_lead_at", UtcDateTime, nullable=False),
     Column("policy_version", String(32), nullable=False),
@@ -60,7 +60,8 @@ warning_lead = Table(
     "warning_lead",
     metadata,
     Column("warning_id", String(40), primary_key=True),
-    Column("lead_id", String(80), primary_key=True),
+    # an event's id (up to 80 characters), a colon and the lead's kind (migration 0010)
+    Column("lead_id", widened(128, declared=80), primary_key=True),
     Column("time", UtcDateTime, nullable=False),
     Column("probability", Float, nullable=False),
     Column("level", String(8), nullable=False),

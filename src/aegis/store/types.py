@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime
+from sqlalchemy import BigInteger, DateTime, String
 from sqlalchemy.engine import Dialect
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.types import TypeDecorator, TypeEngine
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -45,3 +45,11 @@ class Money(TypeDecorator[Decimal]):
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
         return None if value is None else Decimal(int(value)) / 100
+
+
+def widened(length: int, declared: int) -> TypeEngine[str]:
+    """A ``VARCHAR(length)`` column first declared ``VARCHAR(declared)``, widened by a migration on PostgreSQL
+    only: SQLite does not enforce a VARCHAR's length (the longer values fit as they are), and changing the type
+    there would copy the whole table, the audit log's append-only triggers with it. So the declared length stays
+    on SQLite, and the schema says so, as its migrations built it."""
+    return String(length).with_variant(String(declared), "sqlite")
