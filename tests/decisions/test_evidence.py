@@ -83,3 +83,9 @@ def test_a_policy_with_an_impossible_rule_is_refused_by_field(tmp_path) -> None:
     with pytest.raises(PolicyError, match=r"p\.yaml: channels: no thresholds for call, transfer, url; unknown "
                                           r"channel cal \(the channels are sms, call, url, transfer\)$"):
         load_policy(path)
+    # a file that is no YAML is named with the parser's complaint and where it is, in one line
+    path.write_text('version: "x"\nchannels: [sms\nwarn: 1\n')
+    with pytest.raises(PolicyError) as refused:
+        load_policy(path)
+    assert "\n" not in str(refused.value) and str(refused.value).startswith("p.yaml: not valid YAML (expected ")
+    assert str(refused.value).endswith("at line 3, column 5)")

@@ -24,7 +24,7 @@ def read_policy_file(path: Path, model: type[M], name: str | None = None) -> M:
     try:
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
-        raise PolicyError(f"{shown}: not valid YAML ({exc})") from None
+        raise PolicyError(f"{shown}: not valid YAML ({_yaml_problem(exc)})") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise PolicyError(f"{shown}: cannot be read ({exc})") from None
     try:
@@ -33,3 +33,10 @@ def read_policy_file(path: Path, model: type[M], name: str | None = None) -> M:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "(the whole file)"
         raise PolicyError(f"{shown}: {where}: {first['msg'].removeprefix('Value error, ')}") from None
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """The parser's complaint in one line with where it is (line 3, column 5), not its multi-line dump."""
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    return f"{problem} at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else problem
