@@ -119,6 +119,12 @@ ACTION_NAMES: dict[str, Reason] = {
     "chase.add_losses": Reason("追查补充损失"),
     "order.{kind}.{state}": Reason("{kind}指令{state}"),
     "bank_contact.load": Reason("载入银行值班岗位"),
+    # officers shown personal data (a read that showed none, a system job's or a masked reader's is not logged)
+    "warning.list": Reason("查看预警列表"),
+    "warning.read": Reason("查看预警详情"),
+    "chase.read": Reason("查看资金追查"),
+    "order.list": Reason("查看止付冻结指令"),
+    "report.list": Reason("查看报案列表"),
     # the log itself
     "audit.read": Reason("查阅审计日志"),
 }

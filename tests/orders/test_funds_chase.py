@@ -691,3 +691,20 @@ def test_cli_shows_a_chase_expires_holds_and_returns_as_json(engine: Engine) -> 
                                         "--institution", "bank-C"])
     assert chinese.exit_code == 2
     assert chinese.stderr.strip() == "错误：--held：只有执行（execute）答复填写金额，reject不填"
+
+
+def test_the_centre_shown_orders_and_reports_is_in_the_audit_log_and_a_bank_is_not(engine: Engine, city: dict) -> None:
+    view = funds.open_chase(engine, CITY, report_event_id=report_id(engine), now=minutes(60))
+    log = AuditLog(engine)
+    before = len(log.entries())
+    funds.list_orders(engine, BANK_C)  # its own customers' accounts: nothing a bank did not know
+    assert len(log.entries()) == before
+    orders = funds.list_orders(engine, CITY, chase_id=view.chase_id)
+    funds.get_chase(engine, CITY, view.chase_id)
+    reports = funds.list_reports(engine, CITY)
+    listed, read, reported = log.entries()[before:]
+    assert (listed["action"], listed["subject_type"], listed["subject_id"]) == ("order.list", "chase", view.chase_id)
+    assert listed["details"]["ids"] == [o.order_id for o in orders] and listed["actor"] == CITY.label
+    assert (read["action"], read["subject_id"], read["details"]["orders"]) == ("chase.read", view.chase_id,
+                                                                               len(orders))
+    assert reported["action"] == "report.list" and reported["details"]["ids"] == [r.event_id for r in reports]

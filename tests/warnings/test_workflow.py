@@ -69,6 +69,26 @@ def test_a_station_never_sees_or_touches_another_stations_warnings(city: Engine)
         uc.raise_warnings(city, station_actor("P1"), [request()])
 
 
+def test_an_officer_shown_warnings_is_in_the_audit_log_and_a_system_job_is_not(city: Engine) -> None:
+    uc.raise_warnings(city, SYSTEM, [request(person=p, lead=p) for p in RESIDENTS], now=T0)
+    log = AuditLog(city)
+    before = len(log.entries())
+    assert len(uc.list_warnings(city, SYSTEM)) == 3  # a job's reads are no person's
+    assert uc.list_warnings(city, station_actor("P1", "o2"), level="high") == []  # nor is a list that showed none
+    assert len(log.entries()) == before
+    officer = station_actor("P1")
+    wid = uc.list_warnings(city, officer, open_only=True)[0]["warning_id"]
+    uc.get_warning(city, officer, wid)
+    listed, read = log.entries()[before:]
+    assert (listed["action"], listed["actor"], listed["subject_id"]) == ("warning.list", officer.label, "*")
+    assert listed["details"]["ids"] == [wid] and listed["details"]["shown"] == 1
+    assert listed["details"]["open_only"] is True
+    assert (read["action"], read["subject_type"], read["subject_id"]) == ("warning.read", "warning", wid)
+    assert render(read["reasons"], "en") == ["shown personal data"]
+    # the warning's own history stays what was done about it, not who looked
+    assert [h["action"] for h in uc.get_warning(city, officer, wid)["history"]] == ["warning.raise"]
+
+
 def test_workflow_steps_outcome_and_audit(city: Engine) -> None:
     uc.raise_warnings(city, SYSTEM, [request()], now=T0)
     officer = station_actor("P1")

@@ -37,6 +37,7 @@ from aegis.store.schema import EVENT_TABLES, audit_log
 from aegis.store.schema_warnings import warning, warning_lead
 from aegis.usecases import Say, check_one_of, person_text
 from aegis.usecases.actor import POLICE_ROLES, Actor, PermissionDenied, Role
+from aegis.usecases.audit import record_read
 from aegis.usecases.warning_pipeline import (
     LEAD_EVENT_KINDS,
     WarningPipeline,
@@ -367,7 +368,11 @@ def list_warnings(
         query = query.where(warning.c.level == level)
     with engine.connect() as connection:
         rows = [dict(r) for r in connection.execute(query.order_by(warning.c.deadline).limit(limit)).mappings()]
-    return sorted(rows, key=lambda r: (LEVELS.index(r["level"]), r["deadline"]))
+    rows.sort(key=lambda r: (LEVELS.index(r["level"]), r["deadline"]))
+    record_read(engine, actor, action="warning.list", subject_type="warning", subject_id="*",
+                shown=[r["warning_id"] for r in rows],
+                details={"status": status, "queue": queue, "level": level, "open_only": open_only, "limit": limit})
+    return rows
 
 
 #: the coded fields of a warning that people read by name
@@ -389,9 +394,9 @@ def get_warning(engine: Engine, actor: Actor, warning_id: str) -> dict[str, Any]
     actor.require(READERS, Reason("查看预警"))
     with engine.connect() as connection:
         row = _row(connection, actor, warning_id)
-    row["history"] = [
+    row["history"] = [  # what was done about the warning; who read it is the audit log's business
         {"at": e["at"], "actor": e["actor"], "action": e["action"], "reasons": e["reasons"], "details": e["details"]}
-        for e in AuditLog(engine).entries("warning", warning_id)
+        for e in AuditLog(engine).entries("warning", warning_id) if e["action"] not in READS
     ]
     with engine.connect() as connection:
         leads = connection.execute(
@@ -401,7 +406,13 @@ def get_warning(engine: Engine, actor: Actor, warning_id: str) -> dict[str, Any]
             .order_by(warning_lead.c.time, warning_lead.c.lead_id)
         ).mappings().all()
     row["leads"] = [dict(lead) for lead in leads]
+    record_read(engine, actor, action="warning.read", subject_type="warning", subject_id=warning_id,
+                shown=[warning_id])
     return row
+
+
+READS = frozenset({"warning.list", "warning.read"})
+"""the audit log's entries for officers shown a warning, not steps of its work"""
 
 
 def _step(

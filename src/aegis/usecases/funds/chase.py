@@ -25,6 +25,7 @@ from aegis.store.repositories import AuditLog
 from aegis.store.schema_funds import fund_chase, fund_chase_seed, fund_order
 from aegis.usecases import check_one_of
 from aegis.usecases.actor import Actor
+from aegis.usecases.audit import record_read
 from aegis.usecases.funds.data import FundsData
 from aegis.usecases.funds.records import (
     CHASE_ROLES,
@@ -202,6 +203,8 @@ def get_chase(engine: Engine, actor: Actor, chase_id: str) -> ChaseView:
     chase.pop("seeds")
     chase.pop("updated_at")
     chase.pop("policy_version")
+    record_read(engine, actor, action="chase.read", subject_type="chase", subject_id=chase_id, shown=[chase_id],
+                details={"orders": len(orders)})
     return ChaseView(**chase, orders=[_order_view(o) for o in orders])
 
 
@@ -224,7 +227,10 @@ def list_orders(
     if bank:
         query = query.where(fund_order.c.bank == bank)
     with engine.connect() as conn:
-        return [_order_view(row) for row in conn.execute(query)]
+        views = [_order_view(row) for row in conn.execute(query)]
+    record_read(engine, actor, action="order.list", subject_type="chase", subject_id=chase_id or "*",
+                shown=[v.order_id for v in views], details={"state": state, "bank": bank})
+    return views
 
 
 def retrace(

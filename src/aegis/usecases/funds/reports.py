@@ -12,6 +12,7 @@ from aegis.reasons import InputError, Reason
 from aegis.store.schema import EVENT_TABLES
 from aegis.store.schema_funds import fund_chase
 from aegis.usecases.actor import Actor
+from aegis.usecases.audit import record_read
 from aegis.usecases.funds.records import CHASE_ROLES
 
 MAX_LIMIT = 1000
@@ -47,4 +48,7 @@ def list_reports(engine: Engine, actor: Actor, *, chased: bool | None = None, li
     elif chased is False:
         query = query.where(fund_chase.c.chase_id.is_(None))
     with engine.connect() as conn:
-        return [ReportView(**{**row._mapping, "accounts": row.accounts or []}) for row in conn.execute(query)]
+        views = [ReportView(**{**row._mapping, "accounts": row.accounts or []}) for row in conn.execute(query)]
+    record_read(engine, actor, action="report.list", subject_type="report", subject_id="*",
+                shown=[v.event_id for v in views], details={"chased": chased, "limit": limit})
+    return views
