@@ -72,6 +72,14 @@ of either sign). Even the best threshold chosen on each test fold itself reads 0
 the ranking, not the threshold. Neither ``node`` nor ``phone_no_m`` carries the label (AUC 0.49 each), and the
 edge list has no repeated edges to weigh. (The papers on this set may report macro-F1 as "F1": GDFGAT's 92.08
 would then compare with the 0.920 here.)
+Nor, boosters alone, 3 fold seeds, against 0.9570 / 0.8855 in the same run: the fraud rate of a number's Louvain
+community at four resolutions (from the training fold's labels, inner out-of-fold for training numbers)
+0.9563 / 0.8844; personalised PageRank from the known fraud and the known normal numbers (a number's own restart
+mass taken out) 0.9558 / 0.8824, and in place of the neighbour statistics 0.9568 / 0.8853; triangles, clustering,
+core number and PageRank 0.9562 / 0.8864 (+0.003 on one seed, -0.001 on another); all of them 0.9552 / 0.8822. The
+graph is strongly homophilous (edge homophily 0.92, adjusted 0.76; 95% of fraud numbers' labelled contacts are
+fraud, 19% of normal numbers'), and the one- and two-hop label counts already hold it: the PageRank fraud share
+ranks alone as well as the two-hop share (AUC 0.910 each) and correlates 0.89-0.94 with the one-hop share.
 The frauds it misses look like long-standing ordinary subscribers (31 active days, eight months of bills,
 half their calls incoming) whose contacts are known normal numbers: neither their profile nor their
 neighbourhood tells them apart.
