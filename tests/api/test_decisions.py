@@ -677,3 +677,54 @@ def test_a_body_over_the_limit_is_refused_with_413(engine):
         assert streamed.status_code == 413 and "more than the 10,000 bytes" in streamed.json()["detail"]
         fine = small.post("/api/v1/decisions/sms", json={"sender": "13800000001", "text": "您好"}, headers=TELCO)
         assert fine.status_code == 200
+
+
+SCAM = {"sender": "17012345678", "text": "【公安局】您涉嫌洗钱案件，请立即将资金转入安全账户配合调查"}
+
+
+@pytest.mark.parametrize(("headers", "field"), [
+    # the audit's cases: logged as telco:思明区中华派出所/t9 (the telco lost), and as auditor:bank1/t
+    ({"X-Aegis-User": "t9", "X-Aegis-Role": "telco", "X-Aegis-Institution": "CMCC",
+      "X-Aegis-Station": quote("思明区中华派出所")}, "station"),
+    ({"X-Aegis-User": "t9", "X-Aegis-Role": "telco", "X-Aegis-Institution": "CMCC", "X-Aegis-District": "siming"},
+     "district"),
+    ({"X-Aegis-User": "c1", "X-Aegis-Role": "city_centre", "X-Aegis-Institution": "bank1"}, "institution"),
+])
+def test_headers_that_do_not_fit_the_role_are_refused_and_nothing_is_logged(client, engine, headers, field):
+    answer = client.post("/api/v1/decisions/sms", json=SCAM, headers=headers)
+    assert answer.status_code == 400
+    assert answer.json()["detail"].startswith(f"{field}: the {headers['X-Aegis-Role']} role has no {field}")
+    assert AuditLog(engine).entries() == []
+    fitting = {k: v for k, v in headers.items() if not k.endswith(field.capitalize())}
+    assert client.post("/api/v1/decisions/sms", json=SCAM, headers=fitting).status_code == 200
+    assert [e["actor"] for e in AuditLog(engine).entries()] in (["telco:CMCC/t9"], ["city_centre/c1"])
+
+
+def test_an_auditor_naming_an_institution_is_refused(client, engine):
+    auditor = {"X-Aegis-User": "t", "X-Aegis-Role": "auditor"}
+    answer = client.get("/api/v1/audit", headers={**auditor, "X-Aegis-Institution": "bank1"})
+    assert answer.status_code == 400 and answer.json()["detail"].startswith("institution: the auditor role has no")
+    assert client.get("/api/v1/audit", headers=auditor).status_code == 200
+    assert [e["actor"] for e in AuditLog(engine).entries()] == ["auditor/t"]
+
+
+@pytest.mark.parametrize(("header", "value", "field", "code"), [
+    ("X-Aegis-User", "gw%0Arole=city_centre", "user", "000A"),  # percent-encoded, as Chinese names are sent
+    ("X-Aegis-User", "\x1b[31mgw", "user", "001B"),
+    ("X-Aegis-Institution", "CMCC%1B%5B31m", "institution", "001B"),
+    ("X-Aegis-Institution", quote("中国\u202e移动"), "institution", "202E"),
+])
+def test_control_characters_in_the_acting_users_headers_are_refused(client, engine, header, value, field, code):
+    answer = client.post("/api/v1/decisions/sms", json=SCAM, headers={**TELCO, header: value})
+    assert answer.status_code == 400
+    assert answer.json()["detail"].startswith(f"{field}: must not contain control or invisible characters (U+{code}")
+    assert AuditLog(engine).entries() == []
+
+
+def test_a_station_or_district_header_with_control_characters_is_refused(client):
+    station = {"X-Aegis-User": "o1", "X-Aegis-Role": "police_station", "X-Aegis-District": "siming",
+               "X-Aegis-Station": "zhonghua"}
+    for header, field in (("X-Aegis-Station", "station"), ("X-Aegis-District", "district")):
+        answer = client.get("/api/v1/warnings", headers={**station, header: "x%1B[2J"})
+        assert answer.status_code == 400 and answer.json()["detail"].startswith(f"{field}: must not contain")
+    assert client.get("/api/v1/warnings", headers=station).status_code == 200
