@@ -728,3 +728,53 @@ def test_a_station_or_district_header_with_control_characters_is_refused(client)
         answer = client.get("/api/v1/warnings", headers={**station, header: "x%1B[2J"})
         assert answer.status_code == 400 and answer.json()["detail"].startswith(f"{field}: must not contain")
     assert client.get("/api/v1/warnings", headers=station).status_code == 200
+
+
+def test_only_the_bank_that_holds_the_payers_account_is_told_of_the_payers_warning(client, engine):
+    """A warning is shared with the institution of the payer's account (the opening says which), so that it can hold
+    the payment: another bank or a platform asking about that account learns nothing of it and feeds it no lead,
+    while the payee's risk still counts; the city centre sees it all."""
+    from aegis.usecases import warnings as uc
+    from aegis.usecases.actor import Actor, Role
+
+    _payer_under_warning(engine)  # P1's account 6212000000000001, opened at 工商银行
+    centre = Actor("c1", Role.city_centre)
+    pay = {"payer_account": "6212000000000001", "payee_account": "6222000000000555", "amount": "800.00"}
+    strangers = [{"X-Aegis-User": "p1", "X-Aegis-Role": "platform", "X-Aegis-Institution": quote("某小贷平台")},
+                 {**BANK, "X-Aegis-Institution": quote("建设银行")}]
+    for stranger in strangers:
+        answer = client.post("/api/v1/decisions/transfer", json=pay, headers=stranger).json()
+        assert (answer["action"], answer["score"], answer["fraud_type"]) == ("pass", 0.0, None)
+        assert not any("预警" in reason for reason in answer["reasons"])
+    assert AuditLog(engine).entries("account", "6212000000000001") == []
+    assert uc.list_warnings(engine, centre)[0]["lead_count"] == 1  # no probe touched the warning
+
+    # the payee and the amount are still weighed for a stranger's account, without the payer's warning
+    RiskProfileRepository(engine).upsert_many("account", [
+        {"entity_id": "6222000000000555", "score": 0.95, "label": "1", "fraud_type": "money_mule",
+         "reasons": ["近24小时内收到9个陌生账户转入"]}], model="test")
+    risky = client.post("/api/v1/decisions/transfer", json=pay, headers=strangers[0]).json()
+    assert risky["action"] == "block" and risky["reasons"] == ["收款账户：近24小时内收到9个陌生账户转入"]
+    assert uc.list_warnings(engine, centre)[0]["lead_count"] == 1
+
+    # the payer's own bank, and the city centre, weigh the warning, and a hold is news on it
+    for asker in (BANK, {"X-Aegis-User": "c1", "X-Aegis-Role": "city_centre"}):
+        held = client.post("/api/v1/decisions/transfer", json=pay, headers=asker).json()
+        assert held["action"] == "block" and "付款人有一条未办结的预警（紧急），可能正在被骗" in held["reasons"]
+    assert uc.list_warnings(engine, centre)[0]["lead_count"] == 3  # a lead from each (no request id, no time)
+
+
+def test_an_account_number_opened_at_two_institutions_is_each_ones_own_customer(client, engine):
+    from aegis.events.models import AccountOpening
+    from aegis.store import EventRepository
+
+    _payer_under_warning(engine)  # 6212000000000001 at 工商银行 is P1's; at the platform it is P9's, unwarned
+    with engine.begin() as connection:
+        EventRepository(engine).add_many("account_opening", [AccountOpening(
+            person_id="P9", account="6212000000000001", institution="某支付平台", branch="线上",
+            time="2025-02-01T09:00:00+08:00").model_dump()], connection)
+    pay = {"payer_account": "6212000000000001", "payee_account": "6222000000000555", "amount": "800.00"}
+    platform = {"X-Aegis-User": "p1", "X-Aegis-Role": "platform", "X-Aegis-Institution": quote("某支付平台")}
+    assert client.post("/api/v1/decisions/transfer", json=pay, headers=platform).json()["action"] == "pass"
+    centre = {"X-Aegis-User": "c1", "X-Aegis-Role": "city_centre"}
+    assert client.post("/api/v1/decisions/transfer", json=pay, headers=centre).json()["action"] == "block"
