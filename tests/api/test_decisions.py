@@ -778,3 +778,25 @@ def test_an_account_number_opened_at_two_institutions_is_each_ones_own_customer(
     assert client.post("/api/v1/decisions/transfer", json=pay, headers=platform).json()["action"] == "pass"
     centre = {"X-Aegis-User": "c1", "X-Aegis-Role": "city_centre"}
     assert client.post("/api/v1/decisions/transfer", json=pay, headers=centre).json()["action"] == "block"
+
+
+@pytest.mark.parametrize(("url", "why"), [
+    ("not a url", "is not a host name"), ("javascript:alert(1)", "only http and https"), ("http://", "has no host"),
+    ("http://[::1", "Invalid IPv6 URL"), ("http://xn--/", "'xn--' is not valid punycode"),
+    ("ftp://example.com/a", "only http and https"), ("http://a.com:99999/", "Port out of range"),
+    ("hello", "is no domain"), ("http://a b.com/", "is not a host name"),
+])
+def test_a_url_decision_refuses_what_is_not_a_url_naming_url(client, engine, url, why):
+    answer = client.post("/api/v1/decisions/url", json={"url": url}, headers=TELCO)
+    assert answer.status_code == 422
+    [error] = answer.json()["detail"]
+    assert error["loc"] == ["body", "url"] and why in error["msg"]
+    assert AuditLog(engine).entries() == []
+
+
+@pytest.mark.parametrize("url", ["https://example.com/", "etc-gov.top/a1", "www.cmb-vip.cc/k?x=1",
+                                 "HTTP://Example.COM:8080/x", "http://[::1]:8080/", "http://0x7f000001/login",
+                                 "http://xn--fiqs8s.cn/", "http://中国.cn/", "10.0.0.1/admin"])
+def test_a_url_decision_takes_web_addresses_with_or_without_their_scheme(client, url):
+    answer = client.post("/api/v1/decisions/url", json={"url": url}, headers=TELCO)
+    assert answer.status_code == 200 and answer.json()["action"] in ("pass", "warn", "block")

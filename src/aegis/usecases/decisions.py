@@ -138,8 +138,22 @@ class CallIn(Request):
 
 
 class UrlIn(Request):
-    url: Annotated[str, Field(min_length=4, max_length=2048)]
+    url: Annotated[str, Field(min_length=4, max_length=2048, description=(
+        "an http(s) URL, or a link without its scheme as SMS write it (etc-gov.top/a1, read as http://), with a "
+        "host name or IP address"))]
     person_id: Ident | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _web_address(cls, value: str) -> str:
+        """Not a URL (``javascript:``, ``http://``, ``not a url``, ``xn--``) is no request: deciding it would score
+        and audit a string that no one could visit (:func:`aegis.features.url_features.url_refusal`)."""
+        from aegis.features.url_features import url_refusal  # with tldextract: imported by the first URL request
+
+        refusal = url_refusal(value)
+        if refusal is not None:
+            raise ValueError(refusal)
+        return value
 
 
 class TransferIn(Request):
