@@ -133,3 +133,17 @@ def test_the_audit_log_names_its_actions_and_its_json_keeps_the_codes(engine: En
     entries = json.loads(runner.invoke(app, [*read[:-2], "--json", "--lang", "en"]).stdout)
     assert [e["action"] for e in entries][-2:] == ["order.freeze.issued", "decision.sms.block"]
     assert all(set(e) == set(entries[0]) for e in entries) and "SMS: block" not in json.dumps(entries)
+
+
+def test_serve_refuses_a_port_that_is_no_port_in_one_line(tmp_path: Path) -> None:
+    """A port past 65535 ended in a traceback from bind(); it is an option's range, told before anything starts."""
+    store = f"sqlite:///{tmp_path / 'none.db'}"
+    for port, bound in (("70000", "less than or equal to 65535"), ("0", "greater than or equal to 1"),
+                        ("-1", "greater than or equal to 1")):
+        refused = runner.invoke(app, ["serve", "--db", store, "--port", port])
+        assert refused.exit_code == 2 and "Traceback" not in refused.output + refused.stderr
+        said = " ".join(refused.stderr.replace("│", " ").split())  # Typer's box wraps its lines
+        assert f"Invalid value for '--port': Input should be {bound}" in said
+    # a port in range goes on to the next check (here: no store there)
+    in_range = runner.invoke(app, ["serve", "--db", store, "--port", "65535"], env={"AEGIS_LANG": "en"})
+    assert in_range.stderr.startswith("error: database: no store at")

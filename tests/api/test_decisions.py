@@ -677,3 +677,126 @@ def test_a_body_over_the_limit_is_refused_with_413(engine):
         assert streamed.status_code == 413 and "more than the 10,000 bytes" in streamed.json()["detail"]
         fine = small.post("/api/v1/decisions/sms", json={"sender": "13800000001", "text": "您好"}, headers=TELCO)
         assert fine.status_code == 200
+
+
+SCAM = {"sender": "17012345678", "text": "【公安局】您涉嫌洗钱案件，请立即将资金转入安全账户配合调查"}
+
+
+@pytest.mark.parametrize(("headers", "field"), [
+    # the audit's cases: logged as telco:思明区中华派出所/t9 (the telco lost), and as auditor:bank1/t
+    ({"X-Aegis-User": "t9", "X-Aegis-Role": "telco", "X-Aegis-Institution": "CMCC",
+      "X-Aegis-Station": quote("思明区中华派出所")}, "station"),
+    ({"X-Aegis-User": "t9", "X-Aegis-Role": "telco", "X-Aegis-Institution": "CMCC", "X-Aegis-District": "siming"},
+     "district"),
+    ({"X-Aegis-User": "c1", "X-Aegis-Role": "city_centre", "X-Aegis-Institution": "bank1"}, "institution"),
+])
+def test_headers_that_do_not_fit_the_role_are_refused_and_nothing_is_logged(client, engine, headers, field):
+    answer = client.post("/api/v1/decisions/sms", json=SCAM, headers=headers)
+    assert answer.status_code == 400
+    assert answer.json()["detail"].startswith(f"{field}: the {headers['X-Aegis-Role']} role has no {field}")
+    assert AuditLog(engine).entries() == []
+    fitting = {k: v for k, v in headers.items() if not k.endswith(field.capitalize())}
+    assert client.post("/api/v1/decisions/sms", json=SCAM, headers=fitting).status_code == 200
+    assert [e["actor"] for e in AuditLog(engine).entries()] in (["telco:CMCC/t9"], ["city_centre/c1"])
+
+
+def test_an_auditor_naming_an_institution_is_refused(client, engine):
+    auditor = {"X-Aegis-User": "t", "X-Aegis-Role": "auditor"}
+    answer = client.get("/api/v1/audit", headers={**auditor, "X-Aegis-Institution": "bank1"})
+    assert answer.status_code == 400 and answer.json()["detail"].startswith("institution: the auditor role has no")
+    assert client.get("/api/v1/audit", headers=auditor).status_code == 200
+    assert [e["actor"] for e in AuditLog(engine).entries()] == ["auditor/t"]
+
+
+@pytest.mark.parametrize(("header", "value", "field", "code"), [
+    ("X-Aegis-User", "gw%0Arole=city_centre", "user", "000A"),  # percent-encoded, as Chinese names are sent
+    ("X-Aegis-User", "\x1b[31mgw", "user", "001B"),
+    ("X-Aegis-Institution", "CMCC%1B%5B31m", "institution", "001B"),
+    ("X-Aegis-Institution", quote("中国\u202e移动"), "institution", "202E"),
+])
+def test_control_characters_in_the_acting_users_headers_are_refused(client, engine, header, value, field, code):
+    answer = client.post("/api/v1/decisions/sms", json=SCAM, headers={**TELCO, header: value})
+    assert answer.status_code == 400
+    assert answer.json()["detail"].startswith(f"{field}: must not contain control or invisible characters (U+{code}")
+    assert AuditLog(engine).entries() == []
+
+
+def test_a_station_or_district_header_with_control_characters_is_refused(client):
+    station = {"X-Aegis-User": "o1", "X-Aegis-Role": "police_station", "X-Aegis-District": "siming",
+               "X-Aegis-Station": "zhonghua"}
+    for header, field in (("X-Aegis-Station", "station"), ("X-Aegis-District", "district")):
+        answer = client.get("/api/v1/warnings", headers={**station, header: "x%1B[2J"})
+        assert answer.status_code == 400 and answer.json()["detail"].startswith(f"{field}: must not contain")
+    assert client.get("/api/v1/warnings", headers=station).status_code == 200
+
+
+def test_only_the_bank_that_holds_the_payers_account_is_told_of_the_payers_warning(client, engine):
+    """A warning is shared with the institution of the payer's account (the opening says which), so that it can hold
+    the payment: another bank or a platform asking about that account learns nothing of it and feeds it no lead,
+    while the payee's risk still counts; the city centre sees it all."""
+    from aegis.usecases import warnings as uc
+    from aegis.usecases.actor import Actor, Role
+
+    _payer_under_warning(engine)  # P1's account 6212000000000001, opened at 工商银行
+    centre = Actor("c1", Role.city_centre)
+    pay = {"payer_account": "6212000000000001", "payee_account": "6222000000000555", "amount": "800.00"}
+    strangers = [{"X-Aegis-User": "p1", "X-Aegis-Role": "platform", "X-Aegis-Institution": quote("某小贷平台")},
+                 {**BANK, "X-Aegis-Institution": quote("建设银行")}]
+    for stranger in strangers:
+        answer = client.post("/api/v1/decisions/transfer", json=pay, headers=stranger).json()
+        assert (answer["action"], answer["score"], answer["fraud_type"]) == ("pass", 0.0, None)
+        assert not any("预警" in reason for reason in answer["reasons"])
+    assert AuditLog(engine).entries("account", "6212000000000001") == []
+    assert uc.list_warnings(engine, centre)[0]["lead_count"] == 1  # no probe touched the warning
+
+    # the payee and the amount are still weighed for a stranger's account, without the payer's warning
+    RiskProfileRepository(engine).upsert_many("account", [
+        {"entity_id": "6222000000000555", "score": 0.95, "label": "1", "fraud_type": "money_mule",
+         "reasons": ["近24小时内收到9个陌生账户转入"]}], model="test")
+    risky = client.post("/api/v1/decisions/transfer", json=pay, headers=strangers[0]).json()
+    assert risky["action"] == "block" and risky["reasons"] == ["收款账户：近24小时内收到9个陌生账户转入"]
+    assert uc.list_warnings(engine, centre)[0]["lead_count"] == 1
+
+    # the payer's own bank, and the city centre, weigh the warning, and a hold is news on it
+    for asker in (BANK, {"X-Aegis-User": "c1", "X-Aegis-Role": "city_centre"}):
+        held = client.post("/api/v1/decisions/transfer", json=pay, headers=asker).json()
+        assert held["action"] == "block" and "付款人有一条未办结的预警（紧急），可能正在被骗" in held["reasons"]
+    assert uc.list_warnings(engine, centre)[0]["lead_count"] == 3  # a lead from each (no request id, no time)
+
+
+def test_an_account_number_opened_at_two_institutions_is_each_ones_own_customer(client, engine):
+    from aegis.events.models import AccountOpening
+    from aegis.store import EventRepository
+
+    _payer_under_warning(engine)  # 6212000000000001 at 工商银行 is P1's; at the platform it is P9's, unwarned
+    with engine.begin() as connection:
+        EventRepository(engine).add_many("account_opening", [AccountOpening(
+            person_id="P9", account="6212000000000001", institution="某支付平台", branch="线上",
+            time="2025-02-01T09:00:00+08:00").model_dump()], connection)
+    pay = {"payer_account": "6212000000000001", "payee_account": "6222000000000555", "amount": "800.00"}
+    platform = {"X-Aegis-User": "p1", "X-Aegis-Role": "platform", "X-Aegis-Institution": quote("某支付平台")}
+    assert client.post("/api/v1/decisions/transfer", json=pay, headers=platform).json()["action"] == "pass"
+    centre = {"X-Aegis-User": "c1", "X-Aegis-Role": "city_centre"}
+    assert client.post("/api/v1/decisions/transfer", json=pay, headers=centre).json()["action"] == "block"
+
+
+@pytest.mark.parametrize(("url", "why"), [
+    ("not a url", "is not a host name"), ("javascript:alert(1)", "only http and https"), ("http://", "has no host"),
+    ("http://[::1", "Invalid IPv6 URL"), ("http://xn--/", "'xn--' is not valid punycode"),
+    ("ftp://example.com/a", "only http and https"), ("http://a.com:99999/", "Port out of range"),
+    ("hello", "is no domain"), ("http://a b.com/", "is not a host name"),
+])
+def test_a_url_decision_refuses_what_is_not_a_url_naming_url(client, engine, url, why):
+    answer = client.post("/api/v1/decisions/url", json={"url": url}, headers=TELCO)
+    assert answer.status_code == 422
+    [error] = answer.json()["detail"]
+    assert error["loc"] == ["body", "url"] and why in error["msg"]
+    assert AuditLog(engine).entries() == []
+
+
+@pytest.mark.parametrize("url", ["https://example.com/", "etc-gov.top/a1", "www.cmb-vip.cc/k?x=1",
+                                 "HTTP://Example.COM:8080/x", "http://[::1]:8080/", "http://0x7f000001/login",
+                                 "http://xn--fiqs8s.cn/", "http://中国.cn/", "10.0.0.1/admin"])
+def test_a_url_decision_takes_web_addresses_with_or_without_their_scheme(client, url):
+    answer = client.post("/api/v1/decisions/url", json={"url": url}, headers=TELCO)
+    assert answer.status_code == 200 and answer.json()["action"] in ("pass", "warn", "block")

@@ -141,3 +141,24 @@ def test_the_listing_shows_what_people_wrote_escaped_never_acted_on(sqlite_engin
                                     "--action", "warning.", "--json"]).stdout
     assert json.loads(said)[0]["reasons"] == written
     assert r"paid \u202eeulav" in said and r"csi\u009b2J" in said and not any(c in said for c in "\u202e\x9b")
+
+
+def test_a_phone_number_is_found_however_it_is_written_by_the_api_and_the_cli(engine: Engine) -> None:
+    client = TestClient(create_app(engine))
+    sms = {"sender": "+86 157-0000-4501", "text": SCAM}
+    assert client.post("/api/v1/decisions/sms", json=sms, headers=TELCO).json()["action"] != "pass"
+    AuditLog(engine).append(actor="system", action="warning.raise", subject_type="person", subject_id="P1")
+    centre = {"X-Aegis-User": "c1", "X-Aegis-Role": "city_centre"}
+    url = engine.url.render_as_string(hide_password=False)
+    for written in ("+86 157-0000-4501", "15700004501", "0086-157-0000-4501", "157 0000 4501"):
+        # (the reads are on the log too, about the audit log: asked for by action)
+        found = client.get("/api/v1/audit", params={"subject_id": written, "action": "decision."}, headers=centre)
+        assert [(e["subject_id"], e["action"][:13]) for e in found.json()] == [("15700004501", "decision.sms.")]
+        listed = CliRunner().invoke(cli, ["audit", "--user", "c", "--role", "city_centre", "--db", url, "--json",
+                                          "--subject-id", written, "--subject-type", "number"])
+        assert [e["subject_id"] for e in json.loads(listed.stdout)] == ["15700004501"]
+    # a subject that is no phone number is looked up as written
+    person = {"subject_type": "person"}
+    assert [e["subject_id"] for e in client.get("/api/v1/audit", params={**person, "subject_id": "P1"},
+                                                headers=centre).json()] == ["P1"]
+    assert client.get("/api/v1/audit", params={**person, "subject_id": "p1"}, headers=centre).json() == []

@@ -2,9 +2,11 @@
 
 Until the identity issue lands (tokens, sign-in), the acting user comes from trusted headers set by the
 gateway in front of Aegis: X-Aegis-User, X-Aegis-Role, and X-Aegis-District / X-Aegis-Station /
-X-Aegis-Institution where the role needs one. The ``system`` role is Aegis's own (its batch jobs and the
-operator's commands) and is refused from a header. HTTP headers carry only Latin-1, so values in Chinese (a
-station, a bank) are sent percent-encoded as UTF-8 (``urllib.parse.quote``) and decoded here.
+X-Aegis-Institution where the role needs one (401 without; a place the role has none of, such as a telco
+user's station, or a control character in any header is refused with 400: :class:`~aegis.usecases.actor.Actor`).
+The ``system`` role is Aegis's own (its batch jobs and the operator's commands) and is refused from a header.
+HTTP headers carry only Latin-1, so values in Chinese (a station, a bank) are sent percent-encoded as UTF-8
+(``urllib.parse.quote``) and decoded here.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from fastapi import Depends, Header, HTTPException, Query, Request
 from sqlalchemy import Engine
 
 from aegis.reasons import LANGS, Lang, parse_lang
-from aegis.usecases.actor import Actor, Role
+from aegis.usecases.actor import Actor, Role, Unidentified
 
 
 def get_engine(request: Request) -> Engine:
@@ -51,8 +53,10 @@ def current_actor(
                                  "over HTTP; send the caller's own role")
     try:
         return Actor(user, parsed_role, city=city, district=district, station=station, institution=institution)
-    except ValueError as exc:
+    except Unidentified as exc:  # who asks is not said in full
         raise HTTPException(401, str(exc)) from None
+    except ValueError as exc:  # said, but not so that the audit log could name the asker as written
+        raise HTTPException(400, str(exc)) from None
 
 
 def reason_lang(

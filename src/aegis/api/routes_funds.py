@@ -4,7 +4,6 @@ Orders' reasons come in Chinese, or in English with ``?lang=en`` or ``Accept-Lan
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Response
@@ -12,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from aegis.actions.orders import IllegalTransition
 from aegis.api.deps import ActorDep, EngineDep, LangDep
-from aegis.events.models import Ident, PositiveMoney
+from aegis.events.models import Ident, PositiveMoney, Time
 from aegis.reasons import Lang
 from aegis.usecases import MAX_NOTE, funds
 
@@ -163,7 +162,9 @@ def expire_orders(engine: EngineDep, actor: ActorDep) -> list[str]:
 
 @router.get("/contacts")
 def contacts(
-    engine: EngineDep, actor: ActorDep, bank: str | None = None, at: datetime | None = None
+    engine: EngineDep, actor: ActorDep, bank: str | None = None,
+    at: Annotated[Time | None, Query(description="when (default: now): ISO 8601 or compact (20261001102030), a "
+                                                 "naive time being China time; a bare number is refused")] = None,
 ) -> list[dict[str, Any]]:
     """Banks' duty posts for orders and whether each is on duty now (a bank sees its own)."""
     return funds.bank_contacts(engine, actor, bank=bank, at=at)

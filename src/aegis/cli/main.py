@@ -261,7 +261,7 @@ _SIM_STAGES: dict[str, Reason] = {"population": Reason("生成居民"), "day": R
 @user_errors
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
     db: DbOption = None,
     max_body_mb: Annotated[int, typer.Option(min=1, max=1024, help="The largest request body taken, in MiB; a "
                                              "larger one is refused with 413.")] = 16,

@@ -5,7 +5,7 @@ Use cases take these objects; they speak in records, rows and data frames, never
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -252,14 +252,15 @@ class AuditLog:
         retried = conflict_insert(connection, audit_log).on_conflict_do_nothing(index_elements=["request_key"])
         connection.execute(retried, rows)
 
-    def recent(self, *, subject_type: str | None = None, subject_id: str | None = None,
+    def recent(self, *, subject_type: str | None = None, subject_id: str | Collection[str] | None = None,
                action_prefix: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
-        """The newest ``limit`` entries, newest first, of one subject and/or of actions starting with a prefix."""
+        """The newest ``limit`` entries, newest first, of one subject (or of any of several ids, the ways one
+        subject may be written) and/or of actions starting with a prefix."""
         query = select(audit_log).order_by(audit_log.c.id.desc()).limit(limit)
         if subject_type:
             query = query.where(audit_log.c.subject_type == subject_type)
         if subject_id:
-            query = query.where(audit_log.c.subject_id == subject_id)
+            query = query.where(audit_log.c.subject_id.in_([subject_id] if isinstance(subject_id, str) else subject_id))
         if action_prefix:
             # case-insensitive on both backends: SQLite's LIKE already ignores ASCII case, PostgreSQL's does not
             query = query.where(func.lower(audit_log.c.action).startswith(action_prefix.lower(), autoescape=True))

@@ -36,9 +36,10 @@ UNSHOWN_CATEGORIES = frozenset({"Cc", "Cf", "Cs"})
 LAYOUT = frozenset("\n\t")
 
 
-def unshown(char: str) -> bool:
-    """Whether a reader would not see ``char`` as written (:data:`UNSHOWN_CATEGORIES`)."""
-    return char not in LAYOUT and unicodedata.category(char) in UNSHOWN_CATEGORIES
+def unshown(char: str, *, layout: Collection[str] = LAYOUT) -> bool:
+    """Whether a reader would not see ``char`` as written (:data:`UNSHOWN_CATEGORIES`), the controls of ``layout``
+    aside (none for a one-line name)."""
+    return char not in layout and unicodedata.category(char) in UNSHOWN_CATEGORIES
 
 
 def person_text(field: str, value: str | None, *, required: bool = False) -> str:

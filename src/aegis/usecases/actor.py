@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from aegis.reasons import Explained, InputError, Reason
+from aegis.reasons import Explained, InputError, Reason, listing
+from aegis.usecases import unshown
 
 
 class Role(StrEnum):
@@ -33,6 +34,21 @@ class PermissionDenied(Explained, PermissionError):
     """The actor may not do this; the message says why (a :class:`~aegis.reasons.Reason`, or English as written)."""
 
 
+class Unidentified(InputError):
+    """The actor is not named in full (no user, or no place where the role needs one): the API's 401. Other
+    refusals of an actor (a place the role has none of, a character a reader would not see) are bad input."""
+
+
+INSTITUTION_ROLES = frozenset({Role.bank, Role.telco, Role.platform})
+#: the places each role may name: the one it needs, and a station user's district (where the station is); any
+#: other would take the place of the role's own in :attr:`Actor.label` (a telco user's station named the
+#: station, not the telco, as who decided) or claim a jurisdiction the role has not
+PLACES: dict[str, frozenset[Role]] = {
+    "institution": INSTITUTION_ROLES,
+    "station": frozenset({Role.police_station}),
+    "district": frozenset({Role.district_bureau, Role.police_station}),
+}
+
 MAX_LABEL = 64
 """how much of :attr:`Actor.label` (role, place, user) the store keeps wherever it records who acted"""
 
@@ -47,14 +63,28 @@ class Actor:
     institution: str | None = None
 
     def __post_init__(self) -> None:
+        """Refuses an actor the audit log would name wrongly: unnamed, named with a place its role has none of, or
+        with a character a reader of the log would not see as written (an escape sequence recolours a terminal,
+        a newline forges a second line; :func:`aegis.usecases.unshown`, here with no layout kept)."""
         if not self.user_id.strip():
-            raise InputError(Reason("user：须有用户名（审计日志记下是谁操作的）"))
+            raise Unidentified(Reason("user：须有用户名（审计日志记下是谁操作的）"))
+        for field, value in (("user", self.user_id), ("city", self.city), *(
+                (field, getattr(self, field)) for field in PLACES)):
+            hidden = next(((at, char) for at, char in enumerate(value or "") if unshown(char, layout=())), None)
+            if hidden is not None:
+                at, char = hidden
+                raise InputError(Reason("{field}：不能含控制字符或不可见字符（第{at}个字符U+{code}）", field=field,
+                                        at=at + 1, code=f"{ord(char):04X}"))
+        for field, roles in PLACES.items():
+            if getattr(self, field) and self.role not in roles:
+                raise InputError(Reason("{field}：{role}用户没有{field}（只有{roles}用户有）", field=field,
+                                        role=self.role.value, roles=listing(sorted(r.value for r in roles))))
         if self.role is Role.district_bureau and not self.district:
-            raise InputError(Reason("district：分局用户须指明分局"))
+            raise Unidentified(Reason("district：分局用户须指明分局"))
         if self.role is Role.police_station and not self.station:
-            raise InputError(Reason("station：派出所用户须指明派出所"))
-        if self.role in (Role.bank, Role.telco, Role.platform) and not self.institution:
-            raise InputError(Reason("institution：机构用户须指明机构"))
+            raise Unidentified(Reason("station：派出所用户须指明派出所"))
+        if self.role in INSTITUTION_ROLES and not self.institution:
+            raise Unidentified(Reason("institution：机构用户须指明机构"))
         if len(self.label) > MAX_LABEL:
             raise InputError(Reason("user：“{label}”超过审计日志记录操作人所留的{limit}个字符", label=self.label[:80],
                                     limit=MAX_LABEL))

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from aegis.events.numbers import canonical_number
 from aegis.reasons import DEFAULT_LANG, InputError, Lang, Reason, render
 from aegis.store.repositories import AuditLog
 from aegis.usecases.actor import POLICE_ROLES, Actor, Role, mask
@@ -82,17 +83,31 @@ MAX_SHOWN = 200
 """the most record ids one read's entry lists (a list is at most this long by default)"""
 
 
+def subject_ids(subject_id: str) -> tuple[str, ...]:
+    """The ids under which the log may keep ``subject_id``: as written, and a phone number in the canonical form
+    (:func:`aegis.events.numbers.canonical_number`) in which the decisions record their subjects, so that
+    ``+86 157-0000-4501`` finds the entries about 15700004501. Both, not only the canonical form: a subject that
+    merely looks like a number (an account, a source's id) is kept as written.
+
+    >>> subject_ids("+86 157-0000-4501"), subject_ids("P1")
+    (('+86 157-0000-4501', '15700004501'), ('P1',))
+    """
+    canonical = canonical_number(subject_id.strip())
+    return tuple(dict.fromkeys((subject_id, canonical)))
+
+
 def read_audit(engine: Engine, actor: Actor, *, subject_type: str | None = None, subject_id: str | None = None,
                action: str | None = None, limit: int = 100, lang: Lang = DEFAULT_LANG) -> list[dict[str, Any]]:
-    """The newest ``limit`` entries, newest first, filtered by subject and by action (a prefix: ``decision.``
-    is every decision), reasons as text in ``lang``; masked unless the actor may see personal data."""
+    """The newest ``limit`` entries, newest first, filtered by subject (:func:`subject_ids`: however a phone number
+    is written) and by action (a prefix: ``decision.`` is every decision), reasons as text in ``lang``; masked
+    unless the actor may see personal data. The CLI and the API both read it here."""
     actor.require(READERS, Reason("查看审计日志"))
     if not 1 <= limit <= 10_000:
         raise InputError(Reason("limit：须在1到{most}之间（收到{limit}）", most=10_000, limit=limit))
     log = AuditLog(engine)
+    wanted = subject_ids(subject_id) if subject_id else None
     entries = [{**e, "reasons": render(e["reasons"], lang)}
-               for e in log.recent(subject_type=subject_type, subject_id=subject_id, action_prefix=action,
-                                   limit=limit)]
+               for e in log.recent(subject_type=subject_type, subject_id=wanted, action_prefix=action, limit=limit)]
     log.append(actor=actor.label, action="audit.read", subject_type="audit_log", subject_id=subject_id or "*",
                reasons=[Reason("查阅审计日志")],
                details={"subject_type": subject_type, "action": action, "limit": limit, "entries": len(entries)})

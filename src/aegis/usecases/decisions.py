@@ -38,7 +38,7 @@ from aegis.reasons import DEFAULT_LANG, Lang, Reason, listing, loaded, yuan
 from aegis.store.repositories import AuditLog, RiskProfileRepository
 from aegis.store.schema import EVENT_TABLES
 from aegis.store.schema_warnings import warning
-from aegis.usecases.actor import SYSTEM, Actor, PermissionDenied, Role, mask
+from aegis.usecases.actor import INSTITUTION_ROLES, SYSTEM, Actor, PermissionDenied, Role, mask
 
 URL_PATTERN = re.compile(
     r"(?:https?://|www\.)[^\s，。！？、）)\]】'\"<>]+"
@@ -138,8 +138,22 @@ class CallIn(Request):
 
 
 class UrlIn(Request):
-    url: Annotated[str, Field(min_length=4, max_length=2048)]
+    url: Annotated[str, Field(min_length=4, max_length=2048, description=(
+        "an http(s) URL, or a link without its scheme as SMS write it (etc-gov.top/a1, read as http://), with a "
+        "host name or IP address"))]
     person_id: Ident | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _web_address(cls, value: str) -> str:
+        """Not a URL (``javascript:``, ``http://``, ``not a url``, ``xn--``) is no request: deciding it would score
+        and audit a string that no one could visit (:func:`aegis.features.url_features.url_refusal`)."""
+        from aegis.features.url_features import url_refusal  # with tldextract: imported by the first URL request
+
+        refusal = url_refusal(value)
+        if refusal is not None:
+            raise ValueError(refusal)
+        return value
 
 
 class TransferIn(Request):
@@ -428,20 +442,32 @@ class Decider:
         """For each transfer, its payer's most severe warning open at the payment's time (the account's owner
         from its opening, 开户), as a signal and the warning's row (None without one): a person being warned of
         fraud who pays now may be paying the fraudster, which is what police-bank linkage holds payments for.
-        Weighted by level as the policy says."""
+        Weighted by level as the policy says.
+
+        Whose warnings a bank or platform is told of: only its own customers'. A warning is police information
+        about a person, shared with the institution that holds the person's account so that it can hold the
+        payment; so for a bank or a platform the payer is the owner of the account *as opened at that
+        institution* (the opening records which one). An account the store knows only as another institution's,
+        or not at all, has no owner for it: the payer's warnings are neither used nor disclosed (no reason names
+        them, no lead is fed to them, so asking about a stranger's account learns nothing and touches no warning),
+        and the payment is weighed by its payee and its amount alone. The city centre and Aegis itself see every
+        opening."""
         weights = self.policy.transfer_payer_warning
         none = Signal(0.0, ())
         if not items or not any(weights.values()):
             return [(none, None)] * len(items)
         opening = EVENT_TABLES["account_opening"]
+        query = select(opening.c.account, opening.c.person_id).where(
+            opening.c.account.in_({i.payer_account for i in items}))
+        if self.actor.role in INSTITUTION_ROLES:
+            query = query.where(opening.c.institution == self.actor.institution)
         with self.engine.connect() as connection:
-            owners = dict(connection.execute(
-                select(opening.c.account, opening.c.person_id).where(
-                    opening.c.account.in_({i.payer_account for i in items}))
-            ).all())
+            owners: dict[str, set[str]] = {}
+            for account, person in connection.execute(query).all():
+                owners.setdefault(account, set()).add(person)  # one number at two institutions: two owners
             rows = connection.execute(
                 select(warning.c.person_id, warning.c.level, warning.c.fraud_type, warning.c.first_lead_at,
-                       warning.c.closed_at).where(warning.c.person_id.in_(set(owners.values())))
+                       warning.c.closed_at).where(warning.c.person_id.in_(set().union(*owners.values())))
             ).all() if owners else []
         by_person: dict[str, list[Any]] = {}
         for row in rows:
@@ -451,7 +477,7 @@ class Decider:
         for item in items:
             at = item.time or now
             # raised before the payment (a lead from this very payment must not count), not closed by then
-            open_then = [w for w in by_person.get(owners.get(item.payer_account, ""), [])
+            open_then = [w for person in owners.get(item.payer_account, ()) for w in by_person.get(person, [])
                          if w.first_lead_at < at and (w.closed_at is None or (item.time is not None
                                                                               and w.closed_at > at))]
             worst = min(open_then, key=lambda w: level_rank(w.level), default=None)

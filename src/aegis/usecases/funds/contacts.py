@@ -55,7 +55,7 @@ def bank_contacts(
     from aegis.actions.orders import Contact
 
     bank = _bank_scope(actor, bank, Reason("联系人"), Reason("查看银行联系人"))
-    at = _now(at)
+    at = _now(at, "at")
     query = select(bank_contact).order_by(bank_contact.c.bank, bank_contact.c.role)
     if bank:
         query = query.where(bank_contact.c.bank == bank)

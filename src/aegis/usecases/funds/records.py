@@ -26,6 +26,7 @@ from aegis.actions.orders import (
     taint_to_json,
     targets,
 )
+from aegis.events.times import YEARS
 from aegis.funds import Seed, TraceResult, trace
 from aegis.funds.rules import Ledger
 from aegis.reasons import Explained, InputError, NotFound, Reason, stored
@@ -67,11 +68,16 @@ def _bank_scope(actor: Actor, bank: str | None, what: Reason, action: Reason) ->
     return bank
 
 
-def _now(now: datetime | None) -> datetime:
+def _now(now: datetime | None, field: str = "now") -> datetime:
+    """``now`` (the clock's time if None), refused naming ``field`` when naive or outside the store's
+    :data:`~aegis.events.times.YEARS`, in its own zone or in UTC (9999-12-31 has no China-time day after it)."""
     if now is None:
         return datetime.now(UTC)
     if now.tzinfo is None:
-        raise InputError(Reason("now：须给出带时区的时间"))
+        raise InputError(Reason("{field}：须给出带时区的时间", field=field))
+    if now.year not in YEARS or now.astimezone(UTC).year not in YEARS:  # the first check keeps the second finite
+        raise InputError(Reason("{field}：{year}年超出可用的年份（{first}–{last}）", field=field, year=now.year,
+                                first=YEARS.start, last=YEARS.stop - 1))
     return now
 
 
