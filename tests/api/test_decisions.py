@@ -130,6 +130,12 @@ def test_a_domain_profile_counts_only_when_a_url_visited_there_was_phishing(clie
                         headers=TELCO).json()
     assert risky["action"] == "block"
     assert "域名pay-check.example.net下访问过的网址：登录页仿冒icbc.com.cn" in risky["reasons"]
+    # logged under the domain, the whole link in the details: a URL (up to 2,048 characters) is no subject
+    long_link = "https://pay-check.example.net/login?" + "x" * 1900
+    assert client.post("/api/v1/decisions/url", json={"url": long_link}, headers=TELCO).json()["action"] == "block"
+    logged = [e for e in AuditLog(engine).entries() if e["action"] == "decision.url.block"]
+    assert [(e["subject_type"], e["subject_id"]) for e in logged] == [("domain", "pay-check.example.net")] * 2
+    assert [e["details"]["url"] for e in logged] == ["https://pay-check.example.net/", long_link]
 
 
 def test_transfer_to_risky_payee_is_held(client, engine):

@@ -353,11 +353,15 @@ class Decider:
         return self._recorded(decisions, audits)
 
     def url(self, items: Sequence[UrlIn]) -> list[Decision]:
+        """Decisions on links. The audit log keeps one under the link's domain (its subject, as risk profiles are
+        keyed: at most 253 characters, where a URL runs to 2,048), the whole URL in its details."""
+        from aegis.features.url_features import host_of
+
         self._may("url")
         signals = self._url_signals([i.url for i in items])
         audits: list[dict[str, Any]] = []
         decisions = [
-            self._decide("url", s, "url", i.url, {"person_id": i.person_id}, audits, i)
+            self._decide("url", s, "domain", host_of(i.url), {"url": i.url, "person_id": i.person_id}, audits, i)
             for i, s in zip(items, signals, strict=True)
         ]
         return self._recorded(decisions, audits)
