@@ -129,10 +129,16 @@ Ident = Annotated[str, Field(min_length=1, max_length=64, pattern=f"^{IDENT_CHAR
 Time = Annotated[datetime, BeforeValidator(written_time), AfterValidator(to_utc)]
 FEN = Decimal("0.01")
 """one fen (分), the smallest sum of money: amounts carry at most two places"""
+MAX_AMOUNT = 10**12
+"""every sum of money is less than a trillion yuan (一万亿元), far above any one payment, loss or hold: a larger
+one is a slip (an account number in the amount column, digits pasted twice), refused by ingest, the API and
+the CLI alike rather than stored, summed into a victim's loss and chased"""
 #: a sum of money, its thousands grouped by commas or not
-Money = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=2), BeforeValidator(grouped_amount)]
+Money = Annotated[Decimal, Field(ge=0, lt=MAX_AMOUNT, max_digits=18, decimal_places=2),
+                  BeforeValidator(grouped_amount)]
 #: a sum that moves or is held: more than zero, to the fen
-PositiveMoney = Annotated[Decimal, Field(gt=0, max_digits=18, decimal_places=2), BeforeValidator(grouped_amount)]
+PositiveMoney = Annotated[Decimal, Field(gt=0, lt=MAX_AMOUNT, max_digits=18, decimal_places=2),
+                          BeforeValidator(grouped_amount)]
 
 
 def holds_nul(value: Any) -> bool:
