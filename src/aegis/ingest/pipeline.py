@@ -16,6 +16,7 @@ import typing
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -90,9 +91,12 @@ def _split_list(value: Any) -> Any:
     return [part.strip() for part in text.split(";") if part.strip()]
 
 
-def validate_rows(model: type[M], rows: list[RawRow]) -> tuple[list[tuple[RawRow, M]], list[Reject]]:
+def validate_rows(model: type[M], rows: list[RawRow], now: datetime | None = None
+                  ) -> tuple[list[tuple[RawRow, M]], list[Reject]]:
     """Good rows, each with its record, and one reject per bad row naming its first failing field, in the order
-    of the rows (``model`` is an event record, or a request to decide: both take the same files)."""
+    of the rows (``model`` is an event record, or a request to decide: both take the same files). A time ahead
+    of ``now`` (default: the clock) is refused (:func:`aegis.events.times.not_ahead`)."""
+    context = {"now": now or datetime.now(UTC)}
     list_fields = _list_fields(model)
     good: list[tuple[RawRow, M]] = []
     rejects: list[Reject] = []
@@ -104,7 +108,7 @@ def validate_rows(model: type[M], rows: list[RawRow]) -> tuple[list[tuple[RawRow
         if list_fields:
             values = {k: _split_list(v) if k in list_fields else v for k, v in values.items()}
         try:
-            good.append((raw, model.model_validate(values)))
+            good.append((raw, model.model_validate(values, context=context)))
         except ValidationError as exc:
             errors = exc.errors(include_url=False)
             first = errors[0]
@@ -202,8 +206,10 @@ def ingest_file(
     batch_size: int = 5000,
     on_total: Callable[[int], None] | None = None,
     progress: Progress | None = None,
+    now: datetime | None = None,
 ) -> IngestResult:
-    """Store the events of ``path``; its bad rows go to ``reject_file`` (default: FILE.rejects.csv).
+    """Store the events of ``path``; its bad rows go to ``reject_file`` (default: FILE.rejects.csv). An event
+    dated ahead of ``now`` (default: the clock as each batch is read) is a bad row, naming its time field.
 
     The reject file is written aside and moved into place when the run ends, so the input is read whole before
     it (refused if it is the input, or the store's file). After a run that ends, the file holds that run's
@@ -239,7 +245,7 @@ def ingest_file(
             writer.writerow(REJECT_HEADER)
             try:
                 for batch in read_batches(path, fmt, batch_size, encoding):
-                    records, rejects = validate_rows(model, batch)
+                    records, rejects = validate_rows(model, batch, now)
                     dumped = [record.model_dump() for _, record in records]
                     with begin_write(engine) as connection:
                         # a record that an older Aegis stored under its amount as written is that stored event
