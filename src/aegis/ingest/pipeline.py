@@ -174,7 +174,7 @@ def _sqlite_files(engine: Engine) -> list[Path]:
 def _is_reject_file(path: Path) -> bool:
     """Whether ``path`` is empty or a reject file (an earlier run's, which a run replaces)."""
     with path.open(encoding="utf-8", errors="replace", newline="") as handle:
-        first = handle.readline()
+        first = handle.readline(64)  # as far as a reject file's header goes, whatever else the file holds
     return first == "" or first.rstrip("\r\n") == ",".join(REJECT_HEADER)
 
 
