@@ -382,6 +382,11 @@ def test_the_decide_command_reads_csv_as_ingest_does(tmp_path):
     requests.write_bytes((text.getvalue() + "95588,13800000001,\n").encode("gbk"))
     bad = runner.invoke(app, ["decide", "sms", str(requests), "--db", url])
     assert bad.exit_code == 2 and f"sms.csv：第{len(SMS_REQUESTS) + 2}行：text：Field required" in bad.stderr
+    transfers = tmp_path / "transfers.csv"  # an absurd sum, refused as the API and ingest refuse it
+    transfers.write_text('payer_account,payee_account,amount\n6212000000000001,6222000000000555,"1,000,000,000,000,000"\n')
+    absurd = runner.invoke(app, ["decide", "transfer", str(transfers), "--db", url, "--lang", "en"])
+    assert absurd.exit_code == 2
+    assert absurd.stderr == "error: transfers.csv: line 2: amount: Input should be less than 1000000000000\n"
 
 
 def test_a_policy_is_tried_on_past_requests_without_recording(tmp_path):
@@ -644,6 +649,18 @@ def test_a_transfer_dated_in_the_future_is_refused_naming_time(client, engine):
 
     (told,) = uc.list_warnings(engine, Actor("c1", Role.city_centre))
     assert told["last_lead_at"] < datetime.now(UTC) + timedelta(minutes=5)
+
+
+def test_an_absurd_amount_is_refused_naming_it(client, engine):
+    pay = {"payer_account": "6212000000000001", "payee_account": "6222000000000555"}
+    for amount in ("1,000,000,000,000,000", 10**12):
+        refused = client.post("/api/v1/decisions/transfer", json={**pay, "amount": amount}, headers=BANK)
+        assert refused.status_code == 422
+        [error] = refused.json()["detail"]
+        assert error["loc"] == ["body", "amount"] and error["msg"] == "Input should be less than 1000000000000"
+    assert AuditLog(engine).entries() == []
+    ok = client.post("/api/v1/decisions/transfer", json={**pay, "amount": "999999999999.99"}, headers=BANK)
+    assert ok.status_code == 200
 
 
 def test_a_transfer_timed_by_a_bare_number_is_refused_naming_time(client):

@@ -72,6 +72,19 @@ def test_url_visit_needs_someone():
         UrlVisit(url="http://example.cn", time="2026-10-01")
 
 
+@pytest.mark.parametrize("amount", ["1000000000000", "1,000,000,000,000.00", "9999999999999999.99", 10**15])
+def test_an_absurd_sum_is_refused_naming_its_field(amount):
+    """Less than a trillion yuan: 9,999,999,999,999,999.99 was stored as a transfer."""
+    report = {"victim_id": "p1", "time": "2026-10-01", "fraud_type": "fake_loan"}
+    for model, values, field in ((Transfer, TRANSFER, "amount"), (Report, report, "loss")):
+        with pytest.raises(ValidationError) as info:
+            model.model_validate({**values, field: amount})
+        [error] = info.value.errors()
+        assert error["loc"] == (field,) and error["msg"] == "Input should be less than 1000000000000"
+    largest = Transfer.model_validate({**TRANSFER, "amount": "999,999,999,999.99"}).amount
+    assert largest == Decimal("999999999999.99") and models.MAX_AMOUNT == 10**12
+
+
 def test_money_is_exact():
     transfer = Transfer(
         payer_account="a1", payee_account="a2", payer_bank="ICBC", payee_bank="CCB", amount="0.10", time="2026-10-01"

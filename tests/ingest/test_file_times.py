@@ -82,3 +82,46 @@ def test_a_parquet_column_of_numbers_is_read_as_compact_times_and_one_of_timesta
     assert stored_times(sqlite_engine) == {"p1": stored}
     [reject] = result.sample_rejects
     assert (reject.line, reject.field, reject.reason) == (2, "time", refused)
+
+
+NOW = datetime(2026, 10, 8, 12, 0, tzinfo=UTC)
+AHEAD = ("more than 5 minutes in the future (Aegis's clock reads 2026-10-08T12:00Z): an event is stored once it has "
+         "happened")
+
+
+def test_an_event_dated_ahead_of_the_clock_is_rejected_naming_its_time_field(sqlite_engine, tmp_path):
+    """One SMS dated 2096 moved the profiles' window to 2096 and made warnings replay 25,000 empty days."""
+    china = {"2096-10-01 10:00": False, "2026-10-08 20:04": True, "2026-10-08 20:06": False,  # China time: +8
+             "2026-10-08T12:04:59Z": True, "2026-10-08T12:05:01Z": False, "2019-01-01 00:00": True}
+    sms = tmp_path / "sms.csv"
+    sms.write_text("sender,receiver,time,text\n" + "".join(f"95588,1380000000{i},{time},您好\n"
+                                                         for i, time in enumerate(china)), encoding="utf-8")
+    result = ingest_file(sqlite_engine, "sms", sms, now=NOW)
+    assert (result.stored, result.rejected) == (3, 3)  # the past, a replay of recorded events, is taken
+    refused = [i + 2 for i, taken in enumerate(china.values()) if not taken]
+    assert [(r.line, r.field, r.reason) for r in result.sample_rejects] == [(line, "time", AHEAD) for line in refused]
+    calls = tmp_path / "calls.csv"  # a call's time is its start
+    calls.write_text("caller,callee,start,duration_s\n13800000001,13800000002,2099-01-01 00:00,30\n")
+    [reject] = ingest_file(sqlite_engine, "call", calls, now=NOW).sample_rejects
+    assert (reject.field, reject.reason) == ("start", AHEAD)
+
+
+def test_ingest_and_decisions_share_the_clock_skew_and_read_the_clock_by_default(sqlite_engine, tmp_path):
+    from datetime import timedelta
+
+    from pydantic import ValidationError
+
+    from aegis.events.times import MAX_CLOCK_SKEW
+    from aegis.usecases.decisions import TransferIn
+
+    late = NOW + MAX_CLOCK_SKEW + timedelta(seconds=1)
+    pay = {"payer_account": "6212000000000001", "payee_account": "6222000000000555", "amount": "5"}
+    with pytest.raises(ValidationError, match=r"more than 5 minutes in the future \(Aegis's clock reads "
+                                              r"2026-10-08T12:00Z\): a payment is decided as it is made"):
+        TransferIn.model_validate({**pay, "time": late}, context={"now": NOW})
+    assert TransferIn.model_validate({**pay, "time": late - timedelta(seconds=2)}, context={"now": NOW})
+    path = tmp_path / "tr.jsonl"  # without a clock given, the clock: an hour from now is refused, a minute is not
+    soon, later = (datetime.now(UTC) + timedelta(minutes=m) for m in (1, 60))
+    path.write_text("".join(json.dumps({**PARTIES, "time": t.isoformat()}) + "\n" for t in (soon, later)))
+    result = ingest_file(sqlite_engine, "transfer", path)
+    assert (result.stored, result.rejected, result.sample_rejects[0].line) == (1, 1, 2)

@@ -431,3 +431,12 @@ def test_a_store_holding_transfers_under_their_amounts_as_written_takes_them_aga
     write_transfers(given, ["10.50", "800"], event_ids=["bank-1", "bank-2"])
     assert ingest_file(engine, "transfer", given).stored == 2
     assert EventRepository(engine).ids("transfer") == old_ids | {"bank-1", "bank-2"}
+
+
+def test_an_absurd_amount_is_rejected_naming_it(sqlite_engine, tmp_path):
+    path = tmp_path / "statement.csv"
+    write_transfers(path, ["9999999999999999.99", "1,000,000,000,000", "999999999999.99"])
+    result = ingest_file(sqlite_engine, "transfer", path)
+    assert (result.stored, result.rejected) == (1, 2)
+    assert [(r.line, r.field, r.reason) for r in result.sample_rejects] == [
+        (line, "amount", "Input should be less than 1000000000000") for line in (2, 3)]

@@ -8,9 +8,11 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from sqlalchemy import func, select
 
 from aegis.ingest import IngestError, ingest_file
-from aegis.store import EventRepository
+from aegis.store import EventRepository, open_engine
+from aegis.store.schema import ingest_run
 
 CALLS = "caller,callee,start,duration_s\n"
 
@@ -67,6 +69,54 @@ def test_a_csv_that_the_csv_module_cannot_read_is_named_with_the_line(sqlite_eng
     assert EventRepository(sqlite_engine).count("call") == (1 if line == 3 else 0)
 
 
+SMS = "sender,receiver,time,text\n"
+
+
+def test_a_quote_left_open_at_the_end_of_a_small_file_refuses_it_naming_the_line(tmp_path):
+    """Too short to reach the csv module's limit on a cell, the rest of the file was stored as one SMS's text."""
+    from typer.testing import CliRunner
+
+    from aegis.cli.main import app
+
+    path, url = tmp_path / "q2.csv", f"sqlite:///{tmp_path / 's.db'}"
+    path.write_text(SMS + '13900000001,13900000002,2026-10-01 10:00,"open quote here\n'
+                    "13900000003,13900000004,2026-10-01 10:01,hello\n13900000005,13900000006,2026-10-01 10:02,hi\n",
+                    encoding="utf-8")
+    done = CliRunner().invoke(app, ["ingest", "sms", str(path), "--db", url, "--lang", "en"])
+    assert done.exit_code == 2, done.output
+    assert done.stderr == ("error: q2.csv: line 2: a quote opened on this line is never closed (the rest of the file "
+                           "would be read as one cell)\n")
+    assert EventRepository(open_engine(url)).count("sms") == 0
+
+
+@pytest.mark.parametrize(
+    ("rows", "line"),
+    [
+        # a cell holding a line break is a cell, and its lines are counted: the quote left open is on line 5
+        ('13900000001,13900000002,"2026-10-01 10:00","two\nlines"\n'
+         '13900000003,13900000004,2026-10-01 10:01,"fine"\n13900000005,"13900000006\n,2026-10-01 10:02,x\n', 5),
+        # in the row's second line, after a cell over two lines (Windows line ends)
+        ('13900000001,13900000002,"2026-10-01\r\n10:00","\r\nc\r\n', 3),
+        ('13900000001,"13900000002', 2),  # the last line, without a line end
+    ],
+)
+def test_a_quote_left_open_is_named_where_it_opened(sqlite_engine, tmp_path, rows, line):
+    path = tmp_path / "sms.csv"
+    path.write_bytes((SMS + rows).encode())
+    with pytest.raises(IngestError, match=rf"^sms\.csv: line {line}: a quote opened on this line is never closed"):
+        ingest_file(sqlite_engine, "sms", path)
+    assert EventRepository(sqlite_engine).count("sms") == 0
+
+
+def test_a_quoted_cell_may_hold_line_breaks_and_a_last_line_needs_no_line_end(sqlite_engine, tmp_path):
+    path = tmp_path / "sms.csv"
+    path.write_text(SMS + '95588,13800000001,2026-10-01 10:00,"【工商银行】您的验证码是\n123456"\n'
+                    '95588,13800000002,2026-10-01 10:01,"第二条"', encoding="utf-8")
+    assert ingest_file(sqlite_engine, "sms", path).stored == 2
+    texts = sorted(EventRepository(sqlite_engine).frame("sms")["text"])
+    assert texts == ["【工商银行】您的验证码是\n123456", "第二条"]
+
+
 def test_the_command_says_it_in_one_line(tmp_path):
     from typer.testing import CliRunner
 
@@ -90,7 +140,35 @@ def test_the_decide_command_reads_through_the_same_readers(tmp_path):
     assert runner.invoke(app, ["db", "upgrade", "--db", url]).exit_code == 0
     (tmp_path / "g.parquet").write_bytes(b"not parquet at all")
     (tmp_path / "empty.csv").write_text("")  # was a RuntimeError traceback (StopIteration in the reader)
+    (tmp_path / "empty.jsonl").write_text("")  # was decided as no requests, exit 0
     for name, said in (("g.parquet", "g.parquet: could not be read as Parquet ("),
-                       ("empty.csv", "empty.csv: the file is empty (a CSV needs a header row)")):
+                       ("empty.csv", "empty.csv: the file is empty (a CSV needs a header row)"),
+                       ("empty.jsonl", "empty.jsonl: the file is empty (a JSON lines file needs one JSON object a "
+                                       "line)")):
         done = runner.invoke(app, ["decide", "transfer", str(tmp_path / name), "--db", url, "--lang", "en"])
         assert done.exit_code == 2 and done.stderr.startswith(f"error: {said}"), done.output
+
+
+@pytest.mark.parametrize(("name", "content"),
+                         [("calls.csv", ""), ("calls.jsonl", ""), ("calls.jsonl", "\ufeff\n \n\n")])
+def test_an_empty_file_is_refused_in_either_text_format(tmp_path, name, content):
+    """An empty JSON lines file was read as no rows (exit 0) where an empty CSV was refused (exit 2)."""
+    from typer.testing import CliRunner
+
+    from aegis.cli.main import app
+
+    path, url = tmp_path / name, f"sqlite:///{tmp_path / 's.db'}"
+    path.write_text(content, encoding="utf-8")
+    done = CliRunner().invoke(app, ["ingest", "call", str(path), "--db", url, "--lang", "en"])
+    assert done.exit_code == 2, done.output
+    needs = "a CSV needs a header row" if name.endswith(".csv") else "a JSON lines file needs one JSON object a line"
+    assert done.stderr == f"error: {name}: the file is empty ({needs})\n"
+    with open_engine(url).connect() as connection:  # refused before the run was recorded
+        assert connection.execute(select(func.count()).select_from(ingest_run)).scalar_one() == 0
+
+
+def test_a_csv_with_its_header_alone_is_no_rows_not_an_empty_file(sqlite_engine, tmp_path):
+    path = tmp_path / "calls.csv"
+    path.write_text(CALLS)
+    result = ingest_file(sqlite_engine, "call", path)
+    assert (result.read, result.stored, result.rejected) == (0, 0, 0)

@@ -110,6 +110,7 @@ def progress_bar(description: str) -> Any:
 
 @app.command()
 @user_errors
+@in_cli_terms({"reject_file": "--rejects"})
 def ingest(
     kind: Annotated[
         str,
@@ -120,7 +121,8 @@ def ingest(
     ],
     file: Annotated[Path, typer.Argument(help="A CSV, JSONL or Parquet file.")],
     rejects: Annotated[
-        Path | None, typer.Option(help="Where to write rejected rows (default: FILE.rejects.csv).")
+        Path | None, typer.Option(help="Where to write rejected rows (default: FILE.rejects.csv), when the run "
+                                       "ends; an earlier run's reject file there is replaced.")
     ] = None,
     batch_size: Annotated[int, typer.Option(min=1, help="Rows per transaction.")] = 5000,
     db: DbOption = None,

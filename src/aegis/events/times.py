@@ -29,6 +29,23 @@ YEARS = range(1900, 2200)
 nanosecond times end in 1677 and 2262) and which would move every "latest event" window to the year 9999"""
 
 
+MAX_CLOCK_SKEW = timedelta(minutes=5)
+"""how far ahead of Aegis's clock a time given from outside may be: the clocks of a bank's gateway, a telco's
+export and Aegis differ by seconds, a little more under a leap or a slow NTP sync. What is decided or stored has
+happened; a time later than that is a bad field, which would move every window that starts from the latest
+event into the future (one SMS dated 2096 did: a profile refresh read from 2096, and warnings replayed 25,000
+empty days), and the warning a payment leads to (its last lead dated 2098)"""
+
+
+def not_ahead(value: datetime, now: datetime) -> datetime:
+    """``value``, refused if it is later than ``now`` by more than :data:`MAX_CLOCK_SKEW`; the past is always
+    taken (a replay of recorded events, a late export)."""
+    if value > now + MAX_CLOCK_SKEW:
+        raise ValueError(f"more than {MAX_CLOCK_SKEW.seconds // 60} minutes in the future (Aegis's clock reads "
+                         f"{now.astimezone(UTC):%Y-%m-%dT%H:%M}Z)")
+    return value
+
+
 def to_utc(value: datetime) -> datetime:
     """A naive time is China Standard Time; everything is kept in UTC."""
     if value.year not in YEARS:  # before converting: year 1 has no earlier hours to convert to

@@ -11,9 +11,12 @@ values (the stored event is kept: a store of events is not corrected by overwrit
 from __future__ import annotations
 
 import csv
+import os
 import typing
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -31,6 +34,7 @@ from aegis.ingest.readers import (
     file_encoding,
     read_batches,
 )
+from aegis.reasons import InputError, Reason
 from aegis.store.engine import begin_write
 from aegis.store.repositories import EventRepository, IngestRunRepository
 
@@ -39,6 +43,8 @@ M = TypeVar("M", bound=BaseModel)
 Valid = tuple[RawRow, Mapping[str, Any]]
 """a row that passed validation: as read, and as the store takes it"""
 CONFLICT = "already stored with other values under this id; the stored event was kept"
+REJECT_HEADER = ("line", "field", "reason", "row")
+"""the first line of every reject file, which tells one from any other file a run might be asked to write over"""
 
 
 class IngestError(ValueError):
@@ -85,9 +91,12 @@ def _split_list(value: Any) -> Any:
     return [part.strip() for part in text.split(";") if part.strip()]
 
 
-def validate_rows(model: type[M], rows: list[RawRow]) -> tuple[list[tuple[RawRow, M]], list[Reject]]:
+def validate_rows(model: type[M], rows: list[RawRow], now: datetime | None = None
+                  ) -> tuple[list[tuple[RawRow, M]], list[Reject]]:
     """Good rows, each with its record, and one reject per bad row naming its first failing field, in the order
-    of the rows (``model`` is an event record, or a request to decide: both take the same files)."""
+    of the rows (``model`` is an event record, or a request to decide: both take the same files). A time ahead
+    of ``now`` (default: the clock) is refused (:func:`aegis.events.times.not_ahead`)."""
+    context = {"now": now or datetime.now(UTC)}
     list_fields = _list_fields(model)
     good: list[tuple[RawRow, M]] = []
     rejects: list[Reject] = []
@@ -99,7 +108,7 @@ def validate_rows(model: type[M], rows: list[RawRow]) -> tuple[list[tuple[RawRow
         if list_fields:
             values = {k: _split_list(v) if k in list_fields else v for k, v in values.items()}
         try:
-            good.append((raw, model.model_validate(values)))
+            good.append((raw, model.model_validate(values, context=context)))
         except ValidationError as exc:
             errors = exc.errors(include_url=False)
             first = errors[0]
@@ -147,6 +156,46 @@ def check_columns(model: type[Record], path: Path, names: list[str] | None) -> N
         raise IngestError(f"{path.name}: required column '{missing[0]}' of {model.kind} is missing")
 
 
+def _same_file(one: Path, other: Path) -> bool:
+    try:
+        return one.samefile(other)  # also through a link, or another spelling of the path
+    except OSError:  # one of them is not there yet
+        return one.resolve() == other.resolve()
+
+
+def _sqlite_files(engine: Engine) -> list[Path]:
+    """The files of the engine's SQLite database (with its journals), none for a server's or one in memory."""
+    database = engine.url.database
+    if engine.url.get_backend_name() != "sqlite" or database in (None, "", ":memory:"):
+        return []
+    return [Path(f"{database}{suffix}") for suffix in ("", "-journal", "-wal", "-shm")]
+
+
+def _is_reject_file(path: Path) -> bool:
+    """Whether ``path`` is empty or a reject file (an earlier run's, which a run replaces)."""
+    with path.open(encoding="utf-8", errors="replace", newline="") as handle:
+        first = handle.readline(64)  # as far as a reject file's header goes, whatever else the file holds
+    return first == "" or first.rstrip("\r\n") == ",".join(REJECT_HEADER)
+
+
+def check_reject_file(reject_file: Path, path: Path, engine: Engine) -> None:
+    """Refuse, before anything is read or written, a reject file that would overwrite the input, the store, or
+    a file that is not an earlier run's reject file (naming it ``reject_file``, which the CLI calls --rejects)."""
+    shown = str(reject_file)
+    if reject_file.is_dir():
+        raise InputError(Reason("reject_file：{path}是文件夹，此处需要文件", path=shown))
+    if not reject_file.parent.is_dir():
+        raise InputError(Reason("reject_file：没有文件夹{folder}", folder=str(reject_file.parent)))
+    if _same_file(reject_file, path):
+        raise InputError(Reason("reject_file：{path}就是要导入的文件，拒收的行会覆盖它", path=shown))
+    if any(_same_file(reject_file, database) for database in _sqlite_files(engine)):
+        raise InputError(Reason("reject_file：{path}是数据库{database}的文件，拒收的行会覆盖它", path=shown,
+                                database=str(_sqlite_files(engine)[0])))
+    if reject_file.is_file() and not _is_reject_file(reject_file):
+        raise InputError(Reason("reject_file：{path}已存在，且不是拒收文件（其首行不是{header}），请另给一个文件名",
+                                path=shown, header=",".join(REJECT_HEADER)))
+
+
 def ingest_file(
     engine: Engine,
     kind: str,
@@ -157,7 +206,15 @@ def ingest_file(
     batch_size: int = 5000,
     on_total: Callable[[int], None] | None = None,
     progress: Progress | None = None,
+    now: datetime | None = None,
 ) -> IngestResult:
+    """Store the events of ``path``; its bad rows go to ``reject_file`` (default: FILE.rejects.csv). An event
+    dated ahead of ``now`` (default: the clock as each batch is read) is a bad row, naming its time field.
+
+    The reject file is written aside and moved into place when the run ends, so the input is read whole before
+    it (refused if it is the input, or the store's file). After a run that ends, the file holds that run's
+    rejects: a clean run writes it with its header alone if it was there (an earlier run's list, which would
+    be read as this one's), and creates none otherwise. A run that fails leaves it as it was."""
     model = EVENT_TYPES.get(kind)
     if model is None:
         raise IngestError(f"kind: '{kind}' is not one of {', '.join(EVENT_TYPES)}")
@@ -165,6 +222,8 @@ def ingest_file(
         raise IngestError(f"{path}: is a folder; give the file to ingest")
     if not path.is_file():
         raise IngestError(f"{path}: no such file")
+    reject_file = reject_file or path.with_name(path.name + ".rejects.csv")
+    check_reject_file(reject_file, path, engine)
     try:
         fmt = fmt or detect_format(path)
         # decided once, from the whole file, before a row is stored
@@ -175,58 +234,63 @@ def ingest_file(
     if on_total:
         on_total(count_rows(path, fmt))
 
-    reject_file = reject_file or path.with_name(path.name + ".rejects.csv")
     events, runs = EventRepository(engine), IngestRunRepository(engine)
     run_id = runs.start(kind, str(path))
     result = IngestResult(kind, str(path), reject_file=str(reject_file))
-    with reject_file.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["line", "field", "reason", "row"])
-        try:
-            for batch in read_batches(path, fmt, batch_size, encoding):
-                records, rejects = validate_rows(model, batch)
-                dumped = [record.model_dump() for _, record in records]
-                with begin_write(engine) as connection:
-                    # a record that an older Aegis stored under its amount as written is that stored event
-                    rows = events.as_stored(kind, dumped, connection)
-                    firsts, repeats = _first_of_each([(raw, row) for (raw, _), row in zip(records, rows, strict=True)])
-                    new = events.add_as_stored(kind, [row for _, row in firsts], connection)
-                    # everything else names a stored id: the same event again, or other values under its id
-                    again = [item for item in firsts if item[1]["event_id"] not in new] + repeats
-                    differs = events.differs(kind, [row for _, row in again], connection)
-                    conflicts = [Reject(raw.line, "event_id", CONFLICT, raw.values)
-                                 for (raw, _), differ in zip(again, differs, strict=True) if differ]
-                    runs.add_counts(
-                        run_id,
-                        connection,
-                        read=len(batch),
-                        stored=len(new),
-                        duplicate=len(again) - len(conflicts),
-                        rejected=len(rejects) + len(conflicts),
-                    )
-                rejects = sorted(rejects + conflicts, key=lambda reject: reject.line)
-                for reject in rejects:
-                    writer.writerow(
-                        [
-                            reject.line,
-                            reject.field,
-                            reject.reason,
-                            orjson.dumps(reject.row, default=str).decode() if reject.row else reject.text,
-                        ]
-                    )
-                handle.flush()
-                result.read += len(batch)
-                result.stored += len(new)
-                result.duplicate += len(again) - len(conflicts)
-                result.rejected += len(rejects)
-                result.sample_rejects.extend(rejects[: max(0, 5 - len(result.sample_rejects))])
-                if progress:
-                    progress(len(batch))
-        except FileFormatError as exc:  # part-way through: the batches before it are stored, and it says so
-            stored = f"; stored before it: {result.stored:,} (a re-run stores only what is missing)"
-            raise IngestError(f"{exc}{stored if result.stored else ''}") from None
-    runs.finish(run_id)
-    if result.rejected == 0:
-        reject_file.unlink(missing_ok=True)
-        result.reject_file = None
+    # beside the reject file, so that moving it into place is one rename (its name hidden, as a file in progress)
+    staged = reject_file.with_name(f".{reject_file.name}.{uuid.uuid4().hex[:12]}.part")
+    try:
+        with staged.open("x", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(REJECT_HEADER)
+            try:
+                for batch in read_batches(path, fmt, batch_size, encoding):
+                    records, rejects = validate_rows(model, batch, now)
+                    dumped = [record.model_dump() for _, record in records]
+                    with begin_write(engine) as connection:
+                        # a record that an older Aegis stored under its amount as written is that stored event
+                        rows = events.as_stored(kind, dumped, connection)
+                        firsts, repeats = _first_of_each([(raw, row) for (raw, _), row in zip(records, rows,
+                                                                                               strict=True)])
+                        new = events.add_as_stored(kind, [row for _, row in firsts], connection)
+                        # everything else names a stored id: the same event again, or other values under its id
+                        again = [item for item in firsts if item[1]["event_id"] not in new] + repeats
+                        differs = events.differs(kind, [row for _, row in again], connection)
+                        conflicts = [Reject(raw.line, "event_id", CONFLICT, raw.values)
+                                     for (raw, _), differ in zip(again, differs, strict=True) if differ]
+                        runs.add_counts(
+                            run_id,
+                            connection,
+                            read=len(batch),
+                            stored=len(new),
+                            duplicate=len(again) - len(conflicts),
+                            rejected=len(rejects) + len(conflicts),
+                        )
+                    rejects = sorted(rejects + conflicts, key=lambda reject: reject.line)
+                    for reject in rejects:
+                        writer.writerow(
+                            [
+                                reject.line,
+                                reject.field,
+                                reject.reason,
+                                orjson.dumps(reject.row, default=str).decode() if reject.row else reject.text,
+                            ]
+                        )
+                    result.read += len(batch)
+                    result.stored += len(new)
+                    result.duplicate += len(again) - len(conflicts)
+                    result.rejected += len(rejects)
+                    result.sample_rejects.extend(rejects[: max(0, 5 - len(result.sample_rejects))])
+                    if progress:
+                        progress(len(batch))
+            except FileFormatError as exc:  # part-way through: the batches before it are stored, and it says so
+                stored = f"; stored before it: {result.stored:,} (a re-run stores only what is missing)"
+                raise IngestError(f"{exc}{stored if result.stored else ''}") from None
+        runs.finish(run_id)
+        if result.rejected or reject_file.exists():
+            os.replace(staged, reject_file)
+        if not result.rejected:
+            result.reject_file = None
+    finally:
+        staged.unlink(missing_ok=True)  # moved into place, or the run failed
     return result

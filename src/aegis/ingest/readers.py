@@ -13,6 +13,7 @@ import codecs
 import csv
 import io
 import math
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +36,8 @@ if TYPE_CHECKING:
     import pyarrow.parquet as pq
 
 FORMATS = ("csv", "jsonl", "parquet")
+LINE_BREAK = re.compile(r"\r\n|\r|\n")
+"""what ends a line as a CSV file is read (``newline=""``: each kept as it came)"""
 
 
 class FileFormatError(ValueError):
@@ -79,12 +82,13 @@ def _clean(values: dict[str, Any]) -> dict[str, Any]:
 
 def columns(path: Path, fmt: str, encoding: str = "utf-8-sig") -> list[str] | None:
     """The file's column names (None for JSONL, whose rows name their own fields); ``encoding`` is a CSV's
-    (:func:`csv_encoding`)."""
+    (:func:`csv_encoding`). A CSV or JSONL file with nothing in it is refused."""
     if fmt == "parquet":
         return list(_parquet_file(path).schema_arrow.names)
     if fmt == "csv":
         with path.open(newline="", encoding=encoding) as handle:
             return _csv_header(path, _csv_rows(path, handle))
+    next(_jsonl_lines(path))  # refuses an empty file before anything is stored, as a CSV's header does
     return None
 
 
@@ -159,8 +163,16 @@ def _not_csv(path: Path, line: int, exc: csv.Error) -> str:
 
 def _csv_rows(path: Path, handle: TextIO) -> Iterator[tuple[int, list[str]]]:
     """The rows of a CSV file, its header first, each with the line it ends on; a row that the csv module cannot
-    read fails the file, naming the line the row starts on."""
-    reader = csv.reader(handle)
+    read fails the file, naming the line the row starts on, and so does a quote still open at the end of the
+    file, naming the line it opened on."""
+    ended = False
+
+    def lines() -> Iterator[str]:
+        nonlocal ended
+        yield from handle
+        ended = True
+
+    reader = csv.reader(lines())
     start = 1
     while True:
         try:
@@ -169,6 +181,14 @@ def _csv_rows(path: Path, handle: TextIO) -> Iterator[tuple[int, list[str]]]:
             raise FileFormatError(_not_csv(path, start, exc)) from None
         if values is None:
             return
+        if ended:
+            # The csv module asked for a line after the last and still gave a row: its last cell was quoted and
+            # never closed, and holds every line after its quote. A cell may hold line breaks, but only between
+            # its quotes; unless strict (which also refuses what Excel writes), the module ends it at the end of
+            # the file without a word, storing the lines after it as one text.
+            opened = start + sum(len(LINE_BREAK.findall(value)) for value in values[:-1])
+            raise FileFormatError(f"{path.name}: line {opened}: a quote opened on this line is never closed (the "
+                                  "rest of the file would be read as one cell)")
         yield reader.line_num, values
         start = reader.line_num + 1
 
@@ -176,7 +196,7 @@ def _csv_rows(path: Path, handle: TextIO) -> Iterator[tuple[int, list[str]]]:
 def _csv_header(path: Path, rows: Iterator[tuple[int, list[str]]]) -> list[str]:
     _, header = next(rows, (0, []))
     if not header:
-        raise FileFormatError(f"{path.name}: the file is empty (a CSV needs a header row)")
+        raise FileFormatError(_empty(path, "a CSV needs a header row"))
     return [name.strip() for name in header]
 
 
@@ -218,23 +238,38 @@ def _mixed_reason(path: Path) -> str:
     return f"this line is UTF-8 in a file read as GBK{because}: save the whole file in one encoding"
 
 
-def _jsonl(path: Path, _batch_size: int) -> Iterator[RawRow]:
+def _empty(path: Path, needs: str) -> str:
+    """What is said of a file with nothing in it, in every text format alike (``aegis ingest`` and ``aegis decide``
+    refuse it; a CSV that holds its header and no row is taken, as a file of no events)."""
+    return f"{path.name}: the file is empty ({needs})"
+
+
+def _jsonl_lines(path: Path) -> Iterator[tuple[int, bytes]]:
+    """The lines of a JSON lines file that hold something, with their numbers; a file with none is refused."""
+    found = False
     with path.open("rb") as handle:
         for line, text in enumerate(handle, start=1):
             if line == 1:
                 text = text.removeprefix(codecs.BOM_UTF8)  # Windows editors start UTF-8 files with one
-            if not text.strip():
-                continue
-            try:
-                values = orjson.loads(text)
-            except orjson.JSONDecodeError as exc:
-                yield RawRow(line, None, f"invalid JSON: {exc}", text.decode("utf-8", "replace").rstrip("\r\n"))
-                continue
-            if not isinstance(values, dict):
-                yield RawRow(line, None, "a line must hold one JSON object",
-                             text.decode("utf-8", "replace").rstrip("\r\n"))
-                continue
-            yield RawRow(line, _clean(values))
+            if text.strip():
+                found = True
+                yield line, text
+    if not found:
+        raise FileFormatError(_empty(path, "a JSON lines file needs one JSON object a line"))
+
+
+def _jsonl(path: Path, _batch_size: int) -> Iterator[RawRow]:
+    for line, text in _jsonl_lines(path):
+        try:
+            values = orjson.loads(text)
+        except orjson.JSONDecodeError as exc:
+            yield RawRow(line, None, f"invalid JSON: {exc}", text.decode("utf-8", "replace").rstrip("\r\n"))
+            continue
+        if not isinstance(values, dict):
+            yield RawRow(line, None, "a line must hold one JSON object",
+                         text.decode("utf-8", "replace").rstrip("\r\n"))
+            continue
+        yield RawRow(line, _clean(values))
 
 
 def _parquet_file(path: Path) -> pq.ParquetFile:

@@ -16,7 +16,7 @@ import itertools
 import json
 import re
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 from functools import cache
 from typing import Annotated, Any, Self
@@ -32,6 +32,7 @@ from aegis.decisions.warning_policy import level_rank
 from aegis.detectors.base import Detector, Verdict
 from aegis.events.models import Ident, Outside, PositiveMoney, Time, fraud_type_name
 from aegis.events.numbers import canonical_number
+from aegis.events.times import not_ahead
 from aegis.features.official_numbers import is_official
 from aegis.names import CODE_NAMES, name_of
 from aegis.reasons import DEFAULT_LANG, Lang, Reason, listing, loaded, yuan
@@ -78,12 +79,6 @@ has nothing to ask about it. ``system`` is Aegis itself (the operator's batch ``
 def may_decide(role: Role) -> list[str]:
     """The channels ``role`` may ask decisions on."""
     return [channel for channel, roles in DECIDERS.items() if role in roles]
-
-
-MAX_CLOCK_SKEW = timedelta(minutes=5)
-"""how far ahead of Aegis's clock a request's time may be: the clocks of a bank's gateway and of Aegis differ by
-seconds, a little more under a leap or a slow NTP sync. A payment being decided happens now; one dated later
-is a bad field, and it would move the warning it leads to into the future (its last lead dated 2098)"""
 
 
 #: a phone number of a request, in its canonical form (+86 139-1234-5678 is 13912345678) before it is checked as
@@ -170,15 +165,16 @@ class TransferIn(Request):
     @field_validator("time")
     @classmethod
     def _not_ahead(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
-        """A time ahead of now by more than :data:`MAX_CLOCK_SKEW` is refused, except in a replay of recorded
-        events (``context={"replay": True}``: the demo decides a simulated city's payments at their own time)."""
-        if value is None or (info.context or {}).get("replay"):
+        """A time ahead of now by more than :data:`~aegis.events.times.MAX_CLOCK_SKEW` is refused, as ingest
+        refuses an event's, except in a replay of recorded events (``context={"replay": True}``: the demo
+        decides a simulated city's payments at their own time)."""
+        context = info.context or {}
+        if value is None or context.get("replay"):
             return value
-        now = datetime.now(UTC)
-        if value > now + MAX_CLOCK_SKEW:
-            raise ValueError(f"more than {MAX_CLOCK_SKEW.seconds // 60} minutes in the future (Aegis's clock reads "
-                             f"{now:%Y-%m-%dT%H:%M}Z): a payment is decided as it is made, not before")
-        return value
+        try:
+            return not_ahead(value, context.get("now") or datetime.now(UTC))
+        except ValueError as exc:
+            raise ValueError(f"{exc}: a payment is decided as it is made, not before") from None
 
     @model_validator(mode="after")
     def _to_another_account(self) -> Self:
