@@ -271,8 +271,25 @@ def test_unknown_role_is_refused(client):
 
 def test_evidence_combines_as_noisy_or():
     combined = combine([Signal(0.5, ("a",), "fake_loan"), Signal(0.5, ("b",)), Signal(0.1, ("c",))])
-    assert combined.score == pytest.approx(1 - 0.5 * 0.5 * 0.9)
+    assert combined.score == pytest.approx(1 - 0.5 * 0.5)  # a weak signal adds nothing it could not explain
     assert combined.reasons == ("a", "b") and combined.fraud_type == "fake_loan"
+    # evidence without reasons is no more than its own score: two of them never make a warning with no reason
+    assert combine([Signal(0.46, ()), Signal(0.21, ())]) == Signal(0.46, ())
+    assert combine([Signal(0.3, ("a",)), Signal(0.4, ())]).score == pytest.approx(0.4)
+    assert combine([]).score == 0.0
+
+
+def test_a_harmless_message_with_a_link_is_not_warned_for_want_of_reasons(client, engine):
+    """The text model scores a delivery notice with a link 0.46 (normal, no reasons), the link 0.21: joined as
+    evidence they once warned with "no risk found"; every warning and block now says why."""
+    answers = client.post("/api/v1/decisions/sms", json=[
+        {"sender": "13800003333", "text": text} for text in (
+            "你的快递到了，放在门口了 http://example.com", "【顺丰】您的快件已签收，查看详情 https://www.sf-express.com/x",
+            "您的ETC卡已失效，请及时登录 http://etc-gov.top/a1K2 进行认证，以免影响正常通行")],
+        headers=TELCO).json()
+    for answer in answers:
+        assert answer["action"] == "pass" or (answer["reasons"] and "未发现风险" not in answer["reasons"]), answer
+    assert answers[0]["action"] == "pass" and answers[-1]["action"] == "block"
 
 
 def test_policy_file_errors_name_the_field(tmp_path):

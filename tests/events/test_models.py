@@ -72,6 +72,18 @@ def test_url_visit_needs_someone():
         UrlVisit(url="http://example.cn", time="2026-10-01")
 
 
+@pytest.mark.parametrize("url", ["javascript:alert(1)", "http://", "http://[::1", "http://xn--/", "not a url"])
+def test_a_visit_to_what_no_browser_opens_is_refused_naming_url(url):
+    with pytest.raises(ValidationError) as refused:
+        UrlVisit(url=url, number="13800000001", time="2026-10-01")
+    assert [e["loc"] for e in refused.value.errors()] == [("url",)]
+
+
+@pytest.mark.parametrize("url", ["etc-gov.top/a1", "HTTPS://Example.CN/x?y=1", "http://0x7f000001/", "http://1.2.3.4:8080/"])
+def test_a_visit_to_a_link_as_sms_write_them_is_kept(url):
+    assert UrlVisit(url=url, number="13800000001", time="2026-10-01").url == url
+
+
 @pytest.mark.parametrize("amount", ["1000000000000", "1,000,000,000,000.00", "9999999999999999.99", 10**15])
 def test_an_absurd_sum_is_refused_naming_its_field(amount):
     """Less than a trillion yuan: 9,999,999,999,999,999.99 was stored as a transfer."""

@@ -501,7 +501,7 @@ def test_commands_that_order_or_return_nothing_say_so(engine: Engine, city: dict
         EventRepository(engine).add_many("transfer", [small.model_dump()], conn)
     chased = runner.invoke(funds_cli, ["chase", "--victim", "PW", "--loss", small.event_id, *db])
     assert chased.exit_code == 0, chased.output
-    assert "未下达指令：没有账户仍留有达到止付下限的涉案资金" in chased.stdout and "OR-" not in chased.stdout
+    assert "未下达指令：没有账户留有足以下达指令的涉案资金" in chased.stdout and "OR-" not in chased.stdout
     # FIFO: all of V's money at bank-C's M2, whose bank then answers below
     view = funds.open_chase(engine, CITY, report_event_id=report_id(engine), rule="fifo", now=minutes(60))
     chase_id, nothing_new = view.chase_id, "没有新的指令：资金没有到达新的账户，已有指令的账户也没有新流入"

@@ -87,6 +87,13 @@ def test_targets_skip_sinks_dust_victims_and_accounts_already_ordered() -> None:
     assert [
         t.account for t in targets(result, D("10"), throughput={"B": 600.0, "C": 10_000.0}, min_share=0.05)
     ] == ["B"]  # C got 40 of 10,000: an ordinary account, no order
+    # the account the victim paid is ordered however much of its owner's own money it holds (a rented everyday
+    # card): the share rule keeps ordinary accounts further on out, not the one the report names
+    direct = trace(TransferIndex.from_table(pd.DataFrame(
+        [("s1", "EMP", "M9", 50_000.0, 1), ("v1", "V", "M9", 2000.0, 2)],
+        columns=["event_id", "payer_account", "payee_account", "amount", "time"])), ["v1"])
+    held = targets(direct, D("100"), throughput={"M9": 52_000.0}, min_share=0.05)
+    assert [(t.account, t.hop, t.amount) for t in held] == [("M9", 1, D("2000.00"))]
 
 
 def test_pro_rata_in_a_shared_account_and_sole_victims_elsewhere() -> None:

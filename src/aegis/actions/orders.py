@@ -257,27 +257,25 @@ class Cover:
     by_victim: Mapping[str, Decimal] = field(default_factory=dict)
 
 
-def coverage(orders: Iterable[Any], answered: str | None = None) -> dict[str, Cover]:
+def coverage(orders: Iterable[Any]) -> dict[str, Cover]:
     """Per account, the tainted money the chase's orders already account for, in all and per victim.
 
     ``orders`` are rows with ``order_id, account, seq, state, requested, held, issued_at, taint``. Within one
     sequence number a stop-payment and the freeze that follows it cover the same money, so the larger counts.
-    Every order covers what it asked for (a person deals with a rejection, not a new order; a bank that held
-    less than asked has said the rest is gone, and a hold released, returned or lapsed since was answered for
-    all the same), except one "moved on": that covers nothing, so money that lands in the account again is
-    ordered again. The order
-    ``answered`` (one a bank has just answered) covers all it asked for, whatever its state: the bank has just
-    said where that money stands, so the follow-up trace does not order the same money on the same account
-    again. (When the store does not yet hold the transfer that moved it, the trace still sees it there: each
-    "moved on" used to order it anew, with no end.) Money that reaches the account later is ordered later.
+    Every order covers what it asked for, whatever its bank answered: a person deals with a rejection, not a new
+    order; a bank that held less than asked has said the rest is gone, and a hold released, returned or lapsed
+    since was answered for all the same. So does one "moved on": the bank has said where that money went, and
+    until the store holds the transfer that moved it the trace still sees it in the account; covering nothing,
+    each look again (a retrace, another bank's answer) ordered the same money from the same bank anew. Money
+    that reaches the account later is more than the cover, and a supplementary order claims that part. (Money
+    that leaves and comes back in the same amount is not ordered again by itself: a person sees it in the trace.)
     """
     slots: dict[str, dict[int, tuple[Decimal, Any]]] = {}
     last: dict[str, Any] = {}
     for order in orders:
-        state = OrderState(order.state)
         # an answered order answered for all it asked: the bank held what was there, and a shortfall has moved
         # on (followed where it went), so it is not ordered on this account again, even once the hold is over
-        amount = Decimal(0) if state is S.moved_on and order.order_id != answered else Decimal(order.requested)
+        amount = Decimal(order.requested)
         slot = slots.setdefault(order.account, {})
         kept = slot.get(order.seq)
         # the larger counts; of equals the later (a freeze knows whose money its stop-payment held)
@@ -320,10 +318,11 @@ def targets(
     Sinks (cash-outs, exchanges, large merchants, the victims' own accounts) never get an order: they are
     flagged in the chase instead. Accounts in ``already`` (ordered before in the chase) are left out, so a
     follow-up trace only adds the accounts the money reached since. With ``throughput`` (all the money that
-    went into each account: opening balance and credits), an account where the taint is less than
-    ``min_share`` of it is left out too: a mule's money is mostly fraud money, while an ordinary account that
-    got a small "rebate" from a mule (刷单返利 victims do) is mostly its owner's own. With ``balances`` (what
-    each account holds at the trace's time), no order asks for more than the account holds.
+    went into each account: opening balance and credits), an account beyond the first hop where the taint is
+    less than ``min_share`` of it is left out too: a mule's money is mostly fraud money, while an ordinary account
+    that got a small "rebate" from a mule (刷单返利 victims do) is mostly its owner's own. Not the account a
+    victim paid: the report names it, and a rented everyday card holds its owner's savings beside the loss. With
+    ``balances`` (what each account holds at the trace's time), no order asks for more than the account holds.
     """
     skip = set(already)
     found = []
@@ -333,7 +332,8 @@ def targets(
         amount = _held(reached, balances)
         if amount < floor:
             continue
-        if throughput is not None and reached.received < min_share * throughput.get(reached.account, 0.0):
+        if (throughput is not None and reached.hop > 1
+                and reached.received < min_share * throughput.get(reached.account, 0.0)):
             continue
         if amount < fen(reached.held):
             taint = shares_of(reached.held_by_victim, amount)

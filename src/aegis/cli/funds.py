@@ -115,7 +115,8 @@ def _print_chase(view: Any, lang: Lang, *, again: bool = False) -> None:
     for sink in view.flagged:
         say(lang, Reason("  资金出口（{kind}）：{account}（{amount}元）", kind=name_of(sink["sink"], lang),
                          account=sink["account"], amount=yuan(sink["amount"])))
-    _print_orders(view.orders, False, lang, none=Reason("未下达指令：没有账户仍留有达到止付下限的涉案资金"))
+    _print_orders(view.orders, False, lang, none=Reason(
+        "未下达指令：没有账户留有足以下达指令的涉案资金（不到止付下限，或在收款账户以后的账户里不到流经资金的策略占比）"))
 
 
 #: what a trace that orders nothing new says (a retrace, further losses)

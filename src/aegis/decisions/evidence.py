@@ -2,7 +2,7 @@
 
 A :class:`Signal` is one piece of evidence with its probability of fraud (a detector's verdict, a list entry,
 what a number has sent); :func:`combine` joins them as independent evidence (noisy-OR), so one strong signal
-decides and several weak ones add up. The real-time decisions and the risk profiles both fuse this way.
+decides and several named ones add up. The real-time decisions and the risk profiles both fuse this way.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from aegis.detectors.base import Verdict
 from aegis.reasons import Reason
 
 MIN_SCORE = 0.2
-"""a signal weaker than this adds to the score but neither its reasons nor its fraud type"""
+"""a signal weaker than this adds nothing to a stronger one, and neither its reasons nor its fraud type"""
 
 
 @dataclass(frozen=True)
@@ -30,14 +30,26 @@ class Signal:
 
 
 def combine(signals: Sequence[Signal]) -> Signal:
-    """Noisy-OR of the signals, reasons strongest first, fraud type from the strongest typed signal."""
-    miss = 1.0
-    for signal in signals:
-        miss *= 1.0 - signal.score
+    """Noisy-OR of the named signals (at least :data:`MIN_SCORE`, with reasons), reasons strongest first, fraud
+    type from the strongest typed signal; never below the strongest signal alone.
+
+    Only evidence that says why adds up: a detector's score without reasons (the text model's 0.46 on a delivery
+    notice with a link, which it calls normal) or a weak one is no evidence of fraud, and two of them joined by
+    noisy-OR (0.46 and a link's 0.21 make 0.57) would warn with nothing to show for it. So a score above the
+    strongest single signal is always explained by the reasons it returns.
+
+    >>> combine([Signal(0.46, ()), Signal(0.21, ())]).score
+    0.46
+    """
     ordered = sorted(signals, key=lambda s: s.score, reverse=True)
-    reasons = tuple(r for s in ordered if s.score >= MIN_SCORE for r in s.reasons)
+    named = [s for s in ordered if s.score >= MIN_SCORE and s.reasons]
+    miss = 1.0
+    for signal in named:
+        miss *= 1.0 - signal.score
+    score = max(1.0 - miss, ordered[0].score if ordered else 0.0)
+    reasons = tuple(r for s in named for r in s.reasons)
     fraud_type = next((s.fraud_type for s in ordered if s.fraud_type and s.score >= MIN_SCORE), None)
-    return Signal(1.0 - miss, reasons, fraud_type)
+    return Signal(score, reasons, fraud_type)
 
 
 @dataclass(frozen=True)

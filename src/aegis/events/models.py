@@ -37,6 +37,7 @@ from pydantic import (
 )
 
 from aegis.events.times import CHINA_TZ, not_ahead, to_utc, written_time
+from aegis.events.urls import url_refusal
 from aegis.reasons import DEFAULT_LANG, Lang, Reason
 
 GROUPED = re.compile(r"-?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
@@ -403,6 +404,16 @@ class UrlVisit(Record):
     number: Ident | None = None
     url: Annotated[str, Field(min_length=4, max_length=2048)]
     time: Time
+
+    @field_validator("url")
+    @classmethod
+    def _web_address(cls, value: str) -> str:
+        """A visit to what no browser could open (``javascript:``, ``http://``, ``xn--``) is no visit: a
+        rejected row, as the decision API refuses such a URL (:func:`aegis.events.urls.url_refusal`)."""
+        refusal = url_refusal(value)
+        if refusal is not None:
+            raise ValueError(refusal)
+        return value
 
     @model_validator(mode="after")
     def _who(self) -> UrlVisit:

@@ -26,7 +26,6 @@ True
 from __future__ import annotations
 
 import csv
-import ipaddress
 import math
 import re
 import unicodedata
@@ -40,10 +39,11 @@ from urllib.parse import urlsplit
 import numpy as np
 import tldextract
 
+from aegis.events.urls import SCHEME
+from aegis.events.urls import is_ip as is_ip_host
 from aegis.reasons import Reason
 
 _EXTRACT = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
-_SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
 _TOKEN_SPLIT = re.compile(r"[^a-z0-9]+")
 _HEX_RUN = re.compile(r"[0-9a-f]{16,}")
 
@@ -119,55 +119,10 @@ def host_of(url: str) -> str:
     """
     text = url.strip()
     try:
-        host = urlsplit(text if _SCHEME.match(text) else "http://" + text).hostname or ""
+        host = urlsplit(text if SCHEME.match(text) else "http://" + text).hostname or ""
     except ValueError:
         return ""
     return host.rstrip(".").removeprefix("www.")
-
-
-_OTHER_SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:(?!\d)")
-"""a scheme without ``//`` (``javascript:``, ``mailto:``), told from a host with its port (``example.com:8080``)"""
-WEB_SCHEMES = ("http", "https")
-
-
-def url_refusal(url: str) -> str | None:
-    """Why ``url`` is no web address a browser could open (None when it is one): a scheme other than http(s), an
-    authority that does not parse (``http://[::1``, a port past 65535), no host, a host that is neither a name of
-    letters, digits, hyphens and underscores nor an IP address, or a punycode label that does not decode
-    (``xn--``). Without a scheme (an SMS link, read as ``http://``) the host must be a domain (it has a dot) or an
-    IP address: a lone word is no link.
-
-    >>> [url_refusal(u) for u in ("etc-gov.top/a1", "http://xn--fiqs8s.cn/", "http://0x7f000001/")]
-    [None, None, None]
-    >>> url_refusal("javascript:alert(1)")
-    "only http and https URLs are decided (not 'javascript:')"
-    """
-    text = url.strip()
-    scheme = _SCHEME.match(text) or _OTHER_SCHEME.match(text)
-    if scheme is not None and scheme.group().split(":")[0].lower() not in WEB_SCHEMES:
-        return f"only http and https URLs are decided (not '{scheme.group().split(':')[0]}:')"
-    try:
-        split = urlsplit(text if scheme is not None else "http://" + text)
-        host = (split.hostname or "").rstrip(".")
-        split.port  # noqa: B018 (it raises on a port out of range)
-    except ValueError as exc:  # "Invalid IPv6 URL", "Port out of range 0-65535"
-        return f"not a URL: {exc}"
-    if not host:
-        return "has no host (give it as http://example.com/...)"
-    if _is_ip(host):
-        return None
-    labels = host.split(".")
-    for label in labels:
-        if not label or len(label) > 63 or not all(c.isalnum() or c in "-_" for c in label):
-            return f"'{host[:80]}' is not a host name"
-        if label.startswith("xn--"):
-            try:
-                label.encode("ascii").decode("idna")
-            except UnicodeError:
-                return f"'{label[:80]}' is not valid punycode"
-    if scheme is None and len(labels) < 2:
-        return f"'{host[:80]}' is no domain: give a link as http://{host[:80]}/ or as a domain (www.example.com)"
-    return None
 
 
 def parse_url(url: str) -> UrlParts:
@@ -176,7 +131,7 @@ def parse_url(url: str) -> UrlParts:
     A malformed URL still yields parts (an empty host at worst), since malformed is itself a signal.
     """
     text = url.strip()
-    has_scheme = bool(_SCHEME.match(text))
+    has_scheme = bool(SCHEME.match(text))
     try:
         split = urlsplit(text if has_scheme else "http://" + text)
         host = (split.hostname or "").rstrip(".")
@@ -184,7 +139,7 @@ def parse_url(url: str) -> UrlParts:
     except ValueError:
         split = urlsplit("http://invalid")
         host, port = "", None
-    is_ip = _is_ip(host)
+    is_ip = is_ip_host(host)
     ext = _EXTRACT(host) if host and not is_ip else None
     return UrlParts(
         url=text, scheme=split.scheme.lower() if has_scheme else "", host=host, port=port,
@@ -192,15 +147,6 @@ def parse_url(url: str) -> UrlParts:
         subdomain=ext.subdomain if ext else "", domain=ext.domain if ext else host,
         suffix=ext.suffix if ext else "", is_ip=is_ip,
     )
-
-
-def _is_ip(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        # hex / octal / bare-integer forms that browsers still resolve (http://0x7f000001/)
-        return bool(re.fullmatch(r"(0x[0-9a-f]+|\d+)(\.(0x[0-9a-f]+|\d+)){0,3}", host))
-    return True
 
 
 # ---------------------------------------------------------------------------------------------------------

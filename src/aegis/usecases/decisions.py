@@ -33,6 +33,7 @@ from aegis.detectors.base import Detector, Verdict
 from aegis.events.models import Ident, Outside, PositiveMoney, Time, fraud_type_name
 from aegis.events.numbers import canonical_number
 from aegis.events.times import not_ahead
+from aegis.events.urls import url_refusal
 from aegis.features.official_numbers import is_official
 from aegis.names import CODE_NAMES, name_of
 from aegis.reasons import DEFAULT_LANG, Lang, Reason, listing, loaded, yuan
@@ -142,9 +143,7 @@ class UrlIn(Request):
     @classmethod
     def _web_address(cls, value: str) -> str:
         """Not a URL (``javascript:``, ``http://``, ``not a url``, ``xn--``) is no request: deciding it would score
-        and audit a string that no one could visit (:func:`aegis.features.url_features.url_refusal`)."""
-        from aegis.features.url_features import url_refusal  # with tldextract: imported by the first URL request
-
+        and audit a string that no one could visit (:func:`aegis.events.urls.url_refusal`)."""
         refusal = url_refusal(value)
         if refusal is not None:
             raise ValueError(refusal)
@@ -214,9 +213,11 @@ def warm(engine: Engine) -> None:
 
 
 def _from_verdict(verdict: Verdict, source: Reason) -> Signal:
-    """A detector's verdict as evidence, each reason headed by what was scored ("短信内容：…")."""
-    fraud_type = verdict.fraud_type if verdict.score >= 0.5 else None
-    return Signal(verdict.score, tuple(_about(source, r) for r in verdict.reasons[:3]), fraud_type)
+    """A detector's verdict as evidence, each reason headed by what was scored ("短信内容：…"). A verdict of fraud
+    (0.5 or more) that names no reason of its own is shown by its score: no block or warning goes without one."""
+    fraud = verdict.score >= 0.5
+    reasons = verdict.reasons[:3] or ((Reason("风险评分{score:.2f}", score=verdict.score),) if fraud else ())
+    return Signal(verdict.score, tuple(_about(source, r) for r in reasons), verdict.fraud_type if fraud else None)
 
 
 def _about(source: Reason, reason: Reason) -> Reason:

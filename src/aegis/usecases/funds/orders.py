@@ -135,7 +135,7 @@ def respond(
             new = _issue(
                 conn,
                 chase_id=order.chase_id,
-                found=_targets(result, data, policy, now, _covers(conn, order.chase_id, answered=order.order_id)),
+                found=_targets(result, data, policy, now, _covers(conn, order.chase_id)),
                 kind=OrderKind.stop_payment,
                 data=data,
                 policy=policy,

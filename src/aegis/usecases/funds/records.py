@@ -284,9 +284,9 @@ def _chase(conn: Connection, chase_id: str) -> dict[str, Any]:
     return dict(row._mapping)
 
 
-def _covers(conn: Connection, chase_id: str, answered: str | None = None) -> dict[str, Cover]:
+def _covers(conn: Connection, chase_id: str) -> dict[str, Cover]:
     """What the chase's orders already cover on each account (:func:`aegis.actions.orders.coverage`)."""
-    return coverage(conn.execute(select(fund_order).where(fund_order.c.chase_id == chase_id)).all(), answered)
+    return coverage(conn.execute(select(fund_order).where(fund_order.c.chase_id == chase_id)).all())
 
 
 def _check_bank(actor: Actor, order: Any) -> None:

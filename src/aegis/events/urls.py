@@ -1,0 +1,70 @@
+"""Web addresses as events carry them: what counts as one (:func:`url_refusal`) and how its parts are told apart.
+
+A URL comes into Aegis in a visit event (ingest) and a decision request (the API): both refuse a string no
+browser could open, so neither scores nor stores it. The URL features (:mod:`aegis.features.url_features`) read
+the same scheme and IP forms from here, so a link that passes here is one they can parse.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from urllib.parse import urlsplit
+
+SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
+"""a scheme with its ``//`` (``http://``); a link without one (as SMS write them) is read as ``http://``"""
+
+_OTHER_SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:(?!\d)")
+"""a scheme without ``//`` (``javascript:``, ``mailto:``), told from a host with its port (``example.com:8080``)"""
+
+WEB_SCHEMES = ("http", "https")
+
+
+def is_ip(host: str) -> bool:
+    """Whether ``host`` is an IP address, in the hex, octal or bare-integer forms browsers still resolve too
+    (``http://0x7f000001/``)."""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return bool(re.fullmatch(r"(0x[0-9a-f]+|\d+)(\.(0x[0-9a-f]+|\d+)){0,3}", host))
+    return True
+
+
+def url_refusal(url: str) -> str | None:
+    """Why ``url`` is no web address a browser could open (None when it is one): a scheme other than http(s), an
+    authority that does not parse (``http://[::1``, a port past 65535), no host, a host that is neither a name of
+    letters, digits, hyphens and underscores nor an IP address, or a punycode label that does not decode
+    (``xn--``). Without a scheme (an SMS link, read as ``http://``) the host must be a domain (it has a dot) or an
+    IP address: a lone word is no link.
+
+    >>> [url_refusal(u) for u in ("etc-gov.top/a1", "http://xn--fiqs8s.cn/", "http://0x7f000001/")]
+    [None, None, None]
+    >>> url_refusal("javascript:alert(1)")
+    "only http and https URLs are decided (not 'javascript:')"
+    """
+    text = url.strip()
+    scheme = SCHEME.match(text) or _OTHER_SCHEME.match(text)
+    if scheme is not None and scheme.group().split(":")[0].lower() not in WEB_SCHEMES:
+        return f"only http and https URLs are decided (not '{scheme.group().split(':')[0]}:')"
+    try:
+        split = urlsplit(text if scheme is not None else "http://" + text)
+        host = (split.hostname or "").rstrip(".")
+        split.port  # noqa: B018 (it raises on a port out of range)
+    except ValueError as exc:  # "Invalid IPv6 URL", "Port out of range 0-65535"
+        return f"not a URL: {exc}"
+    if not host:
+        return "has no host (give it as http://example.com/...)"
+    if is_ip(host):
+        return None
+    labels = host.split(".")
+    for label in labels:
+        if not label or len(label) > 63 or not all(c.isalnum() or c in "-_" for c in label):
+            return f"'{host[:80]}' is not a host name"
+        if label.startswith("xn--"):
+            try:
+                label.encode("ascii").decode("idna")
+            except UnicodeError:
+                return f"'{label[:80]}' is not valid punycode"
+    if scheme is None and len(labels) < 2:
+        return f"'{host[:80]}' is no domain: give a link as http://{host[:80]}/ or as a domain (www.example.com)"
+    return None
