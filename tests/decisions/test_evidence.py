@@ -40,8 +40,8 @@ def test_a_number_that_texted_fraud_to_enough_numbers_is_a_fraud_number_with_the
     quiet = Verdict(0.05, "0", (Reason("境外号码"),))
     joined = with_sent_content(quiet, SentContent(4, 3, 2, 0.9, "fake_loan"), RULE)
     assert joined.label == "1" and joined.fraud_type == "fake_loan"
-    assert joined.score == pytest.approx(1 - 0.95 * 0.1)
-    assert [str(r) for r in joined.reasons] == ["向2个号码发送诈骗短信3条（共发4条）"]  # 0.05 is too weak to name
+    assert joined.score == pytest.approx(0.9)  # 0.05 is too weak to add anything, or to name
+    assert [str(r) for r in joined.reasons] == ["向2个号码发送诈骗短信3条（共发4条）"]
     assert joined.reasons[0].text("en") == "sent 3 fraud SMS to 2 numbers (of 4 sent)"
     # one receiver (a scam forwarded to a friend), nothing fraudulent, nothing sent: the verdict stands
     assert with_sent_content(quiet, SentContent(3, 3, 1, 0.99, "fake_loan"), RULE) is quiet
