@@ -113,6 +113,22 @@ def test_predict_without_model_uses_the_shipped_one_and_keeps_input_order(tmp_pa
                                "--lang", "fr"]).exit_code == 2
 
 
+def test_predictions_keep_every_digit_of_the_score_and_never_overwrite_their_input(tmp_path: Path) -> None:
+    from aegis.usecases.decisions import shipped_detector
+
+    texts = ["妈，我今晚加班不回家吃饭了", "您的ETC卡已失效，请登录 etc-gov.top/a1 认证", "明天上午九点开会"]
+    pd.DataFrame({"text": texts}).to_csv(tmp_path / "t.csv", index=False)
+    done = runner.invoke(app, ["predict", "text", "--data", str(tmp_path / "t.csv"), "--out", str(tmp_path / "p.csv")])
+    assert done.exit_code == 0, done.output
+    written = pd.read_csv(tmp_path / "p.csv")["score"].tolist()
+    assert written == [v.score for v in shipped_detector("text").predict(texts)]  # as the model said, not rounded
+    before = (tmp_path / "t.csv").read_bytes()
+    refused = runner.invoke(app, ["predict", "text", "--data", str(tmp_path / "t.csv"), "--out",
+                                  str(tmp_path / "." / "t.csv"), "--lang", "en"])
+    assert refused.exit_code == 2 and "is an input file, which the predictions would overwrite" in refused.stderr
+    assert (tmp_path / "t.csv").read_bytes() == before
+
+
 def test_number_train_and_predict_on_a_profile_file(tmp_path: Path) -> None:
     rng = np.random.default_rng(0)
     n = 120
@@ -205,6 +221,15 @@ def test_account_train_predict_evaluate_with_amlsim_pairs(tmp_path: Path) -> Non
     figures = json.loads(evaluated.stdout)
     assert figures["rows"] == 80 and figures["mules"] == 10
     assert figures["auc"] >= 0.9  # the ring, seen in training, stands out from the ordinary accounts
+    # a held-out share of the accounts, labelled, beside all the graph's transfers: learnt from and measured, the
+    # others counterparties (an evaluation keeps a fifth of a graph's accounts back)
+    labelled = pd.read_csv(nodes).iloc[::2]
+    labelled.to_csv(tmp_path / "half.csv", index=False)
+    half = ["--accounts", str(tmp_path / "half.csv"), "--transfers", str(transfers), "--format", "amlsim"]
+    assert runner.invoke(app, ["train", "account", *half, "--out", str(tmp_path / "m2")]).exit_code == 0
+    evaluated = runner.invoke(app, ["evaluate", "account", "--model", str(tmp_path / "m"), *half, "--json"])
+    assert evaluated.exit_code == 0, evaluated.output
+    assert json.loads(evaluated.stdout)["rows"] == 40
 
 
 def test_a_held_out_graph_without_mules_has_no_ranking_to_average(tmp_path: Path) -> None:

@@ -35,9 +35,9 @@ def read_amlsim(accounts: Path, transfers: Path, *, labelled: bool) -> tuple[Tra
     """The graph (accounts in file order) and, when ``labelled``, the labels ``"1"``/``"0"`` in that order.
 
     Raises :class:`DataError` naming the file and the column for a missing file or column, an unreadable or
-    out-of-range value, a duplicate account, or, when ``labelled``, a transfer naming an account the accounts
-    file does not list (a training file lists every account AMLSim made). Unlabelled, the accounts file lists
-    the accounts to score: transfers may name others, which are profiled as counterparties and not scored.
+    out-of-range value or a duplicate account. The accounts file lists the accounts to learn from, score or
+    measure, labelled or not: transfers may name others (a held-out share of a graph's accounts beside all its
+    transfers), which are profiled as counterparties, with no label and no row of their own.
     """
     nodes = _read(accounts, [ACCOUNT_ID, *([LABEL] if labelled else [])])
     ids = nodes[ACCOUNT_ID].astype(str)
@@ -68,12 +68,6 @@ def read_amlsim(accounts: Path, transfers: Path, *, labelled: bool) -> tuple[Tra
                             f"expected a {'positive ' if col == 'amount' else 'non-negative '}number")
         t[col] = values
     known = pd.Index(ids)
-    for col in ("payer_account", "payee_account") if labelled else ():
-        unknown = ~t[col].isin(known)
-        if unknown.any():
-            row = int(np.flatnonzero(unknown)[0])
-            raise DataError(f"{transfers}: column '{source[col]}': row {row + 2} names account {t[col].iloc[row]}, "
-                            f"which {accounts} does not list")
     t["time"] = ORIGIN + t["time"] * STEP
     return TransferGraph(known, t), labels
 

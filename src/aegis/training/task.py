@@ -54,7 +54,9 @@ def read_csv(path: Path, **options: Any) -> pd.DataFrame:
         except UnicodeDecodeError:
             continue
         except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-            raise DataError(Reason("{path}：无法作为CSV读取（{error}）", path=str(path), error=str(exc))) from None
+            # pandas' tokenizer ends its message with a line break: the error stays one line
+            raise DataError(Reason("{path}：无法作为CSV读取（{error}）", path=str(path),
+                                   error=" ".join(str(exc).split()))) from None
     # pandas counts the failing byte from the start of its own buffer: the file is read again for its line
     raise DataError(Reason("{path}：无法作为CSV读取：{error}", path=str(path), error=undecodable(path)))
 

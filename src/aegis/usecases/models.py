@@ -127,6 +127,9 @@ def predict(kind: str, model: Path | None, inputs: Inputs, out: Path, *, reasons
     check_inputs(kind, inputs)
     if out.is_dir():
         raise DataError(Reason("--out：{path}是文件夹；预测结果须写入文件", path=str(out)))
+    read = [*inputs.data, *([inputs.edges] if inputs.edges else []), *inputs.accounts, *inputs.transfers]
+    if any(out.exists() and path.exists() and os.path.samefile(out, path) for path in read):
+        raise DataError(Reason("--out：{path}是输入文件，预测结果会覆盖它：请写到别处", path=str(out)))
     _writable_folder(out.parent)  # before scoring, not after
     _, _, verdicts = _verdicts(kind, model, inputs, labelled=False, say=say)
     try:
@@ -140,7 +143,9 @@ def predict(kind: str, model: Path | None, inputs: Inputs, out: Path, *, reasons
             writer = csv.writer(handle)
             writer.writerow(["score", "label", *(["fraud_type", "reasons"] if reasons else [])])
             for verdict in verdicts:
-                row = [f"{verdict.score:.6f}", verdict.label]
+                # every digit the score has: rounded, a file's ranking ties where the model's did not (and an
+                # AUC computed from it differs from the one `evaluate` reports)
+                row = [repr(float(verdict.score)), verdict.label]
                 if reasons:
                     row += [verdict.fraud_type or "", joined((r.text(lang) for r in verdict.reasons), lang)]
                 writer.writerow(row)
