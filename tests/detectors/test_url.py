@@ -190,6 +190,14 @@ def test_default_model_separates_obvious_cases(default_detector: UrlDetector) ->
     assert str(verdicts[4].reasons[0]) == "域名仿冒 paypal.com（品牌词出现在子域名中）"
 
 
+def test_a_url_scores_the_same_whatever_the_case_of_its_scheme_and_host(default_detector: UrlDetector) -> None:
+    written = ["http://raesewsart.com/esewsarlokcke/", "https://u.to/THUiGA", "http://etc-gov.top/Login?ID=Ab"]
+    shouted = ["HTTP://RAESEWSART.COM/esewsarlokcke/", "HTTPS://U.TO/THUiGA", "Http://ETC-Gov.TOP/Login?ID=Ab"]
+    assert default_detector.score(shouted).tolist() == default_detector.score(written).tolist()
+    # the page keeps its case: a server may tell /Login from /login
+    assert default_detector.score(["https://u.to/thuiga"])[0] != default_detector.score(written[1:2])[0]
+
+
 def test_default_model_stacks_four_ngram_views_nearest_urls_and_site_memory(default_detector: UrlDetector) -> None:
     assert list(default_detector.ngrams_) == ["url", "host", "page", "words"]
     # the stacked booster sees the lexical columns, one out-of-fold score per view and the nearest-URL margin,

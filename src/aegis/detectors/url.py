@@ -64,6 +64,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 
 from aegis.detectors.base import Detector, Labels, Verdict
 from aegis.events.models import FraudType
+from aegis.events.urls import canonical_url
 from aegis.features import char_hashing
 from aegis.features.tfidf import weigh
 from aegis.features.url_features import Blacklist, Brand, UrlFeaturizer, UrlSignals, load_blacklist, load_brands
@@ -433,9 +434,11 @@ def _fraud_type(signals: UrlSignals) -> str | None:
 
 
 def _as_urls(X: Sequence[str]) -> np.ndarray:
+    """The URLs as the detector reads them, in fitting and scoring alike: scheme and host in lower case
+    (:func:`aegis.events.urls.canonical_url`), so typing a host in capitals changes nothing."""
     if isinstance(X, str):
         raise TypeError("X: a sequence of URLs, not one string (wrap a single URL in a list)")
-    return np.asarray([str(u) for u in X], dtype=object)
+    return np.asarray([canonical_url(str(u)) for u in X], dtype=object)
 
 
 def _as_target(y: Labels) -> np.ndarray:

@@ -68,3 +68,22 @@ def url_refusal(url: str) -> str | None:
     if scheme is None and len(labels) < 2:
         return f"'{host[:80]}' is no domain: give a link as http://{host[:80]}/ or as a domain (www.example.com)"
     return None
+
+
+_AUTHORITY = re.compile(r"^(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)?(?P<authority>[^/?#]*)")
+
+
+def canonical_url(url: str) -> str:
+    """``url`` with its scheme and host in lower case, the rest as written: ``HTTP://RAESEWSART.COM/Login`` is
+    ``http://raesewsart.com/Login``. Both are case-insensitive (RFC 3986), so the same address scores the same
+    however it is typed; left as written, upper case turned a phishing link's 0.78 into 0.36. The path and
+    query keep their case: a server may tell them apart.
+
+    >>> canonical_url(" HTTPS://U.TO/THUiGA"), canonical_url("ETC-Gov.Top/A1")
+    ('https://u.to/THUiGA', 'etc-gov.top/A1')
+    """
+    text = url.strip()
+    match = _AUTHORITY.match(text)
+    if match is None:  # the pattern matches every string (both groups may be empty)
+        return text
+    return (match.group("scheme") or "").lower() + match.group("authority").lower() + text[match.end():]
