@@ -38,6 +38,15 @@ def test_importer_renames_columns_maps_steps_to_days_and_reads_labels(tmp_path: 
     assert (t["time"].iloc[2] - t["time"].iloc[0]) == pd.Timedelta(days=2)
 
 
+def test_fraud_flags_may_be_written_true_or_false(tmp_path: Path) -> None:
+    nodes = NODES.replace(",0,", ",False,").replace(",1,", ",True,")
+    assert nodes != NODES
+    _, labels = read_amlsim(*write_amlsim(tmp_path, nodes, TRANSACTIONS), labelled=True)
+    (tmp_path / "as_numbers").mkdir()
+    _, expected = read_amlsim(*write_amlsim(tmp_path / "as_numbers", NODES, TRANSACTIONS), labelled=True)
+    assert labels.tolist() == expected.tolist()
+
+
 def test_importer_without_labels_needs_no_label_column(tmp_path: Path) -> None:
     graph, labels = read_amlsim(*write_amlsim(tmp_path, "nodeid\n0\n1\n2\n", TRANSACTIONS), labelled=False)
     assert labels is None and len(graph.accounts) == 3

@@ -176,6 +176,14 @@ def test_a_sichuan_file_without_the_hashed_number_is_still_read_as_one(tmp_path:
     assert TASK.load(Inputs(data=[tmp_path / "s.csv"]), labelled=True).n == 3
 
 
+def test_fraud_labels_may_be_written_fraud_or_normal(tmp_path: Path) -> None:
+    frame = _sichuan_frame()
+    frame.to_csv(tmp_path / "n.csv", index=False)
+    frame.assign(label=frame["label"].map({1: " Fraud", 0: "normal"})).to_csv(tmp_path / "w.csv", index=False)
+    as_numbers, as_words = (TASK.load(Inputs(data=[tmp_path / f]), labelled=True).y for f in ("n.csv", "w.csv"))
+    assert list(as_words) == list(as_numbers) and set(as_numbers) == {"0", "1"}
+
+
 def test_importer_errors_on_labels_values_and_edges(tmp_path: Path) -> None:
     unlabelled = _sichuan_frame().drop(columns=["label"])
     unlabelled.to_csv(tmp_path / "u.csv", index=False)

@@ -149,6 +149,11 @@ def test_an_empty_url_is_refused_for_training_but_scored_as_one_more_row(tmp_pat
     assert header_only.X == [] and header_only.n == 0
 
 
+def test_phishing_labels_may_be_written_yes_or_no(tmp_path: Path) -> None:
+    path = write(tmp_path, "url,label\nhttp://a.com,1\nhttp://b.com,0\nhttp://c.com, TRUE\nhttp://d.com,false\n")
+    assert TASK.load(Inputs(data=(path,)), labelled=True).y.tolist() == ["phishing", "legitimate"] * 2
+
+
 def test_labels_are_checked_only_when_needed(tmp_path: Path) -> None:
     path = write(tmp_path, "url,label\nhttp://a.com,Phishing \nhttp://b.com,spam\n")
     with pytest.raises(DataError, match=r"column 'label' must be 'phishing' or 'legitimate' on data row 2$"):

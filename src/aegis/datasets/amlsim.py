@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from aegis.features.account_profile import TransferGraph
-from aegis.training.task import DataError, read_csv
+from aegis.training.task import DataError, fraud_flags, read_csv
 
 FORMAT = "amlsim"
 ORIGIN = pd.Timestamp("2020-01-01")
@@ -46,8 +46,8 @@ def read_amlsim(accounts: Path, transfers: Path, *, labelled: bool) -> tuple[Tra
         raise DataError(f"{accounts}: column '{ACCOUNT_ID}': account {duplicated.iloc[0]} is listed twice")
     labels = None
     if labelled:
-        raw = pd.to_numeric(nodes[LABEL], errors="coerce")
-        bad = ~raw.isin([0, 1])
+        raw = fraud_flags(nodes[LABEL])
+        bad = raw.isna()
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
             raise DataError(f"{accounts}: column '{LABEL}': row {row + 2} is '{nodes[LABEL].iloc[row]}', "

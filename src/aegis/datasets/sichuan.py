@@ -40,7 +40,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from aegis.training.task import DataError, read_csv
+from aegis.training.task import DataError, fraud_flags, read_csv
 
 _STATS = ("mean", "median", "max")
 _MODE = ("mode", "mode_count", "nunique")
@@ -111,8 +111,8 @@ def read_profiles(path: Path, *, labelled: bool) -> tuple[pd.DataFrame, pd.Serie
     profiles.index = pd.Index(nodes, name="number")
     if not labelled:
         return profiles, None
-    labels = pd.to_numeric(frame["label"], errors="coerce")
-    bad = ~labels.isin([0, 1])
+    labels = fraud_flags(frame["label"])
+    bad = labels.isna()
     if bad.any():
         raise DataError(f"{path}: column 'label' must be 0 or 1 (data row {int(bad.to_numpy().argmax()) + 1})")
     return profiles, pd.Series(labels.astype(int).to_numpy(), index=profiles.index, name="label")

@@ -22,7 +22,16 @@ from sklearn.model_selection import StratifiedKFold
 from aegis.datasets import sichuan
 from aegis.detectors.base import Verdict
 from aegis.detectors.number import FRAUD, NORMAL, NumberBatch, NumberDetector
-from aegis.training.task import DataError, Dataset, Inputs, class_figures, fold_summary, over_fold_seeds, read_csv
+from aegis.training.task import (
+    DataError,
+    Dataset,
+    Inputs,
+    class_figures,
+    fold_summary,
+    fraud_flags,
+    over_fold_seeds,
+    read_csv,
+)
 
 
 def read_profile_csv(path: Path, *, labelled: bool) -> tuple[pd.DataFrame, pd.Series | None]:
@@ -43,8 +52,8 @@ def read_profile_csv(path: Path, *, labelled: bool) -> tuple[pd.DataFrame, pd.Se
     frame.index = pd.Index(numbers, name="number")
     if not labelled:
         return frame.astype(float), None
-    values = pd.to_numeric(labels, errors="coerce")
-    bad = ~values.isin([0, 1])
+    values = fraud_flags(labels)
+    bad = values.isna()
     if bad.any():
         raise DataError(f"{path}: column 'label' must be 0 or 1 (data row {int(bad.to_numpy().argmax()) + 1})")
     return frame.astype(float), pd.Series(values.astype(int).to_numpy(), index=frame.index, name="label")

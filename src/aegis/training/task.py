@@ -196,3 +196,24 @@ def over_fold_seeds(cross_validate: Callable[[int], dict[str, Any]], seeds: Sequ
     return {key: round(float(np.mean([run[key] for run in runs])), 4) for key, value in runs[0].items()
             if isinstance(value, int | float) and key not in ("folds", "n") and not key.endswith("_std")
             and all(isinstance(run[key], int | float) for run in runs)}
+
+
+FRAUD_SPELLINGS = frozenset({"1", "1.0", "true", "fraud"})
+NORMAL_SPELLINGS = frozenset({"0", "0.0", "false", "normal", "正常"})
+"""how a yes/no fraud label is written in the files people bring: 1/0, true/false (AMLSim writes 0/1, exports of
+other tools True/False), fraud/normal; case and surrounding spaces ignored"""
+
+
+def fraud_flags(values: pd.Series) -> pd.Series:
+    """A yes/no fraud label column as 1.0 / 0.0, NaN where a value is none of :data:`FRAUD_SPELLINGS` or
+    :data:`NORMAL_SPELLINGS` (the caller names the first such row).
+
+    >>> import pandas as pd
+    >>> fraud_flags(pd.Series([1, "0", " TRUE", "false", "Fraud", "normal", "2", None])).tolist()
+    [1.0, 0.0, 1.0, 0.0, 1.0, 0.0, nan, nan]
+    """
+    import pandas as pd
+
+    text = values.map(lambda v: None if v is None or (isinstance(v, float) and v != v) else str(v).strip().lower())
+    return pd.Series([1.0 if t in FRAUD_SPELLINGS else 0.0 if t in NORMAL_SPELLINGS else float("nan") for t in text],
+                     index=values.index)

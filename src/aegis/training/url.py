@@ -24,6 +24,7 @@ from aegis.training.task import (
     Inputs,
     class_figures,
     fold_summary,
+    fraud_flags,
     read_csv,
     without_trailing_blank_rows,
 )
@@ -93,7 +94,10 @@ def _read(path: Path, *, labelled: bool) -> pd.DataFrame:
         if labelled:
             raise DataError(f"{path}: column 'label' is missing; it must say '{PHISHING}' or '{LEGITIMATE}'")
         return frame[["url"]]
+    # 1/0 and true/false as well, as a file marking phishing yes or no writes it
     frame["label"] = frame["label"].str.strip().str.lower()
+    flags = fraud_flags(frame["label"])
+    frame["label"] = frame["label"].where(flags.isna(), flags.map({1.0: PHISHING, 0.0: LEGITIMATE}))
     if labelled:
         _reject(path, "label", ~frame["label"].isin(LABELS), f"must be '{PHISHING}' or '{LEGITIMATE}'")
     else:
