@@ -61,6 +61,7 @@ CODE_NAMES: dict[str, Reason] = {
     "rejected": Reason("已拒绝"),
     "moved_on": Reason("已转出"),
     "released": Reason("已解除"),
+    "superseded": Reason("已由冻结接续"),
     "returned": Reason("已返还"),
     "expired": Reason("已到期"),
     # a bank's duty posts for orders

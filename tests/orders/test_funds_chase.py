@@ -157,7 +157,7 @@ def test_stop_freeze_return_with_two_victims_sharing_an_account(engine: Engine, 
         funds.respond(engine, BANK_B, freeze.order_id, "execute", held=freeze.requested, now=minutes(61))
     assert {
         o.kind.value: o.state.value for o in funds.list_orders(engine, CITY, chase_id=chases[0].chase_id)
-    } == {"stop_payment": "released", "freeze": "executed"}
+    } == {"stop_payment": "superseded", "freeze": "executed"}
     returned = funds.return_funds(engine, CITY, chases[0].chase_id, now=minutes(600))
     assert returned.per_victim == {"PV": D("1000.00"), "PW": D("500.00")}  # the pooled account goes to both
     # each freeze's audit entry names its own part of the pooled return, so that the entries add up
@@ -173,9 +173,9 @@ def test_stop_freeze_return_with_two_victims_sharing_an_account(engine: Engine, 
                            if o.kind.value == "freeze")
     with pytest.raises(IllegalTransition):  # returned money is the victims' now: there is no hold to lift
         funds.release(engine, CITY, returned_freeze.order_id, "court order")
-    # the stop-payment was released when its freeze took over: a release asked of it is no retry, and is refused
-    # (it would say the money was freed while the freeze holds it)
-    with pytest.raises(IllegalTransition, match="released to released"):
+    # the stop-payment was superseded when its freeze took over, not released: a release asked of it is refused
+    # (it would say the money was freed while the freeze holds it), and says what holds the money
+    with pytest.raises(IllegalTransition, match="superseded to released .the freeze that took it over holds"):
         funds.release(engine, CITY, chases[0].orders[0].order_id, "court order")
     # spaces are no reason, and a NUL is refused before PostgreSQL fails on it
     with pytest.raises(funds.ChaseError, match="reason: releasing a hold needs a reason"):
@@ -222,7 +222,7 @@ def test_a_lapsed_freeze_is_not_returned(engine: Engine, city: dict) -> None:
     returned = funds.return_funds(engine, CITY, view.chase_id, now=minutes(63 + 181 * 24 * 60))
     assert (returned.batch_id, returned.per_victim) == (None, {})
     assert {o.kind.value: o.state.value for o in funds.list_orders(engine, CITY, chase_id=view.chase_id)} == {
-        "stop_payment": "released", "freeze": "expired"}
+        "stop_payment": "superseded", "freeze": "expired"}
 
 
 def test_api_and_cli(engine: Engine, city: dict, monkeypatch: pytest.MonkeyPatch) -> None:

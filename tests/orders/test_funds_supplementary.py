@@ -61,8 +61,8 @@ def test_a_further_loss_into_a_held_account_gets_a_supplementary_order(engine: E
         answer(engine, BANK_B, freeze.order_id, str(freeze.requested), 70)
     states = {(o.kind.value, o.seq): o.state.value for o in funds.list_orders(engine, CITY)}
     assert states == {
-        ("stop_payment", 0): "released",
-        ("stop_payment", 1): "released",
+        ("stop_payment", 0): "superseded",
+        ("stop_payment", 1): "superseded",
         ("freeze", 0): "executed",
         ("freeze", 1): "executed",
     }

@@ -33,6 +33,7 @@ def test_life_cycle_allows_the_bank_steps_and_refuses_the_rest() -> None:
         ("issued", "rejected"),
         ("executed", "returned"),
         ("executed", "expired"),
+        ("executed", "superseded"),
     ]:
         check_transition("OR-x", a, b)
     with pytest.raises(IllegalTransition, match="order OR-x: cannot go from issued to executed"):
@@ -40,6 +41,8 @@ def test_life_cycle_allows_the_bank_steps_and_refuses_the_rest() -> None:
     for final in ("rejected", "moved_on", "released", "returned", "expired"):
         with pytest.raises(IllegalTransition, match="it is final"):
             check_transition("OR-x", final, OrderState.acknowledged)
+    with pytest.raises(IllegalTransition, match="the freeze that took it over holds the money"):
+        check_transition("OR-x", "superseded", OrderState.released)
 
 
 def test_policy_loads_with_terms_contacts_and_duty_hours() -> None:

@@ -3,6 +3,7 @@
 An order asks one bank to hold tainted money in one account. It lives through
 
     issued -> acknowledged -> executed (held, at most the amount asked) -> released | returned | expired
+    (and a stop-payment -> superseded, once the freeze that follows it holds the money)
                            -> rejected (with the bank's reason)
                            -> moved_on (the money had already left: the chase follows it to the next hop)
 
@@ -56,6 +57,8 @@ class OrderState(StrEnum):
     rejected = "rejected"
     moved_on = "moved_on"
     released = "released"
+    superseded = "superseded"
+    """a stop-payment whose money the freeze that followed it holds now: not lifted, taken over"""
     returned = "returned"
     expired = "expired"
 
@@ -64,10 +67,11 @@ S = OrderState
 TRANSITIONS: dict[OrderState, frozenset[OrderState]] = {
     S.issued: frozenset({S.acknowledged, S.rejected}),
     S.acknowledged: frozenset({S.executed, S.rejected, S.moved_on}),
-    S.executed: frozenset({S.released, S.returned, S.expired}),
+    S.executed: frozenset({S.released, S.superseded, S.returned, S.expired}),
     S.rejected: frozenset(),
     S.moved_on: frozenset(),
     S.released: frozenset(),
+    S.superseded: frozenset(),
     S.returned: frozenset(),
     S.expired: frozenset(),
 }
@@ -84,7 +88,9 @@ def check_transition(order_id: str, current: str, target: str) -> None:
     now, then = OrderState(current), OrderState(target)
     allowed = TRANSITIONS[now]
     if then not in allowed:
-        hint = f"allowed: {', '.join(sorted(allowed))}" if allowed else "it is final"
+        hint = (f"allowed: {', '.join(sorted(allowed))}" if allowed else
+                "the freeze that took it over holds the money: release that" if now is S.superseded else
+                "it is final")
         raise IllegalTransition(f"order {order_id}: cannot go from {now} to {then} ({hint})")
 
 
@@ -263,8 +269,8 @@ def coverage(orders: Iterable[Any]) -> dict[str, Cover]:
     ``orders`` are rows with ``order_id, account, seq, state, requested, held, issued_at, taint``. Within one
     sequence number a stop-payment and the freeze that follows it cover the same money, so the larger counts.
     Every order covers what it asked for, whatever its bank answered: a person deals with a rejection, not a new
-    order; a bank that held less than asked has said the rest is gone, and a hold released, returned or lapsed
-    since was answered for all the same. So does one "moved on": the bank has said where that money went, and
+    order; a bank that held less than asked has said the rest is gone, and a hold released, superseded, returned
+    or lapsed since was answered for all the same. So does one "moved on": the bank has said where that money went, and
     until the store holds the transfer that moved it the trace still sees it in the account; covering nothing,
     each look again (a retrace, another bank's answer) ordered the same money from the same bank anew. Money
     that reaches the account later is more than the cover, and a supplementary order claims that part. (Money

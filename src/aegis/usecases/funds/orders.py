@@ -172,7 +172,8 @@ def _same_answer(order: Any, target: OrderState, held: Decimal | None, reason: s
 
 
 def _supersede_stop_payment(conn: Connection, freeze: Any, actor: Actor, now: datetime) -> None:
-    """An executed freeze takes over the stop-payment on the same account: the stop-payment is released."""
+    """An executed freeze takes over the stop-payment on the same account: the stop-payment is superseded (not
+    released: a bank or an auditor reading "released" would think the money free, while the freeze holds it)."""
     stop = conn.execute(
         select(fund_order).where(
             fund_order.c.chase_id == freeze.chase_id,
@@ -186,7 +187,7 @@ def _supersede_stop_payment(conn: Connection, freeze: Any, actor: Actor, now: da
         _move(
             conn,
             stop,
-            OrderState.released,
+            OrderState.superseded,
             actor=actor,
             now=now,
             reasons=[Reason("已由冻结指令 {order} 接续", order=freeze.order_id)],
@@ -252,7 +253,7 @@ def release(
 ) -> OrderView:
     """Lift an executed hold (unfreeze: the money stays with the account holder), with the reason. The same
     release sent again (a retry: the same officer, the same reason) changes nothing; any other release of a
-    released hold is refused, as one the freeze that took it over released: that freeze still holds the money."""
+    released hold is refused, as is a stop-payment a freeze took over (superseded): that freeze holds the money."""
     actor.require(CHASE_ROLES, Reason("解除止付或冻结"))
     reason = person_text("reason", reason)
     if not reason:
