@@ -175,7 +175,7 @@ def test_stop_freeze_return_with_two_victims_sharing_an_account(engine: Engine, 
         funds.release(engine, CITY, returned_freeze.order_id, "court order")
     # the stop-payment was superseded when its freeze took over, not released: a release asked of it is refused
     # (it would say the money was freed while the freeze holds it), and says what holds the money
-    with pytest.raises(IllegalTransition, match="superseded to released .the freeze that took it over holds"):
+    with pytest.raises(IllegalTransition, match=r"superseded to released \(the freeze that took it over holds"):
         funds.release(engine, CITY, chases[0].orders[0].order_id, "court order")
     # spaces are no reason, and a NUL is refused before PostgreSQL fails on it
     with pytest.raises(funds.ChaseError, match="reason: releasing a hold needs a reason"):
