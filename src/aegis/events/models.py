@@ -143,6 +143,20 @@ MAX_AMOUNT = 10**12
 """every sum of money is less than a trillion yuan (一万亿元), far above any one payment, loss or hold: a larger
 one is a slip (an account number in the amount column, digits pasted twice), refused by ingest, the API and
 the CLI alike rather than stored, summed into a victim's loss and chased"""
+
+
+def web_address(value: str) -> str:
+    """``value`` if a browser could open it (:func:`aegis.events.urls.url_refusal`), else the reason as an error:
+    a visit to, or a decision on, ``javascript:``, ``http://`` or ``xn--`` would store or audit a string no one
+    could visit."""
+    refusal = url_refusal(value)
+    if refusal is not None:
+        raise ValueError(refusal)
+    return value
+
+
+#: a web address as events and decision requests carry it: http(s), or a link without its scheme as SMS write it
+WebAddress = Annotated[str, Field(min_length=4, max_length=2048), AfterValidator(web_address)]
 #: a sum of money, its thousands grouped by commas or not
 Money = Annotated[Decimal, Field(ge=0, lt=MAX_AMOUNT, max_digits=18, decimal_places=2),
                   BeforeValidator(grouped_amount)]
@@ -402,18 +416,8 @@ class UrlVisit(Record):
 
     person_id: Ident | None = None
     number: Ident | None = None
-    url: Annotated[str, Field(min_length=4, max_length=2048)]
+    url: WebAddress
     time: Time
-
-    @field_validator("url")
-    @classmethod
-    def _web_address(cls, value: str) -> str:
-        """A visit to what no browser could open (``javascript:``, ``http://``, ``xn--``) is no visit: a
-        rejected row, as the decision API refuses such a URL (:func:`aegis.events.urls.url_refusal`)."""
-        refusal = url_refusal(value)
-        if refusal is not None:
-            raise ValueError(refusal)
-        return value
 
     @model_validator(mode="after")
     def _who(self) -> UrlVisit:

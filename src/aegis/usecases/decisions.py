@@ -30,10 +30,9 @@ from aegis.decisions.evidence import Signal, combine
 from aegis.decisions.policy import Action, DecisionPolicy, default_policy
 from aegis.decisions.warning_policy import level_rank
 from aegis.detectors.base import Detector, Verdict
-from aegis.events.models import Ident, Outside, PositiveMoney, Time, fraud_type_name
+from aegis.events.models import Ident, Outside, PositiveMoney, Time, WebAddress, fraud_type_name
 from aegis.events.numbers import canonical_number
 from aegis.events.times import not_ahead
-from aegis.events.urls import url_refusal
 from aegis.features.official_numbers import is_official
 from aegis.names import CODE_NAMES, name_of
 from aegis.reasons import DEFAULT_LANG, Lang, Reason, listing, loaded, yuan
@@ -134,20 +133,10 @@ class CallIn(Request):
 
 
 class UrlIn(Request):
-    url: Annotated[str, Field(min_length=4, max_length=2048, description=(
+    url: Annotated[WebAddress, Field(description=(
         "an http(s) URL, or a link without its scheme as SMS write it (etc-gov.top/a1, read as http://), with a "
         "host name or IP address"))]
     person_id: Ident | None = None
-
-    @field_validator("url")
-    @classmethod
-    def _web_address(cls, value: str) -> str:
-        """Not a URL (``javascript:``, ``http://``, ``not a url``, ``xn--``) is no request: deciding it would score
-        and audit a string that no one could visit (:func:`aegis.events.urls.url_refusal`)."""
-        refusal = url_refusal(value)
-        if refusal is not None:
-            raise ValueError(refusal)
-        return value
 
 
 class TransferIn(Request):
@@ -216,7 +205,7 @@ def _from_verdict(verdict: Verdict, source: Reason) -> Signal:
     """A detector's verdict as evidence, each reason headed by what was scored ("短信内容：…"). A verdict of fraud
     (0.5 or more) that names no reason of its own is shown by its score: no block or warning goes without one."""
     fraud = verdict.score >= 0.5
-    reasons = verdict.reasons[:3] or ((Reason("风险评分{score:.2f}", score=verdict.score),) if fraud else ())
+    reasons = verdict.reasons[:3] or ((_risk_score(verdict.score),) if fraud else ())
     return Signal(verdict.score, tuple(_about(source, r) for r in reasons), verdict.fraud_type if fraud else None)
 
 
@@ -224,9 +213,9 @@ def _about(source: Reason, reason: Reason) -> Reason:
     return Reason("{source}：{reason}", source=source, reason=reason)
 
 
-def _risk_score(profile: dict[str, Any]) -> Reason:
-    """The reason of a stored risk profile that names none of its own."""
-    return Reason("风险评分{score:.2f}", score=float(profile["score"]))
+def _risk_score(score: float) -> Reason:
+    """The reason of evidence that names none of its own (a stored risk profile, a detector's verdict): its score."""
+    return Reason("风险评分{score:.2f}", score=score)
 
 
 class Decider:
@@ -279,7 +268,7 @@ class Decider:
             if profile is None or is_official(number):  # an official number's risk profile is a false flag
                 signals.append(Signal(0.0, ()))
             else:
-                reasons = tuple(loaded(profile["reasons"][:3])) or (_risk_score(profile),)
+                reasons = tuple(loaded(profile["reasons"][:3])) or (_risk_score(float(profile["score"])),)
                 signals.append(
                     Signal(float(profile["score"]), tuple(_about(role, r) for r in reasons), profile.get("fraud_type"))
                 )
@@ -304,7 +293,7 @@ class Decider:
             # verdict, not a list, so its own reasons say why
             if profile is not None and profile["label"] == PHISHING:
                 visited = Reason("域名{host}下访问过的网址", host=host)
-                reasons = tuple(loaded(profile["reasons"][:2])) or (_risk_score(profile),)
+                reasons = tuple(loaded(profile["reasons"][:2])) or (_risk_score(float(profile["score"])),)
                 signal = combine([signal, Signal(float(profile["score"]), tuple(_about(visited, r) for r in reasons),
                                                  profile.get("fraud_type"))])
             signals.append(signal)
@@ -432,7 +421,7 @@ class Decider:
             if profile is None:
                 signals.append(Signal(0.0, ()))
                 continue
-            reasons = tuple(loaded(profile["reasons"][:3])) or (_risk_score(profile),)
+            reasons = tuple(loaded(profile["reasons"][:3])) or (_risk_score(float(profile["score"])),)
             payee = Reason("收款账户")
             signals.append(
                 Signal(float(profile["score"]), tuple(_about(payee, r) for r in reasons), profile.get("fraud_type"))
