@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from sqlalchemy import Engine
 
-from aegis.decisions.evidence import SentContent, sent_content, with_sent_content
+from aegis.decisions.evidence import SentContent, sent_content, with_links, with_sent_content
 from aegis.decisions.policy import SenderContent, default_policy
 from aegis.detectors.base import Verdict
 from aegis.events.models import Call, Sms
@@ -68,6 +68,31 @@ def test_the_refresh_flags_a_number_by_what_it_texted_under_the_policy(sqlite_en
     assert scammer["features"]["n_sms_fraud"] == 2
     assert forwarder["features"]["n_sms_fraud"] == 1 and forwarder["label"] == "0"
     assert mother["label"] == "0" and mother["features"]["n_sms_fraud"] == 0
+
+
+def test_a_message_reads_as_its_text_and_its_riskiest_link() -> None:
+    phishing = Verdict(0.95, "phishing", (Reason("高风险顶级域名 .top"),))
+    typed, legitimate = Verdict(0.9, "phishing", (), "fake_loan"), Verdict(0.01, "legitimate")
+    labels = np.array(["normal", "impersonate_police", "normal", "fake_loan", "normal"], dtype=object)
+    scores, labels = with_links(np.array([0.1, 0.7, 0.1, 0.6, 0.3]), labels,
+                                [phishing, phishing, typed, None, legitimate])
+    # a bland text with a phishing link is the link's; fraud in both adds up; no link or a genuine one: the text's
+    assert scores.tolist() == pytest.approx([0.95, 1 - 0.3 * 0.05, 0.9, 0.6, 0.3])
+    assert labels.tolist() == ["other", "impersonate_police", "fake_loan", "fake_loan", "normal"]
+
+
+def test_the_refresh_reads_the_links_a_number_texted_with_the_url_detector(sqlite_engine: Engine) -> None:
+    """The text model reads a link as a mark, not its letters: a bland line with a bank look-alike link is a
+    fraud SMS by its link, and the same line with a genuine link is not."""
+    phishing, genuine = "你看看这个 http://icbc-vip.top/verify", "你看看这个 https://www.zhihu.com/question/123"
+    texts = [Sms(sender=sender, receiver=f"1380000000{i}", time=T0, text=text)
+             for sender, text in (("17012345678", phishing), ("17087654321", genuine)) for i in (1, 2)]
+    with sqlite_engine.begin() as connection:
+        EventRepository(sqlite_engine).add_many("sms", [s.model_dump() for s in texts], connection)
+    refresh_profiles(sqlite_engine, SYSTEM)
+    profiles = RiskProfileRepository(sqlite_engine).get_many("number", ["17012345678", "17087654321"])
+    assert profiles["17012345678"]["label"] == "1" and profiles["17012345678"]["features"]["n_sms_fraud"] == 2
+    assert profiles["17087654321"]["label"] == "0" and profiles["17087654321"]["features"]["n_sms_fraud"] == 0
 
 
 def test_a_policy_with_an_impossible_rule_is_refused_by_field(tmp_path) -> None:

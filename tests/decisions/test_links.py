@@ -1,4 +1,4 @@
-"""Finding the links in an SMS: the same links as before, in time proportional to the text's length."""
+"""Finding the links in an SMS: each link whole and no more, in time proportional to the text's length."""
 
 from __future__ import annotations
 
@@ -19,8 +19,13 @@ from aegis.usecases.decisions import _urls
     ("A.B.COM/x.", ["A.B.COM/x"]),
     (" ".join(f"s{i}.top" for i in range(9)), [f"s{i}.top" for i in range(5)]),  # the first five
     ("x" * 3000 + ".com", ["x" * 3000 + ".com"]),
+    # a link ends where its ASCII does: the Chinese written straight after it is not its path
+    ("点击https://u.10010.cn/qAE9U立即参与，回复TD退订", ["https://u.10010.cn/qAE9U"]),
+    ("立即抢u.10010.cn/qAdKD回复TD可退订", ["u.10010.cn/qAdKD"]),
+    ("网址（js.0551website.com)感谢", ["js.0551website.com"]),
+    ("见 http://a.cn/x?y=1&z=2, 或 www.b.com: 谢谢", ["http://a.cn/x?y=1&z=2", "www.b.com"]),
 ])
-def test_links_are_found_as_before(text: str, links: list[str]) -> None:
+def test_links_are_found_whole_and_no_more(text: str, links: list[str]) -> None:
     assert _urls(text) == links
 
 

@@ -26,7 +26,7 @@ def saved(tmp_path: Path) -> Path:
 def test_the_card_records_the_format_and_a_model_loads_back(saved: Path) -> None:
     card = json.loads((saved / CARD_FILE).read_text())
     assert card["kind"] == "text" and card["model_format"] == TextDetector.model_format
-    assert "- model format: 1" in (saved / "MODEL_CARD.md").read_text()
+    assert f"- model format: {TextDetector.model_format}" in (saved / "MODEL_CARD.md").read_text()
     assert load_model(saved, "text").detector.predict_labels(["请转入安全账户"]).tolist() == ["impersonate_police"]
 
 
@@ -50,7 +50,9 @@ def test_a_card_from_before_formats_reads_as_format_1(saved: Path) -> None:
     card = json.loads((saved / CARD_FILE).read_text())
     del card["model_format"]
     (saved / CARD_FILE).write_text(json.dumps(card))
-    assert load_model(saved, "text").card.get("model_format") is None
+    assert TextDetector.model_format != 1  # so a card read as format 1 is refused, naming that format
+    with pytest.raises(ModelError, match=r"of format 1, and this Aegis .* scores format"):
+        load_model(saved, "text")
 
 
 def test_shipped_models_are_of_the_format_this_version_scores() -> None:

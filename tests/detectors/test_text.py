@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from aegis.detectors.text import TURN_SEP, TextDetector, first_turns, join_turns
+from aegis.detectors.text import LINK_MARK, TURN_SEP, TextDetector, first_turns, join_turns, mask_links
 from aegis.training.modelstore import default_model_dir, load_model
 from aegis.training.task import DataError, Inputs
 from aegis.training.text import TASK
@@ -288,7 +288,7 @@ def test_the_readme_cross_validation_command(tmp_path: Path, capsys: pytest.Capt
 
 
 def test_a_link_is_named_as_one_and_its_pieces_are_no_phrases() -> None:
-    """Where links mark the fraud texts, "https" and "top" push hardest: quoted, they would explain nothing."""
+    """Where links mark the fraud texts, the link pushes hardest: quoted in pieces, it would explain nothing."""
     fraud = [f"您的账户异常，请登录 https://bank-{i}.top/verify 验证，否则冻结" for i in range(20)]
     normal = [f"明天{i}点开会，记得带材料" for i in range(20)]
     detector = TextDetector(min_df=1).fit(fraud + normal, ["phishing"] * 20 + ["0"] * 20)
@@ -300,3 +300,16 @@ def test_a_link_is_named_as_one_and_its_pieces_are_no_phrases() -> None:
     quoted = [r[2:-1] for r in texts if r.startswith("含'")]
     assert "含链接" in texts and quoted
     assert all(not (link[0] <= text.index(p) < link[1]) for p in quoted), quoted
+
+
+def test_the_model_reads_that_a_text_has_a_link_not_the_links_letters() -> None:
+    """Which domains scams use is the URL detector's to judge: a text model that learnt it from the letters of
+    the links it was trained on read a genuine link as fraud, or a scam's link on a new domain as normal."""
+    fraud = [f"您的账户异常，请登录 https://bank-{i}.top/verify 验证" for i in range(10)]
+    normal = [f"会议资料在这里 https://docs.example{i}.com/d/{i}，记得看" for i in range(10)]
+    detector = TextDetector(min_df=1).fit(fraud + normal, ["phishing"] * 10 + ["0"] * 10)
+    assert mask_links(["登录 https://bank-1.top/verify 验证", "没有链接"]) == [f"登录 {LINK_MARK} 验证", "没有链接"]
+    scores = detector.score(["请登录 https://bank-9.top/verify 验证", "请登录 https://docs.example1.com/d/1 验证",
+                             "请登录 www.gov.cn 验证", f"请登录 {LINK_MARK} 验证"])
+    assert scores.max() - scores.min() < 1e-6
+    assert detector.score(["会议资料在这里 https://bank-3.top/verify，记得看"])[0] < 0.5 < scores[0]

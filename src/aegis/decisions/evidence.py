@@ -68,10 +68,34 @@ class SentContent:
     """the fraud type of most of its fraud SMS"""
 
 
+def with_links(text_scores: np.ndarray, text_labels: np.ndarray, links: Sequence[Verdict | None]
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """Score and label per message from its text and its riskiest link, as an SMS decision reads both: the text
+    detector no longer sees a link's characters (:data:`aegis.detectors.text.LINK_MARK`), the URL detector judges
+    them. Fraud by both is their noisy-OR; by one, that one's score, with the text's fraud type, else the link's
+    (``other`` when it names none); neither, the text's own score and label.
+
+    ``links`` holds the URL detector's verdict on each message's riskiest link, None for a message without one.
+    """
+    from aegis.detectors.text import is_normal_label  # see sent_content
+    from aegis.detectors.url import PHISHING
+
+    scores = np.asarray(text_scores, dtype=np.float64).copy()
+    labels = np.asarray(text_labels, dtype=object).copy()
+    for i, link in enumerate(links):
+        if link is None or link.label != PHISHING:
+            continue
+        if is_normal_label(labels[i]):
+            scores[i], labels[i] = link.score, link.fraud_type or "other"
+        else:
+            scores[i] = 1.0 - (1.0 - scores[i]) * (1.0 - link.score)
+    return scores, labels
+
+
 def sent_content(senders: Sequence[str], receivers: Sequence[str], scores: np.ndarray, labels: np.ndarray,
                  rule: SenderContent) -> dict[str, SentContent]:
-    """Per sender, from the text detector's score and label of each SMS (one entry per SMS, in any order); an
-    SMS is a fraud SMS when the detector calls it fraud with at least ``rule.min_text_score``."""
+    """Per sender, from the score and label of each SMS (one entry per SMS, in any order; its text and links read
+    by :func:`with_links`); an SMS is a fraud SMS when it is called fraud with at least ``rule.min_text_score``."""
     # imported here, for the profiles' batch job: a real-time decision needs only Signal and combine
     import pandas as pd
 

@@ -12,9 +12,7 @@ not with this one (the URL model's scikit-learn and LightGBM take seconds to imp
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
-import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -33,6 +31,7 @@ from aegis.detectors.base import Detector, Verdict
 from aegis.events.models import Ident, Outside, PositiveMoney, Time, WebAddress, fraud_type_name
 from aegis.events.numbers import canonical_number
 from aegis.events.times import not_ahead
+from aegis.events.urls import find_links
 from aegis.features.official_numbers import is_official
 from aegis.names import CODE_NAMES, name_of
 from aegis.reasons import DEFAULT_LANG, Lang, Reason, listing, loaded, yuan
@@ -40,19 +39,6 @@ from aegis.store.repositories import AuditLog, RiskProfileRepository
 from aegis.store.schema import EVENT_TABLES
 from aegis.store.schema_warnings import warning
 from aegis.usecases.actor import INSTITUTION_ROLES, SYSTEM, Actor, PermissionDenied, Role, mask
-
-URL_PATTERN = re.compile(
-    r"(?:https?://|www\.)[^\s，。！？、）)\]】'\"<>]+"
-    # a bare domain is tried only from the start of its dotted run (not after a letter, nor after "x."): a link
-    # found from inside the run is found from its start too, and trying every position of a long run again
-    # (2,000 letters, or "a." a thousand times) made finding links quadratic in the text's length
-    r"|(?<![a-z0-9-])(?<![a-z0-9-]\.)[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:com|cn|net|top|"
-    r"xyz|vip|cc|tk|info|org|me|io|shop|club|site|online|icu|app)(?:/[^\s，。]*)?",
-    re.IGNORECASE,
-)
-MAX_LINKS = 5
-"""the links of one SMS that are scored: a text stuffed with links is no slower to decide"""
-
 
 MAX_BATCH = 1_000
 """the most requests decided in one call: one batch's audit entries are written in one transaction, and a
@@ -552,4 +538,4 @@ class Decider:
 
 
 def _urls(text: str) -> list[str]:
-    return [m.group(0).rstrip(".,;") for m in itertools.islice(URL_PATTERN.finditer(text), MAX_LINKS)]
+    return find_links(text)

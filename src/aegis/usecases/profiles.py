@@ -16,11 +16,12 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Engine
 
-from aegis.decisions.evidence import sent_content, with_sent_content
+from aegis.decisions.evidence import sent_content, with_links, with_sent_content
 from aegis.decisions.policy import DecisionPolicy, default_policy
 from aegis.detectors.base import Detector, Verdict
 from aegis.detectors.number import NumberBatch
 from aegis.detectors.text import TextDetector
+from aegis.events.urls import find_links
 from aegis.features.account_profile import TransferGraph
 from aegis.features.number_profile import call_graph, canonical_numbers, profile_from_events
 from aegis.features.url_features import host_of
@@ -70,9 +71,10 @@ def refresh_profiles(
     """Score every number that called or texted, every account that sent or received, every visited domain.
 
     A number's profile joins what it texted (:func:`aegis.decisions.evidence.with_sent_content`, under the
-    policy's ``sender_content`` rule). With ``window``, only the events of that span before the latest stored
-    one are read (a month of a city, not its whole history); entities quiet in the window keep the profile
-    they had. The result's ``since`` says where the window began (None: all events)."""
+    policy's ``sender_content`` rule), each SMS read as a decision reads it: its text and its links. With
+    ``window``, only the events of that span before the latest stored one are read (a month of a city, not its
+    whole history); entities quiet in the window keep the profile they had. The result's ``since`` says where the
+    window began (None: all events)."""
     actor.require({Role.system, Role.city_centre}, Reason("刷新风险画像"))
     if window is not None and window <= timedelta(0):
         raise InputError(Reason("window：须为正（收到{window}）", window=str(window)))
@@ -111,14 +113,17 @@ def refresh_profiles(
         profiles = profile_from_events(calls, sms, numbers=active)
         verdicts = detector("number").predict(NumberBatch(profiles, call_graph(calls, sms)))
         if len(sms):
-            # what a number texted counts beside how it calls: the text detector reads every SMS once
+            # what a number texted counts beside how it calls: the text detector reads every SMS once, the URL
+            # detector every link in them once
             say(Reason("号码：阅读其发送的短信"))
             text = detector("text")
             if not isinstance(text, TextDetector):
                 raise TypeError(f"detectors: 'text' must be a TextDetector, not {type(text).__name__}")
             rule = (policy or default_policy()).sender_content
+            texts = sms["text"].tolist()
             content = sent_content(sms["sender"].astype(str).tolist(), sms["receiver"].astype(str).tolist(),
-                                   *text.assess(sms["text"].tolist()), rule=rule)
+                                   *with_links(*text.assess(texts), _riskiest_links(texts, detector("url"))),
+                                   rule=rule)
             verdicts = [with_sent_content(v, content.get(n), rule)
                         for n, v in zip(profiles.index, verdicts, strict=True)]
             profiles = profiles.assign(
@@ -154,3 +159,11 @@ def refresh_profiles(
 
 
 _DETECTOR = {"number": "number", "account": "account", "domain": "url"}
+
+
+def _riskiest_links(texts: list[str], url: Detector) -> list[Verdict | None]:
+    """The URL detector's verdict on each text's riskiest link (None: it has none); each link scored once."""
+    found = [find_links(t) for t in texts]
+    unique = list(dict.fromkeys(u for links in found for u in links))
+    verdicts = dict(zip(unique, url.predict(unique), strict=True)) if unique else {}
+    return [max((verdicts[u] for u in links), key=lambda v: v.score) if links else None for links in found]
