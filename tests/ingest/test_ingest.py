@@ -299,6 +299,28 @@ def test_killed_ingest_then_rerun_equals_one_clean_run(database_url, tmp_path):
     clean.dispose()
 
 
+def test_a_stopped_ingest_leaves_no_file_in_progress_and_says_so(tmp_path):
+    """SIGTERM (kill, systemd, a container's end) unwinds like Ctrl-C: the reject file in progress is removed,
+    the batches stored stay whole, and the command exits non-zero without a traceback."""
+    path, url = tmp_path / "calls.csv", f"sqlite:///{tmp_path / 's.db'}"
+    write_calls(path, 8_000, bad_every=97)
+    repo = EventRepository(open_engine(url))
+    process = subprocess.Popen(_ingest_cmd(path, url), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "COLUMNS": "200"})
+    deadline = time.monotonic() + 120
+    while (not (tmp_path / "s.db").exists() or repo.count("call") < 1_000) and process.poll() is None \
+            and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=60)
+    stored = repo.count("call")
+    assert 0 < stored < 8_000 - 8_000 // 97, "the ingest must be stopped mid-file for this test to mean anything"
+    assert process.returncode != 0 and "Traceback" not in stderr
+    assert not [p.name for p in tmp_path.iterdir() if p.name.endswith(".part")]
+    subprocess.run(_ingest_cmd(path, url), check=True, capture_output=True)
+    assert repo.count("call") == 8_000 - (8_000 + 96) // 97
+
+
 def test_cli_reports_bad_file_without_traceback(tmp_path):
     path = tmp_path / "calls.csv"
     path.write_text("caller,start\n1,2\n")

@@ -200,10 +200,13 @@ def test_a_lapsed_stop_payment_is_not_escalated_and_a_lapsed_freeze_not_returned
     oid = view.orders[0].order_id
     funds.respond(engine, BANK_C, oid, "acknowledge", now=minutes(61))
     funds.respond(engine, BANK_C, oid, "execute", held=D("900"), now=minutes(61))
-    # 48 hours on, nobody asked for a freeze: the stop-payment has lapsed, and escalating it now is too late
-    assert funds.escalate(engine, CITY, view.chase_id, now=minutes(61 + 48 * 60)) == []
+    # 48 hours on, nobody asked for a freeze: the stop-payment has lapsed, and escalating it now is too late; it
+    # says so, naming the lapsed stop-payment, rather than returning nothing as if there had been none
+    [lapsed] = funds.escalate(engine, CITY, view.chase_id, now=minutes(61 + 48 * 60))
+    assert (lapsed.order_id, lapsed.kind.value, lapsed.state.value) == (oid, "stop_payment", "expired")
     [stop] = funds.list_orders(engine, CITY, chase_id=view.chase_id)
     assert stop.state.value == "expired"
+    assert funds.escalate(engine, CITY, view.chase_id, now=minutes(62 + 48 * 60)) == []  # reported once
     [entry] = [e for e in AuditLog(engine).entries("fund_order", oid) if e["action"] == "order.stop_payment.expired"]
     assert entry["actor"] == "system/aegis" and render(entry["reasons"])[0].startswith("期限届满")
 

@@ -156,10 +156,15 @@ def test_cli_lists_own_queue_and_reports_errors_in_one_line(tmp_path) -> None:
         refused = runner.invoke(cli, ["list", *centre, option, "bogus", "--lang", "en"])
         assert refused.exit_code == 2 and message in refused.stderr, refused.output
     # a role without warnings is refused for what it is, not asked for an --institution the command lacks
+    # (in the reader's language, whichever comes first on the line: --lang is read before --role)
     for role in ("bank", "telco", "auditor"):
         refused = runner.invoke(cli, ["list", "--user", "u", "--role", role, "--db", url])
+        assert refused.exit_code == 2 and f"{role}没有可处理的预警" in refused.output, refused.output
+        refused = runner.invoke(cli, ["list", "--user", "u", "--role", role, "--db", url, "--lang", "en"])
         assert refused.exit_code == 2 and f"{role} has no warnings to work on" in refused.output, refused.output
     refused = runner.invoke(cli, ["pace", "--user", "u", "--role", "police_station", "--db", url])
+    assert refused.exit_code == 2 and "police_station不能测算诈骗节奏" in refused.output, refused.output
+    refused = runner.invoke(cli, ["pace", "--user", "u", "--role", "police_station", "--db", url, "--lang", "en"])
     assert refused.exit_code == 2 and "may not measure fraud pace" in refused.output, refused.output
 
 

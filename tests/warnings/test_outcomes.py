@@ -88,7 +88,7 @@ def test_cli_retrain_errors_are_one_line(tmp_path: Path) -> None:
     english = runner.invoke(cli, ["retrain", "--user", "c", "--role", "city_centre", *args, "--lang", "en"])
     assert english.exit_code == 2 and english.stderr == (
         "error: events: the store holds no leads to learn from (ingest events first)\n")
-    denied = runner.invoke(cli, ["retrain", "--user", "o", "--role", "district_bureau", *args])
+    denied = runner.invoke(cli, ["retrain", "--user", "o", "--role", "district_bureau", *args, "--lang", "en"])
     assert denied.exit_code == 2 and "may not retrain" in denied.output
     from aegis.usecases.warning_sim import train_from_sim
 

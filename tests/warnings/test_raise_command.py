@@ -43,7 +43,7 @@ def test_warnings_are_raised_from_an_ingested_store_once(tmp_path: Path) -> None
     listed = CliRunner().invoke(app, ["warnings", "list", "--user", "c1", "--role", "city_centre", "--db", url])
     assert listed.exit_code == 0 and listed.output.count("wrn-") == counts["opened"]
     refused = CliRunner().invoke(app, ["warnings", "raise", "--user", "a", "--role", "district_bureau", "--db", url])
-    assert refused.exit_code == 2 and "may not raise warnings" in refused.output
+    assert refused.exit_code == 2 and "district_bureau不能生成预警" in refused.output
 
 
 @pytest.mark.parametrize("people", [300, pytest.param(1000, marks=pytest.mark.slow)])

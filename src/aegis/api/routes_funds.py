@@ -98,7 +98,8 @@ def get_chase(chase_id: str, engine: EngineDep, actor: ActorDep, lang: LangDep) 
 
 @router.post("/chases/{chase_id}/escalate")
 def escalate(chase_id: str, engine: EngineDep, actor: ActorDep, lang: LangDep) -> list[funds.OrderView]:
-    """Follow the chase's executed stop-payments with freezes."""
+    """Follow the chase's executed stop-payments with freezes: the stop-payments found lapsed (expired), then
+    the new freezes."""
     return _in_language(_guard(funds.escalate, engine, actor, chase_id), lang)
 
 

@@ -40,7 +40,8 @@ err = Console(stderr=True, soft_wrap=True)
 
 LangOpt = Annotated[
     Lang,
-    typer.Option("--lang", envvar="AEGIS_LANG", case_sensitive=False,
+    # eager: read before the other options, so a check of one of them (--role) answers in this language
+    typer.Option("--lang", envvar="AEGIS_LANG", case_sensitive=False, is_eager=True,
                  help="Language of what is shown: tables, names and reasons (default: $AEGIS_LANG, else zh)."),
 ]
 
@@ -177,6 +178,11 @@ def fail(lang: Lang, message: Reason | str) -> None:
     brackets it holds (:func:`plain`: it may quote a value read from a file)."""
     err.print(RichText.assemble((_ERROR.text(lang), "red"),
                                 plain(message.text(lang) if isinstance(message, Reason) else message)), highlight=False)
+
+
+def option_error(ctx: typer.Context, reason: Reason) -> typer.BadParameter:
+    """A bad option value, said in the command's language (its ``--lang``, read first, else ``$AEGIS_LANG``)."""
+    return typer.BadParameter(reason.text(_lang_of(ctx.params)))
 
 
 def _lang_of(kwargs: Mapping[str, Any]) -> Lang:

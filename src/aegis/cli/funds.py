@@ -251,7 +251,8 @@ def escalate(
     as_json: JsonOption = False,
     lang: LangOpt = "zh",
 ) -> None:
-    """Follow the chase's executed stop-payments with freezes (a stop-payment past its hold is expired instead)."""
+    """Follow the chase's executed stop-payments with freezes (a stop-payment past its hold is expired instead,
+    and listed as such)."""
     from aegis.usecases.funds import escalate as run
 
     _print_orders(run(_engine(db), _actor(user, role, None), chase_id), as_json, lang,

@@ -80,6 +80,19 @@ def main(
 ) -> None:
     """Aegis (反诈神盾)."""
     _lang_from_environment()
+    _stop_as_interrupt()
+
+
+def _stop_as_interrupt() -> None:
+    """A stop asked of the process (SIGTERM: ``kill``, systemd, a container's end) unwinds as Ctrl-C does: open
+    transactions roll back, files in progress (an ingest's reject file) are removed, and it exits non-zero.
+    Python's default ends the process on the spot, leaving them behind. ``serve`` installs its own handler."""
+    import signal
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
 
 
 def _lang_from_environment() -> None:

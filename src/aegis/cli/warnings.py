@@ -20,6 +20,7 @@ from aegis.cli.common import (
     china_time,
     err,
     figure,
+    option_error,
     out,
     print_json,
     say,
@@ -49,19 +50,19 @@ app = typer.Typer(help="Warnings and dissuasion (预警劝阻): raise, list, sho
 User = Annotated[str, typer.Option("--user", help="Your user id (recorded in the audit log).")]
 
 
-def _police(role: Role | None) -> Role | None:
+def _police(ctx: typer.Context, role: Role | None) -> Role | None:
     """Warnings are the police's work (三级联动): a bank or telco user has no queue here (nor --institution)."""
     if role is not None and role not in POLICE_ROLES:
-        raise typer.BadParameter(f"{role.value} has no warnings to work on (city_centre, district_bureau or "
-                                 "police_station)")
+        raise option_error(ctx, Reason("{role}没有可处理的预警（须为city_centre、district_bureau或police_station）",
+                                       role=role.value))
     return role
 
 
-def _centre(action: str) -> Callable[[Role | None], Role | None]:
+def _centre(action: Reason) -> Callable[[typer.Context, Role | None], Role | None]:
     """A --role check for the city-wide jobs (raising, retraining, measuring pace), which are the centre's."""
-    def check(role: Role | None) -> Role | None:
+    def check(ctx: typer.Context, role: Role | None) -> Role | None:
         if role is not None and role is not Role.city_centre:
-            raise typer.BadParameter(f"{role.value} may not {action} (city_centre)")
+            raise option_error(ctx, Reason("{role}不能{action}（须为city_centre）", role=role.value, action=action))
         return role
     return check
 
@@ -242,7 +243,7 @@ def stats(user: User, role: RoleOpt, district: District = None, station: Station
 @user_errors
 def pace(sim: Annotated[Path | None, typer.Option(help="A simulated city instead of the store.")] = None,
          user: Annotated[str | None, typer.Option("--user", help="Your user id (for the store).")] = None,
-         role: Annotated[Role | None, typer.Option("--role", callback=_centre("measure fraud pace"),
+         role: Annotated[Role | None, typer.Option("--role", callback=_centre(Reason("测算诈骗节奏")),
                                                    help="Your role (for the store: city_centre).")] = None,
          quantile: Annotated[float, typer.Option(help="Quantile of contact-to-loss times.", min=0.01,
                                                  max=0.99)] = 0.1,
@@ -281,7 +282,7 @@ def pace(sim: Annotated[Path | None, typer.Option(help="A simulated city instead
 @app.command("raise")
 @user_errors
 def raise_(user: User,
-           role: Annotated[Role, typer.Option("--role", callback=_centre("raise warnings"), help="Your role.")],
+           role: Annotated[Role, typer.Option("--role", callback=_centre(Reason("生成预警")), help="Your role.")],
            model: Annotated[Path | None, typer.Option(help="Warning model folder (default: the shipped one).")] = None,
            policy: Annotated[Path | None, typer.Option(help="Warnings policy file (default: the shipped one).")] = None,
            days: Annotated[float, typer.Option(
@@ -307,7 +308,7 @@ def raise_(user: User,
 @app.command()
 @user_errors
 def retrain(user: User,
-            role: Annotated[Role, typer.Option("--role", callback=_centre("retrain the warning model"),
+            role: Annotated[Role, typer.Option("--role", callback=_centre(Reason("重新训练预警模型")),
                                                help="Your role.")],
             sim: Annotated[Path, typer.Option(help="The simulated training city (`aegis simulate --seed 1 "
                                                    "--people 20000 --days 30 --victims-per-10k-day 3`).")],

@@ -248,8 +248,8 @@ class BrandIndex:
         """The strongest imitation of a protected brand in the URL's host, if any."""
         if not parts.host or parts.is_ip or self.is_official(parts):
             return None
-        if _is_government(parts.suffix):
-            return None
+        if _is_government(parts.suffix) or (parts.domain == "gov" and len(parts.suffix) == 2):
+            return None  # gov.ru: a country's government, registered under its code where gov.ru is no suffix
         domain = parts.domain
         homograph = _skeleton(domain)
         if homograph != domain and homograph in self._exact:

@@ -203,14 +203,15 @@ def escalate(
     policy: FundsPolicy | None = None,
 ) -> list[OrderView]:
     """Follow every executed stop-payment of the chase with a freeze of the amount it held. A stop-payment whose
-    hold has run out is marked expired instead: the money is the account holder's again."""
+    hold has run out is marked expired instead: the money is the account holder's again. Returns what changed, so
+    a lapse is never silent: the stop-payments found lapsed (state ``expired``), then the new freezes."""
     actor.require(CHASE_ROLES, Reason("下达冻结指令"))
     policy = policy or load_policy()
     now = _now(now)
     with begin_write(engine) as conn:
         _chase(conn, chase_id)
-        _expire(conn, SYSTEM, now, fund_order.c.chase_id == chase_id,
-                fund_order.c.kind == OrderKind.stop_payment.value)
+        lapsed = _expire(conn, SYSTEM, now, fund_order.c.chase_id == chase_id,
+                         fund_order.c.kind == OrderKind.stop_payment.value)
         stops = conn.execute(
             select(fund_order).where(
                 fund_order.c.chase_id == chase_id,
@@ -245,7 +246,7 @@ def escalate(
             banks=banks,
             why=[Reason("紧急止付转冻结")],
         )
-        return [_order_view(_order(conn, oid)) for oid in new]
+        return [_order_view(_order(conn, oid)) for oid in [*lapsed, *new]]
 
 
 def release(

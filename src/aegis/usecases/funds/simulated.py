@@ -130,6 +130,8 @@ class SimulatedBanks:
                     respond(engine, bank, order.order_id, "moved_on", now=t, data=data, policy=self.policy)
         t = t + timedelta(minutes=minutes[OrderKind.freeze])
         for freeze in escalate(engine, CITY, view.chase_id, now=t, policy=self.policy):
+            if freeze.kind is not OrderKind.freeze:  # a stop-payment that lapsed before it (none on this clock)
+                continue
             bank = Actor(f"duty-{freeze.bank}", Role.bank, institution=freeze.bank)
             respond(engine, bank, freeze.order_id, "acknowledge", now=t, policy=self.policy)
             respond(

@@ -1,0 +1,49 @@
+"""The SMS decision check (``python -m aegis.training.sms_decisions``): labelled messages decided as the API
+decides them, with no sender history, counted by what happened to the fraud and the normal ones."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from aegis.training.sms_decisions import evaluate, main
+
+ROWS = [
+    ("【公安局】您涉嫌洗钱案件，请立即将资金转入安全账户配合调查，否则将冻结您名下全部账户", "冒充公检法"),
+    ("您的ETC已失效，请登录 http://etc-gov.top/a1 认证", "benefits_phishing"),
+    ("妈，我今晚加班不回家吃饭了", "0"),
+    ("【中国联通】您本月话费账单已出，点击 https://u.10010.cn/qAE9U 查看，回复TD退订。", "normal"),
+    ("", "0"),  # an empty line is no message to decide
+]
+
+
+@pytest.fixture
+def messages(tmp_path: Path) -> Path:
+    path = tmp_path / "sms.csv"
+    path.write_text("text,label\n" + "".join(f'"{t}",{y}\n' for t, y in ROWS), encoding="utf-8")
+    return path
+
+
+def test_each_message_is_decided_and_counted_by_its_label(messages: Path) -> None:
+    figures = evaluate(messages)
+    assert figures["messages"] == 4
+    every, linked = figures["all"], figures["with_links"]
+    assert (every["fraud"]["n"], every["normal"]["n"], linked["fraud"]["n"], linked["normal"]["n"]) == (2, 2, 1, 1)
+    for part in (every, linked):
+        for label in ("fraud", "normal"):
+            assert sum(part[label][a] for a in ("block", "warn", "pass")) == pytest.approx(1.0)
+    # plain cases: both scams stopped, the family message and the carrier's own bill link passed
+    assert every["fraud"]["pass"] == 0 and every["normal"]["pass"] == 1.0
+    assert (every["fraud_precision"], every["fraud_recall"], every["fraud_f1"]) == (1.0, 1.0, 1.0)
+
+
+def test_the_command_prints_json_and_names_a_bad_file(messages: Path, tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    main(["--data", str(messages), "--json"])
+    assert json.loads(capsys.readouterr().out)["messages"] == 4
+    (tmp_path / "bad.csv").write_text("text\n你好\n")
+    with pytest.raises(SystemExit) as stopped:
+        main(["--data", str(tmp_path / "bad.csv")])
+    assert stopped.value.code == 2 and "label" in capsys.readouterr().err
