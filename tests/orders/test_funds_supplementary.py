@@ -153,6 +153,16 @@ def test_a_partial_freeze_returns_what_it_holds_of_each_victim(engine: Engine) -
         [entry] = [e for e in AuditLog(engine).entries("fund_order", freeze.order_id)
                    if e["action"] == "order.freeze.returned"]
         assert render(entry["reasons"], "en")[1:] == [text]
+    # the second chase's return finds its freeze returned with the first's: it names that batch, returns nothing
+    # again, and so does the first chase's return asked a second time
+    for chase in reversed(chases):
+        again = funds.return_funds(engine, CITY, chase.chase_id, now=minutes(101))
+        assert (again.batch_id, again.per_victim, again.earlier_batches) == (None, {}, [returned.batch_id])
+    said = CliRunner().invoke(funds_cli, ["return", chases[1].chase_id, "--db",
+                                          engine.url.render_as_string(hide_password=False), "--lang", "en"])
+    assert said.exit_code == 0
+    assert " ".join(said.stdout.split()) == (
+        f"no new return: this chase's frozen money was returned in batch {returned.batch_id}")
 
 
 def test_coverage_counts_what_each_answer_accounts_for() -> None:

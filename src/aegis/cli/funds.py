@@ -350,7 +350,9 @@ def return_(
         print_json(result.model_dump(mode="json"))
         return
     if result.batch_id is None:
-        say(lang, Reason("没有返还：本案账户上没有已执行的冻结"))
+        earlier = "、".join(result.earlier_batches)
+        say(lang, Reason("没有新的返还：本案的冻结资金已由返还批次{batches}返还", batches=earlier)
+            if earlier else Reason("没有返还：本案账户上没有已执行的冻结"))
         return
     shown = table(lang, whole(Reason("受害人")), figure(Reason("返还金额")), compact=True)
     for victim, amount in result.per_victim.items():

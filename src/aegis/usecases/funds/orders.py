@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from aegis.actions.orders import (
     FundsPolicy,
@@ -340,7 +340,8 @@ def return_funds(engine: Engine, actor: Actor, chase_id: str, *, now: datetime |
             .order_by(fund_order.c.order_id)
         ).all()
         if not freezes:
-            return ReturnView(batch_id=None, per_victim={}, per_account={}, unallocated={}, orders=[])
+            return ReturnView(batch_id=None, per_victim={}, per_account={}, unallocated={}, orders=[],
+                              earlier_batches=_earlier_batches(conn, chase_id))
         frozen: dict[str, Decimal] = {}
         taint: dict[str, dict[str, Decimal]] = {}
         held_taint = {o.order_id: _held_taint(o) for o in freezes}
@@ -396,6 +397,20 @@ def return_funds(engine: Engine, actor: Actor, chase_id: str, *, now: datetime |
             unallocated=result.unallocated,
             orders=[o.order_id for o in freezes],
         )
+
+
+def _earlier_batches(conn: Connection, chase_id: str) -> list[str]:
+    """The return batches, oldest first, that paid out of the accounts of the chase's returned freezes."""
+    accounts = select(fund_order.c.account).where(
+        fund_order.c.chase_id == chase_id, fund_order.c.kind == OrderKind.freeze.value,
+        fund_order.c.state == OrderState.returned.value)
+    batches = conn.execute(
+        select(fund_return.c.batch_id, func.min(fund_return.c.returned_at).label("first_at"))
+        .where(fund_return.c.account.in_(accounts))
+        .group_by(fund_return.c.batch_id)
+        .order_by("first_at", fund_return.c.batch_id)
+    ).scalars()
+    return list(batches)
 
 
 def _held_taint(order: Any) -> dict[str, Decimal]:
