@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from aegis.usecases.decisions import _urls
+from aegis.events.urls import find_links as _urls
 
 
 @pytest.mark.parametrize(("text", "links"), [

@@ -16,6 +16,7 @@ ROWS = [
     ("妈，我今晚加班不回家吃饭了", "0"),
     ("【中国联通】您本月话费账单已出，点击 https://u.10010.cn/qAE9U 查看，回复TD退订。", "normal"),
     ("", "0"),  # an empty line is no message to decide
+    ("周末一起去爬山吧", "false"),  # a yes/no "no", as spreadsheets and other tools write it
 ]
 
 
@@ -28,9 +29,9 @@ def messages(tmp_path: Path) -> Path:
 
 def test_each_message_is_decided_and_counted_by_its_label(messages: Path) -> None:
     figures = evaluate(messages)
-    assert figures["messages"] == 4
+    assert (figures["messages"], figures["skipped_empty"]) == (5, 1)
     every, linked = figures["all"], figures["with_links"]
-    assert (every["fraud"]["n"], every["normal"]["n"], linked["fraud"]["n"], linked["normal"]["n"]) == (2, 2, 1, 1)
+    assert (every["fraud"]["n"], every["normal"]["n"], linked["fraud"]["n"], linked["normal"]["n"]) == (2, 3, 1, 1)
     for part in (every, linked):
         for label in ("fraud", "normal"):
             assert sum(part[label][a] for a in ("block", "warn", "pass")) == pytest.approx(1.0)
@@ -42,8 +43,20 @@ def test_each_message_is_decided_and_counted_by_its_label(messages: Path) -> Non
 def test_the_command_prints_json_and_names_a_bad_file(messages: Path, tmp_path: Path,
                                                        capsys: pytest.CaptureFixture[str]) -> None:
     main(["--data", str(messages), "--json"])
-    assert json.loads(capsys.readouterr().out)["messages"] == 4
+    assert json.loads(capsys.readouterr().out)["messages"] == 5
     (tmp_path / "bad.csv").write_text("text\n你好\n")
     with pytest.raises(SystemExit) as stopped:
         main(["--data", str(tmp_path / "bad.csv")])
     assert stopped.value.code == 2 and "label" in capsys.readouterr().err
+    (tmp_path / "empty.csv").write_text("text,label\n")
+    with pytest.raises(SystemExit) as stopped:
+        main(["--data", str(tmp_path / "empty.csv")])
+    assert stopped.value.code == 2 and "no message to decide" in capsys.readouterr().err
+
+
+def test_figures_of_a_class_with_nothing_in_it_are_undefined_not_zero(tmp_path: Path) -> None:
+    path = tmp_path / "normal.csv"
+    path.write_text("text,label\n妈，我今晚加班不回家吃饭了,0\n", encoding="utf-8")
+    every = evaluate(path)["all"]
+    assert every["fraud"] == {"n": 0, "block": None, "warn": None, "pass": None}
+    assert (every["fraud_precision"], every["fraud_recall"], every["fraud_f1"]) == (None, None, None)

@@ -58,6 +58,7 @@ def test_lookalikes_of_protected_brands_are_found(featurizer: UrlFeaturizer, url
     "https://www.icbc.com.cn/ICBC/default.htm", "https://www.12306.cn/index/", "https://www.mohrss.gov.cn/",
     "https://etc.beijing.gov.cn/", "https://login.alipay.com/", "https://www.python.org/", "https://example.com",
     "https://u.10010.cn/qAE9U",  # a carrier's own short links, in its SMS every month
+    "https://m.tb.cn/h.5abc", "https://b23.tv/AbCdEf",  # a shop's and a video site's own short links
     "http://rpn.gov.ru",  # a country's government under its own code, where gov.ru is no public suffix
 ])
 def test_official_and_unrelated_sites_are_not_lookalikes(featurizer: UrlFeaturizer, url: str) -> None:
@@ -365,6 +366,12 @@ def test_a_bare_short_link_warns_at_most_and_one_with_a_look_alike_is_judged_in_
     assert [str(r) for r in shortened.reasons] == ["使用短链接服务，真实地址被隐藏"]
     assert carrier.label == "legitimate" and carrier.score <= 0.02
     assert lookalike.score > 0.9
+    # a service platform's own links (its domains serve only its pages) are official; a platform that hosts pages
+    # anyone can make is left to the model, since phishing pages there are real
+    shop, video = detector.predict(["https://m.tb.cn/h.5abc", "https://v.douyin.com/iABCdef/"])
+    assert shop.score <= 0.02 and video.score <= 0.02
+    assert detector.featurizer.index.official_brand(detector.featurizer.signals("https://docs.qq.com/x").parts
+                                                    ).category == "platform"
 
 
 def test_a_plain_look_alike_of_a_protected_brand_warns_at_least_even_as_a_bare_domain() -> None:

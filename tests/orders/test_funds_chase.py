@@ -212,6 +212,36 @@ def test_a_lapsed_stop_payment_is_not_escalated_and_a_lapsed_freeze_not_returned
 
 
 
+def test_a_freeze_executed_after_its_stop_payment_lapsed_shows_the_gap(engine: Engine, city: dict) -> None:
+    view = funds.open_chase(engine, CITY, rule="fifo", victim="PV", loss_transfers=[city["v"].event_id],
+                            now=minutes(60))
+    oid = view.orders[0].order_id
+    funds.respond(engine, BANK_C, oid, "acknowledge", now=minutes(61))
+    funds.respond(engine, BANK_C, oid, "execute", held=D("900"), now=minutes(61))
+    [freeze] = funds.escalate(engine, CITY, view.chase_id, now=minutes(62))
+    # the bank freezes two days later, when the 48-hour stop-payment has run out: not "taken over by the freeze"
+    funds.respond(engine, BANK_C, freeze.order_id, "acknowledge", now=minutes(61 + 49 * 60))
+    funds.respond(engine, BANK_C, freeze.order_id, "execute", held=D("900"), now=minutes(61 + 49 * 60))
+    states = {o.kind.value: o.state.value for o in funds.list_orders(engine, CITY, chase_id=view.chase_id)}
+    assert states == {"stop_payment": "expired", "freeze": "executed"}
+    [entry] = [e for e in AuditLog(engine).entries("fund_order", oid) if e["action"] == "order.stop_payment.expired"]
+    assert render(entry["reasons"], "en")[1] == f"had lapsed when freeze {freeze.order_id} was executed"
+
+
+def test_the_commands_say_when_holds_had_lapsed(engine: Engine, city: dict) -> None:
+    """The test city's clock is October 2026: by now every hold of it has run out, which the commands say."""
+    url = engine.url.render_as_string(hide_password=False)
+    view = funds.open_chase(engine, CITY, rule="fifo", victim="PV", loss_transfers=[city["v"].event_id],
+                            now=minutes(60))
+    oid = view.orders[0].order_id
+    funds.respond(engine, BANK_C, oid, "acknowledge", now=minutes(61))
+    funds.respond(engine, BANK_C, oid, "execute", held=D("900"), now=minutes(61))
+    done = CliRunner().invoke(funds_cli, ["escalate", view.chase_id, "--db", url, "--lang", "en"])
+    assert done.exit_code == 0 and oid in done.stdout
+    assert " ".join(done.stdout.split()).endswith(
+        "1 stop-payments had lapsed and could not become freezes: their money is no longer held")
+
+
 def test_a_lapsed_freeze_is_not_returned(engine: Engine, city: dict) -> None:
     view = funds.open_chase(engine, CITY, rule="fifo", victim="PV", loss_transfers=[city["v"].event_id],
                             now=minutes(60))
@@ -223,7 +253,7 @@ def test_a_lapsed_freeze_is_not_returned(engine: Engine, city: dict) -> None:
     funds.respond(engine, BANK_C, freeze.order_id, "execute", held=D("900"), now=minutes(63))
     # the freeze lasts six months: a return after that gives nothing back, and the freeze is expired
     returned = funds.return_funds(engine, CITY, view.chase_id, now=minutes(63 + 181 * 24 * 60))
-    assert (returned.batch_id, returned.per_victim) == (None, {})
+    assert (returned.batch_id, returned.per_victim, returned.expired) == (None, {}, [freeze.order_id])
     assert {o.kind.value: o.state.value for o in funds.list_orders(engine, CITY, chase_id=view.chase_id)} == {
         "stop_payment": "superseded", "freeze": "expired"}
 

@@ -253,10 +253,14 @@ def escalate(
 ) -> None:
     """Follow the chase's executed stop-payments with freezes (a stop-payment past its hold is expired instead,
     and listed as such)."""
+    from aegis.actions.orders import OrderKind
     from aegis.usecases.funds import escalate as run
 
-    _print_orders(run(_engine(db), _actor(user, role, None), chase_id), as_json, lang,
-                  none=Reason("没有新的冻结：本案没有等待跟进冻结的已执行止付"))
+    changed = run(_engine(db), _actor(user, role, None), chase_id)
+    _print_orders(changed, as_json, lang, none=Reason("没有新的冻结：本案没有等待跟进冻结的已执行止付"))
+    lapsed = sum(o.kind is OrderKind.stop_payment for o in changed)
+    if lapsed and not as_json:
+        say(lang, Reason("{n}条止付已过期，未能转为冻结：其资金已不再受控", n=lapsed))
 
 
 @app.command()
@@ -349,6 +353,8 @@ def return_(
     if as_json:
         print_json(result.model_dump(mode="json"))
         return
+    if result.expired:
+        say(lang, Reason("{n}条冻结已过期：其资金归还账户持有人，不予返还", n=len(result.expired)))
     if result.batch_id is None:
         earlier = "、".join(result.earlier_batches)
         say(lang, Reason("没有新的返还：本案的冻结资金已由返还批次{batches}返还", batches=earlier)

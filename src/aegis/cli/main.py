@@ -84,15 +84,32 @@ def main(
 
 
 def _stop_as_interrupt() -> None:
-    """A stop asked of the process (SIGTERM: ``kill``, systemd, a container's end) unwinds as Ctrl-C does: open
-    transactions roll back, files in progress (an ingest's reject file) are removed, and it exits non-zero.
-    Python's default ends the process on the spot, leaving them behind. ``serve`` installs its own handler."""
+    """A stop asked of the process (SIGTERM: ``kill``, systemd, a container's end) unwinds the command: open
+    transactions roll back, files in progress (an ingest's reject file) are removed, one line says so, and it
+    exits 143 (128 + SIGTERM), as a process ended by the signal would. Python's default ends the process on the
+    spot, leaving them behind. ``serve`` installs its own handler."""
     import signal
 
-    def interrupt(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
+    def stop(signum: int, frame: object) -> None:
+        fail(_lang_of_argv(), Reason("已按停止信号中止：已提交的部分保留，重新运行同一命令即可接续"))
+        raise SystemExit(128 + signum)
 
-    signal.signal(signal.SIGTERM, interrupt)
+    signal.signal(signal.SIGTERM, stop)
+
+
+def _lang_of_argv() -> Lang:
+    """The command line's ``--lang``, else ``$AEGIS_LANG``: for what is said outside a command's own body."""
+    from aegis.reasons import parse_lang
+
+    args = sys.argv
+    for i, arg in enumerate(args):
+        if arg.startswith("--lang="):
+            return parse_lang(arg.split("=", 1)[1])
+        if arg == "--lang" and i + 1 < len(args):
+            return parse_lang(args[i + 1])
+    import os
+
+    return parse_lang(os.environ.get("AEGIS_LANG"))
 
 
 def _lang_from_environment() -> None:

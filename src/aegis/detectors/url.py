@@ -76,11 +76,12 @@ from aegis.reasons import Reason
 PHISHING, LEGITIMATE = "phishing", "legitimate"
 BLACKLIST_SCORE = 0.99
 """the least score of a site on the blacklist"""
-#: an official domain of a protected bank, government, benefits, telecom, payment or logistics brand (brands.csv)
-#: is legitimate whatever its letters look like: the training URLs are mostly Western sites and the model alone
-#: flagged www.12306.cn. Platforms are left out: they host user content, and phishing pages on them are real.
+#: an official domain of a protected bank, government, benefits, telecom, payment, logistics or service brand
+#: (brands.csv) is legitimate whatever its letters look like: the training URLs are mostly Western sites and the
+#: model alone flagged www.12306.cn, and blocked Taobao's m.tb.cn and Bilibili's b23.tv short links. Platforms are
+#: left out: they host pages anyone can make (Tencent Docs, Google Sites), and phishing pages on them are real.
 OFFICIAL_SCORE = 0.02
-NO_USER_CONTENT = frozenset({"bank", "government", "benefits", "telecom", "payment", "logistics"})
+NO_USER_CONTENT = frozenset({"bank", "government", "benefits", "telecom", "payment", "logistics", "service"})
 LOOKALIKE_SCORE = 0.75
 """the least a strong look-alike of a protected bank, government, benefits, telecom, payment or logistics brand
 scores: its name (four letters or more, ``icbc``, ``12306``), or the government mark, in a domain that is not

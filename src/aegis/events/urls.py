@@ -10,7 +10,6 @@ passes here is one they can parse.
 from __future__ import annotations
 
 import ipaddress
-import itertools
 import re
 from urllib.parse import urlsplit
 
@@ -42,16 +41,24 @@ LINK = re.compile(
 
 
 MAX_LINKS = 5
-"""the links of one message that are scored: a text stuffed with links is no slower to decide"""
+"""the distinct links of one message that are scored: a text stuffed with links is no slower to decide (and one
+with more is a sign by itself, see :mod:`aegis.usecases.decisions`)"""
 
 
 def find_links(text: str, limit: int | None = MAX_LINKS) -> list[str]:
-    """The links in ``text``, in order: the first ``limit`` of them (None: all).
+    """The distinct links in ``text``, in order: the first ``limit`` of them (None: all). A link written again,
+    in other case or not, counts once: five copies of a bank's own address must not push a sixth, a look-alike,
+    out of the links scored.
 
-    >>> find_links("点击https://u.10010.cn/qAE9U立即参与，或登录etc-gov.top/a1。")
+    >>> find_links("点击https://u.10010.cn/qAE9U立即参与，或登录etc-gov.top/a1。再说一遍：ETC-GOV.TOP/a1")
     ['https://u.10010.cn/qAE9U', 'etc-gov.top/a1']
     """
-    return [m.group(0) for m in itertools.islice(LINK.finditer(text), limit)]
+    seen: dict[str, str] = {}
+    for match in LINK.finditer(text):
+        seen.setdefault(canonical_url(match.group(0)), match.group(0))
+        if limit is not None and len(seen) >= limit:
+            break
+    return list(seen.values())
 
 
 def is_ip(host: str) -> bool:

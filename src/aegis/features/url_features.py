@@ -158,7 +158,8 @@ class Brand:
     key: str
     name: str
     category: str
-    """bank, payment, government, benefits, platform, telecom or logistics"""
+    """bank, payment, government, benefits, telecom, logistics, service (a platform serving only its own pages) or
+    platform (one that also hosts pages anyone can make)"""
     domains: tuple[str, ...]
     """its official registered domains, the first one shown in reasons"""
     keywords: tuple[str, ...]

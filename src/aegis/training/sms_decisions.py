@@ -7,7 +7,9 @@ its links, the decisions policy, and an empty store, so no sender history (a num
 hardest case and the most common one for a new scam). Nothing is recorded. Printed: for the fraud and the normal
 messages apart, the share blocked, warned and passed; and for the messages with a link, the same again, since a
 link is where the text model and the URL model meet. A message is "stopped" when it is blocked or warned; the
-fraud precision, recall and F1 count that. The labels are the text task's (``0``, ``normal`` or ``正常``: normal).
+fraud precision, recall and F1 count that. A label is normal when the text task reads it so (``0``, ``normal``,
+``正常``) or it is a yes/no "no" (``false``, ``0.0``); any other is a fraud type. Empty messages are skipped and
+counted.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any
 
 from aegis.detectors.text import is_normal_label
 from aegis.events.urls import find_links
+from aegis.training.task import NORMAL_SPELLINGS, DataError
 from aegis.training.text import read_csv
 
 BATCH = 1_000
@@ -36,7 +39,9 @@ def evaluate(path: Path, policy: Path | None = None) -> dict[str, Any]:
 
     texts, labels = read_csv(path, labelled=True)
     assert labels is not None  # read labelled
-    kept = [(t[:2000], not is_normal_label(y)) for t, y in zip(texts, labels, strict=True) if t.strip()]
+    kept = [(t[:2000], not _normal(y)) for t, y in zip(texts, labels, strict=True) if t.strip()]
+    if not kept:
+        raise DataError(f"{path}: no message to decide (every text is empty, or the file has none)")
     with tempfile.TemporaryDirectory() as folder:
         engine = open_engine(f"sqlite:///{Path(folder) / 'empty.db'}")
         decider = Decider(engine, SYSTEM, load_policy(policy) if policy else None, record=False)
@@ -47,8 +52,12 @@ def evaluate(path: Path, policy: Path | None = None) -> dict[str, Any]:
             actions += [d.action.value for d in decider.sms(batch)]
         engine.dispose()
     rows = [(fraud, bool(find_links(text)), action) for (text, fraud), action in zip(kept, actions, strict=True)]
-    return {"messages": len(rows), "all": _figures(rows),
+    return {"messages": len(rows), "skipped_empty": len(texts) - len(rows), "all": _figures(rows),
             "with_links": _figures([r for r in rows if r[1]])}
+
+
+def _normal(label: str) -> bool:
+    return is_normal_label(label) or label.strip().lower() in NORMAL_SPELLINGS
 
 
 def _figures(rows: list[tuple[bool, bool, str]]) -> dict[str, Any]:
@@ -60,10 +69,15 @@ def _figures(rows: list[tuple[bool, bool, str]]) -> dict[str, Any]:
     caught = sum(1 for fraud, _, action in rows if fraud and action != "pass")
     stopped = sum(1 for _, _, action in rows if action != "pass")
     frauds = sum(1 for fraud, _, _ in rows if fraud)
-    precision = caught / stopped if stopped else 0.0
-    recall = caught / frauds if frauds else 0.0
-    out["fraud_precision"], out["fraud_recall"] = round(precision, 4), round(recall, 4)
-    out["fraud_f1"] = round(2 * precision * recall / (precision + recall), 4) if caught else 0.0
+    # undefined (None) where nothing was stopped or nothing is fraud, as the shares of an empty class are
+    precision = caught / stopped if stopped else None
+    recall = caught / frauds if frauds else None
+    out["fraud_precision"] = None if precision is None else round(precision, 4)
+    out["fraud_recall"] = None if recall is None else round(recall, 4)
+    if precision is None or recall is None:
+        out["fraud_f1"] = None
+    else:
+        out["fraud_f1"] = round(2 * precision * recall / (precision + recall), 4) if caught else 0.0
     return out
 
 
@@ -80,7 +94,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.json:
         print(json.dumps(figures, ensure_ascii=False, indent=2))
         return
-    print(f"messages: {figures['messages']}")
+    print(f"messages: {figures['messages']} (empty, skipped: {figures['skipped_empty']})")
     for part in ("all", "with_links"):
         shown = figures[part]
         for name in ("fraud", "normal"):

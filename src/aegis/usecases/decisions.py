@@ -31,7 +31,7 @@ from aegis.detectors.base import Detector, Verdict
 from aegis.events.models import Ident, Outside, PositiveMoney, Time, WebAddress, fraud_type_name
 from aegis.events.numbers import canonical_number
 from aegis.events.times import not_ahead
-from aegis.events.urls import find_links
+from aegis.events.urls import MAX_LINKS, find_links
 from aegis.features.official_numbers import is_official
 from aegis.names import CODE_NAMES, name_of
 from aegis.reasons import DEFAULT_LANG, Lang, Reason, listing, loaded, yuan
@@ -158,6 +158,8 @@ class TransferIn(Request):
 
 
 class Decision(BaseModel):
+    request_id: str | None = None
+    """the request's own id, when it gave one: a batch's answers can be matched to its requests by it"""
     action: Action
     score: float
     fraud_type: str | None
@@ -295,13 +297,18 @@ class Decider:
         self._may("sms")
         texts = self._text_signals([i.text for i in items], Reason("短信内容"))
         senders = self._number_signals([i.sender for i in items], Reason("发送方号码"))
-        links = [_urls(i.text) for i in items]
+        every = [find_links(i.text, None) for i in items]
+        links = [found[:MAX_LINKS] for found in every]
         # every link of the batch in one call of the URL detector, then handed back to its message in order
         link_signals = iter(self._url_signals([url for found in links for url in found]))
         decisions: list[Decision] = []
         audits: list[dict[str, Any]] = []
-        for item, text, sender, found in zip(items, texts, senders, links, strict=True):
-            evidence = combine([text, sender, *(next(link_signals) for _ in found)])
+        for item, text, sender, found, written in zip(items, texts, senders, links, every, strict=True):
+            # a message's links are one piece of evidence, its riskiest link: they were chosen together, so two
+            # short links that each may only warn do not add up to a block as independent signals would
+            riskiest = max((next(link_signals) for _ in found), key=lambda s: s.score, default=None)
+            stuffed = [_stuffed(len(written))] if len(written) > MAX_LINKS else []
+            evidence = combine([text, sender, *([riskiest] if riskiest else []), *stuffed])
             decisions.append(
                 self._decide("sms", evidence, "number", item.sender, {"receiver": item.receiver}, audits,
                              item)
@@ -495,6 +502,7 @@ class Decider:
         action = self.policy.decide(channel, evidence.score)
         reasons = evidence.reasons or (Reason("未发现风险"),)
         decision = Decision(
+            request_id=request.request_id,
             action=action,
             score=round(evidence.score, 6),
             fraud_type=evidence.fraud_type,
@@ -537,5 +545,10 @@ class Decider:
         return decisions
 
 
-def _urls(text: str) -> list[str]:
-    return find_links(text)
+STUFFED_SCORE = 0.6
+"""a message with more distinct links than are scored (:data:`aegis.events.urls.MAX_LINKS`) warns by that alone:
+people do not text six different addresses at once, and padding is how a look-alike would hide past the cap"""
+
+
+def _stuffed(n: int) -> Signal:
+    return Signal(STUFFED_SCORE, (Reason("含{n}个不同链接（逐一评估前{k}个）", n=n, k=MAX_LINKS),))

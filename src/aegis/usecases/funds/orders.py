@@ -183,15 +183,23 @@ def _supersede_stop_payment(conn: Connection, freeze: Any, actor: Actor, now: da
             fund_order.c.state == OrderState.executed.value,
         )
     ).first()
-    if stop is not None:
-        _move(
-            conn,
-            stop,
-            OrderState.superseded,
-            actor=actor,
-            now=now,
-            reasons=[Reason("已由冻结指令 {order} 接续", order=freeze.order_id)],
-        )
+    if stop is None:
+        return
+    if stop.hold_until is not None and stop.hold_until <= now:
+        # the stop-payment ran out before the freeze held the money: there was a gap, and the record must show it
+        # (superseded would read as an unbroken hold)
+        _move(conn, stop, OrderState.expired, actor=SYSTEM, now=now,
+              reasons=[Reason("期限届满（{until}）", until=str(stop.hold_until)),
+                       Reason("冻结指令 {order} 执行时已过期", order=freeze.order_id)])
+        return
+    _move(
+        conn,
+        stop,
+        OrderState.superseded,
+        actor=actor,
+        now=now,
+        reasons=[Reason("已由冻结指令 {order} 接续", order=freeze.order_id)],
+    )
 
 
 def escalate(
@@ -328,8 +336,8 @@ def return_funds(engine: Engine, actor: Actor, chase_id: str, *, now: datetime |
             ).scalars()
         )
         # a freeze that ran out is the account holder's money again, not the victims'
-        _expire(conn, SYSTEM, now, fund_order.c.kind == OrderKind.freeze.value,
-                fund_order.c.account.in_(sorted(accounts)))
+        lapsed = _expire(conn, SYSTEM, now, fund_order.c.kind == OrderKind.freeze.value,
+                         fund_order.c.account.in_(sorted(accounts)))
         freezes = conn.execute(
             select(fund_order)
             .where(
@@ -341,7 +349,7 @@ def return_funds(engine: Engine, actor: Actor, chase_id: str, *, now: datetime |
         ).all()
         if not freezes:
             return ReturnView(batch_id=None, per_victim={}, per_account={}, unallocated={}, orders=[],
-                              earlier_batches=_earlier_batches(conn, chase_id))
+                              earlier_batches=_earlier_batches(conn, chase_id), expired=lapsed)
         frozen: dict[str, Decimal] = {}
         taint: dict[str, dict[str, Decimal]] = {}
         held_taint = {o.order_id: _held_taint(o) for o in freezes}
@@ -396,6 +404,7 @@ def return_funds(engine: Engine, actor: Actor, chase_id: str, *, now: datetime |
             per_account=result.per_account,
             unallocated=result.unallocated,
             orders=[o.order_id for o in freezes],
+            expired=lapsed,
         )
 
 

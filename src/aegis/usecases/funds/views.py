@@ -83,6 +83,8 @@ class ReturnView(BaseModel):
     per_account: dict[str, dict[str, Decimal]]
     unallocated: dict[str, Decimal]
     orders: list[str]
+    expired: list[str] = []
+    """the freezes found lapsed on the way (their money is the account holder's again, so not returned)"""
     earlier_batches: list[str] = []
     """with no new return: the batches that already returned this chase's frozen money (its own return asked
     again, or another chase's return on the same accounts, which pools every freeze there)"""
