@@ -37,7 +37,7 @@ from aegis.actions.returns import largest_remainder
 from aegis.decisions.policy_file import read_policy_file
 from aegis.decisions.warning_policy import parse_duration
 from aegis.events.models import CHINA_TZ
-from aegis.reasons import Reason, yuan
+from aegis.reasons import Explained, Reason, yuan
 
 if TYPE_CHECKING:  # the funds package imports pandas and pyarrow; a transfer decision takes only fen() from here
     from aegis.funds import TraceResult
@@ -79,7 +79,7 @@ TRANSITIONS: dict[OrderState, frozenset[OrderState]] = {
 PENDING = frozenset({S.issued, S.acknowledged})
 
 
-class IllegalTransition(ValueError):
+class IllegalTransition(Explained, ValueError):
     """A state change the order's life cycle does not allow."""
 
 
@@ -88,10 +88,11 @@ def check_transition(order_id: str, current: str, target: str) -> None:
     now, then = OrderState(current), OrderState(target)
     allowed = TRANSITIONS[now]
     if then not in allowed:
-        hint = (f"allowed: {', '.join(sorted(allowed))}" if allowed else
-                "the freeze that took it over holds the money: release that" if now is S.superseded else
-                "it is final")
-        raise IllegalTransition(f"order {order_id}: cannot go from {now} to {then} ({hint})")
+        hint = (Reason("可转为：{states}", states=", ".join(sorted(allowed))) if allowed else
+                Reason("接续它的冻结持有资金：请解除那条冻结") if now is S.superseded else
+                Reason("已是终态"))
+        raise IllegalTransition(Reason("指令{order}：不能从{now}转为{then}（{hint}）", order=order_id, now=now.value,
+                                       then=then.value, hint=hint))
 
 
 def fen(value: float | Decimal | str) -> Decimal:

@@ -15,74 +15,13 @@ the batch links new numbers to them. A number's own label never enters its own f
 features are computed in training and scoring and nothing leaks. The fraud threshold is the one that
 maximised F1 over out-of-fold predictions on the training data.
 
-On the Sichuan set the neighbour statistics add nothing measurable to the profile (5-fold CV over 3 seeds:
-fraud F1 0.884 with and without them, AUC 0.957 with, 0.958 without): the contact graph there mostly
-restates what the profile already shows. They stay because they explain verdicts ("in contact with N known
-fraud numbers") and carry weight where a number's own profile is thin. Also without gain in the same protocol
-(mean of 3 seeds, best-threshold F1, against 0.9568 AUC / 0.885 F1 for these features alone): the means of
-the neighbours' own profiles (a one-layer graph convolution without labels, 0.9550 / 0.885) and the
-neighbours' degrees (0.9566 / 0.885), and self-training (the scored numbers the model is sure of, p >= 0.95 or
-<= 0.05, added as labels to the graph features and the training rows, then scored again: 0.9563 / 0.885).
-Later, in the same protocol: a spectral embedding of the graph (the 16 leading eigenvectors of the normalised
-adjacency, label-free) 0.9557 / 0.884; and Correct & Smooth (Huang et al. 2021: the booster's inner
-out-of-fold residuals on training numbers spread over the normalised graph, then the labels and corrected
-scores smoothed over it) 0.9538 / 0.884 after the correction and 0.9459 / 0.876 after the smoothing: the
-graph's signal is already in the neighbour label features, and smoothing drags the low-degree frauds, the ones
-missed, toward their normal neighbours. The nearest labelled number of each class in profile space (cosine on
-quantile-normalised profiles, the margin that helped the URL detector) gave 0.9561 / 0.885; thirteen ratios a
-tree cannot form by itself (distinct callees per call, SMS per call, calls per active day and hour, the share
-of the busiest hour and day, bill per call, data per bill, calls per handset, business per month...) 0.9563 /
-0.887; CatBoost (1,000 trees of depth 6) in place of LightGBM 0.9565 and 0.9535 on the first two seeds.
-The network is the one addition that moved the figures. In the protocol of the README row (5-fold CV,
-inner-CV threshold, 3 fold seeds) the blend reads fraud F1 0.8885 / macro-F1 0.9196 / AUC 0.9573, against
-0.8838 / 0.9164 / 0.9574 for the boosters alone, better on each of the three seeds (+0.005, +0.003, +0.006 F1);
-the two learners err on different numbers, so their mean ranks better around the threshold, while AUC, the
-ranking as a whole, stays. Blend weights of 0.3 and 0.5 read alike (0.8877 / 0.9578 at 0.3); 0.5 is kept
-as the plain mean. The network sees the profile only: given the graph statistics too it read 0.8879 / 0.9564.
-A third learner in the mean adds little (best-threshold F1 over pooled out-of-fold scores, booster + network
-0.9569 / 0.891): extra trees 0.9585 / 0.891, an RBF support-vector machine 0.9568 / 0.892.
-A graph network does no better than this plain one (studied with PyTorch, outside the product): GraphSAGE,
-two layers of mean aggregation over the contact graph with their own weights for the node and its
-neighbours, full batch, early-stopped on an inner split, 0.953 AUC / 0.883 best-threshold F1 alone and
-0.957 / 0.891 blended with the boosters by mean rank, where the network without the graph reads 0.953 /
-0.884 alone and 0.957 / 0.894 blended; with the known labels of the training numbers as inputs (the
-"label trick") it read 0.952 / 0.884 alone on the first seed. The graph gives a network nothing the
-neighbour statistics did not.
-Nor does tuning the boosters: a random search of 28 LightGBM settings (trees 300-1,000, learning rate 0.01-0.05,
-15-63 leaves, 5-40 samples a leaf, L2 0-10, 30-90% of the columns a tree), one booster seed, boosters alone, on
-fold seed 3 (not the README's), read AUC 0.955-0.959 and best-threshold F1 0.875-0.891 against 0.956 / 0.890 for
-these settings: a plateau, no setting better on both.
-Nor the overlap of contact lists (fraud crews ring the same victims without ringing each other): the cosine
-similarity of a number's neighbour set to those of known fraud and known normal numbers (mean of the top 1, 5
-and 20, their differences, and a similarity-weighted vote), boosters alone, 3 fold seeds: 0.9566 / 0.884
-against 0.9568 / 0.887 without.
-Nor how much of a number's contacts the graph covers (graph degree, known fraud and known normal neighbours,
-each per distinct counterparty of the number's own records, and the unknown neighbours), boosters alone, 3
-fold seeds: 0.9561 / 0.885 against 0.9568 / 0.885. Nor a threshold of its own for the numbers outside the
-graph (431 of 4,906): even chosen on the same out-of-fold scores it scores (so flattering itself), it lifts
-best-threshold F1 by 0.001-0.002.
-Nor, in the README row's protocol (3 fold seeds, against 0.8885 / 0.9196 / 0.9573): a logistic-regression stack
-over the learners' inner out-of-fold scores in place of the mean (0.8879 / 0.9189 / 0.9581; with a kNN learner too
-0.8881); the mean of the learners' ranks (0.8900, +0.0007 / +0.0039 / -0.0001 a seed); confident learning (the
-training rows whose inner out-of-fold score contradicts their label dropped, about 95 a fold, 80 of them frauds:
--0.0041 on seed 0, it costs recall); the app-traffic and billing columns left out (-0.0038 on seed 0: they carry
-signal); the network on quantile-normalised inputs (0.8856), or beside the signed-log one (0.8890); a threshold
-chosen on a smoothed F1 curve (+0.001 to +0.003 a seed with rank means, within noise, and its neighbouring widths
-of either sign). Even the best threshold chosen on each test fold itself reads 0.895-0.897: the gap to 0.92 is in
-the ranking, not the threshold. Neither ``node`` nor ``phone_no_m`` carries the label (AUC 0.49 each), and the
-edge list has no repeated edges to weigh. (The papers on this set may report macro-F1 as "F1": GDFGAT's 92.08
-would then compare with the 0.920 here.)
-Nor, boosters alone, 3 fold seeds, against 0.9570 / 0.8855 in the same run: the fraud rate of a number's Louvain
-community at four resolutions (from the training fold's labels, inner out-of-fold for training numbers)
-0.9563 / 0.8844; personalised PageRank from the known fraud and the known normal numbers (a number's own restart
-mass taken out) 0.9558 / 0.8824, and in place of the neighbour statistics 0.9568 / 0.8853; triangles, clustering,
-core number and PageRank 0.9562 / 0.8864 (+0.003 on one seed, -0.001 on another); all of them 0.9552 / 0.8822. The
-graph is strongly homophilous (edge homophily 0.92, adjusted 0.76; 95% of fraud numbers' labelled contacts are
-fraud, 19% of normal numbers'), and the one- and two-hop label counts already hold it: the PageRank fraud share
-ranks alone as well as the two-hop share (AUC 0.910 each) and correlates 0.89-0.94 with the one-hop share.
-The frauds it misses look like long-standing ordinary subscribers (31 active days, eight months of bills,
-half their calls incoming) whose contacts are known normal numbers: neither their profile nor their
-neighbourhood tells them apart.
+In the README's protocol (5-fold transductive CV, inner-CV threshold, 3 fold seeds) the blend reads fraud F1
+0.8885 / macro-F1 0.9196 / AUC 0.9573, the boosters alone 0.8838 / 0.9164 / 0.9574: the network is the one
+addition that moved the figures. What else was tried on that set, and why nothing else moved them (neighbour
+statistics, graph convolutions and GraphSAGE, self-training, spectral embeddings, Correct & Smooth, communities,
+personalised PageRank, tuning, stacking, confident learning...), is in ``docs/studies/number-sichuan.md``. The
+frauds it misses look like long-standing ordinary subscribers whose contacts are known normal numbers: neither
+their profile nor their neighbourhood tells them apart.
 
 >>> import pandas as pd
 >>> profiles = pd.DataFrame({"out_share": [0.99, 0.5, 0.98, 0.4] * 10,
