@@ -394,6 +394,12 @@ def test_a_number_model_trained_with_a_graph_warns_when_scored_without_one(tmp_p
     without = runner.invoke(app, [*score, "--lang", "en"])
     assert without.exit_code == 0 and "the data lack 1 of the inputs the model learnt from (the contact graph, " \
                                       "--edges)" in without.stderr
+    # a graph that names some of the numbers nowhere (ids written otherwise in the two files look just like that)
+    pd.DataFrame({"a": numbers[:-11], "b": numbers[1:-10]}).to_csv(tmp_path / "short.csv", index=False)
+    partial = runner.invoke(app, [*score, "--edges", str(tmp_path / "short.csv"), "--lang", "en"])
+    assert partial.exit_code == 0 and (f"the contact graph names 10 of the {n} numbers nowhere (such as "
+                                       f"{numbers[-10]}): they are scored as having no contacts") in partial.stderr
+    assert len(pd.read_csv(tmp_path / "pred.csv")) == n
 
 
 def test_the_files_aegis_writes_are_files_its_detectors_read(tmp_path: Path) -> None:

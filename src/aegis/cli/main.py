@@ -91,7 +91,7 @@ def _stop_as_interrupt() -> None:
     import signal
 
     def stop(signum: int, frame: object) -> None:
-        fail(_lang_of_argv(), Reason("已按停止信号中止：已提交的部分保留，重新运行同一命令即可接续"))
+        fail(_lang_of_argv(), Reason("已按停止信号中止：已保存的部分保留，未完成的已撤回"))
         raise SystemExit(128 + signum)
 
     signal.signal(signal.SIGTERM, stop)

@@ -68,6 +68,11 @@ class Detector(ABC):
         they count as missing, so the scores may mean little. Empty for detectors that read raw items."""
         return []
 
+    def input_notes(self, X: Any) -> list[Reason]:
+        """What else about ``X`` a reader of its scores should know (numbers absent from the contact graph given
+        with them); empty when nothing."""
+        return []
+
     def unknown_labels(self, y: Labels) -> list[str]:
         """Labels of ``y`` the fitted model never predicts (another source's names for its classes), so a
         per-label comparison with its predictions means little. Empty for detectors with two fixed labels."""

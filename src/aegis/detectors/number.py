@@ -168,6 +168,18 @@ class NumberDetector(Detector):
     def unseen_inputs(self, X: NumberBatch) -> list[str]:
         return [c for c in self.profile_columns_ if c not in X.profiles.columns]
 
+    def input_notes(self, X: NumberBatch) -> list[Reason]:
+        """Numbers of the batch that the graph given with it does not name: they are scored without neighbours,
+        as a number with no contacts would be (an id written otherwise in the two files looks just like that)."""
+        if X.edges is None or not len(X.profiles):
+            return []
+        named = pd.Index(X.edges["a"].astype(str)).union(pd.Index(X.edges["b"].astype(str)))
+        outside = X.profiles.index[~X.profiles.index.astype(str).isin(named)]
+        if not len(outside):
+            return []
+        return [Reason("联系图中没有{n}个号码（共{total}个，如{first}），按没有联系计分", n=len(outside),
+                       total=len(X.profiles), first=str(outside[0]))]
+
     def predict(self, X: NumberBatch) -> list[Verdict]:
         scores, features = self._assess(X)
         return [

@@ -111,6 +111,9 @@ def _verdicts(kind: str, model: Path | None, inputs: Inputs, *, labelled: bool, 
     if say is not None and unseen:
         say(Reason("数据缺少模型学过的{n}项输入（{inputs}），按缺失计，分数可能意义不大。用这样的文件训练的模型"
                    "（aegis train {kind}）会完整读取它们。", n=len(unseen), inputs=_some(unseen), kind=kind))
+    if say is not None:
+        for note in loaded.detector.input_notes(data.X):
+            say(note)
     return data, loaded, loaded.detector.predict(data.X)
 
 
