@@ -39,9 +39,11 @@ def test_text_train_predict_evaluate(tmp_path: Path) -> None:
                                   "--lang", "en"])
     assert trained.exit_code == 0, trained.output
     # each stage is shown as it starts, with the seconds since the start (stderr)
-    for stage in ("reading the training files", "cross-validating on 120 rows (2 folds)", "fitting the text detector",
-                  "writing the model"):
-        assert stage in trained.stderr
+    stages = ("reading the training files", "cross-validating on 120 rows (2 folds)",
+              "cross-validation: 1 of 2 folds done", "cross-validation: 2 of 2 folds done", "fitting the text detector",
+              "writing the model")
+    positions = [trained.stderr.find(stage) for stage in stages]
+    assert -1 not in positions and positions == sorted(positions), trained.stderr
     card = json.loads((tmp_path / "m" / "card.json").read_text(encoding="utf-8"))
     assert card["kind"] == "text" and card["metrics"]["cv_folds"] == 2
 

@@ -19,7 +19,7 @@ from aegis.datasets import amlsim
 from aegis.detectors.account import FRAUD, AccountDetector, is_fraud_label
 from aegis.detectors.base import Verdict
 from aegis.reasons import Reason
-from aegis.training.task import DataError, Dataset, Inputs, class_figures, defined, over_fold_seeds
+from aegis.training.task import DataError, Dataset, FoldProgress, Inputs, class_figures, defined, over_fold_seeds
 
 FORMATS = {amlsim.FORMAT: amlsim.read_amlsim}
 
@@ -63,7 +63,8 @@ class AccountTask:
         graphs = len(dataset.X)
         return Reason("轮流留出一个图，共{graphs}个图", graphs=graphs) if graphs >= 2 else None
 
-    def cross_validate(self, dataset: Dataset, folds: int, *, seed: int = 0) -> dict[str, Any]:
+    def cross_validate(self, dataset: Dataset, folds: int, *, seed: int = 0,
+                       progress: FoldProgress | None = None) -> dict[str, Any]:
         """Leave-one-graph-out (``folds`` is unused: there are as many folds as graphs); ``seed`` is the
         detector's."""
         graphs = dataset.X
@@ -79,6 +80,8 @@ class AccountTask:
             name = Path(dataset.meta["graphs"][i]["accounts"]).parent.name or str(i + 1)
             per_graph[f"held_out_{name}"] = self.metrics(dataset.y[bounds[i]:bounds[i + 1]],
                                                           detector.predict(held))
+            if progress:
+                progress(i + 1, len(graphs))
         # a graph without mules (or of mules only) has no ranking to measure: the mean over graphs is undefined
         means = {f"mean_{k}": defined(np.mean, [m[k] for m in per_graph.values()])
                  for k in ("auc", "average_precision")}

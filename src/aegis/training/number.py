@@ -25,6 +25,7 @@ from aegis.detectors.number import FRAUD, NORMAL, NumberBatch, NumberDetector
 from aegis.training.task import (
     DataError,
     Dataset,
+    FoldProgress,
     Inputs,
     class_figures,
     fold_summary,
@@ -96,19 +97,22 @@ class NumberTask:
         return {k: round(float(v), 4) if isinstance(v, float) else v for k, v in figures.items()}
 
     def cross_validate(self, dataset: Dataset, folds: int = 5, *, seed: int = 0,
-                       detector: NumberDetector | None = None) -> dict[str, Any]:
+                       detector: NumberDetector | None = None, progress: FoldProgress | None = None
+                       ) -> dict[str, Any]:
         """Stratified k-fold as the evaluation runs: fit on k-1 folds with the whole graph, score the last
         fold with its labels hidden. Returns the mean and spread of each metric over the folds."""
         if dataset.y is None:
             raise DataError("label: cross-validation needs labelled data")
         batch: NumberBatch = dataset.X
         per_fold = []
-        for train, test in StratifiedKFold(folds, shuffle=True, random_state=seed).split(batch.profiles,
-                                                                                          dataset.y):
+        splits = StratifiedKFold(folds, shuffle=True, random_state=seed).split(batch.profiles, dataset.y)
+        for done, (train, test) in enumerate(splits, 1):
             fitted = (detector or self.new_detector()).fit(
                 NumberBatch(batch.profiles.iloc[train], batch.edges), dataset.y[train])
             verdicts = fitted.predict(NumberBatch(batch.profiles.iloc[test], batch.edges))
             per_fold.append(self.metrics(dataset.y[test], verdicts))
+            if progress:
+                progress(done, folds)
         return fold_summary(per_fold, folds)
 
 

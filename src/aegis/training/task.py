@@ -131,6 +131,10 @@ class Dataset:
     """what the model card should say about the data (sources, row counts, class counts)"""
 
 
+FoldProgress = Callable[[int, int], None]
+"""told after each fold of a cross-validation: the folds done, and how many there are"""
+
+
 class Task(Protocol):
     kind: str
 

@@ -24,7 +24,15 @@ from sklearn.model_selection import StratifiedKFold
 from aegis.detectors.base import Verdict
 from aegis.detectors.text import TextDetector, is_normal_label, join_turns
 from aegis.training import task
-from aegis.training.task import DataError, Dataset, Inputs, class_figures, over_fold_seeds, without_trailing_blank_rows
+from aegis.training.task import (
+    DataError,
+    Dataset,
+    FoldProgress,
+    Inputs,
+    class_figures,
+    over_fold_seeds,
+    without_trailing_blank_rows,
+)
 
 
 def read_csv(path: Path, *, labelled: bool) -> tuple[list[str], list[str] | None]:
@@ -142,17 +150,21 @@ class TextTask:
     def metrics(self, y_true: np.ndarray, verdicts: Sequence[Verdict]) -> dict[str, Any]:
         return fraud_metrics(y_true, [v.label for v in verdicts], np.array([v.score for v in verdicts]))
 
-    def cross_validate(self, dataset: Dataset, folds: int = 5, seed: int = 0) -> dict[str, Any]:
+    def cross_validate(self, dataset: Dataset, folds: int = 5, seed: int = 0,
+                       progress: FoldProgress | None = None) -> dict[str, Any]:
         """Stratified k-fold: every row is predicted by a model that never saw it (nor its prefixes)."""
         if dataset.y is None:
             raise DataError("cross-validation needs labelled data")
         texts, y = list(dataset.X), np.asarray(dataset.y, dtype=object)
         labels = np.empty(len(y), dtype=object)
         scores = np.zeros(len(y))
-        for train, test in StratifiedKFold(folds, shuffle=True, random_state=seed).split(texts, y):
+        splits = StratifiedKFold(folds, shuffle=True, random_state=seed).split(texts, y)
+        for done, (train, test) in enumerate(splits, 1):
             detector = self.new_detector().fit([texts[i] for i in train], y[train])
             held_out = [texts[i] for i in test]
             labels[test], scores[test] = detector.predict_labels(held_out), detector.score(held_out)
+            if progress:
+                progress(done, folds)
         return {"folds": folds, **fraud_metrics(y, labels, scores)}
 
 

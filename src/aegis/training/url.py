@@ -21,6 +21,7 @@ from aegis.detectors.url import LEGITIMATE, PHISHING, UrlDetector
 from aegis.training.task import (
     DataError,
     Dataset,
+    FoldProgress,
     Inputs,
     class_figures,
     fold_summary,
@@ -60,7 +61,8 @@ class UrlTask:
         return {k: round(float(v), 4) if isinstance(v, float) else v for k, v in figures.items()}
 
     def cross_validate(self, dataset: Dataset, folds: int = 5, *, seed: int = 0,
-                       new: Callable[[], UrlDetector] | None = None, n_jobs: int = -1) -> dict[str, Any]:
+                       new: Callable[[], UrlDetector] | None = None, n_jobs: int = -1,
+                       progress: FoldProgress | None = None) -> dict[str, Any]:
         """Stratified k-fold figures: the mean and spread of each metric over the held-out folds.
 
         ``new`` makes the detector of each fold (default: :meth:`new_detector`); ``n_jobs`` folds run at once.
@@ -74,9 +76,13 @@ class UrlTask:
             return self.metrics(y[test], make().fit(urls[train], y[train]).predict(urls[test]))
 
         # folds in parallel: each detector fits single-threaded (liblinear, n_jobs=1 booster)
-        per_fold = Parallel(n_jobs=n_jobs)(
-            delayed(fold)(train, test)
-            for train, test in StratifiedKFold(folds, shuffle=True, random_state=seed).split(urls, y))
+        per_fold = []
+        for done, figures in enumerate(Parallel(n_jobs=n_jobs, return_as="generator")(
+                delayed(fold)(train, test)
+                for train, test in StratifiedKFold(folds, shuffle=True, random_state=seed).split(urls, y)), 1):
+            per_fold.append(figures)
+            if progress:
+                progress(done, folds)
         return fold_summary(per_fold, folds)
 
 

@@ -77,14 +77,18 @@ def _check_folds(labels: Any, folds: int) -> None:
 
 
 def _cross_validate(task: Any, data: Dataset, folds: int, say: Say) -> dict[str, Any]:
-    """The card's cross-validated figures, saying first how they are measured."""
+    """The card's cross-validated figures, saying first how they are measured and then each fold done (a
+    number or account model's folds take minutes each)."""
+    def progress(done: int, total: int) -> None:
+        say(Reason("交叉验证：已完成{done}/{total}折", done=done, total=total))
+
     if not hasattr(task, "cv_plan"):
         say(Reason("为模型卡做交叉验证：{n:,}行，{folds}折", n=data.n, folds=folds))
-        return {"cv_folds": folds, **task.cross_validate(data, folds)}
+        return {"cv_folds": folds, **task.cross_validate(data, folds, progress=progress)}
     plan = task.cv_plan(data, folds)  # a task that splits its own way (the account task leaves a graph out)
     say(Reason("为模型卡做交叉验证：{n:,}行，{plan}", n=data.n, plan=plan) if plan
         else Reason("模型卡不做交叉验证：这些文件无法按任务所需的方式划分"))
-    return dict(task.cross_validate(data, folds))
+    return dict(task.cross_validate(data, folds, progress=progress))
 
 
 def _writable_folder(folder: Path) -> None:
