@@ -60,10 +60,10 @@ def test_accounts_to_score_may_be_fewer_than_the_transfers_name(tmp_path: Path) 
 @pytest.mark.parametrize(("nodes", "transactions", "message"), [
     ("nodeid,init_balance\n0,1\n1,1\n2,1\n", TRANSACTIONS, r"nodes\.csv: column 'isFraud' is missing"),
     (NODES, "sourceNodeId,value,time\n0,1,1\n", r"transactions\.csv: column 'targetNodeId' is missing"),
-    (NODES, TRANSACTIONS + "0,1,-3,4\n", r"transactions\.csv: column 'value': row 5 is '-3'"),
-    (NODES, TRANSACTIONS + "0,1,ten,4\n", r"transactions\.csv: column 'value': row 5 is 'ten'"),
+    (NODES, TRANSACTIONS + "0,1,-3,4\n", r"transactions\.csv: column 'value': data row 4 is '-3'"),
+    (NODES, TRANSACTIONS + "0,1,ten,4\n", r"transactions\.csv: column 'value': data row 4 is 'ten'"),
     (NODES + "1,0,1,-1\n", TRANSACTIONS, r"nodes\.csv: column 'nodeid': account 1 is listed twice"),
-    (NODES.replace("2,1,90", "2,yes,90"), TRANSACTIONS, r"nodes\.csv: column 'isFraud': row 4 is 'yes'"),
+    (NODES.replace("2,1,90", "2,yes,90"), TRANSACTIONS, r"nodes\.csv: column 'isFraud': data row 3 is 'yes'"),
 ])
 def test_importer_errors_name_the_file_and_the_column(tmp_path: Path, nodes: str, transactions: str,
                                                      message: str) -> None:

@@ -50,7 +50,7 @@ def read_amlsim(accounts: Path, transfers: Path, *, labelled: bool) -> tuple[Tra
         bad = raw.isna()
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
-            raise DataError(f"{accounts}: column '{LABEL}': row {row + 2} is '{nodes[LABEL].iloc[row]}', "
+            raise DataError(f"{accounts}: column '{LABEL}': data row {row + 1} is '{nodes[LABEL].iloc[row]}', "
                             "expected 0 or 1")
         labels = raw.astype(int).astype(str).to_numpy()
 
@@ -64,7 +64,8 @@ def read_amlsim(accounts: Path, transfers: Path, *, labelled: bool) -> tuple[Tra
         bad = ~check(values).fillna(False)
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
-            raise DataError(f"{transfers}: column '{source[col]}': row {row + 2} is '{raw_t[source[col]].iloc[row]}', "
+            value = raw_t[source[col]].iloc[row]
+            raise DataError(f"{transfers}: column '{source[col]}': data row {row + 1} is '{value}', "
                             f"expected a {'positive ' if col == 'amount' else 'non-negative '}number")
         t[col] = values
     known = pd.Index(ids)
