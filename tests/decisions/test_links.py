@@ -24,6 +24,7 @@ from aegis.events.urls import find_links as _urls
     ("立即抢u.10010.cn/qAdKD回复TD可退订", ["u.10010.cn/qAdKD"]),
     ("网址（js.0551website.com)感谢", ["js.0551website.com"]),
     ("见 http://a.cn/x?y=1&z=2, 或 www.b.com: 谢谢", ["http://a.cn/x?y=1&z=2", "www.b.com"]),
+    ("请登录ｗｗｗ．ｉｃｂｃ－ｐａｙ．ｃｏｍ核实", ["www.icbc-pay.com"]),  # full-width, read as browsers read it
 ])
 def test_links_are_found_whole_and_no_more(text: str, links: list[str]) -> None:
     assert _urls(text) == links

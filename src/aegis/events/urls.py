@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import unicodedata
 from urllib.parse import urlsplit
 
 SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
@@ -48,13 +49,16 @@ with more is a sign by itself, see :mod:`aegis.usecases.decisions`)"""
 def find_links(text: str, limit: int | None = MAX_LINKS) -> list[str]:
     """The distinct links in ``text``, in order: the first ``limit`` of them (None: all). A link written again,
     in other case or not, counts once: five copies of a bank's own address must not push a sixth, a look-alike,
-    out of the links scored.
+    out of the links scored. Full-width letters and dots (as a Chinese keyboard writes them, and as scams write
+    links to slip past filters) are read as the ASCII a browser reads them as (NFKC).
 
     >>> find_links("点击https://u.10010.cn/qAE9U立即参与，或登录etc-gov.top/a1。再说一遍：ETC-GOV.TOP/a1")
     ['https://u.10010.cn/qAE9U', 'etc-gov.top/a1']
+    >>> find_links("请登录\uff43\uff43\uff42\uff0d\uff4a\uff46\uff0e\uff54\uff4f\uff50核实")
+    ['ccb-jf.top']
     """
     seen: dict[str, str] = {}
-    for match in LINK.finditer(text):
+    for match in LINK.finditer(unicodedata.normalize("NFKC", text)):
         seen.setdefault(canonical_url(match.group(0)), match.group(0))
         if limit is not None and len(seen) >= limit:
             break
