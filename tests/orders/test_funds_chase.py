@@ -184,22 +184,24 @@ def test_stop_freeze_return_with_two_victims_sharing_an_account(engine: Engine, 
         funds.release(engine, CITY, chases[0].orders[0].order_id, "court\x00order")
 
 
-def test_expiry_and_release(engine: Engine, city: dict) -> None:
+def _held_stop_payment(engine: Engine, city: dict) -> tuple[funds.ChaseView, str]:
+    """V's chase (FIFO), its stop-payment at bank-C acknowledged and executed (900 held) a minute after."""
     view = funds.open_chase(engine, CITY, rule="fifo", victim="PV", loss_transfers=[city["v"].event_id],
                             now=minutes(60))
     oid = view.orders[0].order_id
     funds.respond(engine, BANK_C, oid, "acknowledge", now=minutes(61))
     funds.respond(engine, BANK_C, oid, "execute", held=D("900"), now=minutes(61))
+    return view, oid
+
+
+def test_expiry_and_release(engine: Engine, city: dict) -> None:
+    _, oid = _held_stop_payment(engine, city)
     assert funds.expire_orders(engine, CITY, now=minutes(61 + 47 * 60)) == []
     assert funds.expire_orders(engine, CITY, now=minutes(61 + 48 * 60)) == [oid]
 
 
 def test_a_lapsed_stop_payment_is_not_escalated_and_a_lapsed_freeze_not_returned(engine: Engine, city: dict) -> None:
-    view = funds.open_chase(engine, CITY, rule="fifo", victim="PV", loss_transfers=[city["v"].event_id],
-                            now=minutes(60))
-    oid = view.orders[0].order_id
-    funds.respond(engine, BANK_C, oid, "acknowledge", now=minutes(61))
-    funds.respond(engine, BANK_C, oid, "execute", held=D("900"), now=minutes(61))
+    view, oid = _held_stop_payment(engine, city)
     # 48 hours on, nobody asked for a freeze: the stop-payment has lapsed, and escalating it now is too late; it
     # says so, naming the lapsed stop-payment, rather than returning nothing as if there had been none
     [lapsed] = funds.escalate(engine, CITY, view.chase_id, now=minutes(61 + 48 * 60))
@@ -213,11 +215,7 @@ def test_a_lapsed_stop_payment_is_not_escalated_and_a_lapsed_freeze_not_returned
 
 
 def test_a_freeze_executed_after_its_stop_payment_lapsed_shows_the_gap(engine: Engine, city: dict) -> None:
-    view = funds.open_chase(engine, CITY, rule="fifo", victim="PV", loss_transfers=[city["v"].event_id],
-                            now=minutes(60))
-    oid = view.orders[0].order_id
-    funds.respond(engine, BANK_C, oid, "acknowledge", now=minutes(61))
-    funds.respond(engine, BANK_C, oid, "execute", held=D("900"), now=minutes(61))
+    view, oid = _held_stop_payment(engine, city)
     [freeze] = funds.escalate(engine, CITY, view.chase_id, now=minutes(62))
     # the bank freezes two days later, when the 48-hour stop-payment has run out: not "taken over by the freeze"
     funds.respond(engine, BANK_C, freeze.order_id, "acknowledge", now=minutes(61 + 49 * 60))
@@ -231,11 +229,7 @@ def test_a_freeze_executed_after_its_stop_payment_lapsed_shows_the_gap(engine: E
 def test_the_commands_say_when_holds_had_lapsed(engine: Engine, city: dict) -> None:
     """The test city's clock is October 2026: by now every hold of it has run out, which the commands say."""
     url = engine.url.render_as_string(hide_password=False)
-    view = funds.open_chase(engine, CITY, rule="fifo", victim="PV", loss_transfers=[city["v"].event_id],
-                            now=minutes(60))
-    oid = view.orders[0].order_id
-    funds.respond(engine, BANK_C, oid, "acknowledge", now=minutes(61))
-    funds.respond(engine, BANK_C, oid, "execute", held=D("900"), now=minutes(61))
+    view, oid = _held_stop_payment(engine, city)
     done = CliRunner().invoke(funds_cli, ["escalate", view.chase_id, "--db", url, "--lang", "en"])
     assert done.exit_code == 0 and oid in done.stdout
     assert " ".join(done.stdout.split()).endswith(
@@ -243,11 +237,7 @@ def test_the_commands_say_when_holds_had_lapsed(engine: Engine, city: dict) -> N
 
 
 def test_a_lapsed_freeze_is_not_returned(engine: Engine, city: dict) -> None:
-    view = funds.open_chase(engine, CITY, rule="fifo", victim="PV", loss_transfers=[city["v"].event_id],
-                            now=minutes(60))
-    oid = view.orders[0].order_id
-    funds.respond(engine, BANK_C, oid, "acknowledge", now=minutes(61))
-    funds.respond(engine, BANK_C, oid, "execute", held=D("900"), now=minutes(61))
+    view, _ = _held_stop_payment(engine, city)
     [freeze] = funds.escalate(engine, CITY, view.chase_id, now=minutes(62))
     funds.respond(engine, BANK_C, freeze.order_id, "acknowledge", now=minutes(63))
     funds.respond(engine, BANK_C, freeze.order_id, "execute", held=D("900"), now=minutes(63))

@@ -182,10 +182,10 @@ def fail(lang: Lang, message: Reason | str) -> None:
 
 def option_error(ctx: typer.Context, reason: Reason) -> typer.BadParameter:
     """A bad option value, said in the command's language (its ``--lang``, read first, else ``$AEGIS_LANG``)."""
-    return typer.BadParameter(reason.text(_lang_of(ctx.params)))
+    return typer.BadParameter(reason.text(lang_of(ctx.params)))
 
 
-def _lang_of(kwargs: Mapping[str, Any]) -> Lang:
+def lang_of(kwargs: Mapping[str, Any]) -> Lang:
     """The language of a command's output: its ``--lang``, or for a command without one (``serve``, ``schemas``)
     what ``$AEGIS_LANG`` says, else Chinese."""
     lang = kwargs.get("lang")
@@ -217,11 +217,11 @@ def user_errors(func: F) -> F:
             _quiet_stdout()
             raise typer.Exit(141) from None
         except (ValueError, LookupError, OSError) as exc:
-            lang = _lang_of(kwargs)
+            lang = lang_of(kwargs)
             fail(lang, _message(exc, lang))
             raise typer.Exit(2) from None
         except OperationalError as exc:
-            fail(_lang_of(kwargs), Reason("数据库：{error}", error=str(exc.orig)))
+            fail(lang_of(kwargs), Reason("数据库：{error}", error=str(exc.orig)))
             raise typer.Exit(2) from None
 
     return wrapper  # type: ignore[return-value]

@@ -23,6 +23,7 @@ from aegis.cli.common import (
     figure,
     in_cli_terms,
     json_text,
+    lang_of,
     out,
     say,
     show,
@@ -98,18 +99,14 @@ def _stop_as_interrupt() -> None:
 
 
 def _lang_of_argv() -> Lang:
-    """The command line's ``--lang``, else ``$AEGIS_LANG``: for what is said outside a command's own body."""
+    """The command line's ``--lang``, else ``$AEGIS_LANG`` (:func:`aegis.cli.common.lang_of`): for what is said
+    outside a command's own body."""
     from aegis.reasons import parse_lang
 
     args = sys.argv
-    for i, arg in enumerate(args):
-        if arg.startswith("--lang="):
-            return parse_lang(arg.split("=", 1)[1])
-        if arg == "--lang" and i + 1 < len(args):
-            return parse_lang(args[i + 1])
-    import os
-
-    return parse_lang(os.environ.get("AEGIS_LANG"))
+    given = next((a.split("=", 1)[1] for a in args if a.startswith("--lang=")), None) or next(
+        (args[i + 1] for i, a in enumerate(args[:-1]) if a == "--lang"), None)
+    return lang_of({"lang": parse_lang(given)} if given else {})
 
 
 def _lang_from_environment() -> None:
