@@ -25,6 +25,17 @@ from aegis.events.urls import find_links as _urls
     ("网址（js.0551website.com)感谢", ["js.0551website.com"]),
     ("见 http://a.cn/x?y=1&z=2, 或 www.b.com: 谢谢", ["http://a.cn/x?y=1&z=2", "www.b.com"]),
     ("请登录ｗｗｗ．ｉｃｂｃ－ｐａｙ．ｃｏｍ核实", ["www.icbc-pay.com"]),  # full-width, read as browsers read it
+    # the Chinese full stop between a domain's labels, as browsers read it (a dot), and as the end of a sentence
+    ("请登录 www。fz-110。com/a 配合调查。", ["www.fz-110.com/a"]),
+    ("核实：icbc-vip。top。谢谢", ["icbc-vip.top"]),
+    ("我在abc。明天见。回复ok。", []),
+    ("好的。com", []),  # no domain label before it
+    # a host in another script is found whole, to be read in punycode as the browser sends it
+    ("验证 https://аррӏе.com/id 否则停用", ["https://аррӏе.com/id"]),  # Cyrillic letters that read as "apple"
+    ("请登录аррӏе.com/x", ["аррӏе.com/x"]),
+    ("http://工商银行.com/login，逾期", ["http://工商银行.com/login"]),
+    ("https://www.іcbc.com.cn/login", ["https://www.іcbc.com.cn/login"]),  # not cbc.com.cn: the і is Cyrillic
+    ("http://icbc.com立即登录", ["http://icbc.com"]),  # the Chinese after an ASCII host is not its host
 ])
 def test_links_are_found_whole_and_no_more(text: str, links: list[str]) -> None:
     assert _urls(text) == links
@@ -39,7 +50,7 @@ def _best_time(text: str, repeats: int = 7) -> float:
     return best
 
 
-@pytest.mark.parametrize("unit", ["x", "a.", "a-", "www", "1.", "a.b", "ab.c-", "http:"])
+@pytest.mark.parametrize("unit", ["x", "a.", "a-", "www", "1.", "a.b", "ab.c-", "http:", "a。", "ab。c-", "а.", "http://工."])
 def test_finding_links_takes_time_proportional_to_the_text(unit: str) -> None:
     """A crafted text four times longer takes about four times as long (a ratio, so a loaded machine slows both):
     trying every position of a long run again made it sixteen (2,000 letters took 0.13 s, 8,000 about 2 s)."""
@@ -50,3 +61,24 @@ def test_finding_links_takes_time_proportional_to_the_text(unit: str) -> None:
         if ratios[-1] < 8:
             break
     assert min(ratios) < 8, f"{unit!r}: 4x the text took {min(ratios):.1f}x the time"
+
+
+@pytest.mark.parametrize(("written", "sent"), [
+    ("https://аррӏе.com/id", "https://xn--80ak6aa92e.com/id"),
+    ("http://工商银行.com/Login", "http://xn--czr93rq40bruk.com/Login"),
+    ("ｉｃｂｃ.com.cn/a", "icbc.com.cn/a"),  # full-width letters are the ASCII ones
+    ("http://user@Etc-Gov。top:8080/A", "http://user@etc-gov.top:8080/A"),
+    ("http://a_b.example.com/x", "http://a_b.example.com/x"),  # ASCII as written, lowered
+])
+def test_a_link_is_read_with_the_host_a_browser_would_send(written: str, sent: str) -> None:
+    from aegis.events.urls import canonical_url, url_refusal
+
+    assert canonical_url(written) == sent
+    assert url_refusal(written) is None
+
+
+def test_a_host_longer_than_dns_allows_is_refused() -> None:
+    from aegis.events.urls import url_refusal
+
+    assert "253" in url_refusal("http://" + "a" * 60 + (".b" * 100) + ".com/")
+    assert url_refusal("http://" + ".".join(["a" * 60] * 4) + ".com/") is None  # 248 characters

@@ -374,6 +374,42 @@ def test_a_bare_short_link_warns_at_most_and_one_with_a_look_alike_is_judged_in_
                                                     ).category == "platform"
 
 
+def test_a_platforms_own_pages_are_official_and_the_pages_anyone_makes_on_it_are_not() -> None:
+    """Sign-in words fill phishing URLs, so the model blocked WeChat Pay's, Google's and Microsoft's own sign-in
+    pages (0.99); those hosts serve only the platform's pages (``own_hosts``). Its article, document and site hosts,
+    where anyone publishes, stay the model's call, as does a look-alike host under another domain."""
+    from aegis.detectors.url import OFFICIAL_SCORE
+    from aegis.training.modelstore import load_model
+
+    detector = load_model(None, "url").detector
+    own = ["https://pay.weixin.qq.com/index.php/core/home/login", "https://accounts.google.com/signin",
+           "https://login.microsoftonline.com/common/oauth2/authorize", "https://appleid.apple.com/",
+           "https://www.qq.com/"]
+    assert [v.score <= OFFICIAL_SCORE for v in detector.predict(own)] == [True] * len(own)
+    anyone = ["https://mp.weixin.qq.com/s/AbCdEf123", "https://docs.qq.com/form/page/DWkxyz",
+              "https://sites.google.com/view/icbc-verify/login"]
+    plain = detector.predict(anyone)
+    assert min(v.score for v in plain) > 0.5  # the model's own call, not the official floor
+    # a host is matched whole: a subdomain of an own host, or the name spelt on another domain, is not trusted
+    beneath, elsewhere = detector.predict(["https://evil.pay.weixin.qq.com/login",
+                                           "http://pay.weixin.qq.com.verify-account.top/login"])
+    assert beneath.score > OFFICIAL_SCORE and elsewhere.label == "phishing"
+    # nor an own host that sends the visitor on (a redirect, a sign-in page's next stop), nor one with a port
+    onward = ["https://www.google.com/url?q=http://icbc-verify.top/login&source=gmail",
+              "https://accounts.google.com/ServiceLogin?continue=https%3A%2F%2Fstorage.cloud.google.com%2Fx%2Fi.html",
+              "https://login.microsoftonline.com:443/common/oauth2/authorize?client_id=2c0909"]
+    assert [v.score > OFFICIAL_SCORE for v in detector.predict(onward)] == [True] * len(onward)
+
+
+def test_police_marks_in_a_domain_not_theirs_are_look_alikes(featurizer: UrlFeaturizer) -> None:
+    """Police-impersonation scams link to 'anti-fraud' sites named after 110, 96110 or 公安 (gongan)."""
+    assert lookalike(featurizer, "http://fz-110.com") == ("police", "embedded")
+    assert lookalike(featurizer, "http://gongan-check.top/verify") == ("police", "embedded")
+    assert lookalike(featurizer, "https://96110.vip/") == ("police", "tld-swap")
+    assert lookalike(featurizer, "https://110.qq.com/") is None  # Tencent's own anti-fraud pages
+    assert lookalike(featurizer, "https://www.mps.gov.cn/") is None
+
+
 def test_a_plain_look_alike_of_a_protected_brand_warns_at_least_even_as_a_bare_domain() -> None:
     """The model read bare domains as home pages (0.24 for sb-gov.cc, 0.99 with a path); a protected brand's name
     or the government mark in a domain not theirs warns by itself, a three-letter name only under a risky TLD."""

@@ -57,7 +57,7 @@ CHANNELS = ("sms", "call", "url", "transfer")
 class DecisionPolicy(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    version: str = Field(min_length=1)
+    version: str = Field(min_length=1, max_length=64)
     channels: dict[str, Thresholds]
     transfer_new_payee_large_amount: float = Field(default=5000, gt=0)
     transfer_payer_warning: dict[Level, Annotated[float, Field(ge=0, le=1)]] = Field(default_factory=dict)

@@ -79,7 +79,9 @@ BLACKLIST_SCORE = 0.99
 #: an official domain of a protected bank, government, benefits, telecom, payment, logistics or service brand
 #: (brands.csv) is legitimate whatever its letters look like: the training URLs are mostly Western sites and the
 #: model alone flagged www.12306.cn, and blocked Taobao's m.tb.cn and Bilibili's b23.tv short links. Platforms are
-#: left out: they host pages anyone can make (Tencent Docs, Google Sites), and phishing pages on them are real.
+#: left out: they host pages anyone can make (Tencent Docs, Google Sites), and phishing pages on them are real;
+#: only their hosts that serve their own pages alone (``own_hosts``: WeChat Pay, Google and Microsoft sign-in,
+#: Apple ID) are trusted, as the model blocked each of those (0.99: sign-in words fill phishing URLs).
 OFFICIAL_SCORE = 0.02
 NO_USER_CONTENT = frozenset({"bank", "government", "benefits", "telecom", "payment", "logistics", "service"})
 LOOKALIKE_SCORE = 0.75
@@ -211,7 +213,7 @@ class UrlDetector(Detector):
 
     def _trusted_official(self, signal: UrlSignals) -> bool:
         brand = self.featurizer.index.official_brand(signal.parts)
-        return brand is not None and brand.category in NO_USER_CONTENT
+        return brand is not None and (brand.category in NO_USER_CONTENT or brand.owns_page(signal.parts))
 
     def predict(self, X: Sequence[str]) -> list[Verdict]:
         scores, signals, nearest = self._assess(X)
@@ -219,8 +221,12 @@ class UrlDetector(Detector):
         for i, (score, signal) in enumerate(zip(scores.tolist(), signals, strict=True)):
             label = PHISHING if score >= self.threshold else LEGITIMATE
             similar = nearest.phishing_neighbour(i) if label == PHISHING else None
-            verdicts.append(Verdict(score, label, reasons(signal, score, label, similar),
-                                    _fraud_type(signal) if label == PHISHING else None))
+            official = self.featurizer.index.official_brand(signal.parts) if label == LEGITIMATE else None
+            # a brand's own page passed by the official rule says so, not which words looked like phishing
+            why = ((Reason("{brand}的官方网址", brand=official.shown),) if official is not None
+                   and not signal.blacklisted and self._trusted_official(signal)
+                   else reasons(signal, score, label, similar))
+            verdicts.append(Verdict(score, label, why, _fraud_type(signal) if label == PHISHING else None))
         return verdicts
 
 
@@ -426,7 +432,7 @@ def reasons(signals: UrlSignals, score: float, label: str,
         found.append(Reason("使用短链接服务，真实地址被隐藏"))
     if signals.risky_tld:
         found.append(Reason("高风险顶级域名 .{suffix}", suffix=signals.parts.suffix))
-    if signals.parts.port is not None:
+    if signals.parts.port is not None and signals.parts.port != _DEFAULT_PORTS.get(signals.parts.scheme, 80):
         found.append(Reason("使用非标准端口 {port}", port=signals.parts.port))
     if similar is not None:
         known, similarity = similar
@@ -436,6 +442,10 @@ def reasons(signals: UrlSignals, score: float, label: str,
     if not found and label == PHISHING:
         found.append(Reason("URL的词法特征与已知钓鱼网址相似（模型分数{score:.2f}）", score=score))
     return tuple(found)
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+"""the port a scheme uses when none is written (a link without a scheme is read as http)"""
 
 
 def _views(signals: Sequence[UrlSignals]) -> dict[str, list[str]]:

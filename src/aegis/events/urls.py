@@ -14,6 +14,8 @@ import re
 import unicodedata
 from urllib.parse import urlsplit
 
+import idna
+
 SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
 """a scheme with its ``//`` (``http://``); a link without one (as SMS write them) is read as ``http://``"""
 
@@ -28,18 +30,45 @@ ASCII does, as SMS write them, with the Chinese that follows straight after it (
 _URL_END = r"[a-z0-9\-_~/#@$&*+=%]"
 """the last character of a link: not the full stop, comma or colon of the sentence around it"""
 
+_BARE_TLD = r"(?:com|cn|net|top|xyz|vip|cc|tk|info|org|me|io|shop|club|site|online|icu|app)(?![a-z0-9-])"
+"""the top-level domains a link without a scheme or ``www.`` is found under: the common ones and those scams use"""
+
+_LETTER = r"a-z0-9\u00c0-\u024f\u0370-\u03ff\u0400-\u052f-"
+"""the characters of a bare domain's labels: ASCII, and the Latin, Greek and Cyrillic letters a homograph is
+spelt with (``аррӏе.com`` in Cyrillic); not Chinese, which a link written without a scheme runs into"""
+
+_UNICODE_HOST = r"(?:[\w-]+\.)+[a-z]{2,63}(?![a-z0-9-])"
+"""a host after a scheme or ``www.`` whose labels may be in any script (``http://工商银行.com``), under an ASCII
+top-level domain: the Chinese written straight after a link is not read as part of its host"""
+
 LINK = re.compile(
-    rf"(?:https?://|www\.)(?:{_URL_CHAR}*{_URL_END})?"
+    rf"(?:https?://|www\.)(?:{_UNICODE_HOST})?(?:{_URL_CHAR}*{_URL_END})?"
     # a bare domain is tried only from the start of its dotted run (not after a letter, nor after "x."): a link
     # found from inside the run is found from its start too, and trying every position of a long run again
     # (2,000 letters, or "a." a thousand times) made finding links quadratic in the text's length
-    r"|(?<![a-z0-9-])(?<![a-z0-9-]\.)[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:com|cn|net|top|"
-    r"xyz|vip|cc|tk|info|org|me|io|shop|club|site|online|icu|app)(?![a-z0-9-])"
+    rf"|(?<![{_LETTER}])(?<![{_LETTER}]\.)[{_LETTER}]+(?:\.[{_LETTER}]+)*\.{_BARE_TLD}"
     rf"(?:[:/?#](?:{_URL_CHAR}*{_URL_END})?)?",
     re.IGNORECASE,
 )
 """a link as messages write it: with a scheme or ``www.``, or a bare domain of a top-level domain scams use"""
 
+_IDEOGRAPHIC_DOTTED = re.compile(
+    rf"(?<![a-z0-9-])(?<![a-z0-9-][.。])[a-z0-9-]+(?:[.。][a-z0-9-]+)*。{_BARE_TLD}", re.IGNORECASE)
+"""a domain written with the Chinese full stop between its labels (``fz-110。com``): browsers read 。 in a host as
+a dot (UTS #46 maps it so), and scams write links this way to slip past filters that look for ``.``"""
+
+
+def _as_browsers_read(text: str) -> str:
+    """``text`` with its links' characters as a browser reads them: full-width letters and dots in ASCII (NFKC),
+    and a Chinese full stop inside a domain (one ending in a top-level domain links are found under) as a dot."""
+    text = unicodedata.normalize("NFKC", text)
+    if "。" not in text:
+        return text
+    return _IDEOGRAPHIC_DOTTED.sub(lambda m: m.group(0).replace("。", "."), text)
+
+
+MAX_HOST = 253
+"""the longest host name DNS can resolve (RFC 1035, in its written form)"""
 
 MAX_LINKS = 5
 """the distinct links of one message that are scored: a text stuffed with links is no slower to decide (and one
@@ -49,20 +78,40 @@ with more is a sign by itself, see :mod:`aegis.usecases.decisions`)"""
 def find_links(text: str, limit: int | None = MAX_LINKS) -> list[str]:
     """The distinct links in ``text``, in order: the first ``limit`` of them (None: all). A link written again,
     in other case or not, counts once: five copies of a bank's own address must not push a sixth, a look-alike,
-    out of the links scored. Full-width letters and dots (as a Chinese keyboard writes them, and as scams write
-    links to slip past filters) are read as the ASCII a browser reads them as (NFKC).
+    out of the links scored. Full-width letters and dots, and the Chinese full stop between a domain's labels (as a
+    Chinese keyboard writes them, and as scams write links to slip past filters) are read as a browser reads them.
 
     >>> find_links("点击https://u.10010.cn/qAE9U立即参与，或登录etc-gov.top/a1。再说一遍：ETC-GOV.TOP/a1")
     ['https://u.10010.cn/qAE9U', 'etc-gov.top/a1']
-    >>> find_links("请登录\uff43\uff43\uff42\uff0d\uff4a\uff46\uff0e\uff54\uff4f\uff50核实")
-    ['ccb-jf.top']
+    >>> find_links("请登录\uff43\uff43\uff42\uff0d\uff4a\uff46\uff0e\uff54\uff4f\uff50核实，或 www。fz-110。com。谢谢")
+    ['ccb-jf.top', 'www.fz-110.com']
+
+    A host in another script is found whole (``https://аррӏе.com/id``, Cyrillic letters that read as "apple"), for
+    the URL detector to read as the browser would (:func:`browser_host`).
     """
     seen: dict[str, str] = {}
-    for match in LINK.finditer(unicodedata.normalize("NFKC", text)):
+    for match in LINK.finditer(_as_browsers_read(text)):
         seen.setdefault(canonical_url(match.group(0)), match.group(0))
         if limit is not None and len(seen) >= limit:
             break
     return list(seen.values())
+
+
+def browser_host(host: str) -> str:
+    """``host`` as a browser sends it: in lower case, and a name written with characters outside ASCII mapped
+    as browsers map it (UTS #46: full-width letters and the Chinese full stop, ``ｉｃｂｃ.com.cn`` and ``etc-gov。top``)
+    and written in punycode (``аррӏе.com`` is ``xn--80ak6aa92e.com``), so a look-alike spelt in another script is
+    read as what it is. A name that does not map is only lowered (and refused where it must be a host).
+
+    >>> browser_host("аррӏе.com"), browser_host("ＩＣＢＣ.com.cn"), browser_host("Etc-Gov。top")
+    ('xn--80ak6aa92e.com', 'icbc.com.cn', 'etc-gov.top')
+    """
+    if host.isascii():
+        return host.lower()
+    try:
+        return idna.encode(host, uts46=True).decode("ascii")
+    except (idna.IDNAError, UnicodeError):
+        return host.lower()
 
 
 def is_ip(host: str) -> bool:
@@ -101,6 +150,9 @@ def url_refusal(url: str) -> str | None:
         return "has no host (give it as http://example.com/...)"
     if is_ip(host):
         return None
+    host = browser_host(host)
+    if len(host) > MAX_HOST:
+        return f"'{host[:80]}...' is no host name: longer than {MAX_HOST} characters"
     labels = host.split(".")
     for label in labels:
         if not label or len(label) > 63 or not all(c.isalnum() or c in "-_" for c in label):
@@ -122,7 +174,8 @@ def canonical_url(url: str) -> str:
     """``url`` with its scheme and host in lower case, the rest as written: ``HTTP://RAESEWSART.COM/Login`` is
     ``http://raesewsart.com/Login``. Both are case-insensitive (RFC 3986), so the same address scores the same
     however it is typed; left as written, upper case turned a phishing link's 0.78 into 0.36. The path and
-    query keep their case: a server may tell them apart.
+    query keep their case: a server may tell them apart. A host written in another script is the one a browser
+    would send (:func:`browser_host`).
 
     >>> canonical_url(" HTTPS://U.TO/THUiGA"), canonical_url("ETC-Gov.Top/A1")
     ('https://u.to/THUiGA', 'etc-gov.top/A1')
@@ -131,4 +184,9 @@ def canonical_url(url: str) -> str:
     match = _AUTHORITY.match(text)
     if match is None:  # the pattern matches every string (both groups may be empty)
         return text
-    return (match.group("scheme") or "").lower() + match.group("authority").lower() + text[match.end():]
+    authority = match.group("authority")
+    if not authority.isascii():
+        user, at, rest = authority.rpartition("@")
+        host, colon, port = rest.partition(":")
+        authority = user + at + browser_host(host) + colon + port
+    return (match.group("scheme") or "").lower() + authority.lower() + text[match.end():]

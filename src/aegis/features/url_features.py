@@ -34,17 +34,19 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import numpy as np
 import tldextract
 
-from aegis.events.urls import SCHEME
+from aegis.events.urls import SCHEME, browser_host
 from aegis.events.urls import is_ip as is_ip_host
 from aegis.reasons import Reason
 
 _EXTRACT = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
 _TOKEN_SPLIT = re.compile(r"[^a-z0-9]+")
+_FORWARD = re.compile(r"https?:|//|www\.", re.IGNORECASE)
+"""an address inside a query (a redirect's or a sign-in page's next stop)"""
 _HEX_RUN = re.compile(r"[0-9a-f]{16,}")
 
 SUSPICIOUS_WORDS = (
@@ -122,7 +124,7 @@ def host_of(url: str) -> str:
         host = urlsplit(text if SCHEME.match(text) else "http://" + text).hostname or ""
     except ValueError:
         return ""
-    return host.rstrip(".").removeprefix("www.")
+    return browser_host(host.rstrip(".")).removeprefix("www.")
 
 
 def parse_url(url: str) -> UrlParts:
@@ -134,7 +136,7 @@ def parse_url(url: str) -> UrlParts:
     has_scheme = bool(SCHEME.match(text))
     try:
         split = urlsplit(text if has_scheme else "http://" + text)
-        host = (split.hostname or "").rstrip(".")
+        host = browser_host((split.hostname or "").rstrip("."))
         port = split.port
     except ValueError:
         split = urlsplit("http://invalid")
@@ -164,10 +166,21 @@ class Brand:
     """its official registered domains, the first one shown in reasons"""
     keywords: tuple[str, ...]
     """the labels a look-alike imitates"""
+    own_hosts: tuple[str, ...] = ()
+    """hosts of a platform's official domains that serve only its own pages (``pay.weixin.qq.com``, not
+    ``mp.weixin.qq.com`` where anyone publishes), named without ``www.``"""
 
     @property
     def shown(self) -> str:
         return self.domains[0] if self.domains else self.name
+
+    def owns_page(self, parts: UrlParts) -> bool:
+        """Whether the page at ``parts``, on one of the brand's domains, is the brand's own: a host that serves
+        only its pages, written without a port, and no other address in the query to send the visitor on to.
+        Phishing mail leads through a platform's own redirects and sign-in pages (``google.com/url?q=``,
+        ``accounts.google.com/ServiceLogin?continue=`` a page on Google's storage): phishing-hannousse holds nine."""
+        return (parts.host.removeprefix("www.") in self.own_hosts and parts.port is None
+                and not _FORWARD.search(unquote(parts.query + "#" + parts.fragment)))
 
 
 @cache
@@ -175,7 +188,8 @@ def load_brands() -> tuple[Brand, ...]:
     """The bundled list of protected brands (``aegis/data/lists/brands.csv``)."""
     text = (resources.files("aegis") / "data" / "lists" / "brands.csv").read_text(encoding="utf-8")
     return tuple(
-        Brand(row["key"], row["name"], row["category"], tuple(row["domains"].split()), tuple(row["keywords"].split()))
+        Brand(row["key"], row["name"], row["category"], tuple(row["domains"].split()), tuple(row["keywords"].split()),
+              tuple(row["own_hosts"].split()))
         for row in csv.DictReader(text.splitlines())
     )
 

@@ -15,7 +15,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from aegis.events.models import EVENT_TYPES
 from aegis.reasons import Reason, stored
 from aegis.store.engine import begin_write
-from aegis.store.schema import EVENT_TABLES, audit_log, ingest_run, risk_profile
+from aegis.store.schema import EVENT_TABLES, audit_log, decision_reply, ingest_run, risk_profile
 
 if TYPE_CHECKING:  # pandas is imported by the batch reads that make frames, not by every use of the store
     import pandas as pd
@@ -194,6 +194,29 @@ class IngestRunRepository:
             connection.execute(
                 ingest_run.update().where(ingest_run.c.id == run_id).values(finished_at=datetime.now(UTC))
             )
+
+
+class DecisionReplies:
+    """The answers given to decision requests that carried the caller's own id (:data:`~aegis.store.schema.
+    decision_reply`), inside the caller's transaction: the answer to a request is the first one stored for it."""
+
+    @staticmethod
+    def keep(connection: Connection, rows: Sequence[Mapping[str, Any]]) -> set[str]:
+        """Store the answers whose ``request_key`` is not stored yet; the keys of those stored by this call. A key
+        stored already, by an earlier try of the request or a concurrent one, keeps its first answer."""
+        if not rows:
+            return set()
+        new = (conflict_insert(connection, decision_reply).on_conflict_do_nothing(index_elements=["request_key"])
+               .returning(decision_reply.c.request_key))
+        return set(connection.execute(new, list(rows)).scalars())
+
+    @staticmethod
+    def given(connection: Connection, keys: Collection[str]) -> dict[str, Any]:
+        """The stored answers to the requests of ``keys``, by key."""
+        if not keys:
+            return {}
+        rows = connection.execute(select(decision_reply).where(decision_reply.c.request_key.in_(set(keys))))
+        return {row.request_key: row for row in rows}
 
 
 class AuditLog:

@@ -126,6 +126,24 @@ audit_log = Table(
     Index("ux_audit_log_request_key", "request_key", unique=True),
 )
 
+#: The answer given to each decision request that carried the caller's own id (``request_id``), pass included:
+#: a retry of the same request gets the same answer, whatever has changed since (a warning closed, a profile
+#: refreshed, a new policy), so what a bank or carrier acted on is what the audit log holds. Keyed as the audit
+#: log's ``request_key``; the reasons are kept as messages, so a retry may read them in the other language.
+decision_reply = Table(
+    "decision_reply",
+    metadata,
+    Column("request_key", String(160), primary_key=True),
+    Column("at", UtcDateTime, nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("action", String(16), nullable=False),
+    Column("score", Float, nullable=False),
+    Column("fraud_type", String(64), nullable=True),
+    Column("reasons", JSON, nullable=False),
+    Column("policy_version", String(64), nullable=False),
+    Index("ix_decision_reply_at", "at"),
+)
+
 #: One row per ingested file and kind: what came in, what was stored, what was rejected.
 ingest_run = Table(
     "ingest_run",

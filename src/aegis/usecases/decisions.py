@@ -19,7 +19,16 @@ from decimal import Decimal
 from functools import cache
 from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from sqlalchemy import Engine, func, select
 
 from aegis.actions.orders import fen
@@ -34,8 +43,9 @@ from aegis.events.times import not_ahead
 from aegis.events.urls import MAX_LINKS, find_links
 from aegis.features.official_numbers import is_official
 from aegis.names import CODE_NAMES, name_of
-from aegis.reasons import DEFAULT_LANG, Lang, Reason, listing, loaded, yuan
-from aegis.store.repositories import AuditLog, RiskProfileRepository
+from aegis.reasons import DEFAULT_LANG, Lang, Reason, listing, loaded, render, stored, yuan
+from aegis.store.engine import begin_write
+from aegis.store.repositories import AuditLog, DecisionReplies, RiskProfileRepository
 from aegis.store.schema import EVENT_TABLES
 from aegis.store.schema_warnings import warning
 from aegis.usecases.actor import INSTITUTION_ROLES, SYSTEM, Actor, PermissionDenied, Role, mask
@@ -168,6 +178,8 @@ class Decision(BaseModel):
     """the action's name in the language asked for (``{"action": "拦截"}``)"""
     reasons: list[str]
     policy_version: str
+    _reply: dict[str, Any] | None = PrivateAttr(default=None)
+    """the answer as :data:`~aegis.store.schema.decision_reply` keeps it, for a request with its own id"""
 
 
 @cache
@@ -375,7 +387,7 @@ class Decider:
         # every block on record, and its retry (same request ids) tells the rest without a second entry
         recorded = self._recorded(decisions, audits)
         if self.record:
-            self._tell_the_warnings(items, decisions, warnings)
+            self._tell_the_warnings(items, recorded, warnings)
         return recorded
 
     def _tell_the_warnings(self, items: Sequence[TransferIn], decisions: Sequence[Decision],
@@ -511,6 +523,11 @@ class Decider:
             reasons=[r.text(self.lang) for r in reasons],
             policy_version=self.policy.version,
         )
+        key = self._request_key(channel, request) if request.request_id else None
+        if key is not None:
+            decision._reply = {"request_key": key, "channel": channel, "action": action.value,
+                               "score": decision.score, "fraud_type": decision.fraud_type,
+                               "reasons": stored(reasons), "policy_version": decision.policy_version}
         if action is not Action.allow:
             audits.append({
                 "actor": self.actor.label,
@@ -525,7 +542,7 @@ class Decider:
                     **{k: v for k, v in details.items() if v is not None},
                     **({"request_id": request.request_id} if request.request_id else {}),
                 },
-                "request_key": self._request_key(channel, request) if request.request_id else None,
+                "request_key": key,
             })
         return decision
 
@@ -540,9 +557,34 @@ class Decider:
         return f"{self.actor.institution or self.actor.label}|{channel}|{request.request_id}|{asked}"
 
     def _recorded(self, decisions: list[Decision], audits: list[dict[str, Any]]) -> list[Decision]:
-        if self.record:
-            self.audit.append_many(audits)
-        return decisions
+        """The batch's audit entries and the answers to its requests with their own id, in one transaction; the
+        answers as given. A retry of a request answered before gets that answer again, however things stand now
+        (its warning closed, a profile refreshed, another policy): what the caller acted on is what was recorded,
+        and a retry adds no audit entry. A what-if run records nothing and reads no earlier answer."""
+        if not self.record:
+            return decisions
+        replies = {d._reply["request_key"]: d._reply for d in decisions if d._reply is not None}
+        with begin_write(self.engine) as connection:
+            at = datetime.now(UTC)
+            first = DecisionReplies.keep(connection, [{**r, "at": at} for r in replies.values()])
+            earlier = DecisionReplies.given(connection, replies.keys() - first)
+            self.audit.append_many([a for a in audits if a.get("request_key") is None or a["request_key"] in first],
+                                   connection=connection)
+        return [self._as_given(d, earlier[d._reply["request_key"]])
+                if d._reply is not None and d._reply["request_key"] in earlier else d for d in decisions]
+
+    def _as_given(self, decision: Decision, reply: Any) -> Decision:
+        """The answer stored for ``decision``'s request, in this call's language."""
+        return Decision(
+            request_id=decision.request_id,
+            action=Action(reply.action),
+            score=reply.score,
+            fraud_type=reply.fraud_type,
+            fraud_type_name=fraud_type_name(reply.fraud_type, self.lang),
+            names={"action": name_of(reply.action, self.lang)},
+            reasons=render(reply.reasons, self.lang),
+            policy_version=reply.policy_version,
+        )
 
 
 STUFFED_SCORE = 0.6
