@@ -213,31 +213,43 @@ def test_a_payer_under_an_open_warning_is_held_while_it_is_open(client, engine):
             body["time"] = at.isoformat()
         return client.post("/api/v1/decisions/transfer", headers=BANK, json=body).json()
 
+    def replayed(payer: str, at: datetime) -> str:
+        """A recorded payment decided at its own time, as the demo replays its city's (nothing is recorded)."""
+        from aegis.usecases.decisions import Decider, TransferIn
+
+        pay = TransferIn.model_validate({"payer_account": payer, "payee_account": "6222000000000555",
+                                         "amount": "800.00", "time": at}, context={"replay": True})
+        return Decider(engine, Actor("gw", Role.bank, institution="工商银行"), record=False,
+                       replay=True).transfer([pay])[0].action.value
+
     held = decide("6212000000000001")
     assert held["action"] == "block" and held["fraud_type"] == "impersonate_police"
     assert held["reasons"] == ["付款人有一条未办结的预警（紧急），可能正在被骗"]
     assert decide("6212000000000002")["action"] == "pass"  # another person's account
-    assert decide("6212000000000001", at=t0 - timedelta(hours=1))["action"] == "pass"  # before the warning
+    # dated before the warning (a lagging clock), it is paid now, under the warning; replayed, it was paid before
+    assert decide("6212000000000001", at=t0 - timedelta(hours=1))["action"] == "block"
+    assert replayed("6212000000000001", t0 - timedelta(hours=1)) == "pass"
 
     officer = Actor("o1", Role.police_station, district="siming", station="siming-zhonghua")
     centre = Actor("c1", Role.city_centre)
     (told,) = uc.list_warnings(engine, centre)
     wid = told["warning_id"]
     # the hold is news for the officer on the warning: a lead, once per payment (a retry adds nothing)
-    assert told["lead_count"] == 2 and render(told["reasons"])[0] == "正在向账户622*********0555转账800.00元（拦截）"
+    assert told["lead_count"] == 3 and render(told["reasons"])[0] == "正在向账户622*********0555转账800.00元（拦截）"
     decide("6212000000000001", at=t0 + timedelta(minutes=30))
     decide("6212000000000001", at=t0 + timedelta(minutes=30))
-    assert uc.list_warnings(engine, centre)[0]["lead_count"] == 3
+    assert uc.list_warnings(engine, centre)[0]["lead_count"] == 4
     t1 = t0 + timedelta(hours=3)
     uc.take_warning(engine, officer, wid, now=t0 + timedelta(hours=1))
     uc.record_contact(engine, officer, wid, channel="call", result="reached", now=t0 + timedelta(hours=2))
     uc.close_warning(engine, officer, wid, outcome="dissuaded", now=t1)
     assert decide("6212000000000001")["action"] == "pass"  # closed: the payer was reached and dissuaded
-    # a payment replayed at its own time sees the warning that was open then
-    assert decide("6212000000000001", at=t0 + timedelta(hours=2))["action"] == "block"
-    assert decide("6212000000000001", at=t1 + timedelta(minutes=1))["action"] == "pass"
+    # so is a live payment dated while it was open; replayed at its own time, it sees the warning open then
+    assert decide("6212000000000001", at=t0 + timedelta(hours=2))["action"] == "pass"
+    assert replayed("6212000000000001", t0 + timedelta(hours=2)) == "block"
+    assert replayed("6212000000000001", t1 + timedelta(minutes=1)) == "pass"
     assert len(AuditLog(engine).entries("account", "6212000000000001")) == 4  # the holds
-    assert len(uc.list_warnings(engine, centre)) == 1  # a replay under a closed warning opens none
+    assert len(uc.list_warnings(engine, centre)) == 1  # a payment after it was closed opens none
     # a medium warning alone lets a small payment pass; with a large first payment to a new payee it warns
     medium = WarningRequest("P2", "pig_butchering", 0.6, "medium", (Reason("访问涉诈网站"),), "lead-2", t0)
     assert uc.raise_warnings(engine, system, [medium], now=t0)["opened"] == 1
@@ -514,6 +526,24 @@ def test_a_retried_request_with_its_id_is_recorded_once(client, engine):
     assert uc.list_warnings(engine, Actor("c1", Role.city_centre))[0]["lead_count"] == 2
 
 
+@pytest.mark.parametrize("dated", ["2020-01-01T00:00:00", "2026-09-01T10:00:00"])
+def test_a_payment_dated_before_its_payers_warning_is_still_held_now(client, engine, dated):
+    """The money moves now: a payment that carries an earlier time (a lagging clock, the time the customer began
+    it) is weighed against the payer's warnings as they stand now. Replayed (the demo), it is weighed as then."""
+    from aegis.usecases.actor import Actor, Role
+    from aegis.usecases.decisions import Decider, TransferIn
+
+    _payer_under_warning(engine)
+    pay = {"payer_account": "6212000000000001", "payee_account": "6222000000000555", "amount": "800.00",
+           "time": dated}
+    held = client.post("/api/v1/decisions/transfer", json=pay, headers=BANK).json()
+    assert held["action"] == "block" and any("预警" in r for r in held["reasons"])
+    assert len(AuditLog(engine).entries("account", "6212000000000001")) == 1
+    replayed = Decider(engine, Actor("gw", Role.bank, institution="工商银行"), record=False, replay=True).transfer(
+        [TransferIn.model_validate(pay, context={"replay": True})])
+    assert replayed[0].action.value == "pass"
+
+
 def test_a_retry_gets_the_answer_first_given_however_things_stand_since(client, engine):
     """What a bank or carrier acted on is what the log holds: a retry with the same request id is answered as the
     first try was (not decided again on what changed since), and adds no audit entry; in the language asked now."""
@@ -669,6 +699,21 @@ def test_the_system_role_is_not_taken_from_a_header(client, engine):
     assert answer.status_code == 403 and "X-Aegis-Role: 'system'" in answer.json()["detail"]
     warnings = client.get("/api/v1/warnings", headers={"X-Aegis-User": "x", "X-Aegis-Role": "system"})
     assert warnings.status_code == 403
+
+
+def test_an_identity_header_sent_twice_is_refused_and_a_name_is_read_however_typed(client, engine):
+    """A proxy that appends a header rather than replacing it leaves two roles: the last one won, so an auditor
+    could be read as the city centre. A bank's name with a stray space or full-width letters is its name."""
+    sms = {"sender": "13800000001", "text": "您好"}
+    twice = client.post("/api/v1/decisions/sms", json=sms, headers=[
+        ("X-Aegis-User", "x"), ("X-Aegis-Role", "auditor"), ("X-Aegis-Role", "telco"),
+        ("X-Aegis-Institution", quote("中国移动"))])
+    assert twice.status_code == 400 and "X-Aegis-Role" in twice.json()["detail"]
+    _payer_under_warning(engine)
+    pay = {"payer_account": "6212000000000001", "payee_account": "6222000000000555", "amount": "800.00"}
+    for written in (" 工商银行 ", "工商银行\u3000"):
+        bank = {**BANK, "X-Aegis-Institution": quote(written)}
+        assert client.post("/api/v1/decisions/transfer", json=pay, headers=bank).json()["action"] == "block"
 
 
 def test_a_lead_from_a_held_payment_names_the_bank_user_who_asked(client, engine):
@@ -875,3 +920,17 @@ def test_a_url_decision_refuses_what_is_not_a_url_naming_url(client, engine, url
 def test_a_url_decision_takes_web_addresses_with_or_without_their_scheme(client, url):
     answer = client.post("/api/v1/decisions/url", json={"url": url}, headers=TELCO)
     assert answer.status_code == 200 and answer.json()["action"] in ("pass", "warn", "block")
+
+
+def test_a_body_that_is_not_json_in_utf8_is_named_so(client):
+    sms = '{"sender": "13800000001", "text": "您好"}'
+    for media in ("text/plain", "application/x-www-form-urlencoded", None):
+        headers = {**TELCO, **({"Content-Type": media} if media else {})}
+        answer = client.post("/api/v1/decisions/sms", content=sms.encode(), headers=headers)
+        assert answer.status_code == 415 and "application/json" in answer.json()["detail"], media
+    gbk = client.post("/api/v1/decisions/sms", content=sms.encode("gbk"),
+                      headers={**TELCO, "Content-Type": "application/json; charset=gbk"})
+    assert gbk.status_code == 400 and "UTF-8" in gbk.json()["detail"]
+    fine = client.post("/api/v1/decisions/sms", content=sms.encode(), headers={**TELCO, "Content-Type":
+                                                                               "application/json; charset=utf-8"})
+    assert fine.status_code == 200

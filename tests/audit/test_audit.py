@@ -51,7 +51,15 @@ def test_the_ids_aegis_makes_are_records_not_people_and_stay_readable() -> None:
     assert masked_text(line) == f"POST /api/v1/warnings/{ids[0]}/take {ids[1]} {ids[2]} 139****5678"
     # a number dressed as one is not one: digits only, or another length, or glued to more text
     assert masked_text("wrn-13912345678901234567") == "wrn-139*************4567"
-    assert masked_text("OR-598123456a9443a3d922d4") == "OR-598**3456a9443a3d922d4"
+    assert masked_text("OR-598123456a9443a3d922d4") == "OR-59*****56a9443a3d922d4"  # shorter than a mobile
+
+
+def test_a_fragment_of_a_number_shows_no_more_than_its_ends() -> None:
+    """A reason quotes part of an ID or a card ("你的身份证11010119"): the first three and last four of eight
+    digits left one hidden. One shorter than a mobile number keeps two at each end; a full one as before."""
+    assert masked_text("安全账户62220201") == "安全账户62****01"
+    assert masked_text("ID 110101199") == "ID 11*****99"
+    assert masked_text("13912345678 6222020200001234567") == "139****5678 622************4567"
 
 
 def test_the_api_access_log_masks_the_numbers_in_request_lines() -> None:
@@ -68,6 +76,22 @@ def test_the_api_access_log_masks_the_numbers_in_request_lines() -> None:
                                    ("GET", f"/api/v1/audit?subject_id={written}"), None)
         assert MaskedAccess().filter(record) and record.getMessage() == '"GET /api/v1/audit?subject_id=139******5678"'
     assert log_config()["handlers"]["access"]["filters"] == ["masked"]
+
+
+def test_a_request_line_cannot_write_lines_of_its_own_into_the_access_log() -> None:
+    """Decoded to be masked, a query's %0D%0A would break the line and let a client forge an entry after it."""
+    import logging
+
+    from aegis.api.logs import MaskedAccess
+
+    forged = "x%0D%0AINFO:%20127.0.0.1:1%20-%20%22GET%20/fake%20HTTP/1.1%22%20200%20OK%1B[2J%E2%80%AE%00"
+    record = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1, '"%s %s"',
+                               ("GET", f"/api/v1/audit?subject_id={forged}"), None)
+    assert MaskedAccess().filter(record)
+    line = record.getMessage()
+    assert line == ('"GET /api/v1/audit?subject_id=x%0D%0AINFO: 127.0.0.1:1 - "GET /fake HTTP/1.1" 200 OK'
+                    '%1B[2J%E2%80%AE%00"')
+    assert line.isprintable()
 
 
 def test_the_centre_reads_the_log_whole_an_auditor_masked_and_a_telco_not_at_all(engine: Engine) -> None:

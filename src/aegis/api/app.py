@@ -8,10 +8,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
 from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import aegis
@@ -58,6 +60,14 @@ of 2,000 Chinese characters, is some 6 MB as UTF-8 and 12 MB with every characte
 ``json.dumps`` default); a body beyond it is no request Aegis can take, only memory and time spent parsing"""
 
 
+_UNPARSED = "There was an error parsing the body"
+
+
+def _json_media(media: str) -> bool:
+    """application/json, or a JSON-based type (application/problem+json)."""
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+
+
 class BodyLimit:
     """Refuse a request body over ``max_bytes`` with a 413 that says the limit: at once when its Content-Length
     says so, else as soon as the bytes read pass it (a chunked body declares no length)."""
@@ -74,7 +84,16 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = Headers(scope=scope).get("content-length", "")
+        headers = Headers(scope=scope)
+        declared = headers.get("content-length", "")
+        sent = declared not in ("", "0") or "chunked" in headers.get("transfer-encoding", "")
+        media = headers.get("content-type", "").split(";")[0].strip().lower()
+        if sent and scope["method"] in ("POST", "PUT", "PATCH") and not _json_media(media):
+            # read as JSON anyway, a form or plain text failed as "Input should be a valid list"
+            response = JSONResponse(status_code=415, content={"detail": (
+                f"Content-Type: '{media or 'none'}' is not JSON; send the body as application/json, in UTF-8")})
+            await response(scope, receive, send)
+            return
         if declared.isdigit() and int(declared) > self.max_bytes:
             response = JSONResponse(status_code=413, content={"detail": self._refusal(f"{int(declared):,} bytes")})
             await response(scope, receive, send)
@@ -102,6 +121,13 @@ def create_app(engine: Engine, *, max_body_bytes: int = MAX_BODY_BYTES) -> FastA
     @app.exception_handler(PermissionDenied)
     async def _forbidden(_: Request, exc: PermissionDenied) -> JSONResponse:
         return JSONResponse(status_code=403, content={"detail": str(exc)})
+
+    @app.exception_handler(StarletteHTTPException)  # FastAPI raises Starlette's own when it reads a body
+    async def _http(request: Request, exc: StarletteHTTPException) -> Any:
+        if exc.status_code == 400 and exc.detail == _UNPARSED:  # FastAPI's words for a body that is not UTF-8
+            return JSONResponse(status_code=400, content={"detail": "body: not JSON text in UTF-8 (a GBK or other "
+                                                                    "encoding is refused: JSON is sent as UTF-8)"})
+        return await http_exception_handler(request, exc)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -12,6 +12,7 @@ HTTP headers carry only Latin-1, so values in Chinese (a station, a bank) are se
 from __future__ import annotations
 
 import contextlib
+import unicodedata
 from typing import Annotated
 from urllib.parse import unquote
 
@@ -31,10 +32,16 @@ def _text(value: str) -> str:
     decoded as Latin-1 (so 思明区 arrived as mojibake and matched nothing)."""
     with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError):  # else not UTF-8 read as Latin-1: as it came
         value = value.encode("latin-1").decode("utf-8")
-    return unquote(value)
+    # the same name however a keyboard wrote it: "中国工商银行 " and full-width letters matched no opening
+    return unicodedata.normalize("NFKC", unquote(value)).strip()
+
+
+_IDENTITY = ("X-Aegis-User", "X-Aegis-Role", "X-Aegis-City", "X-Aegis-District", "X-Aegis-Station",
+             "X-Aegis-Institution")
 
 
 def current_actor(
+    request: Request,
     user: Annotated[str, Header(alias="X-Aegis-User")],
     role: Annotated[str, Header(alias="X-Aegis-Role")],
     city: Annotated[str | None, Header(alias="X-Aegis-City")] = None,
@@ -42,6 +49,9 @@ def current_actor(
     station: Annotated[str | None, Header(alias="X-Aegis-Station")] = None,
     institution: Annotated[str | None, Header(alias="X-Aegis-Institution")] = None,
 ) -> Actor:
+    repeated = [name for name in _IDENTITY if len(request.headers.getlist(name)) > 1]
+    if repeated:  # a proxy that appends rather than replaces: which one is the caller? (the last one won before)
+        raise HTTPException(400, f"{repeated[0]}: sent more than once; send each identity header once")
     city, district, station, institution = (_text(v) if v else None for v in (city, district, station, institution))
     user = _text(user)
     try:

@@ -8,10 +8,15 @@ from __future__ import annotations
 
 import copy
 import logging
+import re
 from typing import Any
-from urllib.parse import unquote_plus
+from urllib.parse import quote, unquote_plus
 
 from aegis.usecases.audit import masked_text
+
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]")
+"""control characters, line and paragraph separators and bidirectional marks: decoded from a request line, they
+would let a client write lines of its own into the log (``%0D%0A`` and a forged entry) or reorder what it shows"""
 
 
 class MaskedAccess(logging.Filter):
@@ -19,9 +24,15 @@ class MaskedAccess(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, tuple):
-            # decoded first: a client writes 139 1234 5678 as 139+1234+5678 or 139%201234%205678
-            record.args = tuple(masked_text(unquote_plus(a)) if isinstance(a, str) else a for a in record.args)
+            # decoded first: a client writes 139 1234 5678 as 139+1234+5678 or 139%201234%205678; what must not
+            # reach the log as it is (a line break, a terminal escape) is encoded again after masking
+            record.args = tuple(_printable(masked_text(unquote_plus(a))) if isinstance(a, str) else a
+                                for a in record.args)
         return True
+
+
+def _printable(text: str) -> str:
+    return _UNPRINTABLE.sub(lambda m: quote(m.group(), safe=""), text)
 
 
 def log_config() -> dict[str, Any]:

@@ -123,9 +123,13 @@ SYSTEM = Actor("aegis", Role.system)
 
 
 def mask(value: str | None, keep_start: int = 3, keep_end: int = 4) -> str:
-    """Mask an identifier for logs and exports: 13812345678 -> 138****5678."""
+    """Mask an identifier for logs and exports: 13812345678 -> 138****5678. One shorter than a mobile number (a
+    fragment of an ID or a card quoted in a reason, a bank's short account number) shows its first and last two
+    characters at most, as the first three and last four would leave one or two hidden: 62220201 -> 62****01."""
     if not value:
         return ""
     if len(value) <= keep_start + keep_end:
         return value[:1] + "*" * (len(value) - 1)
+    if len(value) < 11:
+        keep_start, keep_end = min(keep_start, 2), min(keep_end, 2)
     return value[:keep_start] + "*" * (len(value) - keep_start - keep_end) + value[-keep_end:]

@@ -142,8 +142,8 @@ class TransferIn(Request):
     time: Time | None = Field(
         default=None,
         description="when the payment is made (default: now): ISO 8601 or compact (20261001102030), a naive time "
-        "being China time; a bare number (epoch seconds) is refused. The payer's warnings "
-        "count from their first lead until they are closed, so a replayed payment sees those open at its time",
+        "being China time; a bare number (epoch seconds) is refused. The payer's warnings open now count, "
+        "whatever this time says (a lagging clock must not slip past a warning raised since)",
     )
 
     @field_validator("time")
@@ -230,13 +230,21 @@ class Decider:
         lang: Lang = DEFAULT_LANG,
         *,
         record: bool = True,
+        replay: bool = False,
     ) -> None:
         """``lang`` is the language of the reasons in the returned decisions; the audit log keeps them as
         messages, readable in either. ``record=False`` is a what-if run (a policy tried on past requests before
-        it goes live): the decisions come back and nothing is written, since nothing was decided about anyone."""
+        it goes live): the decisions come back and nothing is written, since nothing was decided about anyone.
+
+        A payer's warnings count as they stand now, whatever time a payment carries: the money moves now, and a
+        gateway whose clock lags, or that sends when the customer began the payment, must not slip past a warning
+        raised since (a payment dated 2020 passed a payer under an urgent warning, unaudited). ``replay=True``
+        decides recorded payments at their own time instead, with the warnings as they stood then (the demo
+        replays its simulated city's payments so)."""
         self.engine = engine
         self.lang = lang
         self.record = record
+        self.replay = replay
         self.actor = actor
         self.policy = policy or default_policy()
         self.risk = RiskProfileRepository(engine)
@@ -403,10 +411,12 @@ class Decider:
             # a replayed payment whose warning has been closed since is history, not news
             if open_warning is None or open_warning.closed_at is not None or decision.action is Action.allow:
                 continue
-            at = item.time or now
+            # the news is now (a live payment dated earlier by a lagging clock is happening now), or, replayed,
+            # when the payment was made
+            at = item.time if self.replay and item.time is not None else now
             # the same payment told twice is one lead: by the caller's request id, else by what and when
             key = (self._request_key("transfer", item) if item.request_id else
-                   f"{item.payer_account}|{item.payee_account}|{fen(item.amount)}|{at.isoformat()}")
+                   f"{item.payer_account}|{item.payee_account}|{fen(item.amount)}|{(item.time or at).isoformat()}")
             news = Reason("正在向账户{payee}转账{amount}元（{action}）", payee=mask(item.payee_account),
                           amount=yuan(item.amount), action=CODE_NAMES[decision.action.value])
             leads.append(WarningRequest(open_warning.person_id, open_warning.fraud_type, decision.score, "urgent",
@@ -470,11 +480,11 @@ class Decider:
         now = datetime.now(UTC)
         signals: list[tuple[Signal, Any]] = []
         for item in items:
-            at = item.time or now
+            then = self.replay and item.time is not None
+            at = item.time if then and item.time is not None else now
             # raised before the payment (a lead from this very payment must not count), not closed by then
             open_then = [w for person in owners.get(item.payer_account, ()) for w in by_person.get(person, [])
-                         if w.first_lead_at < at and (w.closed_at is None or (item.time is not None
-                                                                              and w.closed_at > at))]
+                         if w.first_lead_at < at and (w.closed_at is None or (then and w.closed_at > at))]
             worst = min(open_then, key=lambda w: level_rank(w.level), default=None)
             if worst is None or not weights.get(worst.level):
                 signals.append((none, None))

@@ -218,7 +218,7 @@ def _sample_transfer_decisions(sim_dir: Path, engine: Any, config: DemoConfig) -
     sample = pd.concat([paid, ordinary.iloc[picked]])
     truth = sample["event_id"].isin(paid["event_id"]).to_numpy()
     # a replay: a simulated city may be dated after today, which a live request may not
-    decisions = Decider(engine, SYSTEM).transfer([
+    decisions = Decider(engine, SYSTEM, replay=True).transfer([
         TransferIn.model_validate({"payer_account": r.payer_account, "payee_account": r.payee_account,
                                    "amount": Decimal(str(r.amount)).quantize(Decimal("0.01")),
                                    "time": r.time.to_pydatetime()}, context={"replay": True})
