@@ -352,7 +352,7 @@ def test_the_decide_command_reads_jsonl_and_names_the_bad_line(tmp_path):
     runner = CliRunner()
     # a store that is not there is a typo'd --db: deciding without its profiles would pass what it should stop
     missing = runner.invoke(app, ["decide", "sms", str(requests), "--db", url])
-    assert missing.exit_code == 2 and f"database: no store at {tmp_path / 'd.db'}" in missing.output
+    assert missing.exit_code == 2 and f"database：找不到库{tmp_path / 'd.db'}" in missing.output
     assert not (tmp_path / "d.db").exists()
     assert runner.invoke(app, ["db", "upgrade", "--db", url]).exit_code == 0
     done = runner.invoke(app, ["decide", "sms", str(requests), "--db", url, "--lang", "en"])
