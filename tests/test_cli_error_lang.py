@@ -77,3 +77,22 @@ def test_a_bad_amlsim_row_is_named_by_column_and_data_row_in_either_language(tmp
                               "--out", str(tmp_path / "m"), "--folds", "0"])
     assert chinese == f"错误：{transfers}：列“value”：第2行数据为“-3”，应为正数"
     assert english == f"error: {transfers}: column 'value': data row 2 is '-3', expected a positive number"
+
+
+def test_a_bad_policy_file_is_named_by_file_and_field_in_either_language(tmp_path: Path) -> None:
+    requests = tmp_path / "x.jsonl"
+    requests.write_text('{"request_id": "r1", "sender": "13800000000", "text": "你好"}\n', encoding="utf-8")
+    store = f"sqlite:///{tmp_path / 'a.db'}"
+    assert runner.invoke(app, ["db", "upgrade", "--db", store]).exit_code == 0
+    policy = tmp_path / "p.yaml"
+    thresholds = "{block: 0.9, warn: 0.5}"
+    policy.write_text(f'version: "x"\nchannels: {{sms: {{block: 0.5, warn: 0.9}}, call: {thresholds}, '
+                      f'url: {thresholds}, transfer: {thresholds}}}\n', encoding="utf-8")
+    decide = ["decide", "sms", str(requests), "--db", store, "--policy", str(policy)]
+    chinese, english = _both(decide)
+    assert chinese == "错误：p.yaml：channels.sms：warn：不能高于block"
+    assert english == "error: p.yaml: channels.sms: warn: must not exceed block"
+    policy.write_text('version: "x"\nchannels: [sms\nwarn: 1\n', encoding="utf-8")
+    chinese, english = _both(decide)
+    assert chinese.startswith("错误：p.yaml：不是有效的YAML（") and chinese.endswith("，第3行第5列）")
+    assert english.startswith("error: p.yaml: not valid YAML (") and english.endswith(" at line 3, column 5)")

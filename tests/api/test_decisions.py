@@ -436,9 +436,9 @@ def test_a_policy_is_tried_on_past_requests_without_recording(tmp_path):
     strict["channels"]["sms"] = {"block": 0.5, "warn": 0.9}
     (tmp_path / "bad.yaml").write_text(yaml.safe_dump(strict, allow_unicode=True), encoding="utf-8")
     bad = runner.invoke(app, ["decide", "sms", str(requests), "--db", url, "--policy", str(tmp_path / "bad.yaml")])
-    assert bad.exit_code == 2 and "bad.yaml: channels.sms" in bad.stderr and "warn: must not exceed block" in bad.stderr
+    assert bad.exit_code == 2 and "bad.yaml：channels.sms" in bad.stderr and "warn：不能高于block" in bad.stderr
     (tmp_path / "list.yaml").write_text("- sms\n", encoding="utf-8")
-    for name, message in (("nope.yaml", "nope.yaml: no such file"), ("list.yaml", "list.yaml: (the whole file): ")):
+    for name, message in (("nope.yaml", "nope.yaml：文件不存在"), ("list.yaml", "list.yaml：（整个文件）：")):
         refused = runner.invoke(app, ["decide", "sms", str(requests), "--db", url, "--policy", str(tmp_path / name)])
         assert refused.exit_code == 2 and message in refused.stderr and "Errno" not in refused.stderr
     assert len(AuditLog(open_engine(url)).entries()) == 1  # nothing decided under a policy that was refused
