@@ -96,3 +96,11 @@ def test_a_bad_policy_file_is_named_by_file_and_field_in_either_language(tmp_pat
     chinese, english = _both(decide)
     assert chinese.startswith("错误：p.yaml：不是有效的YAML（") and chinese.endswith("，第3行第5列）")
     assert english.startswith("error: p.yaml: not valid YAML (") and english.endswith(" at line 3, column 5)")
+
+
+def test_an_event_file_without_a_required_column_is_named_in_either_language(tmp_path: Path) -> None:
+    calls = tmp_path / "calls.csv"
+    calls.write_text("caller,start\n1,2\n", encoding="utf-8")
+    chinese, english = _both(["ingest", "call", str(calls), "--db", f"sqlite:///{tmp_path / 'x.db'}"])
+    assert chinese == "错误：calls.csv：缺少call的必需列“callee”"
+    assert english == "error: calls.csv: required column 'callee' of call is missing"

@@ -367,7 +367,7 @@ def test_the_decide_command_reads_jsonl_and_names_the_bad_line(tmp_path):
     requests.write_bytes(json.dumps(lines[1], ensure_ascii=False).encode("gbk") + b"\n")
     gbk = runner.invoke(app, ["decide", "sms", str(requests), "--db", url])
     assert gbk.exit_code == 2
-    assert "sms.jsonl: line 1: not UTF-8 text, as JSON lines must be (it looks like GBK)" in gbk.stderr
+    assert "sms.jsonl：第1行：不是UTF-8文本，而JSON lines须为UTF-8（看起来是GBK）" in gbk.stderr
     assert "Traceback" not in gbk.output
 
 

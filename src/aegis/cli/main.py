@@ -354,7 +354,7 @@ def decide(
         fmt = detect_format(file)
         rows = [row for batch in read_batches(file, fmt, encoding=file_encoding(file, fmt)) for row in batch]
     except FileFormatError as exc:
-        raise DataError(str(exc)) from None
+        raise DataError(exc.reason) from None
     valid, rejects = validate_rows(models[channel], rows)
     if rejects:  # nothing is decided from a file with a bad line; the first is named
         first = rejects[0]
