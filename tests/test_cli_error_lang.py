@@ -104,3 +104,11 @@ def test_an_event_file_without_a_required_column_is_named_in_either_language(tmp
     chinese, english = _both(["ingest", "call", str(calls), "--db", f"sqlite:///{tmp_path / 'x.db'}"])
     assert chinese == "错误：calls.csv：缺少call的必需列“callee”"
     assert english == "error: calls.csv: required column 'callee' of call is missing"
+
+
+def test_a_bad_simulation_option_is_named_as_typed_in_either_language(tmp_path: Path) -> None:
+    chinese, english = _both(["simulate", "--people", "150", "--days", "1", "--seed", "-1",
+                              "--out", str(tmp_path / "city")])
+    assert chinese == "错误：--seed：须为0或以上（它是随机数生成器的起点）"
+    assert english == "error: --seed: must be 0 or more (it starts a random generator)"
+    assert not (tmp_path / "city").exists()
