@@ -364,7 +364,7 @@ def test_the_decide_command_reads_jsonl_and_names_the_bad_line(tmp_path):
     runner = CliRunner()
     # a store that is not there is a typo'd --db: deciding without its profiles would pass what it should stop
     missing = runner.invoke(app, ["decide", "sms", str(requests), "--db", url])
-    assert missing.exit_code == 2 and f"database: no store at {tmp_path / 'd.db'}" in missing.output
+    assert missing.exit_code == 2 and f"database：找不到库{tmp_path / 'd.db'}" in missing.output
     assert not (tmp_path / "d.db").exists()
     assert runner.invoke(app, ["db", "upgrade", "--db", url]).exit_code == 0
     done = runner.invoke(app, ["decide", "sms", str(requests), "--db", url, "--lang", "en"])
@@ -379,7 +379,7 @@ def test_the_decide_command_reads_jsonl_and_names_the_bad_line(tmp_path):
     requests.write_bytes(json.dumps(lines[1], ensure_ascii=False).encode("gbk") + b"\n")
     gbk = runner.invoke(app, ["decide", "sms", str(requests), "--db", url])
     assert gbk.exit_code == 2
-    assert "sms.jsonl: line 1: not UTF-8 text, as JSON lines must be (it looks like GBK)" in gbk.stderr
+    assert "sms.jsonl：第1行：不是UTF-8文本，而JSON lines须为UTF-8（看起来是GBK）" in gbk.stderr
     assert "Traceback" not in gbk.output
 
 
@@ -448,9 +448,9 @@ def test_a_policy_is_tried_on_past_requests_without_recording(tmp_path):
     strict["channels"]["sms"] = {"block": 0.5, "warn": 0.9}
     (tmp_path / "bad.yaml").write_text(yaml.safe_dump(strict, allow_unicode=True), encoding="utf-8")
     bad = runner.invoke(app, ["decide", "sms", str(requests), "--db", url, "--policy", str(tmp_path / "bad.yaml")])
-    assert bad.exit_code == 2 and "bad.yaml: channels.sms" in bad.stderr and "warn: must not exceed block" in bad.stderr
+    assert bad.exit_code == 2 and "bad.yaml：channels.sms" in bad.stderr and "warn：不能高于block" in bad.stderr
     (tmp_path / "list.yaml").write_text("- sms\n", encoding="utf-8")
-    for name, message in (("nope.yaml", "nope.yaml: no such file"), ("list.yaml", "list.yaml: (the whole file): ")):
+    for name, message in (("nope.yaml", "nope.yaml：文件不存在"), ("list.yaml", "list.yaml：（整个文件）：")):
         refused = runner.invoke(app, ["decide", "sms", str(requests), "--db", url, "--policy", str(tmp_path / name)])
         assert refused.exit_code == 2 and message in refused.stderr and "Errno" not in refused.stderr
     assert len(AuditLog(open_engine(url)).entries()) == 1  # nothing decided under a policy that was refused

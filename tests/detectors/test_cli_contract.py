@@ -163,9 +163,9 @@ def test_number_train_and_predict_on_a_profile_file(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("kind", "content", "message"), [
-    ("text", "message\nhi\n", "column 'text' is missing"),
-    ("url", "url,label\nhttp://a.com,maybe\n", "column 'label' must be 'phishing' or 'legitimate' on data row 1"),
-    ("number", "number,n_calls,label\n1380000,lots,1\n", "column 'n_calls' is not numeric"),
+    ("text", "message\nhi\n", "bad.csv：缺少列“text”"),
+    ("url", "url,label\nhttp://a.com,maybe\n", "bad.csv：列“label”须为“phishing”或“legitimate”（第1行数据）"),
+    ("number", "number,n_calls,label\n1380000,lots,1\n", "bad.csv：列“n_calls”不是数值"),
 ])
 def test_bad_training_files_fail_in_one_line_and_write_nothing(tmp_path: Path, kind: str, content: str,
                                                               message: str) -> None:

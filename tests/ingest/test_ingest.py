@@ -331,7 +331,7 @@ def test_cli_reports_bad_file_without_traceback(tmp_path):
         text=True,
     )
     assert done.returncode == 2
-    assert "required column 'callee'" in done.stderr
+    assert "calls.csv：缺少call的必需列“callee”" in done.stderr
     assert "Traceback" not in done.stderr
 
 

@@ -277,7 +277,7 @@ def test_a_command_that_reads_refuses_an_in_memory_store(url: str) -> None:
     with pytest.raises(ValueError, match="in-memory SQLite store holds nothing"):
         open_engine(url, existing=True)
     listed = CliRunner().invoke(app, ["db", "counts", "--db", url])
-    assert listed.exit_code != 0 and "in-memory" in listed.output
+    assert listed.exit_code != 0 and "database：内存中的SQLite库里没有可读的内容" in listed.output
     # nor is one made: it would end with the command
     made = CliRunner().invoke(app, ["db", "upgrade", "--db", url, "--lang", "en"])
     assert made.exit_code == 2 and "in-memory SQLite store ends with the command" in made.output

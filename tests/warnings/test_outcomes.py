@@ -80,7 +80,7 @@ def test_cli_retrain_errors_are_one_line(tmp_path: Path) -> None:
     args = ["--db", url, "--sim", str(tmp_path), "--out", str(tmp_path / "m")]
     # a mistyped store path is named, not created empty and answered from
     missing = runner.invoke(cli, ["retrain", "--user", "c", "--role", "city_centre", *args])
-    assert missing.exit_code == 2 and "database: no store at" in missing.stderr
+    assert missing.exit_code == 2 and "database：找不到库" in missing.stderr
     assert not (tmp_path / "a.db").exists()
     open_engine(url).dispose()
     refused = runner.invoke(cli, ["retrain", "--user", "c", "--role", "city_centre", *args])

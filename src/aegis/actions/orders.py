@@ -37,7 +37,7 @@ from aegis.actions.returns import largest_remainder
 from aegis.decisions.policy_file import read_policy_file
 from aegis.decisions.warning_policy import parse_duration
 from aegis.events.models import CHINA_TZ
-from aegis.reasons import Explained, Reason, yuan
+from aegis.reasons import Explained, InputError, Reason, yuan
 
 if TYPE_CHECKING:  # the funds package imports pandas and pyarrow; a transfer decision takes only fen() from here
     from aegis.funds import TraceResult
@@ -195,7 +195,7 @@ class FundsPolicy(BaseModel):
     @classmethod
     def _positive_dwell(cls, value: timedelta | None) -> timedelta | None:
         if value is not None and value <= timedelta(0):
-            raise ValueError("max_dwell: give a positive duration like 24h, or leave it out")
+            raise InputError(Reason("max_dwell：请给出正的时长（如24h），或不填"))
         return value
 
     def dwell(self, rule: str) -> timedelta | None:

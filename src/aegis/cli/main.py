@@ -34,7 +34,7 @@ from aegis.cli.common import (
 )
 from aegis.cli.warnings import stats_table
 from aegis.names import action_name, name_of
-from aegis.reasons import InputError, Lang, Reason, joined, listing, yuan
+from aegis.reasons import Explained, InputError, Lang, Reason, joined, listing, yuan
 
 if TYPE_CHECKING:
     from aegis.usecases import Say
@@ -266,7 +266,7 @@ def simulate(
     try:
         config = SimConfig(people=people, days=days, seed=seed, victims_per_10k_day=victims)
     except ValueError as exc:
-        raise DataError(str(exc)) from None
+        raise DataError(exc.reason if isinstance(exc, Explained) else str(exc)) from None
     with progress_bar("simulate") as bar:
         task = bar.add_task(Reason("模拟").text(lang), total=None)
 
@@ -354,7 +354,7 @@ def decide(
         fmt = detect_format(file)
         rows = [row for batch in read_batches(file, fmt, encoding=file_encoding(file, fmt)) for row in batch]
     except FileFormatError as exc:
-        raise DataError(str(exc)) from None
+        raise DataError(exc.reason) from None
     valid, rejects = validate_rows(models[channel], rows)
     if rejects:  # nothing is decided from a file with a bad line; the first is named
         first = rejects[0]

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from aegis.features.account_profile import TransferGraph
+from aegis.reasons import Reason
 from aegis.training.task import DataError, fraud_flags, read_csv
 
 FORMAT = "amlsim"
@@ -43,15 +44,17 @@ def read_amlsim(accounts: Path, transfers: Path, *, labelled: bool) -> tuple[Tra
     ids = nodes[ACCOUNT_ID].astype(str)
     duplicated = ids[ids.duplicated()]
     if len(duplicated):
-        raise DataError(f"{accounts}: column '{ACCOUNT_ID}': account {duplicated.iloc[0]} is listed twice")
+        raise DataError(Reason("{path}：列“{column}”：账户{account}出现了两次", path=str(accounts), column=ACCOUNT_ID,
+                               account=duplicated.iloc[0]))
     labels = None
     if labelled:
         raw = fraud_flags(nodes[LABEL])
         bad = raw.isna()
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
-            raise DataError(f"{accounts}: column '{LABEL}': data row {row + 1} is '{nodes[LABEL].iloc[row]}', "
-                            "expected 0 or 1")
+            raise DataError(Reason("{path}：列“{column}”：第{row}行数据为“{value}”，{expected}", path=str(accounts),
+                                   column=LABEL, row=row + 1, value=nodes[LABEL].iloc[row],
+                                   expected=Reason("应为0或1")))
         labels = raw.astype(int).astype(str).to_numpy()
 
     raw_t = _read(transfers, list(TRANSFER_RENAME))
@@ -65,8 +68,9 @@ def read_amlsim(accounts: Path, transfers: Path, *, labelled: bool) -> tuple[Tra
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
             value = raw_t[source[col]].iloc[row]
-            raise DataError(f"{transfers}: column '{source[col]}': data row {row + 1} is '{value}', "
-                            f"expected a {'positive ' if col == 'amount' else 'non-negative '}number")
+            expected = Reason("应为正数") if col == "amount" else Reason("应为非负数")
+            raise DataError(Reason("{path}：列“{column}”：第{row}行数据为“{value}”，{expected}", path=str(transfers),
+                                   column=source[col], row=row + 1, value=value, expected=expected))
         t[col] = values
     known = pd.Index(ids)
     t["time"] = ORIGIN + t["time"] * STEP
@@ -77,5 +81,6 @@ def _read(path: Path, required: list[str]) -> pd.DataFrame:
     frame = read_csv(path, dtype=str, keep_default_na=False)
     missing = [c for c in required if c not in frame.columns]
     if missing:
-        raise DataError(f"{path}: column '{missing[0]}' is missing (AMLSim format needs {', '.join(required)})")
+        raise DataError(Reason("{path}：缺少列“{column}”（AMLSim格式需要{columns}）", path=str(path), column=missing[0],
+                               columns=", ".join(required)))
     return frame

@@ -36,10 +36,12 @@ where they come from): ``county_name_call``, ``city_name_nunique``, ``county_nam
 
 from __future__ import annotations
 
+from functools import reduce
 from pathlib import Path
 
 import pandas as pd
 
+from aegis.reasons import Reason
 from aegis.training.task import DataError, fraud_flags, read_csv
 
 _STATS = ("mean", "median", "max")
@@ -88,7 +90,7 @@ def _numeric(frame: pd.DataFrame, columns: list[str], path: Path) -> pd.DataFram
     if bad.any().any():
         column = bad.any().idxmax()
         row = int(bad[column].to_numpy().argmax()) + 1
-        raise DataError(f"{path}: column '{column}' is not a number on data row {row}")
+        raise DataError(Reason("{path}：列“{column}”不是数字（第{row}行数据）", path=str(path), column=column, row=row))
     return out
 
 
@@ -101,11 +103,12 @@ def read_profiles(path: Path, *, labelled: bool) -> tuple[pd.DataFrame, pd.Serie
     required = (*REQUIRED, "label") if labelled else REQUIRED
     missing = [c for c in required if c not in frame.columns]
     if missing:
-        raise DataError(f"{path}: column '{missing[0]}' is missing (a Sichuan aggregate file needs "
-                        f"{', '.join(required)})")
+        raise DataError(Reason("{path}：缺少列“{column}”（四川汇总文件需要{columns}）", path=str(path),
+                               column=missing[0], columns=", ".join(required)))
     nodes = frame["node"].astype(str).str.strip()
     if nodes.duplicated().any():
-        raise DataError(f"{path}: column 'node' repeats '{nodes[nodes.duplicated()].iloc[0]}'")
+        raise DataError(Reason("{path}：列“node”中“{node}”重复出现", path=str(path),
+                               node=nodes[nodes.duplicated()].iloc[0]))
     profiles = _numeric(frame, [*COLUMN_MAP, *SICHUAN_ONLY], path)
     profiles = profiles.rename(columns={**COLUMN_MAP, **{c: f"sichuan_{c}" for c in SICHUAN_ONLY}})
     profiles.index = pd.Index(nodes, name="number")
@@ -114,7 +117,8 @@ def read_profiles(path: Path, *, labelled: bool) -> tuple[pd.DataFrame, pd.Serie
     labels = fraud_flags(frame["label"])
     bad = labels.isna()
     if bad.any():
-        raise DataError(f"{path}: column 'label' must be 0 or 1 (data row {int(bad.to_numpy().argmax()) + 1})")
+        raise DataError(Reason("{path}：列“label”须为0或1（第{row}行数据）", path=str(path),
+                               row=int(bad.to_numpy().argmax()) + 1))
     return profiles, pd.Series(labels.astype(int).to_numpy(), index=profiles.index, name="label")
 
 
@@ -137,8 +141,10 @@ def read_edges(path: Path) -> pd.DataFrame:
             edges = frame[[a, b]].rename(columns={a: "a", b: "b"})
             if edges.isna().any().any():
                 column = a if edges["a"].isna().any() else b
-                raise DataError(f"{path}: column '{column}' is empty on data row "
-                                f"{int(edges.isna().any(axis=1).to_numpy().argmax()) + 1}")
+                raise DataError(Reason("{path}：列“{column}”为空（第{row}行数据）", path=str(path), column=column,
+                                       row=int(edges.isna().any(axis=1).to_numpy().argmax()) + 1))
             return edges.astype(str).apply(lambda s: s.str.strip())
-    wanted = " or ".join(f"{a},{b}" for a, b in EDGE_COLUMNS)
-    raise DataError(f"{path}: column '{EDGE_COLUMNS[0][0]}' is missing (an edge file needs the columns {wanted})")
+    wanted = reduce(lambda first, then: Reason("{first}或{then}", first=first, then=then),
+                    [Reason.literal(f"{a},{b}") for a, b in EDGE_COLUMNS])
+    raise DataError(Reason("{path}：缺少列“{column}”（边文件需要列{wanted}）", path=str(path),
+                           column=EDGE_COLUMNS[0][0], wanted=wanted))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from functools import cache
+from functools import cache, reduce
 from importlib import resources
 from pathlib import Path
 from typing import Annotated
@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from aegis.decisions.policy_file import PolicyError as PolicyError  # re-exported: callers catch it from here
 from aegis.decisions.policy_file import read_policy_file
 from aegis.decisions.warning_policy import Level
+from aegis.reasons import InputError, Reason
 
 
 class Action(StrEnum):
@@ -30,7 +31,7 @@ class Thresholds(BaseModel):
     @model_validator(mode="after")
     def _ordered(self) -> Thresholds:
         if self.warn > self.block:
-            raise ValueError("warn: must not exceed block")
+            raise InputError(Reason("warn：不能高于block"))
         return self
 
     def action(self, score: float) -> Action:
@@ -69,10 +70,11 @@ class DecisionPolicy(BaseModel):
     def _every_channel(cls, channels: dict[str, Thresholds]) -> dict[str, Thresholds]:
         missing, unknown = sorted(set(CHANNELS) - set(channels)), sorted(set(channels) - set(CHANNELS))
         if missing or unknown:
-            said = [f"no thresholds for {', '.join(missing)}"] if missing else []
+            said = [Reason("没有{channels}的阈值", channels=", ".join(missing))] if missing else []
             if unknown:
-                said.append(f"unknown channel {', '.join(unknown)} (the channels are {', '.join(CHANNELS)})")
-            raise ValueError("; ".join(said))
+                said.append(Reason("未知渠道{channels}（渠道为{known}）", channels=", ".join(unknown),
+                                   known=", ".join(CHANNELS)))
+            raise InputError(reduce(lambda first, then: Reason("{first}；{then}", first=first, then=then), said))
         return channels
 
     def decide(self, channel: str, score: float) -> Action:

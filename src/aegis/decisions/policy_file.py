@@ -8,11 +8,13 @@ from typing import TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from aegis.reasons import Explained, Reason
+
 M = TypeVar("M", bound=BaseModel)
 
 
-class PolicyError(ValueError):
-    """A policy file that cannot be used; the message names the file and the field."""
+class PolicyError(Explained, ValueError):
+    """A policy file that cannot be used; the message names the file and the field, in the command's language."""
 
 
 def read_policy_file(path: Path, model: type[M], name: str | None = None) -> M:
@@ -20,23 +22,29 @@ def read_policy_file(path: Path, model: type[M], name: str | None = None) -> M:
     :class:`PolicyError` naming the file as ``name`` (default: the path) and the field."""
     shown = name or str(path)
     if not Path(path).is_file():
-        raise PolicyError(f"{shown}: no such file")
+        raise PolicyError(Reason("{path}：文件不存在", path=shown))
     try:
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
-        raise PolicyError(f"{shown}: not valid YAML ({_yaml_problem(exc)})") from None
+        raise PolicyError(Reason("{path}：不是有效的YAML（{problem}）", path=shown,
+                                 problem=_yaml_problem(exc))) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise PolicyError(f"{shown}: cannot be read ({exc})") from None
+        raise PolicyError(Reason("{path}：无法读取（{error}）", path=shown, error=str(exc))) from None
     try:
         return model.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "(the whole file)"
-        raise PolicyError(f"{shown}: {where}: {first['msg'].removeprefix('Value error, ')}") from None
+        where = ".".join(str(p) for p in first["loc"]) or Reason("（整个文件）")
+        # a validator's own error keeps its words in both languages; pydantic's are English only
+        error = first.get("ctx", {}).get("error")
+        problem = error.reason if isinstance(error, Explained) else first["msg"].removeprefix("Value error, ")
+        raise PolicyError(Reason("{path}：{where}：{problem}", path=shown, where=where, problem=problem)) from None
 
 
-def _yaml_problem(exc: yaml.YAMLError) -> str:
+def _yaml_problem(exc: yaml.YAMLError) -> Reason | str:
     """The parser's complaint in one line with where it is (line 3, column 5), not its multi-line dump."""
     problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-    return f"{problem} at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else problem
+    if mark is None:
+        return problem
+    return Reason("{problem}，第{line}行第{column}列", problem=problem, line=mark.line + 1, column=mark.column + 1)

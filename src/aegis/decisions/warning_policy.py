@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from aegis.decisions.policy_file import read_policy_file
 from aegis.events.models import FraudType
+from aegis.reasons import InputError, Reason
 
 if TYPE_CHECKING:  # the real-time decisions read this module's levels, without pandas
     import pandas as pd
@@ -50,7 +51,7 @@ def parse_duration(value: str | int | float) -> timedelta:
         return timedelta(seconds=float(value))
     match = _DURATION.match(str(value))
     if not match:
-        raise ValueError(f"'{value}' is not a duration like 30m, 24h or 3d")
+        raise InputError(Reason("“{value}”不是时长（应写作30m、24h或3d）", value=str(value)))
     return timedelta(**{_UNIT[match.group(2)]: float(match.group(1))})
 
 
@@ -101,9 +102,9 @@ class Pace(BaseModel):
     def _known_types(cls, value: dict[str, float]) -> dict[str, float]:
         for ftype, hours in value.items():
             if ftype not in FraudType.__members__:
-                raise ValueError(f"'{ftype}' is not a fraud type of the glossary")
+                raise InputError(Reason("“{type}”不是术语表中的诈骗类型", type=ftype))
             if not hours > 0:
-                raise ValueError(f"{ftype}: {hours} hours must be positive")
+                raise InputError(Reason("{type}：{hours}小时须为正数", type=ftype, hours=hours))
         return value
 
 
@@ -132,15 +133,16 @@ class Policy(BaseModel):
         for name, table in (("thresholds", self.thresholds), ("levels", self.levels)):
             missing = [lv for lv in LEVELS if lv not in table]
             if missing:
-                raise ValueError(f"{name}: missing level(s) {', '.join(missing)}")
+                raise InputError(Reason("{name}：缺少级别{levels}", name=name, levels=", ".join(missing)))
         cuts = [self.thresholds[lv] for lv in LEVELS]  # type: ignore[index]
         if cuts != sorted(cuts, reverse=True) or not all(0 < c <= 1 for c in cuts):
-            raise ValueError("thresholds: must lie in (0, 1] and fall from urgent to low")
+            raise InputError(Reason("thresholds：须在(0, 1]之内，并从urgent到low依次降低"))
         for ftype, overrides in self.fraud_types.items():
             for level, fields in overrides.items():
                 Dispatch(**{**self.levels[level].model_dump(), **fields})  # validates the override
                 if set(fields) - {"channel", "deadline", "queue"}:
-                    raise ValueError(f"fraud_types.{ftype}.{level}: only channel, deadline, queue may change")
+                    raise InputError(Reason("fraud_types.{type}.{level}：只能更改channel、deadline、queue", type=ftype,
+                                            level=level))
         return self
 
     # --- decisions --------------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from aegis.events.models import to_utc
+from aegis.reasons import Reason
 from aegis.training.task import DataError
 
 REQUIRED = ("event_id", "payer_account", "payee_account", "amount", "time")
@@ -57,9 +58,9 @@ def _times(column: pa.ChunkedArray | pa.Array, source: str) -> tuple[np.ndarray,
     if pa.types.is_floating(kind):
         values = np.asarray(column.to_numpy(), dtype=np.float64)
         if not np.all(np.isfinite(values)) or not np.all(values == np.round(values)):
-            raise DataError(f"{source}: column 'time': numeric times must be whole time steps")
+            raise DataError(Reason("{source}：列“time”：数值时间须为整数时间步", source=source))
         return values.astype(np.int64), "step"
-    raise DataError(f"{source}: column 'time': expected datetimes or integer time steps, got {kind}")
+    raise DataError(Reason("{source}：列“time”：应为日期时间或整数时间步，收到{kind}", source=source, kind=str(kind)))
 
 
 class _Values:
@@ -127,20 +128,20 @@ class TransferIndex:
             table = pa.Table.from_pandas(table, preserve_index=False)
         missing = [name for name in REQUIRED if name not in table.column_names]
         if missing:
-            raise DataError(f"{source}: missing column(s) {', '.join(missing)}")
+            raise DataError(Reason("{source}：缺少列{columns}", source=source, columns=", ".join(missing)))
         amount = np.asarray(pc.cast(table["amount"], pa.float64()).to_numpy(), dtype=np.float64)
         if not np.all(np.isfinite(amount)) or np.any(amount <= 0):
-            raise DataError(f"{source}: column 'amount': every amount must be a positive number")
+            raise DataError(Reason("{source}：列“amount”：每个金额都须为正数", source=source))
         for name in ("payer_account", "payee_account"):
             if table[name].null_count:
-                raise DataError(f"{source}: column '{name}': empty account")
+                raise DataError(Reason("{source}：列“{column}”：账户为空", source=source, column=name))
         time, time_kind = _times(table["time"], source)
         labels = pa.chunked_array(
             [chunk for name in ("payer_account", "payee_account") for chunk in table[name].chunks],
             type=table["payer_account"].type,
         )
         if labels.type != table["payee_account"].type:
-            raise DataError(f"{source}: payer_account and payee_account must have the same type")
+            raise DataError(Reason("{source}：payer_account与payee_account须为同一类型", source=source))
         encoded = pa.concat_arrays(labels.chunks).dictionary_encode()
         codes = encoded.indices.to_numpy().astype(np.int32)
         n = len(amount)

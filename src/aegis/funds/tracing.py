@@ -35,6 +35,7 @@ import pandas as pd
 
 from aegis.funds.index import TransferIndex
 from aegis.funds.rules import RULES, Ledger, Spread, lifo
+from aegis.reasons import InputError, Reason
 
 Rule = Literal["fifo", "lifo", "proportional"]
 Sinks = Mapping[Any, str] | Collection[Any] | Callable[[Any], str | None]
@@ -302,16 +303,16 @@ def trace(
     :func:`aegis.funds.rules.lifo`).
     """
     if rule not in RULES:
-        raise ValueError(f"rule: expected one of {sorted(RULES)}, got {rule!r}")
+        raise InputError(Reason("rule：应为{rules}之一，收到{rule}", rules=str(sorted(RULES)), rule=repr(rule)))
     if max_hops < 1:
-        raise ValueError("max_hops: must be at least 1")
+        raise InputError(Reason("max_hops：须至少为1"))
     spread = RULES[rule]
     if max_dwell is not None:
         if rule != "lifo":
-            raise ValueError(f"max_dwell: only the lifo rule has a dwell limit, not {rule}")
+            raise InputError(Reason("max_dwell：只有lifo规则有停留时限，{rule}没有", rule=rule))
         dwell = _window(index, max_dwell, "max_dwell")
         if dwell < 0:
-            raise ValueError("max_dwell: must not be negative")
+            raise InputError(Reason("max_dwell：不能为负"))
         spread = partial(lifo, dwell=dwell)
     resolved = _resolve(index, seeds, match_window)
     upto = index.rows_before(as_of)

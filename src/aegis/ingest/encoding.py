@@ -16,6 +16,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from aegis.reasons import Explained, Reason
+
 UTF8, GBK = ENCODINGS = ("utf-8-sig", "gb18030")
 """tried in this order; ``utf-8-sig`` reads UTF-8 with or without a byte-order mark"""
 
@@ -25,7 +27,7 @@ CHINESE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 """a CJK ideograph (extension A, the unified block, the compatibility block)"""
 
 
-class EncodingError(ValueError):
+class EncodingError(Explained, ValueError):
     """The file is neither UTF-8 nor GBK / GB18030 text."""
 
 
@@ -39,8 +41,11 @@ class Undecodable:
     text: bytes
     """the line's bytes"""
 
+    def message(self) -> Reason:
+        return Reason("第{line}行：{reason}，位于文件第{byte}字节", line=self.line, reason=self.reason, byte=self.byte)
+
     def __str__(self) -> str:
-        return f"line {self.line}: {self.reason} at byte {self.byte} of the file"
+        return self.message().text("en")
 
 
 def decodes(path: Path, encoding: str) -> bool:
@@ -82,12 +87,14 @@ def text_encoding(path: Path) -> str:
     raise EncodingError(undecodable(path))
 
 
-def undecodable(path: Path) -> str:
+def undecodable(path: Path) -> Reason:
     """What is said of a file that none of :data:`ENCODINGS` decodes: where it stops being text in the one
     that reads furthest into it (a UTF-8 file with one bad byte fails as GBK at its first Chinese line)."""
     failures = [where for encoding in ENCODINGS if (where := first_undecodable(path, encoding)) is not None]
     furthest = max(failures, key=lambda where: where.byte, default=None)
-    return "neither UTF-8 nor GBK text" + (f" ({furthest})" if furthest else "")
+    if furthest is None:
+        return Reason("既不是UTF-8也不是GBK文本")
+    return Reason("既不是UTF-8也不是GBK文本（{where}）", where=furthest.message())
 
 
 def looks_gbk(line: bytes) -> bool:

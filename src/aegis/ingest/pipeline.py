@@ -34,7 +34,7 @@ from aegis.ingest.readers import (
     file_encoding,
     read_batches,
 )
-from aegis.reasons import InputError, Reason
+from aegis.reasons import Explained, InputError, Reason
 from aegis.store.engine import begin_write
 from aegis.store.repositories import EventRepository, IngestRunRepository
 
@@ -47,7 +47,7 @@ REJECT_HEADER = ("line", "field", "reason", "row")
 """the first line of every reject file, which tells one from any other file a run might be asked to write over"""
 
 
-class IngestError(ValueError):
+class IngestError(Explained, ValueError):
     """The file cannot be ingested at all; nothing from it was stored, unless it failed part-way (a corrupt
     Parquet page, a CSV quote left open), which the message then says."""
 
@@ -146,14 +146,13 @@ def check_columns(model: type[Record], path: Path, names: list[str] | None) -> N
     known = set(model.model_fields)
     unknown = [name for name in names if name not in known]
     if unknown:
-        raise IngestError(
-            f"{path.name}: column '{unknown[0]}' is not a field of {model.kind} "
-            f"(fields: {', '.join(model.model_fields)})"
-        )
+        raise IngestError(Reason("{file}：列“{column}”不是{kind}的字段（字段：{fields}）", file=path.name,
+                                 column=unknown[0], kind=model.kind, fields=", ".join(model.model_fields)))
     required = [name for name, info in model.model_fields.items() if info.is_required()]
     missing = [name for name in required if name not in names]
     if missing:
-        raise IngestError(f"{path.name}: required column '{missing[0]}' of {model.kind} is missing")
+        raise IngestError(Reason("{file}：缺少{kind}的必需列“{column}”", file=path.name, kind=model.kind,
+                                 column=missing[0]))
 
 
 def _same_file(one: Path, other: Path) -> bool:
@@ -217,11 +216,11 @@ def ingest_file(
     be read as this one's), and creates none otherwise. A run that fails leaves it as it was."""
     model = EVENT_TYPES.get(kind)
     if model is None:
-        raise IngestError(f"kind: '{kind}' is not one of {', '.join(EVENT_TYPES)}")
+        raise IngestError(Reason("kind：“{kind}”不是{kinds}之一", kind=kind, kinds=", ".join(EVENT_TYPES)))
     if path.is_dir():
-        raise IngestError(f"{path}: is a folder; give the file to ingest")
+        raise IngestError(Reason("{path}：是文件夹；请给出要导入的文件", path=str(path)))
     if not path.is_file():
-        raise IngestError(f"{path}: no such file")
+        raise IngestError(Reason("{path}：文件不存在", path=str(path)))
     reject_file = reject_file or path.with_name(path.name + ".rejects.csv")
     check_reject_file(reject_file, path, engine)
     try:
@@ -230,7 +229,7 @@ def ingest_file(
         encoding = file_encoding(path, fmt)
         check_columns(model, path, columns(path, fmt, encoding))
     except FileFormatError as exc:
-        raise IngestError(str(exc)) from None
+        raise IngestError(exc.reason) from None
     if on_total:
         on_total(count_rows(path, fmt))
 
@@ -284,8 +283,10 @@ def ingest_file(
                     if progress:
                         progress(len(batch))
             except FileFormatError as exc:  # part-way through: the batches before it are stored, and it says so
-                stored = f"; stored before it: {result.stored:,} (a re-run stores only what is missing)"
-                raise IngestError(f"{exc}{stored if result.stored else ''}") from None
+                if not result.stored:
+                    raise IngestError(exc.reason) from None
+                raise IngestError(Reason("{error}；此前已保存{stored}条（重新运行只会保存缺少的部分）",
+                                         error=exc.reason, stored=f"{result.stored:,}")) from None
         runs.finish(run_id)
         if result.rejected or reject_file.exists():
             os.replace(staged, reject_file)

@@ -31,6 +31,7 @@ from aegis.ingest.encoding import (
     text_encoding,
     utf8_in_gbk,
 )
+from aegis.reasons import Explained, Reason
 
 if TYPE_CHECKING:
     import pyarrow.parquet as pq
@@ -40,7 +41,7 @@ LINE_BREAK = re.compile(r"\r\n|\r|\n")
 """what ends a line as a CSV file is read (``newline=""``: each kept as it came)"""
 
 
-class FileFormatError(ValueError):
+class FileFormatError(Explained, ValueError):
     """The file as a whole cannot be read (format, encoding, header): nothing is stored from it."""
 
 
@@ -65,7 +66,8 @@ def detect_format(path: Path) -> str:
         return "jsonl"
     if suffix in ("parquet", "pq"):
         return "parquet"
-    raise FileFormatError(f"{path.name}: cannot tell the format from the suffix '.{suffix}' (csv, jsonl, parquet)")
+    raise FileFormatError(Reason("{file}：无法从后缀“.{suffix}”判断格式（csv、jsonl、parquet）", file=path.name,
+                                 suffix=suffix))
 
 
 def _present(value: Any) -> bool:
@@ -105,8 +107,10 @@ def file_encoding(path: Path, fmt: str) -> str:
     if fmt == "jsonl" and not decodes(path, UTF8):
         where = first_undecodable(path, UTF8)
         if where is not None:  # None only if the file changed between the two reads
-            what = "it looks like GBK" if looks_gbk(where.text) else f"{where.reason} at byte {where.byte} of the file"
-            raise FileFormatError(f"{path.name}: line {where.line}: not UTF-8 text, as JSON lines must be ({what})")
+            what = (Reason("看起来是GBK") if looks_gbk(where.text)
+                    else Reason("{reason}，位于文件第{byte}字节", reason=where.reason, byte=where.byte))
+            raise FileFormatError(Reason("{file}：第{line}行：不是UTF-8文本，而JSON lines须为UTF-8（{what}）",
+                                         file=path.name, line=where.line, what=what))
     return UTF8
 
 
@@ -116,7 +120,7 @@ def csv_encoding(path: Path) -> str:
     try:
         return text_encoding(path)
     except EncodingError as exc:
-        raise FileFormatError(f"{path.name}: {exc}") from None
+        raise FileFormatError(Reason("{file}：{error}", file=path.name, error=exc.reason)) from None
 
 
 def count_rows(path: Path, fmt: str) -> int:
@@ -140,8 +144,10 @@ def read_batches(path: Path, fmt: str, batch_size: int = 5000, encoding: str = "
                 batch = []
     except UnicodeDecodeError as exc:
         # the caller decided the encoding from the whole file (file_encoding), so the file changed since
-        where = first_undecodable(path, encoding) or f"{exc.reason}"
-        raise FileFormatError(f"{path.name}: not {'GBK' if encoding == GBK else 'UTF-8'} text ({where})") from None
+        found = first_undecodable(path, encoding)
+        raise FileFormatError(Reason("{file}：不是{encoding}文本（{where}）", file=path.name,
+                                     encoding="GBK" if encoding == GBK else "UTF-8",
+                                     where=found.message() if found else exc.reason)) from None
     if batch:
         yield batch
 
@@ -153,12 +159,14 @@ def _csv_line(values: list[str]) -> str:
     return buffer.getvalue().rstrip("\r\n")
 
 
-def _not_csv(path: Path, line: int, exc: csv.Error) -> str:
+def _not_csv(path: Path, line: int, exc: csv.Error) -> Reason:
     """What is said of a CSV file that the csv module stops reading at ``line``. Its one error on a file that
     decodes is a cell longer than its limit of 131,072 characters, which no field of Aegis allows: a quote left
     open, which reads the lines after it as one cell."""
-    why = ": is a quote left open?" if "field limit" in str(exc) else ""
-    return f"{path.name}: line {line}: could not be read as CSV ({exc}{why})"
+    if "field limit" in str(exc):
+        return Reason("{file}：第{line}行：无法作为CSV读取（{error}：是否有引号未闭合？）", file=path.name, line=line,
+                      error=str(exc))
+    return Reason("{file}：第{line}行：无法作为CSV读取（{error}）", file=path.name, line=line, error=str(exc))
 
 
 def _csv_rows(path: Path, handle: TextIO) -> Iterator[tuple[int, list[str]]]:
@@ -187,8 +195,8 @@ def _csv_rows(path: Path, handle: TextIO) -> Iterator[tuple[int, list[str]]]:
             # its quotes; unless strict (which also refuses what Excel writes), the module ends it at the end of
             # the file without a word, storing the lines after it as one text.
             opened = start + sum(len(LINE_BREAK.findall(value)) for value in values[:-1])
-            raise FileFormatError(f"{path.name}: line {opened}: a quote opened on this line is never closed (the "
-                                  "rest of the file would be read as one cell)")
+            raise FileFormatError(Reason("{file}：第{line}行：此行开始的引号始终没有闭合（文件其余部分会被读作"
+                                         "一个单元格）", file=path.name, line=opened))
         yield reader.line_num, values
         start = reader.line_num + 1
 
@@ -196,7 +204,7 @@ def _csv_rows(path: Path, handle: TextIO) -> Iterator[tuple[int, list[str]]]:
 def _csv_header(path: Path, rows: Iterator[tuple[int, list[str]]]) -> list[str]:
     _, header = next(rows, (0, []))
     if not header:
-        raise FileFormatError(_empty(path, "a CSV needs a header row"))
+        raise FileFormatError(_empty(path, Reason("CSV须有标题行")))
     return [name.strip() for name in header]
 
 
@@ -238,10 +246,10 @@ def _mixed_reason(path: Path) -> str:
     return f"this line is UTF-8 in a file read as GBK{because}: save the whole file in one encoding"
 
 
-def _empty(path: Path, needs: str) -> str:
+def _empty(path: Path, needs: Reason) -> Reason:
     """What is said of a file with nothing in it, in every text format alike (``aegis ingest`` and ``aegis decide``
     refuse it; a CSV that holds its header and no row is taken, as a file of no events)."""
-    return f"{path.name}: the file is empty ({needs})"
+    return Reason("{file}：文件是空的（{needs}）", file=path.name, needs=needs)
 
 
 def _jsonl_lines(path: Path) -> Iterator[tuple[int, bytes]]:
@@ -255,7 +263,7 @@ def _jsonl_lines(path: Path) -> Iterator[tuple[int, bytes]]:
                 found = True
                 yield line, text
     if not found:
-        raise FileFormatError(_empty(path, "a JSON lines file needs one JSON object a line"))
+        raise FileFormatError(_empty(path, Reason("JSON lines文件须每行一个JSON对象")))
 
 
 def _jsonl(path: Path, _batch_size: int) -> Iterator[RawRow]:
@@ -282,10 +290,12 @@ def _parquet_file(path: Path) -> pq.ParquetFile:
         raise FileFormatError(_not_parquet(path, exc)) from None
 
 
-def _not_parquet(path: Path, exc: Exception, where: str = "") -> str:
+def _not_parquet(path: Path, exc: Exception, after: int | None = None) -> Reason:
     """What is said of a file that Arrow cannot read as Parquet, in one line (Arrow's own words may run to more)."""
     reason = next(iter(str(exc).strip().splitlines()), type(exc).__name__)
-    return f"{path.name}: {where}could not be read as Parquet ({reason})"
+    if after is None:
+        return Reason("{file}：无法作为Parquet读取（{reason}）", file=path.name, reason=reason)
+    return Reason("{file}：第{row}行之后无法作为Parquet读取（{reason}）", file=path.name, row=after, reason=reason)
 
 
 def _parquet(path: Path, batch_size: int) -> Iterator[RawRow]:
@@ -299,4 +309,4 @@ def _parquet(path: Path, batch_size: int) -> Iterator[RawRow]:
                 line += 1
                 yield RawRow(line, _clean(values))
     except (pa.ArrowException, OSError) as exc:
-        raise FileFormatError(_not_parquet(path, exc, f"after row {line}: ")) from None
+        raise FileFormatError(_not_parquet(path, exc, after=line)) from None

@@ -7,6 +7,7 @@ from datetime import date
 from typing import Any
 
 from aegis.events.models import FraudType
+from aegis.reasons import InputError, Reason
 
 #: share of victims per fraud type, roughly the order of magnitude of published Chinese case statistics
 DEFAULT_TYPE_SHARES: dict[str, float] = {
@@ -63,18 +64,19 @@ class SimConfig:
 
     def __post_init__(self) -> None:
         if self.people < MIN_PEOPLE:
-            raise ValueError(f"people: a city needs at least {MIN_PEOPLE} residents")
+            raise InputError(Reason("people：一个城市至少需要{least}个居民", least=MIN_PEOPLE))
         if self.days < 1:
-            raise ValueError("days: simulate at least one day")
+            raise InputError(Reason("days：至少模拟一天"))
         if set(self.type_shares) - set(FraudType):
-            raise ValueError(f"type_shares: unknown fraud types {sorted(set(self.type_shares) - set(FraudType))}")
+            raise InputError(Reason("type_shares：未知的诈骗类型{types}",
+                                    types=str(sorted(set(self.type_shares) - set(FraudType)))))
         if self.seed < 0:
-            raise ValueError("seed: must be 0 or more (it starts a random generator)")
+            raise InputError(Reason("seed：须为0或以上（它是随机数生成器的起点）"))
         if not 0 <= self.victims_per_10k_day <= 10_000:  # NaN fails too
-            raise ValueError(f"victims_per_10k_day: must be from 0 to 10000, every resident every day "
-                             f"(got {self.victims_per_10k_day})")
+            raise InputError(Reason("victims_per_10k_day：须在0到10000之间，10000即每位居民每天一次（收到{got}）",
+                                    got=self.victims_per_10k_day))
         if not 0 <= self.report_share <= 1:
-            raise ValueError("report_share: must be in [0, 1]")
+            raise InputError(Reason("report_share：须在[0, 1]之内"))
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)

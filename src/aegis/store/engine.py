@@ -16,6 +16,8 @@ from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from aegis.reasons import InputError, Reason
+
 DEFAULT_URL = "sqlite:///var/aegis.db"
 
 
@@ -71,24 +73,24 @@ def make_engine(url: str | None = None, *, existing: bool = False) -> Engine:
     try:
         parsed = make_url(url)
     except ArgumentError:
-        raise ValueError(f"database: '{url}' is not a database URL (sqlite:///PATH or "
-                         "postgresql://USER@HOST/DB)") from None
+        raise InputError(Reason("database：“{url}”不是数据库URL（sqlite:///PATH 或 postgresql://USER@HOST/DB）",
+                                url=url)) from None
     if parsed.get_backend_name() not in SUPPORTED:
-        raise ValueError(f"database: '{parsed.get_backend_name()}' is not supported (sqlite or postgresql)")
+        raise InputError(Reason("database：不支持“{backend}”（只支持sqlite或postgresql）",
+                                backend=parsed.get_backend_name()))
     if parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
     if parsed.get_backend_name() == "sqlite":
         if existing and parsed.database in (None, "", ":memory:"):
-            raise ValueError("database: an in-memory SQLite store holds nothing to read (give a file: "
-                             "sqlite:///PATH)")
+            raise InputError(Reason("database：内存中的SQLite库里没有可读的内容（请给出文件：sqlite:///PATH）"))
         if parsed.database and parsed.database != ":memory:":
             path = Path(parsed.database)
             if existing and not path.is_file():
-                raise ValueError(f"database: no store at {parsed.database} (`aegis ingest` or `aegis db upgrade` "
-                                 "creates one; check --db or $AEGIS_DATABASE_URL)")
+                raise InputError(Reason("database：找不到库{path}（`aegis ingest` 或 `aegis db upgrade` 会创建一个；"
+                                        "请检查 --db 或 $AEGIS_DATABASE_URL）", path=parsed.database))
             if path.is_file() and path.stat().st_size and not _is_sqlite(path):
-                raise ValueError(f"database: {parsed.database} is not a SQLite store (check --db or "
-                                 "$AEGIS_DATABASE_URL)")
+                raise InputError(Reason("database：{path}不是SQLite库（请检查 --db 或 $AEGIS_DATABASE_URL）",
+                                        path=parsed.database))
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(parsed)
         event.listen(engine, "connect", _sqlite_pragmas)

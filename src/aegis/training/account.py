@@ -30,10 +30,11 @@ class AccountTask:
     def load(self, inputs: Inputs, *, labelled: bool) -> Dataset:
         fmt = inputs.format or amlsim.FORMAT
         if fmt not in FORMATS:
-            raise DataError(f"--format: '{fmt}' is not one of {', '.join(FORMATS)}")
+            raise DataError(Reason("--format：“{format}”不是{formats}之一", format=fmt, formats=", ".join(FORMATS)))
         if not inputs.accounts or len(inputs.accounts) != len(inputs.transfers):
-            raise DataError(f"--accounts/--transfers: give them in pairs (got {len(inputs.accounts)} accounts "
-                            f"and {len(inputs.transfers)} transfers files)")
+            raise DataError(Reason("--accounts/--transfers：须成对给出（收到{accounts}个账户文件、"
+                                   "{transfers}个转账文件）", accounts=len(inputs.accounts),
+                                   transfers=len(inputs.transfers)))
         graphs, labels, sources = [], [], []
         for accounts, transfers in zip(inputs.accounts, inputs.transfers, strict=True):
             graph, y = FORMATS[fmt](Path(accounts), Path(transfers), labelled=labelled)
@@ -45,8 +46,8 @@ class AccountTask:
                 labels.append(y)
         y_all = np.concatenate(labels) if labelled else None
         if y_all is not None and len(set(y_all)) < 2:
-            raise DataError(f"{inputs.accounts[0]}: column '{amlsim.LABEL}': needs both mule (1) and ordinary (0) "
-                            "accounts to train or evaluate")
+            raise DataError(Reason("{path}：列“{column}”：训练或评估需要既有骡子账户（1）又有普通账户（0）",
+                                   path=str(inputs.accounts[0]), column=amlsim.LABEL))
         n = sum(len(g.accounts) for g in graphs)
         return Dataset(X=graphs, y=y_all, n=n, meta={"format": fmt, "graphs": sources})
 

@@ -22,6 +22,7 @@ from sklearn.model_selection import StratifiedKFold
 from aegis.datasets import sichuan
 from aegis.detectors.base import Verdict
 from aegis.detectors.number import FRAUD, NORMAL, NumberBatch, NumberDetector
+from aegis.reasons import Reason
 from aegis.training.task import (
     DataError,
     Dataset,
@@ -43,20 +44,21 @@ def read_profile_csv(path: Path, *, labelled: bool) -> tuple[pd.DataFrame, pd.Se
     frame = read_csv(path, dtype={"number": str})
     for column in ("number", "label") if labelled else ("number",):
         if column not in frame.columns:
-            raise DataError(f"{path}: column '{column}' is missing (a profile file needs 'number' and profile "
-                            "columns; a Sichuan file needs 'node' and 'phone_no_m')")
+            raise DataError(Reason("{path}：缺少列“{column}”（画像文件需要“number”列和画像列；四川数据文件需要“node”和"
+                                   "“phone_no_m”）", path=str(path), column=column))
     numbers = frame.pop("number").astype(str).str.strip()
     labels = frame.pop("label") if "label" in frame.columns else None
     text = frame.select_dtypes(exclude="number").columns
     if len(text):
-        raise DataError(f"{path}: column '{text[0]}' is not numeric")
+        raise DataError(Reason("{path}：列“{column}”不是数值", path=str(path), column=text[0]))
     frame.index = pd.Index(numbers, name="number")
     if not labelled:
         return frame.astype(float), None
     values = fraud_flags(labels)
     bad = values.isna()
     if bad.any():
-        raise DataError(f"{path}: column 'label' must be 0 or 1 (data row {int(bad.to_numpy().argmax()) + 1})")
+        raise DataError(Reason("{path}：列“label”须为0或1（第{row}行数据）", path=str(path),
+                               row=int(bad.to_numpy().argmax()) + 1))
     return frame.astype(float), pd.Series(values.astype(int).to_numpy(), index=frame.index, name="label")
 
 
@@ -65,11 +67,12 @@ class NumberTask:
 
     def load(self, inputs: Inputs, *, labelled: bool) -> Dataset:
         if not inputs.data:
-            raise DataError("--data: no profile file given")
+            raise DataError(Reason("--data：未给出画像文件"))
         parts = [read_profile_csv(Path(path), labelled=labelled) for path in inputs.data]
         profiles = pd.concat([p for p, _ in parts])
         if profiles.index.duplicated().any():
-            raise DataError(f"--data: number '{profiles.index[profiles.index.duplicated()][0]}' appears twice")
+            raise DataError(Reason("--data：号码“{number}”出现了两次",
+                                   number=profiles.index[profiles.index.duplicated()][0]))
         edges = sichuan.read_edges(Path(inputs.edges)) if inputs.edges is not None else None
         y = None
         meta: dict[str, Any] = {"files": [str(p) for p in inputs.data], "rows": len(profiles),
@@ -102,7 +105,7 @@ class NumberTask:
         """Stratified k-fold as the evaluation runs: fit on k-1 folds with the whole graph, score the last
         fold with its labels hidden. Returns the mean and spread of each metric over the folds."""
         if dataset.y is None:
-            raise DataError("label: cross-validation needs labelled data")
+            raise DataError(Reason("label：交叉验证需要带标签的数据"))
         batch: NumberBatch = dataset.X
         per_fold = []
         splits = StratifiedKFold(folds, shuffle=True, random_state=seed).split(batch.profiles, dataset.y)

@@ -23,6 +23,7 @@ from typing import Any
 
 from aegis.detectors.text import is_normal_label
 from aegis.events.urls import find_links
+from aegis.reasons import Reason
 from aegis.training.task import NORMAL_SPELLINGS, DataError
 from aegis.training.text import read_csv
 
@@ -41,7 +42,7 @@ def evaluate(path: Path, policy: Path | None = None) -> dict[str, Any]:
     assert labels is not None  # read labelled
     kept = [(t[:2000], not _normal(y)) for t, y in zip(texts, labels, strict=True) if t.strip()]
     if not kept:
-        raise DataError(f"{path}: no message to decide (every text is empty, or the file has none)")
+        raise DataError(Reason("{path}：没有可判定的短信（每条文本都为空，或文件中没有短信）", path=str(path)))
     with tempfile.TemporaryDirectory() as folder:
         engine = open_engine(f"sqlite:///{Path(folder) / 'empty.db'}")
         decider = Decider(engine, SYSTEM, load_policy(policy) if policy else None, record=False)

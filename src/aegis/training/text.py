@@ -23,6 +23,7 @@ from sklearn.model_selection import StratifiedKFold
 
 from aegis.detectors.base import Verdict
 from aegis.detectors.text import TextDetector, is_normal_label, join_turns
+from aegis.reasons import Reason
 from aegis.training import task
 from aegis.training.task import (
     DataError,
@@ -39,14 +40,16 @@ def read_csv(path: Path, *, labelled: bool) -> tuple[list[str], list[str] | None
     frame = task.read_csv(path, dtype=str, keep_default_na=False, skip_blank_lines=False)
     for column in ("text", "label") if labelled else ("text",):
         if column not in frame.columns:
-            raise DataError(f"{path}: column '{column}' is missing (columns: {', '.join(frame.columns)})")
+            raise DataError(Reason("{path}：缺少列“{column}”（现有列：{columns}）", path=str(path), column=column,
+                                   columns=", ".join(frame.columns)))
     frame = without_trailing_blank_rows(frame)  # a blank line between messages is an empty message
     texts = frame["text"].tolist()
     if not labelled:
         return texts, None
     labels = [v.strip() for v in frame["label"].tolist()]
     if "" in labels:
-        raise DataError(f"{path}: column 'label' is empty on data row {labels.index('') + 1}")
+        raise DataError(Reason("{path}：列“{column}”为空（第{row}行数据）", path=str(path), column="label",
+                               row=labels.index("") + 1))
     return texts, labels
 
 
@@ -63,30 +66,32 @@ def read_dialogues(path: Path, *, labelled: bool) -> tuple[list[str], list[str] 
     try:
         lines = path.read_text(encoding="utf-8-sig").splitlines()  # a BOM, as Windows editors write, is no JSON
     except (OSError, UnicodeDecodeError) as exc:
-        raise DataError(f"{path}: cannot be read as UTF-8 JSONL ({exc})") from exc
+        raise DataError(Reason("{path}：无法作为UTF-8 JSONL读取（{error}）", path=str(path), error=str(exc))) from exc
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
             row = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise DataError(f"{path}: line {number} is not JSON ({exc.msg})") from exc
+            raise DataError(Reason("{path}：第{line}行不是JSON（{error}）", path=str(path), line=number,
+                                   error=exc.msg)) from exc
         if isinstance(row, dict) and isinstance(row.get("text"), str) and "left" not in row:
             # one message a line (an SMS event as Aegis stores and simulates it), labelled as the CSV is
             texts.append(row["text"])
             if labelled:
                 if not isinstance(row.get("label"), str | int) or not str(row["label"]).strip():
-                    raise DataError(f"{path}: line {number}: field 'label' is missing or empty")
+                    raise DataError(Reason("{path}：第{line}行：字段“label”缺失或为空", path=str(path), line=number))
                 labels.append(str(row["label"]).strip())
             continue
         turns = row.get("left") if isinstance(row, dict) else None
         if not isinstance(turns, list) or not all(isinstance(t, str) for t in turns):
-            raise DataError(f"{path}: line {number}: field 'left' must be a list of the caller's turns, or field "
-                            "'text' a message")
+            raise DataError(Reason("{path}：第{line}行：字段“left”须为主叫方各轮话语的列表，或字段“text”须为一条短信",
+                                   path=str(path), line=number))
         texts.append(join_turns(turns))
         if labelled:
             if not isinstance(row.get("is_fraud"), bool):
-                raise DataError(f"{path}: line {number}: field 'is_fraud' must be true or false")
+                raise DataError(Reason("{path}：第{line}行：字段“is_fraud”须为true或false", path=str(path),
+                                       line=number))
             labels.append(dialogue_label(row))
     return texts, labels if labelled else None
 
@@ -94,16 +99,16 @@ def read_dialogues(path: Path, *, labelled: bool) -> tuple[list[str], list[str] 
 def read_texts(paths: Sequence[Path], *, labelled: bool, fmt: str | None = None) -> tuple[list[str], list[str]]:
     """Texts and labels (empty when ``labelled`` is false) of all files, in order."""
     if not paths:
-        raise DataError("data: no file given")
+        raise DataError(Reason("data：未给出文件"))
     texts: list[str] = []
     labels: list[str] = []
     for path in paths:
         path = Path(path)
         if not path.is_file():
-            raise DataError(f"{path}: no such file")
+            raise DataError(Reason("{path}：文件不存在", path=str(path)))
         kind = fmt or ("jsonl" if path.suffix.lower() in (".jsonl", ".json", ".ndjson") else "csv")
         if kind not in ("csv", "jsonl"):
-            raise DataError(f"format: '{kind}' is not csv or jsonl")
+            raise DataError(Reason("format：“{format}”不是csv或jsonl", format=kind))
         reader = read_dialogues if kind == "jsonl" else read_csv
         t, y = reader(path, labelled=labelled)
         texts += t
@@ -154,7 +159,7 @@ class TextTask:
                        progress: FoldProgress | None = None) -> dict[str, Any]:
         """Stratified k-fold: every row is predicted by a model that never saw it (nor its prefixes)."""
         if dataset.y is None:
-            raise DataError("cross-validation needs labelled data")
+            raise DataError(Reason("交叉验证需要带标签的数据"))
         texts, y = list(dataset.X), np.asarray(dataset.y, dtype=object)
         labels = np.empty(len(y), dtype=object)
         scores = np.zeros(len(y))

@@ -18,6 +18,7 @@ from sklearn.model_selection import StratifiedKFold
 
 from aegis.detectors.base import Verdict
 from aegis.detectors.url import LEGITIMATE, PHISHING, UrlDetector
+from aegis.reasons import Reason, listing
 from aegis.training.task import (
     DataError,
     Dataset,
@@ -38,7 +39,7 @@ class UrlTask:
 
     def load(self, inputs: Inputs, *, labelled: bool) -> Dataset:
         if not inputs.data:
-            raise DataError("--data: no URL file given")
+            raise DataError(Reason("--data：未给出URL文件"))
         frames = [_read(Path(path), labelled=labelled) for path in inputs.data]
         frame = pd.concat(frames, ignore_index=True)
         has_labels = "label" in frame.columns and frame["label"].notna().all()
@@ -68,7 +69,7 @@ class UrlTask:
         ``new`` makes the detector of each fold (default: :meth:`new_detector`); ``n_jobs`` folds run at once.
         """
         if dataset.y is None:
-            raise DataError("label: cross-validation needs labelled data")
+            raise DataError(Reason("label：交叉验证需要带标签的数据"))
         urls, y = np.asarray(dataset.X, dtype=object), dataset.y
         make = new or self.new_detector
 
@@ -91,31 +92,40 @@ def _read(path: Path, *, labelled: bool) -> pd.DataFrame:
     frame = read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True, skip_blank_lines=False)
     frame.columns = [str(c).strip().lower() for c in frame.columns]
     if "url" not in frame.columns:
-        raise DataError(f"{path}: column 'url' is missing (columns: {', '.join(frame.columns) or 'none'})")
+        raise DataError(Reason("{path}：缺少列“{column}”（现有列：{columns}）", path=str(path), column="url",
+                               columns=", ".join(frame.columns) or Reason("无")))
     frame = without_trailing_blank_rows(frame)  # a blank line between URLs is an empty url
     frame["url"] = frame["url"].str.strip()
     if labelled:  # nothing to learn from; to score, an empty url is one more row (one prediction per input row)
-        _reject(path, "url", frame["url"] == "", "is empty")
+        _reject(path, "url", frame["url"] == "", Reason("为空"))
     if "label" not in frame.columns:
         if labelled:
-            raise DataError(f"{path}: column 'label' is missing; it must say '{PHISHING}' or '{LEGITIMATE}'")
+            raise DataError(Reason("{path}：缺少列“label”；其值须为“{phishing}”或“{legitimate}”", path=str(path),
+                                   phishing=PHISHING, legitimate=LEGITIMATE))
         return frame[["url"]]
     # 1/0 and true/false as well, as a file marking phishing yes or no writes it
     frame["label"] = frame["label"].str.strip().str.lower()
     flags = fraud_flags(frame["label"])
     frame["label"] = frame["label"].where(flags.isna(), flags.map({1.0: PHISHING, 0.0: LEGITIMATE}))
     if labelled:
-        _reject(path, "label", ~frame["label"].isin(LABELS), f"must be '{PHISHING}' or '{LEGITIMATE}'")
+        _reject(path, "label", ~frame["label"].isin(LABELS),
+                Reason("须为“{phishing}”或“{legitimate}”", phishing=PHISHING, legitimate=LEGITIMATE))
     else:
         frame["label"] = frame["label"].where(frame["label"].isin(LABELS))
     return frame[["url", "label"]]
 
 
-def _reject(path: Path, column: str, bad: pd.Series, reason: str) -> None:
+def _reject(path: Path, column: str, bad: pd.Series, problem: Reason) -> None:
     if bad.any():
         rows = (np.flatnonzero(bad.to_numpy()) + 1).tolist()  # 1-based data rows, as the other kinds count
-        shown = ", ".join(map(str, rows[:10])) + (f" and {len(rows) - 10} more" if len(rows) > 10 else "")
-        raise DataError(f"{path}: column '{column}' {reason} on data row{'s' if len(rows) > 1 else ''} {shown}")
+        shown = listing(map(str, rows[:10]))
+        if len(rows) > 10:
+            shown = Reason("{rows}及另外{n}行", rows=shown, n=len(rows) - 10)
+        if len(rows) == 1:
+            raise DataError(Reason("{path}：列“{column}”{problem}（第{rows}行数据）", path=str(path), column=column,
+                                   problem=problem, rows=shown))
+        raise DataError(Reason("{path}：列“{column}”{problem}（以下数据行：{rows}）", path=str(path), column=column,
+                               problem=problem, rows=shown))
 
 
 TASK = UrlTask()

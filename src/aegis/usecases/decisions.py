@@ -43,7 +43,7 @@ from aegis.events.times import not_ahead
 from aegis.events.urls import MAX_LINKS, find_links
 from aegis.features.official_numbers import is_official
 from aegis.names import CODE_NAMES, name_of
-from aegis.reasons import DEFAULT_LANG, Lang, Reason, listing, loaded, render, stored, yuan
+from aegis.reasons import DEFAULT_LANG, InputError, Lang, Reason, listing, loaded, render, stored, yuan
 from aegis.store.engine import begin_write
 from aegis.store.repositories import AuditLog, DecisionReplies, RiskProfileRepository
 from aegis.store.schema import EVENT_TABLES
@@ -123,8 +123,8 @@ class CallIn(Request):
     def _short_enough(cls, turns: list[str]) -> list[str]:
         total = sum(len(t) for t in turns)
         if total > MAX_TRANSCRIPT:
-            raise ValueError(f"{total:,} characters in all, more than the {MAX_TRANSCRIPT:,} a decision reads: send "
-                             "the first turns")
+            raise InputError(Reason("共{total}个字符，超过判定所读的{most}个：请只发送最前面几轮", total=f"{total:,}",
+                                    most=f"{MAX_TRANSCRIPT:,}"))
         return turns
 
 
@@ -163,7 +163,7 @@ class TransferIn(Request):
     @model_validator(mode="after")
     def _to_another_account(self) -> Self:
         if self.payee_account == self.payer_account:  # as ingest refuses a transfer event
-            raise ValueError("payee_account: must differ from payer_account")
+            raise InputError(Reason("payee_account：须与payer_account不同"))
         return self
 
 

@@ -32,7 +32,7 @@ from aegis.features.victim_leads import (
     fusion_features,
     risk_table,
 )
-from aegis.reasons import Reason
+from aegis.reasons import InputError, Reason
 from aegis.store.repositories import EventRepository
 from aegis.store.schema import risk_profile
 
@@ -88,7 +88,7 @@ class WarningPipeline:
     def score(self, rows: pd.DataFrame) -> pd.DataFrame:
         """Adds ``probability, level`` to feature rows, and ``predicted_type, reasons`` where a warning is due."""
         if self.detector is None:
-            raise ValueError("model: the pipeline has no fusion model to score with")
+            raise InputError(Reason("model：流水线没有可用于评分的融合模型"))
         if rows.empty:
             return rows.assign(probability=[], predicted_type=[], level=[], reasons=[])
         probability = self.detector.score(rows)

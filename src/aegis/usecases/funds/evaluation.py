@@ -18,6 +18,7 @@ from aegis.actions.orders import (
     OrderState,
     load_policy,
 )
+from aegis.reasons import Reason
 from aegis.store.schema_funds import fund_return
 from aegis.training.task import DataError
 from aegis.usecases.funds.chase import list_orders, open_chase
@@ -91,12 +92,13 @@ def evaluate_funds_sim(
             truth / "fraud_transfers.parquet", columns=["event_id", "victim_id", "hop"]
         )
     except (OSError, ValueError) as exc:
-        raise DataError(f"{truth}: the simulator's truth files are missing or unreadable ({exc})") from None
+        raise DataError(Reason("{path}：模拟器的真值文件缺失或无法读取（{error}）", path=str(truth),
+                               error=str(exc))) from None
     guilty = set(accounts.loc[accounts["is_mule"], "account"])
     fraud = data.transfers.merge(fraud_ids, on="event_id")
     reports = _report_times(data)
     if not len(reports):
-        raise DataError(f"{sim_dir}: no reported victim with traceable loss transfers")
+        raise DataError(Reason("{path}：没有可追查损失转账的已报案受害人", path=str(sim_dir)))
     openings = data.openings[data.openings["person_id"].isin(set(reports["victim_id"]))]
     own = openings.groupby("person_id")["account"].agg(set).to_dict()
     loss = fraud[fraud["hop"] == 0].groupby("victim_id")["amount"].sum()
