@@ -264,7 +264,9 @@ def test_a_payer_under_an_open_warning_is_held_while_it_is_open(client, engine):
 
 @pytest.mark.parametrize(
     ("body", "field"),
-    [({"sender": "1", "text": ""}, "text"), ({"text": "hi"}, "sender"), ({"sender": "1", "text": "x", "y": 1}, "y")],
+    [({"sender": "13800000001", "text": ""}, "text"), ({"text": "hi"}, "sender"),
+     ({"sender": "13800000001", "text": "x", "y": 1}, "y"),
+     ({"sender": "+86", "text": "hi"}, "sender"), ({"sender": "-", "text": "hi"}, "sender")],  # no one to name
 )
 def test_bad_requests_name_the_field(client, body, field):
     response = client.post("/api/v1/decisions/sms", json=body, headers=TELCO)
@@ -469,7 +471,7 @@ def test_a_bad_request_names_its_fields_without_echoing_the_data(client):
     to_itself = client.post("/api/v1/decisions/transfer", headers=BANK, json={
         "payer_account": "6212000000000001", "payee_account": "6212000000000001", "amount": "5.00"})
     assert to_itself.status_code == 422 and "must differ from payer_account" in to_itself.text
-    too_long = client.post("/api/v1/decisions/sms", json=[{"sender": "1", "text": "x"}] * 1001, headers=TELCO)
+    too_long = client.post("/api/v1/decisions/sms", json=[{"sender": "13800000001", "text": "x"}] * 1001, headers=TELCO)
     assert too_long.status_code == 422 and len(too_long.text) < 200 and "at most 1000" in too_long.text
 
 

@@ -20,6 +20,7 @@ from functools import cache
 from typing import Annotated, Any, Self
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -77,10 +78,19 @@ def may_decide(role: Role) -> list[str]:
     return [channel for channel, roles in DECIDERS.items() if role in roles]
 
 
+def _dialable(number: str) -> str:
+    """A number one could dial: three digits at least (110 is the shortest), more than a country code alone. "-",
+    "+" or "+86" named no one, yet became a decision's subject in the audit log."""
+    national = number.removeprefix("+86").removeprefix("0086") if number.startswith(("+86", "0086")) else number
+    if sum(c.isdigit() for c in national) < 3:
+        raise ValueError(f"'{number}' is no phone number: it needs three digits at least, after any country code")
+    return number
+
+
 #: a phone number of a request, in its canonical form (+86 139-1234-5678 is 13912345678) before it is checked as
 #: an id (which allows no spaces or parentheses): as risk profiles are keyed, and as the audit log names the
 #: decision's subject
-Number = Annotated[Ident, BeforeValidator(canonical_number)]
+Number = Annotated[Ident, BeforeValidator(canonical_number), AfterValidator(_dialable)]
 
 
 class Strict(Outside):
