@@ -92,8 +92,9 @@ class Reason:
 
 class Explained(Exception):
     """An error a person can fix, whose words are a :class:`Reason`: shown in Chinese or English as the command's
-    ``--lang`` says (:meth:`text`), while ``str()`` stays English for logs, API clients and the tests that match
-    it. The message begins with the field or option at fault, as every error of Aegis does::
+    ``--lang`` says (:meth:`text`; the API's ``detail`` in the request's language too), while ``str()`` stays
+    English for logs and the tests that match it. The message begins with the field or option at fault, as every
+    error of Aegis does::
 
         # en.po: "reason: rejecting order {order} needs a reason"
         raise ChaseError(Reason("reason：驳回指令{order}须说明理由", order=oid))

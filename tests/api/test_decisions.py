@@ -676,10 +676,14 @@ def test_profiles_built_from_cdrs_with_the_country_code_meet_requests_without_it
     ({**BANK}, "call", {"caller": "13800000001"}),
 ])
 def test_only_the_roles_that_carry_a_channel_may_ask_for_its_decisions(client, engine, role, path, body):
-    answer = client.post(f"/api/v1/decisions/{path}", json=body, headers={"X-Aegis-User": "u1", **role})
+    answer = client.post(f"/api/v1/decisions/{path}", json=body, headers={"X-Aegis-User": "u1", **role,
+                                                                             "Accept-Language": "en-GB,en;q=0.8"})
     assert answer.status_code == 403
     detail = answer.json()["detail"]
     assert detail.startswith(f"role: {role['X-Aegis-Role']} may not ask for real-time decisions on {path}")
+    # in Chinese unless English is asked for, as the reasons are
+    chinese = client.post(f"/api/v1/decisions/{path}", json=body, headers={"X-Aegis-User": "u1", **role}).json()
+    assert chinese["detail"].startswith(f"role：{role['X-Aegis-Role']}无权请求对{path}的实时决策")
     may = {"telco": "may decide: sms, call, url", "bank": "may decide: transfer"}.get(role["X-Aegis-Role"],
                                                                                      "may ask for no real-time")
     assert may in detail

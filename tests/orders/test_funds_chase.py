@@ -346,8 +346,9 @@ def test_a_loss_the_victim_did_not_pay_is_refused_before_any_order(engine: Engin
 def test_bad_filters_and_amounts_are_named_not_answered_empty(engine: Engine, city: dict) -> None:
     client = TestClient(create_app(engine))
     headers = {"X-Aegis-User": "desk", "X-Aegis-Role": "city_centre"}
-    refused = client.get("/api/v1/funds/orders?state=bogus", headers=headers)
+    refused = client.get("/api/v1/funds/orders?state=bogus", headers={**headers, "Accept-Language": "en"})
     assert refused.status_code == 422 and refused.json()["detail"].startswith("state: 'bogus' is not one of issued")
+    assert client.get("/api/v1/funds/orders?state=bogus", headers=headers).json()["detail"].startswith("state：")
     view = funds.open_chase(engine, CITY, report_event_id=report_id(engine), now=minutes(60))
     url = engine.url.render_as_string(hide_password=False)
     for held in ("abc", "nan", "-5", "1.234"):

@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import aegis
 import aegis.api
+from aegis.reasons import Explained, parse_lang
 from aegis.usecases.actor import PermissionDenied
 
 
@@ -61,6 +62,14 @@ of 2,000 Chinese characters, is some 6 MB as UTF-8 and 12 MB with every characte
 
 
 _UNPARSED = "There was an error parsing the body"
+
+
+def _words(exc: Exception, request: Request) -> str:
+    """A use case's refusal in the request's language (``?lang=``, else Accept-Language, else Chinese), as its
+    reasons are given: a person reads it on a screen (the dashboard) as often as a gateway logs it."""
+    if isinstance(exc, Explained):
+        return exc.text(parse_lang(request.query_params.get("lang") or request.headers.get("accept-language")))
+    return str(exc)
 
 
 def _json_media(media: str) -> bool:
@@ -119,8 +128,8 @@ def create_app(engine: Engine, *, max_body_bytes: int = MAX_BODY_BYTES) -> FastA
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
 
     @app.exception_handler(PermissionDenied)
-    async def _forbidden(_: Request, exc: PermissionDenied) -> JSONResponse:
-        return JSONResponse(status_code=403, content={"detail": str(exc)})
+    async def _forbidden(request: Request, exc: PermissionDenied) -> JSONResponse:
+        return JSONResponse(status_code=403, content={"detail": _words(exc, request)})
 
     @app.exception_handler(StarletteHTTPException)  # FastAPI raises Starlette's own when it reads a body
     async def _http(request: Request, exc: StarletteHTTPException) -> Any:
@@ -134,13 +143,13 @@ def create_app(engine: Engine, *, max_body_bytes: int = MAX_BODY_BYTES) -> FastA
         return JSONResponse(status_code=422, content={"detail": readable_errors(exc.errors())})
 
     @app.exception_handler(ValueError)
-    async def _bad_value(_: Request, exc: ValueError) -> JSONResponse:
+    async def _bad_value(request: Request, exc: ValueError) -> JSONResponse:
         # a use case's refusal of a value (an unknown state, a bad filter): the request's fault, named in one line
-        return JSONResponse(status_code=422, content={"detail": str(exc)})
+        return JSONResponse(status_code=422, content={"detail": _words(exc, request)})
 
     @app.exception_handler(LookupError)
-    async def _not_found(_: Request, exc: LookupError) -> JSONResponse:
-        return JSONResponse(status_code=404, content={"detail": str(exc).strip("'\"")})
+    async def _not_found(request: Request, exc: LookupError) -> JSONResponse:
+        return JSONResponse(status_code=404, content={"detail": _words(exc, request).strip("'\"")})
 
     @app.get("/api/v1/health")
     def health() -> dict[str, str]:
