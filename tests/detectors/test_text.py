@@ -313,3 +313,33 @@ def test_the_model_reads_that_a_text_has_a_link_not_the_links_letters() -> None:
                              "请登录 www.gov.cn 验证", f"请登录 {LINK_MARK} 验证"])
     assert scores.max() - scores.min() < 1e-6
     assert detector.score(["会议资料在这里 https://bank-3.top/verify，记得看"])[0] < 0.5 < scores[0]
+
+
+def test_a_long_number_is_read_as_absent_so_it_dilutes_nothing() -> None:
+    """An 18-digit ID read digit by digit was a run of zero n-grams that outweighed the words around it: the
+    police script quoting an ID, a phone and a card number passed (0.47) where the same words alone warned. A run
+    of seven digits or more is left out of the n-grams, which read across it; codes and amounts keep their shape."""
+    from aegis.detectors.text import NUMBER_MARK, masked
+
+    assert masked(["身份证110101199003071234涉嫌", "验证码123456，金额88.50元"]) == [
+        f"身份证{NUMBER_MARK}涉嫌", "验证码123456，金额88.50元"]
+    fraud = ["您的身份证涉嫌洗钱，请将资金转入安全账户"] * 5
+    normal = [f"您尾号{i}的账户于10月{i}日入账工资8000.00元" for i in range(1, 6)]
+    detector = TextDetector(min_df=1).fit(fraud + normal, ["impersonate_police"] * 5 + ["0"] * 5)
+    bare, quoted = detector.score(["您的身份证涉嫌洗钱，请将资金转入安全账户",
+                                   "您的身份证110101199003071234涉嫌洗钱，请将资金转入安全账户6222020200001234567"])
+    assert quoted == pytest.approx(bare)
+    reasons = [str(r) for r in detector.predict(["您的身份证110101199003071234涉嫌洗钱"])[0].reasons]
+    assert reasons and all(NUMBER_MARK not in r for r in reasons)
+
+
+@pytest.mark.skipif(not (default_model_dir("text") / "model.joblib").is_file(), reason="no default model")
+def test_the_shipped_model_catches_the_police_script_that_quotes_numbers() -> None:
+    police = ("【公安局】您的身份证110101199003071234涉嫌洗钱，请立即拨打13912345678，"
+              "将资金转入安全账户6222020200001234567配合调查")
+    genuine = ["【工商银行】您尾号1234的卡于11月28日支出人民币256.00元，余额3,201.55元",
+               "【丰巢】您的快递已存入丰巢柜，取件码12345678，请及时领取",
+               "您的验证码为482913，5分钟内有效，请勿泄露"]
+    scam, *others = load_model(None, "text").detector.predict([police, *genuine])
+    assert scam.label == "impersonate_police" and scam.score > 0.6
+    assert max(v.score for v in others) < 0.1
