@@ -581,9 +581,9 @@ class Decider:
         answers as given. A retry of a request answered before gets that answer again, however things stand now
         (its warning closed, a profile refreshed, another policy): what the caller acted on is what was recorded,
         and a retry adds no audit entry. A what-if run records nothing and reads no earlier answer."""
-        if not self.record:
-            return decisions
         replies = {d._reply["request_key"]: d._reply for d in decisions if d._reply is not None}
+        if not self.record or not (replies or audits):  # a batch of passes without ids takes no write lock
+            return decisions
         with begin_write(self.engine) as connection:
             at = datetime.now(UTC)
             first = DecisionReplies.keep(connection, [{**r, "at": at} for r in replies.values()])
