@@ -35,10 +35,13 @@ account detectors, read 0.9632 / 0.9636 / 0.9639 at 20% / 30% / 50% on fold seed
 boosters 0.9635): noise, so not kept.
 
 A hit on the bundled 165 blacklist is a rule, not a feature: the list never overlaps the training URLs,
-so a model could not learn its weight, and a reported site is fraud whatever its spelling. Three more rules bound
+so a model could not learn its weight, and a reported site is fraud whatever its spelling. More rules bound
 the model where its training data mislead it: an official domain of a protected brand scores low
-(:data:`OFFICIAL_SCORE`), a plain look-alike of one warns at least (:data:`LOOKALIKE_SCORE`), and a bare public
-short link warns at most (:data:`SHORTENED_SCORE`).
+(:data:`OFFICIAL_SCORE`), and a page anyone publishes on a platform's domain warns at most
+(:data:`USER_CONTENT_SCORE`); a plain look-alike of a brand warns at least (:data:`LOOKALIKE_SCORE`), a domain
+written before ``@`` blocks (:data:`DISGUISED_SCORE`), and a bare public short link warns at most
+(:data:`SHORTENED_SCORE`). A page that sends the visitor on (a redirect's ``?url=``) scores at least what the
+address it sends them to scores, on an official domain too.
 
 >>> detector = UrlDetector().fit(
 ...     ["https://www.icbc.com.cn/", "http://icbc-verify.top/login", "https://www.python.org/doc/",
@@ -70,7 +73,19 @@ from aegis.events.models import FraudType
 from aegis.events.urls import canonical_url
 from aegis.features import char_hashing
 from aegis.features.tfidf import weigh
-from aegis.features.url_features import Blacklist, Brand, UrlFeaturizer, UrlSignals, load_blacklist, load_brands
+from aegis.features.url_features import (
+    Blacklist,
+    Brand,
+    UrlFeaturizer,
+    UrlParts,
+    UrlSignals,
+    forwards,
+    load_blacklist,
+    load_brands,
+    onward,
+    parse_url,
+    userinfo,
+)
 from aegis.reasons import Reason
 
 PHISHING, LEGITIMATE = "phishing", "legitimate"
@@ -99,6 +114,14 @@ itself. The model alone gave such links 0.94-0.99, learnt from a sampling artefa
 phishing-hannousse are phishing, because its legitimate URLs were crawled from sites, never taken from messages,
 while carriers, banks and friends send short links every day (a carrier's dwz.cn offer among the normal SMS of
 telecom-fraud-texts-5 scored 0.99). The CV figures do not move: 0.75 is still a phishing verdict."""
+USER_CONTENT_SCORE = 0.75
+"""the most a page on a platform's domain where anyone publishes (mp.weixin.qq.com articles, docs.qq.com, Google
+Sites) scores from its letters alone: the model blocked genuine WeChat articles at 0.97 on their random paths, and
+what such a page holds is unknown to a URL reader, so it warns at most; a listed page, a look-alike or a bad
+onward address still count in full. The CV figures do not move: 0.75 is still a phishing verdict."""
+DISGUISED_SCORE = 0.9
+"""the least a URL scores that writes a domain before ``@`` (``https://www.12306.cn@tuipiao.top/``): the browser
+drops it and opens the host after it, so it is there only to be misread (0.21 by the model alone)"""
 NAMED_NEIGHBOUR_SIMILARITY = 0.8
 """a phishing verdict names the known phishing URL most like the scored one from this cosine similarity up"""
 
@@ -186,7 +209,9 @@ class UrlDetector(Detector):
     def _stack(lexical: np.ndarray, ngram_scores: Sequence[np.ndarray], site_rates: np.ndarray) -> np.ndarray:
         return np.column_stack([lexical, *(s.astype(np.float32) for s in ngram_scores), site_rates])
 
-    def _assess(self, X: Sequence[str]) -> tuple[np.ndarray, list[UrlSignals], NearestMatch]:
+    def _assess(self, X: Sequence[str], follow: bool = True) -> tuple[np.ndarray, list[UrlSignals], NearestMatch]:
+        """Scores, signals and nearest known URLs; ``follow``: an official page's onward address is scored too
+        (:meth:`_onward_scores`), once, not that address's own."""
         urls = _as_urls(X)
         signals = [self.featurizer.signals(u) for u in urls]
         nearest = self.nearest_.match(urls)
@@ -200,20 +225,53 @@ class UrlDetector(Detector):
         # took half of each booster's time on a single URL
         scores = np.mean([booster.booster_.predict(stacked) for booster in self.boosters_], axis=0)
         blacklisted = np.array([s.blacklisted for s in signals])
-        official = np.array([self._trusted_official(s) for s in signals]) & ~blacklisted
+        brands = [self.featurizer.index.official_brand(s.parts) for s in signals]
+        official = np.array([self._trusted(b, s) for b, s in zip(brands, signals, strict=True)]) & ~blacklisted
         scores = np.where(official, np.minimum(scores, OFFICIAL_SCORE), scores)
+        published = np.array([b is not None and b.category not in NO_USER_CONTENT for b in brands]) & ~official
+        scores = np.where(published, np.minimum(scores, USER_CONTENT_SCORE), scores)
         shortened = np.array([s.shortener and s.lookalike is None for s in signals]) & ~blacklisted
         scores = np.where(shortened, np.minimum(scores, SHORTENED_SCORE), scores)
+        if follow:
+            scores = np.maximum(scores, self._onward_scores(signals))
         imitating = np.array([_strong_lookalike(s) for s in signals])
         scores = np.where(imitating, np.maximum(scores, LOOKALIKE_SCORE), scores)
+        disguised = np.array(["." in userinfo(s.parts) for s in signals])
+        scores = np.where(disguised, np.maximum(scores, DISGUISED_SCORE), scores)
         return np.where(blacklisted, np.maximum(scores, BLACKLIST_SCORE), scores), signals, nearest
+
+    def _onward_scores(self, signals: Sequence[UrlSignals]) -> np.ndarray:
+        """The score of the address a page sends the visitor on to (0 where there is none): a redirect leads where
+        its target leads, through a bank's or a video site's own domain (trusted otherwise) or a forum's link
+        tracker (link.zhihu.com?target=) alike."""
+        targets = {i: onward(s.parts) for i, s in enumerate(signals)}
+        found = {i: t for i, t in targets.items() if t is not None}
+        scores = np.zeros(len(signals))
+        if found:
+            scores[list(found)] = self._assess(list(found.values()), follow=False)[0]
+        return scores
 
     def score(self, X: Sequence[str]) -> np.ndarray:
         return self._assess(X)[0]
 
     def _trusted_official(self, signal: UrlSignals) -> bool:
-        brand = self.featurizer.index.official_brand(signal.parts)
-        return brand is not None and (brand.category in NO_USER_CONTENT or brand.owns_page(signal.parts))
+        return self._trusted(self.featurizer.index.official_brand(signal.parts), signal)
+
+    def _trusted(self, brand: Brand | None, signal: UrlSignals) -> bool:
+        """An official page (:data:`OFFICIAL_SCORE`): on a brand's domain that serves only its own pages, or on
+        a host of a platform that does, and sending the visitor on, if anywhere, to such a page of the brand."""
+        return self._official_page(brand, signal.parts, follow=True)
+
+    def _official_page(self, brand: Brand | None, parts: UrlParts, *, follow: bool) -> bool:
+        if brand is None or not (brand.category in NO_USER_CONTENT or brand.owns_page(parts)):
+            return False
+        if not forwards(parts):
+            return True
+        target = onward(parts) if follow else None
+        if target is None:
+            return False
+        then = parse_url(target)
+        return self.featurizer.index.official_brand(then) == brand and self._official_page(brand, then, follow=False)
 
     def predict(self, X: Sequence[str]) -> list[Verdict]:
         scores, signals, nearest = self._assess(X)
@@ -226,6 +284,9 @@ class UrlDetector(Detector):
             why = ((Reason("{brand}的官方网址", brand=official.shown),) if official is not None
                    and not signal.blacklisted and self._trusted_official(signal)
                    else reasons(signal, score, label, similar))
+            target = onward(signal.parts) if label == PHISHING else None
+            if target is not None:  # where the page sends the visitor, first (its own letters may have said nothing)
+                why = (Reason("跳转前往 {url}", url=target[:80]), *(r for r in why if r.msg != _UNNAMED))
             verdicts.append(Verdict(score, label, why, _fraud_type(signal) if label == PHISHING else None))
         return verdicts
 
@@ -443,6 +504,10 @@ def reasons(signals: UrlSignals, score: float, label: str,
         found.append(Reason("URL的词法特征与已知钓鱼网址相似（模型分数{score:.2f}）", score=score))
     return tuple(found)
 
+
+_UNNAMED = "URL的词法特征与已知钓鱼网址相似（模型分数{score:.2f}）"
+"""the message of a phishing verdict's reason that names no indicator (written out in :func:`reasons`, where the
+catalogue's extractor reads it)"""
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 """the port a scheme uses when none is written (a link without a scheme is read as http)"""

@@ -47,6 +47,8 @@ _EXTRACT = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
 _TOKEN_SPLIT = re.compile(r"[^a-z0-9]+")
 _FORWARD = re.compile(r"https?:|//|www\.", re.IGNORECASE)
 """an address inside a query (a redirect's or a sign-in page's next stop)"""
+_ONWARD = re.compile(r"(?:https?://|www\.)[^\s&#\"'<>]+", re.IGNORECASE)
+_USERINFO = re.compile(r"^(?:[a-z][a-z0-9+.-]*://)?([^/?#@]*)@", re.IGNORECASE)
 _HEX_RUN = re.compile(r"[0-9a-f]{16,}")
 
 SUSPICIOUS_WORDS = (
@@ -176,11 +178,30 @@ class Brand:
 
     def owns_page(self, parts: UrlParts) -> bool:
         """Whether the page at ``parts``, on one of the brand's domains, is the brand's own: a host that serves
-        only its pages, written without a port, and no other address in the query to send the visitor on to.
-        Phishing mail leads through a platform's own redirects and sign-in pages (``google.com/url?q=``,
-        ``accounts.google.com/ServiceLogin?continue=`` a page on Google's storage): phishing-hannousse holds nine."""
-        return (parts.host.removeprefix("www.") in self.own_hosts and parts.port is None
-                and not _FORWARD.search(unquote(parts.query + "#" + parts.fragment)))
+        only its pages, written without a port (phishing kits write sign-in links with ``:443``)."""
+        return parts.host.removeprefix("www.") in self.own_hosts and parts.port is None
+
+
+def forwards(parts: UrlParts) -> bool:
+    """Whether the query or fragment holds another address, to send the visitor on to: a redirect's target or a
+    sign-in page's next stop. Phishing leads through official sites so (``google.com/url?q=``, ``accounts.google.
+    com/ServiceLogin?continue=`` a page on Google's storage: phishing-hannousse holds nine; a short video site's
+    ``douyin.com/link?url=``)."""
+    return bool(_FORWARD.search(unquote(parts.query + "#" + parts.fragment)))
+
+
+def onward(parts: UrlParts) -> str | None:
+    """The address :func:`forwards` finds, decoded (twice, as redirects nest their encoding), if one is written
+    out whole (``https://…`` or ``www.…``)."""
+    found = _ONWARD.search(unquote(unquote(parts.query + "#" + parts.fragment)))
+    return found.group() if found else None
+
+
+def userinfo(parts: UrlParts) -> str:
+    """What stands before ``@`` in the address's authority (``www.12306.cn`` in ``https://www.12306.cn@x.top/``):
+    browsers drop it and open the host after it, so a domain written there is only there to be misread."""
+    found = _USERINFO.match(parts.url)
+    return found.group(1) if found else ""
 
 
 @cache
@@ -256,7 +277,10 @@ class BrandIndex:
         return parts.registered in self._official
 
     def official_brand(self, parts: UrlParts) -> Brand | None:
-        """The brand whose official registered domain this is, if any."""
+        """The brand whose official registered domain this is, if any; any host under China's government suffix
+        (gov.cn, registered only by government bodies) is the government's."""
+        if parts.suffix == "gov.cn" and parts.domain:
+            return _GOVERNMENT
         return self._official.get(parts.registered)
 
     def match(self, parts: UrlParts) -> LookAlike | None:
