@@ -343,3 +343,27 @@ def test_the_shipped_model_catches_the_police_script_that_quotes_numbers() -> No
     scam, *others = load_model(None, "text").detector.predict([police, *genuine])
     assert scam.label == "impersonate_police" and scam.score > 0.6
     assert max(v.score for v in others) < 0.1
+
+
+def test_characters_that_only_separate_others_are_dropped_and_positions_kept() -> None:
+    from aegis.detectors.text import _codepoints
+
+    texts = ["您 好 ， 我 是", "您.好.，.我.是", "您\u200b好", "中国.北京 abc de", "北京-上海", "QQ 2834"]
+    cps, lengths, where = _codepoints(texts)
+    read = np.split(cps, np.cumsum(lengths)[:-1])
+    assert ["".join(map(chr, r)) for r in read] == ["您好,我是", "您好,我是", "您好", "中国.北京 abc de", "北京-上海",
+                                                     "qq 0000"]
+    assert where is not None and "".join(texts)[where[1]] == "好"  # positions still point into the text read
+
+
+@pytest.mark.skipif(not (default_model_dir("text") / "model.joblib").is_file(), reason="no default model")
+def test_a_spaced_out_scam_is_read_as_the_scam() -> None:
+    detector = load_model(None, "text").detector
+    scam = "您名下的银行卡涉嫌一起洗钱案件，请立即添加办案民警QQ配合调查，否则将冻结您名下所有账户。"
+    notice = "【中国移动】尊敬的客户，您好！您本月套餐内通用流量已使用80%，详情请登录中国移动APP查询。"
+    spaced, dotted = " ".join(scam), ".".join(scam)
+    scores = detector.score([scam, spaced, dotted, " ".join(notice)])
+    assert min(scores[:3]) >= 0.5 and abs(scores[1] - scores[0]) < 0.05
+    assert scores[3] < 0.5
+    reasons = detector.predict([spaced])[0].reasons
+    assert reasons
