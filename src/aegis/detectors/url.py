@@ -226,7 +226,8 @@ class UrlDetector(Detector):
         scores = np.mean([booster.booster_.predict(stacked) for booster in self.boosters_], axis=0)
         blacklisted = np.array([s.blacklisted for s in signals])
         brands = [self.featurizer.index.official_brand(s.parts) for s in signals]
-        official = np.array([self._trusted(b, s) for b, s in zip(brands, signals, strict=True)]) & ~blacklisted
+        official = np.array([self._official_page(b, s.parts) for b, s in zip(brands, signals, strict=True)])
+        official &= ~blacklisted
         scores = np.where(official, np.minimum(scores, OFFICIAL_SCORE), scores)
         published = np.array([b is not None and b.category not in NO_USER_CONTENT for b in brands]) & ~official
         scores = np.where(published, np.minimum(scores, USER_CONTENT_SCORE), scores)
@@ -255,14 +256,11 @@ class UrlDetector(Detector):
         return self._assess(X)[0]
 
     def _trusted_official(self, signal: UrlSignals) -> bool:
-        return self._trusted(self.featurizer.index.official_brand(signal.parts), signal)
+        return self._official_page(self.featurizer.index.official_brand(signal.parts), signal.parts)
 
-    def _trusted(self, brand: Brand | None, signal: UrlSignals) -> bool:
+    def _official_page(self, brand: Brand | None, parts: UrlParts, *, follow: bool = True) -> bool:
         """An official page (:data:`OFFICIAL_SCORE`): on a brand's domain that serves only its own pages, or on
         a host of a platform that does, and sending the visitor on, if anywhere, to such a page of the brand."""
-        return self._official_page(brand, signal.parts, follow=True)
-
-    def _official_page(self, brand: Brand | None, parts: UrlParts, *, follow: bool) -> bool:
         if brand is None or not (brand.category in NO_USER_CONTENT or brand.owns_page(parts)):
             return False
         if not forwards(parts):
@@ -283,10 +281,7 @@ class UrlDetector(Detector):
             # a brand's own page passed by the official rule says so, not which words looked like phishing
             why = ((Reason("{brand}的官方网址", brand=official.shown),) if official is not None
                    and not signal.blacklisted and self._trusted_official(signal)
-                   else reasons(signal, score, label, similar))
-            target = onward(signal.parts) if label == PHISHING else None
-            if target is not None:  # where the page sends the visitor, first (its own letters may have said nothing)
-                why = (Reason("跳转前往 {url}", url=target[:80]), *(r for r in why if r.msg != _UNNAMED))
+                   else reasons(signal, score, label, similar, onward(signal.parts) if label == PHISHING else None))
             verdicts.append(Verdict(score, label, why, _fraud_type(signal) if label == PHISHING else None))
         return verdicts
 
@@ -470,13 +465,14 @@ def _sites(signals: UrlSignals) -> tuple[str, str]:
     return parts.registered.lower(), parts.host.lower().removeprefix("www.")
 
 
-def reasons(signals: UrlSignals, score: float, label: str,
-            similar: tuple[str, float] | None = None) -> tuple[Reason, ...]:
+def reasons(signals: UrlSignals, score: float, label: str, similar: tuple[str, float] | None = None,
+            target: str | None = None) -> tuple[Reason, ...]:
     """Human-readable reasons, strongest first; a phishing verdict with no named indicator says so.
 
-    ``similar`` is the known phishing URL most like this one and their similarity, named when they are close.
+    ``similar`` is the known phishing URL most like this one and their similarity, named when they are close;
+    ``target`` the address the page sends the visitor on to, named first (its own letters may say nothing).
     """
-    found: list[Reason] = []
+    found: list[Reason] = [Reason("跳转前往 {url}", url=target[:80])] if target is not None else []
     if signals.blacklisted:
         found.append(Reason("命中165诈骗网址名单"))
     if signals.lookalike is not None:
@@ -504,10 +500,6 @@ def reasons(signals: UrlSignals, score: float, label: str,
         found.append(Reason("URL的词法特征与已知钓鱼网址相似（模型分数{score:.2f}）", score=score))
     return tuple(found)
 
-
-_UNNAMED = "URL的词法特征与已知钓鱼网址相似（模型分数{score:.2f}）"
-"""the message of a phishing verdict's reason that names no indicator (written out in :func:`reasons`, where the
-catalogue's extractor reads it)"""
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 """the port a scheme uses when none is written (a link without a scheme is read as http)"""

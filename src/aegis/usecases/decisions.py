@@ -44,7 +44,7 @@ from aegis.events.times import not_ahead
 from aegis.events.urls import MAX_LINKS, find_links
 from aegis.features.official_numbers import is_official
 from aegis.names import CODE_NAMES, name_of
-from aegis.reasons import DEFAULT_LANG, InputError, Lang, Reason, listing, loaded, render, stored, yuan
+from aegis.reasons import DEFAULT_LANG, InputError, Lang, Reason, listing, loaded, stored, yuan
 from aegis.store.engine import begin_write
 from aegis.store.repositories import AuditLog, DecisionReplies, RiskProfileRepository
 from aegis.store.schema import EVENT_TABLES
@@ -533,16 +533,8 @@ class Decider:
         writes for the whole batch in one transaction (once per ``request_id``, when the caller gives one)."""
         action = self.policy.decide(channel, evidence.score)
         reasons = evidence.reasons or (Reason("未发现风险"),)
-        decision = Decision(
-            request_id=request.request_id,
-            action=action,
-            score=round(evidence.score, 6),
-            fraud_type=evidence.fraud_type,
-            fraud_type_name=fraud_type_name(evidence.fraud_type, self.lang),
-            names={"action": name_of(action.value, self.lang)},
-            reasons=[r.text(self.lang) for r in reasons],
-            policy_version=self.policy.version,
-        )
+        decision = self._shown(request.request_id, action, round(evidence.score, 6), evidence.fraud_type, reasons,
+                               self.policy.version)
         key = self._request_key(channel, request) if request.request_id else None
         if key is not None:
             decision._reply = {"request_key": key, "channel": channel, "action": action.value,
@@ -595,15 +587,21 @@ class Decider:
 
     def _as_given(self, decision: Decision, reply: Any) -> Decision:
         """The answer stored for ``decision``'s request, in this call's language."""
+        return self._shown(decision.request_id, Action(reply.action), reply.score, reply.fraud_type,
+                           loaded(reply.reasons), reply.policy_version)
+
+    def _shown(self, request_id: str | None, action: Action, score: float, fraud_type: str | None,
+               reasons: Sequence[Reason], policy_version: str) -> Decision:
+        """A decision as the caller reads it: names and reasons in this call's language."""
         return Decision(
-            request_id=decision.request_id,
-            action=Action(reply.action),
-            score=reply.score,
-            fraud_type=reply.fraud_type,
-            fraud_type_name=fraud_type_name(reply.fraud_type, self.lang),
-            names={"action": name_of(reply.action, self.lang)},
-            reasons=render(reply.reasons, self.lang),
-            policy_version=reply.policy_version,
+            request_id=request_id,
+            action=action,
+            score=score,
+            fraud_type=fraud_type,
+            fraud_type_name=fraud_type_name(fraud_type, self.lang),
+            names={"action": name_of(action.value, self.lang)},
+            reasons=[r.text(self.lang) for r in reasons],
+            policy_version=policy_version,
         )
 
 
