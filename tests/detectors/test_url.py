@@ -487,3 +487,35 @@ def test_the_hand_taken_n_gram_steps_score_as_the_fitted_pipelines_do() -> None:
     counts = nearest._drop_common(nearest._hashing().transform(urls).tocsr())
     by_hand, fitted = _tfidf(counts, nearest.tfidf_).toarray(), nearest.tfidf_.transform(counts).toarray()
     assert np.allclose(by_hand, fitted, atol=1e-6) and (np.abs(by_hand).sum(axis=1) > 0).sum() >= 4
+
+
+def test_a_three_letter_brand_beside_a_lure_word_in_its_host_warns_at_least() -> None:
+    """ETC refund sites are named etc-tuikuan.com or etc-refund.github.io: the model scored them 0.02 and 0.15, a
+    three-letter name warning only under a risky TLD. Beside a lure word in the same host it warns; the lure word
+    in the path or in another label (abc-news.com/login, login.abc.net.au) leaves it to the model."""
+    from aegis.detectors.url import LOOKALIKE_SCORE, _strong_lookalike
+    from aegis.training.modelstore import load_model
+
+    detector = load_model(None, "url").detector
+    lured = detector.predict(["http://www.etc-tuikuan.com/", "https://etc-refund.github.io/", "boc-jiedong.com"])
+    assert [v.score >= LOOKALIKE_SCORE for v in lured] == [True] * 3
+    assert [v.fraud_type for v in lured[:2]] == ["benefits_phishing"] * 2
+    in_path, apart = (detector.featurizer.signals(u) for u in ("https://abc-news.com/login", "https://login.abc.net.au/"))
+    assert in_path.suspicious_words == apart.suspicious_words == ("login",)
+    assert apart.lookalike is not None and not _strong_lookalike(in_path) and not _strong_lookalike(apart)
+
+
+def test_the_platforms_own_support_pages_and_share_links_are_not_blocked() -> None:
+    """WeChat's support pages warned (0.75, as pages anyone may publish) and Xiaohongshu's share links blocked
+    (0.90): its support hosts are Tencent's own, and Xiaohongshu and Kuaishou are listed services."""
+    from aegis.detectors.url import OFFICIAL_SCORE
+    from aegis.training.modelstore import load_model
+
+    detector = load_model(None, "url").detector
+    verdicts = detector.predict([
+        "https://support.weixin.qq.com/cgi-bin/mmsupport-bin/newreadtemplate?t=page/common_page__upgrade",
+        "https://weixin110.qq.com/security/readtemplate?t=w_security_center_website/upgrade",
+        "http://xhslink.com/a/AbCd12", "https://v.kuaishou.com/Jx9aBc"])
+    assert [v.score <= OFFICIAL_SCORE for v in verdicts] == [True] * 4
+    # their names on another domain are look-alikes
+    assert lookalike(detector.featurizer, "http://xiaohongshu-kefu.top/") == ("xiaohongshu", "embedded")

@@ -522,7 +522,12 @@ def _strong_lookalike(signals: UrlSignals) -> bool:
     found = signals.lookalike
     if found is None or found.kind not in STRONG_LOOKALIKES or found.brand.category not in NO_USER_CONTENT:
         return False
-    return found.kind == "government" or len(found.token) >= 4 or signals.risky_tld
+    # a short name (etc, boc, abc) is an ordinary word in many hosts; beside a lure word in the same label
+    # (etc-tuikuan.com, boc-verify.github.io) it is the combosquatting of phishing kits, while a service's own
+    # sign-in host (login.abc.net.au) keeps the lure word apart from the name
+    lure = any(found.token in label and any(word in label for word in signals.suspicious_words)
+               for label in signals.parts.host.split("."))
+    return found.kind == "government" or len(found.token) >= 4 or signals.risky_tld or lure
 
 
 def _fraud_type(signals: UrlSignals) -> str | None:

@@ -55,9 +55,10 @@ SUSPICIOUS_WORDS = (
     "login", "logon", "signin", "sign-in", "verify", "verification", "validate", "confirm", "secure",
     "security", "account", "update", "banking", "password", "webscr", "cmd=", "suspend", "unlock",
     "recover", "billing", "invoice", "wallet", "authenticate", "auth", "wp-admin", "wp-includes",
-    "renzheng", "denglu", "tuikuan", "butie", "buzhu", "jiedong", "kefu",
+    "refund", "renzheng", "denglu", "tuikuan", "tuifei", "lipei", "butie", "buzhu", "jiedong", "zhuxiao", "kefu",
 )
-"""words phishing URLs use to hurry or reassure (English, and the pinyin of 认证/登录/退款/补贴/补助/解冻/客服)"""
+"""words phishing URLs use to hurry or reassure (English, and the pinyin of 认证/登录/退款/退费/理赔/补贴/补助/
+解冻/注销/客服)"""
 
 SHORTENERS = frozenset({
     "bit.ly", "goo.gl", "tinyurl.com", "t.co", "ow.ly", "is.gd", "buff.ly", "rebrand.ly", "cutt.ly",
