@@ -13,7 +13,7 @@ from fdata import BANK_B, BANK_C, CITY, minutes, transfer
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
-from aegis.actions.orders import IllegalTransition
+from aegis.actions.orders import IllegalTransition, OrderState
 from aegis.api.app import create_app
 from aegis.cli.funds import app as funds_cli
 from aegis.events.models import AccountOpening, Report, Transfer
@@ -670,6 +670,37 @@ def test_a_bank_answer_or_a_release_sent_again_changes_nothing(engine: Engine, c
     assert expired.status_code == 200 and expired.json() == []  # the one hold was released, none runs out
 
 
+def test_the_same_answer_sent_several_times_at_once_is_answered_alike(engine: Engine, city: dict) -> None:
+    """A bank gateway that retries on a timeout sends its answer again while the first is still being written: 2 of 6
+    acknowledgements and 5 of 6 executions at once were refused as someone else's change (the black-box audit)."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    view = funds.open_chase(engine, CITY, rule="fifo", victim="PV", loss_transfers=[city["v"].event_id],
+                            now=minutes(60))
+    oid, at_once = view.orders[0].order_id, 6
+
+    def all_at_once(action: str, **terms: object) -> list[object]:
+        gate = threading.Barrier(at_once)
+
+        def answer(_: int) -> object:
+            gate.wait()
+            try:
+                return funds.respond(engine, BANK_C, oid, action, now=minutes(61), **terms).order
+            except Exception as exc:
+                return exc
+        with ThreadPoolExecutor(at_once) as pool:
+            return list(pool.map(answer, range(at_once)))
+
+    acknowledged = all_at_once("acknowledge")
+    assert [getattr(o, "state", o) for o in acknowledged] == [OrderState.acknowledged] * at_once
+    executed = all_at_once("execute", held=D("900"))
+    assert [(getattr(o, "state", o), getattr(o, "held", None)) for o in executed] == [
+        (OrderState.executed, D("900.00"))] * at_once
+    actions = [e["action"] for e in AuditLog(engine).entries("fund_order", oid)]
+    assert actions == ["order.stop_payment.issued", "order.stop_payment.acknowledged", "order.stop_payment.executed"]
+
+
 def test_cli_shows_a_chase_expires_holds_and_returns_as_json(engine: Engine) -> None:
     """The commands act at the clock's time (they take no --now), so this chase happens in the last hours."""
     start = datetime.now(UTC) - timedelta(hours=3)
@@ -706,7 +737,10 @@ def test_cli_shows_a_chase_expires_holds_and_returns_as_json(engine: Engine) -> 
     assert body["per_victim"] == {"PV": "900.00"} and body["unallocated"] == {"M2": "0.00"}
     district = runner.invoke(funds_cli, ["reports", "--db", url, "--role", "district_bureau", "--lang", "en"])
     assert district.exit_code == 2
-    assert "--role: the funds commands are for bank, city_centre, system, not 'district_bureau'" in district.stderr
+    assert "--role: the funds commands are for bank, city_centre, not 'district_bureau'" in district.stderr
+    # nor for a person at a shell as Aegis's own jobs (the audit log would read system/aegis), as over HTTP
+    posing = runner.invoke(funds_cli, ["respond", oid, "acknowledge", "--db", url, "--role", "system", "--lang", "en"])
+    assert posing.exit_code == 2 and "not 'system'" in posing.stderr
     rejected = runner.invoke(funds_cli, ["respond", oid, "reject", "--reason", "x", "--held", "5", "--db", url,
                                          "--institution", "bank-C", "--lang", "en"])
     assert rejected.exit_code == 2 and "--held: only an execute answer takes an amount, not reject" in rejected.stderr

@@ -323,3 +323,42 @@ def test_a_lead_from_before_a_warning_was_closed_opens_no_new_one(engine: Engine
     later = uc.raise_warnings(engine, SYSTEM, [request(person="P1", lead="L2", at=closed_at + timedelta(days=1))],
                               now=closed_at + timedelta(days=1))
     assert later["opened"] == 1 and len(uc.list_warnings(engine, SYSTEM)) == 2
+
+
+def test_a_colleague_of_the_same_tier_does_not_write_another_officers_outcome(city: Engine) -> None:
+    """District and centre colleagues contacted and closed a warning another officer of their tier held (the black-box
+    audit): the outcome they write is the label the models learn from. As between stations, only a higher tier may."""
+    uc.raise_warnings(city, SYSTEM, [request()], now=T0)
+    wid = uc.list_warnings(city, station_actor("P1"))[0]["warning_id"]
+    district = uc.get_warning(city, CENTRE, wid)["district"]
+    holder, colleague = (Actor(u, Role.district_bureau, district=district) for u in ("d1", "d2"))
+    uc.take_warning(city, holder, wid, now=T0)
+    for step in (lambda: uc.record_contact(city, colleague, wid, channel="call", result="reached", now=T0),
+                 lambda: uc.close_warning(city, colleague, wid, outcome="false_alarm", now=T0)):
+        with pytest.raises(PermissionDenied, match=f"it was taken by {holder.label}"):
+            step()
+    below = station_actor("P1")  # a lower tier neither
+    with pytest.raises(PermissionDenied):
+        uc.record_contact(city, below, wid, channel="call", result="reached", now=T0)
+    uc.record_contact(city, holder, wid, channel="call", result="reached", now=T0)
+    assert uc.close_warning(city, CENTRE, wid, outcome="dissuaded", now=T0)["status"] == "closed"  # a supervisor
+    # between two of the centre's officers alike
+    uc.raise_warnings(city, SYSTEM, [request(person="P2", level="urgent", lead="u-1")], now=T0)
+    urgent = next(w["warning_id"] for w in uc.list_warnings(city, CENTRE) if w["person_id"] == "P2")
+    uc.take_warning(city, CENTRE, urgent, now=T0)
+    with pytest.raises(PermissionDenied, match=f"it was taken by {CENTRE.label}"):
+        uc.record_contact(city, Actor("c2", Role.city_centre), urgent, channel="visit", result="reached", now=T0)
+
+
+def test_a_close_retried_with_another_note_is_refused_not_dropped(engine: Engine) -> None:
+    add_residents(engine)
+    uc.raise_warnings(engine, SYSTEM, [request(person="P1", lead="L0")], now=T0)
+    officer, wid = station_actor("P1"), uc.list_warnings(engine, SYSTEM)[0]["warning_id"]
+    uc.take_warning(engine, officer, wid, now=T0)
+    closed = uc.close_warning(engine, officer, wid, outcome="false_alarm", note="本人在场", now=T0)
+    assert uc.close_warning(engine, officer, wid, outcome="false_alarm", note="本人在场", now=T0) == closed
+    with pytest.raises(WorkflowError, match="a warning that is closed"):
+        uc.close_warning(engine, officer, wid, outcome="false_alarm", note="另有说明", now=T0)
+    notes = [render(e["reasons"], "zh") for e in AuditLog(engine).entries("warning", wid)
+             if e["action"] == "warning.close"]
+    assert notes == [["办结：误报", "本人在场"]]

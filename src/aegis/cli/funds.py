@@ -39,7 +39,7 @@ DbOption = Annotated[str | None, typer.Option("--db", help="Database URL (defaul
 UserOption = Annotated[str | None, typer.Option(
     "--user", help="Who is acting, recorded in the audit log (default: your login name, not an anonymous one).")]
 RoleOption = Annotated[str, typer.Option(
-    "--role", help="city_centre (chases, holds, returns), bank (answers its orders) or system.")]
+    "--role", help="city_centre (chases, holds, returns) or bank (answers its orders).")]
 BankOption = Annotated[str | None, typer.Option("--institution", help="The bank's name, for --role bank.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
@@ -50,8 +50,9 @@ def _actor(user: str | None, role: str, institution: str | None) -> Any:
     from aegis.usecases.actor import Actor, Role
     from aegis.usecases.funds import CHASE_ROLES
 
-    # (a district bureau or station asks the city centre: the chase is the city's, 三级联动 ends here)
-    allowed = sorted(r.value for r in {*CHASE_ROLES, Role.bank})
+    # (a district bureau or station asks the city centre: the chase is the city's, 三级联动 ends here). Not the
+    # system role, as over HTTP: a person at a shell is no job of Aegis's, and the audit log must not read as one
+    allowed = sorted(r.value for r in {*CHASE_ROLES, Role.bank} if r is not Role.system)
     if role not in allowed:
         raise InputError(Reason("--role：资金命令供{allowed}使用，而不是“{role}”", allowed=listing(allowed), role=role))
     try:

@@ -30,7 +30,7 @@ from aegis.events.models import CHINA_TZ, IDENT_CHARS, fraud_type_name
 from aegis.features.case_timelines import case_timelines
 from aegis.features.victim_leads import WINDOWS, Directory, EntityRisk, extract_leads
 from aegis.names import CODE_NAMES, name_of
-from aegis.reasons import DEFAULT_LANG, Explained, Lang, Reason, render
+from aegis.reasons import DEFAULT_LANG, Explained, Lang, Reason, loaded, render, stored
 from aegis.store.engine import begin_write
 from aegis.store.repositories import AuditLog, EventRepository, conflict_insert
 from aegis.store.schema import EVENT_TABLES, audit_log
@@ -431,7 +431,7 @@ def _step(
     with begin_write(engine) as connection:
         row = _row(connection, actor, warning_id, lock=True)
         _check_may_work(actor, row, action)
-        if _retried(connection, row, actor, action, changes) or _seen(connection, request_key):
+        if _retried(connection, row, actor, action, changes, reasons) or _seen(connection, request_key):
             return row
         if action == "take" and row["assigned_to"] and row["status"] not in ("new", "closed"):
             # an officer of the same jurisdiction, who sees the warning anyway, is told who has it
@@ -457,21 +457,22 @@ def _seen(connection: Connection, request_key: str | None) -> bool:
 
 
 def _retried(connection: Connection, row: dict[str, Any], actor: Actor, action: str,
-             changes: dict[str, Any]) -> bool:
+             changes: dict[str, Any], reasons: list[Reason | str]) -> bool:
     """Whether a step asks for what the warning already is: a take by the officer who holds it (whether or not
-    they have called since), a close with the outcome it was closed with by the officer who closed it (a client
-    retrying after a lost answer). It is answered with the warning as it stands and nothing is recorded again.
-    Anyone else is told it is closed. A contact is never a retry: a second call is a second attempt."""
+    they have called since), a close with the outcome and note it was closed with by the officer who closed it (a
+    client retrying after a lost answer). It is answered with the warning as it stands and nothing is recorded
+    again. Anyone else, or another note (which would be dropped unread), is told it is closed. A contact is never a
+    retry: a second call is a second attempt."""
     if action == "take":
         return bool(row["status"] not in ("new", "closed") and row["assigned_to"] == actor.label)
     if action == "close" and row["status"] == "closed" and row["outcome"] == changes["outcome"]:
-        closer = connection.execute(
-            select(audit_log.c.actor)
+        closed = connection.execute(
+            select(audit_log.c.actor, audit_log.c.reasons)
             .where(audit_log.c.subject_type == "warning", audit_log.c.subject_id == row["warning_id"],
                    audit_log.c.action == "warning.close")
             .order_by(audit_log.c.id.desc()).limit(1)
-        ).scalar()
-        return bool(closer == actor.label)
+        ).first()
+        return closed is not None and closed.actor == actor.label and loaded(closed.reasons) == loaded(stored(reasons))
     return False
 
 
@@ -483,12 +484,23 @@ _TIER = {Role.police_station: 0, Role.district_bureau: 1, Role.city_centre: 2, R
 
 
 def _check_may_work(actor: Actor, row: dict[str, Any], action: str) -> None:
-    """Once taken, a warning is its officer's: another station officer may not record contacts on it or close
-    it; a higher tier, which supervises, may. (Any tier may take a warning of its jurisdiction: the city
-    centre's urgent visits are made by the station on the spot.)"""
+    """Once taken, a warning is its officer's: another officer of the same tier (a station's, a district's or the
+    centre's colleague) may not record contacts on it or close it, since the outcome they write is the label the
+    models learn from; a higher tier, which supervises, may. (Any tier may take a warning of its jurisdiction: the
+    city centre's urgent visits are made by the station on the spot.)"""
     owner = row.get("assigned_to")
-    if action != "take" and owner and owner != actor.label and _TIER[actor.role] == _TIER[Role.police_station]:
+    if action != "take" and owner and owner != actor.label and _TIER[actor.role] <= _owner_tier(owner):
         raise PermissionDenied(Reason("预警{warning}：已由{officer}接手", warning=row["warning_id"], officer=owner))
+
+
+def _owner_tier(owner: str) -> int:
+    """The tier of the officer an ``assigned_to`` label (:attr:`Actor.label`, ``role:place/user``) names; one that
+    cannot be read is taken as the highest, so only its own officer may act on the warning."""
+    role = owner.split("/", 1)[0].split(":", 1)[0]
+    try:
+        return _TIER[Role(role)]
+    except (ValueError, KeyError):
+        return max(_TIER.values())
 
 
 def take_warning(engine: Engine, actor: Actor, warning_id: str, *, now: datetime | None = None) -> dict[str, Any]:

@@ -116,6 +116,12 @@ def respond(
             chase = _chase(conn, order.chase_id)
         result = _trace(data, chase, policy, now)
     with begin_write(engine) as conn:
+        # read again under the write lock: a gateway's retry sent while the first answer was being written is
+        # answered as a retry once that one is in, not refused as someone else's change
+        order = _order(conn, order_id_, lock=True)
+        if OrderState(order.state) is target:
+            _same_answer(order, target, held, reason)
+            return RespondResult(order=_order_view(order), follow_ups=[])
         _move(
             conn,
             order,

@@ -270,8 +270,13 @@ def _move(
     )
 
 
-def _order(conn: Connection, oid: str) -> Any:
-    row = conn.execute(select(fund_order).where(fund_order.c.order_id == oid)).first()
+def _order(conn: Connection, oid: str, *, lock: bool = False) -> Any:
+    """The order ``oid``; ``lock``: held for the rest of a write transaction (SQLite's BEGIN IMMEDIATE holds the
+    whole store already, :func:`aegis.store.engine.begin_write`)."""
+    query = select(fund_order).where(fund_order.c.order_id == oid)
+    if lock and conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    row = conn.execute(query).first()
     if row is None:
         raise NotFound(Reason("order {order}：没有这条指令", order=oid))
     return row
