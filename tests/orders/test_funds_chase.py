@@ -701,6 +701,69 @@ def test_the_same_answer_sent_several_times_at_once_is_answered_alike(engine: En
     assert actions == ["order.stop_payment.issued", "order.stop_payment.acknowledged", "order.stop_payment.executed"]
 
 
+def test_a_rejected_order_is_issued_again_and_a_freeze_is_not_answered_moved_on_while_held(
+        engine: Engine, city: dict) -> None:
+    """A rejected freeze could never be issued again (escalating found the same order), so the stop-payment lapsed
+    with the money; and a freeze's bank could answer "moved on" for money its own stop-payment held (the black-box
+    audit). The centre issues a rejected order again, as a new order following it."""
+    view = funds.open_chase(engine, CITY, rule="fifo", victim="PV", loss_transfers=[city["v"].event_id],
+                            now=minutes(60))
+    oid = view.orders[0].order_id
+    funds.respond(engine, BANK_C, oid, "reject", reason="缺少法律文书", now=minutes(61))
+    again = funds.reissue(engine, CITY, oid, "已补送法律文书", now=minutes(70))
+    assert (again.state, again.parent_order_id, again.attempt, again.requested, again.account) == (
+        OrderState.issued, oid, 1, view.orders[0].requested, view.orders[0].account)
+    assert again.order_id != oid
+    assert again.reasons[:2] == [f"重新下达：原指令{oid}被驳回（缺少法律文书）", "已补送法律文书"]
+    assert funds.reissue(engine, CITY, oid, "已补送法律文书", now=minutes(71)) == again  # a retry
+    with pytest.raises(funds.ChangedMeanwhile, match=f"was issued again already, as {again.order_id}"):
+        funds.reissue(engine, CITY, oid, "another reason", now=minutes(71))
+    with pytest.raises(IllegalTransition, match="only a rejected order may be issued again"):
+        funds.reissue(engine, CITY, again.order_id, "x", now=minutes(71))
+    with pytest.raises(PermissionDenied):
+        funds.reissue(engine, BANK_C, oid, "x", now=minutes(71))
+    assert funds.retrace(engine, CITY, view.chase_id, now=minutes(72)) == []  # the money is ordered once, not twice
+    funds.respond(engine, BANK_C, again.order_id, "acknowledge", now=minutes(73))
+    funds.respond(engine, BANK_C, again.order_id, "execute", held=D("900"), now=minutes(74))
+    [freeze] = funds.escalate(engine, CITY, view.chase_id, now=minutes(80))
+    funds.respond(engine, BANK_C, freeze.order_id, "acknowledge", now=minutes(81))
+    with pytest.raises(funds.ChaseError, match=f"stop-payment {again.order_id} still holds this 900.00 yuan"):
+        funds.respond(engine, BANK_C, freeze.order_id, "moved_on", now=minutes(82))
+    funds.respond(engine, BANK_C, freeze.order_id, "reject", reason="印章不清", now=minutes(82))
+    assert funds.escalate(engine, CITY, view.chase_id, now=minutes(83)) == []  # escalating finds the rejected one
+    frozen = funds.reissue(engine, CITY, freeze.order_id, "重新盖章", now=minutes(84))
+    assert (frozen.kind, frozen.requested) == (freeze.kind, D("900.00"))
+    funds.respond(engine, BANK_C, frozen.order_id, "acknowledge", now=minutes(85))
+    funds.respond(engine, BANK_C, frozen.order_id, "execute", held=D("900"), now=minutes(86))
+    states = {o.order_id: o.state.value for o in funds.list_orders(engine, CITY, chase_id=view.chase_id)}
+    assert (states[oid], states[again.order_id], states[freeze.order_id], states[frozen.order_id]) == (
+        "rejected", "superseded", "rejected", "executed")
+    assert funds.return_funds(engine, CITY, view.chase_id, now=minutes(90)).per_victim == {"PV": D("900.00")}
+    issued = [e for e in AuditLog(engine).entries("fund_order") if e["action"].endswith(".issued")
+              and e["details"].get("reissue_of")]
+    assert [(e["subject_id"], e["details"]["reissue_of"]) for e in issued] == [
+        (again.order_id, oid), (frozen.order_id, freeze.order_id)]
+    # over HTTP and from the command line alike
+    client = TestClient(create_app(engine))
+    city_headers = {"X-Aegis-User": "desk", "X-Aegis-Role": "city_centre"}
+    bank_headers = {"X-Aegis-User": "duty", "X-Aegis-Role": "bank", "X-Aegis-Institution": "bank-C"}
+    assert client.post(f"/api/v1/funds/orders/{oid}/reissue", json={"reason": "已补送法律文书"},
+                       headers=bank_headers).status_code == 403
+    retried = client.post(f"/api/v1/funds/orders/{oid}/reissue?lang=en", json={"reason": "已补送法律文书"},
+                          headers=city_headers)
+    assert retried.status_code == 200 and retried.json()["order_id"] == again.order_id
+    assert retried.json()["reasons"][0] == f"issued again: order {oid} was rejected (缺少法律文书)"
+    assert client.post(f"/api/v1/funds/orders/{frozen.order_id}/reissue", json={"reason": "x"},
+                       headers=city_headers).status_code == 409
+    url = engine.url.render_as_string(hide_password=False)
+    shown = CliRunner().invoke(funds_cli, ["reissue", oid, "--reason", "已补送法律文书", "--user", "desk", "--db", url,
+                                           "--json"])
+    assert shown.exit_code == 0, shown.stderr
+    assert json.loads(shown.stdout)[0]["order_id"] == again.order_id
+    refused = CliRunner().invoke(funds_cli, ["reissue", frozen.order_id, "--reason", "x", "--db", url, "--lang", "en"])
+    assert refused.exit_code == 2 and "only a rejected order may be issued again" in refused.stderr
+
+
 def test_cli_shows_a_chase_expires_holds_and_returns_as_json(engine: Engine) -> None:
     """The commands act at the clock's time (they take no --now), so this chase happens in the last hours."""
     start = datetime.now(UTC) - timedelta(hours=3)

@@ -106,9 +106,11 @@ def stable_id(prefix: str, *parts: object) -> str:
     return f"{prefix}-{digest}"
 
 
-def order_id(chase_id: str, account: str, kind: str, seq: int = 0) -> str:
-    """The order's id; a supplementary order (``seq`` > 0) gets its own."""
-    return stable_id("OR", chase_id, account, kind, *([seq] if seq else []))
+def order_id(chase_id: str, account: str, kind: str, seq: int = 0, attempt: int = 0) -> str:
+    """The order's id; a supplementary order (``seq`` > 0) and an order issued again after a rejection
+    (``attempt`` > 0) get their own."""
+    return stable_id("OR", chase_id, account, kind, *([seq] if seq or attempt else []),
+                     *(["attempt", attempt] if attempt else []))
 
 
 # -- policy --------------------------------------------------------------------------------------------------

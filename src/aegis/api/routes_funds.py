@@ -154,6 +154,14 @@ def release(order_id: str, body: ReleaseIn, engine: EngineDep, actor: ActorDep, 
     return order.in_language(lang)
 
 
+@router.post("/orders/{order_id}/reissue")
+def reissue(order_id: str, body: ReleaseIn, engine: EngineDep, actor: ActorDep, lang: LangDep) -> funds.OrderView:
+    """Issue an order the bank rejected again (the paper it lacked is there now), with the reason: a new order
+    following the rejected one. The same re-issue sent again answers with that order."""
+    order: funds.OrderView = _guard(funds.reissue, engine, actor, order_id, body.reason)
+    return order.in_language(lang)
+
+
 @router.post("/orders/expire")
 def expire_orders(engine: EngineDep, actor: ActorDep) -> list[str]:
     """Mark the executed holds whose period has run out as expired (a scheduler calls this); their ids."""

@@ -336,6 +336,23 @@ def release(
     out.print(f"{order.order_id}: {name_of(order.state.value, lang)}", highlight=False)
 
 
+@app.command()
+@user_errors
+def reissue(
+    order_id: Annotated[str, typer.Argument(help="The rejected order.")],
+    reason: Annotated[str, typer.Option(help="Why it is issued again (the paper the bank asked for, who was called).")],
+    user: UserOption = None,
+    role: RoleOption = "city_centre",
+    db: DbOption = None,
+    as_json: JsonOption = False,
+    lang: LangOpt = "zh",
+) -> None:
+    """Issue an order a bank rejected again, as a new order following it."""
+    from aegis.usecases.funds import reissue as run
+
+    _print_orders([run(_engine(db), _actor(user, role, None), order_id, reason)], as_json, lang, none=NOTHING_NEW)
+
+
 @app.command("return")
 @user_errors
 def return_(

@@ -81,6 +81,8 @@ fund_order = Table(
     Column("hop", Integer, nullable=False),
     #: 0 for the first order on the account in the chase, then 1, 2, ... for supplementary orders
     Column("seq", Integer, nullable=False, server_default="0"),
+    #: 0 for an order as first issued, then 1, 2, ... each time a rejected one is issued again
+    Column("attempt", Integer, nullable=False, server_default="0"),
     Column("requested", Money, nullable=False),
     Column("held", Money, nullable=True),
     #: each victim's taint in the account when the order was issued: {victim: "amount"}
@@ -100,7 +102,8 @@ fund_order = Table(
     Column("issued_by", String(128), nullable=False),
     Column("issued_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
-    UniqueConstraint("chase_id", "account", "kind", "seq", name="uq_fund_order_chase_account_kind_seq"),
+    UniqueConstraint("chase_id", "account", "kind", "seq", "attempt",
+                     name="uq_fund_order_chase_account_kind_seq_attempt"),
     Index("ix_fund_order_bank_state", "bank", "state"),
     Index("ix_fund_order_account_state", "account", "state"),
     Index("ix_fund_order_chase", "chase_id"),

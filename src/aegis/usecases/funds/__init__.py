@@ -21,7 +21,15 @@ from aegis.usecases.funds.chase import RETRACE, add_losses, get_chase, list_orde
 from aegis.usecases.funds.contacts import bank_contacts, load_bank_contacts
 from aegis.usecases.funds.data import TRANSFER_COLUMNS, FundsData
 from aegis.usecases.funds.evaluation import evaluate_funds_sim
-from aegis.usecases.funds.orders import BANK_ACTIONS, escalate, expire_orders, release, respond, return_funds
+from aegis.usecases.funds.orders import (
+    BANK_ACTIONS,
+    escalate,
+    expire_orders,
+    reissue,
+    release,
+    respond,
+    return_funds,
+)
 from aegis.usecases.funds.records import CHASE_ROLES, ChangedMeanwhile, ChaseError
 from aegis.usecases.funds.reports import ReportView, list_reports
 from aegis.usecases.funds.simulated import CITY, SimulatedBanks, run_demo_chase
@@ -52,6 +60,7 @@ __all__ = [
     "list_reports",
     "load_bank_contacts",
     "open_chase",
+    "reissue",
     "release",
     "respond",
     "retrace",

@@ -11,6 +11,7 @@ from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from aegis.actions.orders import (
     FundsPolicy,
+    IllegalTransition,
     OrderKind,
     OrderState,
     Target,
@@ -18,6 +19,7 @@ from aegis.actions.orders import (
     fen,
     flagged,
     load_policy,
+    order_id,
     shares_of,
     stable_id,
     taint_from_json,
@@ -107,6 +109,8 @@ def respond(
             raise ChaseError(Reason("reason：驳回指令{order}须说明理由", order=order.order_id))
         values = {"reject_reason": reason}
     elif target is OrderState.moved_on:
+        with engine.connect() as conn:
+            _check_not_held(conn, order, now)
         follow = True
         reasons = reasons or [Reason("银行反馈：资金已转出")]
     result = None
@@ -166,6 +170,70 @@ def respond(
         follow_ups = [_order_view(o) for o in (_order(conn, oid) for oid in new)
                       if actor.role is not Role.bank or o.bank == actor.institution]
     return RespondResult(order=updated, follow_ups=follow_ups)
+
+
+def _holding_stop_payment(conn: Connection, freeze: Any, now: datetime) -> Any:
+    """The executed stop-payment still holding the money a freeze asks for, if any."""
+    return conn.execute(
+        select(fund_order).where(
+            fund_order.c.chase_id == freeze.chase_id,
+            fund_order.c.account == freeze.account,
+            fund_order.c.kind == OrderKind.stop_payment.value,
+            fund_order.c.seq == freeze.seq,
+            fund_order.c.state == OrderState.executed.value,
+            fund_order.c.hold_until > now,
+        )
+    ).first()
+
+
+def _check_not_held(conn: Connection, order: Any, now: datetime) -> None:
+    """A freeze's bank cannot answer that the money moved on while its own stop-payment holds that money: the
+    chase would trace it onward and the store contradict itself (the stop-payment then lapses into the holder's
+    hands with no freeze behind it)."""
+    if order.kind != OrderKind.freeze.value:
+        return
+    stop = _holding_stop_payment(conn, order, now)
+    if stop is not None:
+        raise ChaseError(Reason("action：止付指令{stop}仍控制着这{held}元（至{until}），冻结不能答复资金已转出",
+                                stop=stop.order_id, held=yuan(stop.held), until=str(stop.hold_until)))
+
+
+def reissue(
+    engine: Engine, actor: Actor, order_id_: str, reason: str, *, now: datetime | None = None,
+    policy: FundsPolicy | None = None,
+) -> OrderView:
+    """Issue a rejected order again (the centre has the paper the bank asked for, or has spoken to it): a new
+    order for the same money on the same account, with the officer's reason, following the rejected one, which
+    stays as the bank answered it. The same re-issue sent again (the same officer and reason) returns the order it
+    issued; another reason, or a re-issue of an order that was not rejected or was issued again already, is
+    refused (the bank answers the new order, and that one may be issued again in its turn)."""
+    actor.require(CHASE_ROLES, Reason("重新下达被驳回的指令"))
+    reason = person_text("reason", reason)
+    if not reason:
+        raise ChaseError(Reason("reason：重新下达指令须说明理由"))
+    policy = policy or load_policy()
+    now = _now(now)
+    with begin_write(engine) as conn:
+        order = _order(conn, order_id_, lock=True)
+        nxt = order_id(order.chase_id, order.account, order.kind, order.seq, order.attempt + 1)
+        again = conn.execute(select(fund_order).where(fund_order.c.order_id == nxt)).first()
+        if again is not None:
+            if again.issued_by == actor.label and render(again.reasons)[1:2] == [reason]:
+                return _order_view(again)
+            raise ChangedMeanwhile(Reason("指令{order}已重新下达为{again}", order=order.order_id, again=nxt))
+        if OrderState(order.state) is not OrderState.rejected:
+            raise IllegalTransition(Reason("state：只有被驳回的指令可重新下达，指令{order}现为{state}",
+                                           order=order.order_id, state=order.state))
+        taint = taint_from_json(order.taint)
+        target = Target(order.account, order.hop, Decimal(order.requested), taint, tuple(order.path), seq=order.seq)
+        [new] = _issue(
+            conn, chase_id=order.chase_id, found=[target], kind=OrderKind(order.kind), data=None, policy=policy,
+            actor=actor, now=now, parent=order.order_id, banks={order.account: order.bank},
+            why=[Reason("重新下达：原指令{order}被驳回（{why}）", order=order.order_id, why=order.reject_reason or ""),
+                 reason],
+            attempt=order.attempt + 1,
+        )
+        return _order_view(_order(conn, new))
 
 
 def _same_answer(order: Any, target: OrderState, held: Decimal | None, reason: str) -> None:

@@ -173,14 +173,16 @@ def _issue(
     now: datetime,
     parent: str | None = None,
     banks: Mapping[str, str] | None = None,
-    why: Sequence[Reason] = (),
+    why: Sequence[Reason | str] = (),
+    attempt: int = 0,
 ) -> list[str]:
-    """Issue one order per target (idempotent: an existing order is kept as it is); audit each new one."""
+    """Issue one order per target (idempotent: an existing order is kept as it is); audit each new one.
+    ``attempt``: how many times the target's order was issued before and rejected."""
     terms = policy.terms(kind)
     issued = []
     for target in found:
         bank = (banks or {}).get(target.account) or (data.bank_of(target.account) if data else "unknown")
-        oid = order_id(chase_id, target.account, kind, target.seq)
+        oid = order_id(chase_id, target.account, kind, target.seq, attempt)
         reasons = [*why, *target.reasons]
         row = {
             "order_id": oid,
@@ -191,6 +193,7 @@ def _issue(
             "state": OrderState.issued.value,
             "hop": target.hop,
             "seq": target.seq,
+            "attempt": attempt,
             "requested": target.amount,
             "held": None,
             "taint": taint_to_json(target.taint),
@@ -223,6 +226,7 @@ def _issue(
                     "requested": str(target.amount),
                     "hop": target.hop,
                     "seq": target.seq,
+                    **({"attempt": attempt, "reissue_of": parent} if attempt else {}),
                     "legal_basis": terms.legal_basis,
                     "policy_version": policy.version,
                 },

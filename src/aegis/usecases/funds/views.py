@@ -26,6 +26,7 @@ class OrderView(BaseModel):
     state: OrderState
     hop: int
     seq: int
+    attempt: int = 0
     requested: Decimal
     held: Decimal | None
     taint: dict[str, Decimal]
