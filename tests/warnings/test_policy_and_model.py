@@ -39,6 +39,10 @@ def test_a_broken_policy_file_names_the_field(tmp_path: Path) -> None:
     (tmp_path / "q.yaml").write_text(text.replace("low: 0.99", "low: 0.5").replace("deadline: 30m", "deadline: soon"))
     with pytest.raises(ValueError, match=r"levels\.urgent\.deadline"):
         load_policy(tmp_path / "q.yaml")
+    # a deadline of nothing has every warning overdue the moment it is raised
+    (tmp_path / "z.yaml").write_text(text.replace("low: 0.99", "low: 0.5").replace("deadline: 30m", "deadline: 0m"))
+    with pytest.raises(ValueError, match=r"levels\.urgent\.deadline.*must be finite and longer than nothing"):
+        load_policy(tmp_path / "z.yaml")
 
 
 def test_detector_is_calibrated_and_needs_both_classes() -> None:

@@ -16,6 +16,7 @@ datetime.timedelta(seconds=21600)
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from datetime import timedelta
@@ -46,13 +47,19 @@ _UNIT = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
 
 def parse_duration(value: str | int | float) -> timedelta:
-    """``30m``, ``24h``, ``3d`` (a bare number is seconds)."""
+    """``30m``, ``24h``, ``3d`` (a bare number is seconds); longer than nothing (a deadline of 0m has every
+    warning overdue the moment it is raised)."""
     if isinstance(value, int | float):
-        return timedelta(seconds=float(value))
-    match = _DURATION.match(str(value))
-    if not match:
-        raise InputError(Reason("“{value}”不是时长（应写作30m、24h或3d）", value=str(value)))
-    return timedelta(**{_UNIT[match.group(2)]: float(match.group(1))})
+        seconds = float(value)
+        duration = timedelta(seconds=seconds if math.isfinite(seconds) else 0)
+    else:
+        match = _DURATION.match(str(value))
+        if not match:
+            raise InputError(Reason("“{value}”不是时长（应写作30m、24h或3d）", value=str(value)))
+        duration = timedelta(**{_UNIT[match.group(2)]: float(match.group(1))})
+    if not duration > timedelta(0):
+        raise InputError(Reason("“{value}”：时长须为大于零的有限值", value=str(value)))
+    return duration
 
 
 def level_rank(level: str) -> int:
