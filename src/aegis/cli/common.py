@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import os
 import re
 import sys
@@ -183,6 +184,24 @@ def fail(lang: Lang, message: Reason | str) -> None:
 def option_error(ctx: typer.Context, reason: Reason) -> typer.BadParameter:
     """A bad option value, said in the command's language (its ``--lang``, read first, else ``$AEGIS_LANG``)."""
     return typer.BadParameter(reason.text(lang_of(ctx.params)))
+
+
+def finite(low: float | None = None, high: float | None = None
+           ) -> Callable[[typer.Context, typer.CallbackParam, float | None], float | None]:
+    """The check of a float option (its ``callback``): a finite number, from ``low`` to ``high`` if they are given,
+    said in the command's language. Typer reads ``nan``, ``inf`` and ``-inf`` as floats, as ``float()`` does; NaN is
+    neither above nor below a bound, and Typer's own ``min``/``max`` refused it as too large (or too small), so the
+    range is checked here instead."""
+    def check(ctx: typer.Context, param: typer.CallbackParam, value: float | None) -> float | None:
+        if value is None:
+            return None
+        if not math.isfinite(value):
+            raise option_error(ctx, Reason("须为有限的数（收到{value}）", value=f"{value:g}"))
+        if low is not None and high is not None and not low <= value <= high:
+            raise option_error(ctx, Reason("须在{low:g}到{high:g}之间（收到{value:g}）", low=low, high=high,
+                                           value=value))
+        return value
+    return check
 
 
 def lang_of(kwargs: Mapping[str, Any]) -> Lang:
