@@ -35,11 +35,13 @@ def test_every_command_and_option_has_help_text() -> None:
 def test_numbers_beyond_any_sense_are_refused_by_name_not_with_a_traceback(tmp_path) -> None:
     # 1e308 days overflowed a timedelta, and a hop limit of 10^20 the database's integer
     store = f"sqlite:///{tmp_path / 'none.db'}"
-    for args, option in ((["profiles", "refresh", "--days", "1e308"], "--days"),
-                         (["warnings", "raise", "--user", "c", "--role", "city_centre", "--days", "1e6"], "--days"),
-                         (["funds", "chase", "--report", "r", "--max-hops", "99999999999999999999"], "--max-hops")):
+    for args, said in ((["profiles", "refresh", "--days", "1e308"], "错误：--days：须在0到36500之间"),
+                       (["warnings", "raise", "--user", "c", "--role", "city_centre", "--days", "1e6"],
+                        "错误：--days：须在0到36500之间"),
+                       (["funds", "chase", "--report", "r", "--max-hops", "99999999999999999999"],
+                        "Invalid value for '--max-hops'")):
         refused = CliRunner().invoke(app, [*args, "--db", store])
-        assert refused.exit_code == 2 and f"Invalid value for '{option}'" in refused.output, refused.output
+        assert refused.exit_code == 2 and said in refused.output, refused.output
         assert refused.exception is None or isinstance(refused.exception, SystemExit)
 
 

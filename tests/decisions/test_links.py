@@ -36,6 +36,16 @@ from aegis.events.urls import find_links as _urls
     ("http://工商银行.com/login，逾期", ["http://工商银行.com/login"]),
     ("https://www.іcbc.com.cn/login", ["https://www.іcbc.com.cn/login"]),  # not cbc.com.cn: the і is Cyrillic
     ("http://icbc.com立即登录", ["http://icbc.com"]),  # the Chinese after an ASCII host is not its host
+    # a Chinese top-level domain, written in Chinese or in punycode (xn--fiqs8s is 中国): the scheme was found alone
+    ("点击http://例子.中国/x领取", ["http://例子.中国/x"]),
+    ("访问 http://例子.xn--fiqs8s/x 查看", ["http://例子.xn--fiqs8s/x"]),
+    ("www.例子.中国/abc", ["www.例子.中国/abc"]),
+    ("登录 反诈.中国 核实，或：工商银行.公司/a。", ["反诈.中国", "工商银行.公司/a"]),
+    ("打开xn--fiqs8s.xn--fiqs8s/a 或 fz110.中国核实", ["xn--fiqs8s.xn--fiqs8s/a", "fz110.中国"]),
+    # an IPv6 address as a host, with its port and path
+    ("http://[2001:db8::1]/login 请登录", ["http://[2001:db8::1]/login"]),
+    ("验证https://[2001:DB8::a]:8443/a?b=1立即", ["https://[2001:DB8::a]:8443/a?b=1"]),
+    ("请访问http://，或 www. 谢谢", []),  # a scheme with no host after it is no link
 ])
 def test_links_are_found_whole_and_no_more(text: str, links: list[str]) -> None:
     assert _urls(text) == links
@@ -50,7 +60,8 @@ def _best_time(text: str, repeats: int = 7) -> float:
     return best
 
 
-@pytest.mark.parametrize("unit", ["x", "a.", "a-", "www", "1.", "a.b", "ab.c-", "http:", "a。", "ab。c-", "а.", "http://工."])
+@pytest.mark.parametrize("unit", ["x", "a.", "a-", "www", "1.", "a.b", "ab.c-", "http:", "a。", "ab。c-", "а.", "http://工.",
+                                  "工.", "工", "http://[", "工.中"])
 def test_finding_links_takes_time_proportional_to_the_text(unit: str) -> None:
     """A crafted text four times longer takes about four times as long (a ratio, so a loaded machine slows both):
     trying every position of a long run again made it sixteen (2,000 letters took 0.13 s, 8,000 about 2 s)."""

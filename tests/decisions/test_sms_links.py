@@ -35,3 +35,14 @@ def test_two_short_links_weigh_as_their_riskiest_not_as_two_independent_signs(sq
     one, two = _decide(sqlite_engine, "视频 t.cn/A6xYz9 你看看", "两个视频 t.cn/A6xYz9 和 t.cn/B7yZa0 你看看")
     assert one.action.value == two.action.value == "warn"
     assert two.score == one.score
+
+
+def test_a_link_to_an_ipv6_address_or_a_chinese_domain_is_scored_like_any_other(sqlite_engine: Engine) -> None:
+    """Only the scheme of these links was found ("http://", which the URL detector passed): an IPv6 host is scored as
+    an IPv4 host is, a Chinese domain in punycode as a browser sends it."""
+    four, six, chinese = _decide(sqlite_engine, "账户异常，请登录 http://10.1.2.3/a 核实",
+                                 "账户异常，请登录 http://[2001:db8::1]/a 核实",
+                                 "账户异常，请登录 http://例子.中国/a 核实")
+    assert four.action.value == six.action.value == "block" and abs(six.score - four.score) < 0.01
+    assert "网址 http://[2001:db8::1]/a：使用IP地址作为主机名" in six.reasons
+    assert chinese.action.value != "pass" and any(r.startswith("网址 http://例子.中国/a：") for r in chinese.reasons)

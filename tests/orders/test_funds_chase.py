@@ -763,6 +763,48 @@ def test_a_rejected_order_is_issued_again_and_a_freeze_is_not_answered_moved_on_
     refused = CliRunner().invoke(funds_cli, ["reissue", frozen.order_id, "--reason", "x", "--db", url, "--lang", "en"])
     assert refused.exit_code == 2 and "only a rejected order may be issued again" in refused.stderr
 
+def test_an_answer_after_its_deadline_is_kept_and_recorded_late(engine: Engine, city: dict) -> None:
+    """The bank's answer is real whenever it comes (the money it holds is held), but one that comes after the
+    order's deadline does not count as on time: the order says when it was answered and that it was late, the
+    answers' entries in its history say by how much, and the chase's figures count it."""
+    view = funds.open_chase(engine, CITY, rule="fifo", victim="PV", loss_transfers=[city["v"].event_id],
+                            now=minutes(60))
+    [order] = view.orders
+    assert order.respond_by == minutes(90) and order.answered_at is None and not order.late  # 30 minutes
+    funds.respond(engine, BANK_C, order.order_id, "acknowledge", now=minutes(100))
+    result = funds.respond(engine, BANK_C, order.order_id, "execute", held=D("900"), now=minutes(105))
+    assert (result.order.state.value, result.order.held) == ("executed", D("900.00"))
+    assert result.order.answered_at == minutes(105) and result.order.late
+    entries = [e for e in AuditLog(engine).entries("fund_order", order.order_id)
+               if e["action"] in ("order.stop_payment.acknowledged", "order.stop_payment.executed")]
+    assert [render(e["reasons"], "en")[-1] for e in entries] == [
+        "answered late: the deadline was 2026-10-03 03:30:00+00:00, 10 minutes before",
+        "answered late: the deadline was 2026-10-03 03:30:00+00:00, 15 minutes before"]
+    assert [e["details"]["late"] for e in entries] == ["true", "true"]
+    [listed] = funds.list_orders(engine, CITY, chase_id=view.chase_id)
+    assert listed.late and listed.model_dump(mode="json")["late"] is True
+    shown = CliRunner().invoke(funds_cli, ["orders", "list", "--db", engine.url.render_as_string(hide_password=False),
+                                           "--lang", "en"])
+    assert shown.exit_code == 0 and "executed (late)" in " ".join(shown.stdout.split()), shown.stdout
+    # an order closed since refuses an answer, saying so, and keeps what it recorded
+    funds.release(engine, CITY, order.order_id, "court order", now=minutes(120))
+    with pytest.raises(IllegalTransition, match=r"cannot go from released to moved_on \(it is final\)"):
+        funds.respond(engine, BANK_C, order.order_id, "moved_on", now=minutes(130))
+    [listed] = funds.list_orders(engine, CITY, chase_id=view.chase_id)
+    assert (listed.state.value, listed.answered_at, listed.late) == ("released", minutes(105), True)
+
+
+def test_an_answer_in_time_is_not_late(engine: Engine, city: dict) -> None:
+    view = funds.open_chase(engine, CITY, rule="fifo", victim="PV", loss_transfers=[city["v"].event_id],
+                            now=minutes(60))
+    oid = view.orders[0].order_id
+    funds.respond(engine, BANK_C, oid, "acknowledge", now=minutes(89))
+    result = funds.respond(engine, BANK_C, oid, "reject", reason="account closed", now=minutes(90))
+    assert (result.order.answered_at, result.order.late) == (minutes(90), False)  # the deadline itself is in time
+    entries = AuditLog(engine).entries("fund_order", oid)
+    assert all("late" not in e["details"] for e in entries)
+    assert not any("late" in text for e in entries for text in render(e["reasons"], "en"))
+
 
 def test_cli_shows_a_chase_expires_holds_and_returns_as_json(engine: Engine) -> None:
     """The commands act at the clock's time (they take no --now), so this chase happens in the last hours."""

@@ -21,6 +21,7 @@ def test_evaluation_and_demo_on_a_simulated_city(tmp_path: Path, sqlite_engine: 
         assert row["precision"] >= 0.9
         assert 0 < row["frozen_share"] <= row["stopped_share"] + 1e-9
         assert row["returned_share"] <= row["frozen_share"] + 1e-9
+        assert row["late_answers"] == 0  # the simulated banks answer in 10 and 60 minutes, within 30 and 24 hours
     # the cash-out cards are emptied at ATMs: less is left to freeze a day after the loss than minutes after
     early, late = figures["by_delay"][0], figures["by_delay"][1]
     assert late["freezable_share"] < early["freezable_share"]

@@ -224,6 +224,46 @@ def test_chases_stored_before_the_seed_table_give_it_each_transfer_once(database
         engine.dispose()
 
 
+def test_orders_answered_before_answer_times_were_kept_take_theirs_from_their_history(database_url: str) -> None:
+    """Migration 0012 gives each order the bank had answered its answer's time, from the order's audit entries (an
+    acknowledgement is no answer); an order not answered yet has none."""
+    from alembic import command
+    from sqlalchemy import insert, select
+
+    from aegis.store.engine import alembic_config, make_engine
+    from aegis.store.schema import audit_log
+    from aegis.store.schema_funds import fund_chase, fund_order
+
+    engine = make_engine(database_url)
+    try:
+        config = alembic_config(engine)
+        command.upgrade(config, "0011")
+        at = datetime(2026, 10, 1, 2, tzinfo=UTC)
+        with engine.begin() as conn:
+            conn.execute(insert(fund_chase).values(
+                chase_id="CH", report_event_id=None, victims=["P"], seeds=[], loss=Decimal(1), rule="fifo",
+                max_hops=4, status="open", traced_at=at, reached=[], flagged=[], policy_version="1",
+                created_by="desk", created_at=at, updated_at=at))
+            conn.execute(insert(fund_order), [
+                {"order_id": oid, "chase_id": "CH", "kind": "stop_payment", "account": f"A{oid}", "bank": "B",
+                 "state": state, "hop": 1, "seq": 0, "requested": Decimal(100), "held": None, "taint": {}, "path": [],
+                 "reasons": [], "legal_basis": "x" * 10, "contact": None, "respond_by": at, "hold_until": None,
+                 "reject_reason": None, "parent_order_id": None, "policy_version": "1", "issued_by": "desk",
+                 "issued_at": at, "updated_at": at}
+                for oid, state in (("O1", "released"), ("O2", "acknowledged"))])
+            conn.execute(insert(audit_log), [
+                {"at": at.replace(minute=minute), "actor": "bank", "action": f"order.stop_payment.{state}",
+                 "subject_type": "fund_order", "subject_id": oid, "reasons": [], "details": {}}
+                for oid, state, minute in (("O1", "acknowledged", 10), ("O1", "executed", 40), ("O1", "released", 50),
+                                           ("O2", "acknowledged", 5))])
+        command.upgrade(config, "head")
+        with engine.connect() as conn:
+            answered = dict(conn.execute(select(fund_order.c.order_id, fund_order.c.answered_at)).all())
+        assert answered == {"O1": at.replace(minute=40), "O2": None}
+    finally:
+        engine.dispose()
+
+
 def test_db_upgrade_and_counts_speak_chinese_or_english(tmp_path) -> None:
     from typer.testing import CliRunner
 

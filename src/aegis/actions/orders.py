@@ -31,10 +31,10 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
 from aegis.actions.returns import largest_remainder
-from aegis.decisions.policy_file import read_policy_file
+from aegis.decisions.policy_file import PolicyModel, read_policy_file
 from aegis.decisions.warning_policy import parse_duration
 from aegis.events.models import CHINA_TZ
 from aegis.reasons import Explained, InputError, Reason, yuan
@@ -114,10 +114,8 @@ def order_id(chase_id: str, account: str, kind: str, seq: int = 0, attempt: int 
 
 
 # -- policy --------------------------------------------------------------------------------------------------
-class Terms(BaseModel):
+class Terms(PolicyModel):
     """What one kind of order asks: how long the hold lasts, how soon the bank answers, on what basis."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     hold: timedelta
     respond_within: timedelta
@@ -129,9 +127,7 @@ class Terms(BaseModel):
         return value if isinstance(value, timedelta) else parse_duration(value)
 
 
-class Sinks(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+class Sinks(PolicyModel):
     channels: dict[str, str] = Field(default_factory=dict)
     large_merchant_min_payers: int = Field(ge=2)
     accounts: dict[str, str] = Field(default_factory=dict)
@@ -140,10 +136,8 @@ class Sinks(BaseModel):
 ContactRole = Literal["stop_payment_duty", "freeze_officer", "manager"]
 
 
-class Contact(BaseModel):
+class Contact(PolicyModel):
     """A bank's duty post for orders: who answers the phone, and when the post is staffed (China time)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     role: ContactRole
     post: str = Field(min_length=1, max_length=128)
@@ -166,15 +160,11 @@ CONTACT_ROLES: dict[str, tuple[ContactRole, ...]] = {
 }
 
 
-class SimulatedBank(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+class SimulatedBank(PolicyModel):
     response_minutes: dict[OrderKind, float]
 
 
-class FundsPolicy(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+class FundsPolicy(PolicyModel):
     version: str = Field(min_length=1, max_length=32)
     rule: Literal["fifo", "lifo", "proportional"]
     max_hops: int = Field(ge=1, le=20)

@@ -113,7 +113,7 @@ def stats(engine: EngineDep, actor: ActorDep) -> dict[str, Any]:
 
 
 @router.get("/pace")
-def pace(engine: EngineDep, actor: ActorDep, quantile: float = Query(0.1, gt=0, lt=1),
+def pace(engine: EngineDep, actor: ActorDep, quantile: float = Query(0.1, gt=0, lt=1, allow_inf_nan=False),
          min_cases: int = Query(5, ge=1)) -> dict[str, Any]:
     """Each fraud type's pace (first contact -> first loss, hours) from reported cases, for the policy file."""
     return uc_pace.pace_from_store(engine, actor, quantile=quantile, min_cases=min_cases)

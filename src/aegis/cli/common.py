@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import os
 import re
 import sys
@@ -183,6 +184,29 @@ def fail(lang: Lang, message: Reason | str) -> None:
 def option_error(ctx: typer.Context, reason: Reason) -> typer.BadParameter:
     """A bad option value, said in the command's language (its ``--lang``, read first, else ``$AEGIS_LANG``)."""
     return typer.BadParameter(reason.text(lang_of(ctx.params)))
+
+
+def finite(low: float | None = None, high: float | None = None
+           ) -> Callable[[typer.Context, typer.CallbackParam, float | None], float | None]:
+    """The check of a float option (its ``callback``): a finite number, from ``low`` to ``high`` if they are given,
+    refused as :func:`user_errors` refuses a command's input (one line naming the option, in the command's
+    language, exit 2). Typer reads ``nan``, ``inf`` and ``-inf`` as floats, as ``float()`` does; NaN is neither
+    above nor below a bound, and Typer's own ``min``/``max`` refused it as too large (or too small), so the range
+    is checked here instead."""
+    def check(ctx: typer.Context, param: typer.CallbackParam, value: float | None) -> float | None:
+        if value is None:
+            return None
+        option = param.opts[0]
+        if not math.isfinite(value):
+            refused = Reason("{option}：须为有限的数（收到{value}）", option=option, value=f"{value:g}")
+        elif low is not None and high is not None and not low <= value <= high:
+            refused = Reason("{option}：须在{low:g}到{high:g}之间（收到{value:g}）", option=option, low=low, high=high,
+                             value=value)
+        else:
+            return value
+        fail(lang_of(ctx.params), refused)
+        raise typer.Exit(2)
+    return check
 
 
 def lang_of(kwargs: Mapping[str, Any]) -> Lang:

@@ -90,6 +90,7 @@ FIGURE_NAMES: dict[str, Reason] = {
     "median_victim_returned_share": Reason("受害人返还占比（中位数）"),
     "orders": Reason("指令"),
     "moved_on_answers": Reason("已转出答复"),
+    "late_answers": Reason("逾期答复"),
     "accounts_held": Reason("控制账户数"),
     "innocent_accounts_held": Reason("控制的无辜账户数"),
     "returns_per_victim": Reason("各受害人返还"),

@@ -97,7 +97,8 @@ def _print_orders(orders: list[Any], as_json: bool, lang: Lang, *, none: Reason)
     for o in orders:
         shown.add_row(
             f"{o.order_id}\n{o.account}",
-            f"{o.names['kind']}\n{o.names['state']}",
+            f"{o.names['kind']}\n" + (Reason("{state}（逾期）", state=o.names["state"]).text(lang) if o.late
+                                      else o.names["state"]),
             o.bank,
             f"{o.hop}\n{o.seq}",
             f"{o.requested:.2f}\n{'' if o.held is None else f'{o.held:.2f}'}",

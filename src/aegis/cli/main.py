@@ -21,6 +21,7 @@ from aegis.cli.common import (
     err,
     fail,
     figure,
+    finite,
     in_cli_terms,
     json_text,
     lang_of,
@@ -246,7 +247,7 @@ def simulate(
     people: Annotated[int, typer.Option(min=150, help="Residents of the city.")] = 10_000,
     days: Annotated[int, typer.Option(min=1, help="Days to simulate.")] = 14,
     seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same city.")] = 1,
-    victims: Annotated[float, typer.Option("--victims-per-10k-day", min=0.0,
+    victims: Annotated[float, typer.Option("--victims-per-10k-day", callback=finite(),
                                            help="New fraud victims per 10,000 residents a day.")] = 1.0,
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for events/ and truth/.")] = Path("var/sim"),
     force: Annotated[bool, typer.Option("--force", help="Write into --out even if it holds files (a city there is "
@@ -378,8 +379,9 @@ def decide(
 @user_errors
 def profiles_refresh(
     db: DbOption = None,
-    days: Annotated[float, typer.Option(min=0, max=36500, help="Read the events of this many days before the latest "
-                                                                "stored one (0: all of them).")] = 30,
+    days: Annotated[float, typer.Option(callback=finite(0, 36500), help="Read the events of this many days before "
+                                                                        "the latest stored one (0: all of them; at "
+                                                                        "most 36500).")] = 30,
     as_json: Annotated[bool, typer.Option("--json", help="Print the counts as JSON.")] = False,
     lang: LangOpt = "zh",
 ) -> None:

@@ -20,6 +20,7 @@ from aegis.cli.common import (
     china_time,
     err,
     figure,
+    finite,
     option_error,
     out,
     print_json,
@@ -245,8 +246,8 @@ def pace(sim: Annotated[Path | None, typer.Option(help="A simulated city instead
          user: Annotated[str | None, typer.Option("--user", help="Your user id (for the store).")] = None,
          role: Annotated[Role | None, typer.Option("--role", callback=_centre(Reason("测算诈骗节奏")),
                                                    help="Your role (for the store: city_centre).")] = None,
-         quantile: Annotated[float, typer.Option(help="Quantile of contact-to-loss times.", min=0.01,
-                                                 max=0.99)] = 0.1,
+         quantile: Annotated[float, typer.Option(help="Quantile of contact-to-loss times (0.01 to 0.99).",
+                                                 callback=finite(0.01, 0.99))] = 0.1,
          min_cases: Annotated[int, typer.Option(help="Fewest cases for a fraud type to get a pace.", min=1)] = 5,
          db: Db = None, as_json: Json = False, lang: LangOpt = "zh") -> None:
     """Measure each fraud type's pace (first contact -> first loss) from reported cases, for the policy."""
@@ -286,8 +287,9 @@ def raise_(user: User,
            model: Annotated[Path | None, typer.Option(help="Warning model folder (default: the shipped one).")] = None,
            policy: Annotated[Path | None, typer.Option(help="Warnings policy file (default: the shipped one).")] = None,
            days: Annotated[float, typer.Option(
-               min=0, max=36500, help="Raise only the leads of the last N days of events (0: all of them). The "
-                                      "replay starts 30 days earlier, as far as the fusion looks back.")] = 0,
+               callback=finite(0, 36500), help="Raise only the leads of the last N days of events (0: all of them; "
+                                               "at most 36500). The replay starts 30 days earlier, as far as the "
+                                               "fusion looks back.")] = 0,
            db: Db = None, as_json: Annotated[bool, typer.Option("--json", help="Print the counts as JSON.")] = False,
            lang: LangOpt = "zh") -> None:
     """Read the stored events through the fusion model, day by day, and raise and route the warnings that are due

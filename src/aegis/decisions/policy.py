@@ -8,10 +8,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from aegis.decisions.policy_file import PolicyError as PolicyError  # re-exported: callers catch it from here
-from aegis.decisions.policy_file import read_policy_file
+from aegis.decisions.policy_file import PolicyModel, read_policy_file
 from aegis.decisions.warning_policy import Level
 from aegis.reasons import InputError, Reason
 
@@ -22,9 +22,7 @@ class Action(StrEnum):
     allow = "pass"
 
 
-class Thresholds(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+class Thresholds(PolicyModel):
     block: float = Field(ge=0, le=1)
     warn: float = Field(ge=0, le=1)
 
@@ -42,10 +40,8 @@ class Thresholds(BaseModel):
         return Action.allow
 
 
-class SenderContent(BaseModel):
+class SenderContent(PolicyModel):
     """When what a number texted counts in its risk profile (see the policy file)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     min_text_score: float = Field(default=0.9, ge=0, le=1)
     min_receivers: int = Field(default=2, ge=1)
@@ -55,9 +51,7 @@ CHANNELS = ("sms", "call", "url", "transfer")
 """what Aegis decides on: every decisions policy gives each its thresholds"""
 
 
-class DecisionPolicy(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+class DecisionPolicy(PolicyModel):
     version: str = Field(min_length=1, max_length=64)
     channels: dict[str, Thresholds]
     transfer_new_payee_large_amount: float = Field(default=5000, gt=0)

@@ -6,11 +6,20 @@ from pathlib import Path
 from typing import TypeVar
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from aegis.reasons import Explained, Reason
 
 M = TypeVar("M", bound=BaseModel)
+
+
+class PolicyModel(BaseModel):
+    """Base of the policy files' models: no field but its own, frozen once read, and every number finite. YAML
+    reads ``.nan`` and ``.inf`` as floats; NaN is neither above nor below a threshold (a rule's minimum of ``.nan``
+    never held, turning the rule off without a word) and infinity stands for "never" (a pace of ``.inf`` hours
+    relaxed every sure warning of its type to the least severe level)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class PolicyError(Explained, ValueError):

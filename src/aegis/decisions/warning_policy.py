@@ -25,9 +25,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from aegis.decisions.policy_file import read_policy_file
+from aegis.decisions.policy_file import PolicyModel, read_policy_file
 from aegis.events.models import FraudType
 from aegis.reasons import InputError, Reason
 
@@ -67,9 +67,7 @@ def level_rank(level: str) -> int:
     return LEVELS.index(level)
 
 
-class Dispatch(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+class Dispatch(PolicyModel):
     channel: Literal["sms", "call", "visit"]
     deadline: timedelta
     queue: Queue
@@ -80,15 +78,13 @@ class Dispatch(BaseModel):
         return value if isinstance(value, timedelta) else parse_duration(value)
 
 
-class Rule(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+class Rule(PolicyModel):
     name: str
     all: dict[str, float] = Field(min_length=1)
     level: Level
 
 
-class Pace(BaseModel):
+class Pace(PolicyModel):
     """How fast each fraud type takes the money, and how far that may relax a warning's level.
 
     ``hours``: fraud type -> the fast end of its contact-to-first-loss time (``aegis warnings pace`` measures
@@ -98,8 +94,6 @@ class Pace(BaseModel):
     station's or district's call, not the city centre's 30-minute visit, and a later lead raises it again as
     the time runs out. Below ``floor`` only the probability decides (an SMS is for doubt, not for slowness).
     """
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     floor: Level = "medium"
     hours: dict[str, float] = Field(default_factory=dict)
@@ -119,9 +113,7 @@ ELAPSED_FEATURE = "h_since_first_30d"
 """the fusion feature that says how long ago the person's first lead was (hours)"""
 
 
-class Policy(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+class Policy(PolicyModel):
     version: str = Field(min_length=1, max_length=32)
     thresholds: dict[Level, float]
     rules: list[Rule] = Field(default_factory=list)

@@ -37,20 +37,40 @@ _LETTER = r"a-z0-9\u00c0-\u024f\u0370-\u03ff\u0400-\u052f-"
 """the characters of a bare domain's labels: ASCII, and the Latin, Greek and Cyrillic letters a homograph is
 spelt with (``аррӏе.com`` in Cyrillic); not Chinese, which a link written without a scheme runs into"""
 
-_UNICODE_HOST = r"(?:[\w-]+\.)+[a-z]{2,63}(?![a-z0-9-])"
-"""a host after a scheme or ``www.`` whose labels may be in any script (``http://工商银行.com``), under an ASCII
-top-level domain: the Chinese written straight after a link is not read as part of its host"""
+IDN_TLDS = ("中国", "中國", "公司", "网络", "网址", "网店", "网站", "商城", "商店", "在线", "集团", "我爱你", "手机",
+            "中文网", "企业", "游戏", "娱乐", "信息", "政务", "公益", "机构", "世界", "购物", "健康", "时尚", "广东",
+            "香港", "台湾", "台灣", "澳门", "澳門", "新加坡", "移动", "联通")
+"""the Chinese top-level domains (internationalised, IANA's) a link is found under: a host of Chinese labels has
+no ASCII to end at, so it ends at one of these (``反诈.中国核实`` is ``反诈.中国``)"""
+
+_IDN_TLD = rf"(?:xn--[a-z0-9-]+(?![a-z0-9-])|{'|'.join(sorted(IDN_TLDS, key=len, reverse=True))})"
+"""an internationalised top-level domain: in punycode (``xn--fiqs8s``, 中国), or one of :data:`IDN_TLDS`"""
+
+_UNICODE_HOST = rf"(?:[\w-]+\.)+(?:{_IDN_TLD}|[a-z]{{2,63}}(?![a-z0-9-]))"
+"""a host after a scheme or ``www.`` whose labels may be in any script (``http://工商银行.com``), under an ASCII or
+an internationalised top-level domain (``http://例子.中国``): the Chinese written straight after a link is not read
+as part of its host"""
+
+_IP_LITERAL = r"\[[0-9a-f:.]+\]"
+"""an IPv6 address as a URL writes it (``http://[2001:db8::1]/login``), a host as an IPv4 address is"""
+
+_CJK_LABEL = r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff-]+"
+"""a domain label in Chinese characters"""
 
 LINK = re.compile(
-    rf"(?:https?://|www\.)(?:{_UNICODE_HOST})?(?:{_URL_CHAR}*{_URL_END})?"
+    rf"(?:https?://|www\.)(?:(?:{_UNICODE_HOST}|{_IP_LITERAL})(?:{_URL_CHAR}*{_URL_END})?|{_URL_CHAR}*{_URL_END})"
     # a bare domain is tried only from the start of its dotted run (not after a letter, nor after "x."): a link
     # found from inside the run is found from its start too, and trying every position of a long run again
     # (2,000 letters, or "a." a thousand times) made finding links quadratic in the text's length
-    rf"|(?<![{_LETTER}])(?<![{_LETTER}]\.)[{_LETTER}]+(?:\.[{_LETTER}]+)*\.{_BARE_TLD}"
-    rf"(?:[:/?#](?:{_URL_CHAR}*{_URL_END})?)?",
+    rf"|(?<![{_LETTER}])(?<![{_LETTER}]\.)[{_LETTER}]+(?:\.[{_LETTER}]+)*\.(?:{_BARE_TLD}|{_IDN_TLD})"
+    rf"(?:[:/?#](?:{_URL_CHAR}*{_URL_END})?)?"
+    # a bare domain of Chinese labels under a Chinese top-level domain (反诈.中国), from the start of its run of
+    # Chinese: written straight after other Chinese, the run is the host (no space tells where a label begins)
+    rf"|(?<![\w.-]){_CJK_LABEL}(?:\.{_CJK_LABEL})*\.{_IDN_TLD}(?:[:/?#](?:{_URL_CHAR}*{_URL_END})?)?",
     re.IGNORECASE,
 )
-"""a link as messages write it: with a scheme or ``www.``, or a bare domain of a top-level domain scams use"""
+"""a link as messages write it: with a scheme or ``www.`` (and something after it), or a bare domain of a top-level
+domain scams use or of a Chinese one"""
 
 _IDEOGRAPHIC_DOTTED = re.compile(
     rf"(?<![a-z0-9-])(?<![a-z0-9-][.。])[a-z0-9-]+(?:[.。][a-z0-9-]+)*。{_BARE_TLD}", re.IGNORECASE)

@@ -14,7 +14,7 @@ import csv
 import io
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -201,11 +201,29 @@ def _csv_rows(path: Path, handle: TextIO) -> Iterator[tuple[int, list[str]]]:
         start = reader.line_num + 1
 
 
+def repeated_column(file: str, names: Sequence[str]) -> Reason | None:
+    """What is said of a header that names a column twice (None if it does not): refused before a row is read,
+    whatever reads the file, for a row would be read with one of the two columns silently winning (the last in a
+    dict, the first in pandas) and which of them holds what was meant is anyone's guess. Columns without a name (a
+    spreadsheet's empty cells at the end of a header) name nothing to repeat."""
+    first: dict[str, int] = {}
+    for position, name in enumerate(names, start=1):
+        if name in first:
+            return Reason("{file}：标题行两次写了列“{column}”（第{first}列和第{second}列）", file=file, column=name,
+                          first=first[name], second=position)
+        if name:
+            first[name] = position
+    return None
+
+
 def _csv_header(path: Path, rows: Iterator[tuple[int, list[str]]]) -> list[str]:
     _, header = next(rows, (0, []))
     if not header:
         raise FileFormatError(_empty(path, Reason("CSV须有标题行")))
-    return [name.strip() for name in header]
+    names = [name.strip() for name in header]
+    if said := repeated_column(path.name, names):
+        raise FileFormatError(said)
+    return names
 
 
 def _csv(path: Path, encoding: str) -> Iterator[RawRow]:
@@ -285,9 +303,12 @@ def _parquet_file(path: Path) -> pq.ParquetFile:
     import pyarrow.parquet as pq  # on the first Parquet file: JSONL and CSV, which `aegis decide` reads, need none
 
     try:
-        return pq.ParquetFile(path)
+        parquet = pq.ParquetFile(path)
     except (pa.ArrowException, OSError) as exc:
         raise FileFormatError(_not_parquet(path, exc)) from None
+    if said := repeated_column(path.name, parquet.schema_arrow.names):
+        raise FileFormatError(said)
+    return parquet
 
 
 def _not_parquet(path: Path, exc: Exception, after: int | None = None) -> Reason:

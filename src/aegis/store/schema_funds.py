@@ -93,7 +93,10 @@ fund_order = Table(
     Column("legal_basis", Text, nullable=False),
     #: the bank's duty post notified at issue time
     Column("contact", JSON, nullable=True),
+    #: the bank's deadline to answer what it did with the money (executed, rejected, moved on)
     Column("respond_by", UtcDateTime, nullable=False),
+    #: when it answered so (migration 0012): an answer after ``respond_by`` is kept, and counted as late
+    Column("answered_at", UtcDateTime, nullable=True),
     Column("hold_until", UtcDateTime, nullable=True),
     Column("reject_reason", Text, nullable=True),
     #: the order whose "money moved on" answer led to this one

@@ -16,6 +16,7 @@ import numpy as np
 
 from aegis.detectors.base import Detector, Verdict
 from aegis.ingest.encoding import ENCODINGS, undecodable
+from aegis.ingest.readers import repeated_column
 from aegis.reasons import Explained, Reason
 
 if TYPE_CHECKING:  # pandas is imported where files are read: `aegis decide` takes DataError from here, not pandas
@@ -48,8 +49,13 @@ def read_csv(path: Path, **options: Any) -> pd.DataFrame:
     check_file(path)
     if Path(path).suffix.lower() == ".parquet":
         return _read_parquet(Path(path), options)
+    # the header as pandas reads it, before it names a repeated column name.1 (and reads the first of the two)
+    header_options = {k: v for k, v in options.items() if k in ("skipinitialspace", "skip_blank_lines")}
     for encoding in ENCODINGS:
         try:
+            header = pd.read_csv(path, encoding=encoding, header=None, nrows=1, dtype=str, keep_default_na=False,
+                                 **header_options)
+            unique_columns(path, [name.strip() for name in header.iloc[0]] if len(header) else [])
             return pd.read_csv(path, encoding=encoding, **options)
         except UnicodeDecodeError:
             continue
@@ -61,11 +67,22 @@ def read_csv(path: Path, **options: Any) -> pd.DataFrame:
     raise DataError(Reason("{path}：无法作为CSV读取：{error}", path=str(path), error=undecodable(path)))
 
 
+def unique_columns(path: Path, names: Sequence[str]) -> None:
+    """A :class:`DataError` if the header of ``path`` names a column twice (as a reader reads its names), naming
+    the column (:func:`aegis.ingest.readers.repeated_column`, as ingest says it)."""
+    if said := repeated_column(str(path), names):
+        raise DataError(said)
+
+
 def _read_parquet(path: Path, options: dict[str, Any]) -> pd.DataFrame:
     import pandas as pd
+    import pyarrow.parquet as pq
 
     try:
+        unique_columns(path, pq.read_schema(path).names)
         frame = pd.read_parquet(path)
+    except DataError:
+        raise
     except Exception as exc:  # pyarrow raises its own errors for a file that is not Parquet
         raise DataError(Reason("{path}：无法作为Parquet读取（{error}）", path=str(path), error=str(exc))) from None
     if options.get("nrows") == 0:

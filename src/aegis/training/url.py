@@ -28,6 +28,7 @@ from aegis.training.task import (
     fold_summary,
     fraud_flags,
     read_csv,
+    unique_columns,
     without_trailing_blank_rows,
 )
 
@@ -91,6 +92,7 @@ def _read(path: Path, *, labelled: bool) -> pd.DataFrame:
     """One CSV, checked: a ``url`` column with no empty cell, and valid labels when they are needed."""
     frame = read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True, skip_blank_lines=False)
     frame.columns = [str(c).strip().lower() for c in frame.columns]
+    unique_columns(path, list(frame.columns))  # URL and url are one column now
     if "url" not in frame.columns:
         raise DataError(Reason("{path}：缺少列“{column}”（现有列：{columns}）", path=str(path), column="url",
                                columns=", ".join(frame.columns) or Reason("无")))

@@ -153,6 +153,8 @@ def evaluate_funds_sim(
                     ),
                     "orders": len(orders),
                     "moved_on_answers": sum(o.state == OrderState.moved_on for o in orders),
+                    # answers after the order's deadline (the policy's respond_within): held all the same
+                    "late_answers": sum(o.late for o in orders),
                     "accounts_held": len(frozen_accounts),
                     "innocent_accounts_held": len(innocent),
                     "precision": (len(frozen_accounts) - len(innocent)) / len(frozen_accounts)

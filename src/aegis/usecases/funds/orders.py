@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -49,6 +49,9 @@ from aegis.usecases.funds.records import (
 )
 from aegis.usecases.funds.views import OrderView, RespondResult, ReturnView, _order_view
 
+#: the bank's answers to an order, what it did with the money: one after the order's ``respond_by`` is late
+ANSWERS = frozenset({OrderState.executed, OrderState.rejected, OrderState.moved_on})
+
 BANK_ACTIONS = {
     "acknowledge": OrderState.acknowledged,
     "execute": OrderState.executed,
@@ -74,7 +77,11 @@ def respond(
     When the money had moved on (or only part of it could be held), the chase is traced again at ``now`` and
     the accounts the money reached since get stop-payment orders at once, in the same transaction. The same
     answer given again (a retry) changes nothing and returns the order as it stands; the same action with
-    other terms (another amount held, another reason to reject) is refused as a conflict.
+    other terms (another amount held, another reason to reject) is refused as a conflict. An answer after the
+    order's ``respond_by`` is taken all the same (what the bank did with the money is what happened) and recorded
+    as late: its entry in the order's history says so and by how much, and the order, answered (``answered_at``)
+    after its deadline, counts as ``late``. An order that is closed (rejected, moved on, released, superseded,
+    returned, expired) takes no answer: the life cycle refuses it, naming both states.
     """
     if action not in BANK_ACTIONS:
         raise ChaseError(Reason("action：“{action}”不是{actions}之一", action=action, actions=", ".join(BANK_ACTIONS)))
@@ -113,6 +120,14 @@ def respond(
             _check_not_held(conn, order, now)
         follow = True
         reasons = reasons or [Reason("银行反馈：资金已转出")]
+    if target in ANSWERS:
+        values["answered_at"] = now
+    details = {"held": values["held"]} if "held" in values else {}
+    if now > order.respond_by:  # kept, for the money is held (or gone) whenever the bank says so; not in time
+        late = -(-(now - order.respond_by) // timedelta(minutes=1))
+        reasons = [*reasons, Reason("逾期答复：答复时限为{respond_by}，已过{minutes}分钟",
+                                    respond_by=str(order.respond_by), minutes=late)]
+        details |= {"late": "true", "respond_by": order.respond_by.isoformat()}
     result = None
     if follow:
         data = data or FundsData.from_store(engine)
@@ -134,7 +149,7 @@ def respond(
             now=now,
             reasons=reasons,
             values=values,
-            details={"held": values["held"]} if "held" in values else None,
+            details=details,
         )
         if target is OrderState.executed and order.kind == OrderKind.freeze:
             _supersede_stop_payment(conn, order, actor, now)

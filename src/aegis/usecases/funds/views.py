@@ -36,6 +36,8 @@ class OrderView(BaseModel):
     legal_basis: str
     contact: dict[str, str] | None
     respond_by: datetime
+    answered_at: datetime | None = None
+    """when the bank answered what it did with the money (executed, rejected, moved on); None while it has not"""
     hold_until: datetime | None
     reject_reason: str | None
     parent_order_id: str | None
@@ -46,6 +48,13 @@ class OrderView(BaseModel):
     """the reasons as stored (:mod:`aegis.reasons`), kept to word them in another language"""
     lang: Lang = Field(default=DEFAULT_LANG, exclude=True)
     """the language of ``reasons`` and ``names``"""
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def late(self) -> bool:
+        """Whether the bank answered after ``respond_by``: the answer stands (the money it holds is held), but it
+        was not in time."""
+        return self.answered_at is not None and self.answered_at > self.respond_by
 
     @computed_field  # type: ignore[prop-decorator]
     @property

@@ -1,9 +1,9 @@
 """re-issued orders: an attempt number per chase, account, kind and sequence number, so an order a bank rejected
 can be issued again (with the paper it lacked) beside the rejected one, which stays as it was answered
 
-Revision ID: 0012
-Revises: 0011
-Create Date: 2026-11-29 05:00:00
+Revision ID: 0013
+Revises: 0012
+Create Date: 2026-11-29 05:30:00
 """
 
 from collections.abc import Sequence
@@ -11,8 +11,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0012'
-down_revision: str | None = '0011'
+revision: str = '0013'
+down_revision: str | None = '0012'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
