@@ -93,3 +93,13 @@ def test_a_host_longer_than_dns_allows_is_refused() -> None:
 
     assert "253" in url_refusal("http://" + "a" * 60 + (".b" * 100) + ".com/")
     assert url_refusal("http://" + ".".join(["a" * 60] * 4) + ".com/") is None  # 248 characters
+
+
+@pytest.mark.parametrize("text", [
+    "尊敬的用户：1.享受万本图书在线阅读；2.在线听书", "优惠如下：1.移动用户送流量 2.联通用户", "3.中国银行信用卡",
+    "如有疑问请回复退订信息.网址:xxx", "我们可以通过www.中国银保监在线服务功能核实",
+])
+def test_numbered_items_and_sentences_before_a_chinese_word_are_no_links(text: str) -> None:
+    """Chinese top-level domains are also words (在线, 移动, 网址): a numbered item (2.在线) or a sentence ended with
+    a dot before one was read as a domain, twelve texts of telecom-fraud-texts-5 among them."""
+    assert _urls(text) == []

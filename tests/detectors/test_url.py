@@ -519,3 +519,25 @@ def test_the_platforms_own_support_pages_and_share_links_are_not_blocked() -> No
     assert [v.score <= OFFICIAL_SCORE for v in verdicts] == [True] * 4
     # their names on another domain are look-alikes
     assert lookalike(detector.featurizer, "http://xiaohongshu-kefu.top/") == ("xiaohongshu", "embedded")
+
+
+def test_a_domain_in_chinese_characters_warns_and_a_banks_chinese_name_in_one_is_named() -> None:
+    """Once links under .中国 were found, every 中文域名 blocked as a punycode homograph (新华网.中国 0.99): none is
+    among the training URLs, and Chinese characters imitate no Latin letters. It warns at most; a brand's Chinese
+    name is a look-alike, warned under a Chinese TLD (it may be the brand's own) and left to the model under .top.
+    A Cyrillic homograph still blocks."""
+    from aegis.detectors.url import CHINESE_DOMAIN_SCORE
+    from aegis.training.modelstore import load_model
+
+    detector = load_model(None, "url").detector
+    news, bank_zh, bank_top, cyrillic = detector.predict(
+        ["http://新华网.中国", "http://www.中国工商银行.中国/login", "http://工商银行.top/login", "http://аррӏе.com"])
+    assert news.label == "phishing" and news.score == CHINESE_DOMAIN_SCORE
+    assert [str(r) for r in news.reasons] == ["中文域名（训练数据中没有，只预警不拦截）"]
+    assert bank_zh.score == CHINESE_DOMAIN_SCORE and str(bank_zh.reasons[0]).startswith("域名仿冒 icbc.com.cn")
+    assert bank_top.score > CHINESE_DOMAIN_SCORE and str(bank_top.reasons[0]).startswith("域名仿冒 icbc.com.cn")
+    assert cyrillic.score > 0.9 and "punycode域名" in [str(r) for r in cyrillic.reasons]
+    # a short Chinese name is matched whole, the longest first: 中国银行 is Bank of China, 银行 alone nothing
+    signals = detector.featurizer.signals
+    assert signals("http://中国银行.中国").lookalike.brand.key == "boc"
+    assert signals("http://银行.中国").lookalike is None

@@ -80,6 +80,7 @@ from aegis.features.url_features import (
     UrlParts,
     UrlSignals,
     forwards,
+    is_idn,
     load_blacklist,
     load_brands,
     onward,
@@ -122,6 +123,13 @@ onward address still count in full. The CV figures do not move: 0.75 is still a 
 DISGUISED_SCORE = 0.9
 """the least a URL scores that writes a domain before ``@`` (``https://www.12306.cn@tuipiao.top/``): the browser
 drops it and opens the host after it, so it is there only to be misread (0.21 by the model alone)"""
+CHINESE_DOMAIN_SCORE = 0.75
+"""the most a domain written in Chinese characters (中文域名: 例子.中国) scores when nothing else in it is a sign (no
+list hit, no bad onward address, no look-alike outside a Chinese TLD): the training URLs hold none, and the model
+read every one as a punycode homograph and blocked it (新华网.中国 0.99), where a Cyrillic ``аррӏе.com`` imitates
+Latin letters and a Chinese name imitates nothing letter by letter. It warns, never blocks by itself; a brand's
+Chinese name in one warns naming the brand (中国工商银行.中国 may be the bank's own), and under another TLD
+(工商银行.top) the model's score stands. The CV figures do not move: no training URL is one."""
 NAMED_NEIGHBOUR_SIMILARITY = 0.8
 """a phishing verdict names the known phishing URL most like the scored one from this cosine similarity up"""
 
@@ -233,6 +241,10 @@ class UrlDetector(Detector):
         scores = np.where(published, np.minimum(scores, USER_CONTENT_SCORE), scores)
         shortened = np.array([s.shortener and s.lookalike is None for s in signals]) & ~blacklisted
         scores = np.where(shortened, np.minimum(scores, SHORTENED_SCORE), scores)
+        # a brand's Chinese name under a Chinese TLD may be its own (中国工商银行.中国): warned, named; under .top not
+        chinese = np.array([s.chinese_idn and (s.lookalike is None or is_idn(s.parts.suffix)) for s in signals])
+        chinese &= ~blacklisted
+        scores = np.where(chinese, np.minimum(scores, CHINESE_DOMAIN_SCORE), scores)
         if follow:
             scores = np.maximum(scores, self._onward_scores(signals))
         imitating = np.array([_strong_lookalike(s) for s in signals])
@@ -479,7 +491,9 @@ def reasons(signals: UrlSignals, score: float, label: str, similar: tuple[str, f
         found.append(signals.lookalike.describe())
     if signals.parts.is_ip:
         found.append(Reason("使用IP地址作为主机名"))
-    if signals.idn:
+    if signals.chinese_idn:
+        found.append(Reason("中文域名（训练数据中没有，只预警不拦截）"))
+    elif signals.idn:
         found.append(Reason("punycode域名"))
     if "@" in signals.parts.url:
         found.append(Reason("URL中含@符号（@前的内容会被浏览器忽略）"))
@@ -527,7 +541,9 @@ def _strong_lookalike(signals: UrlSignals) -> bool:
     # sign-in host (login.abc.net.au) keeps the lure word apart from the name
     lure = any(found.token in label and any(word in label for word in signals.suspicious_words)
                for label in signals.parts.host.split("."))
-    return found.kind == "government" or len(found.token) >= 4 or signals.risky_tld or lure
+    # a brand's name in Chinese characters (工商银行 in a 中文域名) is as plain as four letters
+    han = not found.token.isascii()
+    return found.kind == "government" or len(found.token) >= 4 or han or signals.risky_tld or lure
 
 
 def _fraud_type(signals: UrlSignals) -> str | None:

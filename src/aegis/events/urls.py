@@ -54,19 +54,28 @@ as part of its host"""
 _IP_LITERAL = r"\[[0-9a-f:.]+\]"
 """an IPv6 address as a URL writes it (``http://[2001:db8::1]/login``), a host as an IPv4 address is"""
 
-_CJK_LABEL = r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff-]+"
-"""a domain label in Chinese characters"""
+_CJK_LABEL = r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff-]{1,12}"
+"""a domain label in Chinese characters, written bare: at most twelve of them, for a sentence's run of Chinese before
+a full stop written as a dot (如有疑问请回复退订信息.网址) is no host"""
+
+_CJK_BARE_TLD = "(?:中国|中國|公司|网络)"
+"""the Chinese top-level domains a bare host of Chinese labels is found under: the ones 中文域名 are registered in.
+Not 在线, 移动, 手机, 企业 or 网址, which are also words that follow a numbered item or a sentence's end (2.在线)"""
 
 LINK = re.compile(
     rf"(?:https?://|www\.)(?:(?:{_UNICODE_HOST}|{_IP_LITERAL})(?:{_URL_CHAR}*{_URL_END})?|{_URL_CHAR}*{_URL_END})"
     # a bare domain is tried only from the start of its dotted run (not after a letter, nor after "x."): a link
     # found from inside the run is found from its start too, and trying every position of a long run again
     # (2,000 letters, or "a." a thousand times) made finding links quadratic in the text's length
-    rf"|(?<![{_LETTER}])(?<![{_LETTER}]\.)[{_LETTER}]+(?:\.[{_LETTER}]+)*\.(?:{_BARE_TLD}|{_IDN_TLD})"
+    rf"|(?<![{_LETTER}])(?<![{_LETTER}]\.)[{_LETTER}]+(?:\.[{_LETTER}]+)*\.{_BARE_TLD}"
     rf"(?:[:/?#](?:{_URL_CHAR}*{_URL_END})?)?"
+    # under a Chinese top-level domain, a first label with a letter in it (fz110.中国), not a numbered item's
+    # number (2.在线), nor www alone before it
+    rf"|(?<![{_LETTER}])(?<![{_LETTER}]\.)(?!www\.)(?=[0-9-]*[a-z\u00c0-\u052f])[{_LETTER}]+(?:\.[{_LETTER}]+)*"
+    rf"\.{_IDN_TLD}(?:[:/?#](?:{_URL_CHAR}*{_URL_END})?)?"
     # a bare domain of Chinese labels under a Chinese top-level domain (反诈.中国), from the start of its run of
     # Chinese: written straight after other Chinese, the run is the host (no space tells where a label begins)
-    rf"|(?<![\w.-]){_CJK_LABEL}(?:\.{_CJK_LABEL})*\.{_IDN_TLD}(?:[:/?#](?:{_URL_CHAR}*{_URL_END})?)?",
+    rf"|(?<![\w.-]){_CJK_LABEL}(?:\.{_CJK_LABEL})*\.{_CJK_BARE_TLD}(?:[:/?#](?:{_URL_CHAR}*{_URL_END})?)?",
     re.IGNORECASE,
 )
 """a link as messages write it: with a scheme or ``www.`` (and something after it), or a bare domain of a top-level

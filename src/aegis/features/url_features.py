@@ -26,6 +26,7 @@ True
 from __future__ import annotations
 
 import csv
+import functools
 import math
 import re
 import unicodedata
@@ -290,6 +291,11 @@ class BrandIndex:
             return None
         if _is_government(parts.suffix) or (parts.domain == "gov" and len(parts.suffix) == 2):
             return None  # gov.ru: a country's government, registered under its code where gov.ru is no suffix
+        if is_chinese_idn(parts.host):
+            written = "".join(decode_idn(label) for label in parts.host.split("."))
+            for name, brand in _chinese_names(self.brands):
+                if name in written:
+                    return LookAlike(brand, "embedded", name)
         domain = parts.domain
         homograph = _skeleton(domain)
         if homograph != domain and homograph in self._exact:
@@ -316,6 +322,23 @@ class BrandIndex:
         if "gov" in tokens or "gov" in sub_tokens or domain.startswith("gov") or domain.endswith("gov"):
             return LookAlike(_GOVERNMENT, "government", "gov")
         return None
+
+
+@functools.cache
+def _chinese_names(brands: tuple[Brand, ...]) -> tuple[tuple[str, Brand], ...]:
+    """The brands' names in Chinese characters, longest first, as a 中文域名 would write them: each of a name's
+    parts (腾讯/微信), and without 中国 where four characters remain (工商银行 for 中国工商银行, not 银行 for 中国银行).
+    Computed from the brands, not kept in the index, so models pickled before it read them too."""
+    names: dict[str, Brand] = {}
+    for brand in brands:
+        for part in brand.name.split("/"):
+            part = part.strip()
+            if sum(_is_han(c) for c in part) < 2:
+                continue
+            names.setdefault(part, brand)
+            if part.startswith("中国") and len(part) >= 6:
+                names.setdefault(part[2:], brand)
+    return tuple(sorted(names.items(), key=lambda item: -len(item[0])))
 
 
 def _is_government(suffix: str) -> bool:
@@ -360,6 +383,23 @@ def decode_idn(label: str) -> str:
 
 def is_idn(host: str) -> bool:
     return any(label.startswith("xn--") for label in host.split(".")) or not host.isascii()
+
+
+def is_chinese_idn(host: str) -> bool:
+    """Whether the host's internationalised labels are written in Chinese characters (例子.中国, 新华网.中国): a
+    中文域名, which imitates no Latin brand letter by letter as a Cyrillic or accented homograph does."""
+    labels = [decode_idn(label) for label in host.split(".")]
+    written = [label for label in labels if not label.isascii()]
+    return bool(written) and all(_is_han(c) or (c.isascii() and (c.isalnum() or c == "-"))
+                                 for label in written for c in label)
+
+
+def _is_han(char: str) -> bool:
+    # the CJK ideograph blocks (unified, extension A, compatibility, extensions B onward); unicodedata has no
+    # script property and the registry's IDN tables for Chinese are these blocks
+    code = ord(char)
+    return (0x4E00 <= code <= 0x9FFF or 0x3400 <= code <= 0x4DBF or 0xF900 <= code <= 0xFAFF
+            or 0x20000 <= code <= 0x3134F)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -454,6 +494,8 @@ class UrlSignals:
     shortener: bool
     suspicious_words: tuple[str, ...]
     risky_tld: bool
+    chinese_idn: bool = False
+    """a 中文域名 (:func:`is_chinese_idn`); not a model column: the training URLs hold none"""
 
 
 FEATURE_NAMES = (
@@ -490,6 +532,7 @@ class UrlFeaturizer:
             shortener=parts.host.removeprefix("www.") in SHORTENERS,
             suspicious_words=tuple(w for w in SUSPICIOUS_WORDS if w in lower),
             risky_tld=parts.suffix.rsplit(".", 1)[-1] in RISKY_TLDS,
+            chinese_idn=is_chinese_idn(parts.host),
         )
 
     def transform(self, urls: Sequence[str]) -> np.ndarray:
