@@ -60,3 +60,22 @@ def test_figures_of_a_class_with_nothing_in_it_are_undefined_not_zero(tmp_path: 
     every = evaluate(path)["all"]
     assert every["fraud"] == {"n": 0, "block": None, "warn": None, "pass": None}
     assert (every["fraud_precision"], every["fraud_recall"], every["fraud_f1"]) == (None, None, None)
+
+
+def test_letterheads_decide_every_message_again_behind_each(messages: Path, tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    heads = tmp_path / "heads.txt"
+    heads.write_text("# a comment\n【中国工商银行】\n\n【国家反诈中心】\n", encoding="utf-8")
+    figures = evaluate(messages, letterheads=heads)
+    behind = figures["letterheads"]
+    assert behind["letterheads"] == 2 and set(behind["by_letterhead"]) == {"【中国工商银行】", "【国家反诈中心】"}
+    assert behind["fraud_stopped_bare"] == 2 and behind["fraud_pairs"] == 4
+    assert behind["normal_passed_bare"] == 3 and behind["normal_pairs"] == 6
+    per = behind["by_letterhead"].values()
+    assert behind["fraud_passed_behind"] == sum(p["fraud_passed"] for p in per) <= 4
+    assert behind["fraud_passed_behind_any"] <= 2
+    assert figures["all"] == evaluate(messages)["all"]  # the bare figures are the same with or without
+    (tmp_path / "none.txt").write_text("# only a comment\n", encoding="utf-8")
+    with pytest.raises(SystemExit) as stopped:
+        main(["--data", str(messages), "--letterheads", str(tmp_path / "none.txt")])
+    assert stopped.value.code == 2 and "no letterhead" in capsys.readouterr().err

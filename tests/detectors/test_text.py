@@ -367,3 +367,66 @@ def test_a_spaced_out_scam_is_read_as_the_scam() -> None:
     assert scores[3] < 0.5
     reasons = detector.predict([spaced])[0].reasons
     assert reasons
+
+
+CHECKS = Path(__file__).resolve().parents[2] / "docs" / "checks"
+
+
+def _letterheads() -> list[str]:
+    from aegis.training.sms_decisions import read_letterheads
+
+    return read_letterheads(CHECKS / "letterheads.txt")
+
+
+def test_the_corpus_writes_sms_scams_behind_letterheads_but_none_of_the_checks() -> None:
+    import re
+
+    import yaml
+
+    from aegis.training.text_default import build_corpus, corpus_dir
+
+    corpus = build_corpus(fraud_per_type=200, normal_rows=400)
+    headed = corpus[corpus["text"].str.startswith("【")]
+    shares = (headed["label"].value_counts() / corpus["label"].value_counts()).dropna()
+    for label in ("impersonate_customer_service", "fake_loan", "order_brushing", "impersonate_police"):
+        assert shares.get(label, 0) > 0.15  # scams carry letterheads too
+    for label in ("impersonate_boss", "sextortion", "impersonate_military"):  # chat, not notices
+        assert label not in shares
+    spec = yaml.safe_load((corpus_dir() / "templates.yaml").read_text(encoding="utf-8"))
+
+    def expanded(head: str) -> set[str]:  # every letterhead a value of the slot can be filled into
+        name = re.search(r"\{(\w+)\}", head)
+        if name is None:
+            return {head}
+        return {x for v in spec["slots"][name[1]] for x in expanded(head.replace(name[0], str(v), 1))}
+
+    written = {x for head in spec["slots"][spec["letterheaded"]["slot"]] for x in expanded(head)}
+    assert len(written) > 40 and "【中国移动】" in written
+    assert not written & set(_letterheads()), "the check's letterheads must stay out of the letterheaded scams"
+
+
+@pytest.mark.skipif(not (default_model_dir("text") / "model.joblib").is_file(), reason="no default model")
+def test_a_letterhead_does_not_pass_a_scam_nor_flag_a_notice() -> None:
+    detector = load_model(None, "text").detector
+    scam = "您名下的银行卡涉嫌一起洗钱案件，请立即添加办案民警QQ配合调查，否则将冻结您名下所有账户。"
+    notice = "您本月套餐内通用流量已使用80%，详情请登录官方APP查询。"
+    heads = _letterheads()
+    scams = detector.score([head + scam for head in heads])
+    notices = detector.score([head + notice for head in heads])
+    assert detector.score([scam])[0] >= 0.5
+    assert min(scams) >= 0.5, [h for h, s in zip(heads, scams, strict=True) if s < 0.5]
+    assert max(notices) < 0.5
+
+
+@pytest.mark.skipif(not (default_model_dir("text") / "model.joblib").is_file(), reason="no default model")
+def test_railway_refund_scams_are_caught_and_genuine_railway_notices_pass() -> None:
+    from aegis.training.text import read_csv
+
+    texts, labels = read_csv(CHECKS / "railway_12306.csv", labelled=True)
+    assert labels is not None
+    scores = load_model(None, "text").detector.score(texts)
+    fraud = np.array([y == "fraud" for y in labels])
+    assert fraud.sum() == 30 and (~fraud).sum() == 20
+    assert (scores[fraud] >= 0.5).sum() > 19  # 19 of 30 before the corpus had railway scams
+    notices = ~fraud & np.array([t.startswith("【") for t in texts])  # the railway's own, not chat about tickets
+    assert notices.sum() >= 10 and max(scores[notices]) < 0.5
