@@ -44,6 +44,17 @@ def test_warnings_are_raised_from_an_ingested_store_once(tmp_path: Path) -> None
     assert listed.exit_code == 0 and listed.output.count("wrn-") == counts["opened"]
     refused = CliRunner().invoke(app, ["warnings", "raise", "--user", "a", "--role", "district_bureau", "--db", url])
     assert refused.exit_code == 2 and "district_bureau不能生成预警" in refused.output
+    # the replay says how far it is: the events read, then (a few seconds apart at most, here every day) the days
+    import aegis.usecases.warnings as uc
+
+    heard: list[str] = []
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(uc, "PROGRESS_EVERY", 0.0)
+        raise_warnings_for_city(engine, SYSTEM, progress=lambda said: heard.append(str(said)))
+    stored = sum(len(EventRepository(engine).frame(k)) for k in LEAD_EVENT_KINDS)
+    assert heard[1].startswith(f"已读取{stored}条事件")
+    days = [h.split("：")[0] for h in heard if h.startswith("已回放")]
+    assert len(days) >= 4 and days == [f"已回放{d}天" for d in range(1, len(days) + 1)]  # (a day in China time)
 
 
 @pytest.mark.parametrize("people", [300, pytest.param(1000, marks=pytest.mark.slow)])

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import time
 from collections.abc import Collection, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -657,6 +658,10 @@ REPLAY_MEMORY = max(WINDOWS.values())
 """how far back the fusion looks (its longest window): a windowed replay starts this much before its window"""
 
 
+PROGRESS_EVERY = 3.0
+"""seconds a replay goes without saying how far it is, at most (a dense city's day takes a few)"""
+
+
 def raise_warnings_for_city(
     engine: Engine,
     actor: Actor,
@@ -689,6 +694,8 @@ def raise_warnings_for_city(
     say = progress or (lambda _: None)
     say(Reason("读取库中事件"))
     frames, directory = _store_events(engine, since=replay_from)
+    say(Reason("已读取{events}条事件；载入预警模型与号码、账户风险画像",
+               events=sum(len(frame) for frame in frames.values())))
     pol = load_policy(policy)
     pipeline = WarningPipeline(
         cast(VictimDetector, load_model(model, "victim").detector), pol, risk or store_entity_risk(engine), directory
@@ -699,14 +706,16 @@ def raise_warnings_for_city(
         pipeline.leads, _ = extract_leads(pipeline.leads, older, pipeline.risk, directory)
     requests: list[wf.WarningRequest] = []
     leads = 0
+    told = time.monotonic()
     for day, batch in enumerate(daily_batches(frames), start=1):
         rows = pipeline.features(batch)
         if start is not None:
             rows = rows[rows["time"] >= start]
         leads += len(rows)
         requests += requests_from(pipeline.score(rows)) if len(rows) else []
-        if day % 7 == 0:
+        if day % 7 == 0 or time.monotonic() - told >= PROGRESS_EVERY:  # a week, or a few seconds, whichever first
             say(Reason("已回放{days}天：线索{leads}条", days=day, leads=leads))
+            told = time.monotonic()
     say(Reason("提交预警请求{requests}条", requests=len(requests)))
     counts = raise_warnings(engine, actor, requests, policy=pol, now=now)
     return {"leads": leads, "requests": len(requests), **counts}
