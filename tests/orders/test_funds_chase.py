@@ -806,6 +806,33 @@ def test_an_answer_in_time_is_not_late(engine: Engine, city: dict) -> None:
     assert not any("late" in text for e in entries for text in render(e["reasons"], "en"))
 
 
+def test_the_orders_a_bank_has_not_answered_in_time_are_listed_to_ring_it_about(engine: Engine, city: dict) -> None:
+    """A stop-payment unanswered past its deadline showed nothing until the bank answered; the centre lists them."""
+    from aegis.reasons import NotFound
+
+    view = funds.open_chase(engine, CITY, rule="fifo", victim="PV", loss_transfers=[city["v"].event_id],
+                            now=minutes(60))
+    [order] = view.orders
+    assert funds.list_orders(engine, CITY, overdue=True, now=order.respond_by) == []  # due, not past due
+    late = order.respond_by + timedelta(minutes=1)
+    assert [o.order_id for o in funds.list_orders(engine, CITY, overdue=True, now=late)] == [order.order_id]
+    assert [o.order_id for o in funds.list_orders(engine, BANK_C, overdue=True, now=late)] == [order.order_id]
+    assert funds.list_orders(engine, BANK_B, overdue=True, now=late) == []  # another bank's
+    funds.respond(engine, BANK_C, order.order_id, "acknowledge", now=late)  # acknowledged is no answer yet
+    assert len(funds.list_orders(engine, CITY, overdue=True, now=late)) == 1
+    funds.respond(engine, BANK_C, order.order_id, "execute", held=D("900"), now=late)
+    assert funds.list_orders(engine, CITY, overdue=True, now=late) == []
+    with pytest.raises(NotFound, match="chase CH-nope: no such chase"):
+        funds.list_orders(engine, CITY, chase_id="CH-nope")
+    client = TestClient(create_app(engine))
+    city_headers = {"X-Aegis-User": "desk", "X-Aegis-Role": "city_centre"}
+    assert client.get("/api/v1/funds/orders?overdue=true", headers=city_headers).json() == []
+    assert client.get("/api/v1/funds/orders?chase_id=CH-nope", headers=city_headers).status_code == 404
+    url = engine.url.render_as_string(hide_password=False)
+    listed = CliRunner().invoke(funds_cli, ["orders", "list", "--overdue", "--db", url, "--json"])
+    assert listed.exit_code == 0 and json.loads(listed.stdout) == []
+
+
 def test_cli_shows_a_chase_expires_holds_and_returns_as_json(engine: Engine) -> None:
     """The commands act at the clock's time (they take no --now), so this chase happens in the last hours."""
     start = datetime.now(UTC) - timedelta(hours=3)

@@ -131,10 +131,12 @@ def list_orders(
     chase_id: str | None = None,
     state: Annotated[str | None, Query(description="issued, acknowledged, executed, ...")] = None,
     bank: str | None = None,
+    overdue: Annotated[bool, Query(description="only those still unanswered past their deadline")] = False,
     lang: LangDep = "zh",
 ) -> list[funds.OrderView]:
     """Orders; a bank sees only those for its own accounts."""
-    return _in_language(_guard(funds.list_orders, engine, actor, chase_id=chase_id, state=state, bank=bank), lang)
+    return _in_language(_guard(funds.list_orders, engine, actor, chase_id=chase_id, state=state, bank=bank,
+                               overdue=overdue), lang)
 
 
 @router.post("/orders/{order_id}/response")

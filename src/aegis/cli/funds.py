@@ -174,6 +174,8 @@ def chase(
 def orders_list(
     chase_id: Annotated[str | None, typer.Option("--chase", help="Only this chase.")] = None,
     state: Annotated[str | None, typer.Option(help="Only this state.")] = None,
+    overdue: Annotated[bool, typer.Option(
+        "--overdue", help="Only those still unanswered past their deadline (to ring the bank about).")] = False,
     user: UserOption = None,
     role: RoleOption = "city_centre",
     institution: BankOption = None,
@@ -184,7 +186,8 @@ def orders_list(
     """List orders (a bank sees only its own); their reasons show with --json."""
     from aegis.usecases.funds import list_orders
 
-    orders = list_orders(_engine(db), _actor(user, role, institution), chase_id=chase_id, state=state)
+    orders = list_orders(_engine(db), _actor(user, role, institution), chase_id=chase_id, state=state,
+                         overdue=overdue)
     _print_orders(orders, as_json, lang, none=Reason("没有符合条件的指令"))
 
 

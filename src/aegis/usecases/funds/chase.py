@@ -10,6 +10,7 @@ from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from aegis.actions.orders import (
+    PENDING,
     FundsPolicy,
     OrderKind,
     OrderState,
@@ -215,10 +216,15 @@ def list_orders(
     chase_id: str | None = None,
     state: str | None = None,
     bank: str | None = None,
+    overdue: bool = False,
+    now: datetime | None = None,
 ) -> list[OrderView]:
-    """Orders, newest first. A bank sees only the orders for its own accounts."""
+    """Orders, newest first. A bank sees only the orders for its own accounts. ``overdue``: only those still
+    waiting for the bank's answer past their deadline (``respond_by`` before ``now``), the ones to ring the bank's
+    duty post about. A chase that does not exist is named, not answered with no orders."""
     bank = _bank_scope(actor, bank, Reason("指令"), Reason("列出止付冻结指令"))
     check_one_of("state", state, [s.value for s in OrderState])
+    at = _now(now)
     query = select(fund_order).order_by(fund_order.c.issued_at.desc(), fund_order.c.order_id)
     if chase_id:
         query = query.where(fund_order.c.chase_id == chase_id)
@@ -226,10 +232,14 @@ def list_orders(
         query = query.where(fund_order.c.state == OrderState(state).value)
     if bank:
         query = query.where(fund_order.c.bank == bank)
+    if overdue:
+        query = query.where(fund_order.c.state.in_([s.value for s in PENDING]), fund_order.c.respond_by < at)
     with engine.connect() as conn:
+        if chase_id:
+            _chase(conn, chase_id)
         views = [_order_view(row) for row in conn.execute(query)]
     record_read(engine, actor, action="order.list", subject_type="chase", subject_id=chase_id or "*",
-                shown=[v.order_id for v in views], details={"state": state, "bank": bank})
+                shown=[v.order_id for v in views], details={"state": state, "bank": bank, "overdue": overdue})
     return views
 
 
