@@ -129,3 +129,21 @@ def test_a_detectors_parquet_file_naming_a_column_twice_is_named_too(tmp_path):
     pq.write_table(pa.table([pa.array(["你好"]), pa.array(["点击领奖"])], names=["text", "text"]), data)
     _, english = _both(["predict", "text", "--data", str(data), "--out", str(tmp_path / "p.csv")])
     assert english == f"error: {data}: the header names column 'text' twice (columns 1 and 2)"
+
+
+def test_a_json_line_writing_a_key_twice_is_rejected_naming_the_key(sqlite_engine, tmp_path):
+    """The JSON counterpart: a parser keeps the last of the two values silently. The line is rejected (its
+    neighbours stored), naming the key; a training file of such lines is refused naming line and field."""
+    path = tmp_path / "sms.jsonl"
+    path.write_text('{"sender":"10690000","receiver":"13900000000","time":"2026-10-01 10:00","text":"a","text":"b"}\n'
+                    '{"sender":"10690000","receiver":"13900000001","time":"2026-10-01 10:00","text":"ok"}\n'
+                    '{"sender" : "10690000", "receiver":"13900000002","time":"2026-10-01 10:01","text":"x\\":y"}\n',
+                    encoding="utf-8")
+    report = ingest_file(sqlite_engine, "sms", path)
+    assert (report.stored, report.rejected) == (2, 1)
+    [reject] = report.sample_rejects
+    assert (reject.line, reject.field) == (1, "text") and "written twice" in reject.reason
+    texts = tmp_path / "texts.jsonl"
+    texts.write_text('{"text":"您好","label":"normal","label":"pig_butchering"}\n', encoding="utf-8")
+    zh, en = _both(["train", "text", "--data", str(texts), "--out", str(tmp_path / "m")])
+    assert en.endswith("line 1 writes the field 'label' twice") and "两次写了字段“label”" in zh

@@ -12,6 +12,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import json
 import math
 import re
 from collections.abc import Iterator, Sequence
@@ -216,6 +217,32 @@ def repeated_column(file: str, names: Sequence[str]) -> Reason | None:
     return None
 
 
+_KEY = re.compile(rb'"\s*:')
+"""the end of a JSON object's key (a closing quote, then the colon); also matched inside strings, never missed"""
+
+
+def repeated_key(text: bytes | str, values: dict[str, Any]) -> str | None:
+    """The first key that a JSON line's objects write twice (None if none does), ``values`` being the line as
+    parsed: the JSON counterpart of :func:`repeated_column`, for a parser keeps the last of the two silently.
+    orjson, which reads the lines, does not tell; the standard parser, which can, is asked only when the line
+    has more key endings than ``values`` has keys (nested objects, a quote and colon inside a string, or a repeat)."""
+    raw = text.encode() if isinstance(text, str) else text
+    if len(_KEY.findall(raw)) <= len(values):
+        return None
+    found: list[str] = []
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        seen: set[str] = set()
+        for key, _ in items:
+            if key in seen and not found:
+                found.append(key)
+            seen.add(key)
+        return dict(items)
+
+    json.loads(raw, object_pairs_hook=pairs)
+    return found[0] if found else None
+
+
 def _csv_header(path: Path, rows: Iterator[tuple[int, list[str]]]) -> list[str]:
     _, header = next(rows, (0, []))
     if not header:
@@ -294,6 +321,10 @@ def _jsonl(path: Path, _batch_size: int) -> Iterator[RawRow]:
         if not isinstance(values, dict):
             yield RawRow(line, None, "a line must hold one JSON object",
                          text.decode("utf-8", "replace").rstrip("\r\n"))
+            continue
+        if (key := repeated_key(text, values)) is not None:
+            yield RawRow(line, None, "the key is written twice in the line (which of the two was meant is unknown)",
+                         text.decode("utf-8", "replace").rstrip("\r\n"), key)
             continue
         yield RawRow(line, _clean(values))
 

@@ -23,6 +23,7 @@ from sklearn.model_selection import StratifiedKFold
 
 from aegis.detectors.base import Verdict
 from aegis.detectors.text import TextDetector, is_normal_label, join_turns
+from aegis.ingest.readers import repeated_key
 from aegis.reasons import Reason
 from aegis.training import task
 from aegis.training.task import (
@@ -75,6 +76,8 @@ def read_dialogues(path: Path, *, labelled: bool) -> tuple[list[str], list[str] 
         except json.JSONDecodeError as exc:
             raise DataError(Reason("{path}：第{line}行不是JSON（{error}）", path=str(path), line=number,
                                    error=exc.msg)) from exc
+        if isinstance(row, dict) and (key := repeated_key(line, row)) is not None:
+            raise DataError(Reason("{path}：第{line}行两次写了字段“{key}”", path=str(path), line=number, key=key))
         if isinstance(row, dict) and isinstance(row.get("text"), str) and "left" not in row:
             # one message a line (an SMS event as Aegis stores and simulates it), labelled as the CSV is
             texts.append(row["text"])
