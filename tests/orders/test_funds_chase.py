@@ -762,6 +762,9 @@ def test_a_rejected_order_is_issued_again_and_a_freeze_is_not_answered_moved_on_
     assert json.loads(shown.stdout)[0]["order_id"] == again.order_id
     refused = CliRunner().invoke(funds_cli, ["reissue", frozen.order_id, "--reason", "x", "--db", url, "--lang", "en"])
     assert refused.exit_code == 2 and "only a rejected order may be issued again" in refused.stderr
+    # a bank running a command of the centre's is told which are its own, not asked for an --institution it lacks
+    banked = CliRunner().invoke(funds_cli, ["expire", "--role", "bank", "--db", url, "--lang", "en"])
+    assert banked.exit_code == 2 and "a bank answers with respond and lists its own orders" in banked.stderr
 
 def test_an_answer_after_its_deadline_is_kept_and_recorded_late(engine: Engine, city: dict) -> None:
     """The bank's answer is real whenever it comes (the money it holds is held), but one that comes after the

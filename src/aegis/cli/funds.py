@@ -62,6 +62,14 @@ def _actor(user: str | None, role: str, institution: str | None) -> Any:
         raise InputError(Reason("--role/--institution：{error}", error=said)) from None
 
 
+def _centre(user: str | None, role: str) -> Any:
+    """The actor of a command that only the centre runs (it has no --institution): a bank is told which commands are
+    its own, not asked for an option the command does not have."""
+    if role == "bank":
+        raise InputError(Reason("--role：银行用 respond 答复、用 orders list 查看自己的指令；此命令由city_centre执行"))
+    return _actor(user, role, None)
+
+
 def _engine(db: str | None) -> Any:
     from aegis.store import open_engine
 
@@ -239,7 +247,7 @@ def show_chase(
     """A chase whole: its victims and losses, where the money was at the last trace, and its orders."""
     from aegis.usecases.funds import get_chase
 
-    view = get_chase(_engine(db), _actor(user, role, None), chase_id).in_language(lang)
+    view = get_chase(_engine(db), _centre(user, role), chase_id).in_language(lang)
     if as_json:
         print_json(view.model_dump(mode="json"))
         return
@@ -261,7 +269,7 @@ def escalate(
     from aegis.actions.orders import OrderKind
     from aegis.usecases.funds import escalate as run
 
-    changed = run(_engine(db), _actor(user, role, None), chase_id)
+    changed = run(_engine(db), _centre(user, role), chase_id)
     _print_orders(changed, as_json, lang, none=Reason("没有新的冻结：本案没有等待跟进冻结的已执行止付"))
     lapsed = sum(o.kind is OrderKind.stop_payment for o in changed)
     if lapsed and not as_json:
@@ -280,7 +288,7 @@ def expire(
     """Mark every executed hold whose period has run out as expired (run it from a scheduler, e.g. hourly)."""
     from aegis.usecases.funds import expire_orders
 
-    expired = expire_orders(_engine(db), _actor(user, role, None))
+    expired = expire_orders(_engine(db), _centre(user, role))
     if as_json:
         print_json(expired)
         return
@@ -301,7 +309,7 @@ def retrace(
     """Trace the chase again now; order new accounts and supplementary holds (追加止付)."""
     from aegis.usecases.funds import retrace as run
 
-    _print_orders(run(_engine(db), _actor(user, role, None), chase_id), False, lang, none=NOTHING_NEW)
+    _print_orders(run(_engine(db), _centre(user, role), chase_id), False, lang, none=NOTHING_NEW)
 
 
 @app.command("add-losses")
@@ -319,7 +327,7 @@ def add_losses(
     """Add further loss transfers to a chase (补充报案), then trace and order again."""
     from aegis.usecases.funds import add_losses as run
 
-    _print_orders(run(_engine(db), _actor(user, role, None), chase_id, transfers, victim=victim), False, lang,
+    _print_orders(run(_engine(db), _centre(user, role), chase_id, transfers, victim=victim), False, lang,
                   none=NOTHING_NEW)
 
 
@@ -336,7 +344,7 @@ def release(
     """Lift an executed hold."""
     from aegis.usecases.funds import release as run
 
-    order = run(_engine(db), _actor(user, role, None), order_id, reason)
+    order = run(_engine(db), _centre(user, role), order_id, reason)
     out.print(f"{order.order_id}: {name_of(order.state.value, lang)}", highlight=False)
 
 
@@ -354,7 +362,7 @@ def reissue(
     """Issue an order a bank rejected again, as a new order following it."""
     from aegis.usecases.funds import reissue as run
 
-    _print_orders([run(_engine(db), _actor(user, role, None), order_id, reason)], as_json, lang, none=NOTHING_NEW)
+    _print_orders([run(_engine(db), _centre(user, role), order_id, reason)], as_json, lang, none=NOTHING_NEW)
 
 
 @app.command("return")
@@ -371,7 +379,7 @@ def return_(
     (the bank froze the holder's own money too, or the victims are made whole) is shown as unallocated."""
     from aegis.usecases.funds import return_funds
 
-    result = return_funds(_engine(db), _actor(user, role, None), chase_id)
+    result = return_funds(_engine(db), _centre(user, role), chase_id)
     if as_json:
         print_json(result.model_dump(mode="json"))
         return
@@ -473,7 +481,7 @@ def reports(
     from aegis.events import fraud_type_name
     from aegis.usecases.funds import list_reports
 
-    found = list_reports(_engine(db), _actor(user, role, None), chased=chased, limit=limit)
+    found = list_reports(_engine(db), _centre(user, role), chased=chased, limit=limit)
     if as_json:
         print_json([r.model_dump(mode="json") for r in found])
         return
