@@ -836,6 +836,30 @@ def test_the_orders_a_bank_has_not_answered_in_time_are_listed_to_ring_it_about(
     assert listed.exit_code == 0 and json.loads(listed.stdout) == []
 
 
+def test_a_bank_sees_its_own_account_and_the_sum_not_the_victims_or_the_path_through_other_banks(
+        engine: Engine, city: dict) -> None:
+    """The black-box audit found a bank's own orders carrying the victims' ids and the money's whole path through
+    other banks: a bank sees neither (its role does not see personal data); the centre sees them whole."""
+    view = funds.open_chase(engine, CITY, rule="fifo", victim="PV", loss_transfers=[city["v"].event_id],
+                            now=minutes(10))
+    first = view.orders[0]
+    funds.respond(engine, BANK_B, first.order_id, "acknowledge", now=minutes(25))
+    funds.respond(engine, BANK_B, first.order_id, "moved_on", now=minutes(25))
+    [whole] = [o for o in funds.list_orders(engine, CITY, chase_id=view.chase_id) if o.bank == "bank-C"]
+    [seen] = funds.list_orders(engine, BANK_C)
+    assert (seen.order_id, seen.account, seen.requested) == (whole.order_id, whole.account, whole.requested)
+    assert list(whole.taint) == ["PV"] and list(seen.taint) == ["P*"] and sum(seen.taint.values()) == whole.requested
+    assert len(whole.path) == 2 and seen.path == whole.path[-1:]
+    # in another language too: the reasons are worded again, and masked again
+    assert seen.in_language("en").taint == seen.taint and seen.in_language("en").masked
+    answered = funds.respond(engine, BANK_C, seen.order_id, "acknowledge", now=minutes(26)).order
+    assert list(answered.taint) == ["P*"] and answered.path == whole.path[-1:]
+    client = TestClient(create_app(engine))
+    bank_headers = {"X-Aegis-User": "duty", "X-Aegis-Role": "bank", "X-Aegis-Institution": "bank-C"}
+    [shown] = client.get("/api/v1/funds/orders", headers=bank_headers).json()
+    assert list(shown["taint"]) == ["P*"] and len(shown["path"]) == 1
+
+
 def test_cli_shows_a_chase_expires_holds_and_returns_as_json(engine: Engine) -> None:
     """The commands act at the clock's time (they take no --now), so this chase happens in the last hours."""
     start = datetime.now(UTC) - timedelta(hours=3)

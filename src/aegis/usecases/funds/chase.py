@@ -237,7 +237,7 @@ def list_orders(
     with engine.connect() as conn:
         if chase_id:
             _chase(conn, chase_id)
-        views = [_order_view(row) for row in conn.execute(query)]
+        views = [_order_view(row).seen_by(actor) for row in conn.execute(query)]
     record_read(engine, actor, action="order.list", subject_type="chase", subject_id=chase_id or "*",
                 shown=[v.order_id for v in views], details={"state": state, "bank": bank, "overdue": overdue})
     return views

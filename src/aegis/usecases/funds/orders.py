@@ -99,7 +99,7 @@ def respond(
                                 requested=order.requested))
     if OrderState(order.state) is target:
         _same_answer(order, target, held, reason)
-        return RespondResult(order=_order_view(order), follow_ups=[])
+        return RespondResult(order=_order_view(order).seen_by(actor), follow_ups=[])
     check_transition(order.order_id, order.state, target)
     values: dict[str, Any] = {}
     reasons: list[Reason | str] = [reason] if reason else []
@@ -140,7 +140,7 @@ def respond(
         order = _order(conn, order_id_, lock=True)
         if OrderState(order.state) is target:
             _same_answer(order, target, held, reason)
-            return RespondResult(order=_order_view(order), follow_ups=[])
+            return RespondResult(order=_order_view(order).seen_by(actor), follow_ups=[])
         _move(
             conn,
             order,
@@ -180,9 +180,9 @@ def respond(
                     updated_at=now,
                 )
             )
-        updated = _order_view(_order(conn, order.order_id))
+        updated = _order_view(_order(conn, order.order_id)).seen_by(actor)
         # a bank sees the follow-ups sent to itself: the others name other banks' customers and their sums
-        follow_ups = [_order_view(o) for o in (_order(conn, oid) for oid in new)
+        follow_ups = [_order_view(o).seen_by(actor) for o in (_order(conn, oid) for oid in new)
                       if actor.role is not Role.bank or o.bank == actor.institution]
     return RespondResult(order=updated, follow_ups=follow_ups)
 

@@ -15,6 +15,8 @@ from aegis.actions.orders import (
 )
 from aegis.names import name_of
 from aegis.reasons import DEFAULT_LANG, Lang, render
+from aegis.usecases.actor import Actor, mask
+from aegis.usecases.audit import masked_text
 
 
 class OrderView(BaseModel):
@@ -48,6 +50,8 @@ class OrderView(BaseModel):
     """the reasons as stored (:mod:`aegis.reasons`), kept to word them in another language"""
     lang: Lang = Field(default=DEFAULT_LANG, exclude=True)
     """the language of ``reasons`` and ``names``"""
+    masked: bool = Field(default=False, exclude=True)
+    """shown to a role that does not see personal data (:meth:`seen_by`)"""
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -63,7 +67,22 @@ class OrderView(BaseModel):
         return {"kind": name_of(self.kind.value, self.lang), "state": name_of(self.state.value, self.lang)}
 
     def in_language(self, lang: Lang) -> OrderView:
-        return self.model_copy(update={"reasons": render(self.messages, lang), "lang": lang})
+        reasons = render(self.messages, lang)
+        return self.model_copy(update={"reasons": [masked_text(r) for r in reasons] if self.masked else reasons,
+                                       "lang": lang})
+
+    def seen_by(self, actor: Actor) -> OrderView:
+        """The order as ``actor`` may see it. A role that does not see personal data (a bank) acts on its own
+        customer's account, named whole, and the sum; the victims' ids and the accounts the reasons name (other
+        banks' customers the money came through) are masked, and of the money's path it sees the last transfer,
+        the one into that account, not the hops through other banks."""
+        if actor.sees_personal_data:
+            return self
+        taint: dict[str, Decimal] = {}
+        for victim, amount in self.taint.items():
+            taint[mask(victim)] = taint.get(mask(victim), Decimal(0)) + amount  # two ids may mask alike
+        return self.model_copy(update={"taint": taint, "path": self.path[-1:], "masked": True,
+                                       "reasons": [masked_text(r) for r in self.reasons]})
 
 
 class ChaseView(BaseModel):
