@@ -3,30 +3,14 @@ and in both it names the field or file at fault."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from typer.testing import CliRunner
 
 from aegis.cli.main import app
+from cli_errors import both_languages as _both
 
 runner = CliRunner()
-CHINESE = re.compile(r"[\u4e00-\u9fff]")
-
-
-def _both(args: list[str]) -> tuple[str, str]:
-    """The error line of ``args`` under zh and under en (the last line on stderr, after any progress lines),
-    each checked to be one line, exit code 2."""
-    said = []
-    for lang in ("zh", "en"):
-        result = runner.invoke(app, [*args, "--lang", lang])
-        assert result.exit_code == 2, result.output
-        assert "Traceback" not in result.stderr, result.stderr
-        said.append(result.stderr.rstrip("\n").splitlines()[-1])
-    chinese, english = said
-    assert chinese.startswith("错误：") and english.startswith("error: ")
-    assert not CHINESE.search(english), english
-    return chinese, english
 
 
 def test_a_database_url_with_no_store_is_named_in_either_language(tmp_path: Path) -> None:

@@ -4,8 +4,6 @@ meant is anyone's guess. The same words for every command that reads an event or
 
 from __future__ import annotations
 
-import re
-
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -16,21 +14,9 @@ from aegis.cli.main import app
 from aegis.ingest import IngestError, ingest_file
 from aegis.store import EventRepository, open_engine
 from aegis.store.schema import ingest_run
+from cli_errors import both_languages as _both
 
 runner = CliRunner()
-CHINESE = re.compile(r"[\u4e00-\u9fff]")
-
-
-def _both(args: list[str]) -> tuple[str, str]:
-    """The one error line of ``args`` in Chinese and in English (exit 2, no traceback)."""
-    said = []
-    for lang in ("zh", "en"):
-        result = runner.invoke(app, [*args, "--lang", lang])
-        assert result.exit_code == 2, result.output
-        assert "Traceback" not in result.output, result.output
-        said.append(result.stderr.rstrip("\n").splitlines()[-1])
-    assert not CHINESE.search(said[1]), said[1]
-    return said[0], said[1]
 
 
 def test_an_event_file_naming_a_column_twice_is_refused_whole_and_nothing_stored(sqlite_engine, tmp_path):

@@ -187,8 +187,8 @@ def respond(
     return RespondResult(order=updated, follow_ups=follow_ups)
 
 
-def _holding_stop_payment(conn: Connection, freeze: Any, now: datetime) -> Any:
-    """The executed stop-payment still holding the money a freeze asks for, if any."""
+def _executed_stop_payment(conn: Connection, freeze: Any) -> Any:
+    """The executed stop-payment that held the money a freeze asks for (its hold may have run out since), if any."""
     return conn.execute(
         select(fund_order).where(
             fund_order.c.chase_id == freeze.chase_id,
@@ -196,7 +196,6 @@ def _holding_stop_payment(conn: Connection, freeze: Any, now: datetime) -> Any:
             fund_order.c.kind == OrderKind.stop_payment.value,
             fund_order.c.seq == freeze.seq,
             fund_order.c.state == OrderState.executed.value,
-            fund_order.c.hold_until > now,
         )
     ).first()
 
@@ -207,8 +206,8 @@ def _check_not_held(conn: Connection, order: Any, now: datetime) -> None:
     hands with no freeze behind it)."""
     if order.kind != OrderKind.freeze.value:
         return
-    stop = _holding_stop_payment(conn, order, now)
-    if stop is not None:
+    stop = _executed_stop_payment(conn, order)
+    if stop is not None and stop.hold_until is not None and stop.hold_until > now:
         raise ChaseError(Reason("action：止付指令{stop}仍控制着这{held}元（至{until}），冻结不能答复资金已转出",
                                 stop=stop.order_id, held=yuan(stop.held), until=str(stop.hold_until)))
 
@@ -263,15 +262,7 @@ def _same_answer(order: Any, target: OrderState, held: Decimal | None, reason: s
 def _supersede_stop_payment(conn: Connection, freeze: Any, actor: Actor, now: datetime) -> None:
     """An executed freeze takes over the stop-payment on the same account: the stop-payment is superseded (not
     released: a bank or an auditor reading "released" would think the money free, while the freeze holds it)."""
-    stop = conn.execute(
-        select(fund_order).where(
-            fund_order.c.chase_id == freeze.chase_id,
-            fund_order.c.account == freeze.account,
-            fund_order.c.kind == OrderKind.stop_payment.value,
-            fund_order.c.seq == freeze.seq,
-            fund_order.c.state == OrderState.executed.value,
-        )
-    ).first()
+    stop = _executed_stop_payment(conn, freeze)
     if stop is None:
         return
     if stop.hold_until is not None and stop.hold_until <= now:
