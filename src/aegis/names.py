@@ -87,6 +87,23 @@ CODE_NAMES: dict[str, Reason] = {
     "domain": Reason("域名"),
 }
 
+#: what an entry of the audit log is about (its ``subject_type``), by code: the entities decided on (see above)
+#: and the records of Aegis's workflows. The log refuses an entry of any other kind
+#: (:class:`aegis.store.AuditLog`), and a reader's filter names one of these, so a mistyped kind is told, not
+#: answered with an empty log.
+SUBJECT_NAMES: dict[str, Reason] = {
+    "number": CODE_NAMES["number"],
+    "account": CODE_NAMES["account"],
+    "domain": CODE_NAMES["domain"],
+    "person": Reason("人员"),
+    "warning": Reason("预警"),
+    "fund_chase": Reason("资金追查"),
+    "fund_order": Reason("止付冻结指令"),
+    "report": Reason("报案"),
+    "bank_contact": Reason("银行值班岗位"),
+    "audit_log": Reason("审计日志"),
+}
+
 
 def named(code: str) -> Reason:
     """The name of ``code`` as a message (to go inside another message); a code without a name as written."""

@@ -284,7 +284,10 @@ def test_api_and_cli(engine: Engine, city: dict, monkeypatch: pytest.MonkeyPatch
     )
     assert ok.json()["order"]["state"] == "acknowledged"
     again = client.get(f"/api/v1/funds/chases/{opened.json()['chase_id']}?lang=en", headers=city_headers).json()
-    assert [o["reasons"] for o in again["orders"]] == [english["reasons"]]
+    # the centre reads the same reasons, the money's whole trail in the first, where the bank reads its last hop
+    [whole] = [o["reasons"] for o in again["orders"]]
+    assert whole[1:] == english["reasons"][1:] and whole[0].count("→") == len(again["orders"][0]["path"]) - 1
+    assert english["reasons"][0].startswith(f"money trail: … → {again['orders'][0]['path'][-1]} (")
     assert again["orders"][0]["names"] == {"kind": "stop-payment", "state": "acknowledged"}
     assert "lang" not in again["orders"][0]
     chinese = client.get(f"/api/v1/funds/chases/{opened.json()['chase_id']}", headers=city_headers).json()
@@ -297,7 +300,7 @@ def test_api_and_cli(engine: Engine, city: dict, monkeypatch: pytest.MonkeyPatch
     )
     assert listed.exit_code == 0 and oid in listed.stdout
     in_english = runner.invoke(funds_cli, ["orders", "list", "--db", url, "--json", "--lang", "en"])
-    assert json.loads(in_english.stdout)[0]["reasons"] == english["reasons"]
+    assert json.loads(in_english.stdout)[0]["reasons"] == whole  # the centre's, as the API gave it
     from aegis.cli.common import out
 
     monkeypatch.setattr(out, "width", 250)  # a wide terminal: no word of the table wraps
@@ -627,7 +630,7 @@ def test_a_report_chased_again_takes_in_the_payments_stored_since(engine: Engine
     again = funds.open_chase(engine, CITY, report_event_id=report_id(engine), now=minutes(70))
     assert again.chase_id == first.chase_id and not again.opened_now and again.loss == D("1300.00")
     actions = [e["action"] for e in AuditLog(engine).entries("fund_chase", first.chase_id)]
-    assert actions == ["chase.open", "chase.add_losses", "chase.retrace"]
+    assert actions == ["chase.open", "chase.add_losses", "chase.retrace", "chase.read"]  # the retry showed it
     assert funds.open_chase(engine, CITY, report_event_id=report_id(engine), now=minutes(71)) == again
     with pytest.raises(funds.ChaseError, match=f"max_hops: chase {first.chase_id} is open with max_hops"):
         funds.open_chase(engine, CITY, report_event_id=report_id(engine), max_hops=2, now=minutes(72))
@@ -850,8 +853,15 @@ def test_a_bank_sees_its_own_account_and_the_sum_not_the_victims_or_the_path_thr
     assert (seen.order_id, seen.account, seen.requested) == (whole.order_id, whole.account, whole.requested)
     assert list(whole.taint) == ["PV"] and list(seen.taint) == ["P*"] and sum(seen.taint.values()) == whole.requested
     assert len(whole.path) == 2 and seen.path == whole.path[-1:]
+    # the reasons name the transfer into its account, not the transfers before it
+    [trail] = [r for r in whole.reasons if r.startswith("资金路径")]
+    assert trail == f"资金路径：{whole.path[0]} → {whole.path[1]}"
+    assert whole.path[0] not in " ".join(seen.reasons)
+    assert f"资金路径：……→ {whole.path[1]}（之前经他行各跳不予显示）" in seen.reasons
     # in another language too: the reasons are worded again, and masked again
-    assert seen.in_language("en").taint == seen.taint and seen.in_language("en").masked
+    english = seen.in_language("en")
+    assert english.taint == seen.taint and english.masked and whole.path[0] not in " ".join(english.reasons)
+    assert any(r.startswith("money trail: … → ") for r in english.reasons)
     answered = funds.respond(engine, BANK_C, seen.order_id, "acknowledge", now=minutes(26)).order
     assert list(answered.taint) == ["P*"] and answered.path == whole.path[-1:]
     client = TestClient(create_app(engine))
@@ -914,14 +924,16 @@ def test_the_centre_shown_orders_and_reports_is_in_the_audit_log_and_a_bank_is_n
     view = funds.open_chase(engine, CITY, report_event_id=report_id(engine), now=minutes(60))
     log = AuditLog(engine)
     before = len(log.entries())
+    assert "chase.read" not in [e["action"] for e in log.entries()]  # the chase opened is logged as opened, once
     funds.list_orders(engine, BANK_C)  # its own customers' accounts: nothing a bank did not know
     assert len(log.entries()) == before
     orders = funds.list_orders(engine, CITY, chase_id=view.chase_id)
     funds.get_chase(engine, CITY, view.chase_id)
     reports = funds.list_reports(engine, CITY)
     listed, read, reported = log.entries()[before:]
-    assert (listed["action"], listed["subject_type"], listed["subject_id"]) == ("order.list", "chase", view.chase_id)
+    assert (listed["action"], listed["subject_type"], listed["subject_id"]) == ("order.list", "fund_chase",
+                                                                                view.chase_id)
     assert listed["details"]["ids"] == [o.order_id for o in orders] and listed["actor"] == CITY.label
-    assert (read["action"], read["subject_id"], read["details"]["orders"]) == ("chase.read", view.chase_id,
-                                                                               len(orders))
+    assert (read["action"], read["subject_type"], read["subject_id"], read["details"]["orders"]) == (
+        "chase.read", "fund_chase", view.chase_id, len(orders))
     assert reported["action"] == "report.list" and reported["details"]["ids"] == [r.event_id for r in reports]

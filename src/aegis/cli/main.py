@@ -34,7 +34,7 @@ from aegis.cli.common import (
     whole,
 )
 from aegis.cli.warnings import stats_table
-from aegis.names import action_name, name_of
+from aegis.names import SUBJECT_NAMES, action_name, name_of
 from aegis.reasons import Explained, InputError, Lang, Reason, joined, listing, yuan
 
 if TYPE_CHECKING:
@@ -411,8 +411,8 @@ def profiles_refresh(
 def audit(
     user: Annotated[str, typer.Option("--user", help="Who is reading (the read is recorded too).")],
     role: Annotated[str, typer.Option("--role", help="city_centre, or auditor (sees personal data masked).")],
-    subject_type: Annotated[str | None, typer.Option(help="Only entries about this kind: number, account, "
-                                                          "person, warning, fund_order ...")] = None,
+    subject_type: Annotated[str | None, typer.Option(help="Only entries about this kind: "
+                                                          f"{', '.join(SUBJECT_NAMES)}.")] = None,
     subject_id: Annotated[str | None, typer.Option(help="Only entries about this one.")] = None,
     action: Annotated[str | None, typer.Option(help="Only actions starting so, e.g. decision. or "
                                                     "warning.close")] = None,

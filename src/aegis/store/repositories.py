@@ -13,6 +13,7 @@ from sqlalchemy import Connection, Engine, Table, and_, func, insert, or_, selec
 from sqlalchemy.dialects import postgresql, sqlite
 
 from aegis.events.models import EVENT_TYPES
+from aegis.names import SUBJECT_NAMES
 from aegis.reasons import Reason, stored
 from aegis.store.engine import begin_write
 from aegis.store.schema import EVENT_TABLES, audit_log, decision_reply, ingest_run, risk_profile
@@ -219,6 +220,11 @@ class DecisionReplies:
         return {row.request_key: row for row in rows}
 
 
+_FORMERLY = {"fund_chase": ("chase",)}
+"""kinds of subject as earlier versions wrote them (a chase's reads), found under today's name: the log keeps
+what it was given"""
+
+
 class AuditLog:
     """Append-only record of decisions about persons and of access to personal data."""
 
@@ -246,6 +252,10 @@ class AuditLog:
         in one transaction: all or none. An entry whose ``request_key`` is stored already is a retry of the
         same request and is skipped."""
         at = datetime.now(UTC)
+        entries = list(entries)
+        unknown = sorted({str(e["subject_type"]) for e in entries} - SUBJECT_NAMES.keys())
+        if unknown:  # a programming error, not a user's: every kind the log holds has a name and may be filtered on
+            raise ValueError(f"audit entries about {unknown}: not kinds of subject the log knows (aegis.names)")
         rows = [
             {
                 "at": at,
@@ -281,7 +291,7 @@ class AuditLog:
         subject may be written) and/or of actions starting with a prefix."""
         query = select(audit_log).order_by(audit_log.c.id.desc()).limit(limit)
         if subject_type:
-            query = query.where(audit_log.c.subject_type == subject_type)
+            query = query.where(audit_log.c.subject_type.in_((subject_type, *_FORMERLY.get(subject_type, ()))))
         if subject_id:
             query = query.where(audit_log.c.subject_id.in_([subject_id] if isinstance(subject_id, str) else subject_id))
         if action_prefix:

@@ -15,7 +15,8 @@ from typing import Any
 from sqlalchemy import Engine
 
 from aegis.events.numbers import canonical_number
-from aegis.reasons import DEFAULT_LANG, InputError, Lang, Reason, render
+from aegis.names import SUBJECT_NAMES
+from aegis.reasons import DEFAULT_LANG, InputError, Lang, Reason, listing, render
 from aegis.store.repositories import AuditLog
 from aegis.usecases.actor import POLICE_ROLES, Actor, Role, mask
 
@@ -104,6 +105,9 @@ def read_audit(engine: Engine, actor: Actor, *, subject_type: str | None = None,
     actor.require(READERS, Reason("查看审计日志"))
     if not 1 <= limit <= 10_000:
         raise InputError(Reason("limit：须在1到{most}之间（收到{limit}）", most=10_000, limit=limit))
+    if subject_type is not None and subject_type not in SUBJECT_NAMES:
+        raise InputError(Reason("{field}：“{value}”不在可选值{allowed}之中", field="subject_type", value=subject_type,
+                                allowed=listing(SUBJECT_NAMES)))
     log = AuditLog(engine)
     wanted = subject_ids(subject_id) if subject_id else None
     entries = [{**e, "reasons": render(e["reasons"], lang)}

@@ -171,14 +171,16 @@ def open_chase(
                 actor=actor,
                 now=now,
             )
-    return get_chase(engine, actor, chase_id).model_copy(update={"opened_now": bool(inserted)})
+    # the chase this call opened is on the log as opened; one opened meanwhile by another call is shown as read
+    view = _view(engine, actor, chase_id) if inserted else get_chase(engine, actor, chase_id)
+    return view.model_copy(update={"opened_now": bool(inserted)})
 
 
 def _report_chase_again(engine: Engine, actor: Actor, chase_id: str, seeds: Sequence[Seed], *, rule: str | None,
                         max_hops: int | None, now: datetime, data: FundsData, policy: FundsPolicy) -> ChaseView:
     """A report chased before: its chase as it stands, with the report's losses it does not follow yet added
     (a payment stored since, 补充报案), those other chases follow or paid in another currency left out."""
-    view = get_chase(engine, actor, chase_id)
+    view = _view(engine, actor, chase_id)
     _same_terms(chase_id, rule, max_hops, view.rule, view.max_hops)
     wanted = [s.event_id for s in seeds]
     with engine.connect() as conn:
@@ -187,12 +189,20 @@ def _report_chase_again(engine: Engine, actor: Actor, chase_id: str, seeds: Sequ
     new = [e for e in wanted if e not in taken and e not in not_yuan]
     if new:
         add_losses(engine, actor, chase_id, new, victim=seeds[0].victim, now=now, data=data, policy=policy)
-        view = get_chase(engine, actor, chase_id)
-    return view
+    return get_chase(engine, actor, chase_id)
 
 
 def get_chase(engine: Engine, actor: Actor, chase_id: str) -> ChaseView:
-    """The whole chase, every bank's orders included: for the city centre only."""
+    """The whole chase, every bank's orders included: for the city centre only. The read is on the audit log
+    (:func:`aegis.usecases.audit.record_read`), under the chase, beside what was done to it."""
+    view = _view(engine, actor, chase_id)
+    record_read(engine, actor, action="chase.read", subject_type="fund_chase", subject_id=chase_id, shown=[chase_id],
+                details={"orders": len(view.orders)})
+    return view
+
+
+def _view(engine: Engine, actor: Actor, chase_id: str) -> ChaseView:
+    """The whole chase as :func:`get_chase` shows it, the read not logged: for a call that logs what it did."""
     actor.require(CHASE_ROLES, Reason("查看整条追查（银行只看本行的指令）"))
     with engine.connect() as conn:
         chase = _chase(conn, chase_id)
@@ -204,8 +214,6 @@ def get_chase(engine: Engine, actor: Actor, chase_id: str) -> ChaseView:
     chase.pop("seeds")
     chase.pop("updated_at")
     chase.pop("policy_version")
-    record_read(engine, actor, action="chase.read", subject_type="chase", subject_id=chase_id, shown=[chase_id],
-                details={"orders": len(orders)})
     return ChaseView(**chase, orders=[_order_view(o) for o in orders])
 
 
@@ -238,7 +246,8 @@ def list_orders(
         if chase_id:
             _chase(conn, chase_id)
         views = [_order_view(row).seen_by(actor) for row in conn.execute(query)]
-    record_read(engine, actor, action="order.list", subject_type="chase", subject_id=chase_id or "*",
+    record_read(engine, actor, action="order.list", subject_type="fund_chase" if chase_id else "fund_order",
+                subject_id=chase_id or "*",
                 shown=[v.order_id for v in views], details={"state": state, "bank": bank, "overdue": overdue})
     return views
 

@@ -14,7 +14,7 @@ from aegis.actions.orders import (
     taint_from_json,
 )
 from aegis.names import name_of
-from aegis.reasons import DEFAULT_LANG, Lang, render
+from aegis.reasons import DEFAULT_LANG, Lang, Reason, render
 from aegis.usecases.actor import Actor, mask
 from aegis.usecases.audit import masked_text
 
@@ -81,8 +81,21 @@ class OrderView(BaseModel):
         taint: dict[str, Decimal] = {}
         for victim, amount in self.taint.items():
             taint[mask(victim)] = taint.get(mask(victim), Decimal(0)) + amount  # two ids may mask alike
-        return self.model_copy(update={"taint": taint, "path": self.path[-1:], "masked": True,
-                                       "reasons": [masked_text(r) for r in self.reasons]})
+        messages = [_last_transfer(m, self.path) for m in self.messages]
+        return self.model_copy(update={"taint": taint, "path": self.path[-1:], "masked": True, "messages": messages,
+                                       "reasons": [masked_text(r) for r in render(messages, self.lang)]})
+
+
+_PATH = Reason("资金路径：{path}", path="").msg
+"""the reason that lists the money's path, transfer by transfer (:class:`aegis.actions.orders.Target`)"""
+
+
+def _last_transfer(message: Any, path: list[str]) -> Any:
+    """A stored reason as a bank may read it: the path's reason names the transfer into its account only."""
+    reason = Reason.from_json(message)
+    if reason.msg != _PATH or not path:
+        return message
+    return Reason("资金路径：……→ {transfer}（之前经他行各跳不予显示）", transfer=path[-1]).to_json()
 
 
 class ChaseView(BaseModel):
