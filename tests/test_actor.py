@@ -62,3 +62,21 @@ def test_a_missing_name_is_unidentified():
                          (Role.district_bureau, {}), (Role.city_centre, {})):
         with pytest.raises(Unidentified):
             Actor(" " if role is Role.city_centre else "u", role, **places)
+
+
+def test_a_user_name_with_a_slash_is_refused_as_it_would_read_as_another_actor():
+    """The label ends "/user": with a "/" in the name, station A's user "B/u" and station "A/B"'s user "u" are
+    one label, and the log could not tell who acted."""
+    assert Actor("u", Role.police_station, district="d", station="A/B").label == "police_station:A/B/u"
+    with pytest.raises(InputError, match=r"^user: must not contain '/'"):
+        Actor("B/u", Role.police_station, district="d", station="A")
+
+
+def test_the_api_refuses_a_user_header_with_a_slash(sqlite_engine):
+    from fastapi.testclient import TestClient
+
+    from aegis.api.app import create_app
+
+    refused = TestClient(create_app(sqlite_engine)).get(
+        "/api/v1/audit", headers={"X-Aegis-User": "A/u", "X-Aegis-Role": "city_centre"})
+    assert refused.status_code == 400 and refused.json()["detail"].startswith("user: must not contain '/'")

@@ -75,6 +75,10 @@ class Actor:
                 at, char = hidden
                 raise InputError(Reason("{field}：不能含控制字符或不可见字符（第{at}个字符U+{code}）", field=field,
                                         at=at + 1, code=f"{ord(char):04X}"))
+        if "/" in self.user_id:
+            # the label ends "/user": the last "/" tells the user from the place, so a user named "中华/u1" would
+            # read as user u1 of another station ("police_station:中华/u1" is station 中华派出所's user too)
+            raise InputError(Reason("user：不能含“/”（审计日志以最后一个“/”分开单位和用户名）"))
         for field, roles in PLACES.items():
             if getattr(self, field) and self.role not in roles:
                 raise InputError(Reason("{field}：{role}用户没有{field}（只有{roles}用户有）", field=field,
