@@ -68,8 +68,9 @@ def test_a_user_name_with_a_slash_is_refused_as_it_would_read_as_another_actor()
     """The label ends "/user": with a "/" in the name, station A's user "B/u" and station "A/B"'s user "u" are
     one label, and the log could not tell who acted."""
     assert Actor("u", Role.police_station, district="d", station="A/B").label == "police_station:A/B/u"
-    with pytest.raises(InputError, match=r"^user: must not contain '/'"):
-        Actor("B/u", Role.police_station, district="d", station="A")
+    for name in ("B/u", "B／u", "B∕u", "B⁄u"):  # and the slashes a reader takes for one: full-width, division...
+        with pytest.raises(InputError, match=r"^user: must not contain '/'"):
+            Actor(name, Role.police_station, district="d", station="A")
 
 
 def test_the_api_refuses_a_user_header_with_a_slash(sqlite_engine):
@@ -80,3 +81,15 @@ def test_the_api_refuses_a_user_header_with_a_slash(sqlite_engine):
     refused = TestClient(create_app(sqlite_engine)).get(
         "/api/v1/audit", headers={"X-Aegis-User": "A/u", "X-Aegis-Role": "city_centre"})
     assert refused.status_code == 400 and refused.json()["detail"].startswith("user: must not contain '/'")
+
+
+def test_the_funds_commands_name_the_user_option_when_its_name_is_refused(tmp_path):
+    from typer.testing import CliRunner
+
+    from aegis.cli.funds import app as funds_cli
+    from aegis.store import open_engine
+
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    open_engine(url).dispose()  # a store there, so the user is what is refused
+    refused = CliRunner().invoke(funds_cli, ["orders", "list", "--user", "a/b", "--db", url])
+    assert refused.exit_code == 2 and refused.stderr.startswith("错误：user：不能含“/”"), refused.stderr

@@ -41,6 +41,9 @@ def test_a_mistyped_kind_is_told_not_answered_with_an_empty_log(engine: Engine) 
     assert "fund_chase" in told.text  # the kinds it may be
     found = client.get("/api/v1/audit", params={"subject_type": "warning"}, headers=CENTRE).json()
     assert [e["subject_id"] for e in found] == ["wrn-1"]
+    # an empty kind is no filter, as an empty subject id is: the whole log (its reads since among it)
+    unfiltered = client.get("/api/v1/audit", params={"subject_type": ""}, headers=CENTRE)
+    assert unfiltered.status_code == 200 and "wrn-1" in [e["subject_id"] for e in unfiltered.json()]
     url = engine.url.render_as_string(hide_password=False)
     refused = CliRunner().invoke(cli, ["audit", "--user", "c", "--role", "city_centre", "--db", url,
                                        "--subject-type", "order"])

@@ -853,6 +853,13 @@ def test_a_bank_sees_its_own_account_and_the_sum_not_the_victims_or_the_path_thr
     assert (seen.order_id, seen.account, seen.requested) == (whole.order_id, whole.account, whole.requested)
     assert list(whole.taint) == ["PV"] and list(seen.taint) == ["P*"] and sum(seen.taint.values()) == whole.requested
     assert len(whole.path) == 2 and seen.path == whole.path[-1:]
+    # nor which bank's account the money moved on from, nor that bank's order (the audit found both shown)
+    assert whole.parent_order_id == first.order_id and any("bank-B" in r for r in whole.reasons)
+    assert seen.parent_order_id is None and "续查：涉案资金从上一跳转入本账户" in seen.reasons
+    assert not any("bank-B" in r or first.order_id in r or first.account in r for r in seen.reasons)
+    # the first hop's own bank reads its one transfer as the centre does: there is no hop before it to leave out
+    [own] = funds.list_orders(engine, BANK_B)
+    assert len(own.path) == 1 and f"资金路径：{own.path[0]}" in own.reasons
     # the reasons name the transfer into its account, not the transfers before it
     [trail] = [r for r in whole.reasons if r.startswith("资金路径")]
     assert trail == f"资金路径：{whole.path[0]} → {whole.path[1]}"

@@ -57,9 +57,8 @@ def _actor(user: str | None, role: str, institution: str | None) -> Any:
         raise InputError(Reason("--role：资金命令供{allowed}使用，而不是“{role}”", allowed=listing(allowed), role=role))
     try:
         return Actor(user or getpass.getuser(), Role(role), institution=institution)
-    except ValueError as exc:
-        said = exc.reason if isinstance(exc, Explained) else str(exc)
-        raise InputError(Reason("--role/--institution：{error}", error=said)) from None
+    except ValueError as exc:  # the actor's own words name the field at fault (user, institution)
+        raise InputError(exc.reason if isinstance(exc, Explained) else str(exc)) from None
 
 
 def _centre(user: str | None, role: str) -> Any:

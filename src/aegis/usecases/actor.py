@@ -53,6 +53,11 @@ MAX_LABEL = 64
 """how much of :attr:`Actor.label` (role, place, user) the store keeps wherever it records who acted"""
 
 
+SLASHES = frozenset("/／∕⁄⧸⟋")
+""""/" and the characters a reader of the log takes for one: full-width (a Chinese keyboard's), the division and
+fraction slashes, the big solidus and the rising diagonal"""
+
+
 @dataclass(frozen=True)
 class Actor:
     user_id: str
@@ -75,7 +80,7 @@ class Actor:
                 at, char = hidden
                 raise InputError(Reason("{field}：不能含控制字符或不可见字符（第{at}个字符U+{code}）", field=field,
                                         at=at + 1, code=f"{ord(char):04X}"))
-        if "/" in self.user_id:
+        if any(char in SLASHES for char in self.user_id):
             # the label ends "/user": the last "/" tells the user from the place, so a user named "中华/u1" would
             # read as user u1 of another station ("police_station:中华/u1" is station 中华派出所's user too)
             raise InputError(Reason("user：不能含“/”（审计日志以最后一个“/”分开单位和用户名）"))

@@ -105,7 +105,7 @@ def read_audit(engine: Engine, actor: Actor, *, subject_type: str | None = None,
     actor.require(READERS, Reason("查看审计日志"))
     if not 1 <= limit <= 10_000:
         raise InputError(Reason("limit：须在1到{most}之间（收到{limit}）", most=10_000, limit=limit))
-    if subject_type is not None and subject_type not in SUBJECT_NAMES:
+    if subject_type and subject_type not in SUBJECT_NAMES:  # an empty one is no filter, as an empty subject id
         raise InputError(Reason("{field}：“{value}”不在可选值{allowed}之中", field="subject_type", value=subject_type,
                                 allowed=listing(SUBJECT_NAMES)))
     log = AuditLog(engine)
