@@ -94,7 +94,7 @@ def test_money_moved_on_into_an_ordered_account_is_ordered_again(engine: Engine)
     assert result.follow_ups == []  # the supplementary order is bank B's: bank C is not shown it
     [extra] = [o for o in funds.list_orders(engine, BANK_B) if o.seq == 1]
     assert (extra.account, extra.seq, extra.requested) == ("M2", 1, D("1500.00"))
-    assert extra.parent_order_id == by_account["M2"].order_id
+    assert extra.parent_order_id == by_account["M2"].order_id  # its own bank's earlier order: shown to that bank
 
 
 def test_a_victim_added_to_the_chase_is_ordered_her_own_money_only(engine: Engine) -> None:

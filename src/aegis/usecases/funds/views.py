@@ -86,8 +86,9 @@ class OrderView(BaseModel):
         return self.model_copy(update={
             "taint": taint, "path": self.path[-1:], "masked": True, "messages": messages,
             "reasons": [masked_text(r) for r in render(messages, self.lang)],
-            # an order that follows money moved on from another bank's account follows that bank's order
-            "parent_order_id": None if followed else self.parent_order_id,
+            # a first order that follows money moved on from another bank's account follows that bank's order (a
+            # later one on the account follows the account's own earlier order, which its bank knows)
+            "parent_order_id": None if followed and not self.seq else self.parent_order_id,
         })
 
 
