@@ -217,6 +217,12 @@ def load_policy(path: Path | None = None) -> FundsPolicy:
 
 
 # -- which accounts get an order -----------------------------------------------------------------------------
+TRAIL = Reason("资金路径：{path}")
+"""the reason that lists the money's path to an ordered account, transfer by transfer (:attr:`Target.reasons`)"""
+FOLLOWED = Reason("续查：{bank}账户{account}{moved}（指令 {order}）")
+"""the reason of an order that follows money a bank said had moved on from its customer's account"""
+
+
 @dataclass(frozen=True)
 class Target:
     """An account worth an order: the tainted money still there, whose it is, and the path that brought it."""
@@ -235,7 +241,7 @@ class Target:
 
     @property
     def reasons(self) -> list[Reason]:
-        reasons = [Reason("资金路径：{path}", path=" → ".join(self.path))]
+        reasons = [Reason(TRAIL.msg, path=" → ".join(self.path))]
         if self.seq and self.covered:
             reasons.append(Reason("追加止付：第{hop}跳账户已有指令覆盖{covered}元，其后又流入涉案资金{amount}元",
                                   hop=self.hop, covered=yuan(self.covered), amount=yuan(self.amount)))

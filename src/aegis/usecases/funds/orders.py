@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from aegis.actions.orders import (
+    FOLLOWED,
     FundsPolicy,
     IllegalTransition,
     OrderKind,
@@ -167,7 +168,7 @@ def respond(
                 actor=SYSTEM,
                 now=now,
                 parent=order.order_id,
-                why=[Reason("续查：{bank}账户{account}{moved}（指令 {order}）", bank=order.bank, account=order.account,
+                why=[Reason(FOLLOWED.msg, bank=order.bank, account=order.account,
                             moved=moved, order=order.order_id)],
             )
             conn.execute(

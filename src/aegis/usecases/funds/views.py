@@ -9,6 +9,8 @@ from typing import Any
 from pydantic import BaseModel, Field, computed_field
 
 from aegis.actions.orders import (
+    FOLLOWED,
+    TRAIL,
     OrderKind,
     OrderState,
     taint_from_json,
@@ -81,8 +83,9 @@ class OrderView(BaseModel):
         taint: dict[str, Decimal] = {}
         for victim, amount in self.taint.items():
             taint[mask(victim)] = taint.get(mask(victim), Decimal(0)) + amount  # two ids may mask alike
-        followed = any(Reason.from_json(m).msg == _FOLLOWED for m in self.messages)
-        messages = [_as_a_bank_reads(m, self.path) for m in self.messages]
+        stored = [Reason.from_json(m) for m in self.messages]
+        followed = any(r.msg == FOLLOWED.msg for r in stored)
+        messages = [_as_a_bank_reads(r, self.path) for r in stored]
         return self.model_copy(update={
             "taint": taint, "path": self.path[-1:], "masked": True, "messages": messages,
             "reasons": [masked_text(r) for r in render(messages, self.lang)],
@@ -92,21 +95,14 @@ class OrderView(BaseModel):
         })
 
 
-_PATH = Reason("资金路径：{path}", path="").msg
-"""the reason that lists the money's path, transfer by transfer (:class:`aegis.actions.orders.Target`)"""
-_FOLLOWED = Reason("续查：{bank}账户{account}{moved}（指令 {order}）").msg
-"""the reason of an order that follows money another bank said had moved on (:func:`aegis.usecases.funds.respond`)"""
-
-
-def _as_a_bank_reads(message: Any, path: list[str]) -> Any:
-    """A stored reason as a bank may read it: of the money's path the transfer into its account only, and of an
-    order that follows money moved on elsewhere, not whose account it came from."""
-    reason = Reason.from_json(message)
-    if reason.msg == _FOLLOWED:
-        return Reason("续查：涉案资金从上一跳转入本账户").to_json()
-    if reason.msg != _PATH or len(path) < 2:
-        return message
-    return Reason("资金路径：……→ {transfer}（之前经他行各跳不予显示）", transfer=path[-1]).to_json()
+def _as_a_bank_reads(reason: Reason, path: list[str]) -> Any:
+    """A stored reason as a bank may read it (stored again): of the money's path the transfer into its account
+    only, and of an order that follows money moved on elsewhere, not whose account it came from."""
+    if reason.msg == FOLLOWED.msg:
+        reason = Reason("续查：涉案资金从上一跳转入本账户")
+    elif reason.msg == TRAIL.msg and len(path) >= 2:
+        reason = Reason("资金路径：……→ {transfer}（之前经他行各跳不予显示）", transfer=path[-1])
+    return reason.to_json()
 
 
 class ChaseView(BaseModel):
