@@ -157,8 +157,9 @@ def print_json(value: Any) -> None:
 
 
 def say(lang: Lang, message: Reason) -> None:
-    """One line of output in ``lang``, its values (a path, a station's name) shown as written (:func:`plain`)."""
-    out.print(plain(message.text(lang)), highlight=False)
+    """One line of output in ``lang``, its values (a path, a station's name) shown as written (:func:`plain`) and
+    left whole for the terminal to wrap: a path or a digest copied from it is the path or the digest."""
+    out.print(plain(message.text(lang)), highlight=False, soft_wrap=True)
 
 
 def _message(exc: BaseException, lang: Lang = "en") -> str:

@@ -46,7 +46,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-db_app = typer.Typer(help="The store: migrations and counts.", no_args_is_help=True)
+db_app = typer.Typer(help="The store: migrations, counts, the audit log's seals.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 profiles_app = typer.Typer(help="Risk profiles of numbers, accounts and domains, which real-time decisions read.",
                            no_args_is_help=True)
@@ -219,6 +219,82 @@ def db_counts(db: DbOption = None, lang: LangOpt = "zh") -> None:
     for kind, n in EventRepository(open_engine(db, existing=True)).counts().items():
         shown.add_row(name_of(kind, lang), f"{n:,}")
     out.print(shown)
+
+
+AnchorOpt = Annotated[list[str] | None, typer.Option(
+    "--anchor", help="A digest an earlier seal printed, filed outside the store: it must still be one of the seals' "
+                     "(repeatable).")]
+
+
+@db_app.command("seal")
+@user_errors
+def db_seal(
+    user: Annotated[str | None, typer.Option(help="The operator sealing (kept with the seal); Aegis itself by "
+                                                  "default, as a scheduled job.")] = None,
+    db: DbOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the seal as JSON.")] = False,
+    lang: LangOpt = "zh",
+) -> None:
+    """Seal the audit log's entries since the last seal with a SHA-256 chain.
+
+    File the digest it prints (the anchor) outside the store, so that `db verify --anchor` can tell a rewritten
+    log. Run it on a schedule."""
+    from dataclasses import asdict
+
+    from aegis.store import open_engine
+    from aegis.usecases.actor import SYSTEM, Actor, Role
+    from aegis.usecases.audit import seal_audit
+
+    actor = Actor(user, Role.system) if user is not None else SYSTEM
+    newest, wrote = seal_audit(open_engine(db, existing=True), actor)
+    if as_json:
+        print(json_text({"sealed": wrote, "seal": asdict(newest) if newest else None}, default=str))
+        return
+    if newest is None:
+        say(lang, Reason("审计日志还没有条目，无可封存"))
+        return
+    if wrote:
+        say(lang, Reason("已封存审计日志条目{first}至{last}（{entries:,}条）：封存#{seal}", first=newest.after_id + 1,
+                         last=newest.last_id, entries=newest.entries, seal=newest.id))
+    else:
+        say(lang, Reason("封存#{seal}（至条目{last}）以来没有新条目", seal=newest.id, last=newest.last_id))
+    say(lang, Reason("锚点（请存放在本库之外）：{digest}", digest=newest.digest))
+
+
+@db_app.command("verify")
+@user_errors
+def db_verify(
+    anchor: AnchorOpt = None,
+    db: DbOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the findings as JSON.")] = False,
+    lang: LangOpt = "zh",
+) -> None:
+    """Check the audit log against its seals; exit 1 if anything is wrong.
+
+    Every sealed entry must be as it was sealed, none removed or slipped in, and each --anchor one of the seals."""
+    from aegis.store import open_engine
+    from aegis.usecases.actor import SYSTEM
+    from aegis.usecases.audit import verify_audit
+
+    found = verify_audit(open_engine(db, existing=True), SYSTEM, anchor or ())
+    if as_json:
+        print(json_text({"intact": found.intact, "entries": found.entries, "sealed": found.sealed,
+                         "unsealed": found.unsealed, "seals": found.seals, "head": found.head,
+                         "anchors": len(anchor or ()), "problems": [p.text(lang) for p in found.problems]},
+                        default=str))
+    else:
+        for problem in found.problems:
+            fail(lang, problem)
+        summary = Reason("审计日志{state}：{entries:,}条，{sealed:,}条已封存（{seals}个封存），{unsealed:,}条尚未封存",
+                         state=Reason("完好") if found.intact else Reason("与封存不符"), entries=found.entries,
+                         sealed=found.sealed, seals=found.seals, unsealed=found.unsealed)
+        (say if found.intact else fail)(lang, summary)
+        if anchor and found.intact:
+            say(lang, Reason("{n}个锚点都在封存之中", n=len(anchor)))
+        if found.head:
+            say(lang, Reason("最新锚点：{digest}", digest=found.head))
+    if not found.intact:
+        raise typer.Exit(1)
 
 
 def _masked_url(url: str) -> str:
@@ -563,6 +639,10 @@ def _print_demo(summary: dict[str, Any], lang: Lang) -> None:
     out.print(f"[bold]{heading}[/bold]" + _counts(funds, lang), highlight=False)
     say(lang, Reason("审计日志条目：{entries:,}；存储：{store}；用时{seconds}秒", entries=summary["audit_entries"],
                      store=summary["store"], seconds=summary["seconds"]))
+    sealed = summary["audit_seal"]
+    if sealed["digest"]:
+        say(lang, Reason("审计日志已封存并核验{state}；锚点：{digest}", digest=sealed["digest"],
+                         state=Reason("完好") if sealed["intact"] else Reason("与封存不符")))
 
 
 KindArg = Annotated[str, typer.Argument(help="Detector: text, number, url or account.")]

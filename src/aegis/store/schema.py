@@ -126,6 +126,22 @@ audit_log = Table(
     Index("ux_audit_log_request_key", "request_key", unique=True),
 )
 
+#: Seals over the audit log (:mod:`aegis.store.audit_seal`): each covers the entries after the one before, up to
+#: ``last_id``, and holds the SHA-256 chained over them. Append-only as the log is (migration 0014).
+audit_seal = Table(
+    "audit_seal",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("sealed_at", UtcDateTime, nullable=False),
+    Column("sealed_by", String(160), nullable=False),
+    Column("after_id", BigInteger, nullable=False),
+    Column("last_id", BigInteger, nullable=False),
+    Column("entries", BigInteger, nullable=False),
+    Column("digest", String(64), nullable=False),
+    # one seal continues each: two sealers that read the same last seal cannot both write
+    Index("ux_audit_seal_after_id", "after_id", unique=True),
+)
+
 #: The answer given to each decision request that carried the caller's own id (``request_id``), pass included:
 #: a retry of the same request gets the same answer, whatever has changed since (a warning closed, a profile
 #: refreshed, a new policy), so what a bank or carrier acted on is what the audit log holds. Keyed as the audit

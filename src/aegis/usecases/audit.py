@@ -17,6 +17,8 @@ from sqlalchemy import Engine
 from aegis.events.numbers import canonical_number
 from aegis.names import SUBJECT_NAMES
 from aegis.reasons import DEFAULT_LANG, InputError, Lang, Reason, listing, render
+from aegis.store import audit_seal
+from aegis.store.audit_seal import Seal
 from aegis.store.repositories import AuditLog
 from aegis.usecases.actor import POLICE_ROLES, Actor, Role, mask
 
@@ -116,3 +118,22 @@ def read_audit(engine: Engine, actor: Actor, *, subject_type: str | None = None,
                reasons=[Reason("查阅审计日志")],
                details={"subject_type": subject_type, "action": action, "limit": limit, "entries": len(entries)})
     return entries if actor.sees_personal_data else [_masked(e) for e in entries]
+
+
+KEEPERS = frozenset({Role.system, Role.city_centre, Role.auditor})
+"""who may seal the log and check it against its seals: the operator's jobs, the city centre, auditors (neither
+shows personal data: a seal holds counts, ids and digests)"""
+
+
+def seal_audit(engine: Engine, actor: Actor) -> tuple[Seal | None, bool]:
+    """Seal the entries appended since the last seal (:func:`aegis.store.audit_seal.seal`): the newest seal, and
+    whether this call wrote it. Run it on a schedule and file each digest it prints outside the store."""
+    actor.require(KEEPERS, Reason("封存审计日志"))
+    return audit_seal.seal(engine, by=actor.label)
+
+
+def verify_audit(engine: Engine, actor: Actor, anchors: Sequence[str] = ()) -> audit_seal.Verification:
+    """Check every sealed entry against its seal, and each anchor (a digest filed elsewhere) against the seals."""
+    actor.require(KEEPERS, Reason("核验审计日志"))
+    audit_seal.parse_anchors(anchors)  # a mistyped anchor is refused before the log is read
+    return audit_seal.verify(engine, anchors)

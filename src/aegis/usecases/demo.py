@@ -28,6 +28,7 @@ from aegis.simulate import SimConfig, simulate
 from aegis.store import AuditLog, open_engine
 from aegis.usecases import Say
 from aegis.usecases.actor import SYSTEM
+from aegis.usecases.audit import seal_audit, verify_audit
 from aegis.usecases.decisions import CallIn, Decider, Decision, SmsIn, TransferIn
 from aegis.usecases.profiles import refresh_profiles
 
@@ -172,6 +173,9 @@ def run_demo(config: DemoConfig, say: Say | None = None) -> dict[str, Any]:
     say(Reason("追查报案受害人的资金：止付、冻结、返还"))
     summary["funds"] = run_demo_chase(engine, sim_dir, n_victims=5)
     summary["audit_entries"] = len(AuditLog(engine).entries())
+    newest, _ = seal_audit(engine, SYSTEM)  # as a scheduled job would, and checked at once
+    summary["audit_seal"] = {"digest": newest.digest if newest else None,
+                             "intact": verify_audit(engine, SYSTEM).intact}
     summary["store"] = str(db)
     engine.dispose()
     return summary
