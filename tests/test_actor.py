@@ -42,6 +42,10 @@ def test_a_place_the_role_has_none_of_is_refused_naming_it(role, places, field):
 @pytest.mark.parametrize(("field", "value", "code"), [
     ("user", "t9\nrole=city_centre", "000A"), ("user", "\x1b[31mt9", "001B"), ("user", "t\t9", "0009"),
     ("institution", "CMCC\x1b[0m", "001B"), ("institution", "CM\u202eCC", "202E"), ("city", "厦门\r", "000D"),
+    # letters to Unicode that show as nothing: "o1" and a Hangul filler read as "o1" in the log
+    ("user", "o1\u3164", "3164"), ("user", "o\u115f1", "115F"), ("user", "o1\uffa0", "FFA0"),
+    ("user", "o\u034f1", "034F"),
+    ("institution", "CMCC\ufe0f", "FE0F"), ("user", "o1\u2800", "2800"),
 ])
 def test_control_and_invisible_characters_in_a_name_are_refused(field, value, code):
     names = {"user_id": "u", "institution": "CMCC"} | {"user_id" if field == "user" else field: value}

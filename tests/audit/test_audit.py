@@ -13,7 +13,8 @@ from aegis.api.app import create_app
 from aegis.cli.main import app as cli
 from aegis.reasons import Reason
 from aegis.store import AuditLog
-from aegis.usecases.audit import masked_text
+from aegis.usecases.actor import Actor, Role
+from aegis.usecases.audit import masked_text, read_audit
 
 TELCO = {"X-Aegis-User": "gw-1", "X-Aegis-Role": "telco", "X-Aegis-Institution": quote("中国移动")}
 SCAM = "【公安局】您涉嫌洗钱案件，请立即将资金转入安全账户配合调查，否则冻结您名下账户"
@@ -186,3 +187,54 @@ def test_a_phone_number_is_found_however_it_is_written_by_the_api_and_the_cli(en
     assert [e["subject_id"] for e in client.get("/api/v1/audit", params={**person, "subject_id": "P1"},
                                                 headers=centre).json()] == ["P1"]
     assert client.get("/api/v1/audit", params={**person, "subject_id": "p1"}, headers=centre).json() == []
+
+
+def test_an_auditor_sees_the_names_of_the_persons_entries_are_about_masked(engine: Engine) -> None:
+    """An officer's note names the person ("上门未见到叶雪婷本人"): no pattern tells a name from other words, but the
+    store knows whose warning it is, and so whose name to mask; a search by a name is shown masked too."""
+    from aegis.events.models import Person
+    from aegis.store import EventRepository
+
+    with engine.begin() as connection:
+        EventRepository(engine).add_many("person", [
+            Person(person_id="P7", name="叶雪婷", age=66, gender="F", occupation="退休人员", city="厦门市",
+                   district="集美区", station="灌口派出所").model_dump()], connection)
+    log = AuditLog(engine)
+    log.append(actor="police_station:灌口派出所/o1", action="warning.contact", subject_type="warning",
+               subject_id="wrn-a8e8470ebc72f7f3b1ce", reasons=["上门未见到叶雪婷本人，邻居说叶雪婷去银行了"],
+               details={"person_id": "P7"})
+    centre = Actor("c1", Role.city_centre)
+    read_audit(engine, centre, subject_id="叶雪婷")
+    shown = read_audit(engine, Actor("a1", Role.auditor), subject_type="audit_log")
+    assert shown[0]["subject_id"] == "叶**"  # the centre's search by a name
+    [contact] = read_audit(engine, Actor("a1", Role.auditor), action="warning.contact")
+    assert contact["reasons"] == ["上门未见到叶**本人，邻居说叶**去银行了"]
+    assert contact["subject_id"] == "wrn-a8e8470ebc72f7f3b1ce"  # a record's id, to be looked up
+    assert "叶雪婷" in json.dumps(read_audit(engine, centre, action="warning.contact"), ensure_ascii=False, default=str)
+
+
+def test_a_search_by_subject_is_not_crowded_out_by_the_searches_before_it(engine: Engine) -> None:
+    log = AuditLog(engine)
+    for action in ("warning.raise", "warning.take"):
+        log.append(actor="system", action=action, subject_type="warning", subject_id="wrn-92db0c6fbf0f8f7e1a62")
+    auditor = Actor("a1", Role.auditor)
+    for _ in range(3):
+        found = read_audit(engine, auditor, subject_id="wrn-92db0c6fbf0f8f7e1a62", limit=2)
+        assert [e["action"] for e in found] == ["warning.take", "warning.raise"]
+    searches = read_audit(engine, auditor, subject_type="audit_log", subject_id="wrn-92db0c6fbf0f8f7e1a62")
+    assert [e["action"] for e in searches] == ["audit.read"] * 3
+    # and each read names the entries it showed, so that who saw whose data can be answered
+    assert searches[-1]["details"]["ids"] == [e["id"] for e in found]
+
+
+def test_the_access_log_masks_a_name_searched_for_and_keeps_a_records_id() -> None:
+    import logging
+
+    from aegis.api.logs import MaskedAccess
+
+    for asked, logged in (("%E5%8F%B6%E9%9B%AA%E5%A9%B7&limit=1", "叶**&limit=1"),
+                          ("wrn-a8e8470ebc72f7f3b1ce", "wrn-a8e8470ebc72f7f3b1ce"), ("P0001234", "P0******")):
+        record = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1, '"%s %s"',
+                                   ("GET", f"/api/v1/audit?subject_id={asked}"), None)
+        assert MaskedAccess().filter(record)
+        assert record.getMessage() == f'"GET /api/v1/audit?subject_id={logged}"'

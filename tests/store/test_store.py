@@ -183,6 +183,27 @@ def test_a_file_that_is_no_sqlite_store_is_named_and_left_as_it_is(tmp_path) -> 
     assert notes.read_text() == "hello, not a database\n"
 
 
+def test_a_command_that_reads_does_not_make_another_applications_database_a_store(tmp_path) -> None:
+    """Reading commands open a store that must exist (``existing``): an empty file or another application's
+    SQLite database is named, not migrated into an Aegis store; a command that writes (ingest, db upgrade) may."""
+    import sqlite3
+
+    other, empty = tmp_path / "other.db", tmp_path / "empty.db"
+    with sqlite3.connect(other) as connection:
+        connection.execute("CREATE TABLE x (a)")
+    connection.close()
+    empty.touch()
+    for path in (other, empty):
+        with pytest.raises(ValueError, match=f"database: {path} is not an Aegis store"):
+            open_engine(f"sqlite:///{path}", existing=True)
+    assert empty.stat().st_size == 0
+    with sqlite3.connect(other) as connection:
+        assert connection.execute("SELECT name FROM sqlite_master").fetchall() == [("x",)]
+    connection.close()
+    open_engine(f"sqlite:///{empty}").dispose()  # made a store by a command that writes
+    open_engine(f"sqlite:///{empty}", existing=True).dispose()
+
+
 def test_migrations_build_exactly_the_declared_schema(engine: Engine) -> None:
     """Alembic's head and the tables declared in aegis.store.schema* agree (no missing migration)."""
     from alembic.autogenerate import compare_metadata

@@ -12,7 +12,8 @@ import re
 from typing import Any
 from urllib.parse import quote, unquote_plus
 
-from aegis.usecases.audit import masked_text
+from aegis.usecases.actor import mask
+from aegis.usecases.audit import is_aegis_id, masked_text
 
 _UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]")
 """control characters, line and paragraph separators and bidirectional marks: decoded from a request line, they
@@ -26,9 +27,19 @@ class MaskedAccess(logging.Filter):
         if isinstance(record.args, tuple):
             # decoded first: a client writes 139 1234 5678 as 139+1234+5678 or 139%201234%205678; what must not
             # reach the log as it is (a line break, a terminal escape) is encoded again after masking
-            record.args = tuple(_printable(masked_text(unquote_plus(a))) if isinstance(a, str) else a
+            record.args = tuple(_printable(_searched(masked_text(unquote_plus(a)))) if isinstance(a, str) else a
                                 for a in record.args)
         return True
+
+
+_SEARCHED = re.compile(r"(?<=[?&]subject_id=)[^&#\s]+")
+"""the subject a reader of the audit log asked for: a number (masked already), or a person's name, which no
+pattern tells from other words (``?subject_id=叶雪婷``); Aegis's own ids (a warning's, an order's) stay readable"""
+
+
+def _searched(line: str) -> str:
+    return _SEARCHED.sub(lambda m: m.group() if is_aegis_id(m.group()) or "*" in m.group()
+                         else mask(m.group()), line)
 
 
 def _printable(text: str) -> str:

@@ -59,6 +59,12 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 SUPPORTED = ("sqlite", "postgresql")
 
 
+
+def _not_aegis(path: str | None) -> InputError:
+    return InputError(Reason("database：{path}不是Aegis的库（没有Aegis的数据库结构；`aegis db upgrade` 会在其中建立）",
+                             path=path))
+
+
 def _is_sqlite(path: Path) -> bool:
     """Whether a file starts as every SQLite database does (its documented 16-byte header string)."""
     with path.open("rb") as handle:
@@ -88,6 +94,8 @@ def make_engine(url: str | None = None, *, existing: bool = False) -> Engine:
             if existing and not path.is_file():
                 raise InputError(Reason("database：找不到库{path}（`aegis ingest` 或 `aegis db upgrade` 会创建一个；"
                                         "请检查 --db 或 $AEGIS_DATABASE_URL）", path=parsed.database))
+            if existing and not path.stat().st_size:  # refused before a connection writes a WAL header into it
+                raise _not_aegis(parsed.database)
             if path.is_file() and path.stat().st_size and not _is_sqlite(path):
                 raise InputError(Reason("database：{path}不是SQLite库（请检查 --db 或 $AEGIS_DATABASE_URL）",
                                         path=parsed.database))
@@ -139,6 +147,13 @@ def upgrade(engine: Engine) -> str | None:
 def open_engine(url: str | None = None, *, existing: bool = False) -> Engine:
     """:func:`make_engine`, with the schema brought up to date."""
     engine = make_engine(url, existing=existing)
-    if revision(engine) != HEAD:
+    found = revision(engine)
+    if found is None and existing:
+        # a store is there (make_engine saw to that) but Aegis never made it: another application's database,
+        # an empty file. A command that only reads must not migrate it into one of Aegis's.
+        where = engine.url.database if engine.url.get_backend_name() == "sqlite" else engine.url.render_as_string()
+        engine.dispose()
+        raise _not_aegis(where)
+    if found != HEAD:
         upgrade(engine)
     return engine

@@ -286,10 +286,14 @@ class AuditLog:
         connection.execute(retried, rows)
 
     def recent(self, *, subject_type: str | None = None, subject_id: str | Collection[str] | None = None,
-               action_prefix: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
+               action_prefix: str | None = None, limit: int = 200,
+               other_than: Collection[str] = ()) -> list[dict[str, Any]]:
         """The newest ``limit`` entries, newest first, of one subject (or of any of several ids, the ways one
-        subject may be written) and/or of actions starting with a prefix."""
+        subject may be written) and/or of actions starting with a prefix, leaving out the kinds of subject
+        ``other_than``."""
         query = select(audit_log).order_by(audit_log.c.id.desc()).limit(limit)
+        if other_than:
+            query = query.where(audit_log.c.subject_type.not_in(list(other_than)))
         if subject_type:
             query = query.where(audit_log.c.subject_type.in_((subject_type, *_FORMERLY.get(subject_type, ()))))
         if subject_id:

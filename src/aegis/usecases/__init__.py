@@ -32,6 +32,16 @@ MAX_NOTE = 500
 #: joining emoji (U+200D) or some scripts' letters (U+200C), a note to the police can do without.
 UNSHOWN_CATEGORIES = frozenset({"Cc", "Cf", "Cs"})
 
+#: characters outside those categories that show as nothing or as blank space while they are letters or marks to
+#: Unicode (its Default_Ignorable_Code_Point property, which Python's unicodedata does not expose, less Cf): the
+#: Hangul fillers (U+3164 makes a user "o1" + U+3164 read as "o1" in the log), the combining grapheme joiner,
+#: Khmer's inherent vowels, Mongolian's free variation selectors, the variation selectors (VS16 after an emoji,
+#: which a note can do without as it does without the joiners), and the blank Braille pattern, a visible blank
+UNSHOWN_CHARACTERS = frozenset(
+    "\u034f\u115f\u1160\u17b4\u17b5\u180b\u180c\u180d\u180f\u2800\u3164\uffa0"
+    + "".join(map(chr, range(0xFE00, 0xFE10))) + "".join(map(chr, range(0xE0100, 0xE01F0)))
+)
+
 #: the controls that lay text out as it is read, kept: a note may run over lines and line up a small table
 LAYOUT = frozenset("\n\t")
 
@@ -39,7 +49,7 @@ LAYOUT = frozenset("\n\t")
 def unshown(char: str, *, layout: Collection[str] = LAYOUT) -> bool:
     """Whether a reader would not see ``char`` as written (:data:`UNSHOWN_CATEGORIES`), the controls of ``layout``
     aside (none for a one-line name)."""
-    return char not in layout and unicodedata.category(char) in UNSHOWN_CATEGORIES
+    return char not in layout and (unicodedata.category(char) in UNSHOWN_CATEGORIES or char in UNSHOWN_CHARACTERS)
 
 
 def person_text(field: str, value: str | None, *, required: bool = False) -> str:

@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from aegis.events.numbers import canonical_number
 from aegis.names import SUBJECT_NAMES
@@ -20,6 +20,7 @@ from aegis.reasons import DEFAULT_LANG, InputError, Lang, Reason, listing, rende
 from aegis.store import audit_seal
 from aegis.store.audit_seal import Seal
 from aegis.store.repositories import AuditLog
+from aegis.store.schema import EVENT_TABLES
 from aegis.usecases.actor import POLICE_ROLES, Actor, Role, mask
 
 READERS = frozenset({Role.city_centre, Role.auditor})
@@ -48,6 +49,11 @@ _AEGIS_ID = re.compile(r"(?<![\w-])[A-Za-z]{2,3}-(?=[0-9]*[a-f])[0-9a-f]{20}(?:[
 """the ids Aegis makes (CH-, OR-, RB-, wrn- and a 10-byte digest; an event's kind and a 12-byte digest): they
 name records, not people, and an auditor must be able to look them up. A digest of digits only (one in
 10,000) does not pass for one: a number written so is masked."""
+
+
+def is_aegis_id(text: str) -> bool:
+    """Whether ``text`` is one of the ids Aegis makes (:data:`_AEGIS_ID`), which an auditor must be able to look up."""
+    return _AEGIS_ID.fullmatch(text) is not None
 
 
 _MASKED = re.compile(f"(?P<own>{_AEGIS_ID.pattern})|{_IDENTIFIER.pattern}")
@@ -112,12 +118,68 @@ def read_audit(engine: Engine, actor: Actor, *, subject_type: str | None = None,
                                 allowed=listing(SUBJECT_NAMES)))
     log = AuditLog(engine)
     wanted = subject_ids(subject_id) if subject_id else None
+    # the log's own reads are found by their subject only when asked for (subject_type audit_log): each search by
+    # a subject is itself an entry about that subject, and a few searches would push its history out of the list
+    own_reads = subject_type == "audit_log" or not subject_id
     entries = [{**e, "reasons": render(e["reasons"], lang)}
-               for e in log.recent(subject_type=subject_type, subject_id=wanted, action_prefix=action, limit=limit)]
+               for e in log.recent(subject_type=subject_type, subject_id=wanted, action_prefix=action, limit=limit,
+                                   other_than=() if own_reads else ("audit_log",))]
     log.append(actor=actor.label, action="audit.read", subject_type="audit_log", subject_id=subject_id or "*",
                reasons=[Reason("查阅审计日志")],
-               details={"subject_type": subject_type, "action": action, "limit": limit, "entries": len(entries)})
-    return entries if actor.sees_personal_data else [_masked(e) for e in entries]
+               details={"subject_type": subject_type, "action": action, "limit": limit, "entries": len(entries),
+                        "ids": [e["id"] for e in entries[:MAX_SHOWN]]})
+    if actor.sees_personal_data:
+        return entries
+    names = _names_pattern(person_names(engine, entries))
+    return [_masked_entry(e, names) for e in entries]
+
+
+def person_names(engine: Engine, entries: Sequence[Mapping[str, Any]]) -> set[str]:
+    """The names the store holds of the persons ``entries`` are about (their ``person`` subject or the
+    ``person_id`` of their details): an officer's note names the person it is about ("上门未见到叶雪婷本人"), and a
+    name is personal data as a number is, though no pattern tells it from other words."""
+    ids = {str(e["subject_id"]) for e in entries if e["subject_type"] == "person"}
+    ids |= {str(e["details"]["person_id"]) for e in entries
+            if isinstance(e.get("details"), dict) and e["details"].get("person_id")}
+    person = EVENT_TABLES["person"]
+    found: set[str] = set()
+    wanted = sorted(ids)
+    with engine.connect() as connection:
+        for start in range(0, len(wanted), 900):
+            query = select(person.c.name).where(person.c.person_id.in_(wanted[start:start + 900]))
+            found.update(name.strip() for name in connection.execute(query).scalars() if name and name.strip())
+    return {name for name in found if len(name) >= 2}
+
+
+def masked_name(name: str) -> str:
+    """A person's name as a masked reader sees it: the first character (a Chinese family name) and a star for each
+    other one, 叶雪婷 -> 叶**."""
+    return name[:1] + "*" * (len(name) - 1)
+
+
+def _names_pattern(names: set[str]) -> re.Pattern[str] | None:
+    # the longest first, so that 欧阳小明 is masked whole rather than as 欧阳 and a rest
+    return re.compile("|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))) if names else None
+
+
+def _masked_entry(entry: dict[str, Any], names: re.Pattern[str] | None) -> dict[str, Any]:
+    shown = _masked(entry)
+    if names is not None:
+        shown = _renamed(shown, names)
+    if entry["action"] == "audit.read" and not is_aegis_id(entry["subject_id"]) and entry["subject_id"] != "*":
+        # what a reader searched for: a number, a name, an account; the search is shown, not whom it was about
+        shown["subject_id"] = mask(entry["subject_id"])
+    return shown
+
+
+def _renamed(value: Any, names: re.Pattern[str]) -> Any:
+    if isinstance(value, str):
+        return names.sub(lambda m: masked_name(m.group()), value)
+    if isinstance(value, dict):
+        return {k: _renamed(v, names) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_renamed(v, names) for v in value]
+    return value
 
 
 KEEPERS = frozenset({Role.system, Role.city_centre, Role.auditor})
