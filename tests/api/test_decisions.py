@@ -383,6 +383,11 @@ def test_the_decide_command_reads_jsonl_and_names_the_bad_line(tmp_path):
     assert gbk.exit_code == 2
     assert "sms.jsonl：第1行：不是UTF-8文本，而JSON lines须为UTF-8（看起来是GBK）" in gbk.stderr
     assert "Traceback" not in gbk.output
+    # a file that is not there, or a folder, is named in the command's language, as ingest names it
+    absent = runner.invoke(app, ["decide", "sms", str(tmp_path / "none.jsonl"), "--db", url])
+    assert absent.exit_code == 2 and absent.stderr == f"错误：{tmp_path / 'none.jsonl'}：文件不存在\n"
+    folder = runner.invoke(app, ["decide", "sms", str(tmp_path), "--db", url, "--lang", "en"])
+    assert folder.exit_code == 2 and folder.stderr == f"error: {tmp_path}: is a folder, not a file\n"
 
 
 def test_the_decide_command_reads_csv_as_ingest_does(tmp_path):

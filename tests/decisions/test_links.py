@@ -95,6 +95,31 @@ def test_a_host_longer_than_dns_allows_is_refused() -> None:
     assert url_refusal("http://" + ".".join(["a" * 60] * 4) + ".com/") is None  # 248 characters
 
 
+@pytest.mark.parametrize(("host", "ip"), [
+    ("192.168.1.1", True), ("127.1", True), ("0x7f000001", True), ("0177.0.0.1", True), ("1.2.3.4.", True),
+    ("999.999.999.999", False), ("256.1.1.1", False), ("1.2.3.4.5", False), ("www.a.com.123", False),
+])
+def test_a_host_ending_in_a_number_is_an_ip_address_or_no_url(host: str, ip: bool) -> None:
+    """As browsers read it (the WHATWG URL standard): 999.999.999.999 was taken for an IP address and blocked."""
+    from aegis.events.urls import is_ip, url_refusal
+
+    assert is_ip(host.rstrip(".")) is ip
+    refusal = url_refusal(f"http://{host}/")
+    assert refusal is None if ip else "is no IP address" in refusal
+
+
+def test_an_invisible_character_in_a_host_is_not_shown_in_the_reasons(sqlite_engine) -> None:
+    """A browser drops a zero-width space from a host (UTS 46): the reason names the host it would visit."""
+    from fastapi.testclient import TestClient
+
+    from aegis.api.app import create_app
+
+    decided = TestClient(create_app(sqlite_engine)).post("/api/v1/decisions/url", json={"url": "http://ab\u200bc.com/"},
+                          headers={"X-Aegis-User": "p1", "X-Aegis-Role": "platform", "X-Aegis-Institution": "wx"})
+    assert decided.status_code == 200
+    assert "\u200b" not in decided.text and "http://abc.com/" in decided.json()["reasons"][0]
+
+
 @pytest.mark.parametrize("text", [
     "尊敬的用户：1.享受万本图书在线阅读；2.在线听书", "优惠如下：1.移动用户送流量 2.联通用户", "3.中国银行信用卡",
     "如有疑问请回复退订信息.网址:xxx", "我们可以通过www.中国银保监在线服务功能核实",

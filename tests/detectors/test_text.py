@@ -302,6 +302,17 @@ def test_a_link_is_named_as_one_and_its_pieces_are_no_phrases() -> None:
     assert all(not (link[0] <= text.index(p) < link[1]) for p in quoted), quoted
 
 
+def test_a_greeting_is_never_quoted_as_a_reason() -> None:
+    """Scam scripts open "你好，我是……" and the model weighs the greeting; a reason citing it explains nothing."""
+    fraud = [f"你好，我是公安局的，你的账户涉嫌洗钱{i}，请配合调查" for i in range(20)]
+    normal = [f"明天{i}点开会，记得带材料" for i in range(20)]
+    detector = TextDetector(min_df=1).fit(fraud + normal, ["impersonate_police"] * 20 + ["0"] * 20)
+    verdict = detector.predict(["你好 我是公安局的"])[0]
+    quoted = [str(r) for r in verdict.reasons]
+    assert verdict.label == "impersonate_police" and quoted
+    assert not any("你好" in r or r[2:-1] == "我是" for r in quoted), quoted
+
+
 def test_the_model_reads_that_a_text_has_a_link_not_the_links_letters() -> None:
     """Which domains scams use is the URL detector's to judge: a text model that learnt it from the letters of
     the links it was trained on read a genuine link as fraud, or a scam's link on a new domain as normal."""

@@ -473,6 +473,21 @@ def test_a_plain_look_alike_of_a_protected_brand_warns_at_least_even_as_a_bare_d
     assert [_strong_lookalike(s) for s in plain] == [False, False, False]
 
 
+def test_a_typo_of_a_service_number_or_a_brand_under_chinas_suffix_warns_at_least() -> None:
+    """12305.cn and 2306.cn passed (0.31, 0.24) while their reason read "imitates 12306.cn": one digit off a service
+    number, or a brand's name with a letter added, under .cn where its customers look, warns by itself; a bank's
+    initials beside "bank" too. A letter changed under .com (another firm's initials) stays the model's call."""
+    from aegis.detectors.url import LOOKALIKE_SCORE, _strong_lookalike
+
+    detector = load_model(None, "url").detector
+    typos = detector.predict(["http://www.12305.cn/", "http://2306.cn", "http://www.icbcc.com.cn/",
+                              "http://www.ccb-bank.cn/"])
+    assert [v.score >= LOOKALIKE_SCORE for v in typos] == [True] * 4, [v.score for v in typos]
+    others = [detector.featurizer.signals(u) for u in ("http://cmcc.com", "http://cmcc.cn", "www.trend-chaser.com")]
+    assert [s.lookalike is not None and s.lookalike.kind for s in others] == ["edit"] * 3
+    assert not any(_strong_lookalike(s) for s in others)
+
+
 def test_the_hand_taken_n_gram_steps_score_as_the_fitted_pipelines_do() -> None:
     """The detector scores its n-gram views without scikit-learn's per-call checks; the numbers must not move."""
     from aegis.detectors.url import _ngram_proba, _tfidf, _views

@@ -1,6 +1,7 @@
 import doctest
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
@@ -109,6 +110,13 @@ def test_schema_export_covers_every_kind(tmp_path):
     assert {p.name.split(".")[0] for p in written} == set(EVENT_TYPES)
     schema = (tmp_path / "call.schema.json").read_text()
     assert '"caller"' in schema and '"duration_s"' in schema
+
+
+def test_the_published_schemas_are_the_records_own(tmp_path):
+    """docs/schemas is what `aegis schemas` writes: a limit added to a record (an amount's ceiling) reaches it."""
+    docs = Path(__file__).resolve().parents[2] / "docs" / "schemas"
+    for path in export_schemas(tmp_path):
+        assert path.read_text() == (docs / path.name).read_text(), f"docs/schemas/{path.name}: run `aegis schemas`"
 
 
 @pytest.mark.parametrize("spelling", ["2026/10/01 07:28", "2026/10/1 7:28", "2026/10/01 07:28:00", "2026-10-1 7:28",

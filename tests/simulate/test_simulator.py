@@ -223,6 +223,29 @@ def test_the_smallest_city_simulates_on_days_without_some_kinds_of_event(tmp_pat
     assert manifest["rows"]["person"] == 150 and manifest["rows"]["call"] > 0
 
 
+def test_a_run_stopped_part_way_leaves_its_folder_as_it_was(tmp_path: Path) -> None:
+    """Days are written as they are drawn; a stop (here at the second day) must not leave some of them behind
+    without their truth, for an ingest to take as a city. A run that ends replaces the city there, nothing else."""
+    out = tmp_path / "city"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+
+    def stop(stage: str, done: int, total: int) -> None:
+        if stage == "day" and done == 2:
+            raise KeyboardInterrupt
+
+    config = SimConfig(people=150, days=4, seed=1)
+    with pytest.raises(KeyboardInterrupt):
+        simulate(config, out, progress=stop)
+    assert [p.name for p in tmp_path.iterdir()] == ["city"] and [p.name for p in out.iterdir()] == ["notes.txt"]
+    simulate(config, out)
+    first = _digest(out)
+    (out / "events" / "stray.parquet").write_text("left from before")
+    simulate(config, out)
+    assert _digest(out) == first and (out / "notes.txt").read_text() == "mine"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["city"]
+
+
 def test_bad_config_is_refused() -> None:
     with pytest.raises(ValueError, match="people: a city needs at least 150 residents"):
         SimConfig(people=149, days=1, seed=0)
@@ -240,7 +263,7 @@ def test_the_simulate_command_names_its_own_options_in_errors(tmp_path: Path) ->
 
     from aegis.cli.main import app
 
-    for option, value in (("--seed", "-1"), ("--victims-per-10k-day", "inf")):
+    for option, value in (("--seed", "-1"), ("--victims-per-10k-day", "inf"), ("--days", "367")):
         result = CliRunner().invoke(app, ["simulate", "--people", "150", "--days", "1", option, value,
                                           "--out", str(tmp_path / "city"), "--lang", "en"])
         assert result.exit_code == 2 and result.stderr.startswith(f"error: {option}: must be"), result.output

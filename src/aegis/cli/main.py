@@ -413,7 +413,7 @@ def decide(
     from aegis.ingest import validate_rows
     from aegis.ingest.readers import FileFormatError, detect_format, file_encoding, read_batches
     from aegis.store import open_engine
-    from aegis.training.task import DataError
+    from aegis.training.task import DataError, check_file
     from aegis.usecases import decisions
     from aegis.usecases.actor import SYSTEM
 
@@ -427,6 +427,7 @@ def decide(
         raise DataError(Reason("{field}：“{value}”不在可选值{allowed}之中", field="channel", value=channel,
                                allowed=listing(models)))
     # the readers of `aegis ingest`, so that a file is read alike by both (its encoding, blank cells, lists)
+    check_file(file)
     try:
         fmt = detect_format(file)
         rows = [row for batch in read_batches(file, fmt, encoding=file_encoding(file, fmt)) for row in batch]

@@ -502,8 +502,16 @@ class TextDetector(Detector):
                 spans[-1] = (spans[-1][0] + pushed, spans[-1][1], end)
             else:
                 spans.append((pushed, start, end))
-        best = sorted((s for s in spans if s[2] - s[1] >= 2), reverse=True)[: self.max_reasons]
+        best = sorted((s for s in spans if s[2] - s[1] >= 2 and _unmarked(text[s[1]:s[2]]) not in COURTESIES),
+                      reverse=True)[: self.max_reasons]
         return [Reason("含'{phrase}'", phrase=_unmarked(text[s:e])[:16]) for _, s, e in best]
+
+
+COURTESIES = frozenset({"你好", "您好", "喂你好", "喂您好", "请问", "谢谢", "好的", "是的", "对的", "我是", "你是",
+                        "您是", "这边", "那个", "就是", "的话"})
+"""words every call and message opens or fills with: a scam script's "你好，我是……" gives them weight in the model,
+but a reason read by the person warned or an officer must point at the scam, not at "hello" (a fixed list: no
+library knows which words are courtesies to a reader rather than signals to a model)"""
 
 
 def _unmarked(phrase: str) -> str:

@@ -106,7 +106,8 @@ scores: its name (four letters or more, ``icbc``, ``12306``), or the government 
 theirs, or a three-letter name (``ccb``) under a high-risk TLD; so it warns at least. Not learnt: the training
 URLs hold few Chinese brands, and the model scored bare domains low whatever they imitated (``sb-gov.cc`` 0.24,
 ``ccb-jf.top`` 0.36, the same hosts with a path 0.99), since bare home pages fill its legitimate side. Edit-distance
-neighbours are left to the model: ``cmcc.com`` (China Mobile's initials) is one letter from ``cmbc``."""
+neighbours only where they are plain (:func:`_plain_typo`): ``cmcc.com`` (China Mobile's initials) is one letter from
+``cmbc``."""
 STRONG_LOOKALIKES = frozenset({"homoglyph", "homograph", "tld-swap", "subdomain", "embedded", "government"})
 SHORTENED_SCORE = 0.75
 """the most a link on a public shortener (t.cn, dwz.cn) scores when nothing else in it is a sign (no look-alike, no
@@ -534,16 +535,39 @@ def _views(signals: Sequence[UrlSignals]) -> dict[str, list[str]]:
 def _strong_lookalike(signals: UrlSignals) -> bool:
     """Whether the URL imitates a protected brand plainly enough to warn by itself (:data:`LOOKALIKE_SCORE`)."""
     found = signals.lookalike
-    if found is None or found.kind not in STRONG_LOOKALIKES or found.brand.category not in NO_USER_CONTENT:
+    if found is None or found.brand.category not in NO_USER_CONTENT:
+        return False
+    if found.kind == "edit":
+        return _plain_typo(signals)
+    if found.kind not in STRONG_LOOKALIKES:
         return False
     # a short name (etc, boc, abc) is an ordinary word in many hosts; beside a lure word in the same label
     # (etc-tuikuan.com, boc-verify.github.io) it is the combosquatting of phishing kits, while a service's own
     # sign-in host (login.abc.net.au) keeps the lure word apart from the name
-    lure = any(found.token in label and any(word in label for word in signals.suspicious_words)
+    # (and a bank's initials beside "bank": ccb-bank.cn)
+    lures = (*signals.suspicious_words, *(("bank",) if found.brand.category == "bank" else ()))
+    lure = any(found.token in label and any(word in label for word in lures if word != found.token)
                for label in signals.parts.host.split("."))
     # a brand's name in Chinese characters (工商银行 in a 中文域名) is as plain as four letters
     han = not found.token.isascii()
     return found.kind == "government" or len(found.token) >= 4 or han or signals.risky_tld or lure
+
+
+def _plain_typo(signals: UrlSignals) -> bool:
+    """An edit-distance neighbour that warns by itself: one under China's own suffix (.cn, .com.cn, .中国), where
+    a Chinese bank's or 12306's customers look for it, that is a service number one digit off (12305.cn, 2306.cn
+    for 12306) or the brand's name with a character added (icbcc.com.cn). Other neighbours stay with the model:
+    a letter changed elsewhere is as often another firm's name (cmcc.com, China Mobile's initials, is one letter
+    from cmbc; trend-chaser.com holds chase)."""
+    found = signals.lookalike
+    suffix = signals.parts.suffix
+    if found is None or not (suffix == "cn" or suffix.endswith(".cn") or suffix in CHINESE_SUFFIXES):
+        return False
+    return found.token.isdigit() or any(len(word) >= 4 and word in found.token for word in found.brand.keywords)
+
+
+CHINESE_SUFFIXES = frozenset({"xn--fiqs8s", "xn--fiqz9s", "中国", "中國"})
+"""China's internationalised suffix (.中国, and .中國), as punycode and as written"""
 
 
 def _fraud_type(signals: UrlSignals) -> str | None:

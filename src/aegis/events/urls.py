@@ -149,8 +149,38 @@ def is_ip(host: str) -> bool:
     try:
         ipaddress.ip_address(host)
     except ValueError:
-        return bool(re.fullmatch(r"(0x[0-9a-f]+|\d+)(\.(0x[0-9a-f]+|\d+)){0,3}", host))
+        return _whatwg_ipv4(host) is not None
     return True
+
+
+_NUMBER_PART = re.compile(r"0[xX][0-9a-fA-F]*|0[0-7]+|\d+")
+
+
+def _ends_in_a_number(host: str) -> bool:
+    """The WHATWG URL standard's test: a host whose last label is a number is parsed as an IPv4 address, and is no
+    URL at all when that fails (``999.999.999.999``, ``1.2.3.4.5``)."""
+    labels = host.rstrip(".").split(".")
+    return bool(labels) and _NUMBER_PART.fullmatch(labels[-1]) is not None
+
+
+def _whatwg_ipv4(host: str) -> int | None:
+    """``host`` as the WHATWG URL standard's IPv4 parser reads it (up to four parts, each decimal, octal with a
+    leading 0 or hex with 0x; all but the last below 256, the last filling the bytes left), or None.
+
+    >>> [_whatwg_ipv4(h) for h in ("127.1", "0x7f000001", "0177.0.0.1", "999.999.999.999", "1.2.3.4.5")]
+    [2130706433, 2130706433, 2130706433, None, None]
+    """
+    parts = host.rstrip(".").split(".")
+    if not 1 <= len(parts) <= 4 or not all(_NUMBER_PART.fullmatch(p) for p in parts):
+        return None
+    numbers = [int(p[2:] or "0", 16) if p[:2].lower() == "0x" else int(p, 8) if p.startswith("0") else int(p)
+               for p in parts]
+    if any(n > 255 for n in numbers[:-1]) or numbers[-1] >= 256 ** (5 - len(numbers)):
+        return None
+    address = numbers[-1]
+    for at, n in enumerate(numbers[:-1]):
+        address += n * 256 ** (3 - at)
+    return address
 
 
 def url_refusal(url: str) -> str | None:
@@ -179,6 +209,8 @@ def url_refusal(url: str) -> str | None:
         return "has no host (give it as http://example.com/...)"
     if is_ip(host):
         return None
+    if _ends_in_a_number(host):
+        return f"'{host[:80]}' is no IP address (a host ending in a number is read as one, and this one is none)"
     host = browser_host(host)
     if len(host) > MAX_HOST:
         return f"'{host[:80]}...' is no host name: longer than {MAX_HOST} characters"

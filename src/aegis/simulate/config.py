@@ -29,6 +29,9 @@ DEFAULT_TYPE_SHARES: dict[str, float] = {
 MIN_PEOPLE = 150
 """the gangs' laundering chains recruit their mules among the residents: a smaller city runs out of them"""
 
+MAX_DAYS = 366
+"""a year at most: a city is a test bed, and its days run on from ``start`` into days no store takes yet"""
+
 
 @dataclass(frozen=True)
 class SimConfig:
@@ -65,8 +68,8 @@ class SimConfig:
     def __post_init__(self) -> None:
         if self.people < MIN_PEOPLE:
             raise InputError(Reason("people：一个城市至少需要{least}个居民", least=MIN_PEOPLE))
-        if self.days < 1:
-            raise InputError(Reason("days：至少模拟一天"))
+        if not 1 <= self.days <= MAX_DAYS:
+            raise InputError(Reason("days：须在1到{most}天之间（收到{got}）", most=MAX_DAYS, got=self.days))
         if set(self.type_shares) - set(FraudType):
             raise InputError(Reason("type_shares：未知的诈骗类型{types}",
                                     types=str(sorted(set(self.type_shares) - set(FraudType)))))

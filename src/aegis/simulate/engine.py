@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import ctypes
 import json
+import shutil
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -117,8 +119,29 @@ class _Materialiser:
 def simulate(config: SimConfig, out: Path, progress: Progress | None = None) -> dict:
     """Simulate ``config`` into ``out`` (events/, truth/, manifest.json); returns the manifest.
 
-    Deterministic: the same config (seed included) writes byte-identical event and truth files.
+    Deterministic: the same config (seed included) writes byte-identical event and truth files. The city is
+    written beside ``out`` first and moved in once whole (manifest.json last), so a run stopped part-way (Ctrl-C,
+    SIGTERM, a full disk) leaves ``out`` as it was, never some days of events without their truth.
     """
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    try:
+        manifest = _simulate(config, partial, progress)
+        out.mkdir(exist_ok=True)
+        for name in ("events", "truth", "manifest.json"):
+            target = out / name
+            if target.is_dir() and not target.is_symlink():
+                shutil.rmtree(target)
+            elif target.exists() or target.is_symlink():
+                target.unlink()
+            (partial / name).rename(target)
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+    return manifest
+
+
+def _simulate(config: SimConfig, out: Path, progress: Progress | None) -> dict:
     began = time.perf_counter()
     _keep_freed_memory()
     report = progress or (lambda stage, done, total: None)

@@ -49,6 +49,7 @@ from aegis.store.engine import begin_write
 from aegis.store.repositories import AuditLog, DecisionReplies, RiskProfileRepository
 from aegis.store.schema import EVENT_TABLES
 from aegis.store.schema_warnings import warning
+from aegis.usecases import unshown
 from aegis.usecases.actor import INSTITUTION_ROLES, SYSTEM, Actor, PermissionDenied, Role, mask
 
 MAX_BATCH = 1_000
@@ -303,7 +304,9 @@ class Decider:
         profiles = self.risk.get_many("domain", hosts)
         signals = []
         for url, host, verdict in zip(urls, hosts, verdicts, strict=True):
-            source = Reason("网址 {url}", url=url[:60])
+            # without the invisible characters a browser drops from a host (ab\u200bc.com is abc.com to it), which
+            # would show the auditor a name that reads as another; a Chinese host is shown as written, not as punycode
+            source = Reason("网址 {url}", url="".join(c for c in url if not unshown(c, layout=()))[:60])
             signal = _from_verdict(verdict, source)
             profile = profiles.get(host)
             # a domain's profile is the URL detector's verdict on the riskiest URL visited there: news only when
