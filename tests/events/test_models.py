@@ -48,7 +48,7 @@ TRANSFER = {"payer_account": "a1", "payee_account": "a2", "payer_bank": "ICBC", 
         (Person, {**PERSON, "id_number": "12345"}, "id_number"),
         (Person, {**PERSON, "id_number": "11010519491331002X"}, "id_number"),  # month 13
         (Person, {**PERSON, "id_number": "110105194912310021"}, "id_number"),  # these digits' check character is X
-        (Call, {"caller": "138 0000", "callee": "2", "start": "2026-10-01", "duration_s": 1}, "caller"),
+        (Call, {"caller": "138#0000", "callee": "2", "start": "2026-10-01", "duration_s": 1}, "caller"),
         # a year 1 or 9999 is a typing error that pandas cannot hold and that moves every window
         (Call, {"caller": "1", "callee": "2", "start": "0001-01-01", "duration_s": 1}, "start"),
         (Report, {"victim_id": "p1", "time": "9999-12-31 23:00", "fraud_type": "order_brushing"}, "time"),

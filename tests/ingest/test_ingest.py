@@ -456,6 +456,45 @@ def test_a_store_holding_transfers_under_their_amounts_as_written_takes_them_aga
     assert EventRepository(engine).ids("transfer") == old_ids | {"bank-1", "bank-2"}
 
 
+def test_an_event_re_exported_with_its_numbers_written_otherwise_is_the_same_event(engine, tmp_path):
+    """A telco's re-export that adds +86, groups the digits or types them full-width is the same call and the same
+    SMS: stored once, its numbers in the canonical form the look-ups use (a second copy was counted twice)."""
+    calls = tmp_path / "calls.csv"
+    calls.write_text("caller,callee,start,duration_s\n13955550000,13800000001,2026-11-20 10:00:00,60\n")
+    again = tmp_path / "again.csv"
+    again.write_text("caller,callee,start,duration_s\n+86 139-5555-0000,0086 138 0000 0001,2026-11-20 10:00:00,60\n"
+                     "１３９５５５５００００,+8613800000001,2026-11-20 10:00:00,60\n", encoding="utf-8")
+    assert ingest_file(engine, "call", calls).stored == 1
+    result = ingest_file(engine, "call", again)
+    assert (result.stored, result.duplicate, result.rejected) == (0, 2, 0)
+    sms = tmp_path / "sms.jsonl"
+    sms.write_text('{"sender": "+86 139 1234 5678", "receiver": "95588", "time": "2026-11-20 10:00", "text": "hi"}\n'
+                   '{"sender": "13912345678", "receiver": "95588", "time": "2026-11-20 10:00", "text": "hi"}\n')
+    assert (ingest_file(engine, "sms", sms).stored, EventRepository(engine).count("sms")) == (1, 1)
+    stored = EventRepository(engine).frame("sms")
+    assert stored[["sender", "receiver"]].values.tolist() == [["13912345678", "95588"]]  # a service number as written
+
+
+def test_a_store_holding_calls_under_their_numbers_as_written_takes_them_again_as_duplicates(engine, tmp_path):
+    """A store written before numbers were read canonically holds a +86 call under the id of its number as written;
+    the same file, or one writing the number otherwise, is that stored call, not a second one."""
+    from aegis.events import Call
+
+    written = {"caller": "+8613955550000", "callee": "13800000001", "start": "2026-11-20 10:00:00",
+               "duration_s": 60}
+    record = Call.model_validate(written)
+    old_id = as_written_id(record.model_copy(update={"caller": "+8613955550000"}))
+    assert old_id != record.event_id
+    with engine.begin() as connection:  # as the previous version stored it
+        connection.execute(insert(EVENT_TABLES["call"]),
+                           [{**record.model_dump(), "caller": "+8613955550000", "event_id": old_id}])
+    path = tmp_path / "calls.csv"
+    path.write_text("caller,callee,start,duration_s\n+8613955550000,13800000001,2026-11-20 10:00:00,60\n")
+    result = ingest_file(engine, "call", path)
+    assert (result.stored, result.duplicate, result.rejected) == (0, 1, 0)
+    assert EventRepository(engine).ids("call") == {old_id}
+
+
 def test_an_absurd_amount_is_rejected_naming_it(sqlite_engine, tmp_path):
     path = tmp_path / "statement.csv"
     write_transfers(path, ["9999999999999999.99", "1,000,000,000,000", "999999999999.99"])

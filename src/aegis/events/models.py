@@ -36,6 +36,7 @@ from pydantic import (
     model_validator,
 )
 
+from aegis.events.numbers import canonical_number
 from aegis.events.times import CHINA_TZ, not_ahead, to_utc, written_time
 from aegis.events.urls import url_refusal
 from aegis.reasons import DEFAULT_LANG, Lang, Reason
@@ -135,6 +136,21 @@ def fraud_type_name(code: str | None, lang: Lang = DEFAULT_LANG) -> str | None:
 IDENT_CHARS = r"[0-9A-Za-z+_\-.:]"
 """the characters of an identifier (and of a client's request id)"""
 Ident = Annotated[str, Field(min_length=1, max_length=64, pattern=f"^{IDENT_CHARS}+$")]
+_IDENT = re.compile(f"{IDENT_CHARS}+")
+
+
+def _phone(value: Any) -> Any:
+    return canonical_number(value) if isinstance(value, str) else value
+
+
+#: a phone number, stored in its canonical form (:func:`aegis.events.numbers.canonical_number`: ``+86 139-1234-5678``
+#: and ``１３９１２３４５６７８`` are ``13912345678``), so that one event re-exported with its numbers written
+#: another way is the same event, and a number is one key in the store as in the look-ups; a short, foreign or IoT
+#: number, or a sender's name, is kept as written
+PhoneNumber = Annotated[str, BeforeValidator(_phone), Field(
+    min_length=1, max_length=64, pattern=f"^{IDENT_CHARS}+$",
+    description="a phone number as written (+86 139-1234-5678, 0086…, full-width digits), stored in its canonical "
+                "form (13912345678); a short, foreign or IoT number or a sender's name as written")]
 #: a point in time, normalised to UTC (naive input is China time); ISO 8601, as spreadsheets write it, or compact
 Time = Annotated[datetime, BeforeValidator(written_time), AfterValidator(to_utc)]
 FEN = Decimal("0.01")
@@ -196,6 +212,8 @@ class Record(Outside):
     time_field: ClassVar[str | None] = "time"
     #: whether an identifying field is an amount (a Decimal), which derived ids once hashed as written
     _amounts: ClassVar[bool] = False
+    #: the identifying fields that are phone numbers (:data:`PhoneNumber`), which derived ids once hashed as written
+    _phones: ClassVar[tuple[str, ...]] = ()
 
     #: empty means "derive it from the identifying fields" (done after validation, on normalised values)
     event_id: Annotated[str, Field(max_length=80)] = ""
@@ -205,6 +223,8 @@ class Record(Outside):
         super().__pydantic_init_subclass__(**kwargs)
         annotations = [cls.model_fields[name].annotation for name in getattr(cls, "identity", ())]
         cls._amounts = any(Decimal in (a, *typing.get_args(a)) for a in annotations)
+        cls._phones = tuple(name for name in getattr(cls, "identity", ()) if any(
+            isinstance(m, BeforeValidator) and m.func is _phone for m in cls.model_fields[name].metadata))
 
     @model_validator(mode="after")
     def _happened(self, info: ValidationInfo) -> Any:
@@ -234,19 +254,25 @@ class Record(Outside):
         return cls._hash([_id_part(value) for value in cls._identifying(record)])
 
     @classmethod
-    def former_ids(cls, record: Record | Mapping[str, Any]) -> list[str]:
+    def former_ids(cls, record: Record | Mapping[str, Any], written: Mapping[str, Any] | None = None) -> list[str]:
         """The other ids Aegis may have derived for this record before :meth:`derive_id` read amounts to the
-        fen, when it hashed an amount as its file wrote it (see :func:`as_written`), most likely first. A store
-        written then holds the record under one of them, which is that record's id there (see
-        ``EventRepository.as_stored``). None for a record with an id of its own, nor for the kinds whose
-        identifying fields hold no amount."""
-        if not cls._amounts:
+        fen, when it hashed an amount as its file wrote it (see :func:`as_written`), or before it read phone
+        numbers in their canonical form, when it hashed a number as written (``written``: the row as it came, if
+        known), most likely first. A store written then holds the record under one of them, which is that
+        record's id there (see ``EventRepository.as_stored``). None for a record with an id of its own, nor for
+        the kinds whose identifying fields hold no amount or phone number."""
+        if not cls._amounts and not (cls._phones and written):
             return []
         values = cls._identifying(record)
         parts = [_id_part(value) for value in values]
         derived = cls._hash(parts)
         if (record["event_id"] if isinstance(record, Mapping) else record.event_id) != derived:
             return []
+        if cls._phones and written:
+            # an earlier Aegis stored a number as its file wrote it, if it was an identifier then (no spaces)
+            spelled = [_as_written_number(written.get(name), part) if name in cls._phones else part
+                       for name, part in zip(cls.identity, parts, strict=True)]
+            return [cls._hash(spelled)] if spelled != parts else []
         spellings = [as_written(v) if isinstance(v, Decimal) else [part] for v, part in zip(values, parts, strict=True)]
         derived_parts = tuple(parts)
         return [cls._hash(spelled) for spelled in itertools.product(*spellings) if spelled != derived_parts]
@@ -261,6 +287,14 @@ class Record(Outside):
     def _hash(cls, parts: Sequence[str]) -> str:
         digest = hashlib.blake2b("\x1f".join([cls.kind, *parts]).encode(), digest_size=12).hexdigest()
         return f"{cls.kind[:3]}-{digest}"
+
+
+def _as_written_number(written: Any, canonical: str) -> str:
+    """A number as a derived id hashed it before numbers were read canonically: as validation left it (stripped),
+    where it was an identifier then; else ``canonical`` (no store can hold it otherwise)."""
+    if isinstance(written, str) and _IDENT.fullmatch(written.strip()):
+        return written.strip()
+    return canonical
 
 
 def _id_part(value: Any) -> str:
@@ -347,8 +381,8 @@ class Call(Record):
     identity: ClassVar[tuple[str, ...]] = ("caller", "callee", "start")
     time_field: ClassVar[str | None] = "start"
 
-    caller: Ident
-    callee: Ident
+    caller: PhoneNumber
+    callee: PhoneNumber
     start: Time
     duration_s: Annotated[int, Field(ge=0, le=86_400)]
     direction: Direction = Direction.outgoing
@@ -367,8 +401,8 @@ class Sms(Record):
     kind: ClassVar[str] = "sms"
     identity: ClassVar[tuple[str, ...]] = ("sender", "receiver", "time", "text")
 
-    sender: Ident
-    receiver: Ident
+    sender: PhoneNumber
+    receiver: PhoneNumber
     time: Time
     text: Annotated[str, Field(min_length=1, max_length=2000)]
 
@@ -415,7 +449,7 @@ class UrlVisit(Record):
     identity: ClassVar[tuple[str, ...]] = ("person_id", "number", "url", "time")
 
     person_id: Ident | None = None
-    number: Ident | None = None
+    number: PhoneNumber | None = None
     url: WebAddress
     time: Time
 
@@ -445,7 +479,7 @@ class SimOpening(Record):
     identity: ClassVar[tuple[str, ...]] = ("number", "time")
 
     person_id: Ident
-    number: Ident
+    number: PhoneNumber
     imsi: Ident | None = None
     institution: Annotated[str, Field(min_length=1, max_length=64)]
     agent: Annotated[str, Field(min_length=1, max_length=64)]
@@ -478,7 +512,7 @@ class Report(Record):
     time: Time
     fraud_type: FraudType
     loss: Money = Decimal("0")
-    numbers: list[Ident] = Field(default_factory=list, max_length=100)
+    numbers: list[PhoneNumber] = Field(default_factory=list, max_length=100)
     accounts: list[Ident] = Field(default_factory=list, max_length=100)
     urls: list[Annotated[str, Field(max_length=2048)]] = Field(default_factory=list, max_length=100)
     apps: list[Annotated[str, Field(max_length=256)]] = Field(default_factory=list, max_length=100)

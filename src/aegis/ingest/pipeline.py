@@ -247,8 +247,9 @@ def ingest_file(
                     records, rejects = validate_rows(model, batch, now)
                     dumped = [record.model_dump() for _, record in records]
                     with begin_write(engine) as connection:
-                        # a record that an older Aegis stored under its amount as written is that stored event
-                        rows = events.as_stored(kind, dumped, connection)
+                        # a record that an older Aegis stored under its amount or its numbers as written is that
+                        # stored event
+                        rows = events.as_stored(kind, dumped, connection, written=[raw.values for raw, _ in records])
                         firsts, repeats = _first_of_each([(raw, row) for (raw, _), row in zip(records, rows,
                                                                                                strict=True)])
                         new = events.add_as_stored(kind, [row for _, row in firsts], connection)

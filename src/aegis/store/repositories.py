@@ -41,16 +41,18 @@ class EventRepository:
         return self.add_as_stored(kind, self.as_stored(kind, rows, connection), connection)
 
     def as_stored(
-        self, kind: str, rows: Sequence[Mapping[str, Any]], connection: Connection
+        self, kind: str, rows: Sequence[Mapping[str, Any]], connection: Connection,
+        written: Sequence[Mapping[str, Any] | None] | None = None,
     ) -> list[Mapping[str, Any]]:
         """``rows`` under the ids this store holds them by: a row with a derived id whose event a store written
         before ids read amounts to the fen holds under a former id (its amount hashed as its file wrote it,
-        :meth:`Record.former_ids`) comes back under that stored id, so that it is the stored event again, not a
-        second one; every other row comes back as it is.
+        :meth:`Record.former_ids`), or its phone numbers as ``written`` (each row as it came, where known),
+        comes back under that stored id, so that it is the stored event again, not a second one; every other row
+        comes back as it is.
 
         One query for the former ids of a batch of rows (up to five a row), none for the kinds without them."""
         model = EVENT_TYPES[kind]
-        formers = [model.former_ids(row) for row in rows]
+        formers = [model.former_ids(row, raw) for row, raw in zip(rows, written or [None] * len(rows), strict=True)]
         wanted = list({former for ids in formers for former in ids})
         if not wanted:
             return list(rows)
