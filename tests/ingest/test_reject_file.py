@@ -117,3 +117,19 @@ def test_a_run_that_fails_part_way_leaves_the_reject_file_as_it_was(sqlite_engin
     with pytest.raises(IngestError, match="line 5: a quote opened on this line is never closed"):
         ingest_file(sqlite_engine, "call", path, reject_file=rejects, batch_size=1)
     assert rejects.read_bytes() == STALE.encode() and _leftovers(tmp_path) == []
+
+
+def test_a_rejected_json_line_goes_back_as_it_came(tmp_path: Path) -> None:
+    """A key written null is no value (as a blank cell), and the reject file gives the line back whole: the row
+    rebuilt from what was read dropped the null key, so the owner could not see what they had sent."""
+    import csv
+
+    path = tmp_path / "sms.jsonl"
+    line = '{"event_id": "e5", "sender": "13800000001", "receiver": "13800000002", "time": "2026-10-01 09:00", ' \
+           '"text": null}'
+    path.write_text(line + "\n", encoding="utf-8")
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    CliRunner().invoke(app, ["ingest", "sms", str(path), "--db", url, "--lang", "en"])
+    with (tmp_path / "sms.jsonl.rejects.csv").open(encoding="utf-8", newline="") as handle:
+        [reject] = list(csv.DictReader(handle))
+    assert (reject["line"], reject["field"], reject["row"]) == ("1", "text", line)

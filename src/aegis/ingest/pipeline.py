@@ -59,7 +59,7 @@ class Reject:
     reason: str
     row: dict[str, Any] | None
     text: str = ""
-    """the line as it came, when it could not be read as a row at all"""
+    """the line as it came, where the reader keeps it (a JSON line, or one that could not be read as a row)"""
 
 
 @dataclass
@@ -118,7 +118,7 @@ def validate_rows(model: type[M], rows: list[RawRow], now: datetime | None = Non
                 reason = reason.split(": ", 1)[1]
             if len(errors) > 1:
                 reason += f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
-            rejects.append(Reject(raw.line, fieldname, reason, raw.values))
+            rejects.append(Reject(raw.line, fieldname, reason, raw.values, raw.text))
     return good, rejects
 
 
@@ -256,7 +256,7 @@ def ingest_file(
                         # everything else names a stored id: the same event again, or other values under its id
                         again = [item for item in firsts if item[1]["event_id"] not in new] + repeats
                         differs = events.differs(kind, [row for _, row in again], connection)
-                        conflicts = [Reject(raw.line, "event_id", CONFLICT, raw.values)
+                        conflicts = [Reject(raw.line, "event_id", CONFLICT, raw.values, raw.text)
                                      for (raw, _), differ in zip(again, differs, strict=True) if differ]
                         runs.add_counts(
                             run_id,
@@ -273,7 +273,7 @@ def ingest_file(
                                 reject.line,
                                 reject.field,
                                 reject.reason,
-                                orjson.dumps(reject.row, default=str).decode() if reject.row else reject.text,
+                                reject.text or orjson.dumps(reject.row or {}, default=str).decode(),
                             ]
                         )
                     result.read += len(batch)

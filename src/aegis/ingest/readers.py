@@ -54,7 +54,8 @@ class RawRow:
     """None when the line itself could not be parsed"""
     error: str = ""
     text: str = ""
-    """the unparsable line as it came (for the reject file, which goes back to the data's owner)"""
+    """the line as it came, where it is kept (a JSON line; an unparsable line), for the reject file, which goes back
+    to the data's owner"""
     field: str = "(row)"
     """the field the error is in, when it is in one"""
 
@@ -326,7 +327,9 @@ def _jsonl(path: Path, _batch_size: int) -> Iterator[RawRow]:
             yield RawRow(line, None, "the key is written twice in the line (which of the two was meant is unknown)",
                          text.decode("utf-8", "replace").rstrip("\r\n"), key)
             continue
-        yield RawRow(line, _clean(values))
+        # null is no value, as a blank cell (an optional field takes its default); the line is kept as it came for
+        # the reject file, where the cleaned row would drop the key written null
+        yield RawRow(line, _clean(values), text=text.decode("utf-8", "replace").rstrip("\r\n"))
 
 
 def _parquet_file(path: Path) -> pq.ParquetFile:
