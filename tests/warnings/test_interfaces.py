@@ -324,3 +324,40 @@ def test_warnings_show_prints_the_warning_its_leads_and_history_as_the_api_does(
     assert refused.exit_code == 2 and "没有预警" in refused.stderr and "Traceback" not in refused.output
     refused = CliRunner().invoke(cli, ["show", theirs, *who, "--lang", "en"])
     assert refused.exit_code == 2 and "no warning" in refused.stderr and "Traceback" not in refused.output
+
+
+def test_a_capped_list_keeps_the_most_severe_in_the_api_and_the_cli_and_says_what_it_left_out(tmp_path) -> None:
+    from test_workflow import _three_by_severity
+    from wdata import add_residents
+
+    from aegis.store import open_engine
+
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    engine = open_engine(url)
+    add_residents(engine)
+    ordered = _three_by_severity(engine)
+    client = TestClient(create_app(engine))
+    centre = {"X-Aegis-User": "c", "X-Aegis-Role": "city_centre"}
+    capped = client.get("/api/v1/warnings?open_only=true&limit=2", headers=centre).json()
+    assert [w["warning_id"] for w in capped] == ordered[:2]
+    rest = client.get("/api/v1/warnings?open_only=true&limit=2&offset=2", headers=centre).json()
+    assert [w["warning_id"] for w in rest] == ordered[2:]
+    refused = client.get("/api/v1/warnings?offset=-1", headers=centre)
+    assert refused.status_code == 422 and refused.json()["detail"][0]["loc"] == ["query", "offset"]
+    who = ["--user", "c", "--role", "city_centre", "--db", url]
+    runner = CliRunner()
+    shown = runner.invoke(cli, ["list", *who, "--limit", "2"])
+    assert shown.exit_code == 0, shown.output
+    assert [i for i in ordered if i in shown.stdout] == ordered[:2]
+    assert shown.stdout.rstrip().endswith("显示第1至2条，共3条：其余用 --limit、--offset 查看")
+    page = runner.invoke(cli, ["list", *who, "--limit", "2", "--offset", "2", "--json", "--lang", "en"])
+    assert [w["warning_id"] for w in json.loads(page.stdout)] == ordered[2:]  # the note is not in the JSON
+    assert page.stderr == "showing 3 to 3 of 3: use --limit and --offset for the rest\n"
+    whole = runner.invoke(cli, ["list", *who])
+    assert whole.exit_code == 0 and "共3条" not in whole.output and all(i in whole.stdout for i in ordered)
+    past = runner.invoke(cli, ["list", *who, "--offset", "5"])
+    assert past.exit_code == 0 and past.stdout.strip() == "--offset 5已越过最后一条（共3条）"
+    for option, value, said in (("--limit", "0", "错误：--limit：须在1到1000之间（收到0）\n"),
+                                ("--offset", "-1", "错误：--offset：须为0或以上（收到-1）\n")):
+        refused = runner.invoke(cli, ["list", *who, option, value])
+        assert refused.exit_code == 2 and refused.stderr == said, refused.output

@@ -362,3 +362,34 @@ def test_a_close_retried_with_another_note_is_refused_not_dropped(engine: Engine
     notes = [render(e["reasons"], "zh") for e in AuditLog(engine).entries("warning", wid)
              if e["action"] == "warning.close"]
     assert notes == [["办结：误报", "本人在场"]]
+
+
+def _three_by_severity(city: Engine) -> list[str]:
+    """Urgent P1 due first, medium P2 due next, urgent P3 due last (its lead came two days later): most severe
+    first, P3 comes before P2 although P2 is due sooner. Their ids in that order."""
+    uc.raise_warnings(city, SYSTEM, [request(person="P1", lead="a", level="urgent"),
+                                     request(person="P2", lead="b", level="medium"),
+                                     request(person="P3", lead="c", level="urgent", at=T0 + timedelta(days=2))],
+                      now=T0)
+    everyone = {w["person_id"]: w["warning_id"] for w in uc.list_warnings(city, SYSTEM)}
+    return [everyone[p] for p in ("P1", "P3", "P2")]
+
+
+def test_a_capped_list_keeps_the_most_severe_and_pages_reach_every_warning(city: Engine) -> None:
+    """A list cut to its limit by deadline, then sorted by level, showed urgent P1 and medium P2 and left urgent P3
+    out (the black-box audit); the order is now the query's, before the limit, and an offset reaches the rest."""
+    ordered = _three_by_severity(city)
+    deadlines = {w["warning_id"]: w["deadline"] for w in uc.list_warnings(city, SYSTEM)}
+    assert deadlines[ordered[2]] < deadlines[ordered[1]]  # the medium one is due before the second urgent one
+    assert [w["warning_id"] for w in uc.list_warnings(city, CENTRE, open_only=True, limit=2)] == ordered[:2]
+    pages = [[w["warning_id"] for w in uc.list_warnings(city, CENTRE, limit=1, offset=at)] for at in range(4)]
+    assert pages == [[ordered[0]], [ordered[1]], [ordered[2]], []]
+    assert uc.count_warnings(city, CENTRE) == 3 and uc.count_warnings(city, CENTRE, level="urgent") == 2
+    assert uc.count_warnings(city, station_actor("P1")) == 1
+    # each page's read names the warnings it showed, and where the page began
+    reads = [e for e in AuditLog(city).entries() if e["action"] == "warning.list"]
+    assert [e["details"]["ids"] for e in reads[-3:]] == [[ordered[0]], [ordered[1]], [ordered[2]]]
+    assert [e["details"]["offset"] for e in reads[-3:]] == [0, 1, 2]
+    for bad, field in (({"offset": -1}, "offset"), ({"limit": 0}, "limit"), ({"limit": 1001}, "limit")):
+        with pytest.raises(uc.WarningsError, match=f"^{field}: "):
+            uc.list_warnings(city, CENTRE, **bad)  # type: ignore[arg-type]

@@ -96,12 +96,13 @@ def list_warnings(
     queue: str | None = None,
     level: str | None = None,
     open_only: bool = False,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+    limit: Annotated[int, Query(ge=1, le=uc.MAX_LISTED)] = 200,
+    offset: Annotated[int, Query(ge=0, description="how many to skip, in the same order: the next page")] = 0,
     lang: LangDep = "zh",
 ) -> list[dict[str, Any]]:
-    """Warnings of your jurisdiction, most severe and most urgent first."""
+    """Warnings of your jurisdiction, most severe and most urgent first; ``limit`` of them from ``offset`` on."""
     rows = uc.list_warnings(
-        engine, actor, status=status, queue=queue, level=level, open_only=open_only, limit=limit
+        engine, actor, status=status, queue=queue, level=level, open_only=open_only, limit=limit, offset=offset
     )
     return [uc.shown(r, lang) for r in rows]
 

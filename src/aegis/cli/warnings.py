@@ -21,8 +21,10 @@ from aegis.cli.common import (
     err,
     figure,
     finite,
+    in_cli_terms,
     option_error,
     out,
+    plain,
     print_json,
     say,
     show,
@@ -99,22 +101,33 @@ def _show(rows: list[dict[str, Any]], lang: Lang) -> None:
 
 @app.command("list")
 @user_errors
+@in_cli_terms({"limit": "--limit", "offset": "--offset"})
 def list_(user: User, role: RoleOpt, district: District = None, station: Station = None, db: Db = None,
           status: Annotated[str | None, typer.Option(help="Only this status.")] = None,
           queue: Annotated[str | None, typer.Option(help="Only this tier's queue: station, district, city.")] = None,
           level: Annotated[str | None, typer.Option(help="Only this level: urgent, high, medium, low.")] = None,
           open_only: Annotated[bool, typer.Option("--open", help="Only open warnings.")] = False,
+          limit: Annotated[int, typer.Option(help="Show at most this many (1 to 1000).")] = 200,
+          offset: Annotated[int, typer.Option(help="Skip this many first, in the same order (the next page).")] = 0,
           as_json: Json = False, lang: LangOpt = "zh") -> None:
-    """List the warnings of your jurisdiction, most severe first (`show` one for its leads and history)."""
+    """List the warnings of your jurisdiction, most severe first (`show` one for its leads and history). When
+    more match than are shown, a last line (on stderr with --json) says how many and how to see the rest."""
     engine, actor = _context(db, user, role, district, station)
-    rows = _uc().list_warnings(engine, actor, status=status, queue=queue, level=level, open_only=open_only)
+    filters = {"status": status, "queue": queue, "level": level, "open_only": open_only}
+    rows = _uc().list_warnings(engine, actor, limit=limit, offset=offset, **filters)
+    # counted only when the page may have left some out: a first page shorter than its limit holds them all
+    total = _uc().count_warnings(engine, actor, **filters) if len(rows) == limit or offset else len(rows)
     if as_json:
         print_json([_uc().shown(row, lang) for row in rows])
-    elif not rows:
-        filtered = status or queue or level or open_only
-        say(lang, Reason("没有符合条件的预警") if filtered else Reason("辖区内没有预警"))
-    else:
+    elif rows:
         _show(rows, lang)
+    elif not total:
+        say(lang, Reason("没有符合条件的预警") if any(filters.values()) else Reason("辖区内没有预警"))
+    if len(rows) < total:
+        left = (Reason("显示第{first}至{last}条，共{total}条：其余用 --limit、--offset 查看", first=offset + 1,
+                       last=offset + len(rows), total=total) if rows
+                else Reason("--offset {offset}已越过最后一条（共{total}条）", offset=offset, total=total))
+        (err if as_json else out).print(plain(left.text(lang)), highlight=False, soft_wrap=True)
 
 
 @app.command("show")

@@ -21,7 +21,7 @@ from typing import Any, cast
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy import Connection, Engine, case, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from aegis.actions import warnings as wf
@@ -342,6 +342,10 @@ def retrain(engine: Engine, actor: Actor, sim_dir: Path, out: Path, *, risk: Ent
     return train_from_sim(sim_dir, out, store=(rows, labels, meta))
 
 
+MAX_LISTED = 1000
+"""the most warnings one listing shows (a page: ``offset`` reaches the rest)"""
+
+
 def list_warnings(
     engine: Engine,
     actor: Actor,
@@ -351,14 +355,46 @@ def list_warnings(
     level: str | None = None,
     open_only: bool = False,
     limit: int = 200,
+    offset: int = 0,
 ) -> list[dict[str, Any]]:
-    """Warnings of the actor's jurisdiction, most severe and most urgent first."""
+    """Warnings of the actor's jurisdiction, most severe and most urgent first: ``limit`` of them from ``offset``
+    on in that order (:func:`count_warnings` says how many there are in all)."""
+    if not 1 <= limit <= MAX_LISTED:
+        raise WarningsError(Reason("{option}：须在{low:g}到{high:g}之间（收到{value:g}）", option="limit", low=1,
+                                   high=MAX_LISTED, value=limit))
+    if offset < 0:
+        raise WarningsError(Reason("offset：须为0或以上（收到{offset}）", offset=offset))
+    query = _filtered(select(warning), actor, status=status, queue=queue, level=level, open_only=open_only)
+    # ordered in the query, before the limit: cut by deadline first, a capped list left urgent warnings out for
+    # medium ones due sooner; the id last, so that pages from one offset to the next neither repeat nor skip one
+    severity = case({lv: rank for rank, lv in enumerate(LEVELS)}, value=warning.c.level, else_=len(LEVELS))
+    query = query.order_by(severity, warning.c.deadline, warning.c.warning_id).limit(limit).offset(offset)
+    with engine.connect() as connection:
+        rows = [dict(r) for r in connection.execute(query).mappings()]
+    record_read(engine, actor, action="warning.list", subject_type="warning", subject_id="*",
+                shown=[r["warning_id"] for r in rows],
+                details={"status": status, "queue": queue, "level": level, "open_only": open_only, "limit": limit,
+                         "offset": offset})
+    return rows
+
+
+def count_warnings(engine: Engine, actor: Actor, *, status: str | None = None, queue: str | None = None,
+                   level: str | None = None, open_only: bool = False) -> int:
+    """How many warnings :func:`list_warnings` has to show with these filters, over all its pages (a count shows
+    no one's data: it is not logged as a read)."""
+    query = _filtered(select(func.count()).select_from(warning), actor, status=status, queue=queue, level=level,
+                      open_only=open_only)
+    with engine.connect() as connection:
+        return int(connection.execute(query).scalar_one())
+
+
+def _filtered(query: Any, actor: Actor, *, status: str | None, queue: str | None, level: str | None,
+              open_only: bool) -> Any:
+    """A query on warnings narrowed to the actor's jurisdiction and the filters of a listing, each checked."""
     check_one_of("status", status, wf.STATUSES)
     check_one_of("queue", queue, QUEUES)
     check_one_of("level", level, LEVELS)
-    if limit < 1:
-        raise WarningsError(Reason("limit：须为1或以上（收到{limit}）", limit=limit))
-    query = _scoped(select(warning), actor)
+    query = _scoped(query, actor)
     if status:
         query = query.where(warning.c.status == status)
     if open_only:
@@ -367,13 +403,7 @@ def list_warnings(
         query = query.where(warning.c.queue == queue)
     if level:
         query = query.where(warning.c.level == level)
-    with engine.connect() as connection:
-        rows = [dict(r) for r in connection.execute(query.order_by(warning.c.deadline).limit(limit)).mappings()]
-    rows.sort(key=lambda r: (LEVELS.index(r["level"]), r["deadline"]))
-    record_read(engine, actor, action="warning.list", subject_type="warning", subject_id="*",
-                shown=[r["warning_id"] for r in rows],
-                details={"status": status, "queue": queue, "level": level, "open_only": open_only, "limit": limit})
-    return rows
+    return query
 
 
 #: the coded fields of a warning that people read by name
