@@ -38,10 +38,11 @@ def test_api_station_workflow_and_isolation(sqlite_engine: Engine) -> None:
                        json={"outcome": "dissuaded"}).status_code == 409
     assert client.post(f"/api/v1/warnings/{wid}/take", headers=headers("P1")).json()["status"] == "assigned"
     # dissuaded is a label that needs the person reached: refused as the workflow's other refusals are, 409
-    unreached = client.post(f"/api/v1/warnings/{wid}/close", headers=headers("P1"), json={"outcome": "dissuaded"})
+    unreached = client.post(f"/api/v1/warnings/{wid}/close?lang=en", headers=headers("P1"),
+                            json={"outcome": "dissuaded"})
     assert unreached.status_code == 409
     assert unreached.json()["detail"].startswith("outcome: dissuaded needs a contact that reached the person first")
-    hidden = client.post(f"/api/v1/warnings/{wid}/contact", headers=headers("P1"),
+    hidden = client.post(f"/api/v1/warnings/{wid}/contact?lang=en", headers=headers("P1"),
                          json={"channel": "call", "result": "reached", "note": "ok\u202eeulav"})
     assert hidden.status_code == 422 and hidden.json()["detail"].startswith("note: must not contain control or")
     body = {"channel": "call", "result": "reached", "note": "96110 回访"}
@@ -108,12 +109,12 @@ def test_cli_lists_own_queue_and_reports_errors_in_one_line(tmp_path) -> None:
     assert runner.invoke(cli, ["take", mine_id, *who]).exit_code == 0
     unreached = runner.invoke(cli, ["close", mine_id, "--outcome", "dissuaded", *who, "--lang", "en"])
     assert unreached.exit_code == 2 and unreached.stderr == (
-        "error: outcome: dissuaded needs a contact that reached the person first (the warning is assigned): record "
-        "it with `warnings contact`\n")
+        "error: outcome: dissuaded needs a contact that reached the person first (the warning is assigned): record a "
+        "contact with the result reached, then close\n")
     # the same refusal in Chinese by default, the field named alike in both languages
     unreached = runner.invoke(cli, ["close", mine_id, "--outcome", "dissuaded", *who])
     assert unreached.exit_code == 2 and unreached.stderr == (
-        "错误：outcome：dissuaded须先有一次联系到本人的记录（预警现为assigned）：请用 `warnings contact` 记录\n")
+        "错误：outcome：dissuaded须先有一次联系到本人的记录（预警现为assigned）：先记录结果为reached的联系，再结案\n")
     # a step the warning's status does not allow, and another station officer's step on a taken warning
     officer = f"police_station:{station}/o1"
     taken = runner.invoke(cli, ["take", mine_id, "--user", "o2", *who[2:]])
@@ -361,3 +362,36 @@ def test_a_capped_list_keeps_the_most_severe_in_the_api_and_the_cli_and_says_wha
                                 ("--offset", "-1", "错误：--offset：须为0或以上（收到-1）\n")):
         refused = runner.invoke(cli, ["list", *who, option, value])
         assert refused.exit_code == 2 and refused.stderr == said, refused.output
+
+
+def test_the_apis_refusals_of_a_step_read_in_the_requests_language(sqlite_engine: Engine) -> None:
+    """The workflow's 409s and the use cases' 422s came in English whatever the request asked, while the same
+    routes' 403 and 404 followed it (the black-box audit); and the 409 told an API user to run a command."""
+    from wdata import add_residents
+
+    add_residents(sqlite_engine)
+    uc.raise_warnings(sqlite_engine, SYSTEM, [request()])
+    client = TestClient(create_app(sqlite_engine))
+    wid = client.get("/api/v1/warnings", headers=headers("P1")).json()[0]["warning_id"]
+    english = [{"params": {"lang": "en"}}, {"headers": {"Accept-Language": "en-GB,en;q=0.9"}}]
+
+    def refusal(path: str, body: dict[str, str] | None = None, **ask: dict[str, str]) -> tuple[int, str]:
+        answer = client.post(f"/api/v1/warnings/{wid}/{path}", json=body, params=ask.get("params"),
+                             headers={**headers("P1"), **ask.get("headers", {})})
+        return answer.status_code, answer.json()["detail"]
+
+    untaken = refusal("close", {"outcome": "false_alarm"})
+    assert untaken[0] == 409 and untaken[1].startswith("status：") and "不能执行" in untaken[1]
+    for ask in english:
+        assert refusal("close", {"outcome": "false_alarm"}, **ask)[1].startswith("status: cannot close a warning")
+    client.post(f"/api/v1/warnings/{wid}/take", headers=headers("P1"))
+    unreached = refusal("close", {"outcome": "dissuaded"})
+    assert unreached[0] == 409 and unreached[1].startswith("outcome：") and "`" not in unreached[1]
+    for ask in english:
+        said = refusal("close", {"outcome": "dissuaded"}, **ask)[1]
+        assert said.startswith("outcome: dissuaded needs a contact that reached") and "warnings contact" not in said
+    blank = {"channel": "call", "result": "reached", "note": "a\x1bb"}
+    assert refusal("contact", blank) == (422, "note：不能含控制字符或不可见字符（第2个字符U+001B）")
+    for ask in english:
+        assert refusal("contact", blank, **ask) == (
+            422, "note: must not contain control or invisible characters (U+001B at character 2)")

@@ -262,7 +262,8 @@ def test_a_warning_is_closed_dissuaded_only_once_a_contact_reached_the_person(ci
     uc.take_warning(city, officer, wid, now=T0)
     for outcome in ("dissuaded", "already_defrauded"):
         with pytest.raises(WorkflowError, match=f"outcome: {outcome} needs a contact that reached the person first "
-                                                "\\(the warning is assigned\\): record it with `warnings contact`"):
+                                                "\\(the warning is assigned\\): record a contact with the result "
+                                                "reached"):
             uc.close_warning(city, officer, wid, outcome=outcome, now=T0)
     uc.record_contact(city, officer, wid, channel="call", result="unreachable", now=T0)
     with pytest.raises(WorkflowError, match="the warning is locating"):  # an attempt that failed reached no one

@@ -70,8 +70,10 @@ def next_status(status: str, action: str, *, outcome: str | None = None) -> str:
     # a warning is contacted from its first contact recorded as reached until it is closed (no other step leads
     # there or away), so its status says whether the person was reached
     if action == "close" and outcome in NEEDS_REACHED and status != "contacted":
+        # said for the API and the command line alike: a contact whose result is reached, however it is sent
         raise WorkflowError(Reason("outcome：{outcome}须先有一次联系到本人的记录（预警现为{status}）："
-                                   "请用 `warnings contact` 记录", outcome=outcome, status=status))
+                                   "先记录结果为{reached}的联系，再结案", outcome=outcome, status=status,
+                                   reached="reached"))
     return after
 
 

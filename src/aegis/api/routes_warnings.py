@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from aegis.actions.warnings import WorkflowError
 from aegis.api.deps import ActorDep, EngineDep, LangDep
 from aegis.events.models import Ident
+from aegis.reasons import Lang
 from aegis.usecases import MAX_NOTE
 from aegis.usecases import pace as uc_pace
 from aegis.usecases import warnings as uc
@@ -79,13 +80,13 @@ class CloseIn(BaseModel):
     note: str = Field("", max_length=MAX_NOTE)
 
 
-def _call(step: Callable[[], T]) -> T:
+def _call(step: Callable[[], T], lang: Lang) -> T:
+    """Run a step; one the workflow refuses in the warning's state is a 409, in the request's language as the
+    route's other refusals are (a bad value, 422, and an unknown warning, 404, are the app's to answer so)."""
     try:
         return step()
     except WorkflowError as exc:
-        raise HTTPException(409, str(exc)) from None
-    except ValueError as exc:
-        raise HTTPException(422, str(exc)) from None
+        raise HTTPException(409, exc.text(lang)) from None
 
 
 @router.get("", response_model=list[WarningOut])
@@ -133,19 +134,20 @@ def get_warning(warning_id: str, engine: EngineDep, actor: ActorDep, lang: LangD
 
 @router.post("/{warning_id}/take", response_model=WarningOut)
 def take(warning_id: str, engine: EngineDep, actor: ActorDep, lang: LangDep) -> dict[str, Any]:
-    return uc.shown(_call(lambda: uc.take_warning(engine, actor, warning_id)), lang)
+    return uc.shown(_call(lambda: uc.take_warning(engine, actor, warning_id), lang), lang)
 
 
 @router.post("/{warning_id}/contact", response_model=WarningOut)
 def contact(warning_id: str, body: ContactIn, engine: EngineDep, actor: ActorDep, lang: LangDep) -> dict[str, Any]:
     row = _call(
         lambda: uc.record_contact(engine, actor, warning_id, channel=body.channel, result=body.result, note=body.note,
-                                  request_id=body.request_id)
+                                  request_id=body.request_id),
+        lang,
     )
     return uc.shown(row, lang)
 
 
 @router.post("/{warning_id}/close", response_model=WarningOut)
 def close(warning_id: str, body: CloseIn, engine: EngineDep, actor: ActorDep, lang: LangDep) -> dict[str, Any]:
-    return uc.shown(_call(lambda: uc.close_warning(engine, actor, warning_id, outcome=body.outcome, note=body.note)),
-                    lang)
+    row = _call(lambda: uc.close_warning(engine, actor, warning_id, outcome=body.outcome, note=body.note), lang)
+    return uc.shown(row, lang)
