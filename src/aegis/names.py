@@ -39,6 +39,10 @@ CODE_NAMES: dict[str, Reason] = {
     "dissuaded": Reason("劝阻成功"),
     "already_defrauded": Reason("已被骗"),
     "false_alarm": Reason("误报"),
+    # the steps of a warning's work (as a refusal names them)
+    "take": Reason("签收"),
+    "contact": Reason("联系当事人"),
+    "close": Reason("办结"),
     # how a contact attempt went
     "reached": Reason("已联系上"),
     "unreachable": Reason("未联系上"),

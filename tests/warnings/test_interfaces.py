@@ -114,7 +114,7 @@ def test_cli_lists_own_queue_and_reports_errors_in_one_line(tmp_path) -> None:
     # the same refusal in Chinese by default, the field named alike in both languages
     unreached = runner.invoke(cli, ["close", mine_id, "--outcome", "dissuaded", *who])
     assert unreached.exit_code == 2 and unreached.stderr == (
-        "错误：outcome：dissuaded须先有一次联系到本人的记录（预警现为assigned）：先记录结果为reached的联系，再结案\n")
+        "错误：outcome：办结为劝阻成功须先有一次联系到本人的记录（预警现为已接收）：先记录结果为已联系上的联系，再结案\n")
     # a step the warning's status does not allow, and another station officer's step on a taken warning
     officer = f"police_station:{station}/o1"
     taken = runner.invoke(cli, ["take", mine_id, "--user", "o2", *who[2:]])
@@ -395,3 +395,42 @@ def test_the_apis_refusals_of_a_step_read_in_the_requests_language(sqlite_engine
     for ask in english:
         assert refusal("contact", blank, **ask) == (
             422, "note: must not contain control or invisible characters (U+001B at character 2)")
+
+
+def test_a_refused_step_is_told_by_the_names_the_tables_show_not_by_codes(tmp_path) -> None:
+    """``错误：status：预警处于new状态，不能执行close（可执行：take）`` showed the codes (the black-box audit)."""
+    from wdata import add_residents
+
+    from aegis.store import open_engine
+
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    engine = open_engine(url)
+    add_residents(engine)
+    uc.raise_warnings(engine, SYSTEM, [request()], now=T0)
+    wid = uc.list_warnings(engine, SYSTEM)[0]["warning_id"]
+    district, station = RESIDENTS["P1"]
+    who = ["--user", "o1", "--role", "police_station", "--district", district, "--station", station, "--db", url]
+    runner = CliRunner()
+
+    def refused(*args: str) -> tuple[str, str]:
+        zh, en = (runner.invoke(cli, [*args, wid, *who, *lang]) for lang in ([], ["--lang", "en"]))
+        assert zh.exit_code == en.exit_code == 2, zh.output
+        return zh.stderr, en.stderr
+
+    assert refused("close", "--outcome", "false_alarm", "--note", "房东") == (
+        "错误：status：预警处于待接收状态，不能执行办结（可执行：签收）\n",
+        "error: status: cannot close a warning that is new (allowed: take)\n")
+    assert refused("contact", "--channel", "call", "--result", "reached") == (
+        "错误：status：预警处于待接收状态，不能记录联系结果已联系上（可执行：签收）\n",
+        "error: status: cannot record a contact as reached on a warning that is new (allowed: take)\n")
+    assert runner.invoke(cli, ["take", wid, *who]).exit_code == 0
+    assert refused("close", "--outcome", "already_defrauded") == (
+        "错误：outcome：办结为已被骗须先有一次联系到本人的记录（预警现为已接收）：先记录结果为已联系上的联系，再结案\n",
+        "error: outcome: already defrauded needs a contact that reached the person first (the warning is assigned): "
+        "record a contact with the result reached, then close\n")
+    assert runner.invoke(cli, ["close", wid, "--outcome", "false_alarm", "--note", "房东", *who]).exit_code == 0
+    assert refused("close", "--outcome", "false_alarm", "--note", "另一说明") == (
+        "错误：status：预警已办结，不能执行办结\n", "error: status: cannot close a warning that is closed\n")
+    assert refused("contact", "--channel", "visit", "--result", "unreachable") == (
+        "错误：status：预警已办结，不能记录联系结果未联系上\n",
+        "error: status: cannot record a contact as unreachable on a warning that is closed\n")

@@ -246,8 +246,8 @@ def test_notes_and_reasons_are_kept_as_a_person_can_read_them(engine: Engine) ->
 def test_only_an_outcome_about_what_the_person_did_needs_them_reached() -> None:
     for status in ("assigned", "locating"):
         assert next_status(status, "close", outcome="false_alarm") == "closed"
-        for outcome in ("dissuaded", "already_defrauded"):
-            with pytest.raises(WorkflowError, match=f"^outcome: {outcome} needs a contact that reached the person "
+        for outcome, said in (("dissuaded", "dissuaded"), ("already_defrauded", "already defrauded")):
+            with pytest.raises(WorkflowError, match=f"^outcome: {said} needs a contact that reached the person "
                                                     f"first \\(the warning is {status}\\)"):
                 next_status(status, "close", outcome=outcome)
     assert all(next_status("contacted", "close", outcome=o) == "closed" for o in OUTCOMES)
@@ -260,8 +260,8 @@ def test_a_warning_is_closed_dissuaded_only_once_a_contact_reached_the_person(ci
     uc.raise_warnings(city, SYSTEM, [request(person=p, lead=p) for p in ("P1", "P2")], now=T0)
     officer, wid = station_actor("P1"), uc.list_warnings(city, station_actor("P1"))[0]["warning_id"]
     uc.take_warning(city, officer, wid, now=T0)
-    for outcome in ("dissuaded", "already_defrauded"):
-        with pytest.raises(WorkflowError, match=f"outcome: {outcome} needs a contact that reached the person first "
+    for outcome, said in (("dissuaded", "dissuaded"), ("already_defrauded", "already defrauded")):
+        with pytest.raises(WorkflowError, match=f"outcome: {said} needs a contact that reached the person first "
                                                 "\\(the warning is assigned\\): record a contact with the result "
                                                 "reached"):
             uc.close_warning(city, officer, wid, outcome=outcome, now=T0)
