@@ -434,3 +434,44 @@ def test_a_refused_step_is_told_by_the_names_the_tables_show_not_by_codes(tmp_pa
     assert refused("contact", "--channel", "visit", "--result", "unreachable") == (
         "错误：status：预警已办结，不能记录联系结果未联系上\n",
         "error: status: cannot record a contact as unreachable on a warning that is closed\n")
+
+
+def test_a_role_the_command_does_not_take_is_refused_in_one_line_naming_role(tmp_path) -> None:
+    """A bank's --role came back as Typer's box of several lines headed "Invalid value for '--role'" (the black-box
+    audit); ``aegis audit --role police_station`` says it in one line, 错误：--role：…, exit 2, as every command
+    does now. An existing file given as retrain's --out is named as --out, not as a raw OS error."""
+    from aegis.store import open_engine
+
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    open_engine(url).dispose()
+    runner = CliRunner()
+    sim = ["--sim", str(tmp_path)]
+    commands = [["list"], ["show", "wrn-x"], ["take", "wrn-x"], ["contact", "wrn-x", "--channel", "call", "--result",
+                "reached"], ["close", "wrn-x", "--outcome", "dissuaded"], ["stats"], ["escalate-overdue"]]
+    for command in commands:
+        for lang, said in (([], "错误：--role：bank没有可处理的预警（须为city_centre、district_bureau或"
+                                "police_station）\n"),
+                           (["--lang", "en"], "error: --role: bank has no warnings to work on (city_centre, "
+                                              "district_bureau or police_station)\n")):
+            refused = runner.invoke(cli, [*command, "--user", "u", "--role", "bank", "--db", url, *lang])
+            assert (refused.exit_code, refused.stderr, refused.stdout) == (2, said, ""), (command, refused.output)
+        unknown = runner.invoke(cli, [*command, "--user", "u", "--role", "mayor", "--db", url])
+        assert (unknown.exit_code, unknown.stderr) == (
+            2, "错误：--role：“mayor”不在可选值city_centre、district_bureau、police_station之中\n"), unknown.output
+    centre_jobs = {"raise": ("生成预警", "raise a warning"), "pace": ("测算诈骗节奏", "measure fraud pace"),
+                   "retrain": ("重新训练预警模型", "retrain the warning model")}
+    for command, (zh, en) in centre_jobs.items():
+        extra = [*sim, "--out", str(tmp_path / "m")] if command == "retrain" else []
+        for role, lang, said in (("police_station", [], f"错误：--role：police_station不能{zh}（须为city_centre）\n"),
+                                 ("bank", ["--lang", "en"], f"error: --role: bank may not {en} (city_centre)\n"),
+                                 ("mayor", [], "错误：--role：“mayor”不在可选值city_centre之中\n")):
+            refused = runner.invoke(cli, [command, "--user", "u", "--role", role, "--db", url, *extra, *lang])
+            assert (refused.exit_code, refused.stderr) == (2, said), (command, refused.output)
+    taken = tmp_path / "model.bin"
+    taken.write_text("a file")
+    for lang, said in (([], f"错误：--out：{taken}是文件，此处需要文件夹\n"),
+                       (["--lang", "en"], f"error: --out: {taken} is a file, where a folder is needed\n")):
+        refused = runner.invoke(cli, ["retrain", "--user", "u", "--role", "city_centre", "--db", url, *sim,
+                                      "--out", str(taken), *lang])
+        assert (refused.exit_code, refused.stderr) == (2, said), refused.output
+    assert taken.read_text() == "a file"

@@ -7,7 +7,7 @@ cases decide what that actor may see and do. Errors are one line on stderr and e
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -22,10 +22,10 @@ from aegis.cli.common import (
     figure,
     finite,
     in_cli_terms,
-    option_error,
     out,
     plain,
     print_json,
+    refuse_option,
     say,
     show,
     table,
@@ -35,7 +35,7 @@ from aegis.cli.common import (
 )
 from aegis.events import fraud_type_name
 from aegis.names import name_of
-from aegis.reasons import InputError, Lang, Reason
+from aegis.reasons import InputError, Lang, Reason, listing
 from aegis.usecases.actor import POLICE_ROLES, Actor, Role
 
 
@@ -53,25 +53,40 @@ app = typer.Typer(help="Warnings and dissuasion (预警劝阻): raise, list, sho
 User = Annotated[str, typer.Option("--user", help="Your user id (recorded in the audit log).")]
 
 
-def _police(ctx: typer.Context, role: Role | None) -> Role | None:
+def _role(ctx: typer.Context, role: str | None, roles: Collection[Role]) -> Role | None:
+    """A --role's value as a role; one that is none is refused in one line naming the ``roles`` the command takes,
+    as the other refusals of --role are (Typer's own was a box, headed in English, listing every role)."""
+    if role is None:
+        return None
+    try:
+        return Role(role)
+    except ValueError:
+        refuse_option(ctx, Reason("{field}：“{value}”不在可选值{allowed}之中", field="--role", value=role,
+                                  allowed=listing(sorted(roles))))
+
+
+def _police(ctx: typer.Context, role: str | None) -> Role | None:
     """Warnings are the police's work (三级联动): a bank or telco user has no queue here (nor --institution)."""
-    if role is not None and role not in POLICE_ROLES:
-        raise option_error(ctx, Reason("{role}没有可处理的预警（须为city_centre、district_bureau或police_station）",
-                                       role=role.value))
-    return role
+    found = _role(ctx, role, POLICE_ROLES)
+    if found is not None and found not in POLICE_ROLES:
+        refuse_option(ctx, Reason("--role：{role}没有可处理的预警（须为city_centre、district_bureau或police_station）",
+                                  role=found.value))
+    return found
 
 
-def _centre(action: Reason) -> Callable[[typer.Context, Role | None], Role | None]:
+def _centre(action: Reason) -> Callable[[typer.Context, str | None], Role | None]:
     """A --role check for the city-wide jobs (raising, retraining, measuring pace), which are the centre's."""
-    def check(ctx: typer.Context, role: Role | None) -> Role | None:
-        if role is not None and role is not Role.city_centre:
-            raise option_error(ctx, Reason("{role}不能{action}（须为city_centre）", role=role.value, action=action))
-        return role
+    def check(ctx: typer.Context, role: str | None) -> Role | None:
+        found = _role(ctx, role, [Role.city_centre])
+        if found is not None and found is not Role.city_centre:
+            refuse_option(ctx, Reason("--role：{role}不能{action}（须为city_centre）", role=found.value, action=action))
+        return found
     return check
 
 
-RoleOpt = Annotated[Role, typer.Option("--role", callback=_police,
-                                       help="Your role: city_centre, district_bureau, police_station.")]
+# read as text and made a role by its check (a Role is a str): Typer's own reading refused an unknown role in a box
+RoleOpt = Annotated[str, typer.Option("--role", callback=_police,
+                                      help="Your role: city_centre, district_bureau, police_station.")]
 District = Annotated[str | None, typer.Option("--district", help="Your district (district bureau users).")]
 Station = Annotated[str | None, typer.Option("--station", help="Your police station (station users).")]
 Db = Annotated[str | None, typer.Option("--db", help="Database URL (default: $AEGIS_DATABASE_URL).")]
@@ -79,10 +94,10 @@ Json = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 Note = Annotated[str, typer.Option(help="What happened, in your words (kept in the audit log as written).")]
 
 
-def _context(db: str | None, user: str, role: Role, district: str | None, station: str | None) -> tuple[Any, Actor]:
+def _context(db: str | None, user: str, role: str, district: str | None, station: str | None) -> tuple[Any, Actor]:
     from aegis.store import open_engine
 
-    actor = Actor(user, role, district=district, station=station)
+    actor = Actor(user, Role(role), district=district, station=station)
     return open_engine(db, existing=True), actor  # warnings live in a store that exists
 
 
@@ -257,7 +272,7 @@ def stats(user: User, role: RoleOpt, district: District = None, station: Station
 @user_errors
 def pace(sim: Annotated[Path | None, typer.Option(help="A simulated city instead of the store.")] = None,
          user: Annotated[str | None, typer.Option("--user", help="Your user id (for the store).")] = None,
-         role: Annotated[Role | None, typer.Option("--role", callback=_centre(Reason("测算诈骗节奏")),
+         role: Annotated[str | None, typer.Option("--role", callback=_centre(Reason("测算诈骗节奏")),
                                                    help="Your role (for the store: city_centre).")] = None,
          quantile: Annotated[float, typer.Option(help="Quantile of contact-to-loss times (0.01 to 0.99).",
                                                  callback=finite(0.01, 0.99))] = 0.1,
@@ -296,7 +311,7 @@ def pace(sim: Annotated[Path | None, typer.Option(help="A simulated city instead
 @app.command("raise")
 @user_errors
 def raise_(user: User,
-           role: Annotated[Role, typer.Option("--role", callback=_centre(Reason("生成预警")), help="Your role.")],
+           role: Annotated[str, typer.Option("--role", callback=_centre(Reason("生成预警")), help="Your role.")],
            model: Annotated[Path | None, typer.Option(help="Warning model folder (default: the shipped one).")] = None,
            policy: Annotated[Path | None, typer.Option(help="Warnings policy file (default: the shipped one).")] = None,
            days: Annotated[float, typer.Option(
@@ -323,7 +338,7 @@ def raise_(user: User,
 @app.command()
 @user_errors
 def retrain(user: User,
-            role: Annotated[Role, typer.Option("--role", callback=_centre(Reason("重新训练预警模型")),
+            role: Annotated[str, typer.Option("--role", callback=_centre(Reason("重新训练预警模型")),
                                                help="Your role.")],
             sim: Annotated[Path, typer.Option(help="The simulated training city (`aegis simulate --seed 1 "
                                                    "--people 20000 --days 30 --victims-per-10k-day 3`).")],

@@ -335,6 +335,9 @@ def store_training_rows(engine: Engine, actor: Actor, *, risk: EntityRisk | None
 def retrain(engine: Engine, actor: Actor, sim_dir: Path, out: Path, *, risk: EntityRisk | None = None
             ) -> dict[str, Any]:
     """Retrain the fusion model on a simulated city plus the store's own labelled leads."""
+    from aegis.usecases.models import writable_folder
+
+    writable_folder(out)  # before the minutes of replay and training, not after
     rows, labels, meta = store_training_rows(engine, actor, risk=risk)
     if meta["victim_rows"] == 0:
         raise WarningsError(Reason("labels：库中尚无已知受害人（既无群众报案，也无发现受害人的已结案预警），"
