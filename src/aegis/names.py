@@ -106,6 +106,7 @@ SUBJECT_NAMES: dict[str, Reason] = {
     "report": Reason("报案"),
     "bank_contact": Reason("银行值班岗位"),
     "audit_log": Reason("审计日志"),
+    "model": Reason("模型"),
 }
 
 
@@ -135,6 +136,7 @@ ACTION_NAMES: dict[str, Reason] = {
     "warning.contact": Reason("联系当事人"),
     "warning.close": Reason("办结预警"),
     "warning.escalate": Reason("预警升级"),
+    "model.retrain": Reason("重新训练预警模型"),
     # funds: chases, orders as issued and as answered, the banks' duty posts
     "chase.open": Reason("开启资金追查"),
     "chase.retrace": Reason("重新追查资金"),

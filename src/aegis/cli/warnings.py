@@ -348,8 +348,4 @@ def retrain(user: User,
     engine, actor = _context(db, user, role, None, None)
     with err.status(Reason("回放存储和训练城市，然后学习（需数分钟）").text(lang)):
         card = _uc().retrain(engine, actor, sim, model_out)
-    store = card.get("data", {}).get("store", {})
-    say(lang, Reason("除训练城市外，学习了存储中的{leads}条线索（受害人的{victims}条：已报案{reported}人，已办结预警"
-                     "{closed}条，误报{false_alarms}条）；模型已写入{out}", leads=store.get("lead_rows"),
-                     victims=store.get("victim_rows"), reported=store.get("reported_victims"),
-                     closed=store.get("closed_warnings"), false_alarms=store.get("false_alarms"), out=str(model_out)))
+    say(lang, _uc().learnt(card.get("data", {}).get("store", {}), model_out))

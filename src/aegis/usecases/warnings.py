@@ -342,7 +342,23 @@ def retrain(engine: Engine, actor: Actor, sim_dir: Path, out: Path, *, risk: Ent
     if meta["victim_rows"] == 0:
         raise WarningsError(Reason("labels：库中尚无已知受害人（既无群众报案，也无发现受害人的已结案预警），"
                                    "没有自己的数据可学"))
-    return train_from_sim(sim_dir, out, store=(rows, labels, meta))
+    card = train_from_sim(sim_dir, out, store=(rows, labels, meta))
+    # the store's reports and officers' outcomes went into a model that will raise warnings about people: who
+    # had it learn them, and from how many, is asked after as any other use of them is (the counts as its card)
+    AuditLog(engine).append(
+        actor=actor.label, action="model.retrain", subject_type="model", subject_id=str(out),
+        reasons=[learnt(meta, out)], details={"kind": "victim", "out": str(out), "sim": str(sim_dir), "store": meta},
+    )
+    return card
+
+
+def learnt(store: Mapping[str, Any], out: Path) -> Reason:
+    """What a retrained model learnt from the store (the card's ``store`` counts) and where it was written: the
+    command's answer and the reason of its audit entry."""
+    return Reason("除训练城市外，学习了存储中的{leads}条线索（受害人的{victims}条：已报案{reported}人，已办结预警"
+                  "{closed}条，误报{false_alarms}条）；模型已写入{out}", leads=store.get("lead_rows"),
+                  victims=store.get("victim_rows"), reported=store.get("reported_victims"),
+                  closed=store.get("closed_warnings"), false_alarms=store.get("false_alarms"), out=str(out))
 
 
 MAX_LISTED = 1000
