@@ -475,3 +475,41 @@ def test_a_role_the_command_does_not_take_is_refused_in_one_line_naming_role(tmp
                                       "--out", str(taken), *lang])
         assert (refused.exit_code, refused.stderr) == (2, said), refused.output
     assert taken.read_text() == "a file"
+
+
+def test_a_contacts_request_id_reused_with_other_terms_is_a_409_naming_it_and_one_line_in_the_cli(tmp_path) -> None:
+    from wdata import add_residents
+
+    from aegis.store import open_engine
+    from aegis.store.repositories import AuditLog
+
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    engine = open_engine(url)
+    add_residents(engine)
+    uc.raise_warnings(engine, SYSTEM, [request()], now=T0)
+    client = TestClient(create_app(engine))
+    wid = client.get("/api/v1/warnings", headers=headers("P1")).json()[0]["warning_id"]
+    client.post(f"/api/v1/warnings/{wid}/take", headers=headers("P1"))
+    path = f"/api/v1/warnings/{wid}/contact"
+    first = client.post(path, headers=headers("P1"), json={"channel": "call", "result": "unreachable",
+                                                           "request_id": "r-1"})
+    assert first.status_code == 200 and first.json()["status"] == "locating"
+    changed = client.post(f"{path}?lang=en", headers=headers("P1"),
+                          json={"channel": "visit", "result": "reached", "request_id": "r-1"})
+    assert changed.status_code == 409 and changed.json()["detail"].startswith("request_id: r-1 was used for another")
+    chinese = client.post(path, headers=headers("P1"), json={"channel": "visit", "result": "reached",
+                                                             "request_id": "r-1"})
+    assert chinese.status_code == 409
+    assert chinese.json()["detail"].startswith("request_id：r-1已用于另一次联系（电话：未联系上）")
+    again = client.post(path, headers=headers("P1"), json={"channel": "call", "result": "unreachable",
+                                                           "request_id": "r-1"})
+    assert again.status_code == 200 and again.json() == first.json()
+    district, station = RESIDENTS["P1"]
+    who = ["--user", "o1", "--role", "police_station", "--district", district, "--station", station, "--db", url]
+    refused = CliRunner().invoke(cli, ["contact", wid, "--channel", "visit", "--result", "reached", "--request-id",
+                                       "r-1", *who, "--lang", "en"])
+    assert refused.exit_code == 2 and refused.stderr == (
+        "error: request_id: r-1 was used for another contact (call: unreachable); a retry repeats its request "
+        "exactly, and a new contact takes a new request_id\n")
+    contacts = [e for e in AuditLog(engine).entries("warning", wid) if e["action"] == "warning.contact"]
+    assert len(contacts) == 1 and uc.get_warning(engine, SYSTEM, wid)["status"] == "locating"

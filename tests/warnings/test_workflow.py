@@ -394,3 +394,26 @@ def test_a_capped_list_keeps_the_most_severe_and_pages_reach_every_warning(city:
     for bad, field in (({"offset": -1}, "offset"), ({"limit": 0}, "limit"), ({"limit": 1001}, "limit")):
         with pytest.raises(uc.WarningsError, match=f"^{field}: "):
             uc.list_warnings(city, CENTRE, **bad)  # type: ignore[arg-type]
+
+
+def test_a_request_id_sent_again_with_other_terms_is_refused_and_an_exact_retry_records_nothing(city: Engine) -> None:
+    """{"channel": "call", "result": "unreachable", "request_id": "r-1"} then {"channel": "visit", "result":
+    "reached", "request_id": "r-1"} recorded two attempts under one id (the black-box audit)."""
+    uc.raise_warnings(city, SYSTEM, [request()], now=T0)
+    officer = station_actor("P1")
+    wid = uc.list_warnings(city, officer)[0]["warning_id"]
+    uc.take_warning(city, officer, wid, now=T0)
+    first = uc.record_contact(city, officer, wid, channel="call", result="unreachable", request_id="r-1", now=T0)
+    for other in ({"channel": "visit", "result": "reached"}, {"channel": "call", "result": "reached"},
+                  {"channel": "call", "result": "unreachable", "note": "另有说明"}):
+        with pytest.raises(WorkflowError, match="^request_id: r-1 was used for another contact "
+                                                r"\(call: unreachable\); a retry repeats its request exactly"):
+            uc.record_contact(city, officer, wid, request_id="r-1", now=T0, **other)
+    assert uc.record_contact(city, officer, wid, channel="call", result="unreachable", request_id="r-1",
+                             now=T0 + timedelta(minutes=1)) == first
+    contacts = [e for e in AuditLog(city).entries("warning", wid) if e["action"] == "warning.contact"]
+    assert [(e["details"]["channel"], e["details"]["result"]) for e in contacts] == [("call", "unreachable")]
+    # a new id is a new attempt
+    assert uc.record_contact(city, officer, wid, channel="visit", result="reached", request_id="r-2",
+                             now=T0)["status"] == "contacted"
+    assert uc.get_warning(city, officer, wid)["status"] == "contacted"

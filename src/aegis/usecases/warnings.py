@@ -31,7 +31,7 @@ from aegis.events.models import CHINA_TZ, IDENT_CHARS, fraud_type_name
 from aegis.features.case_timelines import case_timelines
 from aegis.features.victim_leads import WINDOWS, Directory, EntityRisk, extract_leads
 from aegis.names import CODE_NAMES, name_of
-from aegis.reasons import DEFAULT_LANG, Explained, Lang, Reason, loaded, render, stored
+from aegis.reasons import DEFAULT_LANG, Explained, Lang, Reason, listing, loaded, render, stored
 from aegis.store.engine import begin_write
 from aegis.store.repositories import AuditLog, EventRepository, conflict_insert
 from aegis.store.schema import EVENT_TABLES, audit_log
@@ -481,7 +481,8 @@ def _step(
     with begin_write(engine) as connection:
         row = _row(connection, actor, warning_id, lock=True)
         _check_may_work(actor, row, action)
-        if _retried(connection, row, actor, action, changes, reasons) or _seen(connection, request_key):
+        if _retried(connection, row, actor, action, changes, reasons) or _seen(connection, request_key, reasons,
+                                                                                 details):
             return row
         if action == "take" and row["assigned_to"] and row["status"] not in ("new", "closed"):
             # an officer of the same jurisdiction, who sees the warning anyway, is told who has it
@@ -499,11 +500,25 @@ def _step(
     return row
 
 
-def _seen(connection: Connection, request_key: str | None) -> bool:
+def _seen(connection: Connection, request_key: str | None, reasons: list[Reason | str],
+          details: dict[str, Any]) -> bool:
     """Whether the request with this key was recorded already (read under the warning's lock, so two retries at
-    once are served one after the other and the second finds the first)."""
-    return request_key is not None and connection.execute(
-        select(audit_log.c.id).where(audit_log.c.request_key == request_key)).first() is not None
+    once are served one after the other and the second finds the first). Recorded with other terms (another
+    channel, result or note under the same ``request_id``), it is refused by name: a retry repeats its request
+    exactly, and recording the other terms as well put two attempts under one id."""
+    if request_key is None:
+        return False
+    kept = connection.execute(select(audit_log.c.details, audit_log.c.reasons)
+                              .where(audit_log.c.request_key == request_key)).first()
+    if kept is None:
+        return False
+    terms = ("channel", "result")
+    if [kept.details.get(t) for t in terms] != [details.get(t) for t in terms] or (
+            loaded(kept.reasons) != loaded(stored(reasons))):
+        raise wf.WorkflowError(Reason("request_id：{request_id}已用于另一次联系（{kept}），重试须与原请求完全相同；"
+                                      "新的一次联系请用新的request_id", request_id=details["request_id"],
+                                      kept=listing(loaded(kept.reasons))))
+    return True
 
 
 def _retried(connection: Connection, row: dict[str, Any], actor: Actor, action: str,
@@ -575,7 +590,8 @@ def record_contact(
 
     Each call records an attempt: a second call is a second attempt. A client that may send one attempt twice
     (a retry after a lost answer) gives it a ``request_id``: the same officer recording the same attempt with
-    the same id again gets the warning as it stands, and nothing is recorded twice."""
+    the same id again gets the warning as it stands, and nothing is recorded twice; the same id with another
+    channel, result or note is refused (:class:`~aegis.actions.warnings.WorkflowError`, a 409 over HTTP)."""
     check_one_of("channel", channel, CHANNELS)
     check_one_of("result", result, wf.CONTACT_RESULTS)
     note = person_text("note", note)
@@ -590,7 +606,7 @@ def record_contact(
         reasons=[Reason("{channel}：{result}", channel=CODE_NAMES[channel], result=CODE_NAMES[result]),
                  *([note] if note else [])],
         details={"channel": channel, "result": result, **({"request_id": request_id} if request_id else {})},
-        request_key=_request_key(actor, "contact", warning_id, request_id, channel, result, note),
+        request_key=_request_key(actor, "contact", warning_id, request_id),
         now=now,
     )
 
@@ -605,12 +621,12 @@ def check_request_id(request_id: str) -> str:
     return request_id
 
 
-def _request_key(actor: Actor, action: str, warning_id: str, request_id: str | None, *asked: str) -> str | None:
-    """The audit log's key of a step sent with a ``request_id``: the officer's, of this warning, bound to what was
-    asked (the same id sent with another result is another attempt, as the decisions API keys its requests)."""
+def _request_key(actor: Actor, action: str, warning_id: str, request_id: str | None) -> str | None:
+    """The audit log's key of a step sent with a ``request_id``: the officer's, of this warning. Not bound to what
+    was asked: the same id sent with another result is the same request changed, refused (:func:`_seen`)."""
     if request_id is None:
         return None
-    digest = hashlib.sha1("\x1f".join([actor.label, warning_id, request_id, *asked]).encode()).hexdigest()
+    digest = hashlib.sha1("\x1f".join([actor.label, warning_id, request_id]).encode()).hexdigest()
     return f"warning.{action}|{digest}"
 
 
