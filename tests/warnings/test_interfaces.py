@@ -55,7 +55,8 @@ def test_api_station_workflow_and_isolation(sqlite_engine: Engine) -> None:
         refused = client.post(f"/api/v1/warnings/{wid}/contact", headers=headers("P1"),
                               json={**body, "request_id": bad})
         assert refused.status_code == 422 and refused.json()["detail"][0]["loc"] == ["body", "request_id"]
-    closed = client.post(f"/api/v1/warnings/{wid}/close", headers=headers("P1"), json={"outcome": "false_alarm"})
+    closed = client.post(f"/api/v1/warnings/{wid}/close", headers=headers("P1"),
+                         json={"outcome": "false_alarm", "note": "收款人是其房东"})
     assert closed.json()["outcome"] == "false_alarm"
     detail = client.get(f"/api/v1/warnings/{wid}", headers=headers("P1")).json()
     assert [h["action"] for h in detail["history"]][-1] == "warning.close"
@@ -380,10 +381,11 @@ def test_the_apis_refusals_of_a_step_read_in_the_requests_language(sqlite_engine
                              headers={**headers("P1"), **ask.get("headers", {})})
         return answer.status_code, answer.json()["detail"]
 
-    untaken = refusal("close", {"outcome": "false_alarm"})
+    untaken = refusal("close", {"outcome": "false_alarm", "note": "房东"})
     assert untaken[0] == 409 and untaken[1].startswith("status：") and "不能执行" in untaken[1]
     for ask in english:
-        assert refusal("close", {"outcome": "false_alarm"}, **ask)[1].startswith("status: cannot close a warning")
+        said = refusal("close", {"outcome": "false_alarm", "note": "房东"}, **ask)[1]
+        assert said.startswith("status: cannot close a warning")
     client.post(f"/api/v1/warnings/{wid}/take", headers=headers("P1"))
     unreached = refusal("close", {"outcome": "dissuaded"})
     assert unreached[0] == 409 and unreached[1].startswith("outcome：") and "`" not in unreached[1]
@@ -513,3 +515,29 @@ def test_a_contacts_request_id_reused_with_other_terms_is_a_409_naming_it_and_on
         "exactly, and a new contact takes a new request_id\n")
     contacts = [e for e in AuditLog(engine).entries("warning", wid) if e["action"] == "warning.contact"]
     assert len(contacts) == 1 and uc.get_warning(engine, SYSTEM, wid)["status"] == "locating"
+
+
+def test_closing_a_false_alarm_without_a_note_is_refused_naming_note_in_the_api_and_the_cli(tmp_path) -> None:
+    from wdata import add_residents
+
+    from aegis.store import open_engine
+
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    engine = open_engine(url)
+    add_residents(engine)
+    uc.raise_warnings(engine, SYSTEM, [request()], now=T0)
+    client = TestClient(create_app(engine))
+    wid = client.get("/api/v1/warnings", headers=headers("P1")).json()[0]["warning_id"]
+    client.post(f"/api/v1/warnings/{wid}/take", headers=headers("P1"))
+    for body in ({"outcome": "false_alarm"}, {"outcome": "false_alarm", "note": " "}):
+        refused = client.post(f"/api/v1/warnings/{wid}/close?lang=en", headers=headers("P1"), json=body)
+        assert refused.status_code == 422 and refused.json()["detail"].startswith("note: closing as false alarm")
+    refused = client.post(f"/api/v1/warnings/{wid}/close", headers=headers("P1"), json={"outcome": "false_alarm"})
+    assert refused.status_code == 422 and refused.json()["detail"] == (
+        "note：办结为误报须写明原因（其线索将作为正常样本用于重新训练模型）")
+    district, station = RESIDENTS["P1"]
+    who = ["--user", "o1", "--role", "police_station", "--district", district, "--station", station, "--db", url]
+    cli_refused = CliRunner().invoke(cli, ["close", wid, "--outcome", "false_alarm", *who])
+    assert cli_refused.exit_code == 2 and cli_refused.stderr == f"错误：{refused.json()['detail']}\n"
+    closed = CliRunner().invoke(cli, ["close", wid, "--outcome", "false_alarm", "--note", "收款人是其房东", *who])
+    assert closed.exit_code == 0 and uc.get_warning(engine, SYSTEM, wid)["outcome"] == "false_alarm"

@@ -159,7 +159,7 @@ def test_retrain_learns_from_a_deployment_s_reports_and_closed_warnings(tmp_path
         officer = Actor("o", Role.police_station, district=w["district"], station=w["station"])
         uc.take_warning(engine, officer, w["warning_id"])
         uc.record_contact(engine, officer, w["warning_id"], channel="call", result="reached")
-        uc.close_warning(engine, officer, w["warning_id"],
+        uc.close_warning(engine, officer, w["warning_id"], note="本人已核实",
                          outcome="dissuaded" if w["person_id"] in victims else "false_alarm")
     rows, labels, meta = uc.store_training_rows(engine, CENTRE, risk=risk)
     assert meta["closed_warnings"] == len(raised) and meta["victim_rows"] > 0

@@ -57,7 +57,7 @@ def test_a_station_never_sees_or_touches_another_stations_warnings(city: Engine)
     theirs = uc.list_warnings(city, station_actor("P2"))[0]["warning_id"]
     for attempt in (lambda: uc.get_warning(city, station_actor("P1"), theirs),
                     lambda: uc.take_warning(city, station_actor("P1"), theirs),
-                    lambda: uc.close_warning(city, station_actor("P1"), theirs, outcome="false_alarm")):
+                    lambda: uc.close_warning(city, station_actor("P1"), theirs, outcome="false_alarm", note="房东")):
         with pytest.raises(LookupError):
             attempt()
     district = Actor("d1", Role.district_bureau, district="siming")
@@ -168,7 +168,7 @@ def test_a_taken_warning_is_its_officers_and_a_tier_escalates_only_what_waits_at
     wid = uc.list_warnings(city, mine)[0]["warning_id"]
     uc.take_warning(city, mine, wid, now=T0)
     for step in (lambda: uc.record_contact(city, colleague, wid, channel="call", result="reached", now=T0),
-                 lambda: uc.close_warning(city, colleague, wid, outcome="false_alarm", now=T0)):
+                 lambda: uc.close_warning(city, colleague, wid, outcome="false_alarm", note="房东", now=T0)):
         with pytest.raises(PermissionDenied, match=f"warning {wid}: it was taken by police_station:"):
             step()
     assert uc.get_warning(city, CENTRE, wid)["status"] == "assigned"
@@ -279,7 +279,8 @@ def test_a_warning_is_closed_dissuaded_only_once_a_contact_reached_the_person(ci
     # a false alarm needs no one reached: the city centre takes one and closes it so
     other = uc.list_warnings(city, station_actor("P2"))[0]["warning_id"]
     uc.take_warning(city, CENTRE, other, now=T0)
-    assert uc.close_warning(city, CENTRE, other, outcome="false_alarm", now=T0)["outcome"] == "false_alarm"
+    assert uc.close_warning(city, CENTRE, other, outcome="false_alarm", note="收款人是其房东", now=T0)["outcome"] == (
+        "false_alarm")
 
 
 def test_a_retried_take_or_close_answers_with_the_warning_and_records_nothing_again(engine: Engine) -> None:
@@ -298,7 +299,7 @@ def test_a_retried_take_or_close_answers_with_the_warning_and_records_nothing_ag
     closed = uc.close_warning(engine, officer, wid, outcome="dissuaded", now=T0)
     assert uc.close_warning(engine, officer, wid, outcome="dissuaded", now=T0 + timedelta(hours=1)) == closed
     with pytest.raises(WorkflowError):  # a closed warning is not closed again otherwise
-        uc.close_warning(engine, officer, wid, outcome="false_alarm", now=T0)
+        uc.close_warning(engine, officer, wid, outcome="false_alarm", note="房东", now=T0)
     # nor by a supervisor who did not close it, with the same outcome: that is no retry of theirs, and they are told
     supervisor = Actor("d1", Role.district_bureau, district=row["district"])
     with pytest.raises(WorkflowError, match="a warning that is closed"):
@@ -335,7 +336,7 @@ def test_a_colleague_of_the_same_tier_does_not_write_another_officers_outcome(ci
     holder, colleague = (Actor(u, Role.district_bureau, district=district) for u in ("d1", "d2"))
     uc.take_warning(city, holder, wid, now=T0)
     for step in (lambda: uc.record_contact(city, colleague, wid, channel="call", result="reached", now=T0),
-                 lambda: uc.close_warning(city, colleague, wid, outcome="false_alarm", now=T0)):
+                 lambda: uc.close_warning(city, colleague, wid, outcome="false_alarm", note="房东", now=T0)):
         with pytest.raises(PermissionDenied, match=f"it was taken by {holder.label}"):
             step()
     below = station_actor("P1")  # a lower tier neither
@@ -417,3 +418,25 @@ def test_a_request_id_sent_again_with_other_terms_is_refused_and_an_exact_retry_
     assert uc.record_contact(city, officer, wid, channel="visit", result="reached", request_id="r-2",
                              now=T0)["status"] == "contacted"
     assert uc.get_warning(city, officer, wid)["status"] == "contacted"
+
+
+def test_a_false_alarm_is_closed_only_with_a_note_saying_why(city: Engine) -> None:
+    """A warning could be closed as a false alarm with no note (the black-box audit), and its leads then teach the
+    model what is normal with nothing to check the label by. Blank is no note; the other outcomes need none."""
+    uc.raise_warnings(city, SYSTEM, [request(person=p, lead=p) for p in ("P1", "P2")], now=T0)
+    officer = station_actor("P1")
+    wid = uc.list_warnings(city, officer)[0]["warning_id"]
+    uc.take_warning(city, officer, wid, now=T0)
+    for blank in ("", "   \n"):
+        with pytest.raises(ValueError, match=r"^note: closing as false alarm needs a note saying why \(its leads"):
+            uc.close_warning(city, officer, wid, outcome="false_alarm", note=blank, now=T0)
+    assert uc.get_warning(city, officer, wid)["status"] == "assigned"  # nothing recorded
+    closed = uc.close_warning(city, officer, wid, outcome="false_alarm", note="收款人是其房东", now=T0)
+    assert (closed["status"], closed["outcome"]) == ("closed", "false_alarm")
+    steps = {e["action"]: e["reasons"] for e in AuditLog(city).entries("warning", wid)}
+    assert render(steps["warning.close"]) == ["办结：误报", "收款人是其房东"]
+    other = station_actor("P2")
+    theirs = uc.list_warnings(city, other)[0]["warning_id"]
+    uc.take_warning(city, other, theirs, now=T0)
+    uc.record_contact(city, other, theirs, channel="call", result="reached", now=T0)
+    assert uc.close_warning(city, other, theirs, outcome="dissuaded", now=T0)["outcome"] == "dissuaded"

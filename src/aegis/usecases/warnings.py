@@ -31,7 +31,7 @@ from aegis.events.models import CHINA_TZ, IDENT_CHARS, fraud_type_name
 from aegis.features.case_timelines import case_timelines
 from aegis.features.victim_leads import WINDOWS, Directory, EntityRisk, extract_leads
 from aegis.names import CODE_NAMES, name_of
-from aegis.reasons import DEFAULT_LANG, Explained, Lang, Reason, listing, loaded, render, stored
+from aegis.reasons import DEFAULT_LANG, Explained, InputError, Lang, Reason, listing, loaded, render, stored
 from aegis.store.engine import begin_write
 from aegis.store.repositories import AuditLog, EventRepository, conflict_insert
 from aegis.store.schema import EVENT_TABLES, audit_log
@@ -634,9 +634,14 @@ def close_warning(
     engine: Engine, actor: Actor, warning_id: str, *, outcome: str, note: str = "", now: datetime | None = None
 ) -> dict[str, Any]:
     """Close with an outcome; the outcome is the label that measures warning precision. Dissuaded and already
-    defrauded need a contact that reached the person first (:data:`aegis.actions.warnings.NEEDS_REACHED`)."""
+    defrauded need a contact that reached the person first (:data:`aegis.actions.warnings.NEEDS_REACHED`); a false
+    alarm needs a note saying why, since it needs no one reached and its leads teach the model what is normal
+    (:func:`store_training_rows`): a label nobody explained is one nobody can check."""
     check_one_of("outcome", outcome, wf.OUTCOMES)
     note = person_text("note", note)
+    if outcome == "false_alarm" and not note:
+        raise InputError(Reason("note：办结为{outcome}须写明原因（其线索将作为正常样本用于重新训练模型）",
+                                outcome=CODE_NAMES[outcome]))
     return _step(
         engine,
         actor,
@@ -809,11 +814,13 @@ def walk_demo_workflow(engine: Engine, victims: Collection[str], *, count: int =
         )
         if not reached:  # the officer on site finds the person
             record_contact(engine, officer, row["warning_id"], channel="visit", result="reached", now=now)
+        victim = row["person_id"] in victims
         closed = close_warning(
             engine,
             officer,
             row["warning_id"],
-            outcome="dissuaded" if row["person_id"] in victims else "false_alarm",
+            outcome="dissuaded" if victim else "false_alarm",
+            note="" if victim else "演示：模拟城市的真实情况表明此人并未受骗",
             now=now,
         )
         walked.append({"warning_id": closed["warning_id"], "station": row["station"], "outcome": closed["outcome"]})
