@@ -541,3 +541,21 @@ def test_closing_a_false_alarm_without_a_note_is_refused_naming_note_in_the_api_
     assert cli_refused.exit_code == 2 and cli_refused.stderr == f"错误：{refused.json()['detail']}\n"
     closed = CliRunner().invoke(cli, ["close", wid, "--outcome", "false_alarm", "--note", "收款人是其房东", *who])
     assert closed.exit_code == 0 and uc.get_warning(engine, SYSTEM, wid)["outcome"] == "false_alarm"
+
+
+def test_the_apis_escalated_rows_say_which_queue_each_was_in(sqlite_engine: Engine) -> None:
+    """POST /warnings/escalate-overdue returned the rows without the ``from_queue`` the use case gives them (the
+    black-box audit), which the command line and the audit entry have."""
+    from wdata import add_residents
+
+    add_residents(sqlite_engine)
+    uc.raise_warnings(sqlite_engine, SYSTEM, [request(person="P1", lead="a", level="medium"),
+                                              request(person="P2", lead="b", level="urgent")], now=T0)
+    client = TestClient(create_app(sqlite_engine))
+    moved = client.post("/api/v1/warnings/escalate-overdue?lang=en",
+                        headers={"X-Aegis-User": "c", "X-Aegis-Role": "city_centre"})
+    assert moved.status_code == 200, moved.text
+    rows = {w["person_id"]: w for w in moved.json()}
+    assert [(rows[p]["from_queue"], rows[p]["queue"]) for p in ("P1", "P2")] == [("station", "district"),
+                                                                               ("city", "city")]
+    assert rows["P1"]["names"]["from_queue"] == "police station"

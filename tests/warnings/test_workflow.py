@@ -440,3 +440,31 @@ def test_a_false_alarm_is_closed_only_with_a_note_saying_why(city: Engine) -> No
     uc.take_warning(city, other, theirs, now=T0)
     uc.record_contact(city, other, theirs, channel="call", result="reached", now=T0)
     assert uc.close_warning(city, other, theirs, outcome="dissuaded", now=T0)["outcome"] == "dissuaded"
+
+
+def test_a_lead_that_re_routes_a_warning_says_in_its_audit_entry_where_it_waited_and_until_when(city: Engine) -> None:
+    """A bank's held payment (a more severe lead, given from outside) moved a warning's level, queue and deadline, and
+    its ``warning.update`` entry kept only the new level (the black-box audit): the history could not say where
+    the warning had waited."""
+    from dataclasses import replace
+
+    uc.raise_warnings(city, SYSTEM, [request(level="medium")], now=T0)
+    (before,) = uc.list_warnings(city, SYSTEM)
+    held = replace(request(lead="bank-hold-1", level="urgent", p=0.97, at=T0 + timedelta(hours=1)),
+                   given_by="bank:xm-bank/gw")
+    assert uc.raise_warnings(city, SYSTEM, [held], now=T0 + timedelta(hours=1))["updated"] == 1
+    (after,) = uc.list_warnings(city, SYSTEM)
+    assert (before["queue"], after["queue"]) == ("station", "city") and after["deadline"] < before["deadline"]
+    entry = [e for e in AuditLog(city).entries("warning", after["warning_id"]) if e["action"] == "warning.update"][-1]
+    details = entry["details"]
+    assert (details["from_level"], details["level"]) == ("medium", "urgent")
+    assert (details["from_queue"], details["to_queue"]) == ("station", "city")
+    assert (details["from_deadline"], details["deadline"]) == (before["deadline"].isoformat(),
+                                                               after["deadline"].isoformat())
+    assert details["lead_given_by"] == "bank:xm-bank/gw" and details["lead_id"] == "bank-hold-1"
+    # a lead that only adds to the warning says so too: nothing moved
+    uc.raise_warnings(city, SYSTEM, [request(lead="lead-3", level="low", at=T0 + timedelta(hours=2))],
+                      now=T0 + timedelta(hours=2))
+    quiet = [e for e in AuditLog(city).entries("warning", after["warning_id"]) if e["action"] == "warning.update"][-1]
+    assert quiet["details"]["from_queue"] == quiet["details"]["to_queue"] == "city"
+    assert quiet["details"]["from_deadline"] == quiet["details"]["deadline"] == after["deadline"].isoformat()

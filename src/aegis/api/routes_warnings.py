@@ -32,8 +32,8 @@ class WarningOut(BaseModel):
     fraud_type_name: str | None = None
     """the fraud type's name in the language asked for"""
     names: dict[str, str] = Field(default_factory=dict)
-    """the names of the coded fields (level, status, queue, channel, contact_channel, outcome) in the language
-    asked for"""
+    """the names of the coded fields (level, status, queue, channel, contact_channel, outcome; an escalation's
+    from_queue) in the language asked for"""
     level: str
     probability: float
     reasons: list[str]
@@ -54,6 +54,11 @@ class WarningOut(BaseModel):
     created_at: datetime
     updated_at: datetime
     closed_at: datetime | None
+
+
+class EscalatedOut(WarningOut):
+    from_queue: str
+    """the queue the warning waited in before it was moved (the city centre's own stay there, with a new deadline)"""
 
 
 class WarningDetail(WarningOut):
@@ -121,9 +126,10 @@ def pace(engine: EngineDep, actor: ActorDep, quantile: float = Query(0.1, gt=0, 
     return uc_pace.pace_from_store(engine, actor, quantile=quantile, min_cases=min_cases)
 
 
-@router.post("/escalate-overdue", response_model=list[WarningOut])
+@router.post("/escalate-overdue", response_model=list[EscalatedOut])
 def escalate_overdue(engine: EngineDep, actor: ActorDep, lang: LangDep) -> list[dict[str, Any]]:
-    """Move warnings whose contact deadline passed to the next tier's queue."""
+    """Move warnings whose contact deadline passed to the next tier's queue; each says where it was
+    (``from_queue``)."""
     return [uc.shown(r, lang) for r in uc.escalate_overdue(engine, actor)]
 
 

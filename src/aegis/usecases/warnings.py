@@ -199,6 +199,7 @@ def _raise_one(
         return "unchanged"
     connection.execute(update(warning).where(warning.c.warning_id == existing["warning_id"]).values(**changes))
     _record_lead(connection, existing["warning_id"], request)
+    after = {**existing, **changes}
     _audit(
         connection,
         actor,
@@ -208,8 +209,15 @@ def _raise_one(
         {
             "lead_id": request.lead_id,
             **_given_by(request),
-            "level": changes.get("level", existing["level"]),
+            "level": after["level"],
             "probability": changes["probability"],
+            # a more severe lead (a bank's held payment) re-routes the warning: where it waited, and until when, is
+            # the history an auditor reads, as an escalation's entry says it
+            "from_level": existing["level"],
+            "from_queue": existing["queue"],
+            "to_queue": after["queue"],
+            "from_deadline": existing["deadline"].isoformat(),
+            "deadline": after["deadline"].isoformat(),
         },
     )
     return "updated"
@@ -426,7 +434,7 @@ def _filtered(query: Any, actor: Actor, *, status: str | None, queue: str | None
 
 
 #: the coded fields of a warning that people read by name
-NAMED_FIELDS = ("level", "status", "queue", "channel", "contact_channel", "outcome")
+NAMED_FIELDS = ("level", "status", "queue", "channel", "contact_channel", "outcome", "from_queue")
 
 
 def shown(row: dict[str, Any], lang: Lang = DEFAULT_LANG) -> dict[str, Any]:
