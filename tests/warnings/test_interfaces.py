@@ -559,3 +559,24 @@ def test_the_apis_escalated_rows_say_which_queue_each_was_in(sqlite_engine: Engi
     assert [(rows[p]["from_queue"], rows[p]["queue"]) for p in ("P1", "P2")] == [("station", "district"),
                                                                                ("city", "city")]
     assert rows["P1"]["names"]["from_queue"] == "police station"
+
+
+def test_a_workflow_body_with_a_key_given_twice_is_refused_naming_it(sqlite_engine: Engine) -> None:
+    """{"channel": "call", "result": "reached", "result": "unreachable"} was recorded as unreachable (the black-box
+    audit): the last of a repeated key won, silently. Now the body is refused and nothing is recorded."""
+    from wdata import add_residents
+
+    from aegis.store.repositories import AuditLog
+
+    add_residents(sqlite_engine)
+    uc.raise_warnings(sqlite_engine, SYSTEM, [request()])
+    client = TestClient(create_app(sqlite_engine))
+    wid = client.get("/api/v1/warnings", headers=headers("P1")).json()[0]["warning_id"]
+    client.post(f"/api/v1/warnings/{wid}/take", headers=headers("P1"))
+    body = '{"channel": "call", "result": "reached", "result": "unreachable"}'
+    answer = client.post(f"/api/v1/warnings/{wid}/contact", content=body.encode(),
+                         headers={**headers("P1"), "Content-Type": "application/json"})
+    assert answer.status_code == 422
+    assert [(e["loc"], e["type"]) for e in answer.json()["detail"]] == [(["body", "result"], "duplicate_key")]
+    assert [e["action"] for e in AuditLog(sqlite_engine).entries("warning", wid)] == ["warning.raise", "warning.take"]
+    assert uc.get_warning(sqlite_engine, SYSTEM, wid)["status"] == "assigned"

@@ -14,6 +14,7 @@ from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from aegis.actions.warnings import WorkflowError
+from aegis.api.bodies import UniqueKeysRoute
 from aegis.api.deps import ActorDep, EngineDep, LangDep
 from aegis.events.models import Ident
 from aegis.reasons import Lang
@@ -21,7 +22,7 @@ from aegis.usecases import MAX_NOTE
 from aegis.usecases import pace as uc_pace
 from aegis.usecases import warnings as uc
 
-router = APIRouter(prefix="/warnings", tags=["warnings"])
+router = APIRouter(prefix="/warnings", tags=["warnings"], route_class=UniqueKeysRoute)
 T = TypeVar("T")
 
 
