@@ -345,6 +345,7 @@ def retrain(engine: Engine, actor: Actor, sim_dir: Path, out: Path, *, risk: Ent
     """Retrain the fusion model on a simulated city plus the store's own labelled leads."""
     from aegis.usecases.models import writable_folder
 
+    actor.require(RAISERS, Reason("重新训练预警模型"))  # before anything is said about the folder
     writable_folder(out)  # before the minutes of replay and training, not after
     rows, labels, meta = store_training_rows(engine, actor, risk=risk)
     if meta["victim_rows"] == 0:
