@@ -39,6 +39,10 @@ CODE_NAMES: dict[str, Reason] = {
     "dissuaded": Reason("劝阻成功"),
     "already_defrauded": Reason("已被骗"),
     "false_alarm": Reason("误报"),
+    # the steps of a warning's work (as a refusal names them)
+    "take": Reason("签收"),
+    "contact": Reason("联系当事人"),
+    "close": Reason("办结"),
     # how a contact attempt went
     "reached": Reason("已联系上"),
     "unreachable": Reason("未联系上"),
@@ -102,6 +106,7 @@ SUBJECT_NAMES: dict[str, Reason] = {
     "report": Reason("报案"),
     "bank_contact": Reason("银行值班岗位"),
     "audit_log": Reason("审计日志"),
+    "model": Reason("模型"),
 }
 
 
@@ -131,6 +136,7 @@ ACTION_NAMES: dict[str, Reason] = {
     "warning.contact": Reason("联系当事人"),
     "warning.close": Reason("办结预警"),
     "warning.escalate": Reason("预警升级"),
+    "model.retrain": Reason("重新训练预警模型"),
     # funds: chases, orders as issued and as answered, the banks' duty posts
     "chase.open": Reason("开启资金追查"),
     "chase.retrace": Reason("重新追查资金"),

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 from wdata import SYSTEM, T0, add_residents, request, station_actor
 
+from aegis.actions.warnings import WorkflowError
 from aegis.store.schema import audit_log
 from aegis.store.schema_warnings import warning, warning_lead
 from aegis.usecases import warnings as uc
@@ -86,7 +87,13 @@ def test_a_contact_retried_with_its_request_id_is_recorded_once_even_when_sent_a
     assert _audited(engine, "warning.contact") == 1
     attempt("att-2")  # another attempt, and one without an id: each recorded
     attempt(None)
-    attempt("att-1", result="reached")  # an id sent again with another result is another attempt
+    try:  # an id sent again with another result is no retry: refused, not recorded as another attempt
+        attempt("att-1", result="reached")
+    except WorkflowError as exc:
+        assert str(exc).startswith("request_id: att-1 was used for another contact")
+    else:
+        raise AssertionError("an id sent again with another result was taken")
+    attempt("att-3", result="reached")
     assert _audited(engine, "warning.contact") == 4
     assert uc.list_warnings(engine, SYSTEM)[0]["status"] == "contacted"
     try:

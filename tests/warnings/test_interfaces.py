@@ -38,10 +38,11 @@ def test_api_station_workflow_and_isolation(sqlite_engine: Engine) -> None:
                        json={"outcome": "dissuaded"}).status_code == 409
     assert client.post(f"/api/v1/warnings/{wid}/take", headers=headers("P1")).json()["status"] == "assigned"
     # dissuaded is a label that needs the person reached: refused as the workflow's other refusals are, 409
-    unreached = client.post(f"/api/v1/warnings/{wid}/close", headers=headers("P1"), json={"outcome": "dissuaded"})
+    unreached = client.post(f"/api/v1/warnings/{wid}/close?lang=en", headers=headers("P1"),
+                            json={"outcome": "dissuaded"})
     assert unreached.status_code == 409
     assert unreached.json()["detail"].startswith("outcome: dissuaded needs a contact that reached the person first")
-    hidden = client.post(f"/api/v1/warnings/{wid}/contact", headers=headers("P1"),
+    hidden = client.post(f"/api/v1/warnings/{wid}/contact?lang=en", headers=headers("P1"),
                          json={"channel": "call", "result": "reached", "note": "ok\u202eeulav"})
     assert hidden.status_code == 422 and hidden.json()["detail"].startswith("note: must not contain control or")
     body = {"channel": "call", "result": "reached", "note": "96110 回访"}
@@ -54,7 +55,8 @@ def test_api_station_workflow_and_isolation(sqlite_engine: Engine) -> None:
         refused = client.post(f"/api/v1/warnings/{wid}/contact", headers=headers("P1"),
                               json={**body, "request_id": bad})
         assert refused.status_code == 422 and refused.json()["detail"][0]["loc"] == ["body", "request_id"]
-    closed = client.post(f"/api/v1/warnings/{wid}/close", headers=headers("P1"), json={"outcome": "false_alarm"})
+    closed = client.post(f"/api/v1/warnings/{wid}/close", headers=headers("P1"),
+                         json={"outcome": "false_alarm", "note": "收款人是其房东"})
     assert closed.json()["outcome"] == "false_alarm"
     detail = client.get(f"/api/v1/warnings/{wid}", headers=headers("P1")).json()
     assert [h["action"] for h in detail["history"]][-1] == "warning.close"
@@ -108,12 +110,12 @@ def test_cli_lists_own_queue_and_reports_errors_in_one_line(tmp_path) -> None:
     assert runner.invoke(cli, ["take", mine_id, *who]).exit_code == 0
     unreached = runner.invoke(cli, ["close", mine_id, "--outcome", "dissuaded", *who, "--lang", "en"])
     assert unreached.exit_code == 2 and unreached.stderr == (
-        "error: outcome: dissuaded needs a contact that reached the person first (the warning is assigned): record "
-        "it with `warnings contact`\n")
+        "error: outcome: dissuaded needs a contact that reached the person first (the warning is assigned): record a "
+        "contact with the result reached, then close\n")
     # the same refusal in Chinese by default, the field named alike in both languages
     unreached = runner.invoke(cli, ["close", mine_id, "--outcome", "dissuaded", *who])
     assert unreached.exit_code == 2 and unreached.stderr == (
-        "错误：outcome：dissuaded须先有一次联系到本人的记录（预警现为assigned）：请用 `warnings contact` 记录\n")
+        "错误：outcome：办结为劝阻成功须先有一次联系到本人的记录（预警现为已接收）：先记录结果为已联系上的联系，再结案\n")
     # a step the warning's status does not allow, and another station officer's step on a taken warning
     officer = f"police_station:{station}/o1"
     taken = runner.invoke(cli, ["take", mine_id, "--user", "o2", *who[2:]])
@@ -324,3 +326,257 @@ def test_warnings_show_prints_the_warning_its_leads_and_history_as_the_api_does(
     assert refused.exit_code == 2 and "没有预警" in refused.stderr and "Traceback" not in refused.output
     refused = CliRunner().invoke(cli, ["show", theirs, *who, "--lang", "en"])
     assert refused.exit_code == 2 and "no warning" in refused.stderr and "Traceback" not in refused.output
+
+
+def test_a_capped_list_keeps_the_most_severe_in_the_api_and_the_cli_and_says_what_it_left_out(tmp_path) -> None:
+    from test_workflow import _three_by_severity
+    from wdata import add_residents
+
+    from aegis.store import open_engine
+
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    engine = open_engine(url)
+    add_residents(engine)
+    ordered = _three_by_severity(engine)
+    client = TestClient(create_app(engine))
+    centre = {"X-Aegis-User": "c", "X-Aegis-Role": "city_centre"}
+    capped = client.get("/api/v1/warnings?open_only=true&limit=2", headers=centre).json()
+    assert [w["warning_id"] for w in capped] == ordered[:2]
+    rest = client.get("/api/v1/warnings?open_only=true&limit=2&offset=2", headers=centre).json()
+    assert [w["warning_id"] for w in rest] == ordered[2:]
+    refused = client.get("/api/v1/warnings?offset=-1", headers=centre)
+    assert refused.status_code == 422 and refused.json()["detail"][0]["loc"] == ["query", "offset"]
+    who = ["--user", "c", "--role", "city_centre", "--db", url]
+    runner = CliRunner()
+    shown = runner.invoke(cli, ["list", *who, "--limit", "2"])
+    assert shown.exit_code == 0, shown.output
+    assert [i for i in ordered if i in shown.stdout] == ordered[:2]
+    assert shown.stdout.rstrip().endswith("显示第1至2条，共3条：其余用 --limit、--offset 查看")
+    page = runner.invoke(cli, ["list", *who, "--limit", "2", "--offset", "2", "--json", "--lang", "en"])
+    assert [w["warning_id"] for w in json.loads(page.stdout)] == ordered[2:]  # the note is not in the JSON
+    assert page.stderr == "showing 3 to 3 of 3: use --limit and --offset for the rest\n"
+    whole = runner.invoke(cli, ["list", *who])
+    assert whole.exit_code == 0 and "共3条" not in whole.output and all(i in whole.stdout for i in ordered)
+    past = runner.invoke(cli, ["list", *who, "--offset", "5"])
+    assert past.exit_code == 0 and past.stdout.strip() == "--offset 5已越过最后一条（共3条）"
+    for option, value, said in (("--limit", "0", "错误：--limit：须在1到1000之间（收到0）\n"),
+                                ("--offset", "-1", "错误：--offset：须为0或以上（收到-1）\n")):
+        refused = runner.invoke(cli, ["list", *who, option, value])
+        assert refused.exit_code == 2 and refused.stderr == said, refused.output
+
+
+def test_the_apis_refusals_of_a_step_read_in_the_requests_language(sqlite_engine: Engine) -> None:
+    """The workflow's 409s and the use cases' 422s came in English whatever the request asked, while the same
+    routes' 403 and 404 followed it (the black-box audit); and the 409 told an API user to run a command."""
+    from wdata import add_residents
+
+    add_residents(sqlite_engine)
+    uc.raise_warnings(sqlite_engine, SYSTEM, [request()])
+    client = TestClient(create_app(sqlite_engine))
+    wid = client.get("/api/v1/warnings", headers=headers("P1")).json()[0]["warning_id"]
+    english = [{"params": {"lang": "en"}}, {"headers": {"Accept-Language": "en-GB,en;q=0.9"}}]
+
+    def refusal(path: str, body: dict[str, str] | None = None, **ask: dict[str, str]) -> tuple[int, str]:
+        answer = client.post(f"/api/v1/warnings/{wid}/{path}", json=body, params=ask.get("params"),
+                             headers={**headers("P1"), **ask.get("headers", {})})
+        return answer.status_code, answer.json()["detail"]
+
+    untaken = refusal("close", {"outcome": "false_alarm", "note": "房东"})
+    assert untaken[0] == 409 and untaken[1].startswith("status：") and "不能执行" in untaken[1]
+    for ask in english:
+        said = refusal("close", {"outcome": "false_alarm", "note": "房东"}, **ask)[1]
+        assert said.startswith("status: cannot close a warning")
+    client.post(f"/api/v1/warnings/{wid}/take", headers=headers("P1"))
+    unreached = refusal("close", {"outcome": "dissuaded"})
+    assert unreached[0] == 409 and unreached[1].startswith("outcome：") and "`" not in unreached[1]
+    for ask in english:
+        said = refusal("close", {"outcome": "dissuaded"}, **ask)[1]
+        assert said.startswith("outcome: dissuaded needs a contact that reached") and "warnings contact" not in said
+    blank = {"channel": "call", "result": "reached", "note": "a\x1bb"}
+    assert refusal("contact", blank) == (422, "note：不能含控制字符或不可见字符（第2个字符U+001B）")
+    for ask in english:
+        assert refusal("contact", blank, **ask) == (
+            422, "note: must not contain control or invisible characters (U+001B at character 2)")
+
+
+def test_a_refused_step_is_told_by_the_names_the_tables_show_not_by_codes(tmp_path) -> None:
+    """``错误：status：预警处于new状态，不能执行close（可执行：take）`` showed the codes (the black-box audit)."""
+    from wdata import add_residents
+
+    from aegis.store import open_engine
+
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    engine = open_engine(url)
+    add_residents(engine)
+    uc.raise_warnings(engine, SYSTEM, [request()], now=T0)
+    wid = uc.list_warnings(engine, SYSTEM)[0]["warning_id"]
+    district, station = RESIDENTS["P1"]
+    who = ["--user", "o1", "--role", "police_station", "--district", district, "--station", station, "--db", url]
+    runner = CliRunner()
+
+    def refused(*args: str) -> tuple[str, str]:
+        zh, en = (runner.invoke(cli, [*args, wid, *who, *lang]) for lang in ([], ["--lang", "en"]))
+        assert zh.exit_code == en.exit_code == 2, zh.output
+        return zh.stderr, en.stderr
+
+    assert refused("close", "--outcome", "false_alarm", "--note", "房东") == (
+        "错误：status：预警处于待接收状态，不能执行办结（可执行：签收）\n",
+        "error: status: cannot close a warning that is new (allowed: take)\n")
+    assert refused("contact", "--channel", "call", "--result", "reached") == (
+        "错误：status：预警处于待接收状态，不能记录联系结果已联系上（可执行：签收）\n",
+        "error: status: cannot record a contact as reached on a warning that is new (allowed: take)\n")
+    assert runner.invoke(cli, ["take", wid, *who]).exit_code == 0
+    assert refused("close", "--outcome", "already_defrauded") == (
+        "错误：outcome：办结为已被骗须先有一次联系到本人的记录（预警现为已接收）：先记录结果为已联系上的联系，再结案\n",
+        "error: outcome: already defrauded needs a contact that reached the person first (the warning is assigned): "
+        "record a contact with the result reached, then close\n")
+    assert runner.invoke(cli, ["close", wid, "--outcome", "false_alarm", "--note", "房东", *who]).exit_code == 0
+    assert refused("close", "--outcome", "false_alarm", "--note", "另一说明") == (
+        "错误：status：预警已办结，不能执行办结\n", "error: status: cannot close a warning that is closed\n")
+    assert refused("contact", "--channel", "visit", "--result", "unreachable") == (
+        "错误：status：预警已办结，不能记录联系结果未联系上\n",
+        "error: status: cannot record a contact as unreachable on a warning that is closed\n")
+
+
+def test_a_role_the_command_does_not_take_is_refused_in_one_line_naming_role(tmp_path) -> None:
+    """A bank's --role came back as Typer's box of several lines headed "Invalid value for '--role'" (the black-box
+    audit); ``aegis audit --role police_station`` says it in one line, 错误：--role：…, exit 2, as every command
+    does now. An existing file given as retrain's --out is named as --out, not as a raw OS error."""
+    from aegis.store import open_engine
+
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    open_engine(url).dispose()
+    runner = CliRunner()
+    sim = ["--sim", str(tmp_path)]
+    commands = [["list"], ["show", "wrn-x"], ["take", "wrn-x"], ["contact", "wrn-x", "--channel", "call", "--result",
+                "reached"], ["close", "wrn-x", "--outcome", "dissuaded"], ["stats"], ["escalate-overdue"]]
+    for command in commands:
+        for lang, said in (([], "错误：--role：bank没有可处理的预警（须为city_centre、district_bureau或"
+                                "police_station）\n"),
+                           (["--lang", "en"], "error: --role: bank has no warnings to work on (city_centre, "
+                                              "district_bureau or police_station)\n")):
+            refused = runner.invoke(cli, [*command, "--user", "u", "--role", "bank", "--db", url, *lang])
+            assert (refused.exit_code, refused.stderr, refused.stdout) == (2, said, ""), (command, refused.output)
+        unknown = runner.invoke(cli, [*command, "--user", "u", "--role", "mayor", "--db", url])
+        assert (unknown.exit_code, unknown.stderr) == (
+            2, "错误：--role：“mayor”不在可选值city_centre、district_bureau、police_station之中\n"), unknown.output
+    centre_jobs = {"raise": ("生成预警", "raise a warning"), "pace": ("测算诈骗节奏", "measure fraud pace"),
+                   "retrain": ("重新训练预警模型", "retrain the warning model")}
+    for command, (zh, en) in centre_jobs.items():
+        extra = [*sim, "--out", str(tmp_path / "m")] if command == "retrain" else []
+        for role, lang, said in (("police_station", [], f"错误：--role：police_station不能{zh}（须为city_centre）\n"),
+                                 ("bank", ["--lang", "en"], f"error: --role: bank may not {en} (city_centre)\n"),
+                                 ("mayor", [], "错误：--role：“mayor”不在可选值city_centre之中\n")):
+            refused = runner.invoke(cli, [command, "--user", "u", "--role", role, "--db", url, *extra, *lang])
+            assert (refused.exit_code, refused.stderr) == (2, said), (command, refused.output)
+    taken = tmp_path / "model.bin"
+    taken.write_text("a file")
+    for lang, said in (([], f"错误：--out：{taken}是文件，此处需要文件夹\n"),
+                       (["--lang", "en"], f"error: --out: {taken} is a file, where a folder is needed\n")):
+        refused = runner.invoke(cli, ["retrain", "--user", "u", "--role", "city_centre", "--db", url, *sim,
+                                      "--out", str(taken), *lang])
+        assert (refused.exit_code, refused.stderr) == (2, said), refused.output
+    assert taken.read_text() == "a file"
+
+
+def test_a_contacts_request_id_reused_with_other_terms_is_a_409_naming_it_and_one_line_in_the_cli(tmp_path) -> None:
+    from wdata import add_residents
+
+    from aegis.store import open_engine
+    from aegis.store.repositories import AuditLog
+
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    engine = open_engine(url)
+    add_residents(engine)
+    uc.raise_warnings(engine, SYSTEM, [request()], now=T0)
+    client = TestClient(create_app(engine))
+    wid = client.get("/api/v1/warnings", headers=headers("P1")).json()[0]["warning_id"]
+    client.post(f"/api/v1/warnings/{wid}/take", headers=headers("P1"))
+    path = f"/api/v1/warnings/{wid}/contact"
+    first = client.post(path, headers=headers("P1"), json={"channel": "call", "result": "unreachable",
+                                                           "request_id": "r-1"})
+    assert first.status_code == 200 and first.json()["status"] == "locating"
+    changed = client.post(f"{path}?lang=en", headers=headers("P1"),
+                          json={"channel": "visit", "result": "reached", "request_id": "r-1"})
+    assert changed.status_code == 409 and changed.json()["detail"].startswith("request_id: r-1 was used for another")
+    chinese = client.post(path, headers=headers("P1"), json={"channel": "visit", "result": "reached",
+                                                             "request_id": "r-1"})
+    assert chinese.status_code == 409
+    assert chinese.json()["detail"].startswith("request_id：r-1已用于另一次联系（电话：未联系上）")
+    again = client.post(path, headers=headers("P1"), json={"channel": "call", "result": "unreachable",
+                                                           "request_id": "r-1"})
+    assert again.status_code == 200 and again.json() == first.json()
+    district, station = RESIDENTS["P1"]
+    who = ["--user", "o1", "--role", "police_station", "--district", district, "--station", station, "--db", url]
+    refused = CliRunner().invoke(cli, ["contact", wid, "--channel", "visit", "--result", "reached", "--request-id",
+                                       "r-1", *who, "--lang", "en"])
+    assert refused.exit_code == 2 and refused.stderr == (
+        "error: request_id: r-1 was used for another contact (call: unreachable); a retry repeats its request "
+        "exactly, and a new contact takes a new request_id\n")
+    contacts = [e for e in AuditLog(engine).entries("warning", wid) if e["action"] == "warning.contact"]
+    assert len(contacts) == 1 and uc.get_warning(engine, SYSTEM, wid)["status"] == "locating"
+
+
+def test_closing_a_false_alarm_without_a_note_is_refused_naming_note_in_the_api_and_the_cli(tmp_path) -> None:
+    from wdata import add_residents
+
+    from aegis.store import open_engine
+
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    engine = open_engine(url)
+    add_residents(engine)
+    uc.raise_warnings(engine, SYSTEM, [request()], now=T0)
+    client = TestClient(create_app(engine))
+    wid = client.get("/api/v1/warnings", headers=headers("P1")).json()[0]["warning_id"]
+    client.post(f"/api/v1/warnings/{wid}/take", headers=headers("P1"))
+    for body in ({"outcome": "false_alarm"}, {"outcome": "false_alarm", "note": " "}):
+        refused = client.post(f"/api/v1/warnings/{wid}/close?lang=en", headers=headers("P1"), json=body)
+        assert refused.status_code == 422 and refused.json()["detail"].startswith("note: closing as false alarm")
+    refused = client.post(f"/api/v1/warnings/{wid}/close", headers=headers("P1"), json={"outcome": "false_alarm"})
+    assert refused.status_code == 422 and refused.json()["detail"] == (
+        "note：办结为误报须写明原因（其线索将作为正常样本用于重新训练模型）")
+    district, station = RESIDENTS["P1"]
+    who = ["--user", "o1", "--role", "police_station", "--district", district, "--station", station, "--db", url]
+    cli_refused = CliRunner().invoke(cli, ["close", wid, "--outcome", "false_alarm", *who])
+    assert cli_refused.exit_code == 2 and cli_refused.stderr == f"错误：{refused.json()['detail']}\n"
+    closed = CliRunner().invoke(cli, ["close", wid, "--outcome", "false_alarm", "--note", "收款人是其房东", *who])
+    assert closed.exit_code == 0 and uc.get_warning(engine, SYSTEM, wid)["outcome"] == "false_alarm"
+
+
+def test_the_apis_escalated_rows_say_which_queue_each_was_in(sqlite_engine: Engine) -> None:
+    """POST /warnings/escalate-overdue returned the rows without the ``from_queue`` the use case gives them (the
+    black-box audit), which the command line and the audit entry have."""
+    from wdata import add_residents
+
+    add_residents(sqlite_engine)
+    uc.raise_warnings(sqlite_engine, SYSTEM, [request(person="P1", lead="a", level="medium"),
+                                              request(person="P2", lead="b", level="urgent")], now=T0)
+    client = TestClient(create_app(sqlite_engine))
+    moved = client.post("/api/v1/warnings/escalate-overdue?lang=en",
+                        headers={"X-Aegis-User": "c", "X-Aegis-Role": "city_centre"})
+    assert moved.status_code == 200, moved.text
+    rows = {w["person_id"]: w for w in moved.json()}
+    assert [(rows[p]["from_queue"], rows[p]["queue"]) for p in ("P1", "P2")] == [("station", "district"),
+                                                                               ("city", "city")]
+    assert rows["P1"]["names"]["from_queue"] == "police station"
+
+
+def test_a_workflow_body_with_a_key_given_twice_is_refused_naming_it(sqlite_engine: Engine) -> None:
+    """{"channel": "call", "result": "reached", "result": "unreachable"} was recorded as unreachable (the black-box
+    audit): the last of a repeated key won, silently. Now the body is refused and nothing is recorded."""
+    from wdata import add_residents
+
+    from aegis.store.repositories import AuditLog
+
+    add_residents(sqlite_engine)
+    uc.raise_warnings(sqlite_engine, SYSTEM, [request()])
+    client = TestClient(create_app(sqlite_engine))
+    wid = client.get("/api/v1/warnings", headers=headers("P1")).json()[0]["warning_id"]
+    client.post(f"/api/v1/warnings/{wid}/take", headers=headers("P1"))
+    body = '{"channel": "call", "result": "reached", "result": "unreachable"}'
+    answer = client.post(f"/api/v1/warnings/{wid}/contact", content=body.encode(),
+                         headers={**headers("P1"), "Content-Type": "application/json"})
+    assert answer.status_code == 422
+    assert [(e["loc"], e["type"]) for e in answer.json()["detail"]] == [(["body", "result"], "duplicate_key")]
+    assert [e["action"] for e in AuditLog(sqlite_engine).entries("warning", wid)] == ["warning.raise", "warning.take"]
+    assert uc.get_warning(sqlite_engine, SYSTEM, wid)["status"] == "assigned"

@@ -15,6 +15,9 @@ from wdata import CENTRE, SYSTEM, T0, request, station_actor
 
 from aegis.cli.warnings import app as cli
 from aegis.features.victim_leads import FEATURES, Directory
+from aegis.names import action_name
+from aegis.reasons import render
+from aegis.store.repositories import AuditLog
 from aegis.store.schema_warnings import warning_lead
 from aegis.usecases import warnings as uc
 from aegis.usecases.actor import PermissionDenied
@@ -72,6 +75,39 @@ def test_retraining_needs_leads_and_victims_and_is_the_centre_s_job(city: Engine
         uc.retrain(city, CENTRE, tmp_path, tmp_path / "m")
 
 
+def test_a_retrain_is_in_the_audit_log_with_who_where_and_what_it_learnt(city: Engine, tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """``aegis warnings retrain`` wrote no audit entry although its --user is "recorded in the audit log" (the
+    black-box audit). The replay and the training are stood in for (minutes each; the slow end-to-end test runs
+    them): what is checked is that the store's counts, as the card has them, reach the log with who and where."""
+    meta = {"lead_rows": 40, "victim_rows": 6, "reported_victims": 2, "closed_warnings": 3, "false_alarms": 1}
+    given = {}
+
+    def rows(engine: Engine, actor: object, *, risk: object = None) -> tuple[pd.DataFrame, pd.Series, dict]:
+        return pd.DataFrame({"person_id": ["P1"]}), pd.Series(["fake_loan"]), dict(meta)
+
+    def train(sim_dir: Path, out: Path, *, store: tuple) -> dict:
+        given["store"] = store[2]
+        return {"data": {"store": store[2]}}
+
+    monkeypatch.setattr(uc, "store_training_rows", rows)
+    monkeypatch.setattr(uc, "train_from_sim", train)
+    out = tmp_path / "model"
+    card = uc.retrain(city, CENTRE, tmp_path / "train", out)
+    (entry,) = AuditLog(city).entries("model")
+    assert (entry["action"], entry["actor"], entry["subject_id"]) == ("model.retrain", CENTRE.label, str(out))
+    assert entry["details"]["store"] == card["data"]["store"] == given["store"] == meta
+    assert entry["details"]["out"] == str(out) and entry["details"]["sim"] == str(tmp_path / "train")
+    assert render(entry["reasons"], "en") == [
+        "learnt from 40 of the store's lead rows (6 of victims: 2 reported, 3 warnings closed, 1 false alarms) beside "
+        f"the training city; written to {out}"]
+    assert action_name("model.retrain", "en") == "retrain the warning model"
+    meta["victim_rows"] = 0
+    with pytest.raises(uc.WarningsError, match="labels"):  # refused: nothing was retrained, nothing is logged
+        uc.retrain(city, CENTRE, tmp_path / "train", tmp_path / "other")
+    assert len(AuditLog(city).entries("model")) == 1
+
+
 def test_cli_retrain_errors_are_one_line(tmp_path: Path) -> None:
     from aegis.store import open_engine
 
@@ -123,7 +159,7 @@ def test_retrain_learns_from_a_deployment_s_reports_and_closed_warnings(tmp_path
         officer = Actor("o", Role.police_station, district=w["district"], station=w["station"])
         uc.take_warning(engine, officer, w["warning_id"])
         uc.record_contact(engine, officer, w["warning_id"], channel="call", result="reached")
-        uc.close_warning(engine, officer, w["warning_id"],
+        uc.close_warning(engine, officer, w["warning_id"], note="本人已核实",
                          outcome="dissuaded" if w["person_id"] in victims else "false_alarm")
     rows, labels, meta = uc.store_training_rows(engine, CENTRE, risk=risk)
     assert meta["closed_warnings"] == len(raised) and meta["victim_rows"] > 0
@@ -135,4 +171,6 @@ def test_retrain_learns_from_a_deployment_s_reports_and_closed_warnings(tmp_path
         assert (labels[rows["person_id"].isin(missed)] != "normal").any()
     card = uc.retrain(engine, CENTRE, tmp_path / "train", tmp_path / "model", risk=risk)
     assert card["data"]["store"] == meta
+    (entry,) = [e for e in AuditLog(engine).entries("model") if e["action"] == "model.retrain"]
+    assert entry["details"]["store"] == meta and entry["actor"] == CENTRE.label
     assert load_model(tmp_path / "model", "victim").card["data"]["store"]["lead_rows"] == len(rows)

@@ -57,7 +57,7 @@ def test_a_station_never_sees_or_touches_another_stations_warnings(city: Engine)
     theirs = uc.list_warnings(city, station_actor("P2"))[0]["warning_id"]
     for attempt in (lambda: uc.get_warning(city, station_actor("P1"), theirs),
                     lambda: uc.take_warning(city, station_actor("P1"), theirs),
-                    lambda: uc.close_warning(city, station_actor("P1"), theirs, outcome="false_alarm")):
+                    lambda: uc.close_warning(city, station_actor("P1"), theirs, outcome="false_alarm", note="房东")):
         with pytest.raises(LookupError):
             attempt()
     district = Actor("d1", Role.district_bureau, district="siming")
@@ -168,7 +168,7 @@ def test_a_taken_warning_is_its_officers_and_a_tier_escalates_only_what_waits_at
     wid = uc.list_warnings(city, mine)[0]["warning_id"]
     uc.take_warning(city, mine, wid, now=T0)
     for step in (lambda: uc.record_contact(city, colleague, wid, channel="call", result="reached", now=T0),
-                 lambda: uc.close_warning(city, colleague, wid, outcome="false_alarm", now=T0)):
+                 lambda: uc.close_warning(city, colleague, wid, outcome="false_alarm", note="房东", now=T0)):
         with pytest.raises(PermissionDenied, match=f"warning {wid}: it was taken by police_station:"):
             step()
     assert uc.get_warning(city, CENTRE, wid)["status"] == "assigned"
@@ -246,8 +246,8 @@ def test_notes_and_reasons_are_kept_as_a_person_can_read_them(engine: Engine) ->
 def test_only_an_outcome_about_what_the_person_did_needs_them_reached() -> None:
     for status in ("assigned", "locating"):
         assert next_status(status, "close", outcome="false_alarm") == "closed"
-        for outcome in ("dissuaded", "already_defrauded"):
-            with pytest.raises(WorkflowError, match=f"^outcome: {outcome} needs a contact that reached the person "
+        for outcome, said in (("dissuaded", "dissuaded"), ("already_defrauded", "already defrauded")):
+            with pytest.raises(WorkflowError, match=f"^outcome: {said} needs a contact that reached the person "
                                                     f"first \\(the warning is {status}\\)"):
                 next_status(status, "close", outcome=outcome)
     assert all(next_status("contacted", "close", outcome=o) == "closed" for o in OUTCOMES)
@@ -260,9 +260,10 @@ def test_a_warning_is_closed_dissuaded_only_once_a_contact_reached_the_person(ci
     uc.raise_warnings(city, SYSTEM, [request(person=p, lead=p) for p in ("P1", "P2")], now=T0)
     officer, wid = station_actor("P1"), uc.list_warnings(city, station_actor("P1"))[0]["warning_id"]
     uc.take_warning(city, officer, wid, now=T0)
-    for outcome in ("dissuaded", "already_defrauded"):
-        with pytest.raises(WorkflowError, match=f"outcome: {outcome} needs a contact that reached the person first "
-                                                "\\(the warning is assigned\\): record it with `warnings contact`"):
+    for outcome, said in (("dissuaded", "dissuaded"), ("already_defrauded", "already defrauded")):
+        with pytest.raises(WorkflowError, match=f"outcome: {said} needs a contact that reached the person first "
+                                                "\\(the warning is assigned\\): record a contact with the result "
+                                                "reached"):
             uc.close_warning(city, officer, wid, outcome=outcome, now=T0)
     uc.record_contact(city, officer, wid, channel="call", result="unreachable", now=T0)
     with pytest.raises(WorkflowError, match="the warning is locating"):  # an attempt that failed reached no one
@@ -278,7 +279,8 @@ def test_a_warning_is_closed_dissuaded_only_once_a_contact_reached_the_person(ci
     # a false alarm needs no one reached: the city centre takes one and closes it so
     other = uc.list_warnings(city, station_actor("P2"))[0]["warning_id"]
     uc.take_warning(city, CENTRE, other, now=T0)
-    assert uc.close_warning(city, CENTRE, other, outcome="false_alarm", now=T0)["outcome"] == "false_alarm"
+    assert uc.close_warning(city, CENTRE, other, outcome="false_alarm", note="收款人是其房东", now=T0)["outcome"] == (
+        "false_alarm")
 
 
 def test_a_retried_take_or_close_answers_with_the_warning_and_records_nothing_again(engine: Engine) -> None:
@@ -297,7 +299,7 @@ def test_a_retried_take_or_close_answers_with_the_warning_and_records_nothing_ag
     closed = uc.close_warning(engine, officer, wid, outcome="dissuaded", now=T0)
     assert uc.close_warning(engine, officer, wid, outcome="dissuaded", now=T0 + timedelta(hours=1)) == closed
     with pytest.raises(WorkflowError):  # a closed warning is not closed again otherwise
-        uc.close_warning(engine, officer, wid, outcome="false_alarm", now=T0)
+        uc.close_warning(engine, officer, wid, outcome="false_alarm", note="房东", now=T0)
     # nor by a supervisor who did not close it, with the same outcome: that is no retry of theirs, and they are told
     supervisor = Actor("d1", Role.district_bureau, district=row["district"])
     with pytest.raises(WorkflowError, match="a warning that is closed"):
@@ -334,7 +336,7 @@ def test_a_colleague_of_the_same_tier_does_not_write_another_officers_outcome(ci
     holder, colleague = (Actor(u, Role.district_bureau, district=district) for u in ("d1", "d2"))
     uc.take_warning(city, holder, wid, now=T0)
     for step in (lambda: uc.record_contact(city, colleague, wid, channel="call", result="reached", now=T0),
-                 lambda: uc.close_warning(city, colleague, wid, outcome="false_alarm", now=T0)):
+                 lambda: uc.close_warning(city, colleague, wid, outcome="false_alarm", note="房东", now=T0)):
         with pytest.raises(PermissionDenied, match=f"it was taken by {holder.label}"):
             step()
     below = station_actor("P1")  # a lower tier neither
@@ -362,3 +364,107 @@ def test_a_close_retried_with_another_note_is_refused_not_dropped(engine: Engine
     notes = [render(e["reasons"], "zh") for e in AuditLog(engine).entries("warning", wid)
              if e["action"] == "warning.close"]
     assert notes == [["办结：误报", "本人在场"]]
+
+
+def _three_by_severity(city: Engine) -> list[str]:
+    """Urgent P1 due first, medium P2 due next, urgent P3 due last (its lead came two days later): most severe
+    first, P3 comes before P2 although P2 is due sooner. Their ids in that order."""
+    uc.raise_warnings(city, SYSTEM, [request(person="P1", lead="a", level="urgent"),
+                                     request(person="P2", lead="b", level="medium"),
+                                     request(person="P3", lead="c", level="urgent", at=T0 + timedelta(days=2))],
+                      now=T0)
+    everyone = {w["person_id"]: w["warning_id"] for w in uc.list_warnings(city, SYSTEM)}
+    return [everyone[p] for p in ("P1", "P3", "P2")]
+
+
+def test_a_capped_list_keeps_the_most_severe_and_pages_reach_every_warning(city: Engine) -> None:
+    """A list cut to its limit by deadline, then sorted by level, showed urgent P1 and medium P2 and left urgent P3
+    out (the black-box audit); the order is now the query's, before the limit, and an offset reaches the rest."""
+    ordered = _three_by_severity(city)
+    deadlines = {w["warning_id"]: w["deadline"] for w in uc.list_warnings(city, SYSTEM)}
+    assert deadlines[ordered[2]] < deadlines[ordered[1]]  # the medium one is due before the second urgent one
+    assert [w["warning_id"] for w in uc.list_warnings(city, CENTRE, open_only=True, limit=2)] == ordered[:2]
+    pages = [[w["warning_id"] for w in uc.list_warnings(city, CENTRE, limit=1, offset=at)] for at in range(4)]
+    assert pages == [[ordered[0]], [ordered[1]], [ordered[2]], []]
+    assert uc.count_warnings(city, CENTRE) == 3 and uc.count_warnings(city, CENTRE, level="urgent") == 2
+    assert uc.count_warnings(city, station_actor("P1")) == 1
+    # each page's read names the warnings it showed, and where the page began
+    reads = [e for e in AuditLog(city).entries() if e["action"] == "warning.list"]
+    assert [e["details"]["ids"] for e in reads[-3:]] == [[ordered[0]], [ordered[1]], [ordered[2]]]
+    assert [e["details"]["offset"] for e in reads[-3:]] == [0, 1, 2]
+    for bad, field in (({"offset": -1}, "offset"), ({"limit": 0}, "limit"), ({"limit": 1001}, "limit")):
+        with pytest.raises(uc.WarningsError, match=f"^{field}: "):
+            uc.list_warnings(city, CENTRE, **bad)  # type: ignore[arg-type]
+
+
+def test_a_request_id_sent_again_with_other_terms_is_refused_and_an_exact_retry_records_nothing(city: Engine) -> None:
+    """{"channel": "call", "result": "unreachable", "request_id": "r-1"} then {"channel": "visit", "result":
+    "reached", "request_id": "r-1"} recorded two attempts under one id (the black-box audit)."""
+    uc.raise_warnings(city, SYSTEM, [request()], now=T0)
+    officer = station_actor("P1")
+    wid = uc.list_warnings(city, officer)[0]["warning_id"]
+    uc.take_warning(city, officer, wid, now=T0)
+    first = uc.record_contact(city, officer, wid, channel="call", result="unreachable", request_id="r-1", now=T0)
+    for other in ({"channel": "visit", "result": "reached"}, {"channel": "call", "result": "reached"},
+                  {"channel": "call", "result": "unreachable", "note": "另有说明"}):
+        with pytest.raises(WorkflowError, match="^request_id: r-1 was used for another contact "
+                                                r"\(call: unreachable\); a retry repeats its request exactly"):
+            uc.record_contact(city, officer, wid, request_id="r-1", now=T0, **other)
+    assert uc.record_contact(city, officer, wid, channel="call", result="unreachable", request_id="r-1",
+                             now=T0 + timedelta(minutes=1)) == first
+    contacts = [e for e in AuditLog(city).entries("warning", wid) if e["action"] == "warning.contact"]
+    assert [(e["details"]["channel"], e["details"]["result"]) for e in contacts] == [("call", "unreachable")]
+    # a new id is a new attempt
+    assert uc.record_contact(city, officer, wid, channel="visit", result="reached", request_id="r-2",
+                             now=T0)["status"] == "contacted"
+    assert uc.get_warning(city, officer, wid)["status"] == "contacted"
+
+
+def test_a_false_alarm_is_closed_only_with_a_note_saying_why(city: Engine) -> None:
+    """A warning could be closed as a false alarm with no note (the black-box audit), and its leads then teach the
+    model what is normal with nothing to check the label by. Blank is no note; the other outcomes need none."""
+    uc.raise_warnings(city, SYSTEM, [request(person=p, lead=p) for p in ("P1", "P2")], now=T0)
+    officer = station_actor("P1")
+    wid = uc.list_warnings(city, officer)[0]["warning_id"]
+    uc.take_warning(city, officer, wid, now=T0)
+    for blank in ("", "   \n"):
+        with pytest.raises(ValueError, match=r"^note: closing as false alarm needs a note saying why \(its leads"):
+            uc.close_warning(city, officer, wid, outcome="false_alarm", note=blank, now=T0)
+    assert uc.get_warning(city, officer, wid)["status"] == "assigned"  # nothing recorded
+    closed = uc.close_warning(city, officer, wid, outcome="false_alarm", note="收款人是其房东", now=T0)
+    assert (closed["status"], closed["outcome"]) == ("closed", "false_alarm")
+    steps = {e["action"]: e["reasons"] for e in AuditLog(city).entries("warning", wid)}
+    assert render(steps["warning.close"]) == ["办结：误报", "收款人是其房东"]
+    other = station_actor("P2")
+    theirs = uc.list_warnings(city, other)[0]["warning_id"]
+    uc.take_warning(city, other, theirs, now=T0)
+    uc.record_contact(city, other, theirs, channel="call", result="reached", now=T0)
+    assert uc.close_warning(city, other, theirs, outcome="dissuaded", now=T0)["outcome"] == "dissuaded"
+
+
+def test_a_lead_that_re_routes_a_warning_says_in_its_audit_entry_where_it_waited_and_until_when(city: Engine) -> None:
+    """A bank's held payment (a more severe lead, given from outside) moved a warning's level, queue and deadline, and
+    its ``warning.update`` entry kept only the new level (the black-box audit): the history could not say where
+    the warning had waited."""
+    from dataclasses import replace
+
+    uc.raise_warnings(city, SYSTEM, [request(level="medium")], now=T0)
+    (before,) = uc.list_warnings(city, SYSTEM)
+    held = replace(request(lead="bank-hold-1", level="urgent", p=0.97, at=T0 + timedelta(hours=1)),
+                   given_by="bank:xm-bank/gw")
+    assert uc.raise_warnings(city, SYSTEM, [held], now=T0 + timedelta(hours=1))["updated"] == 1
+    (after,) = uc.list_warnings(city, SYSTEM)
+    assert (before["queue"], after["queue"]) == ("station", "city") and after["deadline"] < before["deadline"]
+    entry = [e for e in AuditLog(city).entries("warning", after["warning_id"]) if e["action"] == "warning.update"][-1]
+    details = entry["details"]
+    assert (details["from_level"], details["level"]) == ("medium", "urgent")
+    assert (details["from_queue"], details["to_queue"]) == ("station", "city")
+    assert (details["from_deadline"], details["deadline"]) == (before["deadline"].isoformat(),
+                                                               after["deadline"].isoformat())
+    assert details["lead_given_by"] == "bank:xm-bank/gw" and details["lead_id"] == "bank-hold-1"
+    # a lead that only adds to the warning says so too: nothing moved
+    uc.raise_warnings(city, SYSTEM, [request(lead="lead-3", level="low", at=T0 + timedelta(hours=2))],
+                      now=T0 + timedelta(hours=2))
+    quiet = [e for e in AuditLog(city).entries("warning", after["warning_id"]) if e["action"] == "warning.update"][-1]
+    assert quiet["details"]["from_queue"] == quiet["details"]["to_queue"] == "city"
+    assert quiet["details"]["from_deadline"] == quiet["details"]["deadline"] == after["deadline"].isoformat()

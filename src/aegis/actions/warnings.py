@@ -18,7 +18,8 @@ from datetime import datetime
 from typing import Any
 
 from aegis.decisions.warning_policy import Policy, level_rank
-from aegis.reasons import Explained, Reason, as_reason, loaded, stored
+from aegis.names import named
+from aegis.reasons import Explained, Reason, as_reason, listing, loaded, stored
 
 STATUSES = ("new", "assigned", "contacted", "locating", "closed")
 OPEN_STATUSES = ("new", "assigned", "contacted", "locating")
@@ -57,21 +58,24 @@ def next_status(status: str, action: str, *, outcome: str | None = None) -> str:
     try:
         after = TRANSITIONS[(status, action)]
     except KeyError:
-        allowed = sorted(a for s, a in TRANSITIONS if s == status)
-        shown = {"status": status, "action": action, "allowed": ", ".join(allowed)}
+        # said by the names the tables show (待接收, 办结), not the codes: a contact's results are one step there
+        allowed = dict.fromkeys("contact" if a in CONTACT_RESULTS else a for s, a in sorted(TRANSITIONS) if s == status)
+        shown = {"status": named(status), "action": named(action), "allowed": listing(map(named, allowed))}
         # a contact's result is a step too: "reached" reads as a verb only in its own phrase
         if action in CONTACT_RESULTS:
             reason = (Reason("status：预警处于{status}状态，不能记录联系结果{action}（可执行：{allowed}）", **shown)
-                      if allowed else Reason("status：预警已结案（{status}），不能记录联系结果{action}", **shown))
+                      if allowed else Reason("status：预警已办结，不能记录联系结果{action}", **shown))
         else:
             reason = (Reason("status：预警处于{status}状态，不能执行{action}（可执行：{allowed}）", **shown)
-                      if allowed else Reason("status：预警已结案（{status}），不能执行{action}", **shown))
+                      if allowed else Reason("status：预警已办结，不能执行{action}", **shown))
         raise WorkflowError(reason) from None
     # a warning is contacted from its first contact recorded as reached until it is closed (no other step leads
     # there or away), so its status says whether the person was reached
     if action == "close" and outcome in NEEDS_REACHED and status != "contacted":
-        raise WorkflowError(Reason("outcome：{outcome}须先有一次联系到本人的记录（预警现为{status}）："
-                                   "请用 `warnings contact` 记录", outcome=outcome, status=status))
+        # said for the API and the command line alike: a contact whose result is reached, however it is sent
+        raise WorkflowError(Reason("outcome：办结为{outcome}须先有一次联系到本人的记录（预警现为{status}）："
+                                   "先记录结果为{reached}的联系，再结案", outcome=named(outcome), status=named(status),
+                                   reached=named("reached")))
     return after
 
 

@@ -11,10 +11,11 @@ from typing import Annotated, TypeVar
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
+from aegis.api.bodies import UniqueKeysRoute
 from aegis.api.deps import ActorDep, EngineDep, LangDep
 from aegis.usecases.decisions import MAX_BATCH, CallIn, Decider, Decision, SmsIn, TransferIn, UrlIn
 
-router = APIRouter(prefix="/decisions", tags=["decisions (控)"])
+router = APIRouter(prefix="/decisions", tags=["decisions (控)"], route_class=UniqueKeysRoute)
 
 T = TypeVar("T", bound=BaseModel)
 #: a batch is a JSON list of at most MAX_BATCH requests; a longer one is refused (422) before any is decided

@@ -10,12 +10,13 @@ from fastapi import APIRouter, HTTPException, Query, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from aegis.actions.orders import IllegalTransition
+from aegis.api.bodies import UniqueKeysRoute
 from aegis.api.deps import ActorDep, EngineDep, LangDep
 from aegis.events.models import Ident, PositiveMoney, Time
 from aegis.reasons import Lang
 from aegis.usecases import MAX_NOTE, funds
 
-router = APIRouter(prefix="/funds", tags=["funds (控)"])
+router = APIRouter(prefix="/funds", tags=["funds (控)"], route_class=UniqueKeysRoute)
 
 
 class ChaseIn(BaseModel):

@@ -14,13 +14,15 @@ from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from aegis.actions.warnings import WorkflowError
+from aegis.api.bodies import UniqueKeysRoute
 from aegis.api.deps import ActorDep, EngineDep, LangDep
 from aegis.events.models import Ident
+from aegis.reasons import Lang
 from aegis.usecases import MAX_NOTE
 from aegis.usecases import pace as uc_pace
 from aegis.usecases import warnings as uc
 
-router = APIRouter(prefix="/warnings", tags=["warnings"])
+router = APIRouter(prefix="/warnings", tags=["warnings"], route_class=UniqueKeysRoute)
 T = TypeVar("T")
 
 
@@ -31,8 +33,8 @@ class WarningOut(BaseModel):
     fraud_type_name: str | None = None
     """the fraud type's name in the language asked for"""
     names: dict[str, str] = Field(default_factory=dict)
-    """the names of the coded fields (level, status, queue, channel, contact_channel, outcome) in the language
-    asked for"""
+    """the names of the coded fields (level, status, queue, channel, contact_channel, outcome; an escalation's
+    from_queue) in the language asked for"""
     level: str
     probability: float
     reasons: list[str]
@@ -53,6 +55,11 @@ class WarningOut(BaseModel):
     created_at: datetime
     updated_at: datetime
     closed_at: datetime | None
+
+
+class EscalatedOut(WarningOut):
+    from_queue: str
+    """the queue the warning waited in before it was moved (the city centre's own stay there, with a new deadline)"""
 
 
 class WarningDetail(WarningOut):
@@ -79,13 +86,13 @@ class CloseIn(BaseModel):
     note: str = Field("", max_length=MAX_NOTE)
 
 
-def _call(step: Callable[[], T]) -> T:
+def _call(step: Callable[[], T], lang: Lang) -> T:
+    """Run a step; one the workflow refuses in the warning's state is a 409, in the request's language as the
+    route's other refusals are (a bad value, 422, and an unknown warning, 404, are the app's to answer so)."""
     try:
         return step()
     except WorkflowError as exc:
-        raise HTTPException(409, str(exc)) from None
-    except ValueError as exc:
-        raise HTTPException(422, str(exc)) from None
+        raise HTTPException(409, exc.text(lang)) from None
 
 
 @router.get("", response_model=list[WarningOut])
@@ -96,12 +103,13 @@ def list_warnings(
     queue: str | None = None,
     level: str | None = None,
     open_only: bool = False,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+    limit: Annotated[int, Query(ge=1, le=uc.MAX_LISTED)] = 200,
+    offset: Annotated[int, Query(ge=0, description="how many to skip, in the same order: the next page")] = 0,
     lang: LangDep = "zh",
 ) -> list[dict[str, Any]]:
-    """Warnings of your jurisdiction, most severe and most urgent first."""
+    """Warnings of your jurisdiction, most severe and most urgent first; ``limit`` of them from ``offset`` on."""
     rows = uc.list_warnings(
-        engine, actor, status=status, queue=queue, level=level, open_only=open_only, limit=limit
+        engine, actor, status=status, queue=queue, level=level, open_only=open_only, limit=limit, offset=offset
     )
     return [uc.shown(r, lang) for r in rows]
 
@@ -119,9 +127,10 @@ def pace(engine: EngineDep, actor: ActorDep, quantile: float = Query(0.1, gt=0, 
     return uc_pace.pace_from_store(engine, actor, quantile=quantile, min_cases=min_cases)
 
 
-@router.post("/escalate-overdue", response_model=list[WarningOut])
+@router.post("/escalate-overdue", response_model=list[EscalatedOut])
 def escalate_overdue(engine: EngineDep, actor: ActorDep, lang: LangDep) -> list[dict[str, Any]]:
-    """Move warnings whose contact deadline passed to the next tier's queue."""
+    """Move warnings whose contact deadline passed to the next tier's queue; each says where it was
+    (``from_queue``)."""
     return [uc.shown(r, lang) for r in uc.escalate_overdue(engine, actor)]
 
 
@@ -132,19 +141,20 @@ def get_warning(warning_id: str, engine: EngineDep, actor: ActorDep, lang: LangD
 
 @router.post("/{warning_id}/take", response_model=WarningOut)
 def take(warning_id: str, engine: EngineDep, actor: ActorDep, lang: LangDep) -> dict[str, Any]:
-    return uc.shown(_call(lambda: uc.take_warning(engine, actor, warning_id)), lang)
+    return uc.shown(_call(lambda: uc.take_warning(engine, actor, warning_id), lang), lang)
 
 
 @router.post("/{warning_id}/contact", response_model=WarningOut)
 def contact(warning_id: str, body: ContactIn, engine: EngineDep, actor: ActorDep, lang: LangDep) -> dict[str, Any]:
     row = _call(
         lambda: uc.record_contact(engine, actor, warning_id, channel=body.channel, result=body.result, note=body.note,
-                                  request_id=body.request_id)
+                                  request_id=body.request_id),
+        lang,
     )
     return uc.shown(row, lang)
 
 
 @router.post("/{warning_id}/close", response_model=WarningOut)
 def close(warning_id: str, body: CloseIn, engine: EngineDep, actor: ActorDep, lang: LangDep) -> dict[str, Any]:
-    return uc.shown(_call(lambda: uc.close_warning(engine, actor, warning_id, outcome=body.outcome, note=body.note)),
-                    lang)
+    row = _call(lambda: uc.close_warning(engine, actor, warning_id, outcome=body.outcome, note=body.note), lang)
+    return uc.shown(row, lang)

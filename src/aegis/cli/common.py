@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, NoReturn, TypeVar
 
 import typer
 from rich import box
@@ -182,9 +182,12 @@ def fail(lang: Lang, message: Reason | str) -> None:
                                 plain(message.text(lang) if isinstance(message, Reason) else message)), highlight=False)
 
 
-def option_error(ctx: typer.Context, reason: Reason) -> typer.BadParameter:
-    """A bad option value, said in the command's language (its ``--lang``, read first, else ``$AEGIS_LANG``)."""
-    return typer.BadParameter(reason.text(lang_of(ctx.params)))
+def refuse_option(ctx: typer.Context, reason: Reason) -> NoReturn:
+    """Refuse an option's value from its check (its ``callback``) as :func:`user_errors` refuses a command's input:
+    one line, beginning with the option (``--role：``), in the command's language (its ``--lang``, read first,
+    else ``$AEGIS_LANG``), exit 2. Typer's own refusal is a box of several lines headed in English."""
+    fail(lang_of(ctx.params), reason)
+    raise typer.Exit(2)
 
 
 def finite(low: float | None = None, high: float | None = None
@@ -205,8 +208,7 @@ def finite(low: float | None = None, high: float | None = None
                              value=value)
         else:
             return value
-        fail(lang_of(ctx.params), refused)
-        raise typer.Exit(2)
+        refuse_option(ctx, refused)
     return check
 
 

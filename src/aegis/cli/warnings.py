@@ -7,7 +7,7 @@ cases decide what that actor may see and do. Errors are one line on stderr and e
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -21,9 +21,11 @@ from aegis.cli.common import (
     err,
     figure,
     finite,
-    option_error,
+    in_cli_terms,
     out,
+    plain,
     print_json,
+    refuse_option,
     say,
     show,
     table,
@@ -33,7 +35,7 @@ from aegis.cli.common import (
 )
 from aegis.events import fraud_type_name
 from aegis.names import name_of
-from aegis.reasons import InputError, Lang, Reason
+from aegis.reasons import InputError, Lang, Reason, listing
 from aegis.usecases.actor import POLICE_ROLES, Actor, Role
 
 
@@ -51,25 +53,40 @@ app = typer.Typer(help="Warnings and dissuasion (预警劝阻): raise, list, sho
 User = Annotated[str, typer.Option("--user", help="Your user id (recorded in the audit log).")]
 
 
-def _police(ctx: typer.Context, role: Role | None) -> Role | None:
+def _role(ctx: typer.Context, role: str | None, roles: Collection[Role]) -> Role | None:
+    """A --role's value as a role; one that is none is refused in one line naming the ``roles`` the command takes,
+    as the other refusals of --role are (Typer's own was a box, headed in English, listing every role)."""
+    if role is None:
+        return None
+    try:
+        return Role(role)
+    except ValueError:
+        refuse_option(ctx, Reason("{field}：“{value}”不在可选值{allowed}之中", field="--role", value=role,
+                                  allowed=listing(sorted(roles))))
+
+
+def _police(ctx: typer.Context, role: str | None) -> Role | None:
     """Warnings are the police's work (三级联动): a bank or telco user has no queue here (nor --institution)."""
-    if role is not None and role not in POLICE_ROLES:
-        raise option_error(ctx, Reason("{role}没有可处理的预警（须为city_centre、district_bureau或police_station）",
-                                       role=role.value))
-    return role
+    found = _role(ctx, role, POLICE_ROLES)
+    if found is not None and found not in POLICE_ROLES:
+        refuse_option(ctx, Reason("--role：{role}没有可处理的预警（须为city_centre、district_bureau或police_station）",
+                                  role=found.value))
+    return found
 
 
-def _centre(action: Reason) -> Callable[[typer.Context, Role | None], Role | None]:
+def _centre(action: Reason) -> Callable[[typer.Context, str | None], Role | None]:
     """A --role check for the city-wide jobs (raising, retraining, measuring pace), which are the centre's."""
-    def check(ctx: typer.Context, role: Role | None) -> Role | None:
-        if role is not None and role is not Role.city_centre:
-            raise option_error(ctx, Reason("{role}不能{action}（须为city_centre）", role=role.value, action=action))
-        return role
+    def check(ctx: typer.Context, role: str | None) -> Role | None:
+        found = _role(ctx, role, [Role.city_centre])
+        if found is not None and found is not Role.city_centre:
+            refuse_option(ctx, Reason("--role：{role}不能{action}（须为city_centre）", role=found.value, action=action))
+        return found
     return check
 
 
-RoleOpt = Annotated[Role, typer.Option("--role", callback=_police,
-                                       help="Your role: city_centre, district_bureau, police_station.")]
+# read as text and made a role by its check (a Role is a str): Typer's own reading refused an unknown role in a box
+RoleOpt = Annotated[str, typer.Option("--role", callback=_police,
+                                      help="Your role: city_centre, district_bureau, police_station.")]
 District = Annotated[str | None, typer.Option("--district", help="Your district (district bureau users).")]
 Station = Annotated[str | None, typer.Option("--station", help="Your police station (station users).")]
 Db = Annotated[str | None, typer.Option("--db", help="Database URL (default: $AEGIS_DATABASE_URL).")]
@@ -77,10 +94,10 @@ Json = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 Note = Annotated[str, typer.Option(help="What happened, in your words (kept in the audit log as written).")]
 
 
-def _context(db: str | None, user: str, role: Role, district: str | None, station: str | None) -> tuple[Any, Actor]:
+def _context(db: str | None, user: str, role: str, district: str | None, station: str | None) -> tuple[Any, Actor]:
     from aegis.store import open_engine
 
-    actor = Actor(user, role, district=district, station=station)
+    actor = Actor(user, Role(role), district=district, station=station)
     return open_engine(db, existing=True), actor  # warnings live in a store that exists
 
 
@@ -99,22 +116,33 @@ def _show(rows: list[dict[str, Any]], lang: Lang) -> None:
 
 @app.command("list")
 @user_errors
+@in_cli_terms({"limit": "--limit", "offset": "--offset"})
 def list_(user: User, role: RoleOpt, district: District = None, station: Station = None, db: Db = None,
           status: Annotated[str | None, typer.Option(help="Only this status.")] = None,
           queue: Annotated[str | None, typer.Option(help="Only this tier's queue: station, district, city.")] = None,
           level: Annotated[str | None, typer.Option(help="Only this level: urgent, high, medium, low.")] = None,
           open_only: Annotated[bool, typer.Option("--open", help="Only open warnings.")] = False,
+          limit: Annotated[int, typer.Option(help="Show at most this many (1 to 1000).")] = 200,
+          offset: Annotated[int, typer.Option(help="Skip this many first, in the same order (the next page).")] = 0,
           as_json: Json = False, lang: LangOpt = "zh") -> None:
-    """List the warnings of your jurisdiction, most severe first (`show` one for its leads and history)."""
+    """List the warnings of your jurisdiction, most severe first (`show` one for its leads and history). When
+    more match than are shown, a last line (on stderr with --json) says how many and how to see the rest."""
     engine, actor = _context(db, user, role, district, station)
-    rows = _uc().list_warnings(engine, actor, status=status, queue=queue, level=level, open_only=open_only)
+    filters = {"status": status, "queue": queue, "level": level, "open_only": open_only}
+    rows = _uc().list_warnings(engine, actor, limit=limit, offset=offset, **filters)
+    # counted only when the page may have left some out: a first page shorter than its limit holds them all
+    total = _uc().count_warnings(engine, actor, **filters) if len(rows) == limit or offset else len(rows)
     if as_json:
         print_json([_uc().shown(row, lang) for row in rows])
-    elif not rows:
-        filtered = status or queue or level or open_only
-        say(lang, Reason("没有符合条件的预警") if filtered else Reason("辖区内没有预警"))
-    else:
+    elif rows:
         _show(rows, lang)
+    elif not total:
+        say(lang, Reason("没有符合条件的预警") if any(filters.values()) else Reason("辖区内没有预警"))
+    if len(rows) < total:
+        left = (Reason("显示第{first}至{last}条，共{total}条：其余用 --limit、--offset 查看", first=offset + 1,
+                       last=offset + len(rows), total=total) if rows
+                else Reason("--offset {offset}已越过最后一条（共{total}条）", offset=offset, total=total))
+        (err if as_json else out).print(plain(left.text(lang)), highlight=False, soft_wrap=True)
 
 
 @app.command("show")
@@ -244,7 +272,7 @@ def stats(user: User, role: RoleOpt, district: District = None, station: Station
 @user_errors
 def pace(sim: Annotated[Path | None, typer.Option(help="A simulated city instead of the store.")] = None,
          user: Annotated[str | None, typer.Option("--user", help="Your user id (for the store).")] = None,
-         role: Annotated[Role | None, typer.Option("--role", callback=_centre(Reason("测算诈骗节奏")),
+         role: Annotated[str | None, typer.Option("--role", callback=_centre(Reason("测算诈骗节奏")),
                                                    help="Your role (for the store: city_centre).")] = None,
          quantile: Annotated[float, typer.Option(help="Quantile of contact-to-loss times (0.01 to 0.99).",
                                                  callback=finite(0.01, 0.99))] = 0.1,
@@ -283,7 +311,7 @@ def pace(sim: Annotated[Path | None, typer.Option(help="A simulated city instead
 @app.command("raise")
 @user_errors
 def raise_(user: User,
-           role: Annotated[Role, typer.Option("--role", callback=_centre(Reason("生成预警")), help="Your role.")],
+           role: Annotated[str, typer.Option("--role", callback=_centre(Reason("生成预警")), help="Your role.")],
            model: Annotated[Path | None, typer.Option(help="Warning model folder (default: the shipped one).")] = None,
            policy: Annotated[Path | None, typer.Option(help="Warnings policy file (default: the shipped one).")] = None,
            days: Annotated[float, typer.Option(
@@ -310,7 +338,7 @@ def raise_(user: User,
 @app.command()
 @user_errors
 def retrain(user: User,
-            role: Annotated[Role, typer.Option("--role", callback=_centre(Reason("重新训练预警模型")),
+            role: Annotated[str, typer.Option("--role", callback=_centre(Reason("重新训练预警模型")),
                                                help="Your role.")],
             sim: Annotated[Path, typer.Option(help="The simulated training city (`aegis simulate --seed 1 "
                                                    "--people 20000 --days 30 --victims-per-10k-day 3`).")],
@@ -320,8 +348,4 @@ def retrain(user: User,
     engine, actor = _context(db, user, role, None, None)
     with err.status(Reason("回放存储和训练城市，然后学习（需数分钟）").text(lang)):
         card = _uc().retrain(engine, actor, sim, model_out)
-    store = card.get("data", {}).get("store", {})
-    say(lang, Reason("除训练城市外，学习了存储中的{leads}条线索（受害人的{victims}条：已报案{reported}人，已办结预警"
-                     "{closed}条，误报{false_alarms}条）；模型已写入{out}", leads=store.get("lead_rows"),
-                     victims=store.get("victim_rows"), reported=store.get("reported_victims"),
-                     closed=store.get("closed_warnings"), false_alarms=store.get("false_alarms"), out=str(model_out)))
+    say(lang, _uc().learnt(card.get("data", {}).get("store", {}), model_out))

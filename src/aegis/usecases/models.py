@@ -34,7 +34,7 @@ def train(kind: str, inputs: Inputs, out: Path, *, folds: int = 5,
         raise DataError(Reason("--folds：须为0（不做交叉验证）或2以上（收到{folds}）", folds=folds))
     task = get_task(kind)
     check_inputs(kind, inputs)
-    _writable_folder(out)  # before the minutes of training, not after
+    writable_folder(out)  # before the minutes of training, not after
     say(Reason("读取训练文件"))
     data = task.load(inputs, labelled=True)
     if data.y is None:
@@ -91,7 +91,7 @@ def _cross_validate(task: Any, data: Dataset, folds: int, say: Say) -> dict[str,
     return dict(task.cross_validate(data, folds, progress=progress))
 
 
-def _writable_folder(folder: Path) -> None:
+def writable_folder(folder: Path) -> None:
     """Say in one line, naming ``--out``, why ``folder`` could not be written, before any work and without
     creating anything: a failed command leaves no empty folder behind."""
     existing = folder
@@ -137,7 +137,7 @@ def predict(kind: str, model: Path | None, inputs: Inputs, out: Path, *, reasons
     read = [*inputs.data, *([inputs.edges] if inputs.edges else []), *inputs.accounts, *inputs.transfers]
     if any(out.exists() and path.exists() and os.path.samefile(out, path) for path in read):
         raise DataError(Reason("--out：{path}是输入文件，预测结果会覆盖它：请写到别处", path=str(out)))
-    _writable_folder(out.parent)  # before scoring, not after
+    writable_folder(out.parent)  # before scoring, not after
     _, _, verdicts = _verdicts(kind, model, inputs, labelled=False, say=say)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)

@@ -21,7 +21,7 @@ from typing import Any, cast
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy import Connection, Engine, case, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from aegis.actions import warnings as wf
@@ -31,7 +31,7 @@ from aegis.events.models import CHINA_TZ, IDENT_CHARS, fraud_type_name
 from aegis.features.case_timelines import case_timelines
 from aegis.features.victim_leads import WINDOWS, Directory, EntityRisk, extract_leads
 from aegis.names import CODE_NAMES, name_of
-from aegis.reasons import DEFAULT_LANG, Explained, Lang, Reason, loaded, render, stored
+from aegis.reasons import DEFAULT_LANG, Explained, InputError, Lang, Reason, listing, loaded, render, stored
 from aegis.store.engine import begin_write
 from aegis.store.repositories import AuditLog, EventRepository, conflict_insert
 from aegis.store.schema import EVENT_TABLES, audit_log
@@ -199,6 +199,7 @@ def _raise_one(
         return "unchanged"
     connection.execute(update(warning).where(warning.c.warning_id == existing["warning_id"]).values(**changes))
     _record_lead(connection, existing["warning_id"], request)
+    after = {**existing, **changes}
     _audit(
         connection,
         actor,
@@ -208,8 +209,15 @@ def _raise_one(
         {
             "lead_id": request.lead_id,
             **_given_by(request),
-            "level": changes.get("level", existing["level"]),
+            "level": after["level"],
             "probability": changes["probability"],
+            # a more severe lead (a bank's held payment) re-routes the warning: where it waited, and until when, is
+            # the history an auditor reads, as an escalation's entry says it
+            "from_level": existing["level"],
+            "from_queue": existing["queue"],
+            "to_queue": after["queue"],
+            "from_deadline": existing["deadline"].isoformat(),
+            "deadline": after["deadline"].isoformat(),
         },
     )
     return "updated"
@@ -335,11 +343,35 @@ def store_training_rows(engine: Engine, actor: Actor, *, risk: EntityRisk | None
 def retrain(engine: Engine, actor: Actor, sim_dir: Path, out: Path, *, risk: EntityRisk | None = None
             ) -> dict[str, Any]:
     """Retrain the fusion model on a simulated city plus the store's own labelled leads."""
+    from aegis.usecases.models import writable_folder
+
+    actor.require(RAISERS, Reason("重新训练预警模型"))  # before anything is said about the folder
+    writable_folder(out)  # before the minutes of replay and training, not after
     rows, labels, meta = store_training_rows(engine, actor, risk=risk)
     if meta["victim_rows"] == 0:
         raise WarningsError(Reason("labels：库中尚无已知受害人（既无群众报案，也无发现受害人的已结案预警），"
                                    "没有自己的数据可学"))
-    return train_from_sim(sim_dir, out, store=(rows, labels, meta))
+    card = train_from_sim(sim_dir, out, store=(rows, labels, meta))
+    # the store's reports and officers' outcomes went into a model that will raise warnings about people: who
+    # had it learn them, and from how many, is asked after as any other use of them is (the counts as its card)
+    AuditLog(engine).append(
+        actor=actor.label, action="model.retrain", subject_type="model", subject_id=str(out),
+        reasons=[learnt(meta, out)], details={"kind": "victim", "out": str(out), "sim": str(sim_dir), "store": meta},
+    )
+    return card
+
+
+def learnt(store: Mapping[str, Any], out: Path) -> Reason:
+    """What a retrained model learnt from the store (the card's ``store`` counts) and where it was written: the
+    command's answer and the reason of its audit entry."""
+    return Reason("除训练城市外，学习了存储中的{leads}条线索（受害人的{victims}条：已报案{reported}人，已办结预警"
+                  "{closed}条，误报{false_alarms}条）；模型已写入{out}", leads=store.get("lead_rows"),
+                  victims=store.get("victim_rows"), reported=store.get("reported_victims"),
+                  closed=store.get("closed_warnings"), false_alarms=store.get("false_alarms"), out=str(out))
+
+
+MAX_LISTED = 1000
+"""the most warnings one listing shows (a page: ``offset`` reaches the rest)"""
 
 
 def list_warnings(
@@ -351,14 +383,46 @@ def list_warnings(
     level: str | None = None,
     open_only: bool = False,
     limit: int = 200,
+    offset: int = 0,
 ) -> list[dict[str, Any]]:
-    """Warnings of the actor's jurisdiction, most severe and most urgent first."""
+    """Warnings of the actor's jurisdiction, most severe and most urgent first: ``limit`` of them from ``offset``
+    on in that order (:func:`count_warnings` says how many there are in all)."""
+    if not 1 <= limit <= MAX_LISTED:
+        raise WarningsError(Reason("{option}：须在{low:g}到{high:g}之间（收到{value:g}）", option="limit", low=1,
+                                   high=MAX_LISTED, value=limit))
+    if offset < 0:
+        raise WarningsError(Reason("offset：须为0或以上（收到{offset}）", offset=offset))
+    query = _filtered(select(warning), actor, status=status, queue=queue, level=level, open_only=open_only)
+    # ordered in the query, before the limit: cut by deadline first, a capped list left urgent warnings out for
+    # medium ones due sooner; the id last, so that pages from one offset to the next neither repeat nor skip one
+    severity = case({lv: rank for rank, lv in enumerate(LEVELS)}, value=warning.c.level, else_=len(LEVELS))
+    query = query.order_by(severity, warning.c.deadline, warning.c.warning_id).limit(limit).offset(offset)
+    with engine.connect() as connection:
+        rows = [dict(r) for r in connection.execute(query).mappings()]
+    record_read(engine, actor, action="warning.list", subject_type="warning", subject_id="*",
+                shown=[r["warning_id"] for r in rows],
+                details={"status": status, "queue": queue, "level": level, "open_only": open_only, "limit": limit,
+                         "offset": offset})
+    return rows
+
+
+def count_warnings(engine: Engine, actor: Actor, *, status: str | None = None, queue: str | None = None,
+                   level: str | None = None, open_only: bool = False) -> int:
+    """How many warnings :func:`list_warnings` has to show with these filters, over all its pages (a count shows
+    no one's data: it is not logged as a read)."""
+    query = _filtered(select(func.count()).select_from(warning), actor, status=status, queue=queue, level=level,
+                      open_only=open_only)
+    with engine.connect() as connection:
+        return int(connection.execute(query).scalar_one())
+
+
+def _filtered(query: Any, actor: Actor, *, status: str | None, queue: str | None, level: str | None,
+              open_only: bool) -> Any:
+    """A query on warnings narrowed to the actor's jurisdiction and the filters of a listing, each checked."""
     check_one_of("status", status, wf.STATUSES)
     check_one_of("queue", queue, QUEUES)
     check_one_of("level", level, LEVELS)
-    if limit < 1:
-        raise WarningsError(Reason("limit：须为1或以上（收到{limit}）", limit=limit))
-    query = _scoped(select(warning), actor)
+    query = _scoped(query, actor)
     if status:
         query = query.where(warning.c.status == status)
     if open_only:
@@ -367,17 +431,11 @@ def list_warnings(
         query = query.where(warning.c.queue == queue)
     if level:
         query = query.where(warning.c.level == level)
-    with engine.connect() as connection:
-        rows = [dict(r) for r in connection.execute(query.order_by(warning.c.deadline).limit(limit)).mappings()]
-    rows.sort(key=lambda r: (LEVELS.index(r["level"]), r["deadline"]))
-    record_read(engine, actor, action="warning.list", subject_type="warning", subject_id="*",
-                shown=[r["warning_id"] for r in rows],
-                details={"status": status, "queue": queue, "level": level, "open_only": open_only, "limit": limit})
-    return rows
+    return query
 
 
 #: the coded fields of a warning that people read by name
-NAMED_FIELDS = ("level", "status", "queue", "channel", "contact_channel", "outcome")
+NAMED_FIELDS = ("level", "status", "queue", "channel", "contact_channel", "outcome", "from_queue")
 
 
 def shown(row: dict[str, Any], lang: Lang = DEFAULT_LANG) -> dict[str, Any]:
@@ -432,7 +490,8 @@ def _step(
     with begin_write(engine) as connection:
         row = _row(connection, actor, warning_id, lock=True)
         _check_may_work(actor, row, action)
-        if _retried(connection, row, actor, action, changes, reasons) or _seen(connection, request_key):
+        if _retried(connection, row, actor, action, changes, reasons) or _seen(connection, request_key, reasons,
+                                                                                 details):
             return row
         if action == "take" and row["assigned_to"] and row["status"] not in ("new", "closed"):
             # an officer of the same jurisdiction, who sees the warning anyway, is told who has it
@@ -450,11 +509,25 @@ def _step(
     return row
 
 
-def _seen(connection: Connection, request_key: str | None) -> bool:
+def _seen(connection: Connection, request_key: str | None, reasons: list[Reason | str],
+          details: dict[str, Any]) -> bool:
     """Whether the request with this key was recorded already (read under the warning's lock, so two retries at
-    once are served one after the other and the second finds the first)."""
-    return request_key is not None and connection.execute(
-        select(audit_log.c.id).where(audit_log.c.request_key == request_key)).first() is not None
+    once are served one after the other and the second finds the first). Recorded with other terms (another
+    channel, result or note under the same ``request_id``), it is refused by name: a retry repeats its request
+    exactly, and recording the other terms as well put two attempts under one id."""
+    if request_key is None:
+        return False
+    kept = connection.execute(select(audit_log.c.details, audit_log.c.reasons)
+                              .where(audit_log.c.request_key == request_key)).first()
+    if kept is None:
+        return False
+    terms = ("channel", "result")
+    if [kept.details.get(t) for t in terms] != [details.get(t) for t in terms] or (
+            loaded(kept.reasons) != loaded(stored(reasons))):
+        raise wf.WorkflowError(Reason("request_id：{request_id}已用于另一次联系（{kept}），重试须与原请求完全相同；"
+                                      "新的一次联系请用新的request_id", request_id=details["request_id"],
+                                      kept=listing(loaded(kept.reasons))))
+    return True
 
 
 def _retried(connection: Connection, row: dict[str, Any], actor: Actor, action: str,
@@ -526,7 +599,8 @@ def record_contact(
 
     Each call records an attempt: a second call is a second attempt. A client that may send one attempt twice
     (a retry after a lost answer) gives it a ``request_id``: the same officer recording the same attempt with
-    the same id again gets the warning as it stands, and nothing is recorded twice."""
+    the same id again gets the warning as it stands, and nothing is recorded twice; the same id with another
+    channel, result or note is refused (:class:`~aegis.actions.warnings.WorkflowError`, a 409 over HTTP)."""
     check_one_of("channel", channel, CHANNELS)
     check_one_of("result", result, wf.CONTACT_RESULTS)
     note = person_text("note", note)
@@ -541,7 +615,7 @@ def record_contact(
         reasons=[Reason("{channel}：{result}", channel=CODE_NAMES[channel], result=CODE_NAMES[result]),
                  *([note] if note else [])],
         details={"channel": channel, "result": result, **({"request_id": request_id} if request_id else {})},
-        request_key=_request_key(actor, "contact", warning_id, request_id, channel, result, note),
+        request_key=_request_key(actor, "contact", warning_id, request_id),
         now=now,
     )
 
@@ -556,12 +630,12 @@ def check_request_id(request_id: str) -> str:
     return request_id
 
 
-def _request_key(actor: Actor, action: str, warning_id: str, request_id: str | None, *asked: str) -> str | None:
-    """The audit log's key of a step sent with a ``request_id``: the officer's, of this warning, bound to what was
-    asked (the same id sent with another result is another attempt, as the decisions API keys its requests)."""
+def _request_key(actor: Actor, action: str, warning_id: str, request_id: str | None) -> str | None:
+    """The audit log's key of a step sent with a ``request_id``: the officer's, of this warning. Not bound to what
+    was asked: the same id sent with another result is the same request changed, refused (:func:`_seen`)."""
     if request_id is None:
         return None
-    digest = hashlib.sha1("\x1f".join([actor.label, warning_id, request_id, *asked]).encode()).hexdigest()
+    digest = hashlib.sha1("\x1f".join([actor.label, warning_id, request_id]).encode()).hexdigest()
     return f"warning.{action}|{digest}"
 
 
@@ -569,9 +643,14 @@ def close_warning(
     engine: Engine, actor: Actor, warning_id: str, *, outcome: str, note: str = "", now: datetime | None = None
 ) -> dict[str, Any]:
     """Close with an outcome; the outcome is the label that measures warning precision. Dissuaded and already
-    defrauded need a contact that reached the person first (:data:`aegis.actions.warnings.NEEDS_REACHED`)."""
+    defrauded need a contact that reached the person first (:data:`aegis.actions.warnings.NEEDS_REACHED`); a false
+    alarm needs a note saying why, since it needs no one reached and its leads teach the model what is normal
+    (:func:`store_training_rows`): a label nobody explained is one nobody can check."""
     check_one_of("outcome", outcome, wf.OUTCOMES)
     note = person_text("note", note)
+    if outcome == "false_alarm" and not note:
+        raise InputError(Reason("note：办结为{outcome}须写明原因（其线索将作为正常样本用于重新训练模型）",
+                                outcome=CODE_NAMES[outcome]))
     return _step(
         engine,
         actor,
@@ -744,11 +823,13 @@ def walk_demo_workflow(engine: Engine, victims: Collection[str], *, count: int =
         )
         if not reached:  # the officer on site finds the person
             record_contact(engine, officer, row["warning_id"], channel="visit", result="reached", now=now)
+        victim = row["person_id"] in victims
         closed = close_warning(
             engine,
             officer,
             row["warning_id"],
-            outcome="dissuaded" if row["person_id"] in victims else "false_alarm",
+            outcome="dissuaded" if victim else "false_alarm",
+            note="" if victim else "演示：模拟城市的真实情况表明此人并未受骗",
             now=now,
         )
         walked.append({"warning_id": closed["warning_id"], "station": row["station"], "outcome": closed["outcome"]})
