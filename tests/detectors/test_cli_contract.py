@@ -131,6 +131,32 @@ def test_predictions_keep_every_digit_of_the_score_and_never_overwrite_their_inp
     assert (tmp_path / "t.csv").read_bytes() == before
 
 
+def test_predictions_never_overwrite_the_model_they_are_read_with(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from aegis.detectors.text import TextDetector
+    from aegis.training import modelstore
+    from aegis.usecases import models
+
+    modelstore.save_model(TextDetector(min_df=1).fit(["请转入安全账户", "今晚回家吃饭"], ["冒充公检法", "正常"]),
+                          tmp_path / "m", data={}, metrics={})
+    before = {f.name: f.read_bytes() for f in (tmp_path / "m").iterdir()}
+    (tmp_path / "t.csv").write_text("text\n请转入安全账户\n", encoding="utf-8")
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "m")
+    for out, model in ((tmp_path / "m" / "model.joblib", ["--model", str(tmp_path / "m")]),
+                       (tmp_path / "elsewhere" / ".." / "m" / "card.json", ["--model", str(tmp_path / "m")]),
+                       (tmp_path / "link" / "pred.csv", ["--model", str(tmp_path / "m")]),
+                       (tmp_path / "m" / "model.joblib", [])):  # the shipped model's folder, when --model is left out
+        monkeypatch.setattr(models, "default_model_dir", lambda kind: tmp_path / "m")
+        monkeypatch.setattr(modelstore, "default_model_dir", lambda kind: tmp_path / "m")
+        refused = runner.invoke(app, ["predict", "text", *model, "--data", str(tmp_path / "t.csv"),
+                                      "--out", str(out), "--lang", "en"])
+        assert refused.exit_code == 2, refused.output
+        assert refused.stderr == (f"error: --out: {out} is in the folder {tmp_path / 'm'} of the model being read, and "
+                                  "the predictions would overwrite the model: write them elsewhere\n")
+        assert {f.name: f.read_bytes() for f in (tmp_path / "m").iterdir()} == before
+
+
 def test_number_train_and_predict_on_a_profile_file(tmp_path: Path) -> None:
     rng = np.random.default_rng(0)
     n = 120

@@ -14,7 +14,14 @@ from typing import Any
 from aegis.detectors.text import is_normal_label
 from aegis.names import named
 from aegis.reasons import DEFAULT_LANG, Lang, Reason, joined, listing
-from aegis.training.modelstore import LoadedModel, load_model, row_digests, save_model, seen_rows
+from aegis.training.modelstore import (
+    LoadedModel,
+    default_model_dir,
+    load_model,
+    row_digests,
+    save_model,
+    seen_rows,
+)
 from aegis.training.task import DataError, Dataset, Inputs, check_inputs, get_task
 from aegis.usecases import Say
 
@@ -137,6 +144,10 @@ def predict(kind: str, model: Path | None, inputs: Inputs, out: Path, *, reasons
     read = [*inputs.data, *([inputs.edges] if inputs.edges else []), *inputs.accounts, *inputs.transfers]
     if any(out.exists() and path.exists() and os.path.samefile(out, path) for path in read):
         raise DataError(Reason("--out：{path}是输入文件，预测结果会覆盖它：请写到别处", path=str(out)))
+    folder = (default_model_dir(kind) if model is None else model).resolve()
+    if folder in out.resolve().parents:  # however written: relative, ../, a symlink
+        raise DataError(Reason("--out：{path}在所读模型的文件夹{model}中，预测结果会覆盖模型：请写到别处",
+                               path=str(out), model=str(folder)))
     _writable_folder(out.parent)  # before scoring, not after
     _, _, verdicts = _verdicts(kind, model, inputs, labelled=False, say=say)
     try:
