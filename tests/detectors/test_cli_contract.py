@@ -521,3 +521,52 @@ def test_one_fraud_label_the_model_knows_is_compared_as_a_type_not_collapsed(tmp
     assert done.exit_code == 0, done.output
     figures = json.loads(done.stdout)
     assert figures["fraud_f1"] == 1.0 and figures["accuracy"] == 0.5
+
+
+def _sichuan_csv(rows: int = 3) -> str:
+    from aegis.datasets import sichuan
+
+    columns = ["node", "phone_no_m", *sichuan.COLUMN_MAP, *sichuan.SICHUAN_ONLY, "label"]
+    lines = [",".join(columns)]
+    lines += [",".join([str(10 + i), f"hash{i}", *(str(i + j) for j in range(len(columns) - 3)), str(i % 2)])
+              for i in range(rows)]
+    return "\n".join(lines) + "\n"
+
+
+TRAILING_COMMA_FILES = {  # kind, the file with a comma after each data row, the other files of its inputs
+    "text": ("text", "text,label\n请转入安全账户,冒充公检法\n妈我到家了,正常\n", {}),
+    "url": ("url", "url,label\nhttp://paypal-login.verify-account.tk/x,phishing\nhttp://google.com,legitimate\n",
+            {}),
+    "number profile": ("number", "number,n_calls,label\n138001,5,1\n138002,7,0\n", {}),
+    "number sichuan": ("number", _sichuan_csv(), {}),
+    "number edges": ("number", "node_a,node_b\n10,11\n11,12\n", {"data": _sichuan_csv()}),
+    "accounts": ("account", "nodeid,isFraud\n0,0\n1,1\n", {"transfers": "sourceNodeId,targetNodeId,value,time\n"
+                                                                       "0,1,5.0,1\n"}),
+    "transfers": ("account", "sourceNodeId,targetNodeId,value,time\n0,1,5.0,1\n1,0,3.0,2\n",
+                  {"accounts": "nodeid,isFraud\n0,0\n1,1\n"}),
+}
+
+
+@pytest.mark.parametrize("case", list(TRAILING_COMMA_FILES))
+def test_rows_with_more_fields_than_the_header_are_refused_naming_the_line(tmp_path: Path, case: str) -> None:
+    """A comma after every data row made pandas read the first field as an index and every column shifted one
+    to the left (labels scored as URLs, a phone hash read as the node), exit 0; only a later row's extra field
+    was refused."""
+    from aegis.training.task import DataError, Inputs, get_task
+
+    kind, content, others = TRAILING_COMMA_FILES[case]
+    header, *rows = content.splitlines()
+    (tmp_path / "bad.csv").write_text("\n".join([header, *(row + "," for row in rows)]) + "\n", encoding="utf-8")
+    files = {role: tmp_path / f"{role}.csv" for role in others}
+    for role, text in others.items():
+        files[role].write_text(text, encoding="utf-8")
+    role = {"number edges": "edges", "accounts": "accounts", "transfers": "transfers"}.get(case, "data")
+    files[role] = tmp_path / "bad.csv"
+    inputs = Inputs(data=(files["data"],) if "data" in files else (), edges=files.get("edges"),
+                    accounts=(files["accounts"],) if "accounts" in files else (),
+                    transfers=(files["transfers"],) if "transfers" in files else ())
+    fields = len(header.split(","))
+    for labelled in (False, True):
+        with pytest.raises(DataError, match=rf"bad\.csv: cannot be read as CSV \(.*Expected {fields} fields in line 2, "
+                                            rf"saw {fields + 1}\)$"):
+            get_task(kind).load(inputs, labelled=labelled)

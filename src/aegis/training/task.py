@@ -49,11 +49,14 @@ def read_csv(path: Path, **options: Any) -> pd.DataFrame:
     check_file(path)
     if Path(path).suffix.lower() == ".parquet":
         return _read_parquet(Path(path), options)
-    # the header as pandas reads it, before it names a repeated column name.1 (and reads the first of the two)
+    # the header as pandas reads it, before it names a repeated column name.1 (and reads the first of the two);
+    # with the first data row, which pandas refuses here if it has more fields than the header (a comma at the end
+    # of each row), naming the line and the counts as it does for a later row: read with the header, that row's
+    # first field became an index and every column shifted by one, silently
     header_options = {k: v for k, v in options.items() if k in ("skipinitialspace", "skip_blank_lines")}
     for encoding in ENCODINGS:
         try:
-            header = pd.read_csv(path, encoding=encoding, header=None, nrows=1, dtype=str, keep_default_na=False,
+            header = pd.read_csv(path, encoding=encoding, header=None, nrows=2, dtype=str, keep_default_na=False,
                                  **header_options)
             unique_columns(path, [name.strip() for name in header.iloc[0]] if len(header) else [])
             return pd.read_csv(path, encoding=encoding, **options)
