@@ -570,3 +570,31 @@ def test_rows_with_more_fields_than_the_header_are_refused_naming_the_line(tmp_p
         with pytest.raises(DataError, match=rf"bad\.csv: cannot be read as CSV \(.*Expected {fields} fields in line 2, "
                                             rf"saw {fields + 1}\)$"):
             get_task(kind).load(inputs, labelled=labelled)
+
+
+def test_an_empty_line_is_no_row_to_train_predict_or_evaluate_but_a_quoted_empty_cell_is(tmp_path: Path) -> None:
+    """PRED.csv keeps to the rows pandas.read_csv and csv.DictReader read, which an evaluator aligns it with: an
+    empty line between records made one prediction more and shifted every one after."""
+    import csv
+
+    train, _ = _text_files(tmp_path)
+    lines = train.read_text(encoding="utf-8").splitlines()
+    train.write_text("\n".join([*lines[:5], "", *lines[5:], ""]) + "\n", encoding="utf-8")
+    trained = runner.invoke(app, ["train", "text", "--data", str(train), "--out", str(tmp_path / "m"), "--folds", "0"])
+    assert trained.exit_code == 0, trained.output
+    evaluated = runner.invoke(app, ["evaluate", "text", "--model", str(tmp_path / "m"), "--data", str(train),
+                                    "--json"])
+    assert evaluated.exit_code == 0, evaluated.output
+    assert json.loads(evaluated.stdout)["rows"] == len(pd.read_csv(train)) == 120
+    for kind, content in (("text", 'text\n我是公安局的，请把钱转入安全账户\n\n""\n\n明天开会\n'),
+                          ("url", 'url\nhttp://icbc-verify.top/login.php\n\n""\n\r\nhttps://www.12306.cn/\n')):
+        (tmp_path / "in.csv").write_text(content, encoding="utf-8")
+        with (tmp_path / "in.csv").open(encoding="utf-8", newline="") as handle:
+            records = list(csv.DictReader(handle))
+        model = ["--model", str(tmp_path / "m")] if kind == "text" else []
+        predicted = runner.invoke(app, ["predict", kind, *model, "--data", str(tmp_path / "in.csv"), "--out",
+                                        str(tmp_path / "pred.csv")])
+        assert predicted.exit_code == 0, predicted.output
+        pred = pd.read_csv(tmp_path / "pred.csv")
+        assert len(pred) == len(records) == len(pd.read_csv(tmp_path / "in.csv")) == 3
+        assert pred["score"].iloc[0] > 0.5 > pred["score"].iloc[2]  # each record's own prediction, in its place

@@ -97,14 +97,6 @@ def _read_parquet(path: Path, options: dict[str, Any]) -> pd.DataFrame:
     return frame
 
 
-def without_trailing_blank_rows(frame: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` (read as strings with ``skip_blank_lines=False``) without the blank rows after its last
-    filled one. Blank lines inside a file stay rows, so that predictions keep to one per input line and an
-    error names the right line; pandas' default would drop them and shift every row after."""
-    filled = np.flatnonzero((frame.apply(lambda column: column.str.strip()) != "").any(axis=1).to_numpy())
-    return frame.iloc[: filled[-1] + 1 if len(filled) else 0].copy()
-
-
 @dataclass(frozen=True)
 class Inputs:
     """The files named on the command line."""

@@ -33,17 +33,18 @@ from aegis.training.task import (
     Inputs,
     class_figures,
     over_fold_seeds,
-    without_trailing_blank_rows,
 )
 
 
 def read_csv(path: Path, *, labelled: bool) -> tuple[list[str], list[str] | None]:
-    frame = task.read_csv(path, dtype=str, keep_default_na=False, skip_blank_lines=False)
+    # an empty line is no row, as pandas.read_csv and csv.DictReader read the file, so that the predictions align
+    # with the rows an evaluator reads (a line of spaces alone is none either, as pandas reads it); a quoted empty
+    # text ("") is a row, an empty message
+    frame = task.read_csv(path, dtype=str, keep_default_na=False)
     for column in ("text", "label") if labelled else ("text",):
         if column not in frame.columns:
             raise DataError(Reason("{path}：缺少列“{column}”（现有列：{columns}）", path=str(path), column=column,
                                    columns=", ".join(frame.columns)))
-    frame = without_trailing_blank_rows(frame)  # a blank line between messages is an empty message
     texts = frame["text"].tolist()
     if not labelled:
         return texts, None
