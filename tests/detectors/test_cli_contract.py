@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from aegis.cli.main import app
+from cli_errors import both_languages
 
 runner = CliRunner()
 
@@ -350,9 +351,19 @@ def test_inputs_a_kind_does_not_read_are_refused_not_ignored(tmp_path: Path) -> 
 def test_training_on_one_class_and_evaluating_no_rows_say_why(tmp_path: Path) -> None:
     model, _ = _trained_text_model(tmp_path)
     pd.DataFrame({"text": NORMAL_SMS * 5, "label": "0"}).to_csv(tmp_path / "normal.csv", index=False)
-    result = runner.invoke(app, ["train", "text", "--data", str(tmp_path / "normal.csv"), "--out",
-                                 str(tmp_path / "m2"), "--folds", "0"])
-    assert result.exit_code == 2 and "labels: training needs both normal and fraud examples" in result.stderr
+    pd.DataFrame({"url": [f"https://site{i}.com/" for i in range(20)], "label": "legitimate"}).to_csv(
+        tmp_path / "urls.csv", index=False)
+    # the number model trained on such a file and then labelled every number fraud
+    pd.DataFrame({"number": [f"1380000{i:04d}" for i in range(20)], "n_calls": range(20), "label": 0}).to_csv(
+        tmp_path / "numbers.csv", index=False)
+    for kind, file, label in (("text", "normal.csv", "0"), ("url", "urls.csv", "legitimate"),
+                              ("number", "numbers.csv", "0")):
+        chinese, english = both_languages(["train", kind, "--data", str(tmp_path / file), "--out",
+                                           str(tmp_path / "m2"), "--folds", "0"])
+        assert chinese == f"错误：--data：训练需要既有涉诈的行又有正常的行，而全部20行的标签都是“{label}”"
+        assert english == ("error: --data: training needs both fraud and normal rows, and all 20 rows are "
+                           f"labelled '{label}'")
+        assert not (tmp_path / "m2").exists()
     (tmp_path / "empty.csv").write_text("text,label\n", encoding="utf-8")
     result = runner.invoke(app, ["evaluate", "text", "--model", str(model), "--data", str(tmp_path / "empty.csv")])
     assert result.exit_code == 2 and "--data：没有可供评估的行" in result.stderr

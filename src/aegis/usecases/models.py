@@ -48,6 +48,10 @@ def train(kind: str, inputs: Inputs, out: Path, *, folds: int = 5,
         raise DataError(Reason("label：训练文件没有标签"))
     if data.n == 0:
         raise DataError(Reason("--data：没有可供训练的行"))
+    if len(labels := {str(v) for v in data.y}) < 2:
+        # a model fitted on one class has no fraud to tell apart: the number model labelled every row fraud
+        raise DataError(Reason("{option}：训练需要既有涉诈的行又有正常的行，而全部{n:,}行的标签都是“{label}”",
+                               option="--accounts" if kind == "account" else "--data", n=data.n, label=labels.pop()))
     metrics: dict[str, Any] = {}
     if folds > 1 and hasattr(task, "cross_validate"):
         if not hasattr(task, "cv_plan"):  # stratified folds: each must hold a row of every label
