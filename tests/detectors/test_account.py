@@ -71,6 +71,27 @@ def test_importer_errors_name_the_file_and_the_column(tmp_path: Path, nodes: str
         read_amlsim(*write_amlsim(tmp_path, nodes, transactions), labelled=True)
 
 
+def test_account_ids_written_as_floats_are_the_same_accounts_and_a_blank_one_is_refused(tmp_path: Path) -> None:
+    floats = "nodeid,isFraud\n0.0,0\n1.0,1\n2,1\n"
+    graph, _ = read_amlsim(*write_amlsim(tmp_path, floats, TRANSACTIONS.replace("\n2,0,", "\n2.0,0.0,")),
+                           labelled=True)
+    assert graph.accounts.tolist() == ["0", "1", "2"]
+    assert graph.transfers[["payer_account", "payee_account"]].to_numpy().tolist() == [["0", "1"], ["1", "2"],
+                                                                                        ["2", "0"]]
+    with pytest.raises(DataError, match=r"nodes\.csv: column 'nodeid' is empty on data row 2$"):
+        read_amlsim(*write_amlsim(tmp_path, "nodeid,isFraud\n0,0\n,1\n", TRANSACTIONS), labelled=True)
+    with pytest.raises(DataError, match=r"transactions\.csv: column 'targetNodeId' is empty on data row 4$"):
+        read_amlsim(*write_amlsim(tmp_path, NODES, TRANSACTIONS + "0,,5.0,4\n"), labelled=True)
+
+
+def test_accounts_no_transfer_names_are_noted(fitted: AccountDetector) -> None:
+    graph, _ = synthetic_graph(seed=5, n=60)
+    assert fitted.input_notes(graph) == []
+    outside = TransferGraph(graph.accounts.append(pd.Index(["x1", "x2"])), graph.transfers)
+    assert [note.text("en") for note in fitted.input_notes([graph, outside])] == [
+        "the transfers name 2 of the 122 accounts nowhere (such as x1): they are scored as moving no money"]
+
+
 def test_task_rejects_unpaired_files_and_unknown_formats(tmp_path: Path) -> None:
     nodes, transactions = write_amlsim(tmp_path, NODES, TRANSACTIONS)
     with pytest.raises(DataError, match="pairs"):

@@ -245,6 +245,19 @@ def test_account_train_predict_evaluate_with_amlsim_pairs(tmp_path: Path) -> Non
     assert alone["label"].tolist() == among_all["label"].tolist()
     # not to the last digit: accounts listed without any transfer still count in the graph's percentile ranks
     np.testing.assert_allclose(alone["score"], among_all["score"], atol=1e-3)
+    assert "warning" not in predicted.stderr and "警告" not in predicted.stderr
+    # ids written as floats (as pandas writes a column with a blank cell) are the same accounts; one that no
+    # transfer names is scored, with a warning, as number predict warns of a number the graph does not name
+    (tmp_path / "floats.csv").write_text("nodeid\n40.0\n8.0\n3.0\n999\n", encoding="utf-8")
+    predicted = runner.invoke(app, ["predict", "account", "--model", str(tmp_path / "m"), "--accounts",
+                                    str(tmp_path / "floats.csv"), "--transfers", str(transfers), "--format", "amlsim",
+                                    "--out", str(tmp_path / "floats_pred.csv"), "--lang", "en"])
+    assert predicted.exit_code == 0, predicted.output
+    as_floats = pd.read_csv(tmp_path / "floats_pred.csv").iloc[:3]
+    assert as_floats["label"].tolist() == alone["label"].tolist()
+    np.testing.assert_allclose(as_floats["score"], alone["score"], atol=1e-3)  # 999 counts in the ranks
+    assert predicted.stderr == ("warning: the transfers name 1 of the 4 accounts nowhere (such as 999): they are "
+                                "scored as moving no money\n")
     evaluated = runner.invoke(app, ["evaluate", "account", "--model", str(tmp_path / "m"), *pair, "--json"])
     assert evaluated.exit_code == 0, evaluated.output
     figures = json.loads(evaluated.stdout)

@@ -21,7 +21,7 @@ import pandas as pd
 
 from aegis.features.account_profile import TransferGraph
 from aegis.reasons import Reason
-from aegis.training.task import DataError, fraud_flags, read_csv
+from aegis.training.task import DataError, fraud_flags, id_column, read_csv
 
 FORMAT = "amlsim"
 ORIGIN = pd.Timestamp("2020-01-01")
@@ -41,7 +41,7 @@ def read_amlsim(accounts: Path, transfers: Path, *, labelled: bool) -> tuple[Tra
     transfers), which are profiled as counterparties, with no label and no row of their own.
     """
     nodes = _read(accounts, [ACCOUNT_ID, *([LABEL] if labelled else [])])
-    ids = nodes[ACCOUNT_ID].astype(str)
+    ids = id_column(nodes[ACCOUNT_ID], accounts, ACCOUNT_ID)
     duplicated = ids[ids.duplicated()]
     if len(duplicated):
         raise DataError(Reason("{path}：列“{column}”：账户{account}出现了两次", path=str(accounts), column=ACCOUNT_ID,
@@ -59,9 +59,9 @@ def read_amlsim(accounts: Path, transfers: Path, *, labelled: bool) -> tuple[Tra
 
     raw_t = _read(transfers, list(TRANSFER_RENAME))
     t = raw_t[list(TRANSFER_RENAME)].rename(columns=TRANSFER_RENAME)
-    for col in ("payer_account", "payee_account"):
-        t[col] = t[col].astype(str)
     source = {v: k for k, v in TRANSFER_RENAME.items()}
+    for col in ("payer_account", "payee_account"):
+        t[col] = id_column(t[col], transfers, source[col])
     for col, check in (("amount", lambda s: s > 0), ("time", lambda s: s >= 0)):
         values = pd.to_numeric(t[col], errors="coerce")
         bad = ~check(values).fillna(False)

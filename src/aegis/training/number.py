@@ -31,6 +31,7 @@ from aegis.training.task import (
     class_figures,
     fold_summary,
     fraud_flags,
+    id_column,
     over_fold_seeds,
     read_csv,
 )
@@ -46,7 +47,7 @@ def read_profile_csv(path: Path, *, labelled: bool) -> tuple[pd.DataFrame, pd.Se
         if column not in frame.columns:
             raise DataError(Reason("{path}：缺少列“{column}”（画像文件需要“number”列和画像列；四川数据文件需要“node”和"
                                    "“phone_no_m”）", path=str(path), column=column))
-    numbers = frame.pop("number").astype(str).str.strip()
+    numbers = id_column(frame.pop("number"), path, "number")
     labels = frame.pop("label") if "label" in frame.columns else None
     text = frame.select_dtypes(exclude="number").columns
     if len(text):

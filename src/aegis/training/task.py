@@ -97,6 +97,26 @@ def _read_parquet(path: Path, options: dict[str, Any]) -> pd.DataFrame:
     return frame
 
 
+def id_column(values: pd.Series, path: Path, column: str) -> pd.Series:
+    """A column of ids (a number's node, an account) as strings that name the same thing in every file: stripped,
+    and an integer written as a float (``3716.0``: pandas writes a column of ids so when one of its cells is
+    blank) as the integer (``3716``), so that it still meets the id its edges or transfers write. A blank id is a
+    :class:`DataError` naming the row: it names nothing to score or to join.
+
+    >>> import pandas as pd
+    >>> id_column(pd.Series([" 3716.0", 38, "0592", "a.0"]), Path("n.csv"), "node").tolist()
+    ['3716', '38', '0592', 'a.0']
+    """
+    text = values.map(lambda v: "" if v is None or (isinstance(v, float) and v != v) else str(v)).str.strip()
+    if (blank := (text == "").to_numpy()).any():
+        raise DataError(Reason("{path}：列“{column}”为空（第{row}行数据）", path=str(path), column=column,
+                               row=int(blank.argmax()) + 1))
+    floats = text.str.contains(".", regex=False)  # the few, before a pattern is matched on them
+    if floats.any():
+        text = text.where(~floats, text.str.replace(r"^([+-]?\d+)\.0*$", r"\1", regex=True))
+    return text
+
+
 @dataclass(frozen=True)
 class Inputs:
     """The files named on the command line."""
