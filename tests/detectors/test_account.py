@@ -62,6 +62,11 @@ def test_accounts_to_score_may_be_fewer_than_the_transfers_name(tmp_path: Path) 
     (NODES, "sourceNodeId,value,time\n0,1,1\n", r"transactions\.csv: column 'targetNodeId' is missing"),
     (NODES, TRANSACTIONS + "0,1,-3,4\n", r"transactions\.csv: column 'value': data row 4 is '-3'"),
     (NODES, TRANSACTIONS + "0,1,ten,4\n", r"transactions\.csv: column 'value': data row 4 is 'ten'"),
+    (NODES, TRANSACTIONS + "0,1,inf,4\n", r"column 'value': data row 4 is 'inf', expected a positive number no "
+                                          r"larger than 10,000,000,000,000$"),
+    (NODES, TRANSACTIONS + "0,1,1e300,4\n", r"column 'value': data row 4 is '1e300'"),
+    (NODES, TRANSACTIONS + "0,1,5,inf\n", r"column 'time': data row 4 is 'inf', expected a number from 0 to 36,525$"),
+    (NODES, TRANSACTIONS + "0,1,5,1e300\n", r"column 'time': data row 4 is '1e300'"),
     (NODES + "1,0,1,-1\n", TRANSACTIONS, r"nodes\.csv: column 'nodeid': account 1 is listed twice"),
     (NODES.replace("2,1,90", "2,yes,90"), TRANSACTIONS, r"nodes\.csv: column 'isFraud': data row 3 is 'yes'"),
 ])

@@ -224,6 +224,20 @@ def test_ids_written_as_floats_meet_their_edges_and_a_blank_id_is_refused(tmp_pa
         TASK.load(Inputs(data=[tmp_path / "s.csv"], edges=tmp_path / "e.csv"), labelled=False)
 
 
+@pytest.mark.parametrize("value", ["inf", "-inf", "1e999"])
+def test_an_infinite_feature_is_refused_naming_the_column_and_row(tmp_path: Path, value: str) -> None:
+    """It made the scores NaN: numpy warned of an invalid value in matmul and predict said `score: nan is outside
+    [0, 1]`, naming neither."""
+    frame = _sichuan_frame().astype({"opposite_count": object})
+    frame.loc[1, "opposite_count"] = value
+    frame.to_csv(tmp_path / "s.csv", index=False)
+    with pytest.raises(DataError, match=r"s\.csv: column 'opposite_count' is not a finite number on data row 2$"):
+        TASK.load(Inputs(data=[tmp_path / "s.csv"]), labelled=False)
+    (tmp_path / "p.csv").write_text(f"number,n_calls,out_share\n1381,5,0.5\n1382,7,0.1\n1383,2,{value}\n")
+    with pytest.raises(DataError, match=r"p\.csv: column 'out_share' is not a finite number on data row 3$"):
+        TASK.load(Inputs(data=[tmp_path / "p.csv"]), labelled=False)
+
+
 def test_task_reads_aegis_profiles_and_runs_the_cli_flow(tmp_path: Path) -> None:
     calls, profiles, labels = _city(seed=3)
     profiles.assign(label=labels).rename_axis("number").reset_index().to_csv(tmp_path / "p.csv", index=False)

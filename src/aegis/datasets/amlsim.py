@@ -27,6 +27,12 @@ FORMAT = "amlsim"
 ORIGIN = pd.Timestamp("2020-01-01")
 STEP = pd.Timedelta(days=1)
 
+MAX_AMOUNT = 10**13
+"""the largest transfer read: more than any bank moves at once, and below it a float still holds every cent
+(``inf`` and ``1e300`` were read as amounts and summed into every profile they touched)"""
+MAX_STEP = 36_525
+"""the last step read, a century of days after :data:`ORIGIN` (a larger one overflowed the timestamps)"""
+
 ACCOUNT_ID, LABEL = "nodeid", "isFraud"
 TRANSFER_RENAME = {"sourceNodeId": "payer_account", "targetNodeId": "payee_account", "value": "amount",
                    "time": "time"}
@@ -62,13 +68,14 @@ def read_amlsim(accounts: Path, transfers: Path, *, labelled: bool) -> tuple[Tra
     source = {v: k for k, v in TRANSFER_RENAME.items()}
     for col in ("payer_account", "payee_account"):
         t[col] = id_column(t[col], transfers, source[col])
-    for col, check in (("amount", lambda s: s > 0), ("time", lambda s: s >= 0)):
+    for col, check in (("amount", lambda s: (s > 0) & (s <= MAX_AMOUNT)), ("time", lambda s: s.between(0, MAX_STEP))):
         values = pd.to_numeric(t[col], errors="coerce")
         bad = ~check(values).fillna(False)
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
             value = raw_t[source[col]].iloc[row]
-            expected = Reason("应为正数") if col == "amount" else Reason("应为非负数")
+            expected = (Reason("应为不超过{limit:,}的正数", limit=MAX_AMOUNT) if col == "amount"
+                        else Reason("应为0到{limit:,}之间的数", limit=MAX_STEP))
             raise DataError(Reason("{path}：列“{column}”：第{row}行数据为“{value}”，{expected}", path=str(transfers),
                                    column=source[col], row=row + 1, value=value, expected=expected))
         t[col] = values

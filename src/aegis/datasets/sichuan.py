@@ -42,7 +42,7 @@ from pathlib import Path
 import pandas as pd
 
 from aegis.reasons import Reason
-from aegis.training.task import DataError, fraud_flags, id_column, read_csv
+from aegis.training.task import DataError, finite, fraud_flags, id_column, read_csv
 
 _STATS = ("mean", "median", "max")
 _MODE = ("mode", "mode_count", "nunique")
@@ -93,7 +93,7 @@ def _numeric(frame: pd.DataFrame, columns: list[str], path: Path) -> pd.DataFram
         column = bad.any().idxmax()
         row = int(bad[column].to_numpy().argmax()) + 1
         raise DataError(Reason("{path}：列“{column}”不是数字（第{row}行数据）", path=str(path), column=column, row=row))
-    return out
+    return finite(out, path)
 
 
 def read_profiles(path: Path, *, labelled: bool) -> tuple[pd.DataFrame, pd.Series | None]:

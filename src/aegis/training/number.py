@@ -29,6 +29,7 @@ from aegis.training.task import (
     FoldProgress,
     Inputs,
     class_figures,
+    finite,
     fold_summary,
     fraud_flags,
     id_column,
@@ -52,15 +53,16 @@ def read_profile_csv(path: Path, *, labelled: bool) -> tuple[pd.DataFrame, pd.Se
     text = frame.select_dtypes(exclude="number").columns
     if len(text):
         raise DataError(Reason("{path}：列“{column}”不是数值", path=str(path), column=text[0]))
+    frame = finite(frame, path)
     frame.index = pd.Index(numbers, name="number")
     if not labelled:
-        return frame.astype(float), None
+        return frame, None
     values = fraud_flags(labels)
     bad = values.isna()
     if bad.any():
         raise DataError(Reason("{path}：列“label”须为0或1（第{row}行数据）", path=str(path),
                                row=int(bad.to_numpy().argmax()) + 1))
-    return frame.astype(float), pd.Series(values.astype(int).to_numpy(), index=frame.index, name="label")
+    return frame, pd.Series(values.astype(int).to_numpy(), index=frame.index, name="label")
 
 
 class NumberTask:

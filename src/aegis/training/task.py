@@ -97,6 +97,19 @@ def _read_parquet(path: Path, options: dict[str, Any]) -> pd.DataFrame:
     return frame
 
 
+def finite(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """``frame`` (numbers) as floats, unless a column holds an infinite value (``inf``, or a number past a float's
+    range): a :class:`DataError` naming the column and its first such row. An empty cell is a missing value, which
+    the models read as such; an infinite one made every score it touched NaN."""
+    values = frame.astype(float)
+    infinite = np.isinf(values.to_numpy())
+    if infinite.any():
+        column = int(infinite.any(axis=0).argmax())
+        raise DataError(Reason("{path}：列“{column}”不是有限的数（第{row}行数据）", path=str(path),
+                               column=frame.columns[column], row=int(infinite[:, column].argmax()) + 1))
+    return values
+
+
 def id_column(values: pd.Series, path: Path, column: str) -> pd.Series:
     """A column of ids (a number's node, an account) as strings that name the same thing in every file: stripped,
     and an integer written as a float (``3716.0``: pandas writes a column of ids so when one of its cells is
