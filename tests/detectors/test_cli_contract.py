@@ -90,7 +90,13 @@ def test_text_train_predict_evaluate(tmp_path: Path) -> None:
     binary = runner.invoke(app, ["evaluate", "text", "--model", str(tmp_path / "m"), "--data",
                                  str(tmp_path / "binary.csv"), "--json"])
     assert binary.exit_code == 0 and "从不预测" not in binary.stderr
-    assert json.loads(binary.stdout)["f1_by_label"] == {"fraud": 1.0, "normal": 1.0}
+    assert json.loads(binary.stdout)["f1_by_label"] == {"fraud": 1.0, "正常": 1.0}
+    # the normal class is reported under the data's own label, which predict writes back: "0" here, not "normal"
+    pd.read_csv(test).replace({"正常": "0"}).to_csv(tmp_path / "zero.csv", index=False)
+    zero = runner.invoke(app, ["evaluate", "text", "--model", str(tmp_path / "m"), "--data", str(tmp_path / "zero.csv"),
+                               "--json"])
+    assert zero.exit_code == 0, zero.output
+    assert json.loads(zero.stdout)["f1_by_label"] == {"0": 1.0, "冒充客服": 1.0}
 
 
 def test_predict_without_model_uses_the_shipped_one_and_keeps_input_order(tmp_path: Path) -> None:
