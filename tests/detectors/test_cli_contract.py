@@ -278,6 +278,19 @@ def test_account_train_predict_evaluate_with_amlsim_pairs(tmp_path: Path) -> Non
     evaluated = runner.invoke(app, ["evaluate", "account", "--model", str(tmp_path / "m"), *half, "--json"])
     assert evaluated.exit_code == 0, evaluated.output
     assert json.loads(evaluated.stdout)["rows"] == 40
+    # accounts of one class are measured, the figures they leave undefined null, as the other detectors' rows are;
+    # training on them is refused
+    ordinary = pd.read_csv(nodes).query("isFraud == 0")
+    ordinary.to_csv(tmp_path / "ordinary.csv", index=False)
+    one_class = ["--accounts", str(tmp_path / "ordinary.csv"), "--transfers", str(transfers), "--format", "amlsim"]
+    evaluated = runner.invoke(app, ["evaluate", "account", "--model", str(tmp_path / "m"), *one_class, "--json"])
+    assert evaluated.exit_code == 0, evaluated.output
+    figures = json.loads(evaluated.stdout)
+    assert figures["rows"] == 70 and figures["mules"] == 0
+    assert figures["auc"] is None and figures["average_precision"] is None and figures["recall"] is None
+    assert figures["precision_at_100"] == 0.0
+    _, english = both_languages(["train", "account", *one_class, "--out", str(tmp_path / "m3")])
+    assert english == "error: --accounts: training needs both fraud and normal rows, and all 70 rows are labelled '0'"
 
 
 def test_a_held_out_graph_without_mules_has_no_ranking_to_average(tmp_path: Path) -> None:

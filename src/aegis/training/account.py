@@ -44,10 +44,9 @@ class AccountTask:
                             **({"mules": int(sum(is_fraud_label(v) for v in y))} if y is not None else {})})
             if y is not None:
                 labels.append(y)
+        # accounts of one class are measured as the other detectors' rows are (the figures they leave undefined
+        # null); training on them is refused where every detector's is (aegis.usecases.models.train)
         y_all = np.concatenate(labels) if labelled else None
-        if y_all is not None and len(set(y_all)) < 2:
-            raise DataError(Reason("{path}：列“{column}”：训练或评估需要既有骡子账户（1）又有普通账户（0）",
-                                   path=str(inputs.accounts[0]), column=amlsim.LABEL))
         n = sum(len(g.accounts) for g in graphs)
         return Dataset(X=graphs, y=y_all, n=n, meta={"format": fmt, "graphs": sources})
 
