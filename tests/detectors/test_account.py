@@ -89,6 +89,18 @@ def test_account_ids_written_as_floats_are_the_same_accounts_and_a_blank_one_is_
         read_amlsim(*write_amlsim(tmp_path, NODES, TRANSACTIONS + "0,,5.0,4\n"), labelled=True)
 
 
+def test_an_account_listed_again_is_scored_again_but_not_learnt_twice(tmp_path: Path) -> None:
+    repeated = NODES + "1,1,120,5\n"
+    data = TASK.load(Inputs(accounts=[write_amlsim(tmp_path, repeated, TRANSACTIONS)[0]],
+                            transfers=[tmp_path / "transactions.csv"]), labelled=False)
+    assert data.X[0].accounts.tolist() == ["0", "1", "2"] and data.rows.tolist() == [0, 1, 2, 1] and data.n == 4
+    with pytest.raises(DataError, match=r"nodes\.csv: column 'nodeid': account 1 is listed twice"):
+        TASK.load(Inputs(accounts=[tmp_path / "nodes.csv"], transfers=[tmp_path / "transactions.csv"]), labelled=True)
+    write_amlsim(tmp_path, NODES + "1,0,120,5\n", TRANSACTIONS)
+    with pytest.raises(DataError, match=r"account 1 is listed more than once, in rows that differ"):
+        TASK.load(Inputs(accounts=[tmp_path / "nodes.csv"], transfers=[tmp_path / "transactions.csv"]), labelled=False)
+
+
 def test_accounts_no_transfer_names_are_noted(fitted: AccountDetector) -> None:
     graph, _ = synthetic_graph(seed=5, n=60)
     assert fitted.input_notes(graph) == []

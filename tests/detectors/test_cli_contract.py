@@ -193,6 +193,21 @@ def test_number_train_and_predict_on_a_profile_file(tmp_path: Path) -> None:
                                   str(tmp_path / "r.csv"), "--out", str(tmp_path / "pred2.csv"), "--lang", "en"])
     assert partial.exit_code == 0 and len(pd.read_csv(tmp_path / "pred2.csv")) == n
     assert "warning: the data lack 1 of the inputs the model learnt from (callback_rate)" in partial.stderr
+    # a row repeated exactly is scored again, alike, one prediction per input row, as texts and URLs are
+    unlabelled = frame.drop(columns="label")
+    pd.concat([unlabelled, unlabelled.iloc[[5, 0]]]).to_csv(tmp_path / "dup.csv", index=False)
+    repeated = runner.invoke(app, ["predict", "number", "--model", str(tmp_path / "m"), "--data",
+                                   str(tmp_path / "dup.csv"), "--out", str(tmp_path / "dup_pred.csv")])
+    assert repeated.exit_code == 0, repeated.output
+    once = pd.read_csv(tmp_path / "pred.csv").iloc[::-1].reset_index(drop=True)  # q.csv was the rows reversed
+    again = pd.read_csv(tmp_path / "dup_pred.csv")
+    pd.testing.assert_frame_equal(again, pd.concat([once, once.iloc[[5, 0]]], ignore_index=True))
+    # two rows of one number that differ are two profiles of it, which the model cannot tell between
+    pd.concat([unlabelled, unlabelled.iloc[[5]].assign(n_callees=1)]).to_csv(tmp_path / "differ.csv", index=False)
+    _, english = both_languages(["predict", "number", "--model", str(tmp_path / "m"), "--data",
+                                 str(tmp_path / "differ.csv"), "--out", str(tmp_path / "differ_pred.csv")])
+    assert english == ("error: --data: number '13800000005' is listed more than once, in rows that differ (rows "
+                       "repeated exactly are scored as one)")
 
 
 @pytest.mark.parametrize(("kind", "content", "message"), [
@@ -264,6 +279,14 @@ def test_account_train_predict_evaluate_with_amlsim_pairs(tmp_path: Path) -> Non
     np.testing.assert_allclose(as_floats["score"], alone["score"], atol=1e-3)  # 999 counts in the ranks
     assert predicted.stderr == ("warning: the transfers name 1 of the 4 accounts nowhere (such as 999): they are "
                                 "scored as moving no money\n")
+    # an account listed again, its row repeated exactly, is scored again alike: one prediction per input row
+    pd.concat([some, some.iloc[[0]]]).to_csv(tmp_path / "again.csv", index=False)
+    predicted = runner.invoke(app, ["predict", "account", "--model", str(tmp_path / "m"), "--accounts",
+                                    str(tmp_path / "again.csv"), "--transfers", str(transfers), "--format", "amlsim",
+                                    "--out", str(tmp_path / "again_pred.csv")])
+    assert predicted.exit_code == 0, predicted.output
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "again_pred.csv"),
+                                  pd.concat([alone, alone.iloc[[0]]], ignore_index=True))
     evaluated = runner.invoke(app, ["evaluate", "account", "--model", str(tmp_path / "m"), *pair, "--json"])
     assert evaluated.exit_code == 0, evaluated.output
     figures = json.loads(evaluated.stdout)

@@ -42,16 +42,23 @@ def read_amlsim(accounts: Path, transfers: Path, *, labelled: bool) -> tuple[Tra
     """The graph (accounts in file order) and, when ``labelled``, the labels ``"1"``/``"0"`` in that order.
 
     Raises :class:`DataError` naming the file and the column for a missing file or column, an unreadable or
-    out-of-range value or a duplicate account. The accounts file lists the accounts to learn from, score or
+    out-of-range value or a duplicate account (unless not ``labelled`` and its rows are exact copies: the graph
+    then lists it as often as the file does). The accounts file lists the accounts to learn from, score or
     measure, labelled or not: transfers may name others (a held-out share of a graph's accounts beside all its
     transfers), which are profiled as counterparties, with no label and no row of their own.
     """
     nodes = _read(accounts, [ACCOUNT_ID, *([LABEL] if labelled else [])])
     ids = id_column(nodes[ACCOUNT_ID], accounts, ACCOUNT_ID)
     duplicated = ids[ids.duplicated()]
-    if len(duplicated):
+    if len(duplicated) and labelled:  # which of two rows' labels to learn, or to measure against, is anyone's guess
         raise DataError(Reason("{path}：列“{column}”：账户{account}出现了两次", path=str(accounts), column=ACCOUNT_ID,
                                account=duplicated.iloc[0]))
+    if len(duplicated):  # to score, a row repeated exactly is the account scored again (training.account)
+        distinct = nodes.assign(**{ACCOUNT_ID: ids}).drop_duplicates()[ACCOUNT_ID]
+        if distinct.duplicated().any():
+            raise DataError(Reason("{path}：列“{column}”：账户{account}出现了不止一次，各行却不同"
+                                   "（完全相同的行按同一行计分）", path=str(accounts), column=ACCOUNT_ID,
+                                   account=distinct[distinct.duplicated()].iloc[0]))
     labels = None
     if labelled:
         raw = fraud_flags(nodes[LABEL])

@@ -108,7 +108,7 @@ def read_profiles(path: Path, *, labelled: bool) -> tuple[pd.DataFrame, pd.Serie
         raise DataError(Reason("{path}：缺少列“{column}”（四川汇总文件需要{columns}）", path=str(path),
                                column=missing[0], columns=", ".join(required)))
     nodes = id_column(frame["node"], path, "node")
-    if nodes.duplicated().any():
+    if labelled and nodes.duplicated().any():  # to score, a row repeated exactly is scored as the one (training.number)
         raise DataError(Reason("{path}：列“node”中“{node}”重复出现", path=str(path),
                                node=nodes[nodes.duplicated()].iloc[0]))
     profiles = _numeric(frame, [*COLUMN_MAP, *SICHUAN_ONLY], path)

@@ -174,6 +174,24 @@ class Dataset:
     n: int
     meta: dict[str, Any] = field(default_factory=dict)
     """what the model card should say about the data (sources, row counts, class counts)"""
+    rows: np.ndarray | None = None
+    """for each input row, the row of ``X`` scored for it, where rows to score repeat one another exactly (one
+    profile of a number, one account to score); None when each is its own"""
+
+
+def copies(keys: pd.Index) -> tuple[pd.Index, np.ndarray | None]:
+    """``keys`` once each, in the order first seen, and for each key its place among them (:attr:`Dataset.rows`);
+    None for the places when no key repeats.
+
+    >>> import pandas as pd
+    >>> distinct, places = copies(pd.Index(["b", "a", "b"]))
+    >>> distinct.tolist(), places.tolist()
+    (['b', 'a'], [0, 1, 0])
+    """
+    if not keys.duplicated().any():
+        return keys, None
+    distinct = keys.unique()
+    return distinct, distinct.get_indexer(keys)
 
 
 FoldProgress = Callable[[int, int], None]

@@ -129,7 +129,9 @@ def _verdicts(kind: str, model: Path | None, inputs: Inputs, *, labelled: bool, 
     if say is not None:
         for note in loaded.detector.input_notes(data.X):
             say(note)
-    return data, loaded, loaded.detector.predict(data.X)
+    verdicts = loaded.detector.predict(data.X)
+    # a row repeated exactly is scored once, and each copy gets that verdict: one prediction per input row
+    return data, loaded, verdicts if data.rows is None else [verdicts[i] for i in data.rows]
 
 
 def _some(items: Sequence[Reason | str]) -> Reason:
