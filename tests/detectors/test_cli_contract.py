@@ -152,16 +152,21 @@ def test_predictions_never_overwrite_the_model_they_are_read_with(tmp_path: Path
     (tmp_path / "link").symlink_to(tmp_path / "m")
     for out, model in ((tmp_path / "m" / "model.joblib", ["--model", str(tmp_path / "m")]),
                        (tmp_path / "elsewhere" / ".." / "m" / "card.json", ["--model", str(tmp_path / "m")]),
-                       (tmp_path / "link" / "pred.csv", ["--model", str(tmp_path / "m")]),
+                       (tmp_path / "link" / "training_rows.npy", ["--model", str(tmp_path / "m")]),
                        (tmp_path / "m" / "model.joblib", [])):  # the shipped model's folder, when --model is left out
         monkeypatch.setattr(models, "default_model_dir", lambda kind: tmp_path / "m")
         monkeypatch.setattr(modelstore, "default_model_dir", lambda kind: tmp_path / "m")
         refused = runner.invoke(app, ["predict", "text", *model, "--data", str(tmp_path / "t.csv"),
                                       "--out", str(out), "--lang", "en"])
         assert refused.exit_code == 2, refused.output
-        assert refused.stderr == (f"error: --out: {out} is in the folder {tmp_path / 'm'} of the model being read, and "
-                                  "the predictions would overwrite the model: write them elsewhere\n")
+        assert refused.stderr == (f"error: --out: {out} is a file of the model being read, which the predictions "
+                                  "would overwrite: write them elsewhere\n")
         assert {f.name: f.read_bytes() for f in (tmp_path / "m").iterdir()} == before
+    # another file beside the model leaves it as it is
+    beside = runner.invoke(app, ["predict", "text", "--model", str(tmp_path / "m"), "--data", str(tmp_path / "t.csv"),
+                                 "--out", str(tmp_path / "m" / "pred.csv")])
+    assert beside.exit_code == 0, beside.output
+    assert {f.name: f.read_bytes() for f in (tmp_path / "m").iterdir() if f.name != "pred.csv"} == before
 
 
 def test_number_train_and_predict_on_a_profile_file(tmp_path: Path) -> None:
@@ -542,7 +547,8 @@ def test_evaluate_names_its_figures_in_chinese_or_in_english_and_its_json_keeps_
     assert "fraud_precision" not in chinese.stdout and "metric" not in chinese.stdout
     english = runner.invoke(app, [*evaluate, "--lang", "en"])
     assert english.exit_code == 0, english.output
-    for name in ("metric", "value", "fraud precision", "fraud recall", "rows seen in training", "F1 by label: normal"):
+    # the labels as the data write them: the normal class is the data's 正常, in English too
+    for name in ("metric", "value", "fraud precision", "fraud recall", "rows seen in training", "F1 by label: 正常"):
         assert name in english.stdout, name
     assert "涉诈" not in english.stdout
     keys = json.loads(runner.invoke(app, [*evaluate, "--json", "--lang", "en"]).stdout)

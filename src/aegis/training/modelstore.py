@@ -29,6 +29,9 @@ from aegis.reasons import Explained, Reason
 MODEL_FILE = "model.joblib"
 CARD_FILE = "card.json"
 SEEN_FILE = "training_rows.npy"
+CARD_PAGE = "MODEL_CARD.md"
+MODEL_FILES = (MODEL_FILE, CARD_FILE, SEEN_FILE, CARD_PAGE)
+"""every file a model folder may hold: another file written there leaves the model as it is"""
 
 
 class ModelError(Explained, ValueError):
@@ -103,7 +106,7 @@ def save_model(
         os.chmod(tmp, 0o644)
         os.replace(tmp, out / SEEN_FILE)
     (out / CARD_FILE).write_text(json.dumps(card, ensure_ascii=False, indent=2, default=str) + "\n")
-    (out / "MODEL_CARD.md").write_text(render_card(card))
+    (out / CARD_PAGE).write_text(render_card(card))
     return card
 
 

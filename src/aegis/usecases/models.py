@@ -15,6 +15,7 @@ from aegis.detectors.text import is_normal_label
 from aegis.names import named
 from aegis.reasons import DEFAULT_LANG, Lang, Reason, joined, listing
 from aegis.training.modelstore import (
+    MODEL_FILES,
     LoadedModel,
     default_model_dir,
     load_model,
@@ -151,9 +152,8 @@ def predict(kind: str, model: Path | None, inputs: Inputs, out: Path, *, reasons
     if any(out.exists() and path.exists() and os.path.samefile(out, path) for path in read):
         raise DataError(Reason("--out：{path}是输入文件，预测结果会覆盖它：请写到别处", path=str(out)))
     folder = (default_model_dir(kind) if model is None else model).resolve()
-    if folder in out.resolve().parents:  # however written: relative, ../, a symlink
-        raise DataError(Reason("--out：{path}在所读模型的文件夹{model}中，预测结果会覆盖模型：请写到别处",
-                               path=str(out), model=str(folder)))
+    if out.resolve() in {folder / name for name in MODEL_FILES}:  # however written: relative, ../, a symlink
+        raise DataError(Reason("--out：{path}是所读模型的文件，预测结果会覆盖模型：请写到别处", path=str(out)))
     _writable_folder(out.parent)  # before scoring, not after
     _, _, verdicts = _verdicts(kind, model, inputs, labelled=False, say=say)
     try:
