@@ -59,8 +59,9 @@ def test_a_bad_amlsim_row_is_named_by_column_and_data_row_in_either_language(tmp
     transfers.write_text("sourceNodeId,targetNodeId,value,time\n0,1,10,1\n1,2,-3,2\n", encoding="utf-8")
     chinese, english = _both(["train", "account", "--accounts", str(nodes), "--transfers", str(transfers),
                               "--out", str(tmp_path / "m"), "--folds", "0"])
-    assert chinese == f"错误：{transfers}：列“value”：第2行数据为“-3”，应为正数"
-    assert english == f"error: {transfers}: column 'value': data row 2 is '-3', expected a positive number"
+    assert chinese == f"错误：{transfers}：列“value”：第2行数据为“-3”，应为不超过10,000,000,000,000的正数"
+    assert english == (f"error: {transfers}: column 'value': data row 2 is '-3', expected a positive number no larger "
+                       "than 10,000,000,000,000")
 
 
 def test_a_bad_policy_file_is_named_by_file_and_field_in_either_language(tmp_path: Path) -> None:

@@ -62,6 +62,11 @@ def test_accounts_to_score_may_be_fewer_than_the_transfers_name(tmp_path: Path) 
     (NODES, "sourceNodeId,value,time\n0,1,1\n", r"transactions\.csv: column 'targetNodeId' is missing"),
     (NODES, TRANSACTIONS + "0,1,-3,4\n", r"transactions\.csv: column 'value': data row 4 is '-3'"),
     (NODES, TRANSACTIONS + "0,1,ten,4\n", r"transactions\.csv: column 'value': data row 4 is 'ten'"),
+    (NODES, TRANSACTIONS + "0,1,inf,4\n", r"column 'value': data row 4 is 'inf', expected a positive number no "
+                                          r"larger than 10,000,000,000,000$"),
+    (NODES, TRANSACTIONS + "0,1,1e300,4\n", r"column 'value': data row 4 is '1e300'"),
+    (NODES, TRANSACTIONS + "0,1,5,inf\n", r"column 'time': data row 4 is 'inf', expected a number from 0 to 36,525$"),
+    (NODES, TRANSACTIONS + "0,1,5,1e300\n", r"column 'time': data row 4 is '1e300'"),
     (NODES + "1,0,1,-1\n", TRANSACTIONS, r"nodes\.csv: column 'nodeid': account 1 is listed twice"),
     (NODES.replace("2,1,90", "2,yes,90"), TRANSACTIONS, r"nodes\.csv: column 'isFraud': data row 3 is 'yes'"),
 ])
@@ -69,6 +74,39 @@ def test_importer_errors_name_the_file_and_the_column(tmp_path: Path, nodes: str
                                                      message: str) -> None:
     with pytest.raises(DataError, match=message):
         read_amlsim(*write_amlsim(tmp_path, nodes, transactions), labelled=True)
+
+
+def test_account_ids_written_as_floats_are_the_same_accounts_and_a_blank_one_is_refused(tmp_path: Path) -> None:
+    floats = "nodeid,isFraud\n0.0,0\n1.0,1\n2,1\n"
+    graph, _ = read_amlsim(*write_amlsim(tmp_path, floats, TRANSACTIONS.replace("\n2,0,", "\n2.0,0.0,")),
+                           labelled=True)
+    assert graph.accounts.tolist() == ["0", "1", "2"]
+    assert graph.transfers[["payer_account", "payee_account"]].to_numpy().tolist() == [["0", "1"], ["1", "2"],
+                                                                                        ["2", "0"]]
+    with pytest.raises(DataError, match=r"nodes\.csv: column 'nodeid' is empty on data row 2$"):
+        read_amlsim(*write_amlsim(tmp_path, "nodeid,isFraud\n0,0\n,1\n", TRANSACTIONS), labelled=True)
+    with pytest.raises(DataError, match=r"transactions\.csv: column 'targetNodeId' is empty on data row 4$"):
+        read_amlsim(*write_amlsim(tmp_path, NODES, TRANSACTIONS + "0,,5.0,4\n"), labelled=True)
+
+
+def test_an_account_listed_again_is_scored_again_but_not_learnt_twice(tmp_path: Path) -> None:
+    repeated = NODES + "1,1,120,5\n"
+    data = TASK.load(Inputs(accounts=[write_amlsim(tmp_path, repeated, TRANSACTIONS)[0]],
+                            transfers=[tmp_path / "transactions.csv"]), labelled=False)
+    assert data.X[0].accounts.tolist() == ["0", "1", "2"] and data.rows.tolist() == [0, 1, 2, 1] and data.n == 4
+    with pytest.raises(DataError, match=r"nodes\.csv: column 'nodeid': account 1 is listed twice"):
+        TASK.load(Inputs(accounts=[tmp_path / "nodes.csv"], transfers=[tmp_path / "transactions.csv"]), labelled=True)
+    write_amlsim(tmp_path, NODES + "1,0,120,5\n", TRANSACTIONS)
+    with pytest.raises(DataError, match=r"account 1 is listed more than once, in rows that differ"):
+        TASK.load(Inputs(accounts=[tmp_path / "nodes.csv"], transfers=[tmp_path / "transactions.csv"]), labelled=False)
+
+
+def test_accounts_no_transfer_names_are_noted(fitted: AccountDetector) -> None:
+    graph, _ = synthetic_graph(seed=5, n=60)
+    assert fitted.input_notes(graph) == []
+    outside = TransferGraph(graph.accounts.append(pd.Index(["x1", "x2"])), graph.transfers)
+    assert [note.text("en") for note in fitted.input_notes([graph, outside])] == [
+        "the transfers name 2 of the 122 accounts nowhere (such as x1): they are scored as moving no money"]
 
 
 def test_task_rejects_unpaired_files_and_unknown_formats(tmp_path: Path) -> None:

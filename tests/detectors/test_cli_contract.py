@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from aegis.cli.main import app
+from cli_errors import both_languages
 
 runner = CliRunner()
 
@@ -89,7 +90,13 @@ def test_text_train_predict_evaluate(tmp_path: Path) -> None:
     binary = runner.invoke(app, ["evaluate", "text", "--model", str(tmp_path / "m"), "--data",
                                  str(tmp_path / "binary.csv"), "--json"])
     assert binary.exit_code == 0 and "从不预测" not in binary.stderr
-    assert json.loads(binary.stdout)["f1_by_label"] == {"fraud": 1.0, "normal": 1.0}
+    assert json.loads(binary.stdout)["f1_by_label"] == {"fraud": 1.0, "正常": 1.0}
+    # the normal class is reported under the data's own label, which predict writes back: "0" here, not "normal"
+    pd.read_csv(test).replace({"正常": "0"}).to_csv(tmp_path / "zero.csv", index=False)
+    zero = runner.invoke(app, ["evaluate", "text", "--model", str(tmp_path / "m"), "--data", str(tmp_path / "zero.csv"),
+                               "--json"])
+    assert zero.exit_code == 0, zero.output
+    assert json.loads(zero.stdout)["f1_by_label"] == {"0": 1.0, "冒充客服": 1.0}
 
 
 def test_predict_without_model_uses_the_shipped_one_and_keeps_input_order(tmp_path: Path) -> None:
@@ -131,6 +138,37 @@ def test_predictions_keep_every_digit_of_the_score_and_never_overwrite_their_inp
     assert (tmp_path / "t.csv").read_bytes() == before
 
 
+def test_predictions_never_overwrite_the_model_they_are_read_with(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from aegis.detectors.text import TextDetector
+    from aegis.training import modelstore
+    from aegis.usecases import models
+
+    modelstore.save_model(TextDetector(min_df=1).fit(["请转入安全账户", "今晚回家吃饭"], ["冒充公检法", "正常"]),
+                          tmp_path / "m", data={}, metrics={})
+    before = {f.name: f.read_bytes() for f in (tmp_path / "m").iterdir()}
+    (tmp_path / "t.csv").write_text("text\n请转入安全账户\n", encoding="utf-8")
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "m")
+    for out, model in ((tmp_path / "m" / "model.joblib", ["--model", str(tmp_path / "m")]),
+                       (tmp_path / "elsewhere" / ".." / "m" / "card.json", ["--model", str(tmp_path / "m")]),
+                       (tmp_path / "link" / "training_rows.npy", ["--model", str(tmp_path / "m")]),
+                       (tmp_path / "m" / "model.joblib", [])):  # the shipped model's folder, when --model is left out
+        monkeypatch.setattr(models, "default_model_dir", lambda kind: tmp_path / "m")
+        monkeypatch.setattr(modelstore, "default_model_dir", lambda kind: tmp_path / "m")
+        refused = runner.invoke(app, ["predict", "text", *model, "--data", str(tmp_path / "t.csv"),
+                                      "--out", str(out), "--lang", "en"])
+        assert refused.exit_code == 2, refused.output
+        assert refused.stderr == (f"error: --out: {out} is a file of the model being read, which the predictions "
+                                  "would overwrite: write them elsewhere\n")
+        assert {f.name: f.read_bytes() for f in (tmp_path / "m").iterdir()} == before
+    # another file beside the model leaves it as it is
+    beside = runner.invoke(app, ["predict", "text", "--model", str(tmp_path / "m"), "--data", str(tmp_path / "t.csv"),
+                                 "--out", str(tmp_path / "m" / "pred.csv")])
+    assert beside.exit_code == 0, beside.output
+    assert {f.name: f.read_bytes() for f in (tmp_path / "m").iterdir() if f.name != "pred.csv"} == before
+
+
 def test_number_train_and_predict_on_a_profile_file(tmp_path: Path) -> None:
     rng = np.random.default_rng(0)
     n = 120
@@ -160,6 +198,21 @@ def test_number_train_and_predict_on_a_profile_file(tmp_path: Path) -> None:
                                   str(tmp_path / "r.csv"), "--out", str(tmp_path / "pred2.csv"), "--lang", "en"])
     assert partial.exit_code == 0 and len(pd.read_csv(tmp_path / "pred2.csv")) == n
     assert "warning: the data lack 1 of the inputs the model learnt from (callback_rate)" in partial.stderr
+    # a row repeated exactly is scored again, alike, one prediction per input row, as texts and URLs are
+    unlabelled = frame.drop(columns="label")
+    pd.concat([unlabelled, unlabelled.iloc[[5, 0]]]).to_csv(tmp_path / "dup.csv", index=False)
+    repeated = runner.invoke(app, ["predict", "number", "--model", str(tmp_path / "m"), "--data",
+                                   str(tmp_path / "dup.csv"), "--out", str(tmp_path / "dup_pred.csv")])
+    assert repeated.exit_code == 0, repeated.output
+    once = pd.read_csv(tmp_path / "pred.csv").iloc[::-1].reset_index(drop=True)  # q.csv was the rows reversed
+    again = pd.read_csv(tmp_path / "dup_pred.csv")
+    pd.testing.assert_frame_equal(again, pd.concat([once, once.iloc[[5, 0]]], ignore_index=True))
+    # two rows of one number that differ are two profiles of it, which the model cannot tell between
+    pd.concat([unlabelled, unlabelled.iloc[[5]].assign(n_callees=1)]).to_csv(tmp_path / "differ.csv", index=False)
+    _, english = both_languages(["predict", "number", "--model", str(tmp_path / "m"), "--data",
+                                 str(tmp_path / "differ.csv"), "--out", str(tmp_path / "differ_pred.csv")])
+    assert english == ("error: --data: number '13800000005' is listed more than once, in rows that differ (rows "
+                       "repeated exactly are scored as one)")
 
 
 @pytest.mark.parametrize(("kind", "content", "message"), [
@@ -218,6 +271,27 @@ def test_account_train_predict_evaluate_with_amlsim_pairs(tmp_path: Path) -> Non
     assert alone["label"].tolist() == among_all["label"].tolist()
     # not to the last digit: accounts listed without any transfer still count in the graph's percentile ranks
     np.testing.assert_allclose(alone["score"], among_all["score"], atol=1e-3)
+    assert "warning" not in predicted.stderr and "警告" not in predicted.stderr
+    # ids written as floats (as pandas writes a column with a blank cell) are the same accounts; one that no
+    # transfer names is scored, with a warning, as number predict warns of a number the graph does not name
+    (tmp_path / "floats.csv").write_text("nodeid\n40.0\n8.0\n3.0\n999\n", encoding="utf-8")
+    predicted = runner.invoke(app, ["predict", "account", "--model", str(tmp_path / "m"), "--accounts",
+                                    str(tmp_path / "floats.csv"), "--transfers", str(transfers), "--format", "amlsim",
+                                    "--out", str(tmp_path / "floats_pred.csv"), "--lang", "en"])
+    assert predicted.exit_code == 0, predicted.output
+    as_floats = pd.read_csv(tmp_path / "floats_pred.csv").iloc[:3]
+    assert as_floats["label"].tolist() == alone["label"].tolist()
+    np.testing.assert_allclose(as_floats["score"], alone["score"], atol=1e-3)  # 999 counts in the ranks
+    assert predicted.stderr == ("warning: the transfers name 1 of the 4 accounts nowhere (such as 999): they are "
+                                "scored as moving no money\n")
+    # an account listed again, its row repeated exactly, is scored again alike: one prediction per input row
+    pd.concat([some, some.iloc[[0]]]).to_csv(tmp_path / "again.csv", index=False)
+    predicted = runner.invoke(app, ["predict", "account", "--model", str(tmp_path / "m"), "--accounts",
+                                    str(tmp_path / "again.csv"), "--transfers", str(transfers), "--format", "amlsim",
+                                    "--out", str(tmp_path / "again_pred.csv")])
+    assert predicted.exit_code == 0, predicted.output
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "again_pred.csv"),
+                                  pd.concat([alone, alone.iloc[[0]]], ignore_index=True))
     evaluated = runner.invoke(app, ["evaluate", "account", "--model", str(tmp_path / "m"), *pair, "--json"])
     assert evaluated.exit_code == 0, evaluated.output
     figures = json.loads(evaluated.stdout)
@@ -232,6 +306,19 @@ def test_account_train_predict_evaluate_with_amlsim_pairs(tmp_path: Path) -> Non
     evaluated = runner.invoke(app, ["evaluate", "account", "--model", str(tmp_path / "m"), *half, "--json"])
     assert evaluated.exit_code == 0, evaluated.output
     assert json.loads(evaluated.stdout)["rows"] == 40
+    # accounts of one class are measured, the figures they leave undefined null, as the other detectors' rows are;
+    # training on them is refused
+    ordinary = pd.read_csv(nodes).query("isFraud == 0")
+    ordinary.to_csv(tmp_path / "ordinary.csv", index=False)
+    one_class = ["--accounts", str(tmp_path / "ordinary.csv"), "--transfers", str(transfers), "--format", "amlsim"]
+    evaluated = runner.invoke(app, ["evaluate", "account", "--model", str(tmp_path / "m"), *one_class, "--json"])
+    assert evaluated.exit_code == 0, evaluated.output
+    figures = json.loads(evaluated.stdout)
+    assert figures["rows"] == 70 and figures["mules"] == 0
+    assert figures["auc"] is None and figures["average_precision"] is None and figures["recall"] is None
+    assert figures["precision_at_100"] == 0.0
+    _, english = both_languages(["train", "account", *one_class, "--out", str(tmp_path / "m3")])
+    assert english == "error: --accounts: training needs both fraud and normal rows, and all 70 rows are labelled '0'"
 
 
 def test_a_held_out_graph_without_mules_has_no_ranking_to_average(tmp_path: Path) -> None:
@@ -324,9 +411,19 @@ def test_inputs_a_kind_does_not_read_are_refused_not_ignored(tmp_path: Path) -> 
 def test_training_on_one_class_and_evaluating_no_rows_say_why(tmp_path: Path) -> None:
     model, _ = _trained_text_model(tmp_path)
     pd.DataFrame({"text": NORMAL_SMS * 5, "label": "0"}).to_csv(tmp_path / "normal.csv", index=False)
-    result = runner.invoke(app, ["train", "text", "--data", str(tmp_path / "normal.csv"), "--out",
-                                 str(tmp_path / "m2"), "--folds", "0"])
-    assert result.exit_code == 2 and "labels: training needs both normal and fraud examples" in result.stderr
+    pd.DataFrame({"url": [f"https://site{i}.com/" for i in range(20)], "label": "legitimate"}).to_csv(
+        tmp_path / "urls.csv", index=False)
+    # the number model trained on such a file and then labelled every number fraud
+    pd.DataFrame({"number": [f"1380000{i:04d}" for i in range(20)], "n_calls": range(20), "label": 0}).to_csv(
+        tmp_path / "numbers.csv", index=False)
+    for kind, file, label in (("text", "normal.csv", "0"), ("url", "urls.csv", "legitimate"),
+                              ("number", "numbers.csv", "0")):
+        chinese, english = both_languages(["train", kind, "--data", str(tmp_path / file), "--out",
+                                           str(tmp_path / "m2"), "--folds", "0"])
+        assert chinese == f"错误：--data：训练需要既有涉诈的行又有正常的行，而全部20行的标签都是“{label}”"
+        assert english == ("error: --data: training needs both fraud and normal rows, and all 20 rows are "
+                           f"labelled '{label}'")
+        assert not (tmp_path / "m2").exists()
     (tmp_path / "empty.csv").write_text("text,label\n", encoding="utf-8")
     result = runner.invoke(app, ["evaluate", "text", "--model", str(model), "--data", str(tmp_path / "empty.csv")])
     assert result.exit_code == 2 and "--data：没有可供评估的行" in result.stderr
@@ -450,7 +547,8 @@ def test_evaluate_names_its_figures_in_chinese_or_in_english_and_its_json_keeps_
     assert "fraud_precision" not in chinese.stdout and "metric" not in chinese.stdout
     english = runner.invoke(app, [*evaluate, "--lang", "en"])
     assert english.exit_code == 0, english.output
-    for name in ("metric", "value", "fraud precision", "fraud recall", "rows seen in training", "F1 by label: normal"):
+    # the labels as the data write them: the normal class is the data's 正常, in English too
+    for name in ("metric", "value", "fraud precision", "fraud recall", "rows seen in training", "F1 by label: 正常"):
         assert name in english.stdout, name
     assert "涉诈" not in english.stdout
     keys = json.loads(runner.invoke(app, [*evaluate, "--json", "--lang", "en"]).stdout)
@@ -495,3 +593,80 @@ def test_one_fraud_label_the_model_knows_is_compared_as_a_type_not_collapsed(tmp
     assert done.exit_code == 0, done.output
     figures = json.loads(done.stdout)
     assert figures["fraud_f1"] == 1.0 and figures["accuracy"] == 0.5
+
+
+def _sichuan_csv(rows: int = 3) -> str:
+    from aegis.datasets import sichuan
+
+    columns = ["node", "phone_no_m", *sichuan.COLUMN_MAP, *sichuan.SICHUAN_ONLY, "label"]
+    lines = [",".join(columns)]
+    lines += [",".join([str(10 + i), f"hash{i}", *(str(i + j) for j in range(len(columns) - 3)), str(i % 2)])
+              for i in range(rows)]
+    return "\n".join(lines) + "\n"
+
+
+TRAILING_COMMA_FILES = {  # kind, the file with a comma after each data row, the other files of its inputs
+    "text": ("text", "text,label\n请转入安全账户,冒充公检法\n妈我到家了,正常\n", {}),
+    "url": ("url", "url,label\nhttp://paypal-login.verify-account.tk/x,phishing\nhttp://google.com,legitimate\n",
+            {}),
+    "number profile": ("number", "number,n_calls,label\n138001,5,1\n138002,7,0\n", {}),
+    "number sichuan": ("number", _sichuan_csv(), {}),
+    "number edges": ("number", "node_a,node_b\n10,11\n11,12\n", {"data": _sichuan_csv()}),
+    "accounts": ("account", "nodeid,isFraud\n0,0\n1,1\n", {"transfers": "sourceNodeId,targetNodeId,value,time\n"
+                                                                       "0,1,5.0,1\n"}),
+    "transfers": ("account", "sourceNodeId,targetNodeId,value,time\n0,1,5.0,1\n1,0,3.0,2\n",
+                  {"accounts": "nodeid,isFraud\n0,0\n1,1\n"}),
+}
+
+
+@pytest.mark.parametrize("case", list(TRAILING_COMMA_FILES))
+def test_rows_with_more_fields_than_the_header_are_refused_naming_the_line(tmp_path: Path, case: str) -> None:
+    """A comma after every data row made pandas read the first field as an index and every column shifted one
+    to the left (labels scored as URLs, a phone hash read as the node), exit 0; only a later row's extra field
+    was refused."""
+    from aegis.training.task import DataError, Inputs, get_task
+
+    kind, content, others = TRAILING_COMMA_FILES[case]
+    header, *rows = content.splitlines()
+    (tmp_path / "bad.csv").write_text("\n".join([header, *(row + "," for row in rows)]) + "\n", encoding="utf-8")
+    files = {role: tmp_path / f"{role}.csv" for role in others}
+    for role, text in others.items():
+        files[role].write_text(text, encoding="utf-8")
+    role = {"number edges": "edges", "accounts": "accounts", "transfers": "transfers"}.get(case, "data")
+    files[role] = tmp_path / "bad.csv"
+    inputs = Inputs(data=(files["data"],) if "data" in files else (), edges=files.get("edges"),
+                    accounts=(files["accounts"],) if "accounts" in files else (),
+                    transfers=(files["transfers"],) if "transfers" in files else ())
+    fields = len(header.split(","))
+    for labelled in (False, True):
+        with pytest.raises(DataError, match=rf"bad\.csv: cannot be read as CSV \(.*Expected {fields} fields in line 2, "
+                                            rf"saw {fields + 1}\)$"):
+            get_task(kind).load(inputs, labelled=labelled)
+
+
+def test_an_empty_line_is_no_row_to_train_predict_or_evaluate_but_a_quoted_empty_cell_is(tmp_path: Path) -> None:
+    """PRED.csv keeps to the rows pandas.read_csv and csv.DictReader read, which an evaluator aligns it with: an
+    empty line between records made one prediction more and shifted every one after."""
+    import csv
+
+    train, _ = _text_files(tmp_path)
+    lines = train.read_text(encoding="utf-8").splitlines()
+    train.write_text("\n".join([*lines[:5], "", *lines[5:], ""]) + "\n", encoding="utf-8")
+    trained = runner.invoke(app, ["train", "text", "--data", str(train), "--out", str(tmp_path / "m"), "--folds", "0"])
+    assert trained.exit_code == 0, trained.output
+    evaluated = runner.invoke(app, ["evaluate", "text", "--model", str(tmp_path / "m"), "--data", str(train),
+                                    "--json"])
+    assert evaluated.exit_code == 0, evaluated.output
+    assert json.loads(evaluated.stdout)["rows"] == len(pd.read_csv(train)) == 120
+    for kind, content in (("text", 'text\n我是公安局的，请把钱转入安全账户\n\n""\n\n明天开会\n'),
+                          ("url", 'url\nhttp://icbc-verify.top/login.php\n\n""\n\r\nhttps://www.12306.cn/\n')):
+        (tmp_path / "in.csv").write_text(content, encoding="utf-8")
+        with (tmp_path / "in.csv").open(encoding="utf-8", newline="") as handle:
+            records = list(csv.DictReader(handle))
+        model = ["--model", str(tmp_path / "m")] if kind == "text" else []
+        predicted = runner.invoke(app, ["predict", kind, *model, "--data", str(tmp_path / "in.csv"), "--out",
+                                        str(tmp_path / "pred.csv")])
+        assert predicted.exit_code == 0, predicted.output
+        pred = pd.read_csv(tmp_path / "pred.csv")
+        assert len(pred) == len(records) == len(pd.read_csv(tmp_path / "in.csv")) == 3
+        assert pred["score"].iloc[0] > 0.5 > pred["score"].iloc[2]  # each record's own prediction, in its place

@@ -11,7 +11,16 @@ from typer.testing import CliRunner
 from aegis.cli.main import app
 from aegis.detectors.text import TextDetector
 from aegis.detectors.url import UrlDetector
-from aegis.training.modelstore import CARD_FILE, ModelError, default_model_dir, load_model, save_model
+from aegis.training.modelstore import (
+    CARD_FILE,
+    MODEL_FILE,
+    SEEN_FILE,
+    ModelError,
+    default_model_dir,
+    load_model,
+    save_model,
+)
+from cli_errors import both_languages
 
 TEXTS = ["您的账户涉嫌洗钱，请转入安全账户", "妈，我今晚回家吃饭", "公安局通知：资金转入安全账户核查", "快递已放门口"]
 LABELS = ["impersonate_police", "0", "impersonate_police", "0"]
@@ -62,7 +71,7 @@ def test_shipped_models_are_of_the_format_this_version_scores() -> None:
 
 
 def test_a_model_keeps_digests_of_its_text_rows_and_a_retrained_one_drops_stale_ones(tmp_path: Path) -> None:
-    from aegis.training.modelstore import SEEN_FILE, row_digests, seen_rows
+    from aegis.training.modelstore import row_digests, seen_rows
 
     out = tmp_path / "m"
     save_model(TextDetector(min_df=1).fit(TEXTS, LABELS), out, data={}, metrics={}, seen=row_digests(TEXTS))
@@ -79,3 +88,33 @@ def test_the_shipped_text_and_url_models_know_their_training_rows() -> None:
         card = json.loads((default_model_dir(kind) / CARD_FILE).read_text())
         seen = load_model(None, kind).seen
         assert seen is not None and len(seen) <= card["data"]["rows"] == rows
+
+
+@pytest.mark.parametrize("damage", ["truncated", "empty", "garbage", "csv", "card not json", "card a list",
+                                    "digests garbage"])
+def test_a_damaged_model_folder_is_refused_in_one_line_naming_the_file(saved: Path, tmp_path: Path,
+                                                                       damage: str) -> None:
+    model = saved / MODEL_FILE
+    file = {"card not json": CARD_FILE, "card a list": CARD_FILE, "digests garbage": SEEN_FILE}.get(damage, MODEL_FILE)
+    if damage == "truncated":
+        model.write_bytes(model.read_bytes()[: model.stat().st_size // 2])
+    else:
+        content = {"empty": b"", "garbage": b"garbage bytes\n", "csv": b"score,label\n0.1,0\n",
+                   "card not json": b"score,label\n0.1,0\n", "card a list": b"[1, 2]\n",
+                   "digests garbage": b"not numpy\n"}[damage]
+        (saved / file).write_bytes(content)
+    (tmp_path / "in.csv").write_text("text,label\n请转入安全账户,impersonate_police\n", encoding="utf-8")
+    for command in (["predict", "text", "--out", str(tmp_path / "out.csv")], ["evaluate", "text", "--json"]):
+        chinese, english = both_languages([*command, "--model", str(saved), "--data", str(tmp_path / "in.csv")])
+        assert chinese == f"错误：--model：{saved / file}已损坏或不是Aegis模型：请重新训练"
+        assert english == f"error: --model: {saved / file} is damaged or not an Aegis model: train it again"
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_a_damaged_shipped_model_says_to_install_again(saved: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from aegis.training import modelstore
+
+    (saved / MODEL_FILE).write_bytes(b"")
+    monkeypatch.setattr(modelstore, "default_model_dir", lambda kind: saved)
+    with pytest.raises(ModelError, match=r"model.joblib shipped with Aegis is damaged: install Aegis again"):
+        load_model(None, "text")

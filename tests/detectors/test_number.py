@@ -200,6 +200,44 @@ def test_importer_errors_on_labels_values_and_edges(tmp_path: Path) -> None:
         TASK.load(Inputs(data=[tmp_path / "s.csv"], edges=tmp_path / "e.csv"), labelled=False)
 
 
+def test_ids_written_as_floats_meet_their_edges_and_a_blank_id_is_refused(tmp_path: Path) -> None:
+    """A column of ids with a blank cell is written by pandas as floats (3716.0), which matched no edge (3716): every
+    number was scored as having no contacts, with only a warning that named 3716.0."""
+    frame = _sichuan_frame()
+    frame.astype({"node": float}).to_csv(tmp_path / "s.csv", index=False)
+    assert "10.0" in (tmp_path / "s.csv").read_text()
+    (tmp_path / "e.csv").write_text("node_a,node_b\n10.0,11.0\n11,12\n", encoding="utf-8")
+    data = TASK.load(Inputs(data=[tmp_path / "s.csv"], edges=tmp_path / "e.csv"), labelled=True)
+    assert data.X.profiles.index.tolist() == ["10", "11", "12"]
+    assert data.X.edges.to_numpy().tolist() == [["10", "11"], ["11", "12"]]
+    assert NumberDetector().input_notes(data.X) == []  # no number outside the graph
+    blank = frame.astype({"node": object})
+    blank.loc[1, "node"] = None
+    blank.to_csv(tmp_path / "b.csv", index=False)
+    with pytest.raises(DataError, match=r"b\.csv: column 'node' is empty on data row 2$"):
+        TASK.load(Inputs(data=[tmp_path / "b.csv"]), labelled=False)
+    (tmp_path / "p.csv").write_text("number,n_calls\n13800001111,5\n ,7\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"p\.csv: column 'number' is empty on data row 2$"):
+        TASK.load(Inputs(data=[tmp_path / "p.csv"]), labelled=False)
+    (tmp_path / "e.csv").write_text("node_a,node_b\n10,11\n11,\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"e\.csv: column 'node_b' is empty on data row 2$"):
+        TASK.load(Inputs(data=[tmp_path / "s.csv"], edges=tmp_path / "e.csv"), labelled=False)
+
+
+@pytest.mark.parametrize("value", ["inf", "-inf", "1e999"])
+def test_an_infinite_feature_is_refused_naming_the_column_and_row(tmp_path: Path, value: str) -> None:
+    """It made the scores NaN: numpy warned of an invalid value in matmul and predict said `score: nan is outside
+    [0, 1]`, naming neither."""
+    frame = _sichuan_frame().astype({"opposite_count": object})
+    frame.loc[1, "opposite_count"] = value
+    frame.to_csv(tmp_path / "s.csv", index=False)
+    with pytest.raises(DataError, match=r"s\.csv: column 'opposite_count' is not a finite number on data row 2$"):
+        TASK.load(Inputs(data=[tmp_path / "s.csv"]), labelled=False)
+    (tmp_path / "p.csv").write_text(f"number,n_calls,out_share\n1381,5,0.5\n1382,7,0.1\n1383,2,{value}\n")
+    with pytest.raises(DataError, match=r"p\.csv: column 'out_share' is not a finite number on data row 3$"):
+        TASK.load(Inputs(data=[tmp_path / "p.csv"]), labelled=False)
+
+
 def test_task_reads_aegis_profiles_and_runs_the_cli_flow(tmp_path: Path) -> None:
     calls, profiles, labels = _city(seed=3)
     profiles.assign(label=labels).rename_axis("number").reset_index().to_csv(tmp_path / "p.csv", index=False)

@@ -199,12 +199,20 @@ def test_load_csv_and_dialogue_jsonl(tmp_path: Path) -> None:
     assert ds.X[2:] == TASK.load(Inputs(data=[jsonl]), labelled=True).X
 
 
-def test_a_blank_line_is_an_empty_message_and_trailing_ones_are_ignored(tmp_path: Path) -> None:
+def test_an_empty_line_is_no_row_as_csv_readers_read_it_but_a_quoted_empty_text_is_one(tmp_path: Path) -> None:
+    import csv as csv_module
+
+    import pandas as pd
+
     csv = tmp_path / "m.csv"
-    csv.write_text("text\n你好\n\n   \n转入安全账户\n\n\n", encoding="utf-8")
-    assert TASK.load(Inputs(data=[csv]), labelled=False).X == ["你好", "", "   ", "转入安全账户"]
+    csv.write_text('text\n你好\n\n""\n转入安全账户\n\n\n', encoding="utf-8")
+    assert TASK.load(Inputs(data=[csv]), labelled=False).X == ["你好", "", "转入安全账户"]
+    with csv.open(encoding="utf-8", newline="") as handle:  # the rows an evaluator reads, one prediction each
+        assert len(list(csv_module.DictReader(handle))) == len(pd.read_csv(csv)) == 3
     labelled = tmp_path / "l.csv"
-    labelled.write_text("text,label\n你好,normal\n\n转入安全账户,冒充公检法\n", encoding="utf-8")
+    labelled.write_text("text,label\r\n你好,normal\r\n\r\n转入安全账户,冒充公检法\r\n", encoding="utf-8")
+    assert TASK.load(Inputs(data=[labelled]), labelled=True).y.tolist() == ["normal", "冒充公检法"]
+    labelled.write_text('text,label\n你好,normal\n"",\n转入安全账户,冒充公检法\n', encoding="utf-8")
     with pytest.raises(DataError, match=r"l\.csv: column 'label' is empty on data row 2"):
         TASK.load(Inputs(data=[labelled]), labelled=True)
 

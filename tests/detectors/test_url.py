@@ -141,15 +141,17 @@ def test_empty_url_rows_are_reported_by_data_row(tmp_path: Path) -> None:
 
 
 def test_an_empty_url_is_refused_for_training_but_scored_as_one_more_row(tmp_path: Path) -> None:
-    path = write(tmp_path, "url\nhttp://a.com\n   \nhttp://b.com\n")
+    path = write(tmp_path, 'url\nhttp://a.com\n""\n\nhttp://b.com\n')  # an empty line is no row, as readers read it
     assert TASK.load(Inputs(data=(path,)), labelled=False).X == ["http://a.com", "", "http://b.com"]
     labelled = write(tmp_path, "url,label\nhttp://a.com,phishing\n   ,legitimate\n", "l.csv")
     with pytest.raises(DataError, match=r"urls\.csv: column 'url' is empty on data row 2$|l\.csv: .* data row 2$"):
         TASK.load(Inputs(data=(labelled,)), labelled=True)
     trailing = write(tmp_path, "url\nhttp://a.com\nhttp://b.com\n\n  \n", "t.csv")
     assert TASK.load(Inputs(data=(trailing,)), labelled=False).X == ["http://a.com", "http://b.com"]
-    header_only = TASK.load(Inputs(data=(write(tmp_path, "url,label\n\n,\n", "e.csv"),)), labelled=False)
+    header_only = TASK.load(Inputs(data=(write(tmp_path, "url,label\n\n\n", "e.csv"),)), labelled=False)
     assert header_only.X == [] and header_only.n == 0
+    empty_row = TASK.load(Inputs(data=(write(tmp_path, "url,label\n\n,\n", "e.csv"),)), labelled=False)
+    assert empty_row.X == [""]  # "," is a row of empty cells to pandas and csv.DictReader alike
 
 
 def test_phishing_labels_may_be_written_yes_or_no(tmp_path: Path) -> None:

@@ -21,11 +21,17 @@ import pandas as pd
 
 from aegis.features.account_profile import TransferGraph
 from aegis.reasons import Reason
-from aegis.training.task import DataError, fraud_flags, read_csv
+from aegis.training.task import DataError, fraud_flags, id_column, read_csv
 
 FORMAT = "amlsim"
 ORIGIN = pd.Timestamp("2020-01-01")
 STEP = pd.Timedelta(days=1)
+
+MAX_AMOUNT = 10**13
+"""the largest transfer read: more than any bank moves at once, and below it a float still holds every cent
+(``inf`` and ``1e300`` were read as amounts and summed into every profile they touched)"""
+MAX_STEP = 36_525
+"""the last step read, a century of days after :data:`ORIGIN` (a larger one overflowed the timestamps)"""
 
 ACCOUNT_ID, LABEL = "nodeid", "isFraud"
 TRANSFER_RENAME = {"sourceNodeId": "payer_account", "targetNodeId": "payee_account", "value": "amount",
@@ -36,16 +42,23 @@ def read_amlsim(accounts: Path, transfers: Path, *, labelled: bool) -> tuple[Tra
     """The graph (accounts in file order) and, when ``labelled``, the labels ``"1"``/``"0"`` in that order.
 
     Raises :class:`DataError` naming the file and the column for a missing file or column, an unreadable or
-    out-of-range value or a duplicate account. The accounts file lists the accounts to learn from, score or
+    out-of-range value or a duplicate account (unless not ``labelled`` and its rows are exact copies: the graph
+    then lists it as often as the file does). The accounts file lists the accounts to learn from, score or
     measure, labelled or not: transfers may name others (a held-out share of a graph's accounts beside all its
     transfers), which are profiled as counterparties, with no label and no row of their own.
     """
     nodes = _read(accounts, [ACCOUNT_ID, *([LABEL] if labelled else [])])
-    ids = nodes[ACCOUNT_ID].astype(str)
+    ids = id_column(nodes[ACCOUNT_ID], accounts, ACCOUNT_ID)
     duplicated = ids[ids.duplicated()]
-    if len(duplicated):
+    if len(duplicated) and labelled:  # which of two rows' labels to learn, or to measure against, is anyone's guess
         raise DataError(Reason("{path}：列“{column}”：账户{account}出现了两次", path=str(accounts), column=ACCOUNT_ID,
                                account=duplicated.iloc[0]))
+    if len(duplicated):  # to score, a row repeated exactly is the account scored again (training.account)
+        distinct = nodes.assign(**{ACCOUNT_ID: ids}).drop_duplicates()[ACCOUNT_ID]
+        if distinct.duplicated().any():
+            raise DataError(Reason("{path}：列“{column}”：账户{account}出现了不止一次，各行却不同"
+                                   "（完全相同的行按同一行计分）", path=str(accounts), column=ACCOUNT_ID,
+                                   account=distinct[distinct.duplicated()].iloc[0]))
     labels = None
     if labelled:
         raw = fraud_flags(nodes[LABEL])
@@ -59,16 +72,17 @@ def read_amlsim(accounts: Path, transfers: Path, *, labelled: bool) -> tuple[Tra
 
     raw_t = _read(transfers, list(TRANSFER_RENAME))
     t = raw_t[list(TRANSFER_RENAME)].rename(columns=TRANSFER_RENAME)
-    for col in ("payer_account", "payee_account"):
-        t[col] = t[col].astype(str)
     source = {v: k for k, v in TRANSFER_RENAME.items()}
-    for col, check in (("amount", lambda s: s > 0), ("time", lambda s: s >= 0)):
+    for col in ("payer_account", "payee_account"):
+        t[col] = id_column(t[col], transfers, source[col])
+    for col, check in (("amount", lambda s: (s > 0) & (s <= MAX_AMOUNT)), ("time", lambda s: s.between(0, MAX_STEP))):
         values = pd.to_numeric(t[col], errors="coerce")
         bad = ~check(values).fillna(False)
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
             value = raw_t[source[col]].iloc[row]
-            expected = Reason("应为正数") if col == "amount" else Reason("应为非负数")
+            expected = (Reason("应为不超过{limit:,}的正数", limit=MAX_AMOUNT) if col == "amount"
+                        else Reason("应为0到{limit:,}之间的数", limit=MAX_STEP))
             raise DataError(Reason("{path}：列“{column}”：第{row}行数据为“{value}”，{expected}", path=str(transfers),
                                    column=source[col], row=row + 1, value=value, expected=expected))
         t[col] = values

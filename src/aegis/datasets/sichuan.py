@@ -42,7 +42,7 @@ from pathlib import Path
 import pandas as pd
 
 from aegis.reasons import Reason
-from aegis.training.task import DataError, fraud_flags, read_csv
+from aegis.training.task import DataError, finite, fraud_flags, id_column, read_csv
 
 _STATS = ("mean", "median", "max")
 _MODE = ("mode", "mode_count", "nunique")
@@ -80,8 +80,10 @@ SICHUAN_ONLY = (
 REQUIRED = ("node", *COLUMN_MAP, *SICHUAN_ONLY)
 
 
-def _read(path: Path) -> pd.DataFrame:
-    return read_csv(path)
+def _read(path: Path, ids: list[str]) -> pd.DataFrame:
+    """The file with its ``ids`` columns read as written (a float column's ``3716.0``, when one is blank, is read
+    back by :func:`~aegis.training.task.id_column`), the rest as pandas infers them."""
+    return read_csv(path, dtype=dict.fromkeys(ids, str))
 
 
 def _numeric(frame: pd.DataFrame, columns: list[str], path: Path) -> pd.DataFrame:
@@ -91,7 +93,7 @@ def _numeric(frame: pd.DataFrame, columns: list[str], path: Path) -> pd.DataFram
         column = bad.any().idxmax()
         row = int(bad[column].to_numpy().argmax()) + 1
         raise DataError(Reason("{path}：列“{column}”不是数字（第{row}行数据）", path=str(path), column=column, row=row))
-    return out
+    return finite(out, path)
 
 
 def read_profiles(path: Path, *, labelled: bool) -> tuple[pd.DataFrame, pd.Series | None]:
@@ -99,14 +101,14 @@ def read_profiles(path: Path, *, labelled: bool) -> tuple[pd.DataFrame, pd.Serie
 
     Raises :class:`DataError` naming the file and the column when a column is missing or not numeric.
     """
-    frame = _read(path)
+    frame = _read(path, ["node"])
     required = (*REQUIRED, "label") if labelled else REQUIRED
     missing = [c for c in required if c not in frame.columns]
     if missing:
         raise DataError(Reason("{path}：缺少列“{column}”（四川汇总文件需要{columns}）", path=str(path),
                                column=missing[0], columns=", ".join(required)))
-    nodes = frame["node"].astype(str).str.strip()
-    if nodes.duplicated().any():
+    nodes = id_column(frame["node"], path, "node")
+    if labelled and nodes.duplicated().any():  # to score, a row repeated exactly is scored as the one (training.number)
         raise DataError(Reason("{path}：列“node”中“{node}”重复出现", path=str(path),
                                node=nodes[nodes.duplicated()].iloc[0]))
     profiles = _numeric(frame, [*COLUMN_MAP, *SICHUAN_ONLY], path)
@@ -135,15 +137,15 @@ EDGE_COLUMNS = (("node_a", "node_b"), ("a", "b"), ("caller", "callee"))
 
 def read_edges(path: Path) -> pd.DataFrame:
     """An undirected edge list as ``a, b`` strings."""
-    frame = _read(path)
+    frame = _read(path, [name for pair in EDGE_COLUMNS for name in pair])
     for a, b in EDGE_COLUMNS:
         if {a, b} <= set(frame.columns):
-            edges = frame[[a, b]].rename(columns={a: "a", b: "b"})
-            if edges.isna().any().any():
-                column = a if edges["a"].isna().any() else b
-                raise DataError(Reason("{path}：列“{column}”为空（第{row}行数据）", path=str(path), column=column,
-                                       row=int(edges.isna().any(axis=1).to_numpy().argmax()) + 1))
-            return edges.astype(str).apply(lambda s: s.str.strip())
+            blank = frame[[a, b]].isna()
+            if blank.any().any():  # the first blank row, in whichever of the two columns it is
+                row = int(blank.any(axis=1).to_numpy().argmax())
+                raise DataError(Reason("{path}：列“{column}”为空（第{row}行数据）", path=str(path),
+                                       column=a if blank[a].iloc[row] else b, row=row + 1))
+            return pd.DataFrame({"a": id_column(frame[a], path, a), "b": id_column(frame[b], path, b)})
     wanted = reduce(lambda first, then: Reason("{first}或{then}", first=first, then=then),
                     [Reason.literal(f"{a},{b}") for a, b in EDGE_COLUMNS])
     raise DataError(Reason("{path}：缺少列“{column}”（边文件需要列{wanted}）", path=str(path),

@@ -199,6 +199,17 @@ class AccountDetector(Detector):
     def score(self, X: TransferGraph | Sequence[TransferGraph]) -> np.ndarray:
         return self._score_with_profiles(X)[0]
 
+    def input_notes(self, X: TransferGraph | Sequence[TransferGraph]) -> list[Reason]:
+        """Accounts listed that no transfer of their graph names: they are scored as accounts that moved no money
+        (an id written otherwise in the two files looks just like that)."""
+        graphs = as_graphs(X)
+        outside = [account for graph in graphs for account in graph.accounts[~graph.accounts.isin(
+            pd.Index(graph.transfers["payer_account"]).union(pd.Index(graph.transfers["payee_account"])))]]
+        if not outside:
+            return []
+        return [Reason("转账中没有{n}个账户（共{total}个，如{first}），按没有转账计分", n=len(outside),
+                       total=sum(len(graph.accounts) for graph in graphs), first=str(outside[0]))]
+
     def predict(self, X: TransferGraph | Sequence[TransferGraph]) -> list[Verdict]:
         scores, profiles = self._score_with_profiles(X)
         verdicts = []

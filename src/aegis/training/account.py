@@ -9,6 +9,7 @@ the collective features of training and held-out accounts would share neighbours
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +19,18 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 from aegis.datasets import amlsim
 from aegis.detectors.account import FRAUD, AccountDetector, is_fraud_label
 from aegis.detectors.base import Verdict
+from aegis.features.account_profile import TransferGraph
 from aegis.reasons import Reason
-from aegis.training.task import DataError, Dataset, FoldProgress, Inputs, class_figures, defined, over_fold_seeds
+from aegis.training.task import (
+    DataError,
+    Dataset,
+    FoldProgress,
+    Inputs,
+    class_figures,
+    copies,
+    defined,
+    over_fold_seeds,
+)
 
 FORMATS = {amlsim.FORMAT: amlsim.read_amlsim}
 
@@ -44,12 +55,12 @@ class AccountTask:
                             **({"mules": int(sum(is_fraud_label(v) for v in y))} if y is not None else {})})
             if y is not None:
                 labels.append(y)
+        # accounts of one class are measured as the other detectors' rows are (the figures they leave undefined
+        # null); training on them is refused where every detector's is (aegis.usecases.models.train)
         y_all = np.concatenate(labels) if labelled else None
-        if y_all is not None and len(set(y_all)) < 2:
-            raise DataError(Reason("{path}：列“{column}”：训练或评估需要既有骡子账户（1）又有普通账户（0）",
-                                   path=str(inputs.accounts[0]), column=amlsim.LABEL))
         n = sum(len(g.accounts) for g in graphs)
-        return Dataset(X=graphs, y=y_all, n=n, meta={"format": fmt, "graphs": sources})
+        graphs, rows = _once_each(graphs)
+        return Dataset(X=graphs, y=y_all, n=n, meta={"format": fmt, "graphs": sources}, rows=rows)
 
     def new_detector(self) -> AccountDetector:
         return AccountDetector()
@@ -87,6 +98,20 @@ class AccountTask:
         means = {f"mean_{k}": defined(np.mean, [m[k] for m in per_graph.values()])
                  for k in ("auc", "average_precision")}
         return {"cv": "leave-one-graph-out", **means, **per_graph}
+
+
+def _once_each(graphs: list[TransferGraph]) -> tuple[list[TransferGraph], np.ndarray | None]:
+    """The graphs, each listing an account its file repeats (to score: :func:`aegis.datasets.amlsim.read_amlsim`)
+    once, and the :attr:`~aegis.training.task.Dataset.rows` that give each copy its score; None when no account
+    repeats."""
+    once, rows, start = [], [], 0
+    for graph in graphs:
+        accounts, places = copies(graph.accounts)
+        once.append(replace(graph, accounts=accounts))
+        rows.append(start + (np.arange(len(accounts)) if places is None else places))
+        start += len(accounts)
+    repeated = start < sum(len(r) for r in rows)
+    return once, np.concatenate(rows) if repeated else None
 
 
 def ranking_metrics(truth: np.ndarray, scores: np.ndarray, labels: np.ndarray) -> dict[str, Any]:

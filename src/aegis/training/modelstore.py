@@ -29,6 +29,9 @@ from aegis.reasons import Explained, Reason
 MODEL_FILE = "model.joblib"
 CARD_FILE = "card.json"
 SEEN_FILE = "training_rows.npy"
+CARD_PAGE = "MODEL_CARD.md"
+MODEL_FILES = (MODEL_FILE, CARD_FILE, SEEN_FILE, CARD_PAGE)
+"""every file a model folder may hold: another file written there leaves the model as it is"""
 
 
 class ModelError(Explained, ValueError):
@@ -103,29 +106,50 @@ def save_model(
         os.chmod(tmp, 0o644)
         os.replace(tmp, out / SEEN_FILE)
     (out / CARD_FILE).write_text(json.dumps(card, ensure_ascii=False, indent=2, default=str) + "\n")
-    (out / "MODEL_CARD.md").write_text(render_card(card))
+    (out / CARD_PAGE).write_text(render_card(card))
     return card
 
 
 def load_model(path: Path | None, kind: str) -> LoadedModel:
+    """The model in ``path`` (None: the shipped one), checked to be a ``kind`` detector of this version's format.
+
+    A file of the folder that cannot be read back (cut short, emptied, overwritten by a CSV) is a
+    :class:`ModelError` naming it: what the reader itself says (``pop from empty list``, an EOFError that the
+    command line shows as "Aborted.") tells nothing of which file is at fault or what to do.
+    """
+    shipped = path is None
     path = default_model_dir(kind) if path is None else path
     model_file, card_file = path / MODEL_FILE, path / CARD_FILE
     if not model_file.is_file():
         raise ModelError(Reason("model：{path}中没有{file}", file=MODEL_FILE, path=str(path)))
-    card = json.loads(card_file.read_text()) if card_file.is_file() else {}
+
+    def damaged(file: Path) -> ModelError:
+        return ModelError(Reason("随Aegis附带的模型文件{file}已损坏：请重新安装Aegis", file=str(file)) if shipped
+                          else Reason("--model：{file}已损坏或不是Aegis模型：请重新训练", file=str(file)))
+
+    try:
+        card = json.loads(card_file.read_text(encoding="utf-8")) if card_file.is_file() else {}
+        saved_format = int(card.get("model_format", 1))
+    except (OSError, ValueError, TypeError, AttributeError):  # not JSON, not an object, a format not a number
+        raise damaged(card_file) from None
     if card.get("kind", kind) != kind:
         raise ModelError(Reason("model：{path}中是“{held}”模型，不是“{kind}”模型", path=str(path), held=card["kind"],
                                 kind=kind))
-    detector = joblib.load(model_file)
+    try:
+        detector = joblib.load(model_file)
+    except Exception:  # a pickle cut short or of other bytes fails in any of a dozen ways, EOFError among them
+        raise damaged(model_file) from None
     if not isinstance(detector, Detector) or detector.kind != kind:
         raise ModelError(Reason("model：{file}不是“{kind}”检测器", file=str(model_file), kind=kind))
-    saved_format = int(card.get("model_format", 1))
     if saved_format != detector.model_format:
         raise ModelError(Reason("model：{path}是格式{saved}的“{kind}”模型，而本版Aegis（{version}）使用格式{scored}："
                                 "请用 `aegis train {kind}` 重新训练", path=str(path), kind=kind, saved=saved_format,
                                 version=aegis.__version__, scored=detector.model_format))
     seen_file = path / SEEN_FILE
-    seen = np.load(seen_file, allow_pickle=False) if seen_file.is_file() else None
+    try:
+        seen = np.load(seen_file, allow_pickle=False) if seen_file.is_file() else None
+    except (OSError, ValueError, EOFError):
+        raise damaged(seen_file) from None
     return LoadedModel(detector, card, seen)
 
 

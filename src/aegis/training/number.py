@@ -29,8 +29,11 @@ from aegis.training.task import (
     FoldProgress,
     Inputs,
     class_figures,
+    copies,
+    finite,
     fold_summary,
     fraud_flags,
+    id_column,
     over_fold_seeds,
     read_csv,
 )
@@ -46,20 +49,21 @@ def read_profile_csv(path: Path, *, labelled: bool) -> tuple[pd.DataFrame, pd.Se
         if column not in frame.columns:
             raise DataError(Reason("{path}：缺少列“{column}”（画像文件需要“number”列和画像列；四川数据文件需要“node”和"
                                    "“phone_no_m”）", path=str(path), column=column))
-    numbers = frame.pop("number").astype(str).str.strip()
+    numbers = id_column(frame.pop("number"), path, "number")
     labels = frame.pop("label") if "label" in frame.columns else None
     text = frame.select_dtypes(exclude="number").columns
     if len(text):
         raise DataError(Reason("{path}：列“{column}”不是数值", path=str(path), column=text[0]))
+    frame = finite(frame, path)
     frame.index = pd.Index(numbers, name="number")
     if not labelled:
-        return frame.astype(float), None
+        return frame, None
     values = fraud_flags(labels)
     bad = values.isna()
     if bad.any():
         raise DataError(Reason("{path}：列“label”须为0或1（第{row}行数据）", path=str(path),
                                row=int(bad.to_numpy().argmax()) + 1))
-    return frame.astype(float), pd.Series(values.astype(int).to_numpy(), index=frame.index, name="label")
+    return frame, pd.Series(values.astype(int).to_numpy(), index=frame.index, name="label")
 
 
 class NumberTask:
@@ -70,19 +74,28 @@ class NumberTask:
             raise DataError(Reason("--data：未给出画像文件"))
         parts = [read_profile_csv(Path(path), labelled=labelled) for path in inputs.data]
         profiles = pd.concat([p for p, _ in parts])
+        n, rows = len(profiles), None
         if profiles.index.duplicated().any():
-            raise DataError(Reason("--data：号码“{number}”出现了两次",
-                                   number=profiles.index[profiles.index.duplicated()][0]))
+            if labelled:  # which of two rows' labels to learn, or to measure against, is anyone's guess
+                raise DataError(Reason("--data：号码“{number}”出现了两次",
+                                       number=profiles.index[profiles.index.duplicated()][0]))
+            # to score, a row repeated exactly is the same number scored again; two profiles of one number are not
+            distinct = profiles.reset_index().drop_duplicates()
+            if distinct["number"].duplicated().any():
+                raise DataError(Reason("--data：号码“{number}”出现了不止一次，各行却不同（完全相同的行按同一行计分）",
+                                       number=distinct["number"][distinct["number"].duplicated()].iloc[0]))
+            _, rows = copies(profiles.index)
+            profiles = profiles[~profiles.index.duplicated()]
         edges = sichuan.read_edges(Path(inputs.edges)) if inputs.edges is not None else None
         y = None
-        meta: dict[str, Any] = {"files": [str(p) for p in inputs.data], "rows": len(profiles),
+        meta: dict[str, Any] = {"files": [str(p) for p in inputs.data], "rows": n,
                                 "edges": str(inputs.edges) if inputs.edges else None,
                                 "edge_count": 0 if edges is None else len(edges)}
         if labelled:
             labels = pd.concat([lab for _, lab in parts if lab is not None])
             y = np.where(labels.to_numpy() == 1, FRAUD, NORMAL).astype(object)
             meta["classes"] = {FRAUD: int((y == FRAUD).sum()), NORMAL: int((y == NORMAL).sum())}
-        return Dataset(X=NumberBatch(profiles, edges), y=y, n=len(profiles), meta=meta)
+        return Dataset(X=NumberBatch(profiles, edges), y=y, n=n, meta=meta, rows=rows)
 
     def new_detector(self) -> NumberDetector:
         return NumberDetector()

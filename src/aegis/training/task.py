@@ -49,11 +49,14 @@ def read_csv(path: Path, **options: Any) -> pd.DataFrame:
     check_file(path)
     if Path(path).suffix.lower() == ".parquet":
         return _read_parquet(Path(path), options)
-    # the header as pandas reads it, before it names a repeated column name.1 (and reads the first of the two)
+    # the header as pandas reads it, before it names a repeated column name.1 (and reads the first of the two);
+    # with the first data row, which pandas refuses here if it has more fields than the header (a comma at the end
+    # of each row), naming the line and the counts as it does for a later row: read with the header, that row's
+    # first field became an index and every column shifted by one, silently
     header_options = {k: v for k, v in options.items() if k in ("skipinitialspace", "skip_blank_lines")}
     for encoding in ENCODINGS:
         try:
-            header = pd.read_csv(path, encoding=encoding, header=None, nrows=1, dtype=str, keep_default_na=False,
+            header = pd.read_csv(path, encoding=encoding, header=None, nrows=2, dtype=str, keep_default_na=False,
                                  **header_options)
             unique_columns(path, [name.strip() for name in header.iloc[0]] if len(header) else [])
             return pd.read_csv(path, encoding=encoding, **options)
@@ -94,12 +97,37 @@ def _read_parquet(path: Path, options: dict[str, Any]) -> pd.DataFrame:
     return frame
 
 
-def without_trailing_blank_rows(frame: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` (read as strings with ``skip_blank_lines=False``) without the blank rows after its last
-    filled one. Blank lines inside a file stay rows, so that predictions keep to one per input line and an
-    error names the right line; pandas' default would drop them and shift every row after."""
-    filled = np.flatnonzero((frame.apply(lambda column: column.str.strip()) != "").any(axis=1).to_numpy())
-    return frame.iloc[: filled[-1] + 1 if len(filled) else 0].copy()
+def finite(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """``frame`` (numbers) as floats, unless a column holds an infinite value (``inf``, or a number past a float's
+    range): a :class:`DataError` naming the column and its first such row. An empty cell is a missing value, which
+    the models read as such; an infinite one made every score it touched NaN."""
+    values = frame.astype(float)
+    infinite = np.isinf(values.to_numpy())
+    if infinite.any():
+        column = int(infinite.any(axis=0).argmax())
+        raise DataError(Reason("{path}：列“{column}”不是有限的数（第{row}行数据）", path=str(path),
+                               column=frame.columns[column], row=int(infinite[:, column].argmax()) + 1))
+    return values
+
+
+def id_column(values: pd.Series, path: Path, column: str) -> pd.Series:
+    """A column of ids (a number's node, an account) as strings that name the same thing in every file: stripped,
+    and an integer written as a float (``3716.0``: pandas writes a column of ids so when one of its cells is
+    blank) as the integer (``3716``), so that it still meets the id its edges or transfers write. A blank id is a
+    :class:`DataError` naming the row: it names nothing to score or to join.
+
+    >>> import pandas as pd
+    >>> id_column(pd.Series([" 3716.0", 38, "0592", "a.0"]), Path("n.csv"), "node").tolist()
+    ['3716', '38', '0592', 'a.0']
+    """
+    text = values.map(lambda v: "" if v is None or (isinstance(v, float) and v != v) else str(v)).str.strip()
+    if (blank := (text == "").to_numpy()).any():
+        raise DataError(Reason("{path}：列“{column}”为空（第{row}行数据）", path=str(path), column=column,
+                               row=int(blank.argmax()) + 1))
+    floats = text.str.contains(".", regex=False)  # the few, before a pattern is matched on them
+    if floats.any():
+        text = text.where(~floats, text.str.replace(r"^([+-]?\d+)\.0*$", r"\1", regex=True))
+    return text
 
 
 @dataclass(frozen=True)
@@ -146,6 +174,24 @@ class Dataset:
     n: int
     meta: dict[str, Any] = field(default_factory=dict)
     """what the model card should say about the data (sources, row counts, class counts)"""
+    rows: np.ndarray | None = None
+    """for each input row, the row of ``X`` scored for it, where rows to score repeat one another exactly (one
+    profile of a number, one account to score); None when each is its own"""
+
+
+def copies(keys: pd.Index) -> tuple[pd.Index, np.ndarray | None]:
+    """``keys`` once each, in the order first seen, and for each key its place among them (:attr:`Dataset.rows`);
+    None for the places when no key repeats.
+
+    >>> import pandas as pd
+    >>> distinct, places = copies(pd.Index(["b", "a", "b"]))
+    >>> distinct.tolist(), places.tolist()
+    (['b', 'a'], [0, 1, 0])
+    """
+    if not keys.duplicated().any():
+        return keys, None
+    distinct = keys.unique()
+    return distinct, distinct.get_indexer(keys)
 
 
 FoldProgress = Callable[[int, int], None]

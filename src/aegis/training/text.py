@@ -33,17 +33,18 @@ from aegis.training.task import (
     Inputs,
     class_figures,
     over_fold_seeds,
-    without_trailing_blank_rows,
 )
 
 
 def read_csv(path: Path, *, labelled: bool) -> tuple[list[str], list[str] | None]:
-    frame = task.read_csv(path, dtype=str, keep_default_na=False, skip_blank_lines=False)
+    # an empty line is no row, as pandas.read_csv and csv.DictReader read the file, so that the predictions align
+    # with the rows an evaluator reads (a line of spaces alone is none either, as pandas reads it); a quoted empty
+    # text ("") is a row, an empty message
+    frame = task.read_csv(path, dtype=str, keep_default_na=False)
     for column in ("text", "label") if labelled else ("text",):
         if column not in frame.columns:
             raise DataError(Reason("{path}：缺少列“{column}”（现有列：{columns}）", path=str(path), column=column,
                                    columns=", ".join(frame.columns)))
-    frame = without_trailing_blank_rows(frame)  # a blank line between messages is an empty message
     texts = frame["text"].tolist()
     if not labelled:
         return texts, None
@@ -122,10 +123,13 @@ def read_texts(paths: Sequence[Path], *, labelled: bool, fmt: str | None = None)
 def fraud_metrics(y_true: Sequence[str] | np.ndarray, labels: Sequence[str] | np.ndarray, scores: np.ndarray
                   ) -> dict[str, Any]:
     """Fraud-vs-normal precision, recall, F1 and AUC (fraud = any non-normal label), plus label accuracy and
-    macro-F1 over the true labels' classes (normal spellings counted as one class)."""
-    truth = np.array(["normal" if is_normal_label(v) else str(v) for v in y_true], dtype=object)
-    pred = np.array(["normal" if is_normal_label(v) else str(v) for v in labels], dtype=object)
-    true_fraud, pred_fraud = truth != "normal", pred != "normal"
+    macro-F1 over the true labels' classes (normal spellings counted as one class, named as the data name it
+    most often, so that ``f1_by_label`` is looked up by a label of the data: ``0`` where the data write 0)."""
+    spellings = Counter(str(v) for v in y_true if is_normal_label(v))
+    normal = spellings.most_common(1)[0][0] if spellings else "normal"
+    truth = np.array([normal if is_normal_label(v) else str(v) for v in y_true], dtype=object)
+    pred = np.array([normal if is_normal_label(v) else str(v) for v in labels], dtype=object)
+    true_fraud, pred_fraud = truth != normal, pred != normal
     fraud = class_figures(true_fraud, pred_fraud)
     classes = sorted(set(truth))
     per_class = f1_score(truth, pred, labels=classes, average=None, zero_division=0)

@@ -29,7 +29,6 @@ from aegis.training.task import (
     fraud_flags,
     read_csv,
     unique_columns,
-    without_trailing_blank_rows,
 )
 
 LABELS = (PHISHING, LEGITIMATE)
@@ -90,13 +89,13 @@ class UrlTask:
 
 def _read(path: Path, *, labelled: bool) -> pd.DataFrame:
     """One CSV, checked: a ``url`` column with no empty cell, and valid labels when they are needed."""
-    frame = read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True, skip_blank_lines=False)
+    # an empty line is no row, as pandas.read_csv reads the file (the text task says why); "" or "," is a row
+    frame = read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
     frame.columns = [str(c).strip().lower() for c in frame.columns]
     unique_columns(path, list(frame.columns))  # URL and url are one column now
     if "url" not in frame.columns:
         raise DataError(Reason("{path}：缺少列“{column}”（现有列：{columns}）", path=str(path), column="url",
                                columns=", ".join(frame.columns) or Reason("无")))
-    frame = without_trailing_blank_rows(frame)  # a blank line between URLs is an empty url
     frame["url"] = frame["url"].str.strip()
     if labelled:  # nothing to learn from; to score, an empty url is one more row (one prediction per input row)
         _reject(path, "url", frame["url"] == "", Reason("为空"))

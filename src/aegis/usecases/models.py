@@ -14,7 +14,15 @@ from typing import Any
 from aegis.detectors.text import is_normal_label
 from aegis.names import named
 from aegis.reasons import DEFAULT_LANG, Lang, Reason, joined, listing
-from aegis.training.modelstore import LoadedModel, load_model, row_digests, save_model, seen_rows
+from aegis.training.modelstore import (
+    MODEL_FILES,
+    LoadedModel,
+    default_model_dir,
+    load_model,
+    row_digests,
+    save_model,
+    seen_rows,
+)
 from aegis.training.task import DataError, Dataset, Inputs, check_inputs, get_task
 from aegis.usecases import Say
 
@@ -41,6 +49,10 @@ def train(kind: str, inputs: Inputs, out: Path, *, folds: int = 5,
         raise DataError(Reason("label：训练文件没有标签"))
     if data.n == 0:
         raise DataError(Reason("--data：没有可供训练的行"))
+    if len(labels := {str(v) for v in data.y}) < 2:
+        # a model fitted on one class has no fraud to tell apart: the number model labelled every row fraud
+        raise DataError(Reason("{option}：训练需要既有涉诈的行又有正常的行，而全部{n:,}行的标签都是“{label}”",
+                               option="--accounts" if kind == "account" else "--data", n=data.n, label=labels.pop()))
     metrics: dict[str, Any] = {}
     if folds > 1 and hasattr(task, "cross_validate"):
         if not hasattr(task, "cv_plan"):  # stratified folds: each must hold a row of every label
@@ -118,7 +130,9 @@ def _verdicts(kind: str, model: Path | None, inputs: Inputs, *, labelled: bool, 
     if say is not None:
         for note in loaded.detector.input_notes(data.X):
             say(note)
-    return data, loaded, loaded.detector.predict(data.X)
+    verdicts = loaded.detector.predict(data.X)
+    # a row repeated exactly is scored once, and each copy gets that verdict: one prediction per input row
+    return data, loaded, verdicts if data.rows is None else [verdicts[i] for i in data.rows]
 
 
 def _some(items: Sequence[Reason | str]) -> Reason:
@@ -137,6 +151,9 @@ def predict(kind: str, model: Path | None, inputs: Inputs, out: Path, *, reasons
     read = [*inputs.data, *([inputs.edges] if inputs.edges else []), *inputs.accounts, *inputs.transfers]
     if any(out.exists() and path.exists() and os.path.samefile(out, path) for path in read):
         raise DataError(Reason("--out：{path}是输入文件，预测结果会覆盖它：请写到别处", path=str(out)))
+    folder = (default_model_dir(kind) if model is None else model).resolve()
+    if out.resolve() in {folder / name for name in MODEL_FILES}:  # however written: relative, ../, a symlink
+        raise DataError(Reason("--out：{path}是所读模型的文件，预测结果会覆盖模型：请写到别处", path=str(out)))
     writable_folder(out.parent)  # before scoring, not after
     _, _, verdicts = _verdicts(kind, model, inputs, labelled=False, say=say)
     try:
