@@ -264,9 +264,14 @@ def test_api_and_cli(engine: Engine, city: dict, monkeypatch: pytest.MonkeyPatch
     )
     assert retried.status_code == 200 and retried.json() == opened.json()
     assert "opened_now" not in retried.json()
-    other_terms = client.post("/api/v1/funds/chases", json={"report_event_id": report_id(engine), "max_hops": 2},
-                              headers=city_headers)
+    other_terms = client.post("/api/v1/funds/chases?lang=en", json={"report_event_id": report_id(engine),
+                                                                    "max_hops": 2}, headers=city_headers)
     assert other_terms.status_code == 422 and "is open with max_hops" in other_terms.json()["detail"]
+    # in the request's language, Chinese unless English is asked for, as the routes' other refusals
+    chinese = client.post("/api/v1/funds/chases", json={"report_event_id": report_id(engine), "max_hops": 2},
+                          headers=city_headers)
+    assert chinese.status_code == 422 and "max_hops" in chinese.json()["detail"]
+    assert not chinese.json()["detail"].isascii()
     assert (
         client.get(f"/api/v1/funds/chases/{opened.json()['chase_id']}", headers=bank_headers).status_code
         == 403
@@ -276,9 +281,14 @@ def test_api_and_cli(engine: Engine, city: dict, monkeypatch: pytest.MonkeyPatch
     english = client.get("/api/v1/funds/orders?lang=en", headers=bank_headers).json()[0]
     assert english["reasons"][0].startswith("money trail: ") and "messages" not in english
     bad = client.post(
-        f"/api/v1/funds/orders/{oid}/response", json={"action": "execute", "held": "1"}, headers=bank_headers
+        f"/api/v1/funds/orders/{oid}/response", json={"action": "execute", "held": "1"},
+        headers={**bank_headers, "Accept-Language": "en"}
     )
     assert bad.status_code == 409 and "issued to executed" in bad.json()["detail"]
+    bad = client.post(
+        f"/api/v1/funds/orders/{oid}/response", json={"action": "execute", "held": "1"}, headers=bank_headers
+    )
+    assert bad.status_code == 409 and not bad.json()["detail"].isascii()
     ok = client.post(
         f"/api/v1/funds/orders/{oid}/response", json={"action": "acknowledge"}, headers=bank_headers
     )
@@ -596,7 +606,8 @@ def test_chase_errors_name_the_commands_options_not_the_apis_fields(engine: Engi
     client = TestClient(create_app(engine))
     centre = {"X-Aegis-User": "desk", "X-Aegis-Role": "city_centre"}
     assert "report_event_id" in client.post("/api/v1/funds/chases", json={}, headers=centre).text
-    again_api = client.post("/api/v1/funds/chases", json={"victim": "PV", "loss_transfers": [v]}, headers=centre)
+    again_api = client.post("/api/v1/funds/chases?lang=en", json={"victim": "PV", "loss_transfers": [v]},
+                            headers=centre)
     assert again_api.status_code == 422 and "with add_losses" in again_api.json()["detail"]
 
 

@@ -56,15 +56,15 @@ class ReleaseIn(BaseModel):
     reason: Annotated[str, Field(min_length=1, max_length=MAX_NOTE)]
 
 
-def _guard(call: Any, *args: Any, **kwargs: Any) -> Any:
+def _guard(lang: Lang, call: Any, *args: Any, **kwargs: Any) -> Any:
     """Turn a refused step into 409 (illegal state change, or the order changed meanwhile: read it again) or 422
-    (bad request), with the reason."""
+    (bad request), with the reason in the request's language, as the routes' other refusals are."""
     try:
         return call(*args, **kwargs)
     except (IllegalTransition, funds.ChangedMeanwhile) as exc:
-        raise HTTPException(409, str(exc)) from None
+        raise HTTPException(409, exc.text(lang)) from None
     except funds.ChaseError as exc:
-        raise HTTPException(422, str(exc)) from None
+        raise HTTPException(422, exc.text(lang)) from None
 
 
 def _in_language(orders: list[funds.OrderView], lang: Lang) -> list[funds.OrderView]:
@@ -77,6 +77,7 @@ def open_chase(body: ChaseIn, engine: EngineDep, actor: ActorDep, lang: LangDep,
     """Open a chase from a report (or a victim's loss transfers): trace the money, order stop-payments.
     201 when this request opened it; 200 when it was open already (a retry), with nothing ordered twice."""
     view: funds.ChaseView = _guard(
+        lang,
         funds.open_chase,
         engine,
         actor,
@@ -101,13 +102,13 @@ def get_chase(chase_id: str, engine: EngineDep, actor: ActorDep, lang: LangDep) 
 def escalate(chase_id: str, engine: EngineDep, actor: ActorDep, lang: LangDep) -> list[funds.OrderView]:
     """Follow the chase's executed stop-payments with freezes: the stop-payments found lapsed (expired), then
     the new freezes."""
-    return _in_language(_guard(funds.escalate, engine, actor, chase_id), lang)
+    return _in_language(_guard(lang, funds.escalate, engine, actor, chase_id), lang)
 
 
 @router.post("/chases/{chase_id}/retrace")
 def retrace(chase_id: str, engine: EngineDep, actor: ActorDep, lang: LangDep) -> list[funds.OrderView]:
     """Trace again now: new accounts get stop-payments, ordered ones holding more get supplementary ones."""
-    return _in_language(_guard(funds.retrace, engine, actor, chase_id), lang)
+    return _in_language(_guard(lang, funds.retrace, engine, actor, chase_id), lang)
 
 
 @router.post("/chases/{chase_id}/losses")
@@ -115,14 +116,14 @@ def add_losses(
     chase_id: str, body: LossesIn, engine: EngineDep, actor: ActorDep, lang: LangDep
 ) -> list[funds.OrderView]:
     """Add further loss transfers to the chase (补充报案) and order what they reached."""
-    return _in_language(_guard(funds.add_losses, engine, actor, chase_id, body.loss_transfers, victim=body.victim),
-                        lang)
+    added = _guard(lang, funds.add_losses, engine, actor, chase_id, body.loss_transfers, victim=body.victim)
+    return _in_language(added, lang)
 
 
 @router.post("/chases/{chase_id}/return")
-def return_funds(chase_id: str, engine: EngineDep, actor: ActorDep) -> funds.ReturnView:
+def return_funds(chase_id: str, engine: EngineDep, actor: ActorDep, lang: LangDep) -> funds.ReturnView:
     """Return the frozen money of the chase's accounts to the victims, pro rata."""
-    return _guard(funds.return_funds, engine, actor, chase_id)
+    return _guard(lang, funds.return_funds, engine, actor, chase_id)
 
 
 @router.get("/orders")
@@ -136,7 +137,7 @@ def list_orders(
     lang: LangDep = "zh",
 ) -> list[funds.OrderView]:
     """Orders; a bank sees only those for its own accounts."""
-    return _in_language(_guard(funds.list_orders, engine, actor, chase_id=chase_id, state=state, bank=bank,
+    return _in_language(_guard(lang, funds.list_orders, engine, actor, chase_id=chase_id, state=state, bank=bank,
                                overdue=overdue), lang)
 
 
@@ -145,7 +146,7 @@ def respond(
     order_id: str, body: ResponseIn, engine: EngineDep, actor: ActorDep, lang: LangDep
 ) -> funds.RespondResult:
     """A bank's answer; "moved_on" (or a partial hold) makes the chase order the next hop at once."""
-    result: funds.RespondResult = _guard(funds.respond, engine, actor, order_id, body.action, held=body.held,
+    result: funds.RespondResult = _guard(lang, funds.respond, engine, actor, order_id, body.action, held=body.held,
                                          reason=body.reason)
     return result.in_language(lang)
 
@@ -153,7 +154,7 @@ def respond(
 @router.post("/orders/{order_id}/release")
 def release(order_id: str, body: ReleaseIn, engine: EngineDep, actor: ActorDep, lang: LangDep) -> funds.OrderView:
     """Lift an executed hold, with the reason."""
-    order: funds.OrderView = _guard(funds.release, engine, actor, order_id, body.reason)
+    order: funds.OrderView = _guard(lang, funds.release, engine, actor, order_id, body.reason)
     return order.in_language(lang)
 
 
@@ -161,14 +162,14 @@ def release(order_id: str, body: ReleaseIn, engine: EngineDep, actor: ActorDep, 
 def reissue(order_id: str, body: ReleaseIn, engine: EngineDep, actor: ActorDep, lang: LangDep) -> funds.OrderView:
     """Issue an order the bank rejected again (the paper it lacked is there now), with the reason: a new order
     following the rejected one. The same re-issue sent again answers with that order."""
-    order: funds.OrderView = _guard(funds.reissue, engine, actor, order_id, body.reason)
+    order: funds.OrderView = _guard(lang, funds.reissue, engine, actor, order_id, body.reason)
     return order.in_language(lang)
 
 
 @router.post("/orders/expire")
-def expire_orders(engine: EngineDep, actor: ActorDep) -> list[str]:
+def expire_orders(engine: EngineDep, actor: ActorDep, lang: LangDep) -> list[str]:
     """Mark the executed holds whose period has run out as expired (a scheduler calls this); their ids."""
-    expired: list[str] = _guard(funds.expire_orders, engine, actor)
+    expired: list[str] = _guard(lang, funds.expire_orders, engine, actor)
     return expired
 
 
