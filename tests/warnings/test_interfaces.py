@@ -479,11 +479,12 @@ def test_a_role_the_command_does_not_take_is_refused_in_one_line_naming_role(tmp
     assert taken.read_text() == "a file"
 
 
-def test_a_contacts_request_id_reused_with_other_terms_is_a_409_naming_it_and_one_line_in_the_cli(tmp_path) -> None:
+def _taken_by_p1(tmp_path):
+    """A store of its own (the CLI reads it by URL) with one warning, taken by P1's officer: its URL, engine, an
+    API client and the warning's id."""
     from wdata import add_residents
 
     from aegis.store import open_engine
-    from aegis.store.repositories import AuditLog
 
     url = f"sqlite:///{tmp_path / 'a.db'}"
     engine = open_engine(url)
@@ -492,6 +493,13 @@ def test_a_contacts_request_id_reused_with_other_terms_is_a_409_naming_it_and_on
     client = TestClient(create_app(engine))
     wid = client.get("/api/v1/warnings", headers=headers("P1")).json()[0]["warning_id"]
     client.post(f"/api/v1/warnings/{wid}/take", headers=headers("P1"))
+    return url, engine, client, wid
+
+
+def test_a_contacts_request_id_reused_with_other_terms_is_a_409_naming_it_and_one_line_in_the_cli(tmp_path) -> None:
+    from aegis.store.repositories import AuditLog
+
+    url, engine, client, wid = _taken_by_p1(tmp_path)
     path = f"/api/v1/warnings/{wid}/contact"
     first = client.post(path, headers=headers("P1"), json={"channel": "call", "result": "unreachable",
                                                            "request_id": "r-1"})
@@ -518,17 +526,7 @@ def test_a_contacts_request_id_reused_with_other_terms_is_a_409_naming_it_and_on
 
 
 def test_closing_a_false_alarm_without_a_note_is_refused_naming_note_in_the_api_and_the_cli(tmp_path) -> None:
-    from wdata import add_residents
-
-    from aegis.store import open_engine
-
-    url = f"sqlite:///{tmp_path / 'a.db'}"
-    engine = open_engine(url)
-    add_residents(engine)
-    uc.raise_warnings(engine, SYSTEM, [request()], now=T0)
-    client = TestClient(create_app(engine))
-    wid = client.get("/api/v1/warnings", headers=headers("P1")).json()[0]["warning_id"]
-    client.post(f"/api/v1/warnings/{wid}/take", headers=headers("P1"))
+    url, engine, client, wid = _taken_by_p1(tmp_path)
     for body in ({"outcome": "false_alarm"}, {"outcome": "false_alarm", "note": " "}):
         refused = client.post(f"/api/v1/warnings/{wid}/close?lang=en", headers=headers("P1"), json=body)
         assert refused.status_code == 422 and refused.json()["detail"].startswith("note: closing as false alarm")

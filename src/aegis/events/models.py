@@ -265,14 +265,15 @@ class Record(Outside):
             return []
         values = cls._identifying(record)
         parts = [_id_part(value) for value in values]
-        derived = cls._hash(parts)
-        if (record["event_id"] if isinstance(record, Mapping) else record.event_id) != derived:
-            return []
+        own_id = record["event_id"] if isinstance(record, Mapping) else record.event_id
         if cls._phones and written:
-            # an earlier Aegis stored a number as its file wrote it, if it was an identifier then (no spaces)
+            # an earlier Aegis stored a number as its file wrote it, if it was an identifier then (no spaces);
+            # a row written canonically, as nearly all are, costs no hash here
             spelled = [_as_written_number(written.get(name), part) if name in cls._phones else part
                        for name, part in zip(cls.identity, parts, strict=True)]
-            return [cls._hash(spelled)] if spelled != parts else []
+            return [cls._hash(spelled)] if spelled != parts and own_id == cls._hash(parts) else []
+        if own_id != cls._hash(parts):
+            return []
         spellings = [as_written(v) if isinstance(v, Decimal) else [part] for v, part in zip(values, parts, strict=True)]
         derived_parts = tuple(parts)
         return [cls._hash(spelled) for spelled in itertools.product(*spellings) if spelled != derived_parts]

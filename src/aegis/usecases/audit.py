@@ -9,7 +9,7 @@ log is itself recorded, since it shows personal data.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Engine, select
@@ -65,13 +65,14 @@ def masked_text(text: str) -> str:
     return _MASKED.sub(lambda m: m.group() if m.group("own") else mask(m.group()), text)
 
 
-def _masked(value: Any) -> Any:
+def _texts(value: Any, change: Callable[[str], str]) -> Any:
+    """``value`` (an entry, its details, its reasons) with ``change`` applied to every text in it."""
     if isinstance(value, str):
-        return masked_text(value)
+        return change(value)
     if isinstance(value, dict):
-        return {k: _masked(v) for k, v in value.items()}
+        return {k: _texts(v, change) for k, v in value.items()}
     if isinstance(value, list):
-        return [_masked(v) for v in value]
+        return [_texts(v, change) for v in value]
     return value
 
 
@@ -163,23 +164,14 @@ def _names_pattern(names: set[str]) -> re.Pattern[str] | None:
 
 
 def _masked_entry(entry: dict[str, Any], names: re.Pattern[str] | None) -> dict[str, Any]:
-    shown = _masked(entry)
-    if names is not None:
-        shown = _renamed(shown, names)
+    if names is None:
+        shown = _texts(entry, masked_text)
+    else:
+        shown = _texts(entry, lambda text: names.sub(lambda m: masked_name(m.group()), masked_text(text)))
     if entry["action"] == "audit.read" and not is_aegis_id(entry["subject_id"]) and entry["subject_id"] != "*":
         # what a reader searched for: a number, a name, an account; the search is shown, not whom it was about
         shown["subject_id"] = mask(entry["subject_id"])
     return shown
-
-
-def _renamed(value: Any, names: re.Pattern[str]) -> Any:
-    if isinstance(value, str):
-        return names.sub(lambda m: masked_name(m.group()), value)
-    if isinstance(value, dict):
-        return {k: _renamed(v, names) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_renamed(v, names) for v in value]
-    return value
 
 
 KEEPERS = frozenset({Role.system, Role.city_centre, Role.auditor})
