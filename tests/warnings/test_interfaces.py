@@ -9,7 +9,7 @@ from urllib.parse import quote
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from typer.testing import CliRunner
-from wdata import RESIDENTS, SYSTEM, T0, request
+from wdata import RESIDENTS, SYSTEM, T0, add_person, request
 
 from aegis.api.app import create_app
 from aegis.cli.warnings import app as cli
@@ -292,6 +292,7 @@ def test_warnings_list_says_when_nothing_matches_instead_of_an_empty_table(tmp_p
                        (["--status", "closed", "--open"], "没有符合条件的预警")):
         none = CliRunner().invoke(cli, ["list", *centre, *args])
         assert none.exit_code == 0 and none.stdout.strip() == said, none.output
+    add_person(url, "P4", "huli", "huli-other")  # a station with a resident, none of them warned
     elsewhere = ["--user", "o", "--role", "police_station", "--district", "huli", "--station", "huli-other",
                  "--db", url]
     assert CliRunner().invoke(cli, ["list", *elsewhere]).stdout.strip() == "辖区内没有预警"

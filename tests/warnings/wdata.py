@@ -38,3 +38,14 @@ def add_residents(engine: Engine) -> None:
             .model_dump() for p, (d, s) in RESIDENTS.items()]
     with engine.begin() as connection:
         EventRepository(engine).add_many("person", rows, connection)
+
+
+def add_person(url: str, person: str, district: str, station: str) -> None:
+    """One more resident, of a station the others are not registered in."""
+    from aegis.store import open_engine
+
+    row = Person(person_id=person, age=40, gender="M", occupation="职员", city="厦门市", district=district,
+                 station=station).model_dump()
+    engine = open_engine(url)
+    with engine.begin() as connection:
+        EventRepository(engine).add_many("person", [row], connection)

@@ -39,6 +39,7 @@ from aegis.store.schema_warnings import warning, warning_lead
 from aegis.usecases import Say, check_one_of, person_text
 from aegis.usecases.actor import POLICE_ROLES, Actor, PermissionDenied, Role
 from aegis.usecases.audit import record_read
+from aegis.usecases.places import check_place
 from aegis.usecases.warning_pipeline import (
     LEAD_EVENT_KINDS,
     WarningPipeline,
@@ -398,6 +399,7 @@ def list_warnings(
     severity = case({lv: rank for rank, lv in enumerate(LEVELS)}, value=warning.c.level, else_=len(LEVELS))
     query = query.order_by(severity, warning.c.deadline, warning.c.warning_id).limit(limit).offset(offset)
     with engine.connect() as connection:
+        check_place(connection, actor)
         rows = [dict(r) for r in connection.execute(query).mappings()]
     record_read(engine, actor, action="warning.list", subject_type="warning", subject_id="*",
                 shown=[r["warning_id"] for r in rows],
@@ -413,6 +415,7 @@ def count_warnings(engine: Engine, actor: Actor, *, status: str | None = None, q
     query = _filtered(select(func.count()).select_from(warning), actor, status=status, queue=queue, level=level,
                       open_only=open_only)
     with engine.connect() as connection:
+        check_place(connection, actor)
         return int(connection.execute(query).scalar_one())
 
 
@@ -452,6 +455,7 @@ def shown(row: dict[str, Any], lang: Lang = DEFAULT_LANG) -> dict[str, Any]:
 def get_warning(engine: Engine, actor: Actor, warning_id: str) -> dict[str, Any]:
     actor.require(READERS, Reason("查看预警"))
     with engine.connect() as connection:
+        check_place(connection, actor)
         row = _row(connection, actor, warning_id)
     row["history"] = [  # what was done about the warning; who read it is the audit log's business
         {"at": e["at"], "actor": e["actor"], "action": e["action"], "reasons": e["reasons"], "details": e["details"]}
@@ -488,6 +492,7 @@ def _step(
 ) -> dict[str, Any]:
     actor.require(POLICE_ROLES, _STEPS[action])
     with begin_write(engine) as connection:
+        check_place(connection, actor)
         row = _row(connection, actor, warning_id, lock=True)
         _check_may_work(actor, row, action)
         if _retried(connection, row, actor, action, changes, reasons) or _seen(connection, request_key, reasons,
@@ -677,6 +682,7 @@ def escalate_overdue(
         warning.c.queue.in_(QUEUES[: _TIER[actor.role] + 1]),
     )
     with engine.connect() as connection:
+        check_place(connection, actor)
         ids = list(connection.execute(query).scalars())
     for warning_id in ids:
         with begin_write(engine) as connection:
@@ -706,6 +712,7 @@ def warning_stats(engine: Engine, actor: Actor) -> dict[str, Any]:
     )
     query = query.group_by(warning.c.level, warning.c.fraud_type, warning.c.status, warning.c.outcome)
     with engine.connect() as connection:
+        check_place(connection, actor)
         frame = pd.DataFrame(
             connection.execute(query).fetchall(), columns=["level", "fraud_type", "status", "outcome", "n"]
         )
