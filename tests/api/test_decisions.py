@@ -390,6 +390,54 @@ def test_the_decide_command_reads_jsonl_and_names_the_bad_line(tmp_path):
     assert folder.exit_code == 2 and folder.stderr == f"error: {tmp_path}: is a folder, not a file\n"
 
 
+def test_the_decide_command_run_again_on_its_file_is_a_retry(tmp_path):
+    """A run stopped after a batch was recorded (kill -9 between the commit and the printing) is run again: its
+    rows, named by the file's digest and their line, are answered as recorded and nothing is recorded twice."""
+    import hashlib
+    import json
+
+    from typer.testing import CliRunner
+
+    from aegis.cli.main import app
+
+    url = f"sqlite:///{tmp_path / 'd.db'}"
+    runner = CliRunner()
+    assert runner.invoke(app, ["db", "upgrade", "--db", url]).exit_code == 0
+    requests = _sms_requests(tmp_path)
+    first = runner.invoke(app, ["decide", "sms", str(requests), "--db", url])
+    digest = hashlib.sha256(requests.read_bytes()).hexdigest()[:16]
+    answers = [json.loads(line) for line in first.stdout.splitlines()]
+    assert [a["request_id"] for a in answers] == [f"{digest}:1", f"{digest}:2"]
+    from aegis.store import open_engine
+
+    engine = open_engine(url, existing=True)
+    logged = len(AuditLog(engine).entries("number", "17012345678"))
+    assert logged == 1
+    again = runner.invoke(app, ["decide", "sms", str(requests), "--db", url])
+    assert [json.loads(line) for line in again.stdout.splitlines()] == answers
+    assert len(AuditLog(engine).entries("number", "17012345678")) == logged
+    # a row with its own id keeps it; another file (a row added) is other requests
+    requests.write_text(requests.read_text(encoding="utf-8") + json.dumps(
+        {**SMS_REQUESTS[0], "request_id": "mine-1"}, ensure_ascii=False) + "\n", encoding="utf-8")
+    third = [json.loads(line) for line in runner.invoke(app, ["decide", "sms", str(requests), "--db", url]).stdout
+             .splitlines()]
+    assert third[2]["request_id"] == "mine-1" and not third[0]["request_id"].startswith(digest)
+    assert len(AuditLog(engine).entries("number", "17012345678")) == logged + 2
+
+
+def test_a_stop_asked_while_a_batch_is_recorded_waits_for_its_last_line() -> None:
+    import os
+    import signal
+
+    from aegis.cli.main import deferred_stops
+
+    done = []
+    with pytest.raises(KeyboardInterrupt), deferred_stops():
+        os.kill(os.getpid(), signal.SIGINT)
+        done.append("recorded and printed")
+    assert done == ["recorded and printed"]
+
+
 def test_the_decide_command_reads_csv_as_ingest_does(tmp_path):
     """A CSV, GBK as Chinese spreadsheets save it, is read by the readers of `aegis ingest` (it was read as JSON
     lines and refused as not UTF-8); a bad row is named by its line, the header being line 1."""
@@ -413,8 +461,9 @@ def test_the_decide_command_reads_csv_as_ingest_does(tmp_path):
     requests.write_bytes(text.getvalue().encode("gbk"))
     done = runner.invoke(app, ["decide", "sms", str(requests), "--db", url, "--lang", "en"])
     assert done.exit_code == 0, done.output
-    assert [json.loads(line) for line in done.stdout.splitlines()] == [
-        json.loads(line) for line in expected.stdout.splitlines()]
+    # the same answers; each file names its rows' requests by its own digest and line
+    assert [{**json.loads(line), "request_id": None} for line in done.stdout.splitlines()] == [
+        {**json.loads(line), "request_id": None} for line in expected.stdout.splitlines()]
     requests.write_bytes((text.getvalue() + "95588,13800000001,\n").encode("gbk"))
     bad = runner.invoke(app, ["decide", "sms", str(requests), "--db", url])
     assert bad.exit_code == 2 and f"sms.csv：第{len(SMS_REQUESTS) + 2}行：text：Field required" in bad.stderr

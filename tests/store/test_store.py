@@ -374,3 +374,26 @@ def test_the_head_revision_a_store_is_opened_at_is_the_newest_migration(tmp_path
     assert revision(opened) == HEAD
     engine.dispose()
     opened.dispose()
+
+
+def test_a_store_a_newer_aegis_migrated_is_refused_in_one_line(tmp_path) -> None:
+    """Every command, reading ones too, names the store's revision and this Aegis's newest, instead of Alembic's
+    traceback ("Can't locate revision")."""
+    from sqlalchemy import text
+    from typer.testing import CliRunner
+
+    from aegis.cli.main import app
+    from aegis.store.engine import HEAD, known_revisions
+
+    assert HEAD in known_revisions() and "0001" in known_revisions()
+    url = f"sqlite:///{tmp_path / 'newer.db'}"
+    engine = open_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = '0099'"))
+    engine.dispose()
+    for command in (["db", "counts"], ["db", "upgrade"], ["warnings", "list", "--user", "c", "--role", "city_centre"]):
+        said = CliRunner().invoke(app, [*command, "--db", url, "--lang", "en"])
+        assert said.exit_code != 0 and "Traceback" not in said.output, said.output
+        assert said.stderr.strip() == (f"error: database: the store's schema is at revision 0099, and this Aegis knows "
+                                       f"revisions up to {HEAD} only (a newer Aegis wrote to it): open it with a newer "
+                                       "Aegis"), said.stderr

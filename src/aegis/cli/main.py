@@ -6,8 +6,10 @@ what is wrong and a non-zero exit, never a stack trace.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -97,6 +99,20 @@ def _stop_as_interrupt() -> None:
         raise SystemExit(128 + signum)
 
     signal.signal(signal.SIGTERM, stop)
+
+
+@contextlib.contextmanager
+def deferred_stops() -> Iterator[None]:
+    """Holds Ctrl-C and SIGTERM off while a step that must end whole runs (a batch recorded and printed): a stop
+    asked meanwhile is delivered, and unwinds the command, when the step has ended."""
+    import signal
+
+    held = {signal.SIGINT, signal.SIGTERM}
+    signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, held)
 
 
 def _lang_of_argv() -> Lang:
@@ -403,7 +419,10 @@ def decide(
 ) -> None:
     """Decide block / warn / pass for each request in a file; one JSON decision per line on stdout.
 
-    The operator's batch: decided and audited as Aegis itself (the system role), on any channel."""
+    The operator's batch: decided and audited as Aegis itself (the system role), on any channel. Running the same
+    file again is a retry: a row without a request_id gets one from the file and its line, so the answers recorded
+    by a stopped run are printed again and nothing is recorded twice."""
+    import hashlib
     from collections import Counter
 
     import orjson
@@ -438,14 +457,23 @@ def decide(
         first = rejects[0]
         raise DataError(Reason("{file}：第{line}行：{field}：{reason}", file=file.name, line=first.line,
                                field=first.field, reason=first.reason))
-    requests = [request for _, request in valid]
+    # a run of the same file again is a retry: a request without an id of its own gets one from the file and its
+    # line, so a run stopped after a batch was recorded (kill -9 too) prints that batch's answers when run again and
+    # records nothing twice; the API's callers give their own ids
+    digest = hashlib.sha256(file.read_bytes()).hexdigest()[:16]
+    requests = [request if getattr(request, "request_id", None) else
+                request.model_copy(update={"request_id": f"{digest}:{raw.line}"}) for raw, request in valid]
     tried = load_policy(policy) if policy is not None else None
     decider = decisions.Decider(open_engine(db, existing=True), SYSTEM, tried, lang=lang, record=tried is None)
     actions: Counter[str] = Counter()
     for start in range(0, len(requests), decisions.MAX_BATCH):
-        for decision in getattr(decider, channel)(requests[start:start + decisions.MAX_BATCH]):
-            actions[decision.action.value] += 1
-            print(orjson.dumps(decision.model_dump(mode="json")).decode())
+        # a batch is recorded and printed whole: a stop (Ctrl-C, SIGTERM) asked meanwhile waits for its last line,
+        # where it landed between the two and left recorded decisions the operator was never shown
+        with deferred_stops():
+            for decision in getattr(decider, channel)(requests[start:start + decisions.MAX_BATCH]):
+                actions[decision.action.value] += 1
+                print(orjson.dumps(decision.model_dump(mode="json")).decode())
+            sys.stdout.flush()
     if tried is not None:
         summary = Reason("试行策略 {version}：拦截{block}、提醒{warn}、放行{allow}；未写入审计日志",
                          version=tried.version, block=actions["block"], warn=actions["warn"], allow=actions["pass"])

@@ -125,6 +125,13 @@ HEAD = "0015"
 without importing Alembic, which cost every command about 0.4 s"""
 
 
+def known_revisions() -> frozenset[str]:
+    """The migrations this Aegis has (their files' four-digit revisions), read without importing Alembic."""
+    versions = resources.files("aegis.store") / "migrations" / "versions"
+    return frozenset(entry.name[:4] for entry in versions.iterdir()
+                     if entry.name.endswith(".py") and entry.name[:4].isdigit())
+
+
 def revision(engine: Engine) -> str | None:
     """The schema's migration revision, as Alembic keeps it in its version table (None for a store with no
     schema yet)."""
@@ -139,6 +146,13 @@ def upgrade(engine: Engine) -> str | None:
     at (None: a new store), read under the migrations' lock."""
     from alembic import command
 
+    found = revision(engine)
+    if found is not None and found not in known_revisions():
+        # a store a newer Aegis migrated: Alembic's "Can't locate revision" came as a 100-line traceback from every
+        # command, reading ones too
+        raise InputError(Reason(
+            "database：库的结构版本是{found}，这个Aegis只认得到{head}为止（库由更新的Aegis写过）：请用更新的Aegis打开它",
+            found=found, head=HEAD))
     config = alembic_config(engine)
     command.upgrade(config, "head")
     return config.attributes.get("found")
