@@ -238,3 +238,17 @@ def test_the_access_log_masks_a_name_searched_for_and_keeps_a_records_id() -> No
                                    ("GET", f"/api/v1/audit?subject_id={asked}"), None)
         assert MaskedAccess().filter(record)
         assert record.getMessage() == f'"GET /api/v1/audit?subject_id={logged}"'
+
+
+def test_an_auditor_is_not_shown_the_request_digest_that_its_masked_numbers_could_be_found_from(engine: Engine) -> None:
+    """A decision's request key ends in a digest of the request: hashing the 10^4 numbers that fit a masked caller
+    (and as many callees) against it found the numbers the auditor was shown masked."""
+    client = TestClient(create_app(engine))
+    asked = {"sender": "17012345678", "receiver": "13800000001", "text": SCAM, "request_id": "r-1"}
+    assert client.post("/api/v1/decisions/sms", json=asked, headers=TELCO).json()["action"] != "pass"
+    [kept] = AuditLog(engine).recent(action_prefix="decision.")
+    [shown] = read_audit(engine, Actor("a1", Role.auditor), action="decision.")
+    assert kept["request_key"].rsplit("|", 1)[1] not in json.dumps(shown, ensure_ascii=False, default=str)
+    assert shown["request_key"] == kept["request_key"].rsplit("|", 1)[0] + "|****************"
+    [whole] = read_audit(engine, Actor("c1", Role.city_centre), action="decision.")
+    assert whole["request_key"] == kept["request_key"]
