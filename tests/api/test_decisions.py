@@ -224,7 +224,7 @@ def test_a_payer_under_an_open_warning_is_held_while_it_is_open(client, engine):
 
     held = decide("6212000000000001")
     assert held["action"] == "block" and held["fraud_type"] == "impersonate_police"
-    assert held["reasons"] == ["付款人有一条未办结的预警（紧急），可能正在被骗"]
+    assert held["reasons"] == ["付款人有一条未办结的预警，可能正在被骗"]  # its level is the police's: held says it
     assert decide("6212000000000002")["action"] == "pass"  # another person's account
     # dated before the warning (a lagging clock), it is paid now, under the warning; replayed, it was paid before
     assert decide("6212000000000001", at=t0 - timedelta(hours=1))["action"] == "block"
@@ -253,13 +253,20 @@ def test_a_payer_under_an_open_warning_is_held_while_it_is_open(client, engine):
     # a medium warning alone lets a small payment pass; with a large first payment to a new payee it warns
     medium = WarningRequest("P2", "pig_butchering", 0.6, "medium", (Reason("访问涉诈网站"),), "lead-2", t0)
     assert uc.raise_warnings(engine, system, [medium], now=t0)["opened"] == 1
-    assert decide("6212000000000002")["action"] == "pass"
+    small = decide("6212000000000002")
+    # it changes nothing the bank does, so the bank is told nothing of it; the look at it is on the log
+    told = (small["action"], small["score"], small["fraud_type"], small["reasons"])
+    assert told == ("pass", 0.0, None, ["未发现风险"])
+    [looked] = AuditLog(engine).entries("account", "6212000000000002")
+    assert looked["action"] == "decision.transfer.pass" and looked["actor"] == "bank:工商银行/gw-2"
+    assert looked["details"]["payer_warning"] == next(
+        w["warning_id"] for w in uc.list_warnings(engine, centre) if w["person_id"] == "P2")
     large = decide("6212000000000002", amount="30000.00")
     assert large["action"] == "warn" and large["fraud_type"] == "pig_butchering"
     # paying while warned makes the medium warning urgent, for the city centre's queue
     raised = next(w for w in uc.list_warnings(engine, centre) if w["person_id"] == "P2")
     assert (raised["level"], raised["queue"]) == ("urgent", "city")
-    assert large["reasons"][0] == "付款人有一条未办结的预警（中），可能正在被骗" and "首次" in large["reasons"][1]
+    assert large["reasons"][0] == "付款人有一条未办结的预警，可能正在被骗" and "首次" in large["reasons"][1]
 
 
 @pytest.mark.parametrize(
@@ -891,9 +898,11 @@ def test_only_the_bank_that_holds_the_payers_account_is_told_of_the_payers_warni
     assert uc.list_warnings(engine, centre)[0]["lead_count"] == 1
 
     # the payer's own bank, and the city centre, weigh the warning, and a hold is news on it
-    for asker in (BANK, {"X-Aegis-User": "c1", "X-Aegis-Role": "city_centre"}):
+    # (the bank is not told of it where the payee alone blocks the payment: the warning changes nothing it does)
+    for asker, told in ((BANK, []), ({"X-Aegis-User": "c1", "X-Aegis-Role": "city_centre"},
+                                     ["付款人有一条未办结的预警（紧急），可能正在被骗"])):
         held = client.post("/api/v1/decisions/transfer", json=pay, headers=asker).json()
-        assert held["action"] == "block" and "付款人有一条未办结的预警（紧急），可能正在被骗" in held["reasons"]
+        assert held["action"] == "block" and [r for r in held["reasons"] if "预警" in r] == told
     assert uc.list_warnings(engine, centre)[0]["lead_count"] == 3  # a lead from each (no request id, no time)
 
 
