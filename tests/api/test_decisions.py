@@ -988,3 +988,17 @@ def test_a_key_given_twice_in_a_body_is_refused_naming_it_not_taken_last(client,
                                      for r in getattr(getattr(included, "original_router", None), "routes", []))]
     reading = [r for r in routes if isinstance(r, APIRoute) and r.body_field is not None]
     assert reading and all(isinstance(r, UniqueKeysRoute) for r in reading), [r.path for r in reading]
+
+
+def test_a_city_centre_of_a_named_city_weighs_no_other_citys_warnings(client, engine):
+    """A centre of 泉州市 deciding a payment of a 厦门市 resident under an urgent warning held it, naming the
+    warning: the warnings of another city are none of its business (Actor.covers), here as in the warnings' list."""
+    _payer_under_warning(engine)  # P1 of 厦门市
+    pay = {"payer_account": "6212000000000001", "payee_account": "6222000000000555", "amount": "800.00"}
+    centre = {"X-Aegis-User": "c1", "X-Aegis-Role": "city_centre"}
+    quanzhou = client.post("/api/v1/decisions/transfer", json=pay,
+                           headers={**centre, "X-Aegis-City": quote("泉州市")}).json()
+    assert (quanzhou["action"], quanzhou["score"], quanzhou["reasons"]) == ("pass", 0.0, ["未发现风险"])
+    assert AuditLog(engine).entries("account", "6212000000000001") == []
+    xiamen = client.post("/api/v1/decisions/transfer", json=pay, headers={**centre, "X-Aegis-City": quote("厦门市")})
+    assert xiamen.json()["action"] == "block"

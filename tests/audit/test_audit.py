@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from urllib.parse import quote
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from typer.testing import CliRunner
@@ -252,3 +253,19 @@ def test_an_auditor_is_not_shown_the_request_digest_that_its_masked_numbers_coul
     assert shown["request_key"] == kept["request_key"].rsplit("|", 1)[0] + "|****************"
     [whole] = read_audit(engine, Actor("c1", Role.city_centre), action="decision.")
     assert whole["request_key"] == kept["request_key"]
+
+
+def test_a_reader_of_a_named_city_is_refused_the_log_that_has_no_city(engine: Engine) -> None:
+    """A centre of 泉州市 read 厦门市's entries unmasked: the log is not kept by city, so one city's reader cannot be
+    shown its own part of it, and is refused rather than shown every city's."""
+    from aegis.usecases.actor import PermissionDenied
+
+    AuditLog(engine).append(actor="system", action="warning.raise", subject_type="person", subject_id="P1")
+    for role in (Role.city_centre, Role.auditor):
+        with pytest.raises(PermissionDenied, match=r"^city: the audit log is not kept by city"):
+            read_audit(engine, Actor("c1", role, city="泉州市"))
+    client = TestClient(create_app(engine))
+    refused = client.get("/api/v1/audit", headers={"X-Aegis-User": "c1", "X-Aegis-Role": "city_centre",
+                                                   "X-Aegis-City": quote("泉州市")})
+    assert refused.status_code == 403 and refused.json()["detail"].startswith("city：审计日志不分城市")
+    assert len(read_audit(engine, Actor("c1", Role.city_centre))) == 1

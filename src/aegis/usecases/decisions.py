@@ -478,7 +478,7 @@ class Decider:
         or not at all, has no owner for it: the payer's warnings are neither used nor disclosed (no reason names
         them, no lead is fed to them, so asking about a stranger's account learns nothing and touches no warning),
         and the payment is weighed by its payee and its amount alone. The city centre and Aegis itself see every
-        opening.
+        opening (a city centre that names its city, ``X-Aegis-City``, its city's warnings only).
 
         What the institution is told of its own customer's warning is what it needs to act, no more (最小必要,
         as a privacy officer of the anti-fraud centre would have it): that the payer is under an open warning when
@@ -506,7 +506,10 @@ class Decider:
             rows = connection.execute(
                 select(warning.c.warning_id, warning.c.person_id, warning.c.level, warning.c.fraud_type,
                        warning.c.first_lead_at, warning.c.closed_at)
-                .where(warning.c.person_id.in_(set().union(*owners.values())))
+                .where(warning.c.person_id.in_(set().union(*owners.values())),
+                       # a city centre of a named city weighs its city's warnings only (Actor.covers)
+                       *([warning.c.city == self.actor.city] if self.actor.city and self.actor.role is not Role.system
+                         else []))
             ).all() if owners else []
         by_person: dict[str, list[Any]] = {}
         for row in rows:
