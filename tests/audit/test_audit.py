@@ -269,3 +269,30 @@ def test_a_reader_of_a_named_city_is_refused_the_log_that_has_no_city(engine: En
                                                    "X-Aegis-City": quote("泉州市")})
     assert refused.status_code == 403 and refused.json()["detail"].startswith("city：审计日志不分城市")
     assert len(read_audit(engine, Actor("c1", Role.city_centre))) == 1
+
+
+def test_an_auditor_sees_every_stored_persons_name_masked_and_a_links_escaped_digits_too(engine: Engine) -> None:
+    """Only the names of the persons an entry is about were masked: a note about 叶雪婷 naming her cousin 林敏雨 (a
+    resident too), and a phishing link's ``n=叶雪婷`` with no person_id, showed them whole, as it did a number
+    written in percent-escapes (%31%33%39...)."""
+    from aegis.events.models import Person
+    from aegis.store import EventRepository
+
+    with engine.begin() as connection:
+        EventRepository(engine).add_many("person", [
+            Person(person_id=p, name=n, age=40, gender="F", occupation="职员", city="厦门市", district="集美区",
+                   station="灌口派出所").model_dump() for p, n in (("P7", "叶雪婷"), ("P8", "林敏雨"))], connection)
+    log = AuditLog(engine)
+    log.append(actor="police_station:灌口派出所/o1", action="warning.contact", subject_type="warning",
+               subject_id="wrn-a8e8470ebc72f7f3b1ce", details={"person_id": "P7"},
+               reasons=["已电话联系叶雪婷，其表姐林敏雨（350211200002254175）陪同"])
+    link = "http://etc-gov.top/u?n=%E5%8F%B6%E9%9B%AA%E5%A9%B7&m=%31%33%39%31%32%33%34%35%36%37%38&k=叶雪婷"
+    log.append(actor="platform:微信/u1", action="decision.url.block", subject_type="domain", subject_id="etc-gov.top",
+               reasons=[Reason("网址 {url}", url=link[:60])], details={"url": link})
+    auditor = Actor("a1", Role.auditor)
+    [contact] = read_audit(engine, auditor, action="warning.contact")
+    assert contact["reasons"] == ["已电话联系叶**，其表姐林**（350***********4175）陪同"]
+    [url] = read_audit(engine, auditor, action="decision.url")
+    shown = json.dumps(url, ensure_ascii=False, default=str)
+    assert "叶雪婷" not in shown and "13912345678" not in shown and "%31%33" not in shown and "%E5" not in shown
+    assert url["details"]["url"] == "http://etc-gov.top/u?n=叶**&m=139****5678&k=叶**"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
+from urllib.parse import unquote
 
 from sqlalchemy import Engine, select
 
@@ -135,24 +136,50 @@ def read_audit(engine: Engine, actor: Actor, *, subject_type: str | None = None,
                         "ids": [e["id"] for e in entries[:MAX_SHOWN]]})
     if actor.sees_personal_data:
         return entries
+    entries = [_texts(e, decoded) for e in entries]
     names = _names_pattern(person_names(engine, entries))
     return [_masked_entry(e, names) for e in entries]
 
 
+_ESCAPED = re.compile(r"%[0-9A-Fa-f]{2}")
+
+
+def decoded(text: str) -> str:
+    """``text`` with its percent-escapes decoded, as a browser shows a link: a number written %31%33%39... or a name
+    as UTF-8 escapes passed every pattern, and a link is where a phishing page carries its victim's data."""
+    return unquote(text) if _ESCAPED.search(text) else text
+
+
+_HAN_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff·]{2,}")
+NAME_LENGTHS = range(2, 7)
+"""the lengths of the names looked for in an entry's texts: two to four characters as nearly every Chinese name,
+up to six for a compound family name or a minority's name written in characters (艾力·买买提)"""
+
+
 def person_names(engine: Engine, entries: Sequence[Mapping[str, Any]]) -> set[str]:
-    """The names the store holds of the persons ``entries`` are about (their ``person`` subject or the
-    ``person_id`` of their details): an officer's note names the person it is about ("上门未见到叶雪婷本人"), and a
-    name is personal data as a number is, though no pattern tells it from other words."""
+    """The names the store holds that ``entries`` write: of the persons they are about (their ``person`` subject or
+    the ``person_id`` of their details), whatever their length, and of any other person the store holds whose name
+    stands in a text (a note about one person names her cousin, a phishing link its victim): a name is personal
+    data as a number is, though no pattern tells it from other words. The texts' runs of Chinese characters are
+    looked up, each stretch of :data:`NAME_LENGTHS` characters, among the persons' names (indexed)."""
     ids = {str(e["subject_id"]) for e in entries if e["subject_type"] == "person"}
     ids |= {str(e["details"]["person_id"]) for e in entries
             if isinstance(e.get("details"), dict) and e["details"].get("person_id")}
+    written: set[str] = set()
+
+    def gather(text: str) -> str:
+        for run in _HAN_RUN.findall(text):
+            written.update(run[at:at + n] for n in NAME_LENGTHS for at in range(len(run) - n + 1))
+        return text
+
+    _texts(list(entries), gather)
     person = EVENT_TABLES["person"]
     found: set[str] = set()
-    wanted = sorted(ids)
     with engine.connect() as connection:
-        for start in range(0, len(wanted), 900):
-            query = select(person.c.name).where(person.c.person_id.in_(wanted[start:start + 900]))
-            found.update(name.strip() for name in connection.execute(query).scalars() if name and name.strip())
+        for column, wanted in ((person.c.person_id, sorted(ids)), (person.c.name, sorted(written))):
+            for start in range(0, len(wanted), 900):
+                query = select(person.c.name).where(column.in_(wanted[start:start + 900]))
+                found.update(name.strip() for name in connection.execute(query).scalars() if name and name.strip())
     return {name for name in found if len(name) >= 2}
 
 
