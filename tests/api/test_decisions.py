@@ -1002,3 +1002,25 @@ def test_a_city_centre_of_a_named_city_weighs_no_other_citys_warnings(client, en
     assert AuditLog(engine).entries("account", "6212000000000001") == []
     xiamen = client.post("/api/v1/decisions/transfer", json=pay, headers={**centre, "X-Aegis-City": quote("厦门市")})
     assert xiamen.json()["action"] == "block"
+
+
+def test_a_body_nested_too_deeply_or_with_an_overlong_integer_is_refused_for_that(client):
+    """Both bodies are UTF-8; both were refused as "not JSON text in UTF-8", which named the wrong cause."""
+    deep = '{"sender": "13212069819", "text": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    answer = client.post("/api/v1/decisions/sms", content=deep.encode(),
+                         headers={**TELCO, "Content-Type": "application/json"})
+    assert answer.status_code == 422 and answer.json()["detail"][0]["type"] == "json_too_deep"
+    bank = {**BANK, "Content-Type": "application/json"}
+    for body, loc in (('{"payer_account": "1", "payee_account": "2", "amount": ' + "9" * 5000 + "}",
+                       ["body", "amount"]),
+                      ('[{"payer_account": "1", "payee_account": "2", "amount": [' + "9" * 5000 + "]}]",
+                       ["body", "amount"]),
+                      ("9" * 5000, ["body"])):
+        answer = client.post("/api/v1/decisions/transfer", content=body.encode(), headers=bank)
+        assert answer.status_code == 422, answer.text
+        (error,) = answer.json()["detail"]
+        assert (error["loc"], error["type"]) == (loc, "int_too_long") and "4,300 digits" in error["msg"]
+    # a long integer Python reads is the amount's own check's to refuse, naming it
+    answer = client.post("/api/v1/decisions/transfer", headers=bank,
+                         content=('{"payer_account": "1", "payee_account": "2", "amount": ' + "9" * 100 + "}").encode())
+    assert answer.status_code == 422 and answer.json()["detail"][0]["loc"][-1] == "amount"
