@@ -75,6 +75,13 @@ def test_api_station_workflow_and_isolation(sqlite_engine: Engine) -> None:
     assert client.get("/api/v1/warnings?open_only=true&lang=en", headers=headers("P1")).json() == []
     for route in ("/api/v1/health", "/api/v1/warnings/stats"):  # the language is every route's to take
         assert client.get(f"{route}?lang=en", headers=headers("P1")).status_code == 200
+    # and one given twice, which FastAPI took the last of: limit=1&limit=1000 listed them all, and a proxy's
+    # appended status=new hid the closed ones asked for
+    for query, names in (("limit=1&limit=1000", ["limit"]), ("status=closed&status=new", ["status"]),
+                         ("lang=en&status=new&lang=zh&status=new", ["lang", "status"])):
+        twice = client.get(f"/api/v1/warnings?{query}", headers=headers("P1"))
+        assert twice.status_code == 422 and [e["loc"] for e in twice.json()["detail"]] == [["query", n] for n in names]
+        assert twice.json()["detail"][0]["type"] == "duplicate_parameter"
 
 
 def test_cli_lists_own_queue_and_reports_errors_in_one_line(tmp_path) -> None:
