@@ -24,7 +24,7 @@ class _Repeated(Exception):
 
 
 class _Overlong(Exception):
-    def __init__(self, key: str | None) -> None:
+    def __init__(self, key: str) -> None:
         super().__init__(key)
         self.key = key
 
