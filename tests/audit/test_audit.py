@@ -91,8 +91,8 @@ def test_a_request_line_cannot_write_lines_of_its_own_into_the_access_log() -> N
                                ("GET", f"/api/v1/audit?subject_id={forged}"), None)
     assert MaskedAccess().filter(record)
     line = record.getMessage()
-    assert line == ('"GET /api/v1/audit?subject_id=x%0D%0AINFO: 127.0.0.1:1 - "GET /fake HTTP/1.1" 200 OK'
-                    '%1B[2J%E2%80%AE%00"')
+    # a value that is no code is masked whole; what is left of it, its ends, encoded again
+    assert line == '"GET /api/v1/audit?subject_id=x%0D%0A' + "*" * 49 + '2J%E2%80%AE%00"'
     assert line.isprintable()
 
 
@@ -296,3 +296,28 @@ def test_an_auditor_sees_every_stored_persons_name_masked_and_a_links_escaped_di
     shown = json.dumps(url, ensure_ascii=False, default=str)
     assert "叶雪婷" not in shown and "13912345678" not in shown and "%31%33" not in shown and "%E5" not in shown
     assert url["details"]["url"] == "http://etc-gov.top/u?n=叶**&m=139****5678&k=叶**"
+
+
+def test_the_access_log_masks_a_name_or_a_number_in_any_part_of_a_request_line() -> None:
+    """Only subject_id was searched for names, and digits were masked only in the groups numbers are written in: a
+    name as a path's id or ?action=, a number spaced out digit by digit, stayed in the log whole."""
+    import logging
+
+    from aegis.api.logs import MaskedAccess
+
+    for asked, logged in (
+            ("/api/v1/warnings/%E5%8F%B6%E9%9B%AA%E5%A9%B7", "/api/v1/warnings/叶**"),
+            ("/api/v1/warnings/1%203%209%201%202%203%204%205%206%207%208", "/api/v1/warnings/1 3************** 7 8"),
+            ("/api/v1/audit?action=%E5%8F%B6%E9%9B%AA%E5%A9%B7&limit=5", "/api/v1/audit?action=叶**&limit=5"),
+            ("/api/v1/audit?%E5%8F%B6%E9%9B%AA%E5%A9%B7=1", "/api/v1/audit?叶**=1"),
+            ("/api/v1/warnings?status=new&lang=en&offset=200", "/api/v1/warnings?status=new&lang=en&offset=200"),
+            ("/api/v1/audit?action=decision.sms&subject_type=audit_log",
+             "/api/v1/audit?action=decision.sms&subject_type=audit_log"),
+            ("/api/v1/funds/contacts?at=2026-10-01T10:00:00%2B08:00",
+             "/api/v1/funds/contacts?at=2026-10-01T10:00:00+08:00"),
+            ("/api/v1/funds/orders/OR-cd34de35d541c7f68f57/response",
+             "/api/v1/funds/orders/OR-cd34de35d541c7f68f57/response"),
+            ("/api/v1/audit?subject_id=1+3+9+1+2+3+4+5+6+7+8", "/api/v1/audit?subject_id=1 3************** 7 8")):
+        record = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1, '"%s %s"', ("GET", asked), None)
+        assert MaskedAccess().filter(record)
+        assert record.getMessage() == f'"GET {logged}"', asked
