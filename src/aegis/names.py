@@ -127,7 +127,7 @@ def name_of(code: str | None, lang: Lang = DEFAULT_LANG) -> str:
 #: decision's channel and action, an order's kind and state), named by its own name above;
 #: tests/test_names.py finds every action code written in the package and fails on one without a name here.
 ACTION_NAMES: dict[str, Reason] = {
-    # a real-time decision that blocked or warned (a pass is not logged)
+    # a real-time decision that blocked or warned, or passed a payment weighed against its payer's warning
     "decision.{channel}.{action}": Reason("{channel}{action}"),
     # warnings and dissuasion
     "warning.raise": Reason("生成预警"),

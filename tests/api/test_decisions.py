@@ -224,7 +224,7 @@ def test_a_payer_under_an_open_warning_is_held_while_it_is_open(client, engine):
 
     held = decide("6212000000000001")
     assert held["action"] == "block" and held["fraud_type"] == "impersonate_police"
-    assert held["reasons"] == ["付款人有一条未办结的预警（紧急），可能正在被骗"]
+    assert held["reasons"] == ["付款人有一条未办结的预警，可能正在被骗"]  # its level is the police's: held says it
     assert decide("6212000000000002")["action"] == "pass"  # another person's account
     # dated before the warning (a lagging clock), it is paid now, under the warning; replayed, it was paid before
     assert decide("6212000000000001", at=t0 - timedelta(hours=1))["action"] == "block"
@@ -253,13 +253,20 @@ def test_a_payer_under_an_open_warning_is_held_while_it_is_open(client, engine):
     # a medium warning alone lets a small payment pass; with a large first payment to a new payee it warns
     medium = WarningRequest("P2", "pig_butchering", 0.6, "medium", (Reason("访问涉诈网站"),), "lead-2", t0)
     assert uc.raise_warnings(engine, system, [medium], now=t0)["opened"] == 1
-    assert decide("6212000000000002")["action"] == "pass"
+    small = decide("6212000000000002")
+    # it changes nothing the bank does, so the bank is told nothing of it; the look at it is on the log
+    told = (small["action"], small["score"], small["fraud_type"], small["reasons"])
+    assert told == ("pass", 0.0, None, ["未发现风险"])
+    [looked] = AuditLog(engine).entries("account", "6212000000000002")
+    assert looked["action"] == "decision.transfer.pass" and looked["actor"] == "bank:工商银行/gw-2"
+    assert looked["details"]["payer_warning"] == next(
+        w["warning_id"] for w in uc.list_warnings(engine, centre) if w["person_id"] == "P2")
     large = decide("6212000000000002", amount="30000.00")
     assert large["action"] == "warn" and large["fraud_type"] == "pig_butchering"
     # paying while warned makes the medium warning urgent, for the city centre's queue
     raised = next(w for w in uc.list_warnings(engine, centre) if w["person_id"] == "P2")
     assert (raised["level"], raised["queue"]) == ("urgent", "city")
-    assert large["reasons"][0] == "付款人有一条未办结的预警（中），可能正在被骗" and "首次" in large["reasons"][1]
+    assert large["reasons"][0] == "付款人有一条未办结的预警，可能正在被骗" and "首次" in large["reasons"][1]
 
 
 @pytest.mark.parametrize(
@@ -940,9 +947,11 @@ def test_only_the_bank_that_holds_the_payers_account_is_told_of_the_payers_warni
     assert uc.list_warnings(engine, centre)[0]["lead_count"] == 1
 
     # the payer's own bank, and the city centre, weigh the warning, and a hold is news on it
-    for asker in (BANK, {"X-Aegis-User": "c1", "X-Aegis-Role": "city_centre"}):
+    # (the bank is not told of it where the payee alone blocks the payment: the warning changes nothing it does)
+    for asker, told in ((BANK, []), ({"X-Aegis-User": "c1", "X-Aegis-Role": "city_centre"},
+                                     ["付款人有一条未办结的预警（紧急），可能正在被骗"])):
         held = client.post("/api/v1/decisions/transfer", json=pay, headers=asker).json()
-        assert held["action"] == "block" and "付款人有一条未办结的预警（紧急），可能正在被骗" in held["reasons"]
+        assert held["action"] == "block" and [r for r in held["reasons"] if "预警" in r] == told
     assert uc.list_warnings(engine, centre)[0]["lead_count"] == 3  # a lead from each (no request id, no time)
 
 
@@ -1028,3 +1037,39 @@ def test_a_key_given_twice_in_a_body_is_refused_naming_it_not_taken_last(client,
                                      for r in getattr(getattr(included, "original_router", None), "routes", []))]
     reading = [r for r in routes if isinstance(r, APIRoute) and r.body_field is not None]
     assert reading and all(isinstance(r, UniqueKeysRoute) for r in reading), [r.path for r in reading]
+
+
+def test_a_city_centre_of_a_named_city_weighs_no_other_citys_warnings(client, engine):
+    """A centre of 泉州市 deciding a payment of a 厦门市 resident under an urgent warning held it, naming the
+    warning: the warnings of another city are none of its business (Actor.covers), here as in the warnings' list."""
+    _payer_under_warning(engine)  # P1 of 厦门市
+    pay = {"payer_account": "6212000000000001", "payee_account": "6222000000000555", "amount": "800.00"}
+    centre = {"X-Aegis-User": "c1", "X-Aegis-Role": "city_centre"}
+    quanzhou = client.post("/api/v1/decisions/transfer", json=pay,
+                           headers={**centre, "X-Aegis-City": quote("泉州市")}).json()
+    assert (quanzhou["action"], quanzhou["score"], quanzhou["reasons"]) == ("pass", 0.0, ["未发现风险"])
+    assert AuditLog(engine).entries("account", "6212000000000001") == []
+    xiamen = client.post("/api/v1/decisions/transfer", json=pay, headers={**centre, "X-Aegis-City": quote("厦门市")})
+    assert xiamen.json()["action"] == "block"
+
+
+def test_a_body_nested_too_deeply_or_with_an_overlong_integer_is_refused_for_that(client):
+    """Both bodies are UTF-8; both were refused as "not JSON text in UTF-8", which named the wrong cause."""
+    deep = '{"sender": "13212069819", "text": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    answer = client.post("/api/v1/decisions/sms", content=deep.encode(),
+                         headers={**TELCO, "Content-Type": "application/json"})
+    assert answer.status_code == 422 and answer.json()["detail"][0]["type"] == "json_too_deep"
+    bank = {**BANK, "Content-Type": "application/json"}
+    for body, loc in (('{"payer_account": "1", "payee_account": "2", "amount": ' + "9" * 5000 + "}",
+                       ["body", "amount"]),
+                      ('[{"payer_account": "1", "payee_account": "2", "amount": [' + "9" * 5000 + "]}]",
+                       ["body", "amount"]),
+                      ("9" * 5000, ["body"])):
+        answer = client.post("/api/v1/decisions/transfer", content=body.encode(), headers=bank)
+        assert answer.status_code == 422, answer.text
+        (error,) = answer.json()["detail"]
+        assert (error["loc"], error["type"]) == (loc, "int_too_long") and "4,300 digits" in error["msg"]
+    # a long integer Python reads is the amount's own check's to refuse, naming it
+    answer = client.post("/api/v1/decisions/transfer", headers=bank,
+                         content=('{"payer_account": "1", "payee_account": "2", "amount": ' + "9" * 100 + "}").encode())
+    assert answer.status_code == 422 and answer.json()["detail"][0]["loc"][-1] == "amount"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from urllib.parse import quote
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from typer.testing import CliRunner
@@ -90,8 +91,8 @@ def test_a_request_line_cannot_write_lines_of_its_own_into_the_access_log() -> N
                                ("GET", f"/api/v1/audit?subject_id={forged}"), None)
     assert MaskedAccess().filter(record)
     line = record.getMessage()
-    assert line == ('"GET /api/v1/audit?subject_id=x%0D%0AINFO: 127.0.0.1:1 - "GET /fake HTTP/1.1" 200 OK'
-                    '%1B[2J%E2%80%AE%00"')
+    # a value that is no code is masked whole; what is left of it, its ends, encoded again
+    assert line == '"GET /api/v1/audit?subject_id=x%0D%0A' + "*" * 49 + '2J%E2%80%AE%00"'
     assert line.isprintable()
 
 
@@ -238,3 +239,85 @@ def test_the_access_log_masks_a_name_searched_for_and_keeps_a_records_id() -> No
                                    ("GET", f"/api/v1/audit?subject_id={asked}"), None)
         assert MaskedAccess().filter(record)
         assert record.getMessage() == f'"GET /api/v1/audit?subject_id={logged}"'
+
+
+def test_an_auditor_is_not_shown_the_request_digest_that_its_masked_numbers_could_be_found_from(engine: Engine) -> None:
+    """A decision's request key ends in a digest of the request: hashing the 10^4 numbers that fit a masked caller
+    (and as many callees) against it found the numbers the auditor was shown masked."""
+    client = TestClient(create_app(engine))
+    asked = {"sender": "17012345678", "receiver": "13800000001", "text": SCAM, "request_id": "r-1"}
+    assert client.post("/api/v1/decisions/sms", json=asked, headers=TELCO).json()["action"] != "pass"
+    [kept] = AuditLog(engine).recent(action_prefix="decision.")
+    [shown] = read_audit(engine, Actor("a1", Role.auditor), action="decision.")
+    assert kept["request_key"].rsplit("|", 1)[1] not in json.dumps(shown, ensure_ascii=False, default=str)
+    assert shown["request_key"] == kept["request_key"].rsplit("|", 1)[0] + "|****************"
+    [whole] = read_audit(engine, Actor("c1", Role.city_centre), action="decision.")
+    assert whole["request_key"] == kept["request_key"]
+
+
+def test_a_reader_of_a_named_city_is_refused_the_log_that_has_no_city(engine: Engine) -> None:
+    """A centre of 泉州市 read 厦门市's entries unmasked: the log is not kept by city, so one city's reader cannot be
+    shown its own part of it, and is refused rather than shown every city's."""
+    from aegis.usecases.actor import PermissionDenied
+
+    AuditLog(engine).append(actor="system", action="warning.raise", subject_type="person", subject_id="P1")
+    for role in (Role.city_centre, Role.auditor):
+        with pytest.raises(PermissionDenied, match=r"^city: the audit log is not kept by city"):
+            read_audit(engine, Actor("c1", role, city="泉州市"))
+    client = TestClient(create_app(engine))
+    refused = client.get("/api/v1/audit", headers={"X-Aegis-User": "c1", "X-Aegis-Role": "city_centre",
+                                                   "X-Aegis-City": quote("泉州市")})
+    assert refused.status_code == 403 and refused.json()["detail"].startswith("city：审计日志不分城市")
+    assert len(read_audit(engine, Actor("c1", Role.city_centre))) == 1
+
+
+def test_an_auditor_sees_every_stored_persons_name_masked_and_a_links_escaped_digits_too(engine: Engine) -> None:
+    """Only the names of the persons an entry is about were masked: a note about 叶雪婷 naming her cousin 林敏雨 (a
+    resident too), and a phishing link's ``n=叶雪婷`` with no person_id, showed them whole, as it did a number
+    written in percent-escapes (%31%33%39...)."""
+    from aegis.events.models import Person
+    from aegis.store import EventRepository
+
+    with engine.begin() as connection:
+        EventRepository(engine).add_many("person", [
+            Person(person_id=p, name=n, age=40, gender="F", occupation="职员", city="厦门市", district="集美区",
+                   station="灌口派出所").model_dump() for p, n in (("P7", "叶雪婷"), ("P8", "林敏雨"))], connection)
+    log = AuditLog(engine)
+    log.append(actor="police_station:灌口派出所/o1", action="warning.contact", subject_type="warning",
+               subject_id="wrn-a8e8470ebc72f7f3b1ce", details={"person_id": "P7"},
+               reasons=["已电话联系叶雪婷，其表姐林敏雨（350211200002254175）陪同"])
+    link = "http://etc-gov.top/u?n=%E5%8F%B6%E9%9B%AA%E5%A9%B7&m=%31%33%39%31%32%33%34%35%36%37%38&k=叶雪婷"
+    log.append(actor="platform:微信/u1", action="decision.url.block", subject_type="domain", subject_id="etc-gov.top",
+               reasons=[Reason("网址 {url}", url=link[:60])], details={"url": link})
+    auditor = Actor("a1", Role.auditor)
+    [contact] = read_audit(engine, auditor, action="warning.contact")
+    assert contact["reasons"] == ["已电话联系叶**，其表姐林**（350***********4175）陪同"]
+    [url] = read_audit(engine, auditor, action="decision.url")
+    shown = json.dumps(url, ensure_ascii=False, default=str)
+    assert "叶雪婷" not in shown and "13912345678" not in shown and "%31%33" not in shown and "%E5" not in shown
+    assert url["details"]["url"] == "http://etc-gov.top/u?n=叶**&m=139****5678&k=叶**"
+
+
+def test_the_access_log_masks_a_name_or_a_number_in_any_part_of_a_request_line() -> None:
+    """Only subject_id was searched for names, and digits were masked only in the groups numbers are written in: a
+    name as a path's id or ?action=, a number spaced out digit by digit, stayed in the log whole."""
+    import logging
+
+    from aegis.api.logs import MaskedAccess
+
+    for asked, logged in (
+            ("/api/v1/warnings/%E5%8F%B6%E9%9B%AA%E5%A9%B7", "/api/v1/warnings/叶**"),
+            ("/api/v1/warnings/1%203%209%201%202%203%204%205%206%207%208", "/api/v1/warnings/1 3************** 7 8"),
+            ("/api/v1/audit?action=%E5%8F%B6%E9%9B%AA%E5%A9%B7&limit=5", "/api/v1/audit?action=叶**&limit=5"),
+            ("/api/v1/audit?%E5%8F%B6%E9%9B%AA%E5%A9%B7=1", "/api/v1/audit?叶**=1"),
+            ("/api/v1/warnings?status=new&lang=en&offset=200", "/api/v1/warnings?status=new&lang=en&offset=200"),
+            ("/api/v1/audit?action=decision.sms&subject_type=audit_log",
+             "/api/v1/audit?action=decision.sms&subject_type=audit_log"),
+            ("/api/v1/funds/contacts?at=2026-10-01T10:00:00%2B08:00",
+             "/api/v1/funds/contacts?at=2026-10-01T10:00:00+08:00"),
+            ("/api/v1/funds/orders/OR-cd34de35d541c7f68f57/response",
+             "/api/v1/funds/orders/OR-cd34de35d541c7f68f57/response"),
+            ("/api/v1/audit?subject_id=1+3+9+1+2+3+4+5+6+7+8", "/api/v1/audit?subject_id=1 3************** 7 8")):
+        record = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1, '"%s %s"', ("GET", asked), None)
+        assert MaskedAccess().filter(record)
+        assert record.getMessage() == f'"GET {logged}"', asked

@@ -101,8 +101,15 @@ def test_each_bank_sees_and_answers_only_its_own_orders(engine: Engine, city: di
     assert funds.list_orders(engine, BANK_B) == []
     with pytest.raises(PermissionDenied, match="bank-B may not see"):
         funds.list_orders(engine, BANK_B, bank="bank-C")
-    with pytest.raises(PermissionDenied, match=r"it is not an order for bank-B$"):
-        funds.respond(engine, BANK_B, oid, "acknowledge")
+    # another bank's order, or a chase it has no order in, is answered as one that does not exist: a 403 told a
+    # bank that the id was real
+    for asked in (oid, "OR-000000000000000000aa"):
+        with pytest.raises(LookupError, match=rf"^order {asked}: no such order$"):
+            funds.respond(engine, BANK_B, asked, "acknowledge")
+    for asked in (view.chase_id, "CH-00000000000000000000"):
+        with pytest.raises(LookupError, match=rf"^chase {asked}: no such chase$"):
+            funds.list_orders(engine, BANK_B, chase_id=asked)
+    assert [o.order_id for o in funds.list_orders(engine, BANK_C, chase_id=view.chase_id)] == [oid]
     with pytest.raises(PermissionDenied):
         funds.get_chase(engine, BANK_C, view.chase_id)
     with pytest.raises(IllegalTransition, match=f"order {oid}: cannot go from issued to executed"):
@@ -325,7 +332,10 @@ def test_api_and_cli(engine: Engine, city: dict, monkeypatch: pytest.MonkeyPatch
     refused = runner.invoke(
         funds_cli, ["respond", oid, "acknowledge", "--db", url, "--institution", "bank-B"]
     )
-    assert refused.exit_code == 2 and "不是发给bank-B的指令" in refused.stderr
+    missing = runner.invoke(funds_cli, ["respond", "OR-000000000000000000aa", "acknowledge", "--db", url,
+                                        "--institution", "bank-B"])
+    assert (refused.exit_code, refused.stderr) == (missing.exit_code, missing.stderr.replace(
+        "OR-000000000000000000aa", oid)) and "没有这条指令" in refused.stderr
     assert "bank-C" not in refused.stderr  # nor does it say whose it is
     # without --user the audit log names the login that acted, not an anonymous "cli"
     held = runner.invoke(funds_cli, ["respond", oid, "execute", "--held", "1", "--db", url, "--role", "bank",
@@ -955,3 +965,51 @@ def test_the_centre_shown_orders_and_reports_is_in_the_audit_log_and_a_bank_is_n
     assert (read["action"], read["subject_type"], read["subject_id"], read["details"]["orders"]) == (
         "chase.read", "fund_chase", view.chase_id, len(orders))
     assert reported["action"] == "report.list" and reported["details"]["ids"] == [r.event_id for r in reports]
+
+
+def test_a_centre_of_a_named_city_neither_sees_nor_acts_on_another_citys_reports_chases_and_orders(
+        engine: Engine, city: dict) -> None:
+    """X-Aegis-City scoped the warnings only: a centre of 泉州市 read 厦门市's reports and orders and opened a chase,
+    with orders to banks, for a 厦门市 victim. Another city's records are answered as ones that do not exist."""
+    from urllib.parse import quote
+
+    from aegis.events.models import Person
+    from aegis.usecases.actor import Actor, Role
+
+    with engine.begin() as conn:
+        EventRepository(engine).add_many("person", [
+            Person(person_id=p, age=60, gender="F", occupation="退休人员", city="厦门市", district="思明区",
+                   station="中华派出所").model_dump() for p in ("PV", "PW")], conn)
+    xiamen, quanzhou = (Actor("desk", Role.city_centre, city=c) for c in ("厦门市", "泉州市"))
+    report = report_id(engine)
+    assert funds.list_reports(engine, quanzhou) == [] and len(funds.list_reports(engine, xiamen)) == 1
+    with pytest.raises(LookupError, match=f"^report {report}: no such report$"):
+        funds.open_chase(engine, quanzhou, report_event_id=report, now=minutes(60))
+    with pytest.raises(PermissionDenied, match="victim: PV is no resident registered in 泉州市"):
+        funds.open_chase(engine, quanzhou, victim="PV", loss_transfers=[city["v"].event_id], now=minutes(60))
+    view = funds.open_chase(engine, xiamen, report_event_id=report, now=minutes(60))
+    chase, order = view.chase_id, view.orders[0].order_id
+    assert {o.order_id for o in funds.list_orders(engine, xiamen)} == {o.order_id for o in view.orders}
+    assert funds.list_orders(engine, quanzhou) == []
+    for act in (lambda: funds.get_chase(engine, quanzhou, chase),
+                lambda: funds.list_orders(engine, quanzhou, chase_id=chase),
+                lambda: funds.retrace(engine, quanzhou, chase, now=minutes(61)),
+                lambda: funds.escalate(engine, quanzhou, chase, now=minutes(61)),
+                lambda: funds.return_funds(engine, quanzhou, chase, now=minutes(61)),
+                lambda: funds.add_losses(engine, quanzhou, chase, [city["w"].event_id], now=minutes(61))):
+        with pytest.raises(LookupError, match=f"^chase {chase}: no such chase$"):
+            act()
+    for act in (lambda: funds.release(engine, quanzhou, order, "x"),
+                lambda: funds.reissue(engine, quanzhou, order, "x")):
+        with pytest.raises(LookupError, match=f"^order {order}: no such order$"):
+            act()
+    funds.respond(engine, BANK_B, order, "acknowledge", now=minutes(62))
+    funds.respond(engine, BANK_B, order, "execute", held=D("1"), now=minutes(63))
+    assert funds.expire_orders(engine, quanzhou, now=minutes(60 * 24 * 30)) == []
+    assert funds.expire_orders(engine, xiamen, now=minutes(60 * 24 * 30)) == [order]
+    # over HTTP, the same 404 as for a chase that does not exist
+    client = TestClient(create_app(engine))
+    headers = {"X-Aegis-User": "u1", "X-Aegis-Role": "city_centre", "X-Aegis-City": quote("泉州市")}
+    assert client.get(f"/api/v1/funds/chases/{chase}", headers=headers).status_code == 404
+    assert client.get("/api/v1/funds/reports", headers=headers).json() == []
+    assert client.get("/api/v1/funds/orders", headers=headers).json() == []

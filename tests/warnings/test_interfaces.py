@@ -75,6 +75,13 @@ def test_api_station_workflow_and_isolation(sqlite_engine: Engine) -> None:
     assert client.get("/api/v1/warnings?open_only=true&lang=en", headers=headers("P1")).json() == []
     for route in ("/api/v1/health", "/api/v1/warnings/stats"):  # the language is every route's to take
         assert client.get(f"{route}?lang=en", headers=headers("P1")).status_code == 200
+    # and one given twice, which FastAPI took the last of: limit=1&limit=1000 listed them all, and a proxy's
+    # appended status=new hid the closed ones asked for
+    for query, names in (("limit=1&limit=1000", ["limit"]), ("status=closed&status=new", ["status"]),
+                         ("lang=en&status=new&lang=zh&status=new", ["lang", "status"])):
+        twice = client.get(f"/api/v1/warnings?{query}", headers=headers("P1"))
+        assert twice.status_code == 422 and [e["loc"] for e in twice.json()["detail"]] == [["query", n] for n in names]
+        assert twice.json()["detail"][0]["type"] == "duplicate_parameter"
 
 
 def test_cli_lists_own_queue_and_reports_errors_in_one_line(tmp_path) -> None:
@@ -361,7 +368,9 @@ def test_a_capped_list_keeps_the_most_severe_in_the_api_and_the_cli_and_says_wha
     past = runner.invoke(cli, ["list", *who, "--offset", "5"])
     assert past.exit_code == 0 and past.stdout.strip() == "--offset 5已越过最后一条（共3条）"
     for option, value, said in (("--limit", "0", "错误：--limit：须在1到1000之间（收到0）\n"),
-                                ("--offset", "-1", "错误：--offset：须为0或以上（收到-1）\n")):
+                                ("--offset", "-1", "错误：--offset：须在0到1,000,000,000之间（收到-1）\n"),
+                                # beyond a 64-bit integer it failed inside the database driver
+                                ("--offset", str(2**63), f"错误：--offset：须在0到1,000,000,000之间（收到{2**63}）\n")):
         refused = runner.invoke(cli, ["list", *who, option, value])
         assert refused.exit_code == 2 and refused.stderr == said, refused.output
 
@@ -579,3 +588,15 @@ def test_a_workflow_body_with_a_key_given_twice_is_refused_naming_it(sqlite_engi
     assert [(e["loc"], e["type"]) for e in answer.json()["detail"]] == [(["body", "result"], "duplicate_key")]
     assert [e["action"] for e in AuditLog(sqlite_engine).entries("warning", wid)] == ["warning.raise", "warning.take"]
     assert uc.get_warning(sqlite_engine, SYSTEM, wid)["status"] == "assigned"
+
+
+def test_an_offset_or_a_minimum_beyond_any_store_is_a_422_naming_it_not_a_500(sqlite_engine: Engine) -> None:
+    """offset=2^63 failed inside the database driver (OverflowError, a 500 and a stack trace)."""
+    client = TestClient(create_app(sqlite_engine))
+    centre = {"X-Aegis-User": "c1", "X-Aegis-Role": "city_centre"}
+    for path, field in ((f"/api/v1/warnings?offset={2**63}", "offset"),
+                        ("/api/v1/warnings?offset=1000000001", "offset"),
+                        ("/api/v1/warnings/pace?min_cases=99999999999999999999999", "min_cases")):
+        answer = client.get(path, headers=centre)
+        assert answer.status_code == 422 and answer.json()["detail"][0]["loc"] == ["query", field], path
+    assert client.get("/api/v1/warnings?offset=1000000000", headers=centre).json() == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
@@ -41,6 +42,15 @@ def _known_query(request: Request) -> None:
                                        "msg": f"unknown query parameter (this route takes: "
                                               f"{', '.join(sorted(known)) or 'none'})", "input": None}
                                       for name in unknown])
+    # no route takes a list from the query string: a name given twice is a client's (or an appending proxy's)
+    # mistake, and FastAPI took the last silently (status=closed&status=new listed the new ones)
+    given = Counter(name for name, _ in request.query_params.multi_items())
+    repeated = sorted(name for name, times in given.items() if times > 1)
+    if repeated:
+        raise RequestValidationError([{"type": "duplicate_parameter", "loc": ("query", name),
+                                       "msg": "query parameter given more than once (the last would have been "
+                                              "taken silently); give each once", "input": None}
+                                      for name in repeated])
 
 
 def _query_names(dependant: Any) -> frozenset[str]:

@@ -9,6 +9,7 @@ half of what it sent was dropped. Every router of the API with a route that read
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -22,8 +23,35 @@ class _Repeated(Exception):
         self.key = key
 
 
+class _Overlong(Exception):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+_TOO_LONG = object()
+"""what an integer of more digits than Python reads (4,300: ``sys.get_int_max_str_digits``) parses to, so that the
+object holding it can name its key (:func:`_once`); int() itself raised a ValueError that named nothing, and
+FastAPI answered it as a body not in UTF-8"""
+
+
+def _integer(text: str) -> Any:
+    try:
+        return int(text)
+    except ValueError:
+        return _TOO_LONG
+
+
+def _holds_overlong(value: Any) -> bool:
+    return value is _TOO_LONG or (isinstance(value, list) and any(_holds_overlong(v) for v in value))
+
+
 def _once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """An object of the body (``object_pairs_hook``): its keys each once, else the first one repeated."""
+    """An object of the body (``object_pairs_hook``): its keys each once, else the first one repeated; and no
+    integer too long to read (:data:`_TOO_LONG`), else its key."""
+    for key, value in pairs:
+        if _holds_overlong(value):
+            raise _Overlong(key)
     found = dict(pairs)
     if len(found) != len(pairs):  # rare: looked into only then
         seen: set[str] = set()
@@ -38,7 +66,7 @@ class _UniqueKeysRequest(Request):
     async def json(self) -> Any:
         if not hasattr(self, "_json"):
             try:
-                self._json = json.loads(await self.body(), object_pairs_hook=_once)
+                parsed = json.loads(await self.body(), object_pairs_hook=_once, parse_int=_integer)
             except _Repeated as repeated:
                 # FastAPI passes an HTTPException raised while it reads the body on as it is
                 raise HTTPException(422, [{
@@ -46,7 +74,22 @@ class _UniqueKeysRequest(Request):
                     "msg": f"key '{repeated.key}' given more than once in one object of the body (the last "
                            "would have been taken silently); give each key once",
                     "type": "duplicate_key"}]) from None
+            except _Overlong as overlong:
+                raise _overlong(["body", overlong.key]) from None
+            except RecursionError:  # the parser's own limit, some 1,000 levels: FastAPI called it "not UTF-8"
+                raise HTTPException(422, [{
+                    "loc": ["body"], "msg": "arrays or objects nested too deeply (no request of Aegis nests more "
+                                            "than a few levels)", "type": "json_too_deep"}]) from None
+            if _holds_overlong(parsed):
+                raise _overlong(["body"])
+            self._json = parsed
         return self._json
+
+
+def _overlong(loc: list[str]) -> HTTPException:
+    return HTTPException(422, [{"loc": loc, "msg": f"an integer of more than {sys.get_int_max_str_digits():,} "
+                                                   "digits: no number Aegis takes is written so long",
+                                "type": "int_too_long"}])
 
 
 class UniqueKeysRoute(APIRoute):

@@ -10,7 +10,7 @@ import copy
 import logging
 import re
 from typing import Any
-from urllib.parse import quote, unquote_plus
+from urllib.parse import quote, unquote, unquote_plus
 
 from aegis.usecases.actor import mask
 from aegis.usecases.audit import is_aegis_id, masked_text
@@ -21,25 +21,47 @@ would let a client write lines of its own into the log (``%0D%0A`` and a forged 
 
 
 class MaskedAccess(logging.Filter):
-    """Masks phone, card and ID numbers in an access record's request line (its path and query string)."""
+    """Masks the personal data of an access record's request line: every part of its path and every name and value
+    of its query string that is not one of Aegis's ids or codes (:func:`_shown`)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, tuple):
-            # decoded first: a client writes 139 1234 5678 as 139+1234+5678 or 139%201234%205678; what must not
-            # reach the log as it is (a line break, a terminal escape) is encoded again after masking
-            record.args = tuple(_printable(_searched(masked_text(unquote_plus(a)))) if isinstance(a, str) else a
-                                for a in record.args)
+            record.args = tuple(_printable(_target(a) if a.startswith("/") else masked_text(unquote_plus(a)))
+                                if isinstance(a, str) else a for a in record.args)
         return True
 
 
-_SEARCHED = re.compile(r"(?<=[?&]subject_id=)[^&#\s]+")
-"""the subject a reader of the audit log asked for: a number (masked already), or a person's name, which no
-pattern tells from other words (``?subject_id=叶雪婷``); Aegis's own ids (a warning's, an order's) stay readable"""
+def _target(target: str) -> str:
+    """A request's path and query string as the log shows them, each part decoded (a client writes 139 1234 5678 as
+    139+1234+5678 or 139%201234%205678) and masked unless it is a code; what must not reach the log as it is (a
+    line break, a terminal escape) is encoded again after (:func:`_printable`)."""
+    path, asked, query = target.partition("?")
+    shown = "/".join(_shown(part, unquote(part)) for part in path.split("/"))
+    if asked:
+        shown += "?" + "&".join("=".join(_shown(half, unquote_plus(half)) for half in item.split("=", 1))
+                                for item in query.split("&"))
+    return shown
 
 
-def _searched(line: str) -> str:
-    return _SEARCHED.sub(lambda m: m.group() if is_aegis_id(m.group()) or "*" in m.group()
-                         else mask(m.group()), line)
+_CODE = re.compile(r"[A-Za-z0-9_.:+\-]*")
+"""what Aegis's codes, route names and filters are written in: a route (warnings, v1), a status, level or action
+(decision.sms), a language, a number of rows (fewer than seven digits, :func:`_shown`)"""
+
+_TIME = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?(?:Z|[+-]\d{2}:?\d{2})?")
+
+
+def _shown(raw: str, text: str) -> str:
+    """One part of a request line (``raw``, as sent; ``text``, decoded) as the log shows it: an Aegis id, a code or
+    an ISO time as written; anything else masked, wherever it stands (a path's id, ``?action=``, an unknown
+    parameter), for it may be a name or a number however spaced (1%203%209... is no number to a pattern): a
+    number found in it masked in place (:func:`~aegis.usecases.audit.masked_text`), else the whole
+    (:func:`~aegis.usecases.actor.mask`: 叶雪婷 -> 叶**)."""
+    plain = unquote(raw)
+    if is_aegis_id(plain) or _TIME.fullmatch(plain) or (
+            _CODE.fullmatch(plain) and sum(c.isdigit() for c in plain) < 7):
+        return plain
+    found = masked_text(text)
+    return found if found != text else mask(text)
 
 
 def _printable(text: str) -> str:

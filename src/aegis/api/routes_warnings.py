@@ -104,7 +104,8 @@ def list_warnings(
     level: str | None = None,
     open_only: bool = False,
     limit: Annotated[int, Query(ge=1, le=uc.MAX_LISTED)] = 200,
-    offset: Annotated[int, Query(ge=0, description="how many to skip, in the same order: the next page")] = 0,
+    offset: Annotated[int, Query(ge=0, le=uc.MAX_OFFSET,
+                                 description="how many to skip, in the same order: the next page")] = 0,
     lang: LangDep = "zh",
 ) -> list[dict[str, Any]]:
     """Warnings of your jurisdiction, most severe and most urgent first; ``limit`` of them from ``offset`` on."""
@@ -122,7 +123,7 @@ def stats(engine: EngineDep, actor: ActorDep) -> dict[str, Any]:
 
 @router.get("/pace")
 def pace(engine: EngineDep, actor: ActorDep, quantile: float = Query(0.1, gt=0, lt=1, allow_inf_nan=False),
-         min_cases: int = Query(5, ge=1)) -> dict[str, Any]:
+         min_cases: int = Query(5, ge=1, le=uc_pace.MAX_MIN_CASES)) -> dict[str, Any]:
     """Each fraud type's pace (first contact -> first loss, hours) from reported cases, for the policy file."""
     return uc_pace.pace_from_store(engine, actor, quantile=quantile, min_cases=min_cases)
 

@@ -41,7 +41,7 @@ metadata = MetaData(
 
 #: extra lookup indexes per event kind (the primary key is always event_id)
 EVENT_INDEXES: dict[str, tuple[str, ...]] = {
-    "person": ("person_id", "district", "station"),
+    "person": ("person_id", "district", "station", "name"),
     "call": ("caller", "callee", "start"),
     "sms": ("sender", "receiver", "time"),
     "transfer": ("payer_account", "payee_account", "time"),

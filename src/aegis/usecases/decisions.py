@@ -386,22 +386,31 @@ class Decider:
         earliest = self._earliest_payments([i for i in items if i.amount >= large])
         decisions: list[Decision] = []
         audits: list[dict[str, Any]] = []
-        for item, payee, payer in zip(items, payees, payers, strict=True):
-            signals = [payee, payer]
+        for item, payee, payer, weighed in zip(items, payees, payers, warnings, strict=True):
+            signals = [payee]
             before = earliest.get((item.payer_account, item.payee_account))
             # a first payment: none stored before this one (a replayed payment finds itself stored, not before)
             if item.amount >= large and (before is None or (item.time is not None and before >= item.time)):
                 first = Reason("首次向该收款账户转账且金额较大（{amount}元）", amount=yuan(item.amount))
                 signals.append(Signal(0.3, (first,)))
+            evidence = combine([*signals, payer])
+            if weighed is not None and self.actor.role in INSTITUTION_ROLES:
+                alone = combine(signals)
+                if self.policy.decide("transfer", alone.score) is self.policy.decide("transfer", evidence.score):
+                    # the warning changes nothing the institution does: it is told nothing of it (see
+                    # _payer_warnings), neither in the reasons nor in the score or the fraud type
+                    evidence = alone
             decisions.append(
                 self._decide(
                     "transfer",
-                    combine(signals),
+                    evidence,
                     "account",
                     item.payer_account,
-                    {"payee_account": item.payee_account, "amount": str(item.amount)},
+                    {"payee_account": item.payee_account, "amount": str(item.amount),
+                     **({"payer_warning": weighed.warning_id} if weighed is not None else {})},
                     audits,
                     item,
+                    consulted=weighed is not None,
                 )
             )
         # the decisions are audited first, in one transaction: a batch cut off while the warnings are told has
@@ -469,7 +478,18 @@ class Decider:
         or not at all, has no owner for it: the payer's warnings are neither used nor disclosed (no reason names
         them, no lead is fed to them, so asking about a stranger's account learns nothing and touches no warning),
         and the payment is weighed by its payee and its amount alone. The city centre and Aegis itself see every
-        opening."""
+        opening (a city centre that names its city, ``X-Aegis-City``, its city's warnings only).
+
+        What the institution is told of its own customer's warning is what it needs to act, no more (最小必要,
+        as a privacy officer of the anti-fraud centre would have it): that the payer is under an open warning when
+        that holds or warns the payment, so that its call-back asks the customer about that kind of scam (the
+        fraud type: "has someone claiming to be the police asked you to move money to a safe account?"). Not the
+        warning's level, which the action already carries (held: urgent; warned: high), and nothing at all when
+        the warning changes no action (a medium warning on a small payment that passes anyway): the payment is
+        then answered as for anyone, so that a batch of one-yuan payments screens no customer for warnings.
+        Every decision that weighed a warning is on the audit log, a pass too, with the warning's id: it read
+        police information about a person, and the centre must be able to see who was screened, and by whom.
+        A level the policy gives no weight (low) is not weighed: that decision is any other."""
         weights = self.policy.transfer_payer_warning
         none = Signal(0.0, ())
         if not items or not any(weights.values()):
@@ -484,8 +504,12 @@ class Decider:
             for account, person in connection.execute(query).all():
                 owners.setdefault(account, set()).add(person)  # one number at two institutions: two owners
             rows = connection.execute(
-                select(warning.c.person_id, warning.c.level, warning.c.fraud_type, warning.c.first_lead_at,
-                       warning.c.closed_at).where(warning.c.person_id.in_(set().union(*owners.values())))
+                select(warning.c.warning_id, warning.c.person_id, warning.c.level, warning.c.fraud_type,
+                       warning.c.first_lead_at, warning.c.closed_at)
+                .where(warning.c.person_id.in_(set().union(*owners.values())),
+                       # a city centre of a named city weighs its city's warnings only (Actor.covers)
+                       *([warning.c.city == self.actor.city] if self.actor.city and self.actor.role is not Role.system
+                         else []))
             ).all() if owners else []
         by_person: dict[str, list[Any]] = {}
         for row in rows:
@@ -502,7 +526,8 @@ class Decider:
             if worst is None or not weights.get(worst.level):
                 signals.append((none, None))
                 continue
-            reason = Reason("付款人有一条未办结的预警（{level}），可能正在被骗", level=CODE_NAMES[worst.level])
+            reason = (Reason("付款人有一条未办结的预警，可能正在被骗") if self.actor.role in INSTITUTION_ROLES else
+                      Reason("付款人有一条未办结的预警（{level}），可能正在被骗", level=CODE_NAMES[worst.level]))
             signals.append((Signal(weights[worst.level], (reason,), worst.fraud_type), worst))
         return signals
 
@@ -531,9 +556,13 @@ class Decider:
         details: dict[str, Any],
         audits: list[dict[str, Any]],
         request: Request,
+        *,
+        consulted: bool = False,
     ) -> Decision:
         """The decision on one request; a block or warning adds its audit entry to ``audits``, which the channel
-        writes for the whole batch in one transaction (once per ``request_id``, when the caller gives one)."""
+        writes for the whole batch in one transaction (once per ``request_id``, when the caller gives one). So
+        does a pass that ``consulted`` police information about a person (a payer's warning): a look at personal
+        data is on the log whatever it answered."""
         action = self.policy.decide(channel, evidence.score)
         reasons = evidence.reasons or (Reason("未发现风险"),)
         decision = self._shown(request.request_id, action, round(evidence.score, 6), evidence.fraud_type, reasons,
@@ -543,7 +572,7 @@ class Decider:
             decision._reply = {"request_key": key, "channel": channel, "action": action.value,
                                "score": decision.score, "fraud_type": decision.fraud_type,
                                "reasons": stored(reasons), "policy_version": decision.policy_version}
-        if action is not Action.allow:
+        if action is not Action.allow or consulted:
             audits.append({
                 "actor": self.actor.label,
                 "action": f"decision.{channel}.{action.value}",

@@ -25,6 +25,9 @@ from aegis.usecases.warning_sim import read_sim_events
 #: the centre sets city-wide policy; bureaus and stations work the warnings it routes to them
 PACE_READERS = frozenset({Role.city_centre})
 
+MAX_MIN_CASES = 100_000
+"""the most reported cases a fraud type may be asked to have before its pace is given: more than any store holds"""
+
 
 def _pace(frames: Mapping[str, pd.DataFrame], directory: Directory, quantile: float,
           min_cases: int, observed_from: pd.Timestamp | None = None) -> dict[str, Any]:

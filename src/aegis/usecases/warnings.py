@@ -374,6 +374,10 @@ def learnt(store: Mapping[str, Any], out: Path) -> Reason:
 MAX_LISTED = 1000
 """the most warnings one listing shows (a page: ``offset`` reaches the rest)"""
 
+MAX_OFFSET = 1_000_000_000
+"""the most warnings a listing skips: far more than any store holds, and within the 64-bit integer a database
+takes (an offset of 2^63 failed inside the driver, a 500)"""
+
 
 def list_warnings(
     engine: Engine,
@@ -391,8 +395,8 @@ def list_warnings(
     if not 1 <= limit <= MAX_LISTED:
         raise WarningsError(Reason("{option}：须在{low:g}到{high:g}之间（收到{value:g}）", option="limit", low=1,
                                    high=MAX_LISTED, value=limit))
-    if offset < 0:
-        raise WarningsError(Reason("offset：须为0或以上（收到{offset}）", offset=offset))
+    if not 0 <= offset <= MAX_OFFSET:
+        raise WarningsError(Reason("offset：须在0到{most}之间（收到{offset}）", most=f"{MAX_OFFSET:,}", offset=offset))
     query = _filtered(select(warning), actor, status=status, queue=queue, level=level, open_only=open_only)
     # ordered in the query, before the limit: cut by deadline first, a capped list left urgent warnings out for
     # medium ones due sooner; the id last, so that pages from one offset to the next neither repeat nor skip one

@@ -25,7 +25,7 @@ from aegis.store.engine import begin_write
 from aegis.store.repositories import AuditLog
 from aegis.store.schema_funds import fund_chase, fund_chase_seed, fund_order
 from aegis.usecases import check_one_of
-from aegis.usecases.actor import Actor
+from aegis.usecases.actor import Actor, PermissionDenied, Role
 from aegis.usecases.audit import record_read
 from aegis.usecases.funds.data import FundsData
 from aegis.usecases.funds.records import (
@@ -33,11 +33,13 @@ from aegis.usecases.funds.records import (
     ChaseError,
     _bank_scope,
     _chase,
+    _city_chases,
     _covers,
     _insert_ignoring_duplicates,
     _issue,
     _now,
     _order,
+    _outside_city,
     _reached,
     _targets,
     _trace,
@@ -75,12 +77,15 @@ def open_chase(
     if report_event_id is not None:
         victim, seeds = data.report_seeds(report_event_id)
         with engine.connect() as conn:
+            if _outside_city(conn, actor, None, [victim]):  # another city's report is none of this city's
+                raise NotFound(Reason("report {report}：没有这条报案", report=report_event_id))
             chased = conn.execute(select(fund_chase.c.chase_id)
                                   .where(fund_chase.c.report_event_id == report_event_id)).scalar()
         if chased is not None:  # the report's chase, asked for again once more of the victim's payments are in
             return _report_chase_again(engine, actor, chased, seeds, rule=rule, max_hops=max_hops, now=now,
                                        data=data, policy=policy)
     elif victim and loss_transfers:
+        _check_victim(engine, actor, victim)
         seeds = [Seed(event_id=e, victim=victim) for e in loss_transfers]
     else:
         raise ChaseError(Reason("请给出 report_event_id，或受害人及其损失转账"))
@@ -176,6 +181,14 @@ def open_chase(
     return view.model_copy(update={"opened_now": bool(inserted)})
 
 
+def _check_victim(engine: Engine, actor: Actor, victim: str) -> None:
+    """Refuses a victim given by hand who is no resident of the city ``actor`` names (:func:`_outside_city`)."""
+    with engine.connect() as conn:
+        if _outside_city(conn, actor, None, [victim]):
+            raise PermissionDenied(Reason("victim：{victim}不是{city}登记的居民，{city}的用户不能为其追查资金",
+                                          victim=victim, city=actor.city))
+
+
 def _report_chase_again(engine: Engine, actor: Actor, chase_id: str, seeds: Sequence[Seed], *, rule: str | None,
                         max_hops: int | None, now: datetime, data: FundsData, policy: FundsPolicy) -> ChaseView:
     """A report chased before: its chase as it stands, with the report's losses it does not follow yet added
@@ -205,7 +218,7 @@ def _view(engine: Engine, actor: Actor, chase_id: str) -> ChaseView:
     """The whole chase as :func:`get_chase` shows it, the read not logged: for a call that logs what it did."""
     actor.require(CHASE_ROLES, Reason("查看整条追查（银行只看本行的指令）"))
     with engine.connect() as conn:
-        chase = _chase(conn, chase_id)
+        chase = _chase(conn, chase_id, actor)
         orders = conn.execute(
             select(fund_order)
             .where(fund_order.c.chase_id == chase_id)
@@ -229,7 +242,9 @@ def list_orders(
 ) -> list[OrderView]:
     """Orders, newest first. A bank sees only the orders for its own accounts. ``overdue``: only those still
     waiting for the bank's answer past their deadline (``respond_by`` before ``now``), the ones to ring the bank's
-    duty post about. A chase that does not exist is named, not answered with no orders."""
+    duty post about. A chase that does not exist is named, not answered with no orders; to a bank, so is one it has
+    no order in (whether another bank's customers are being chased is not its business). An actor of a named city
+    sees its city's chases' orders only."""
     bank = _bank_scope(actor, bank, Reason("指令"), Reason("列出止付冻结指令"))
     check_one_of("state", state, [s.value for s in OrderState])
     at = _now(now)
@@ -244,7 +259,14 @@ def list_orders(
         query = query.where(fund_order.c.state.in_([s.value for s in PENDING]), fund_order.c.respond_by < at)
     with engine.connect() as conn:
         if chase_id:
-            _chase(conn, chase_id)
+            _chase(conn, chase_id, actor)
+            if actor.role is Role.bank and conn.execute(select(fund_order.c.order_id).where(
+                    fund_order.c.chase_id == chase_id, fund_order.c.bank == bank).limit(1)).first() is None:
+                # a bank learns of a chase by its orders: one it has none in is answered as one that does not exist
+                raise NotFound(Reason("chase {chase}：没有这次追查", chase=chase_id))
+        chases = _city_chases(conn, actor)
+        if chases is not None:
+            query = query.where(fund_order.c.chase_id.in_(chases))
         views = [_order_view(row).seen_by(actor) for row in conn.execute(query)]
     record_read(engine, actor, action="order.list", subject_type="fund_chase" if chase_id else "fund_order",
                 subject_id=chase_id or "*",
@@ -273,7 +295,7 @@ def retrace(
     now = _now(now)
     data = data or FundsData.from_store(engine)
     with engine.connect() as conn:
-        chase = _chase(conn, chase_id)
+        chase = _chase(conn, chase_id, actor)
     result = _trace(data, chase, policy, now)
     with begin_write(engine) as conn:
         new = _issue(
@@ -334,8 +356,10 @@ def add_losses(
     missing = [e for e in loss_transfers if e not in rows]
     if missing:
         raise NotFound(Reason("loss_transfers：找不到损失转账{missing}", missing=listing(map(str, missing))))
+    if victim:
+        _check_victim(engine, actor, victim)
     with begin_write(engine) as conn:
-        chase = _chase(conn, chase_id)
+        chase = _chase(conn, chase_id, actor)
         known = {s["event_id"] for s in chase["seeds"]}
         taken = _chased(conn, [e for e in loss_transfers if e not in known])
         if taken:

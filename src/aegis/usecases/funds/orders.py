@@ -39,6 +39,7 @@ from aegis.usecases.funds.records import (
     ChaseError,
     _chase,
     _check_bank,
+    _city_chases,
     _covers,
     _issue,
     _move,
@@ -91,9 +92,9 @@ def respond(
         raise ChaseError(Reason("held：只有执行（execute）答复填写金额，{action}不填", action=action))
     policy = policy or load_policy()
     now = _now(now)
+    _check_bank(actor)
     with engine.connect() as conn:
-        order = _order(conn, order_id_)
-    _check_bank(actor, order)
+        order = _order(conn, order_id_, actor=actor)
     reason = person_text("reason", reason)  # spaces are no reason: a reject without one is refused below
     if target is OrderState.executed and (held is None or not Decimal(0) < fen(held) <= order.requested):
         raise ChaseError(Reason("held：指令{order}的金额须在(0, {requested}]之内", order=order.order_id,
@@ -138,7 +139,7 @@ def respond(
     with begin_write(engine) as conn:
         # read again under the write lock: a gateway's retry sent while the first answer was being written is
         # answered as a retry once that one is in, not refused as someone else's change
-        order = _order(conn, order_id_, lock=True)
+        order = _order(conn, order_id_, lock=True, actor=actor)
         if OrderState(order.state) is target:
             _same_answer(order, target, held, reason)
             return RespondResult(order=_order_view(order).seen_by(actor), follow_ups=[])
@@ -229,7 +230,7 @@ def reissue(
     policy = policy or load_policy()
     now = _now(now)
     with begin_write(engine) as conn:
-        order = _order(conn, order_id_, lock=True)
+        order = _order(conn, order_id_, lock=True, actor=actor)
         nxt = order_id(order.chase_id, order.account, order.kind, order.seq, order.attempt + 1)
         again = conn.execute(select(fund_order).where(fund_order.c.order_id == nxt)).first()
         if again is not None:
@@ -298,7 +299,7 @@ def escalate(
     policy = policy or load_policy()
     now = _now(now)
     with begin_write(engine) as conn:
-        _chase(conn, chase_id)
+        _chase(conn, chase_id, actor)
         lapsed = _expire(conn, SYSTEM, now, fund_order.c.chase_id == chase_id,
                          fund_order.c.kind == OrderKind.stop_payment.value)
         stops = conn.execute(
@@ -350,7 +351,7 @@ def release(
         raise ChaseError(Reason("reason：解除控制须说明理由"))
     now = _now(now)
     with begin_write(engine) as conn:
-        order = _order(conn, order_id_)
+        order = _order(conn, order_id_, actor=actor)
         if not (OrderState(order.state) is OrderState.released and _released_by(conn, order, actor, reason)):
             _move(conn, order, OrderState.released, actor=actor, now=now, reasons=[reason])
         return _order_view(_order(conn, order_id_))
@@ -368,11 +369,13 @@ def _released_by(conn: Connection, order: Any, actor: Actor, reason: str) -> boo
 
 
 def expire_orders(engine: Engine, actor: Actor, *, now: datetime | None = None) -> list[str]:
-    """Mark executed holds whose period has run out as expired; returns their ids."""
+    """Mark executed holds whose period has run out as expired; returns their ids. An actor of a named city, its
+    city's chases' holds only."""
     actor.require(CHASE_ROLES, Reason("处理到期的止付和冻结"))
     now = _now(now)
     with begin_write(engine) as conn:
-        return _expire(conn, actor, now)
+        chases = _city_chases(conn, actor)
+        return _expire(conn, actor, now, *([] if chases is None else [fund_order.c.chase_id.in_(chases)]))
 
 
 def _expire(conn: Connection, actor: Actor, now: datetime, *where: Any) -> list[str]:
@@ -406,7 +409,7 @@ def return_funds(engine: Engine, actor: Actor, chase_id: str, *, now: datetime |
     actor.require(CHASE_ROLES, Reason("返还冻结资金"))
     now = _now(now)
     with begin_write(engine) as conn:
-        _chase(conn, chase_id)
+        _chase(conn, chase_id, actor)
         accounts = set(
             conn.execute(
                 select(fund_order.c.account).where(

@@ -31,6 +31,7 @@ from aegis.funds import Seed, TraceResult, trace
 from aegis.funds.rules import Ledger
 from aegis.reasons import Explained, InputError, NotFound, Reason, stored
 from aegis.store.repositories import AuditLog, conflict_insert
+from aegis.store.schema import EVENT_TABLES
 from aegis.store.schema_funds import bank_contact, fund_chase, fund_order
 from aegis.usecases.actor import Actor, PermissionDenied, Role
 
@@ -274,23 +275,59 @@ def _move(
     )
 
 
-def _order(conn: Connection, oid: str, *, lock: bool = False) -> Any:
+def _order(conn: Connection, oid: str, *, lock: bool = False, actor: Actor | None = None) -> Any:
     """The order ``oid``; ``lock``: held for the rest of a write transaction (SQLite's BEGIN IMMEDIATE holds the
-    whole store already, :func:`aegis.store.engine.begin_write`)."""
+    whole store already, :func:`aegis.store.engine.begin_write`). Looked up for ``actor``, an order that is not
+    theirs (another bank's, another city's chase's) is answered as one that does not exist: which orders other
+    banks and cities have is not theirs to learn, and a 403 told them the id was real."""
     query = select(fund_order).where(fund_order.c.order_id == oid)
     if lock and conn.dialect.name == "postgresql":
         query = query.with_for_update()
     row = conn.execute(query).first()
-    if row is None:
+    if row is None or (actor is not None and (
+            (actor.role is Role.bank and row.bank != actor.institution) or _outside_city(conn, actor, row.chase_id))):
         raise NotFound(Reason("order {order}：没有这条指令", order=oid))
     return row
 
 
-def _chase(conn: Connection, chase_id: str) -> dict[str, Any]:
+def _chase(conn: Connection, chase_id: str, actor: Actor | None = None) -> dict[str, Any]:
+    """The chase ``chase_id``; looked up for ``actor``, one of another city is answered as none (:func:`_order`)."""
     row = conn.execute(select(fund_chase).where(fund_chase.c.chase_id == chase_id)).first()
-    if row is None:
+    if row is None or (actor is not None and _outside_city(conn, actor, chase_id, row.victims)):
         raise NotFound(Reason("chase {chase}：没有这次追查", chase=chase_id))
     return dict(row._mapping)
+
+
+_person = EVENT_TABLES["person"]
+
+
+def _cities(conn: Connection, persons: set[str]) -> dict[str, str]:
+    """The city each of ``persons`` the store knows lives in."""
+    wanted = sorted(persons)
+    return {person_id: city for start in range(0, len(wanted), 900) for person_id, city in conn.execute(
+        select(_person.c.person_id, _person.c.city).where(_person.c.person_id.in_(wanted[start:start + 900])))}
+
+
+def _outside_city(conn: Connection, actor: Actor, chase_id: str | None, victims: Sequence[str] | None = None) -> bool:
+    """Whether the victims of a chase (``victims``, else those of ``chase_id`` as stored) are not all residents of the
+    city ``actor`` names (``X-Aegis-City``): an actor of a named city covers none of another city's persons
+    (:meth:`Actor.covers`), nor one the store places in no city."""
+    if not actor.city or actor.role is Role.system:
+        return False
+    if victims is None:
+        victims = conn.execute(select(fund_chase.c.victims).where(fund_chase.c.chase_id == chase_id)).scalar() or []
+    cities = _cities(conn, set(victims))
+    return not victims or any(cities.get(v) != actor.city for v in victims)
+
+
+def _city_chases(conn: Connection, actor: Actor) -> list[str] | None:
+    """The chases of ``actor``'s city (:func:`_outside_city`), or None for an actor of no named city: all of them."""
+    if not actor.city or actor.role is Role.system:
+        return None
+    chases = conn.execute(select(fund_chase.c.chase_id, fund_chase.c.victims)).all()
+    cities = _cities(conn, {v for _, victims in chases for v in victims})
+    return [chase_id for chase_id, victims in chases
+            if victims and all(cities.get(v) == actor.city for v in victims)]
 
 
 def _covers(conn: Connection, chase_id: str) -> dict[str, Cover]:
@@ -298,12 +335,7 @@ def _covers(conn: Connection, chase_id: str) -> dict[str, Cover]:
     return coverage(conn.execute(select(fund_order).where(fund_order.c.chase_id == chase_id)).all())
 
 
-def _check_bank(actor: Actor, order: Any) -> None:
-    if actor.role is Role.system:
-        return
-    if actor.role is not Role.bank:
+def _check_bank(actor: Actor) -> None:
+    """Refuses a role that does not answer for a bank; which orders are the bank's own is :func:`_order`'s."""
+    if actor.role not in (Role.system, Role.bank):
         raise PermissionDenied(Reason("role：{role}无权代银行答复指令", role=actor.role.value))
-    if actor.institution != order.bank:
-        # which bank it is for is that bank's business: the refusal does not name it
-        raise PermissionDenied(Reason("order {order}：不是发给{bank}的指令", order=order.order_id,
-                                      bank=actor.institution))

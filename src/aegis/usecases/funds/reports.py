@@ -11,7 +11,7 @@ from sqlalchemy import Engine, select
 from aegis.reasons import InputError, Reason
 from aegis.store.schema import EVENT_TABLES
 from aegis.store.schema_funds import fund_chase
-from aegis.usecases.actor import Actor
+from aegis.usecases.actor import Actor, Role
 from aegis.usecases.audit import record_read
 from aegis.usecases.funds.records import CHASE_ROLES
 
@@ -43,6 +43,9 @@ def list_reports(engine: Engine, actor: Actor, *, chased: bool | None = None, li
         .order_by(report.c.time.desc(), report.c.event_id)
         .limit(limit)
     )
+    if actor.city and actor.role is not Role.system:  # an actor of a named city: its residents' reports only
+        person = EVENT_TABLES["person"]
+        query = query.where(report.c.victim_id.in_(select(person.c.person_id).where(person.c.city == actor.city)))
     if chased is True:
         query = query.where(fund_chase.c.chase_id.is_not(None))
     elif chased is False:
