@@ -29,6 +29,8 @@ def test_masking_keeps_the_shape_of_identifiers_and_nothing_else() -> None:
     assert masked_text("回电139-1234-5678或+86 139 1234 5678") == "回电139******5678或+86 139******5678"
     assert masked_text("卡号6222 0204 2421 0048，2026-10-01 10:00") == "卡号622************0048，2026-10-01 10:00"
     assert masked_text("身份证350203 19800101 001X、139.1234.5678") == "身份证350*************001X、139******5678"
+    # a card's last digit written apart from its last group is the card's: it showed five digits at the end
+    assert masked_text("卡号6222 0200 0000 0001 2，") == "卡号622**************01 2，"
     # as people write them: a Chinese keyboard's full-width hyphen and space, dashes, brackets, slashes, spaced
     # separators, a card grouped 4-4-4-5 or by dots and underscores, a landline with its area code
     for written in ("139－1234－5678", "139\u30001234\u30005678", "(139)1234-5678", "139—1234—5678", "139/1234/5678",

@@ -34,7 +34,7 @@ full-width one (139－1234－5678) and an em dash (139—1234—5678) among them
 
 _IDENTIFIER = re.compile(
     rf"(?<!\d)(?:1\d{{2}}(?:{_SEP})?\d{{4}}(?:{_SEP})?\d{{4}}|0\d{{2,3}}(?:{_SEP})?\d{{3,4}}(?:{_SEP})?\d{{4}}"
-    rf"|\d{{4}}(?:{_SEP}\d{{3,6}}){{2,4}}"
+    rf"|\d{{4}}(?:{_SEP}\d{{3,6}}){{2,4}}(?:{_SEP}\d{{1,2}})?"
     rf"|\d{{6}}(?:(?:{_SEP})?\d){{11}}[\dXx]|\d[\d*]{{5,}}[\dXx])(?!\d)"
 )
 """a phone, card or ID number wherever it stands, in a subject, a reason or a detail, letters beside it or not
@@ -42,7 +42,8 @@ _IDENTIFIER = re.compile(
 stars inside; full-width digits are digits too), a mobile number written in its three groups with any of
 :data:`_SEP` between them (139-1234-5678, 139 1234 5678, 139.1234.5678, 139+1234+5678 as a query string's space,
 139－1234－5678), a landline with its area code ((010)1234-5678, 0592-1234567), a card written in groups (of
-four, the last of up to six: 6222 0200 0000 00012), an ID written in groups (350203 19800101 001X). Dates
+four, the last of up to six: 6222 0200 0000 00012; a last digit or two split off, 6222 0200 0000 0001 2, is the
+card's too, where it was left in clear beside the card's masked rest), an ID written in groups (350203 19800101 001X). Dates
 (2026-10-01: groups of two) and times are neither. A source's own id that
 holds seven digits in a row is masked too: the safe side."""
 
