@@ -43,9 +43,9 @@ stars inside; full-width digits are digits too), a mobile number written in its 
 :data:`_SEP` between them (139-1234-5678, 139 1234 5678, 139.1234.5678, 139+1234+5678 as a query string's space,
 139－1234－5678), a landline with its area code ((010)1234-5678, 0592-1234567), a card written in groups (of
 four, the last of up to six: 6222 0200 0000 00012; a last digit or two split off, 6222 0200 0000 0001 2, is the
-card's too, where it was left in clear beside the card's masked rest), an ID written in groups (350203 19800101 001X). Dates
-(2026-10-01: groups of two) and times are neither. A source's own id that
-holds seven digits in a row is masked too: the safe side."""
+card's too, where it was left in clear beside the card's masked rest), an ID written in groups
+(350203 19800101 001X). Dates (2026-10-01: groups of two) and times are neither. A source's own id that holds
+seven digits in a row is masked too: the safe side."""
 
 _AEGIS_ID = re.compile(r"(?<![\w-])[A-Za-z]{2,3}-(?=[0-9]*[a-f])[0-9a-f]{20}(?:[0-9a-f]{4})?(?![\w-])")
 """the ids Aegis makes (CH-, OR-, RB-, wrn- and a 10-byte digest; an event's kind and a 12-byte digest): they
