@@ -270,6 +270,22 @@ def test_the_simulate_command_names_its_own_options_in_errors(tmp_path: Path) ->
     assert not (tmp_path / "city").exists()
 
 
+def test_a_city_too_large_for_memory_is_refused_in_one_line(tmp_path: Path) -> None:
+    """--people had no upper bound: a huge value ended in an OverflowError or a numpy allocation error."""
+    from typer.testing import CliRunner
+
+    from aegis.cli.main import app
+    from aegis.simulate.config import MAX_PEOPLE
+
+    for people in ("99999999999999999999", "10000000000", str(MAX_PEOPLE + 1)):
+        result = CliRunner().invoke(app, ["simulate", "--people", people, "--days", "1",
+                                          "--out", str(tmp_path / "city")])
+        assert result.exit_code == 2, result.output
+        assert result.stderr == f"错误：--people：一个城市至多{MAX_PEOPLE:,}个居民（收到{people}）\n"
+    assert not (tmp_path / "city").exists()
+    SimConfig(people=MAX_PEOPLE, days=1, seed=0)  # the bound itself is taken
+
+
 def test_cash_out_at_atms(city: tuple[Path, dict]) -> None:
     """Cash-out cards are emptied at ATMs within the card limits, so the money is not freezable for ever."""
     out, _ = city
