@@ -83,3 +83,27 @@ def test_the_demo_replaces_only_its_own_folder(tmp_path):
     (earlier / "readme.txt").write_text("kept")
     _clear_workdir(earlier)
     assert sorted(p.name for p in earlier.iterdir()) == sorted([MARK, "readme.txt"])
+
+
+def test_a_refused_option_leaves_the_earlier_demo_as_it_was(tmp_path):
+    """Every option is checked before an earlier demo's city and store are removed: a typo cost them both."""
+    from typer.testing import CliRunner
+
+    from aegis.cli.main import app
+    from aegis.simulate.config import MAX_PEOPLE
+    from aegis.usecases.demo import MARK, _clear_workdir
+
+    earlier = tmp_path / "demo"
+    _clear_workdir(earlier)
+    (earlier / "city" / "events").mkdir(parents=True)
+    (earlier / "aegis.db").write_text("the earlier demo's store")
+    for option, value, said in (
+        ("--days", "367", "--days：须在1到366天之间（收到367）"),
+        ("--seed", "-1", "--seed：须为0或以上"),
+        ("--people", "99999999999999999999", f"--people：一个城市至多{MAX_PEOPLE:,}个居民"),
+    ):
+        refused = CliRunner().invoke(app, ["demo", "--workdir", str(earlier), option, value])
+        assert refused.exit_code == 2 and refused.stderr.startswith(f"错误：{said}"), refused.output
+        assert len(refused.stderr.splitlines()) == 1 and "模拟" not in refused.stderr
+        assert sorted(p.name for p in earlier.iterdir()) == sorted([MARK, "aegis.db", "city"])
+        assert (earlier / "aegis.db").read_text() == "the earlier demo's store"

@@ -535,6 +535,7 @@ def audit(
 
 @app.command()
 @user_errors
+@in_cli_terms({"people": "--people", "days": "--days", "seed": "--seed"})
 def demo(
     people: Annotated[int, typer.Option(min=1000, help="Residents of the demo city.")] = 5_000,
     days: Annotated[int, typer.Option(min=2, help="Days to simulate.")] = 7,

@@ -117,12 +117,13 @@ def _clear_workdir(workdir: Path) -> None:
 def run_demo(config: DemoConfig, say: Say | None = None) -> dict[str, Any]:
     say = say or (lambda _: None)
     sim_dir, db = config.workdir / "city", config.workdir / "aegis.db"
+    # every value is checked before an earlier demo's city and store are removed: a typo must not cost them
+    city = SimConfig(people=config.people, days=config.days, seed=config.seed,
+                     victims_per_10k_day=config.victims_per_10k_day)
     _clear_workdir(config.workdir)
     summary: dict[str, Any] = {"city": {"people": config.people, "days": config.days, "seed": config.seed}}
 
     say(Reason("模拟一座{people:,}人的城市，共{days}天", people=config.people, days=config.days))
-    city = SimConfig(people=config.people, days=config.days, seed=config.seed,
-                     victims_per_10k_day=config.victims_per_10k_day)
     simulate(city, sim_dir)
     truth = {
         name: pd.read_parquet(sim_dir / "truth" / f"{name}.parquet")
