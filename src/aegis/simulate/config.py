@@ -73,7 +73,8 @@ class SimConfig:
         if self.people < MIN_PEOPLE:
             raise InputError(Reason("people：一个城市至少需要{least}个居民", least=MIN_PEOPLE))
         if self.people > MAX_PEOPLE:
-            raise InputError(Reason("people：一个城市至多{most:,}个居民（收到{got}）", most=MAX_PEOPLE, got=self.people))
+            raise InputError(Reason("people：一个城市至多{most:,}个居民（收到{got}）", most=MAX_PEOPLE,
+                                    got=self.people))
         if not 1 <= self.days <= MAX_DAYS:
             raise InputError(Reason("days：须在1到{most}天之间（收到{got}）", most=MAX_DAYS, got=self.days))
         if set(self.type_shares) - set(FraudType):
