@@ -581,6 +581,11 @@ def _counts(block: dict[str, Any], lang: Lang) -> str:
     return Reason("、").text(lang).join(named)
 
 
+def _share(value: float | None) -> str:
+    """A precision or recall of the demo; blank where there was nothing to measure (0/0), as in the warnings'."""
+    return "" if value is None else f"{value:.3f}"
+
+
 def _print_demo(summary: dict[str, Any], lang: Lang) -> None:
     city = summary["city"]
     out.rule(Reason("Aegis 演示：{people:,}名居民，{days}天（随机种子{seed}）", **city).text(lang))
@@ -596,8 +601,8 @@ def _print_demo(summary: dict[str, Any], lang: Lang) -> None:
             f"{q['entities']:,}",
             str(q["fraud"]),
             str(q["flagged"]),
-            f"{q['precision']:.3f}",
-            f"{q['recall']:.3f}",
+            _share(q["precision"]),
+            _share(q["recall"]),
         )
     out.print(shown)
     account = summary["detectors"]["account"]
@@ -618,8 +623,8 @@ def _print_demo(summary: dict[str, Any], lang: Lang) -> None:
             str(d["sampled"]),
             str(d["fraud"]),
             f"{actions.get('block', 0)} / {actions.get('warn', 0)} / {actions.get('pass', 0)}",
-            f"{d['precision']:.3f}",
-            f"{d['recall']:.3f}",
+            _share(d["precision"]),
+            _share(d["recall"]),
         )
     out.print(shown)
     if "transfer" in summary["decisions"]:
