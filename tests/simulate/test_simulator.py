@@ -380,3 +380,25 @@ def test_the_simulate_command_names_the_event_kinds_in_chinese_or_in_english(tmp
     assert english.exit_code == 0, english.output
     assert "account opening" in english.stdout and "written to" in english.stdout
     assert "开户" not in english.stdout
+
+
+def test_a_victim_rate_the_city_cannot_hold_is_refused_naming_the_rate_it_can(tmp_path: Path) -> None:
+    """150 residents over 2 days at 10,000 a day asked some 300 victims and quietly got 27, all of one fraud type:
+    each resident falls victim once at most, and the gangs' straw persons and mules are none."""
+    from typer.testing import CliRunner
+
+    from aegis.cli.main import app
+
+    def run(rate: str) -> tuple[int, str]:
+        done = CliRunner().invoke(app, ["simulate", "--people", "150", "--days", "2", "--victims-per-10k-day", rate,
+                                        "--out", str(tmp_path / rate), "--lang", "en"])
+        return done.exit_code, done.stderr
+
+    code, said = run("10000")
+    assert code == 2 and len(said.splitlines()) == 1, said
+    assert said.startswith("error: --victims-per-10k-day: over its 2-day window this city holds at most 900 victims ")
+    assert "(got 10000, some 300 victims)" in said and not (tmp_path / "10000").exists()
+    code, said = run("900")  # the most it holds: every free resident, of every fraud type
+    assert code == 0, said
+    victims = truth(tmp_path / "900", "victims")
+    assert 20 <= len(victims) <= 27 and victims["fraud_type"].nunique() > 5
