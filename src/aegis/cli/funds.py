@@ -449,12 +449,15 @@ def demo(
                                          for state, n in summary["orders_by_state"].items())
     say(lang, Reason("资金追查演示：追查{chases}起，下达指令{orders:,}条（{states}）", chases=len(summary["chases"]),
                      orders=summary["orders"], states=states or "—"))
+    if summary["already_open"]:
+        say(lang, Reason("其中{n}起此前已在此库中开启：所示为库中的指令与金额，不是这次新下达的",
+                         n=len(summary["already_open"])))
     money = ("loss", "stopped", "frozen", "returned")
     shown = table(lang, figure(Reason("损失")), figure(Reason("已止付")), figure(Reason("已冻结")),
                   figure(Reason("已返还")), title=Reason("金额（元）"), compact=True)
     shown.add_row(*(yuan(summary[k]) for k in money))
     show(shown)
-    if not summary["returned_per_victim"]:
+    if not Decimal(summary["frozen"]) and not Decimal(summary["returned"]):
         say(lang, Reason("没有返还：追查的账户上没有已执行的冻结"))
         return
     shown = table(lang, whole(Reason("受害人")), figure(Reason("损失（元）")), figure(Reason("返还金额")),
