@@ -40,10 +40,14 @@ UserOption = Annotated[str | None, typer.Option(
     "--user", help="Who is acting, recorded in the audit log (default: your login name, not an anonymous one).")]
 RoleOption = Annotated[str, typer.Option(
     "--role", help="city_centre (chases, holds, returns) or bank (answers its orders).")]
+CentreRoleOption = Annotated[str, typer.Option(
+    "--role", help="city_centre: the chase desk's command (a bank answers with respond and lists its orders with "
+                   "orders list).")]
 BankOption = Annotated[str | None, typer.Option("--institution", help="The bank's name, for --role bank.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
+@in_cli_terms({}, heads={"institution": "--institution", "user": "--user"})
 def _actor(user: str | None, role: str, institution: str | None) -> Any:
     import getpass
 
@@ -238,7 +242,7 @@ def respond(
 def show_chase(
     chase_id: Annotated[str, typer.Argument(help="The chase.")],
     user: UserOption = None,
-    role: RoleOption = "city_centre",
+    role: CentreRoleOption = "city_centre",
     db: DbOption = None,
     as_json: JsonOption = False,
     lang: LangOpt = "zh",
@@ -258,7 +262,7 @@ def show_chase(
 def escalate(
     chase_id: Annotated[str, typer.Argument(help="The chase.")],
     user: UserOption = None,
-    role: RoleOption = "city_centre",
+    role: CentreRoleOption = "city_centre",
     db: DbOption = None,
     as_json: JsonOption = False,
     lang: LangOpt = "zh",
@@ -279,7 +283,7 @@ def escalate(
 @user_errors
 def expire(
     user: UserOption = None,
-    role: RoleOption = "city_centre",
+    role: CentreRoleOption = "city_centre",
     db: DbOption = None,
     as_json: JsonOption = False,
     lang: LangOpt = "zh",
@@ -301,7 +305,7 @@ def expire(
 def retrace(
     chase_id: Annotated[str, typer.Argument(help="The chase.")],
     user: UserOption = None,
-    role: RoleOption = "city_centre",
+    role: CentreRoleOption = "city_centre",
     db: DbOption = None,
     lang: LangOpt = "zh",
 ) -> None:
@@ -319,7 +323,7 @@ def add_losses(
     transfers: Annotated[list[str], typer.Argument(help="Event ids of the further loss transfers.")],
     victim: Annotated[str | None, typer.Option(help="Whose losses (default: the chase's victim).")] = None,
     user: UserOption = None,
-    role: RoleOption = "city_centre",
+    role: CentreRoleOption = "city_centre",
     db: DbOption = None,
     lang: LangOpt = "zh",
 ) -> None:
@@ -336,7 +340,7 @@ def release(
     order_id: Annotated[str, typer.Argument(help="The order.")],
     reason: Annotated[str, typer.Option(help="Why the hold is lifted.")],
     user: UserOption = None,
-    role: RoleOption = "city_centre",
+    role: CentreRoleOption = "city_centre",
     db: DbOption = None,
     lang: LangOpt = "zh",
 ) -> None:
@@ -353,7 +357,7 @@ def reissue(
     order_id: Annotated[str, typer.Argument(help="The rejected order.")],
     reason: Annotated[str, typer.Option(help="Why it is issued again (the paper the bank asked for, who was called).")],
     user: UserOption = None,
-    role: RoleOption = "city_centre",
+    role: CentreRoleOption = "city_centre",
     db: DbOption = None,
     as_json: JsonOption = False,
     lang: LangOpt = "zh",
@@ -369,7 +373,7 @@ def reissue(
 def return_(
     chase_id: Annotated[str, typer.Argument(help="The chase.")],
     user: UserOption = None,
-    role: RoleOption = "city_centre",
+    role: CentreRoleOption = "city_centre",
     db: DbOption = None,
     as_json: JsonOption = False,
     lang: LangOpt = "zh",
@@ -474,7 +478,7 @@ def reports(
         "--chased/--not-chased", help="Only reports with a chase, or only those without (default: all).")] = None,
     limit: Annotated[int, typer.Option(min=1, max=1000, help="How many, newest first.")] = 100,
     user: UserOption = None,
-    role: RoleOption = "city_centre",
+    role: CentreRoleOption = "city_centre",
     db: DbOption = None,
     as_json: JsonOption = False,
     lang: LangOpt = "zh",

@@ -21,6 +21,7 @@ from aegis.cli.common import (
     err,
     fail,
     figure,
+    file_on_the_way,
     finite,
     in_cli_terms,
     json_text,
@@ -32,6 +33,7 @@ from aegis.cli.common import (
     text,
     user_errors,
     whole,
+    written_to,
 )
 from aegis.cli.warnings import stats_table
 from aegis.names import SUBJECT_NAMES, action_name, name_of
@@ -335,8 +337,9 @@ def simulate(
     from aegis.simulate import simulate as run
     from aegis.training.task import DataError
 
-    if out_dir.exists() and not out_dir.is_dir():
-        raise DataError(Reason("--out：{path}是文件，此处需要文件夹", path=str(out_dir)))
+    in_the_way = file_on_the_way(out_dir)
+    if in_the_way is not None:
+        raise DataError(Reason("--out：{path}是文件，此处需要文件夹", path=str(in_the_way)))
     if out_dir.exists() and any(out_dir.iterdir()) and not force:
         raise DataError(Reason("--out：{path}不是空的（其中的城市会被覆盖：要覆盖请加 --force，或换一个文件夹）",
                                path=str(out_dir)))
@@ -351,7 +354,10 @@ def simulate(
             named = _SIM_STAGES.get(stage)
             bar.update(task, description=named.text(lang) if named else stage, completed=done, total=total)
 
-        manifest = run(config, out_dir, progress=advance)
+        try:
+            manifest = run(config, out_dir, progress=advance)
+        except OSError as exc:  # the city is written aside first: the system names that folder, not --out
+            raise DataError(written_to("--out", out_dir, exc)) from None
     shown = table(lang, Reason("事件类型"), figure(Reason("行数")))
     for kind, n in manifest["rows"].items():
         shown.add_row(name_of(kind, lang), f"{n:,}")
@@ -485,6 +491,8 @@ def profiles_refresh(
 
 @app.command()
 @user_errors
+@in_cli_terms({"limit": "--limit", "subject_type": "--subject-type", "subject_id": "--subject-id"},
+              heads={"action": "--action", "user": "--user"})
 def audit(
     user: Annotated[str, typer.Option("--user", help="Who is reading (the read is recorded too).")],
     role: Annotated[str, typer.Option("--role", help="city_centre, or auditor (sees personal data masked).")],

@@ -94,6 +94,13 @@ Json = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 Note = Annotated[str, typer.Option(help="What happened, in your words (kept in the audit log as written).")]
 
 
+#: a warning command's fields the use cases name that are also words of their English, said as its options
+_HEADS = {"district": "--district", "station": "--station", "level": "--level", "status": "--status",
+          "queue": "--queue", "channel": "--channel", "result": "--result", "outcome": "--outcome", "note": "--note",
+          "request_id": "--request-id"}
+_in_cli_terms = in_cli_terms({}, heads=_HEADS)
+
+
 def _context(db: str | None, user: str, role: str, district: str | None, station: str | None) -> tuple[Any, Actor]:
     from aegis.store import open_engine
 
@@ -116,7 +123,7 @@ def _show(rows: list[dict[str, Any]], lang: Lang) -> None:
 
 @app.command("list")
 @user_errors
-@in_cli_terms({"limit": "--limit", "offset": "--offset"})
+@in_cli_terms({"limit": "--limit", "offset": "--offset"}, heads=_HEADS)
 def list_(user: User, role: RoleOpt, district: District = None, station: Station = None, db: Db = None,
           status: Annotated[str | None, typer.Option(help="Only this status.")] = None,
           queue: Annotated[str | None, typer.Option(help="Only this tier's queue: station, district, city.")] = None,
@@ -147,6 +154,7 @@ def list_(user: User, role: RoleOpt, district: District = None, station: Station
 
 @app.command("show")
 @user_errors
+@_in_cli_terms
 def show_(warning_id: str, user: User, role: RoleOpt, district: District = None, station: Station = None,
           db: Db = None, as_json: Json = False, lang: LangOpt = "zh") -> None:
     """Show one warning whole: its fields, its reasons, the leads behind it (with the features the model saw) and
@@ -188,6 +196,7 @@ def show_(warning_id: str, user: User, role: RoleOpt, district: District = None,
 
 @app.command()
 @user_errors
+@_in_cli_terms
 def take(warning_id: str, user: User, role: RoleOpt, district: District = None, station: Station = None,
          db: Db = None, lang: LangOpt = "zh") -> None:
     """Take a new warning: it becomes yours to contact the person."""
@@ -197,6 +206,7 @@ def take(warning_id: str, user: User, role: RoleOpt, district: District = None, 
 
 @app.command()
 @user_errors
+@_in_cli_terms
 def contact(warning_id: str, user: User, role: RoleOpt,
             channel: Annotated[str, typer.Option(help="sms, call (96110-style) or visit.")],
             result: Annotated[str, typer.Option(help="reached or unreachable (-> locating).")],
@@ -212,6 +222,7 @@ def contact(warning_id: str, user: User, role: RoleOpt,
 
 @app.command()
 @user_errors
+@_in_cli_terms
 def close(warning_id: str, user: User, role: RoleOpt,
           outcome: Annotated[str, typer.Option(help="dissuaded, already_defrauded or false_alarm.")],
           note: Note = "", district: District = None, station: Station = None, db: Db = None,
@@ -223,6 +234,7 @@ def close(warning_id: str, user: User, role: RoleOpt,
 
 @app.command("escalate-overdue")
 @user_errors
+@_in_cli_terms
 def escalate_overdue(user: User, role: RoleOpt, district: District = None, station: Station = None,
                      db: Db = None, lang: LangOpt = "zh") -> None:
     """Move warnings whose contact deadline passed up to the next tier's queue."""
@@ -257,6 +269,7 @@ def stats_table(stats: dict[str, Any], lang: Lang, *, title: Reason | None = Non
 
 @app.command()
 @user_errors
+@_in_cli_terms
 def stats(user: User, role: RoleOpt, district: District = None, station: Station = None, db: Db = None,
           as_json: Json = False, lang: LangOpt = "zh") -> None:
     """Warning counts, outcomes and precision per level and fraud type, over your jurisdiction."""
