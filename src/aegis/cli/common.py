@@ -49,6 +49,13 @@ LangOpt = Annotated[
 ]
 
 
+DbOption = Annotated[
+    str | None,
+    typer.Option("--db", help="Database URL (default: $AEGIS_DATABASE_URL, else sqlite:///var/aegis.db)."),
+]
+"""every command's --db: the fallback is said, for a command run where it is missing names var/aegis.db"""
+
+
 @dataclass(frozen=True)
 class Head:
     """A column: its header, one message a line (two fields stacked in one column, one above the other, keep a

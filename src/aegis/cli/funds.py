@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from aegis.cli.common import (
+    DbOption,
     LangOpt,
     china_time,
     figure,
@@ -35,7 +36,6 @@ orders_app = typer.Typer(help="Stop-payment and freeze orders.", no_args_is_help
 app.add_typer(orders_app, name="orders")
 
 
-DbOption = Annotated[str | None, typer.Option("--db", help="Database URL (default: $AEGIS_DATABASE_URL).")]
 UserOption = Annotated[str | None, typer.Option(
     "--user", help="Who is acting, recorded in the audit log (default: your login name, not an anonymous one).")]
 RoleOption = Annotated[str, typer.Option(

@@ -15,6 +15,7 @@ import typer
 
 from aegis import __version__
 from aegis.cli.common import (
+    DbOption,
     LangOpt,
     Stopwatch,
     china_time,
@@ -64,10 +65,6 @@ def _mount_workflows() -> None:
 
 
 
-DbOption = Annotated[
-    str | None,
-    typer.Option("--db", help="Database URL (default: $AEGIS_DATABASE_URL, else sqlite:///var/aegis.db)."),
-]
 
 
 def _version(value: bool) -> None:
@@ -322,11 +319,13 @@ def schemas(
 @in_cli_terms({"people": "--people", "days": "--days", "seed": "--seed",
                "victims_per_10k_day": "--victims-per-10k-day"})
 def simulate(
-    people: Annotated[int, typer.Option(min=150, help="Residents of the city.")] = 10_000,
-    days: Annotated[int, typer.Option(min=1, help="Days to simulate.")] = 14,
+    people: Annotated[int, typer.Option(min=150, help="Residents of the city (150 to 2,000,000).")] = 10_000,
+    days: Annotated[int, typer.Option(min=1, help="Days to simulate (1 to 366).")] = 14,
     seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same city.")] = 1,
     victims: Annotated[float, typer.Option("--victims-per-10k-day", callback=finite(),
-                                           help="New fraud victims per 10,000 residents a day.")] = 1.0,
+                                           help="New fraud victims per 10,000 residents a day (0 to 10000; a "
+                                                "rate more than the city's residents can hold is refused, naming "
+                                                "the most it holds).")] = 1.0,
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for events/ and truth/.")] = Path("var/sim"),
     force: Annotated[bool, typer.Option("--force", help="Write into --out even if it holds files (a city there is "
                                                         "overwritten).")] = False,
@@ -501,7 +500,7 @@ def audit(
     subject_id: Annotated[str | None, typer.Option(help="Only entries about this one.")] = None,
     action: Annotated[str | None, typer.Option(help="Only actions starting so, e.g. decision. or "
                                                     "warning.close")] = None,
-    limit: Annotated[int, typer.Option(help="The newest this many entries.")] = 50,
+    limit: Annotated[int, typer.Option(help="The newest this many entries (1 to 10000).")] = 50,
     db: DbOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the entries as JSON.")] = False,
     lang: LangOpt = "zh",
@@ -545,8 +544,8 @@ def audit(
 @user_errors
 @in_cli_terms({"people": "--people", "days": "--days", "seed": "--seed"})
 def demo(
-    people: Annotated[int, typer.Option(min=1000, help="Residents of the demo city.")] = 5_000,
-    days: Annotated[int, typer.Option(min=2, help="Days to simulate.")] = 7,
+    people: Annotated[int, typer.Option(min=1000, help="Residents of the demo city (1,000 to 2,000,000).")] = 5_000,
+    days: Annotated[int, typer.Option(min=2, help="Days to simulate (2 to 366).")] = 7,
     seed: Annotated[int, typer.Option(help="Random seed of the city.")] = 2026,
     workdir: Annotated[Path, typer.Option(help="Where the city and its SQLite store go.")] = Path("var/demo"),
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,

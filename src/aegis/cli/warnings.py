@@ -15,6 +15,7 @@ import typer
 import yaml
 
 from aegis.cli.common import (
+    DbOption,
     LangOpt,
     Stopwatch,
     china_time,
@@ -89,7 +90,7 @@ RoleOpt = Annotated[str, typer.Option("--role", callback=_police,
                                       help="Your role: city_centre, district_bureau, police_station.")]
 District = Annotated[str | None, typer.Option("--district", help="Your district (district bureau users).")]
 Station = Annotated[str | None, typer.Option("--station", help="Your police station (station users).")]
-Db = Annotated[str | None, typer.Option("--db", help="Database URL (default: $AEGIS_DATABASE_URL).")]
+Db = DbOption
 Json = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 Note = Annotated[str, typer.Option(help="What happened, in your words (kept in the audit log as written).")]
 
