@@ -95,11 +95,11 @@ Json = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 Note = Annotated[str, typer.Option(help="What happened, in your words (kept in the audit log as written).")]
 
 
-#: a warning command's fields the use cases name that are also words of their English, said as its options
-_HEADS = {"district": "--district", "station": "--station", "level": "--level", "status": "--status",
-          "queue": "--queue", "channel": "--channel", "result": "--result", "outcome": "--outcome", "note": "--note",
-          "request_id": "--request-id"}
-_in_cli_terms = in_cli_terms({}, heads=_HEADS)
+#: the fields the use cases name that are a warning command's options, said as the options (only where the field
+#: heads the message: they are words of its English too); a warning's status, named by a step it refuses, is no
+#: option of that step's command
+_JURISDICTION = {"district": "--district", "station": "--station"}
+_in_cli_terms = in_cli_terms({}, heads=_JURISDICTION)
 
 
 def _context(db: str | None, user: str, role: str, district: str | None, station: str | None) -> tuple[Any, Actor]:
@@ -124,7 +124,8 @@ def _show(rows: list[dict[str, Any]], lang: Lang) -> None:
 
 @app.command("list")
 @user_errors
-@in_cli_terms({"limit": "--limit", "offset": "--offset"}, heads=_HEADS)
+@in_cli_terms({"limit": "--limit", "offset": "--offset"},
+              heads={**_JURISDICTION, "level": "--level", "status": "--status", "queue": "--queue"})
 def list_(user: User, role: RoleOpt, district: District = None, station: Station = None, db: Db = None,
           status: Annotated[str | None, typer.Option(help="Only this status.")] = None,
           queue: Annotated[str | None, typer.Option(help="Only this tier's queue: station, district, city.")] = None,
@@ -207,7 +208,8 @@ def take(warning_id: str, user: User, role: RoleOpt, district: District = None, 
 
 @app.command()
 @user_errors
-@_in_cli_terms
+@in_cli_terms({"request_id": "--request-id"},
+              heads={**_JURISDICTION, "channel": "--channel", "result": "--result", "note": "--note"})
 def contact(warning_id: str, user: User, role: RoleOpt,
             channel: Annotated[str, typer.Option(help="sms, call (96110-style) or visit.")],
             result: Annotated[str, typer.Option(help="reached or unreachable (-> locating).")],
@@ -223,7 +225,7 @@ def contact(warning_id: str, user: User, role: RoleOpt,
 
 @app.command()
 @user_errors
-@_in_cli_terms
+@in_cli_terms({}, heads={**_JURISDICTION, "outcome": "--outcome", "note": "--note"})
 def close(warning_id: str, user: User, role: RoleOpt,
           outcome: Annotated[str, typer.Option(help="dissuaded, already_defrauded or false_alarm.")],
           note: Note = "", district: District = None, station: Station = None, db: Db = None,
@@ -296,7 +298,7 @@ def pace(sim: Annotated[Path | None, typer.Option(help="A simulated city instead
     from aegis.usecases import pace as uc
 
     if sim is None and (user is None or role is None):
-        raise InputError(Reason("user：读取库须给出 --user 和 --role（或给出 --sim）"))
+        raise InputError(Reason("--user：读取库须给出 --user 和 --role（或给出 --sim）"))
     with err.status(Reason("读取报案及其所指的事件").text(lang)):
         if sim is not None:
             result = uc.pace_from_sim(sim, quantile=quantile, min_cases=min_cases)
