@@ -96,4 +96,4 @@ def test_the_funds_commands_name_the_user_option_when_its_name_is_refused(tmp_pa
     url = f"sqlite:///{tmp_path / 'a.db'}"
     open_engine(url).dispose()  # a store there, so the user is what is refused
     refused = CliRunner().invoke(funds_cli, ["orders", "list", "--user", "a/b", "--db", url])
-    assert refused.exit_code == 2 and refused.stderr.startswith("错误：user：不能含“/”"), refused.stderr
+    assert refused.exit_code == 2 and refused.stderr.startswith("错误：--user：不能含“/”"), refused.stderr

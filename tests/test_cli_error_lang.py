@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+import typer
 from typer.testing import CliRunner
 
 from aegis.cli.main import app
@@ -97,3 +99,44 @@ def test_a_bad_simulation_option_is_named_as_typed_in_either_language(tmp_path: 
     assert chinese == "错误：--seed：须为0或以上（它是随机数生成器的起点）"
     assert english == "error: --seed: must be 0 or more (it starts a random generator)"
     assert not (tmp_path / "city").exists()
+
+
+def test_errors_name_the_option_as_typed_and_no_folder_written_aside(tmp_path: Path, sqlite_engine) -> None:
+    """An unwritable --out named the hidden folder the city is written to first, in the system's English; the audit
+    log's, the warnings' and the funds' commands named fields (limit, level, district, institution), not options."""
+    (tmp_path / "keep.txt").write_text("mine")
+    chinese, english = _both(["simulate", "--people", "150", "--days", "1", "--out", str(tmp_path / "keep.txt" / "s")])
+    assert chinese == f"错误：--out：{tmp_path / 'keep.txt'}是文件，此处需要文件夹"
+    if Path("/proc/self").is_dir():  # a folder nobody can make a folder in, root included
+        chinese, english = _both(["simulate", "--people", "150", "--days", "1", "--out", "/proc/aegis_x"])
+        assert chinese.startswith("错误：--out：无法写入/proc/aegis_x：") and "partial" not in chinese
+        assert english.startswith("error: --out: cannot write /proc/aegis_x: ") and "partial" not in english
+    db = ["--db", sqlite_engine.url.render_as_string(hide_password=False)]
+    said = {
+        ("audit", "--user", "a", "--role", "auditor", "--limit", "0"): ("--limit：", "--limit: "),
+        ("audit", "--user", "a", "--role", "auditor", "--subject-type", "x"): ("--subject-type：", "--subject-type: "),
+        ("warnings", "list", "--user", "u", "--role", "city_centre", "--level", "x"): ("--level：", "--level: "),
+        ("warnings", "list", "--user", "u", "--role", "city_centre", "--status", "x"): ("--status：", "--status: "),
+        ("warnings", "list", "--user", "u", "--role", "city_centre", "--queue", "x"): ("--queue：", "--queue: "),
+        ("warnings", "stats", "--user", "u", "--role", "district_bureau"): (
+            "--district：分局用户须指明分局", "--district: a district bureau user needs a district"),
+        ("funds", "orders", "list", "--user", "b", "--role", "bank"): ("--institution：", "--institution: "),
+    }
+    for args, (zh, en) in said.items():
+        chinese, english = _both([*args, *db])
+        assert chinese.startswith(f"错误：{zh}") and english.startswith(f"error: {en}"), (chinese, english)
+
+
+def test_a_database_error_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    """psycopg's message runs on to a hint on a second line ("Is the server running on that host ...")."""
+    from sqlalchemy.exc import OperationalError
+
+    from aegis.cli.common import user_errors
+
+    @user_errors
+    def unreachable(lang: str = "en") -> None:
+        raise OperationalError("connect", {}, Exception("connection failed: refused\n\tIs the server running?"))
+
+    with pytest.raises(typer.Exit):
+        unreachable(lang="en")
+    assert capsys.readouterr().err == "error: database: connection failed: refused Is the server running?\n"

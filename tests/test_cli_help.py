@@ -51,3 +51,24 @@ def test_an_unknown_kind_to_evaluate_names_the_detectors_and_the_workflows() -> 
     assert "不在text、number、url、account（检测器）或warnings、funds（业务流程）之中" in refused.output
     english = CliRunner().invoke(app, ["evaluate", "bogus", "--lang", "en"])
     assert "is not one of text, number, url, account (detectors) or warnings, funds (workflows)" in english.output
+
+
+def test_help_states_the_limits_and_fallbacks_the_commands_enforce() -> None:
+    """--days showed [x>=1] where 366 is the most, --db promised $AEGIS_DATABASE_URL where var/aegis.db is the
+    fallback, and funds show offered a bank a --role it always refuses."""
+    found = dict((" ".join(path), command) for path, command in _commands(get_command(app), []))
+
+    def help_of(command: str, option: str) -> str:
+        return " ".join(next(p.help for p in found[command].params if p.name == option).split())
+
+    assert "1 to 366" in help_of("simulate", "days") and "2 to 366" in help_of("demo", "days")
+    assert "2,000,000" in help_of("simulate", "people") and "2,000,000" in help_of("demo", "people")
+    assert "0 to 10000" in help_of("simulate", "victims")
+    assert "1 to 10000" in help_of("audit", "limit")
+    for command, params in found.items():
+        for p in params.params:
+            if p.name == "db":
+                assert "else sqlite:///var/aegis.db" in p.help, command
+    for command in ("funds show", "funds reports", "funds escalate", "funds return"):
+        assert "or bank" not in help_of(command, "role") and "city_centre" in help_of(command, "role")
+    assert "bank" in help_of("funds orders list", "role")

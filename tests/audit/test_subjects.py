@@ -47,7 +47,7 @@ def test_a_mistyped_kind_is_told_not_answered_with_an_empty_log(engine: Engine) 
     url = engine.url.render_as_string(hide_password=False)
     refused = CliRunner().invoke(cli, ["audit", "--user", "c", "--role", "city_centre", "--db", url,
                                        "--subject-type", "order"])
-    assert refused.exit_code != 0 and "subject_type" in refused.stderr and "fund_order" in refused.stderr
+    assert refused.exit_code != 0 and "--subject-type" in refused.stderr and "fund_order" in refused.stderr
     assert "Traceback" not in refused.output
 
 

@@ -59,3 +59,22 @@ def test_the_command_refreshes_and_reports_counts(store: Engine, tmp_path) -> No
     assert "numbers: profiling calls and SMS" in shown.stderr
     bad = CliRunner().invoke(app, ["profiles", "refresh", "--db", url, "--days", "-1"])
     assert bad.exit_code == 2
+
+
+def test_the_result_says_which_entities_are_labelled_fraud_at_the_detectors_own_threshold(store: Engine) -> None:
+    """The demo counted a number flagged at a score of 0.5 while the store labels it at the model's own threshold:
+    a fraud number scored 0.48 was stored as fraud and counted as missed. The result carries the stored labels."""
+    from aegis.detectors.base import Verdict
+
+    class LowThreshold:
+        """A number detector whose line is at 0.4: 0.45 is fraud, 0.3 is not."""
+
+        def predict(self, batch):
+            return [Verdict(score=0.45 if n.endswith("1") else 0.3, label="1" if n.endswith("1") else "0")
+                    for n in batch.profiles.index]
+
+    refreshed = refresh_profiles(store, SYSTEM, detectors={"number": LowThreshold()})
+    assert refreshed.labelled["number"].to_dict() == {"13800000001": True, "13800000002": False}
+    assert refreshed.flagged["number"] == 1 and (refreshed.scores["number"] < 0.5).all()
+    stored = RiskProfileRepository(store).get_many("number", ["13800000001", "13800000002"])
+    assert {n: p["label"] for n, p in stored.items()} == {"13800000001": "1", "13800000002": "0"}

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import sys
 
+import numpy as np
 import pandas as pd
 
 
@@ -35,9 +37,15 @@ def test_demo_runs_end_to_end(tmp_path):
     events = pd.read_parquet(tmp_path / "demo" / "city" / "events" / "call.parquet", columns=["event_id"])
     assert summary["ingested"]["call"]["stored"] == len(events)
     assert all(v["rejected"] == 0 for v in summary["ingested"].values())
+    store = sqlite3.connect(tmp_path / "demo" / "aegis.db")
+    labelled = dict(store.execute("select entity_type, sum(label not in ('0', 'normal', 'legitimate')) "
+                                  "from risk_profile group by entity_type").fetchall())
+    store.close()
     for name in ("number", "account", "domain"):
         quality = summary["detectors"][name]
         assert quality["entities"] > 0 and 0 <= quality["precision"] <= 1 and 0 <= quality["recall"] <= 1
+        # flagged is what the store labels fraud (the model's own threshold), as `profiles refresh` counts it
+        assert quality["flagged"] == labelled[name], (name, quality, labelled)
     assert summary["detectors"]["number"]["fraud"] > 0
     account = summary["detectors"]["account"]
     assert 0 < account["active_fraud"] <= account["fraud"] and 0 <= account["active_recall"] <= 1
@@ -52,12 +60,31 @@ def test_quality_splits_recall_by_the_fraud_entities_that_acted():
     from aegis.usecases.demo import _quality
 
     truth = pd.Series([True, True, True, False], index=["a", "b", "c", "d"])
-    scores = pd.Series([0.9, 0.1, 0.2, 0.8], index=["a", "b", "c", "d"])
-    quality = _quality(truth, scores, active={"a", "b", "d"})
+    labelled = pd.Series([True, False, False, True], index=["a", "b", "c", "d"])
+    quality = _quality(truth, labelled, active={"a", "b", "d"})
     assert (quality["fraud"], quality["recall"], quality["precision"]) == (3, 0.333, 0.5)
     # "d" acted but is no fraud; "c" is fraud but did nothing: neither counts among the acting fraud
     assert (quality["active_fraud"], quality["active_recall"]) == (2, 0.5)
-    assert "active_recall" not in _quality(truth, scores)
+    assert "active_recall" not in _quality(truth, labelled)
+
+
+def test_a_precision_or_recall_with_nothing_to_measure_is_none_and_shown_blank():
+    """0/0 was shown as 0.000 (0.0 in --json): read as "all wrong" or "none found" when nothing was measured."""
+    from aegis.cli.main import _share
+    from aegis.decisions.policy import Action
+    from aegis.usecases.decisions import Decision
+    from aegis.usecases.demo import _decision_figures, _quality
+
+    index = ["a", "b"]
+    none_flagged = _quality(pd.Series([True, False], index=index), pd.Series([False, False], index=index),
+                            active=set())
+    assert (none_flagged["precision"], none_flagged["recall"], none_flagged["active_recall"]) == (None, 0.0, None)
+    no_fraud = _quality(pd.Series([False, False], index=index), pd.Series([True, False], index=index))
+    assert (no_fraud["precision"], no_fraud["recall"]) == (0.0, None)
+    passed = Decision(action=Action.allow, score=0.1, fraud_type=None, reasons=[], policy_version="test")
+    figures = _decision_figures(np.array([False]), [passed])
+    assert (figures["precision"], figures["recall"]) == (None, None)
+    assert (_share(None), _share(0.0), _share(0.8312)) == ("", "0.000", "0.831")
 
 
 def test_the_demo_replaces_only_its_own_folder(tmp_path):
@@ -83,3 +110,27 @@ def test_the_demo_replaces_only_its_own_folder(tmp_path):
     (earlier / "readme.txt").write_text("kept")
     _clear_workdir(earlier)
     assert sorted(p.name for p in earlier.iterdir()) == sorted([MARK, "readme.txt"])
+
+
+def test_a_refused_option_leaves_the_earlier_demo_as_it_was(tmp_path):
+    """Every option is checked before an earlier demo's city and store are removed: a typo cost them both."""
+    from typer.testing import CliRunner
+
+    from aegis.cli.main import app
+    from aegis.simulate.config import MAX_PEOPLE
+    from aegis.usecases.demo import MARK, _clear_workdir
+
+    earlier = tmp_path / "demo"
+    _clear_workdir(earlier)
+    (earlier / "city" / "events").mkdir(parents=True)
+    (earlier / "aegis.db").write_text("the earlier demo's store")
+    for option, value, said in (
+        ("--days", "367", "--days：须在1到366天之间（收到367）"),
+        ("--seed", "-1", "--seed：须为0或以上"),
+        ("--people", "99999999999999999999", f"--people：一个城市至多{MAX_PEOPLE:,}个居民"),
+    ):
+        refused = CliRunner().invoke(app, ["demo", "--workdir", str(earlier), option, value])
+        assert refused.exit_code == 2 and refused.stderr.startswith(f"错误：{said}"), refused.output
+        assert len(refused.stderr.splitlines()) == 1 and "模拟" not in refused.stderr
+        assert sorted(p.name for p in earlier.iterdir()) == sorted([MARK, "aegis.db", "city"])
+        assert (earlier / "aegis.db").read_text() == "the earlier demo's store"

@@ -623,7 +623,8 @@ def test_chase_errors_name_the_commands_options_not_the_apis_fields(engine: Engi
 
 def test_the_funds_demo_prints_a_summary_in_chinese_or_english_and_its_json_on_request(
         sqlite_engine: Engine, tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
-    summary = {"chases": ["CH-1", "CH-2"], "orders": 12, "orders_by_state": {"returned": 8, "released": 4},
+    summary = {"chases": ["CH-1", "CH-2"], "already_open": [], "orders": 12,
+               "orders_by_state": {"returned": 8, "released": 4},
                "loss": "52000.50", "stopped": "30000", "frozen": "30000", "returned": "29000.25",
                "returned_per_victim": {"P1": {"loss": "52000.50", "returned": "29000.25"}}}
     monkeypatch.setattr(funds, "run_demo_chase", lambda engine, sim, victims: summary)

@@ -65,11 +65,43 @@ def test_ordinary_volumes_match_the_config(city: tuple[Path, dict]) -> None:
     people = events(out, "person")
     assert people["id_number"].str.fullmatch(r"35\d{15}[\dX]").all()
     weights = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2])
-    digits = np.array([list(map(int, s[:17])) for s in people["id_number"].head(500)])
+    digits = np.array([list(map(int, s[:17])) for s in people["id_number"]])
     check = np.array(list("10X98765432"))[(digits @ weights) % 11]
-    assert (check == people["id_number"].head(500).str[17].to_numpy()).all()
+    assert (check == people["id_number"].str[17].to_numpy()).all()
+    # one id number, one resident (two born the same day in one district drew the same sequence now and then)
+    assert people["id_number"].is_unique
+    assert ((digits[:, 16] % 2 == 1) == (people["gender"] == "M").to_numpy()).all()
     assert set(people["station"]) <= {s for _, s in geography.STATIONS}
     assert people["district"].nunique() == 6
+
+
+def _luhn_valid(number: str) -> bool:
+    digits = [int(d) for d in reversed(number)]
+    doubled = [d * 2 - 9 if d * 2 > 9 else d * 2 for d in digits[1::2]]
+    return (sum(digits[0::2]) + sum(doubled)) % 10 == 0
+
+
+def test_bank_card_numbers_carry_their_luhn_check_digit(city: tuple[Path, dict]) -> None:
+    """Nine in ten simulated cards failed the Luhn check a real UnionPay card passes: they carried no check digit."""
+    out, _ = city
+    accounts = truth(out, "accounts")["account"]
+    assert accounts.str.fullmatch(r"62\d{17}").all() and accounts.is_unique
+    assert all(map(_luhn_valid, accounts)) and not _luhn_valid("6222020000000000013")
+    opened = events(out, "account_opening")["account"]
+    assert set(opened) <= set(accounts)
+
+
+def test_values_drawn_twice_in_a_group_are_moved_to_free_ones() -> None:
+    from aegis.simulate.registry import distinct_within
+
+    group = np.array([0, 0, 0, 1, 1, 0, 2, 2, 2])
+    drawn = np.array([3, 3, 1, 3, 3, 4, 4, 4, 3])
+    # in a range of 6, group 0's 3, 3, 1, 4 become 3, 4, 1, 5 (a 3 moves on to 4, the 4 to 5); in a range of 5 a
+    # group that would run past the top is packed at the top; a group that drew no value twice keeps its values
+    assert distinct_within(group, drawn, 6).tolist() == [3, 4, 1, 3, 4, 5, 4, 5, 3]
+    assert distinct_within(group, drawn, 5).tolist() == [2, 3, 1, 3, 4, 4, 3, 4, 2]
+    with pytest.raises(ValueError, match="room"):
+        distinct_within(np.zeros(3, int), np.zeros(3, int), 2)
 
 
 def test_calls_have_a_daily_rhythm_and_social_circles(city: tuple[Path, dict]) -> None:
@@ -270,6 +302,22 @@ def test_the_simulate_command_names_its_own_options_in_errors(tmp_path: Path) ->
     assert not (tmp_path / "city").exists()
 
 
+def test_a_city_too_large_for_memory_is_refused_in_one_line(tmp_path: Path) -> None:
+    """--people had no upper bound: a huge value ended in an OverflowError or a numpy allocation error."""
+    from typer.testing import CliRunner
+
+    from aegis.cli.main import app
+    from aegis.simulate.config import MAX_PEOPLE
+
+    for people in ("99999999999999999999", "10000000000", str(MAX_PEOPLE + 1)):
+        result = CliRunner().invoke(app, ["simulate", "--people", people, "--days", "1",
+                                          "--out", str(tmp_path / "city")])
+        assert result.exit_code == 2, result.output
+        assert result.stderr == f"错误：--people：一个城市至多{MAX_PEOPLE:,}个居民（收到{people}）\n"
+    assert not (tmp_path / "city").exists()
+    SimConfig(people=MAX_PEOPLE, days=1, seed=0)  # the bound itself is taken
+
+
 def test_cash_out_at_atms(city: tuple[Path, dict]) -> None:
     """Cash-out cards are emptied at ATMs within the card limits, so the money is not freezable for ever."""
     out, _ = city
@@ -332,3 +380,25 @@ def test_the_simulate_command_names_the_event_kinds_in_chinese_or_in_english(tmp
     assert english.exit_code == 0, english.output
     assert "account opening" in english.stdout and "written to" in english.stdout
     assert "开户" not in english.stdout
+
+
+def test_a_victim_rate_the_city_cannot_hold_is_refused_naming_the_rate_it_can(tmp_path: Path) -> None:
+    """150 residents over 2 days at 10,000 a day asked some 300 victims and quietly got 27, all of one fraud type:
+    each resident falls victim once at most, and the gangs' straw persons and mules are none."""
+    from typer.testing import CliRunner
+
+    from aegis.cli.main import app
+
+    def run(rate: str) -> tuple[int, str]:
+        done = CliRunner().invoke(app, ["simulate", "--people", "150", "--days", "2", "--victims-per-10k-day", rate,
+                                        "--out", str(tmp_path / rate), "--lang", "en"])
+        return done.exit_code, done.stderr
+
+    code, said = run("10000")
+    assert code == 2 and len(said.splitlines()) == 1, said
+    assert said.startswith("error: --victims-per-10k-day: over its 2-day window this city holds at most 900 victims ")
+    assert "(got 10000, some 300 victims)" in said and not (tmp_path / "10000").exists()
+    code, said = run("900")  # the most it holds: every free resident, of every fraud type
+    assert code == 0, said
+    victims = truth(tmp_path / "900", "victims")
+    assert 20 <= len(victims) <= 27 and victims["fraud_type"].nunique() > 5

@@ -117,12 +117,12 @@ def test_cli_lists_own_queue_and_reports_errors_in_one_line(tmp_path) -> None:
     assert runner.invoke(cli, ["take", mine_id, *who]).exit_code == 0
     unreached = runner.invoke(cli, ["close", mine_id, "--outcome", "dissuaded", *who, "--lang", "en"])
     assert unreached.exit_code == 2 and unreached.stderr == (
-        "error: outcome: dissuaded needs a contact that reached the person first (the warning is assigned): record a "
+        "error: --outcome: dissuaded needs a contact that reached the person first (the warning is assigned): record a "
         "contact with the result reached, then close\n")
     # the same refusal in Chinese by default, the field named alike in both languages
     unreached = runner.invoke(cli, ["close", mine_id, "--outcome", "dissuaded", *who])
     assert unreached.exit_code == 2 and unreached.stderr == (
-        "错误：outcome：办结为劝阻成功须先有一次联系到本人的记录（预警现为已接收）：先记录结果为已联系上的联系，再结案\n")
+        "错误：--outcome：办结为劝阻成功须先有一次联系到本人的记录（预警现为已接收）：先记录结果为已联系上的联系，再结案\n")
     # a step the warning's status does not allow, and another station officer's step on a taken warning
     officer = f"police_station:{station}/o1"
     taken = runner.invoke(cli, ["take", mine_id, "--user", "o2", *who[2:]])
@@ -137,7 +137,7 @@ def test_cli_lists_own_queue_and_reports_errors_in_one_line(tmp_path) -> None:
     hidden = runner.invoke(cli, ["contact", mine_id, "--channel", "call", "--result", "reached",
                                  "--note", "a\x1b[31mred", *who, "--lang", "en"])
     assert hidden.exit_code == 2 and hidden.stderr == (
-        "error: note: must not contain control or invisible characters (U+001B at character 2)\n")
+        "error: --note: must not contain control or invisible characters (U+001B at character 2)\n")
     assert uc.get_warning(engine, SYSTEM, mine_id)["status"] == "assigned"
     assert runner.invoke(cli, ["escalate-overdue", *who]).exit_code == 2  # stations do not escalate
     centre = ["--user", "c", "--role", "city_centre", "--db", url]
@@ -437,8 +437,8 @@ def test_a_refused_step_is_told_by_the_names_the_tables_show_not_by_codes(tmp_pa
         "error: status: cannot record a contact as reached on a warning that is new (allowed: take)\n")
     assert runner.invoke(cli, ["take", wid, *who]).exit_code == 0
     assert refused("close", "--outcome", "already_defrauded") == (
-        "错误：outcome：办结为已被骗须先有一次联系到本人的记录（预警现为已接收）：先记录结果为已联系上的联系，再结案\n",
-        "error: outcome: already defrauded needs a contact that reached the person first (the warning is assigned): "
+        "错误：--outcome：办结为已被骗须先有一次联系到本人的记录（预警现为已接收）：先记录结果为已联系上的联系，再结案\n",
+        "error: --outcome: already defrauded needs a contact that reached the person first (the warning is assigned): "
         "record a contact with the result reached, then close\n")
     assert runner.invoke(cli, ["close", wid, "--outcome", "false_alarm", "--note", "房东", *who]).exit_code == 0
     assert refused("close", "--outcome", "false_alarm", "--note", "另一说明") == (
@@ -529,8 +529,8 @@ def test_a_contacts_request_id_reused_with_other_terms_is_a_409_naming_it_and_on
     refused = CliRunner().invoke(cli, ["contact", wid, "--channel", "visit", "--result", "reached", "--request-id",
                                        "r-1", *who, "--lang", "en"])
     assert refused.exit_code == 2 and refused.stderr == (
-        "error: request_id: r-1 was used for another contact (call: unreachable); a retry repeats its request "
-        "exactly, and a new contact takes a new request_id\n")
+        "error: --request-id: r-1 was used for another contact (call: unreachable); a retry repeats its request "
+        "exactly, and a new contact takes a new --request-id\n")
     contacts = [e for e in AuditLog(engine).entries("warning", wid) if e["action"] == "warning.contact"]
     assert len(contacts) == 1 and uc.get_warning(engine, SYSTEM, wid)["status"] == "locating"
 
@@ -546,7 +546,8 @@ def test_closing_a_false_alarm_without_a_note_is_refused_naming_note_in_the_api_
     district, station = RESIDENTS["P1"]
     who = ["--user", "o1", "--role", "police_station", "--district", district, "--station", station, "--db", url]
     cli_refused = CliRunner().invoke(cli, ["close", wid, "--outcome", "false_alarm", *who])
-    assert cli_refused.exit_code == 2 and cli_refused.stderr == f"错误：{refused.json()['detail']}\n"
+    # the API names its field, the command its option
+    assert cli_refused.exit_code == 2 and cli_refused.stderr == f"错误：--{refused.json()['detail']}\n"
     closed = CliRunner().invoke(cli, ["close", wid, "--outcome", "false_alarm", "--note", "收款人是其房东", *who])
     assert closed.exit_code == 0 and uc.get_warning(engine, SYSTEM, wid)["outcome"] == "false_alarm"
 

@@ -55,6 +55,12 @@ def test_warnings_are_raised_from_an_ingested_store_once(tmp_path: Path) -> None
     assert heard[1].startswith(f"已读取{stored}条事件")
     days = [h.split("：")[0] for h in heard if h.startswith("已回放")]
     assert len(days) >= 4 and days == [f"已回放{d}天" for d in range(1, len(days) + 1)]  # (a day in China time)
+    # told once a week, the days after the last whole week are told too: the last line said 13 leads of 320 raised
+    weekly: list[str] = []
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(uc, "PROGRESS_EVERY", 1e9)
+        raised = raise_warnings_for_city(engine, SYSTEM, progress=lambda said: weekly.append(str(said)))
+    assert [h for h in weekly if h.startswith("已回放")] == [f"已回放{len(days)}天：线索{raised['leads']}条"]
 
 
 @pytest.mark.parametrize("people", [300, pytest.param(1000, marks=pytest.mark.slow)])

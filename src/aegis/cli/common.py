@@ -3,6 +3,7 @@ exit 2."""
 
 from __future__ import annotations
 
+import errno
 import functools
 import json
 import math
@@ -13,6 +14,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from pathlib import Path
 from typing import Annotated, Any, Literal, NoReturn, TypeVar
 
 import typer
@@ -45,6 +47,13 @@ LangOpt = Annotated[
     typer.Option("--lang", envvar="AEGIS_LANG", case_sensitive=False, is_eager=True,
                  help="Language of what is shown: tables, names and reasons (default: $AEGIS_LANG, else zh)."),
 ]
+
+
+DbOption = Annotated[
+    str | None,
+    typer.Option("--db", help="Database URL (default: $AEGIS_DATABASE_URL, else sqlite:///var/aegis.db)."),
+]
+"""every command's --db: the fallback is said, for a command run where it is missing names var/aegis.db"""
 
 
 @dataclass(frozen=True)
@@ -175,6 +184,27 @@ def _message(exc: BaseException, lang: Lang = "en") -> str:
 _ERROR = Reason("错误：")
 
 
+def written_to(option: str, path: Path, exc: OSError) -> Reason:
+    """Why ``path``, given as ``option``, could not be written, in the command's words rather than the system's
+    (English, naming whatever file it failed on, a hidden folder written aside included): the option, the path as
+    given, and the cause by its errno."""
+    causes = {errno.EACCES: Reason("没有写入权限"), errno.EPERM: Reason("没有写入权限"),
+              errno.EROFS: Reason("文件系统只读"), errno.ENOSPC: Reason("磁盘空间不足"),
+              errno.EDQUOT: Reason("磁盘空间不足")}
+    cause = causes.get(exc.errno or 0) or Reason("系统拒绝写入（{code}）",
+                                                 code=errno.errorcode.get(exc.errno or 0, str(exc.errno)))
+    return Reason("{option}：无法写入{path}：{cause}", option=option, path=str(path), cause=cause)
+
+
+def file_on_the_way(path: Path) -> Path | None:
+    """The file that stands where ``path`` needs a folder: ``path`` itself or the nearest of its existing parents,
+    when that is no folder (None: there is none)."""
+    for place in (path, *path.parents):
+        if place.exists():
+            return None if place.is_dir() else place
+    return None
+
+
 def fail(lang: Lang, message: Reason | str) -> None:
     """One line on stderr saying what went wrong, after 错误： (error: in English); the message as it is, whatever
     brackets it holds (:func:`plain`: it may quote a value read from a file)."""
@@ -248,7 +278,9 @@ def user_errors(func: F) -> F:
             fail(lang, _message(exc, lang))
             raise typer.Exit(2) from None
         except OperationalError as exc:
-            fail(lang_of(kwargs), Reason("数据库：{error}", error=str(exc.orig)))
+            # one line: a driver's message may run on to a hint on the next (psycopg: "Is the server running ...")
+            said = " ".join(line.strip() for line in str(exc.orig).splitlines() if line.strip())
+            fail(lang_of(kwargs), Reason("数据库：{error}", error=said))
             raise typer.Exit(2) from None
 
     return wrapper  # type: ignore[return-value]
@@ -264,17 +296,22 @@ def _quiet_stdout() -> None:
         pass
 
 
-def in_cli_terms(names: Mapping[str, str]) -> Callable[[F], F]:
+def in_cli_terms(names: Mapping[str, str], heads: Mapping[str, str] | None = None) -> Callable[[F], F]:
     """The use cases name what is wrong by the API's field names (``report_event_id: ...``); a command that
     calls them names its own options instead (``--report: ...``), so the message matches what was typed.
-    ``names`` maps each field name (a whole word of the message) to the option or command to say; put it under
+    ``names`` maps each field name (a whole word of the message) to the option or command to say; ``heads`` a
+    field name that is also a word of the message's English (district, level) to its option, said only where the
+    name heads the message (``district: a district bureau user needs a district``); put it under
     :func:`user_errors`."""
     # a whole word, not part of an option already named (--held) nor of a longer name; ASCII word characters
     # only, for a name stands next to Chinese ones in a Chinese message (其max_hops为6)
     words = re.compile(r"(?<![A-Za-z0-9_-])(" + "|".join(map(re.escape, names)) + r")(?![A-Za-z0-9_-])")
+    heads = dict(heads or {})
+    head = re.compile(r"^(" + "|".join(map(re.escape, heads)) + r")(?=[:：])")
 
     def rename(said: str) -> str:
-        return words.sub(lambda m: names[m.group()], said)
+        said = words.sub(lambda m: names[m.group()], said) if names else said
+        return head.sub(lambda m: heads[m.group()], said) if heads else said
 
     def decorate(func: F) -> F:
         @functools.wraps(func)

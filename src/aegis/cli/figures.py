@@ -166,6 +166,8 @@ _CELLS: dict[str, Callable[[Any, Lang], str]] = {"scenario": _scenario, "kind": 
 
 #: figures that are sums of yuan, and figures that are numbers rather than counts (no thousands grouped)
 _MONEY = {"total_loss", "floor"}
+_MONEY_RECORDS = {"loss", "returned"}
+"""sums of yuan in a list of records (a victim's loss and what came back), written to the fen"""
 _PLAIN = {"seed"}
 
 
@@ -199,8 +201,25 @@ def cell(key: str, value: Any) -> str:
     if isinstance(value, int):
         return f"{value:,}"
     if isinstance(value, float):
-        return f"{value:,.4f}"
+        # a whole count of days or hours is written whole (7, not 7.0000 beside the model's 30); a share, a ratio
+        # or a probability (within [0, 1]) keeps its decimals, 1.0000 as 0.9500
+        return f"{value:,.0f}" if value.is_integer() and abs(value) > 1 else f"{value:,.4f}"
     return str(value)
+
+
+def _column(name: str, values: list[Any]) -> Callable[[Any], str]:
+    """How a grid's column writes its figures, alike down the column: whole numbers whole when the column holds a
+    count (some of its figures are ints: 30.0 and 1,440 minutes were one column), else one number of decimals for
+    all (three below 10, one above: 0.200 beside 0.834, not 0.2)."""
+    numbers = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    if not numbers or any(not isinstance(v, (int, float)) or isinstance(v, bool) for v in values if v is not None):
+        return short
+    if name in _MONEY or name in _MONEY_RECORDS:
+        return lambda v: "" if v is None else yuan(v)
+    if any(isinstance(v, int) for v in numbers) and all(float(v).is_integer() for v in numbers):
+        return lambda v: "" if v is None else f"{int(v):,}"
+    decimals = 3 if max(abs(v) for v in numbers) < 10 else 1
+    return lambda v: "" if v is None else f"{v:,.{decimals}f}"
 
 
 def short(value: Any) -> str:
@@ -258,12 +277,14 @@ def _print_records(title: str, records: list[dict[str, Any]], lang: Lang) -> Non
     grid = title.rsplit(".", 1)[-1]
     columns = list(dict.fromkeys(key for record in records for key in record))
 
+    written = {c: _column(c, [record.get(c) for record in records]) for c in columns}
+
     def shown_cell(column: str, value: Any) -> str:
         if column == grid and grid in _VALUES:
             return _VALUES[grid](str(value), lang)
         if column in _CELLS and value is not None:
             return _CELLS[column](value, lang)
-        return short(value)
+        return written[column](value)
 
     cells = [[shown_cell(c, record.get(c)) for c in columns] for record in records]
 

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from aegis.cli.common import (
+    DbOption,
     LangOpt,
     china_time,
     figure,
@@ -35,15 +36,18 @@ orders_app = typer.Typer(help="Stop-payment and freeze orders.", no_args_is_help
 app.add_typer(orders_app, name="orders")
 
 
-DbOption = Annotated[str | None, typer.Option("--db", help="Database URL (default: $AEGIS_DATABASE_URL).")]
 UserOption = Annotated[str | None, typer.Option(
     "--user", help="Who is acting, recorded in the audit log (default: your login name, not an anonymous one).")]
 RoleOption = Annotated[str, typer.Option(
     "--role", help="city_centre (chases, holds, returns) or bank (answers its orders).")]
+CentreRoleOption = Annotated[str, typer.Option(
+    "--role", help="city_centre: the chase desk's command (a bank answers with respond and lists its orders with "
+                   "orders list).")]
 BankOption = Annotated[str | None, typer.Option("--institution", help="The bank's name, for --role bank.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
+@in_cli_terms({}, heads={"institution": "--institution", "user": "--user"})
 def _actor(user: str | None, role: str, institution: str | None) -> Any:
     import getpass
 
@@ -238,7 +242,7 @@ def respond(
 def show_chase(
     chase_id: Annotated[str, typer.Argument(help="The chase.")],
     user: UserOption = None,
-    role: RoleOption = "city_centre",
+    role: CentreRoleOption = "city_centre",
     db: DbOption = None,
     as_json: JsonOption = False,
     lang: LangOpt = "zh",
@@ -258,7 +262,7 @@ def show_chase(
 def escalate(
     chase_id: Annotated[str, typer.Argument(help="The chase.")],
     user: UserOption = None,
-    role: RoleOption = "city_centre",
+    role: CentreRoleOption = "city_centre",
     db: DbOption = None,
     as_json: JsonOption = False,
     lang: LangOpt = "zh",
@@ -279,7 +283,7 @@ def escalate(
 @user_errors
 def expire(
     user: UserOption = None,
-    role: RoleOption = "city_centre",
+    role: CentreRoleOption = "city_centre",
     db: DbOption = None,
     as_json: JsonOption = False,
     lang: LangOpt = "zh",
@@ -301,7 +305,7 @@ def expire(
 def retrace(
     chase_id: Annotated[str, typer.Argument(help="The chase.")],
     user: UserOption = None,
-    role: RoleOption = "city_centre",
+    role: CentreRoleOption = "city_centre",
     db: DbOption = None,
     lang: LangOpt = "zh",
 ) -> None:
@@ -319,7 +323,7 @@ def add_losses(
     transfers: Annotated[list[str], typer.Argument(help="Event ids of the further loss transfers.")],
     victim: Annotated[str | None, typer.Option(help="Whose losses (default: the chase's victim).")] = None,
     user: UserOption = None,
-    role: RoleOption = "city_centre",
+    role: CentreRoleOption = "city_centre",
     db: DbOption = None,
     lang: LangOpt = "zh",
 ) -> None:
@@ -336,7 +340,7 @@ def release(
     order_id: Annotated[str, typer.Argument(help="The order.")],
     reason: Annotated[str, typer.Option(help="Why the hold is lifted.")],
     user: UserOption = None,
-    role: RoleOption = "city_centre",
+    role: CentreRoleOption = "city_centre",
     db: DbOption = None,
     lang: LangOpt = "zh",
 ) -> None:
@@ -353,7 +357,7 @@ def reissue(
     order_id: Annotated[str, typer.Argument(help="The rejected order.")],
     reason: Annotated[str, typer.Option(help="Why it is issued again (the paper the bank asked for, who was called).")],
     user: UserOption = None,
-    role: RoleOption = "city_centre",
+    role: CentreRoleOption = "city_centre",
     db: DbOption = None,
     as_json: JsonOption = False,
     lang: LangOpt = "zh",
@@ -369,7 +373,7 @@ def reissue(
 def return_(
     chase_id: Annotated[str, typer.Argument(help="The chase.")],
     user: UserOption = None,
-    role: RoleOption = "city_centre",
+    role: CentreRoleOption = "city_centre",
     db: DbOption = None,
     as_json: JsonOption = False,
     lang: LangOpt = "zh",
@@ -449,12 +453,15 @@ def demo(
                                          for state, n in summary["orders_by_state"].items())
     say(lang, Reason("资金追查演示：追查{chases}起，下达指令{orders:,}条（{states}）", chases=len(summary["chases"]),
                      orders=summary["orders"], states=states or "—"))
+    if summary["already_open"]:
+        say(lang, Reason("其中{n}起此前已在此库中开启：所示为库中的指令与金额，不是这次新下达的",
+                         n=len(summary["already_open"])))
     money = ("loss", "stopped", "frozen", "returned")
     shown = table(lang, figure(Reason("损失")), figure(Reason("已止付")), figure(Reason("已冻结")),
                   figure(Reason("已返还")), title=Reason("金额（元）"), compact=True)
     shown.add_row(*(yuan(summary[k]) for k in money))
     show(shown)
-    if not summary["returned_per_victim"]:
+    if not Decimal(summary["frozen"]) and not Decimal(summary["returned"]):
         say(lang, Reason("没有返还：追查的账户上没有已执行的冻结"))
         return
     shown = table(lang, whole(Reason("受害人")), figure(Reason("损失（元）")), figure(Reason("返还金额")),
@@ -471,7 +478,7 @@ def reports(
         "--chased/--not-chased", help="Only reports with a chase, or only those without (default: all).")] = None,
     limit: Annotated[int, typer.Option(min=1, max=1000, help="How many, newest first.")] = 100,
     user: UserOption = None,
-    role: RoleOption = "city_centre",
+    role: CentreRoleOption = "city_centre",
     db: DbOption = None,
     as_json: JsonOption = False,
     lang: LangOpt = "zh",

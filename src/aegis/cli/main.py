@@ -17,12 +17,14 @@ import typer
 
 from aegis import __version__
 from aegis.cli.common import (
+    DbOption,
     LangOpt,
     Stopwatch,
     china_time,
     err,
     fail,
     figure,
+    file_on_the_way,
     finite,
     in_cli_terms,
     json_text,
@@ -34,6 +36,7 @@ from aegis.cli.common import (
     text,
     user_errors,
     whole,
+    written_to,
 )
 from aegis.cli.warnings import stats_table
 from aegis.names import SUBJECT_NAMES, action_name, name_of
@@ -64,10 +67,6 @@ def _mount_workflows() -> None:
 
 
 
-DbOption = Annotated[
-    str | None,
-    typer.Option("--db", help="Database URL (default: $AEGIS_DATABASE_URL, else sqlite:///var/aegis.db)."),
-]
 
 
 def _version(value: bool) -> None:
@@ -336,11 +335,13 @@ def schemas(
 @in_cli_terms({"people": "--people", "days": "--days", "seed": "--seed",
                "victims_per_10k_day": "--victims-per-10k-day"})
 def simulate(
-    people: Annotated[int, typer.Option(min=150, help="Residents of the city.")] = 10_000,
-    days: Annotated[int, typer.Option(min=1, help="Days to simulate.")] = 14,
+    people: Annotated[int, typer.Option(min=150, help="Residents of the city (150 to 2,000,000).")] = 10_000,
+    days: Annotated[int, typer.Option(min=1, help="Days to simulate (1 to 366).")] = 14,
     seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same city.")] = 1,
     victims: Annotated[float, typer.Option("--victims-per-10k-day", callback=finite(),
-                                           help="New fraud victims per 10,000 residents a day.")] = 1.0,
+                                           help="New fraud victims per 10,000 residents a day (0 to 10000; a "
+                                                "rate more than the city's residents can hold is refused, naming "
+                                                "the most it holds).")] = 1.0,
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for events/ and truth/.")] = Path("var/sim"),
     force: Annotated[bool, typer.Option("--force", help="Write into --out even if it holds files (a city there is "
                                                         "overwritten).")] = False,
@@ -351,8 +352,9 @@ def simulate(
     from aegis.simulate import simulate as run
     from aegis.training.task import DataError
 
-    if out_dir.exists() and not out_dir.is_dir():
-        raise DataError(Reason("--out：{path}是文件，此处需要文件夹", path=str(out_dir)))
+    in_the_way = file_on_the_way(out_dir)
+    if in_the_way is not None:
+        raise DataError(Reason("--out：{path}是文件，此处需要文件夹", path=str(in_the_way)))
     if out_dir.exists() and any(out_dir.iterdir()) and not force:
         raise DataError(Reason("--out：{path}不是空的（其中的城市会被覆盖：要覆盖请加 --force，或换一个文件夹）",
                                path=str(out_dir)))
@@ -367,7 +369,10 @@ def simulate(
             named = _SIM_STAGES.get(stage)
             bar.update(task, description=named.text(lang) if named else stage, completed=done, total=total)
 
-        manifest = run(config, out_dir, progress=advance)
+        try:
+            manifest = run(config, out_dir, progress=advance)
+        except OSError as exc:  # the city is written aside first: the system names that folder, not --out
+            raise DataError(written_to("--out", out_dir, exc)) from None
     shown = table(lang, Reason("事件类型"), figure(Reason("行数")))
     for kind, n in manifest["rows"].items():
         shown.add_row(name_of(kind, lang), f"{n:,}")
@@ -513,6 +518,8 @@ def profiles_refresh(
 
 @app.command()
 @user_errors
+@in_cli_terms({"limit": "--limit", "subject_type": "--subject-type", "subject_id": "--subject-id"},
+              heads={"action": "--action", "user": "--user"})
 def audit(
     user: Annotated[str, typer.Option("--user", help="Who is reading (the read is recorded too).")],
     role: Annotated[str, typer.Option("--role", help="city_centre, or auditor (sees personal data masked).")],
@@ -521,7 +528,7 @@ def audit(
     subject_id: Annotated[str | None, typer.Option(help="Only entries about this one.")] = None,
     action: Annotated[str | None, typer.Option(help="Only actions starting so, e.g. decision. or "
                                                     "warning.close")] = None,
-    limit: Annotated[int, typer.Option(help="The newest this many entries.")] = 50,
+    limit: Annotated[int, typer.Option(help="The newest this many entries (1 to 10000).")] = 50,
     db: DbOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the entries as JSON.")] = False,
     lang: LangOpt = "zh",
@@ -563,9 +570,10 @@ def audit(
 
 @app.command()
 @user_errors
+@in_cli_terms({"people": "--people", "days": "--days", "seed": "--seed"})
 def demo(
-    people: Annotated[int, typer.Option(min=1000, help="Residents of the demo city.")] = 5_000,
-    days: Annotated[int, typer.Option(min=2, help="Days to simulate.")] = 7,
+    people: Annotated[int, typer.Option(min=1000, help="Residents of the demo city (1,000 to 2,000,000).")] = 5_000,
+    days: Annotated[int, typer.Option(min=2, help="Days to simulate (2 to 366).")] = 7,
     seed: Annotated[int, typer.Option(help="Random seed of the city.")] = 2026,
     workdir: Annotated[Path, typer.Option(help="Where the city and its SQLite store go.")] = Path("var/demo"),
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
@@ -608,6 +616,11 @@ def _counts(block: dict[str, Any], lang: Lang) -> str:
     return Reason("、").text(lang).join(named)
 
 
+def _share(value: float | None) -> str:
+    """A precision or recall of the demo; blank where there was nothing to measure (0/0), as in the warnings'."""
+    return "" if value is None else f"{value:.3f}"
+
+
 def _print_demo(summary: dict[str, Any], lang: Lang) -> None:
     city = summary["city"]
     out.rule(Reason("Aegis 演示：{people:,}名居民，{days}天（随机种子{seed}）", **city).text(lang))
@@ -623,8 +636,8 @@ def _print_demo(summary: dict[str, Any], lang: Lang) -> None:
             f"{q['entities']:,}",
             str(q["fraud"]),
             str(q["flagged"]),
-            f"{q['precision']:.3f}",
-            f"{q['recall']:.3f}",
+            _share(q["precision"]),
+            _share(q["recall"]),
         )
     out.print(shown)
     account = summary["detectors"]["account"]
@@ -645,8 +658,8 @@ def _print_demo(summary: dict[str, Any], lang: Lang) -> None:
             str(d["sampled"]),
             str(d["fraud"]),
             f"{actions.get('block', 0)} / {actions.get('warn', 0)} / {actions.get('pass', 0)}",
-            f"{d['precision']:.3f}",
-            f"{d['recall']:.3f}",
+            _share(d["precision"]),
+            _share(d["recall"]),
         )
     out.print(shown)
     if "transfer" in summary["decisions"]:

@@ -15,6 +15,7 @@ import typer
 import yaml
 
 from aegis.cli.common import (
+    DbOption,
     LangOpt,
     Stopwatch,
     china_time,
@@ -89,9 +90,16 @@ RoleOpt = Annotated[str, typer.Option("--role", callback=_police,
                                       help="Your role: city_centre, district_bureau, police_station.")]
 District = Annotated[str | None, typer.Option("--district", help="Your district (district bureau users).")]
 Station = Annotated[str | None, typer.Option("--station", help="Your police station (station users).")]
-Db = Annotated[str | None, typer.Option("--db", help="Database URL (default: $AEGIS_DATABASE_URL).")]
+Db = DbOption
 Json = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 Note = Annotated[str, typer.Option(help="What happened, in your words (kept in the audit log as written).")]
+
+
+#: the fields the use cases name that are a warning command's options, said as the options (only where the field
+#: heads the message: they are words of its English too); a warning's status, named by a step it refuses, is no
+#: option of that step's command
+_JURISDICTION = {"district": "--district", "station": "--station"}
+_in_cli_terms = in_cli_terms({}, heads=_JURISDICTION)
 
 
 def _context(db: str | None, user: str, role: str, district: str | None, station: str | None) -> tuple[Any, Actor]:
@@ -116,7 +124,8 @@ def _show(rows: list[dict[str, Any]], lang: Lang) -> None:
 
 @app.command("list")
 @user_errors
-@in_cli_terms({"limit": "--limit", "offset": "--offset"})
+@in_cli_terms({"limit": "--limit", "offset": "--offset"},
+              heads={**_JURISDICTION, "level": "--level", "status": "--status", "queue": "--queue"})
 def list_(user: User, role: RoleOpt, district: District = None, station: Station = None, db: Db = None,
           status: Annotated[str | None, typer.Option(help="Only this status.")] = None,
           queue: Annotated[str | None, typer.Option(help="Only this tier's queue: station, district, city.")] = None,
@@ -147,6 +156,7 @@ def list_(user: User, role: RoleOpt, district: District = None, station: Station
 
 @app.command("show")
 @user_errors
+@_in_cli_terms
 def show_(warning_id: str, user: User, role: RoleOpt, district: District = None, station: Station = None,
           db: Db = None, as_json: Json = False, lang: LangOpt = "zh") -> None:
     """Show one warning whole: its fields, its reasons, the leads behind it (with the features the model saw) and
@@ -188,6 +198,7 @@ def show_(warning_id: str, user: User, role: RoleOpt, district: District = None,
 
 @app.command()
 @user_errors
+@_in_cli_terms
 def take(warning_id: str, user: User, role: RoleOpt, district: District = None, station: Station = None,
          db: Db = None, lang: LangOpt = "zh") -> None:
     """Take a new warning: it becomes yours to contact the person."""
@@ -197,6 +208,8 @@ def take(warning_id: str, user: User, role: RoleOpt, district: District = None, 
 
 @app.command()
 @user_errors
+@in_cli_terms({"request_id": "--request-id"},
+              heads={**_JURISDICTION, "channel": "--channel", "result": "--result", "note": "--note"})
 def contact(warning_id: str, user: User, role: RoleOpt,
             channel: Annotated[str, typer.Option(help="sms, call (96110-style) or visit.")],
             result: Annotated[str, typer.Option(help="reached or unreachable (-> locating).")],
@@ -212,6 +225,7 @@ def contact(warning_id: str, user: User, role: RoleOpt,
 
 @app.command()
 @user_errors
+@in_cli_terms({}, heads={**_JURISDICTION, "outcome": "--outcome", "note": "--note"})
 def close(warning_id: str, user: User, role: RoleOpt,
           outcome: Annotated[str, typer.Option(help="dissuaded, already_defrauded or false_alarm.")],
           note: Note = "", district: District = None, station: Station = None, db: Db = None,
@@ -223,6 +237,7 @@ def close(warning_id: str, user: User, role: RoleOpt,
 
 @app.command("escalate-overdue")
 @user_errors
+@_in_cli_terms
 def escalate_overdue(user: User, role: RoleOpt, district: District = None, station: Station = None,
                      db: Db = None, lang: LangOpt = "zh") -> None:
     """Move warnings whose contact deadline passed up to the next tier's queue."""
@@ -257,6 +272,7 @@ def stats_table(stats: dict[str, Any], lang: Lang, *, title: Reason | None = Non
 
 @app.command()
 @user_errors
+@_in_cli_terms
 def stats(user: User, role: RoleOpt, district: District = None, station: Station = None, db: Db = None,
           as_json: Json = False, lang: LangOpt = "zh") -> None:
     """Warning counts, outcomes and precision per level and fraud type, over your jurisdiction."""
@@ -282,7 +298,7 @@ def pace(sim: Annotated[Path | None, typer.Option(help="A simulated city instead
     from aegis.usecases import pace as uc
 
     if sim is None and (user is None or role is None):
-        raise InputError(Reason("user：读取库须给出 --user 和 --role（或给出 --sim）"))
+        raise InputError(Reason("--user：读取库须给出 --user 和 --role（或给出 --sim）"))
     with err.status(Reason("读取报案及其所指的事件").text(lang)):
         if sim is not None:
             result = uc.pace_from_sim(sim, quantile=quantile, min_cases=min_cases)

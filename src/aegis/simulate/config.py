@@ -29,6 +29,10 @@ DEFAULT_TYPE_SHARES: dict[str, float] = {
 MIN_PEOPLE = 150
 """the gangs' laundering chains recruit their mules among the residents: a smaller city runs out of them"""
 
+MAX_PEOPLE = 2_000_000
+"""a day's events are held in memory before they are written: a million residents peak at some 3 GB (the simulator
+benchmark), and a city past this bound would take more memory than a test bed's machine is likely to have"""
+
 MAX_DAYS = 366
 """a year at most: a city is a test bed, and its days run on from ``start`` into days no store takes yet"""
 
@@ -68,6 +72,9 @@ class SimConfig:
     def __post_init__(self) -> None:
         if self.people < MIN_PEOPLE:
             raise InputError(Reason("people：一个城市至少需要{least}个居民", least=MIN_PEOPLE))
+        if self.people > MAX_PEOPLE:
+            raise InputError(Reason("people：一个城市至多{most:,}个居民（收到{got}）", most=MAX_PEOPLE,
+                                    got=self.people))
         if not 1 <= self.days <= MAX_DAYS:
             raise InputError(Reason("days：须在1到{most}天之间（收到{got}）", most=MAX_DAYS, got=self.days))
         if set(self.type_shares) - set(FraudType):

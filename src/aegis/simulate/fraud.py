@@ -7,12 +7,14 @@ the hard negatives) is generated as whole-day arrays.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from functools import partial
 
 import numpy as np
 
 from aegis.events.models import FraudType
+from aegis.reasons import InputError, Reason
 from aegis.simulate import catalog, geography, texts
 from aegis.simulate.config import SimConfig
 from aegis.simulate.population import (
@@ -370,7 +372,17 @@ def plan_fraud(config: SimConfig, city: City, pools: Pools, rng: np.random.Gener
     events = _Events(start_us, end_us)
     victims: list[Victim] = []
     refs: list[tuple[int, int, int]] = []
-    total = rng.poisson(config.people * config.days * config.victims_per_10k_day / 10_000)
+    # a resident falls victim once in the window, and the gangs' straw persons and mules are no victims: a rate the
+    # residents left cannot meet is refused, not met with fewer victims, all of the first types drawn
+    free = int((~excluded).sum())
+    asked = config.people * config.days * config.victims_per_10k_day / 10_000
+    if asked > free:
+        most = math.floor(free * 10_000 / (config.people * config.days) * 10) / 10
+        raise InputError(Reason(
+            "victims_per_10k_day：这座城市{days}天至多容得下每万人每天{most:g}名受害人（收到{got:g}，约{asked:,.0f}名）："
+            "每位居民至多受骗一次，{people:,}名居民中只有{free:,}名不是团伙的人头或跑分人",
+            days=config.days, most=most, got=config.victims_per_10k_day, asked=asked, people=config.people, free=free))
+    total = min(int(rng.poisson(asked)), free)  # a draw above its mean by chance is held at what the city holds
     shares = np.array([config.type_shares[k] for k in kinds], dtype=float)
     counts = rng.multinomial(total, shares / shares.sum())
     remote_apps = [i for i, a in enumerate(pools.apps) if a[3] == "remote_control"]

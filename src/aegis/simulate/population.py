@@ -17,6 +17,7 @@ from aegis.simulate.registry import (
     DAY_US,
     Registry,
     digits_to_string,
+    distinct_within,
     epoch_us,
     id_numbers,
     luhn_strings,
@@ -135,8 +136,11 @@ def add_devices(devices: Registry, count: int, tacs: np.ndarray) -> np.ndarray:
 
 def add_accounts(accounts: Registry, bank: np.ndarray, **columns: object) -> np.ndarray:
     bins = np.array([int(b) for _, b, _ in catalog.BANKS], dtype=np.int64)
-    values = bins[bank] * 10**13 + scramble(np.arange(accounts.size, accounts.size + len(bank)), 10**13)
-    return accounts.add(len(bank), account=digits_to_string(values), value=values, bank=bank, **columns)
+    # 19 digits: the BIN, 12 of the card and the Luhn check digit a real card carries last
+    body = bins[bank] * 10**12 + scramble(np.arange(accounts.size, accounts.size + len(bank)), 10**12)
+    account = luhn_strings(body, 18)
+    values = pc.cast(account, pa.int64()).to_numpy()
+    return accounts.add(len(bank), account=account, value=values, bank=bank, **columns)
 
 
 def _names(rng: np.random.Generator, n: int) -> pa.Array:
@@ -170,7 +174,9 @@ def build_city(config: SimConfig, rng: np.random.Generator) -> City:
     codes = np.array([int(d.code) for d in geography.DISTRICTS])
     birth_year = config.start.year - age.astype(np.int64) - (rng.random(n) < 0.5)
     birth = birth_year * 10_000 + rng.integers(1, 13, n) * 100 + rng.integers(1, 29, n)
-    sequence = rng.integers(0, 500, n) * 2 + male  # the sequence's last digit is odd for men
+    # 500 sequences per district, birth date and sex (the last digit is odd for men), each held by one resident
+    drawn = rng.integers(0, 500, n)
+    sequence = distinct_within((codes[district] * 10**8 + birth) * 2 + male, drawn, 500) * 2 + male
     districts = pa.array([d.name for d in geography.DISTRICTS])
     stations = pa.array([s for _, s in geography.STATIONS])
     person_columns = {

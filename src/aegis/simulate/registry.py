@@ -95,12 +95,37 @@ def _append_check(text: pa.Array, check: np.ndarray, alphabet: str) -> pa.Array:
 
 
 def luhn_strings(body: np.ndarray, length: int) -> pa.Array:
-    """``length``-digit bodies with their Luhn check digit appended (IMEIs use it)."""
+    """``length``-digit bodies with their Luhn check digit appended (IMEIs and bank card numbers carry it)."""
     text, digits = digit_matrix(body, length)
     digits = digits[:, ::-1].astype(np.int64)  # least significant first: those at even places are doubled
     doubled = digits[:, 0::2] * 2
     total = (doubled // 10 + doubled % 10).sum(axis=1) + digits[:, 1::2].sum(axis=1)
     return _append_check(text, (10 - total % 10) % 10, "0123456789")
+
+
+def distinct_within(group: np.ndarray, drawn: np.ndarray, room: int) -> np.ndarray:
+    """``drawn`` values in ``[0, room)`` made distinct within each ``group``: a value drawn before in its group moves
+    up to the next one free (to the top of the range, packed, if that runs past it); the others keep theirs. Draws
+    are independent, so two residents born the same day in the same district drew the same id sequence now and
+    then: one id number for two people."""
+    order = np.lexsort((drawn, group))
+    ordered, values = group[order], drawn[order].astype(np.int64)
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    sizes = np.diff(np.r_[starts, len(ordered)])
+    if sizes.max(initial=0) > room:
+        raise ValueError(f"room: {sizes.max()} values in one group, only {room} distinct ones")
+    which = np.repeat(np.arange(len(starts)), sizes)
+    rank = np.arange(len(ordered)) - starts[which]
+    # v_i = max(s_i, v_(i-1) + 1) is rank + the running maximum of s - rank, per group: each group is lifted above
+    # the one before so that the running maximum does not carry across groups
+    lift = which * (len(ordered) + room)
+    moved = np.maximum.accumulate(values - rank + lift) - lift + rank
+    top = np.maximum.reduceat(moved, starts) if len(starts) else moved
+    over = (top >= room)[which]
+    moved[over] = (room - sizes[which] + rank)[over]
+    distinct = np.empty_like(moved)
+    distinct[order] = moved
+    return distinct
 
 
 _ID_WEIGHTS = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2], dtype=np.int64)

@@ -16,7 +16,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import precision_score, recall_score
 
 from aegis.decisions.policy import Action
 from aegis.events.times import CHINA_TZ
@@ -57,23 +56,29 @@ class DemoConfig:
     sample_decisions: int = 400
 
 
-def _quality(truth: pd.Series, scores: pd.Series, threshold: float = 0.5,
-             active: set[str] | None = None) -> dict[str, Any]:
-    """Precision and recall of ``scores >= threshold`` against ``truth``; with ``active``, also the recall
-    among the fraud entities that did the fraud in the window (the rest left no trace a detector could read)."""
-    y = truth.reindex(scores.index, fill_value=False).to_numpy(bool)
-    flagged = scores.to_numpy() >= threshold
-    quality: dict[str, Any] = {
-        "entities": len(y),
-        "fraud": int(y.sum()),
-        "flagged": int(flagged.sum()),
-        "precision": round(float(precision_score(y, flagged, zero_division=0)), 3),
-        "recall": round(float(recall_score(y, flagged, zero_division=0)), 3),
-    }
+def _ratio(hits: int, of: int) -> float | None:
+    """``hits / of`` to three decimals; None when there is nothing to measure (0/0), not a 0.000 that would read as
+    "all of them wrong" or "none of them found"."""
+    return round(hits / of, 3) if of else None
+
+
+def _precision_recall(truth: np.ndarray, flagged: np.ndarray) -> dict[str, float | None]:
+    hits = int((truth & flagged).sum())
+    return {"precision": _ratio(hits, int(flagged.sum())), "recall": _ratio(hits, int(truth.sum()))}
+
+
+def _quality(truth: pd.Series, labelled: pd.Series, active: set[str] | None = None) -> dict[str, Any]:
+    """Precision and recall of the entities ``labelled`` fraud (the store's label, at the detector's own threshold)
+    against ``truth``; with ``active``, also the recall among the fraud entities that did the fraud in the window
+    (the rest left no trace a detector could read)."""
+    y = truth.reindex(labelled.index, fill_value=False).to_numpy(bool)
+    flagged = labelled.to_numpy(bool)
+    quality: dict[str, Any] = {"entities": len(y), "fraud": int(y.sum()), "flagged": int(flagged.sum()),
+                               **_precision_recall(y, flagged)}
     if active is not None:
-        acting = y & scores.index.isin(list(active))
+        acting = y & labelled.index.isin(list(active))
         quality["active_fraud"] = int(acting.sum())
-        quality["active_recall"] = round(float(flagged[acting].mean()), 3) if acting.any() else None
+        quality["active_recall"] = _ratio(int(flagged[acting].sum()), int(acting.sum()))
     return quality
 
 
@@ -117,12 +122,13 @@ def _clear_workdir(workdir: Path) -> None:
 def run_demo(config: DemoConfig, say: Say | None = None) -> dict[str, Any]:
     say = say or (lambda _: None)
     sim_dir, db = config.workdir / "city", config.workdir / "aegis.db"
+    # every value is checked before an earlier demo's city and store are removed: a typo must not cost them
+    city = SimConfig(people=config.people, days=config.days, seed=config.seed,
+                     victims_per_10k_day=config.victims_per_10k_day)
     _clear_workdir(config.workdir)
     summary: dict[str, Any] = {"city": {"people": config.people, "days": config.days, "seed": config.seed}}
 
     say(Reason("模拟一座{people:,}人的城市，共{days}天", people=config.people, days=config.days))
-    city = SimConfig(people=config.people, days=config.days, seed=config.seed,
-                     victims_per_10k_day=config.victims_per_10k_day)
     simulate(city, sim_dir)
     truth = {
         name: pd.read_parquet(sim_dir / "truth" / f"{name}.parquet")
@@ -143,11 +149,11 @@ def run_demo(config: DemoConfig, say: Say | None = None) -> dict[str, Any]:
     refreshed = refresh_profiles(engine, SYSTEM, progress=say)
     fraud_accounts = truth["accounts"].set_index("account")["role"].isin(["mule", "cashout"])
     summary["detectors"] = {
-        "number": _quality(truth["numbers"].set_index("number")["is_fraud"], refreshed.scores["number"]),
-        "account": _quality(fraud_accounts, refreshed.scores["account"], active=_laundering_accounts(sim_dir)),
+        "number": _quality(truth["numbers"].set_index("number")["is_fraud"], refreshed.labelled["number"]),
+        "account": _quality(fraud_accounts, refreshed.labelled["account"], active=_laundering_accounts(sim_dir)),
         "domain": _quality(
             truth["domains"].assign(site=truth["domains"]["domain"].map(host_of)).groupby("site")["is_fraud"].max(),
-            refreshed.scores["domain"],
+            refreshed.labelled["domain"],
         ),
     }
 
@@ -239,6 +245,5 @@ def _decision_figures(truth: np.ndarray, decisions: list[Decision]) -> dict[str,
         "sampled": len(decisions),
         "fraud": int(truth.sum()),
         "actions": {action.value: sum(d.action is action for d in decisions) for action in Action},
-        "precision": round(float(precision_score(truth, stopped, zero_division=0)), 3),
-        "recall": round(float(recall_score(truth, stopped, zero_division=0)), 3),
+        **_precision_recall(truth.astype(bool), stopped.astype(bool)),
     }

@@ -40,6 +40,9 @@ class RefreshResult:
     """of which labelled fraud by their detector"""
     scores: dict[str, pd.Series] = field(default_factory=dict)
     """score per entity id, per entity type (for evaluation against a truth)"""
+    labelled: dict[str, pd.Series] = field(default_factory=dict)
+    """whether the stored label is fraud, per entity id, per entity type: the detector's own threshold, as the
+    decisions read it (a score alone says nothing of where the model draws its line)"""
     since: datetime | None = None
     """the start of the window of events read (None: all of them)"""
 
@@ -96,8 +99,10 @@ def refresh_profiles(
     def write(kind: str, ids: pd.Index, verdicts: list[Verdict], features: pd.DataFrame | None = None) -> None:
         risk.upsert_many(kind, _rows(ids, verdicts, features), model=type(detector(_DETECTOR[kind])).__name__)
         result.profiles[kind] = len(ids)
-        result.flagged[kind] = sum(v.label not in ("0", "normal", "legitimate") for v in verdicts)
+        labelled = [v.label not in ("0", "normal", "legitimate") for v in verdicts]
+        result.flagged[kind] = sum(labelled)
         result.scores[kind] = pd.Series([v.score for v in verdicts], index=ids.astype(str), name=kind)
+        result.labelled[kind] = pd.Series(labelled, index=ids.astype(str), name=kind, dtype=bool)
 
     say(Reason("号码：统计通话与短信画像"))
     calls = events.frame("call", ["caller", "callee", "start", "duration_s", "direction", "cell_id", "imei", "imsi"],

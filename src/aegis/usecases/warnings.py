@@ -797,6 +797,7 @@ def raise_warnings_for_city(
     requests: list[wf.WarningRequest] = []
     leads = 0
     told = time.monotonic()
+    day = told_day = 0
     for day, batch in enumerate(daily_batches(frames), start=1):
         rows = pipeline.features(batch)
         if start is not None:
@@ -805,7 +806,9 @@ def raise_warnings_for_city(
         requests += requests_from(pipeline.score(rows)) if len(rows) else []
         if day % 7 == 0 or time.monotonic() - told >= PROGRESS_EVERY:  # a week, or a few seconds, whichever first
             say(Reason("已回放{days}天：线索{leads}条", days=day, leads=leads))
-            told = time.monotonic()
+            told, told_day = time.monotonic(), day
+    if day != told_day:  # the days after the last week told: the last line agrees with the total
+        say(Reason("已回放{days}天：线索{leads}条", days=day, leads=leads))
     say(Reason("提交预警请求{requests}条", requests=len(requests)))
     counts = raise_warnings(engine, actor, requests, policy=pol, now=now)
     return {"leads": leads, "requests": len(requests), **counts}

@@ -22,7 +22,7 @@ from aegis.actions.orders import (
 )
 from aegis.funds.rules import Ledger
 from aegis.reasons import Reason
-from aegis.store.schema_funds import fund_chase
+from aegis.store.schema_funds import fund_chase, fund_return
 from aegis.usecases.actor import Actor, Role
 from aegis.usecases.funds.chase import get_chase, list_orders, open_chase, retrace
 from aegis.usecases.funds.contacts import load_bank_contacts
@@ -190,7 +190,7 @@ def run_demo_chase(
     banks = SimulatedBanks(data, policy)
     load_bank_contacts(engine, CITY, policy)
     reports = _report_times(data).head(n_victims)
-    chases = []
+    chases, already_open = [], []
     for report in reports.itertuples():
         at = (
             report.report_time
@@ -203,21 +203,29 @@ def run_demo_chase(
         )
         banks.chase(engine, view, at)
         chases.append(view.chase_id)
-    returned: dict[str, Decimal] = {}
+        if not view.opened_now:
+            already_open.append(view.chase_id)
     end = max((o.updated_at for o in list_orders(engine, CITY)), default=datetime.now(UTC)) + timedelta(
         days=1
     )
     for chase_id in chases:
-        for victim, amount in return_funds(engine, CITY, chase_id, now=end).per_victim.items():
-            returned[victim] = returned.get(victim, Decimal(0)) + amount
+        return_funds(engine, CITY, chase_id, now=end)
     orders = list_orders(engine, CITY)
     held = {
         k: sum((o.held or Decimal(0) for o in orders if o.kind == k and o.held), Decimal(0))
         for k in OrderKind
     }
     losses = {v: c.loss for c in (get_chase(engine, CITY, i) for i in chases) for v in c.victims}
+    # what the store holds as returned, not what this run's returns added: run again on the same store, the chases
+    # are those of the first run, their money returned then (this run returns nothing new, and said so before)
+    returned = dict.fromkeys(losses, Decimal(0))
+    with engine.connect() as conn:
+        for victim, amount in conn.execute(select(fund_return.c.victim_id, fund_return.c.amount)
+                                           .where(fund_return.c.victim_id.in_(sorted(losses)))):
+            returned[victim] += Decimal(amount)
     return {
         "chases": chases,
+        "already_open": already_open,
         "orders": len(orders),
         "orders_by_state": pd.Series([o.state.value for o in orders]).value_counts().to_dict()
         if orders
