@@ -103,15 +103,30 @@ def _stop_as_interrupt() -> None:
 @contextlib.contextmanager
 def deferred_stops() -> Iterator[None]:
     """Holds Ctrl-C and SIGTERM off while a step that must end whole runs (a batch recorded and printed): a stop
-    asked meanwhile is delivered, and unwinds the command, when the step has ended."""
+    asked meanwhile is handled, and unwinds the command, when the step has ended. Python's own handlers are swapped
+    for one that notes the stop, not the signals masked: in a process with other threads (a native library's) the
+    kernel hands a masked signal to one of those, and Python's handler ran anyway."""
     import signal
+    import threading
 
-    held = {signal.SIGINT, signal.SIGTERM}
-    signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    if threading.current_thread() is not threading.main_thread():  # handlers are the main thread's alone
+        yield
+        return
+    asked: list[signal.Signals] = []
+    held = (signal.SIGINT, signal.SIGTERM)
+    previous = {signum: signal.signal(signum, lambda signum, frame: asked.append(signal.Signals(signum)))
+                for signum in held}
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, held)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        if asked:  # the first stop asked, as it would have been handled then
+            handler = previous[asked[0]]
+            if callable(handler):
+                handler(asked[0], None)
+            elif handler == signal.SIG_DFL:
+                signal.raise_signal(asked[0])
 
 
 def _lang_of_argv() -> Lang:
