@@ -1058,8 +1058,16 @@ def test_a_city_centre_of_a_named_city_weighs_no_other_citys_warnings(client, en
 
 def test_a_body_nested_too_deeply_or_with_an_overlong_integer_is_refused_for_that(client):
     """Both bodies are UTF-8; both were refused as "not JSON text in UTF-8", which named the wrong cause."""
-    deep = '{"sender": "13212069819", "text": ' + "[" * 100_000 + "]" * 100_000 + "}"
-    answer = client.post("/api/v1/decisions/sms", content=deep.encode(),
+    # deeper than the parser reads, and deep enough to run a recursive walk of the parsed body out (500 arrays
+    # went to the overlong-integer check's recursion and came back "not UTF-8")
+    for levels in (100_000, 500, 33):
+        deep = '{"sender": "13212069819", "text": ' + "[" * levels + "]" * levels + "}"
+        answer = client.post("/api/v1/decisions/sms", content=deep.encode(),
+                             headers={**TELCO, "Content-Type": "application/json"})
+        assert answer.status_code == 422 and answer.json()["detail"][0]["type"] == "json_too_deep", levels
+        assert "nested more than 32 deep" in answer.json()["detail"][0]["msg"]
+    deep_list = "[" * 500 + "]" * 500  # a batch's own list, as deep
+    answer = client.post("/api/v1/decisions/sms", content=deep_list.encode(),
                          headers={**TELCO, "Content-Type": "application/json"})
     assert answer.status_code == 422 and answer.json()["detail"][0]["type"] == "json_too_deep"
     bank = {**BANK, "Content-Type": "application/json"}

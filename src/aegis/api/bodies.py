@@ -43,7 +43,30 @@ def _integer(text: str) -> Any:
 
 
 def _holds_overlong(value: Any) -> bool:
-    return value is _TOO_LONG or (isinstance(value, list) and any(_holds_overlong(v) for v in value))
+    """Whether ``value`` or a list in it holds :data:`_TOO_LONG` (an object's own are its hook's business). A loop,
+    not a recursion: arrays a few hundred deep, which the parser reads, ran the recursion out."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if item is _TOO_LONG:
+            return True
+        if isinstance(item, list):
+            pending.extend(item)
+    return False
+
+
+MAX_DEPTH = 32
+"""how deep a body's arrays and objects may nest: no request of Aegis nests more than a few levels"""
+
+
+def _depth(value: Any) -> int:
+    deepest, pending = 0, [(value, 1)]
+    while pending:
+        item, level = pending.pop()
+        if isinstance(item, (list, dict)):
+            deepest = max(deepest, level)
+            pending.extend((v, level + 1) for v in (item.values() if isinstance(item, dict) else item))
+    return deepest
 
 
 def _once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -77,13 +100,19 @@ class _UniqueKeysRequest(Request):
             except _Overlong as overlong:
                 raise _overlong(["body", overlong.key]) from None
             except RecursionError:  # the parser's own limit, some 1,000 levels: FastAPI called it "not UTF-8"
-                raise HTTPException(422, [{
-                    "loc": ["body"], "msg": "arrays or objects nested too deeply (no request of Aegis nests more "
-                                            "than a few levels)", "type": "json_too_deep"}]) from None
+                raise _too_deep() from None
+            if _depth(parsed) > MAX_DEPTH:
+                raise _too_deep()
             if _holds_overlong(parsed):
                 raise _overlong(["body"])
             self._json = parsed
         return self._json
+
+
+def _too_deep() -> HTTPException:
+    return HTTPException(422, [{"loc": ["body"], "msg": f"arrays or objects nested more than {MAX_DEPTH} deep (no "
+                                                        "request of Aegis nests more than a few levels)",
+                                "type": "json_too_deep"}])
 
 
 def _overlong(loc: list[str]) -> HTTPException:
