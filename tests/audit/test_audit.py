@@ -298,6 +298,14 @@ def test_an_auditor_sees_every_stored_persons_name_masked_and_a_links_escaped_di
     shown = json.dumps(url, ensure_ascii=False, default=str)
     assert "叶雪婷" not in shown and "13912345678" not in shown and "%31%33" not in shown and "%E5" not in shown
     assert url["details"]["url"] == "http://etc-gov.top/u?n=叶**&m=139****5678&k=叶**"
+    # escaped twice (one decoding left %31%33%39... to read), and a name spaced out as people write one
+    twice = "%2531%2533%2539%2531%2532%2533%2534%2535%2536%2537%2538 %25E5%258F%25B6%25E9%259B%25AA%25E5%25A9%25B7"
+    log.append(actor="police_station:灌口派出所/o1", action="warning.close", subject_type="warning",
+               subject_id="wrn-a8e8470ebc72f7f3b1ce", details={"note": twice},
+               reasons=["表姐林 敏 雨、林·敏雨、林.敏.雨陪同"])
+    [closed] = read_audit(engine, auditor, action="warning.close")
+    assert closed["details"]["note"] == "139****5678 叶**"
+    assert closed["reasons"] == ["表姐林****、林***、林****陪同"]
 
 
 def test_the_access_log_masks_a_name_or_a_number_in_any_part_of_a_request_line() -> None:
@@ -319,7 +327,13 @@ def test_the_access_log_masks_a_name_or_a_number_in_any_part_of_a_request_line()
              "/api/v1/funds/contacts?at=2026-10-01T10:00:00+08:00"),
             ("/api/v1/funds/orders/OR-cd34de35d541c7f68f57/response",
              "/api/v1/funds/orders/OR-cd34de35d541c7f68f57/response"),
-            ("/api/v1/audit?subject_id=1+3+9+1+2+3+4+5+6+7+8", "/api/v1/audit?subject_id=1 3************** 7 8")):
+            ("/api/v1/audit?subject_id=1+3+9+1+2+3+4+5+6+7+8", "/api/v1/audit?subject_id=1 3************** 7 8"),
+            # a name after a code, an id or a number in the same part: the name masked too (it was left whole)
+            ("/api/v1/audit?action=warning.%E5%94%90%E5%BB%BA%E7%A3%8A", "/api/v1/audit?action=warning.唐**"),
+            ("/api/v1/audit?subject_id=P0000000-%E5%94%90%E5%BB%BA%E7%A3%8A",
+             "/api/v1/audit?subject_id=P0******-唐**"),
+            ("/api/v1/warnings/wrn-62fd69507c6fd94e4597%20%E5%94%90%E5%BB%BA%E7%A3%8A",
+             "/api/v1/warnings/wrn-62fd69507c6fd94e4597 唐**")):
         record = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1, '"%s %s"', ("GET", asked), None)
         assert MaskedAccess().filter(record)
         assert record.getMessage() == f'"GET {logged}"', asked

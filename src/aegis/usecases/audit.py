@@ -147,11 +147,27 @@ _ESCAPED = re.compile(r"%[0-9A-Fa-f]{2}")
 
 def decoded(text: str) -> str:
     """``text`` with its percent-escapes decoded, as a browser shows a link: a number written %31%33%39... or a name
-    as UTF-8 escapes passed every pattern, and a link is where a phishing page carries its victim's data."""
-    return unquote(text) if _ESCAPED.search(text) else text
+    as UTF-8 escapes passed every pattern, and a link is where a phishing page carries its victim's data. Decoded
+    again while escapes remain (at most :data:`DECODINGS` times): escaped twice (%2531...), once decoded still
+    read as a number to anyone who decodes it once more."""
+    for _ in range(DECODINGS):
+        if not _ESCAPED.search(text):
+            break
+        text = unquote(text)
+    return text
 
 
-_HAN_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff·]{2,}")
+DECODINGS = 8
+"""how many layers of percent-escapes :func:`decoded` takes off (a link escaped within a link is two)"""
+
+HAN = "\u3400-\u9fff\uf900-\ufaff"
+"""the Chinese characters (CJK unified ideographs, extension A and the compatibility ones)"""
+
+NAME_GAP = "[ \u3000.·・]?"
+"""what may stand between a name's characters as people space one out (唐 建 磊, 唐·建磊, 唐.建.磊)"""
+
+_HAN_RUN = re.compile(f"[{HAN}·]{{2,}}")
+_SPACED_RUN = re.compile(f"[{HAN}](?:{NAME_GAP}[{HAN}])+")
 NAME_LENGTHS = range(2, 7)
 """the lengths of the names looked for in an entry's texts: two to four characters as nearly every Chinese name,
 up to six for a compound family name or a minority's name written in characters (艾力·买买提)"""
@@ -169,7 +185,9 @@ def person_names(engine: Engine, entries: Sequence[Mapping[str, Any]]) -> set[st
     written: set[str] = set()
 
     def gather(text: str) -> str:
-        for run in _HAN_RUN.findall(text):
+        # the runs as written, and with what spaces a name out taken from between their characters
+        runs = _HAN_RUN.findall(text) + [re.sub(f"[^{HAN}]", "", run) for run in _SPACED_RUN.findall(text)]
+        for run in runs:
             written.update(run[at:at + n] for n in NAME_LENGTHS for at in range(len(run) - n + 1))
         return text
 
@@ -192,7 +210,9 @@ def masked_name(name: str) -> str:
 
 def _names_pattern(names: set[str]) -> re.Pattern[str] | None:
     # the longest first, so that 欧阳小明 is masked whole rather than as 欧阳 and a rest
-    return re.compile("|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))) if names else None
+    # each name as written or spaced out (唐 建 磊)
+    return re.compile("|".join(NAME_GAP.join(re.escape(c) for c in n) for n in sorted(names, key=len, reverse=True))
+                      ) if names else None
 
 
 def _masked_entry(entry: dict[str, Any], names: re.Pattern[str] | None) -> dict[str, Any]:
