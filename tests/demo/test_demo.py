@@ -125,7 +125,7 @@ def test_a_refused_option_leaves_the_earlier_demo_as_it_was(tmp_path):
     (earlier / "city" / "events").mkdir(parents=True)
     (earlier / "aegis.db").write_text("the earlier demo's store")
     for option, value, said in (
-        ("--days", "367", "--days：须在1到366天之间（收到367）"),
+        ("--days", "367", "--days：至多366天（收到367）"),
         ("--seed", "-1", "--seed：须为0或以上"),
         ("--people", "99999999999999999999", f"--people：一个城市至多{MAX_PEOPLE:,}个居民"),
     ):
@@ -134,3 +134,6 @@ def test_a_refused_option_leaves_the_earlier_demo_as_it_was(tmp_path):
         assert len(refused.stderr.splitlines()) == 1 and "模拟" not in refused.stderr
         assert sorted(p.name for p in earlier.iterdir()) == sorted([MARK, "aegis.db", "city"])
         assert (earlier / "aegis.db").read_text() == "the earlier demo's store"
+    # in English the option heads the message and "days" stays a word ("between 1 and 366 --days" before)
+    english = CliRunner().invoke(app, ["demo", "--workdir", str(earlier), "--days", "367", "--lang", "en"])
+    assert english.stderr == "error: --days: at most 366 days (got 367)\n"

@@ -27,8 +27,9 @@ def warned(sqlite_engine: Engine) -> Engine:
 def test_an_unknown_station_or_district_is_refused_not_shown_an_empty_queue(warned: Engine) -> None:
     for actor, field in ((Actor("o", Role.police_station, station="siming-zhonghau"), "station"),
                          (Actor("o", Role.district_bureau, district="simming"), "district"),
-                         # the right station of another city
-                         (Actor("o", Role.police_station, city="泉州市", station="siming-zhonghua"), "station")):
+                         # the right station of another city, and a city misspelt
+                         (Actor("o", Role.police_station, city="泉州市", station="siming-zhonghua"), "city"),
+                         (Actor("c", Role.city_centre, city="厦门"), "city")):
         with pytest.raises(PermissionDenied) as refused:
             uc.list_warnings(warned, actor)
         assert refused.value.text("zh").startswith(f"{field}：")
@@ -62,3 +63,32 @@ def test_the_api_and_the_cli_refuse_an_unknown_station_by_name(warned: Engine) -
                                     "--db", url])
     assert said.exit_code != 0 and "station：" in said.output and "Traceback" not in said.output
     assert len(said.output.strip().splitlines()) == 1
+
+
+def test_a_station_name_two_districts_share_is_told_apart_by_the_district(warned: Engine) -> None:
+    """A resident of huli registered at siming-zhonghua: the station's name now stands in two districts. Its users
+    must say which district is theirs, and each sees its own district's warnings only (siming's user saw and took
+    huli's too, the listing being scoped by the station's name alone)."""
+    from wdata import add_person
+
+    add_person(str(warned.url), "P9", "huli", "siming-zhonghua")
+    uc.raise_warnings(warned, SYSTEM, [request(person="P9", lead="L9")])
+    with pytest.raises(PermissionDenied) as refused:
+        uc.list_warnings(warned, Actor("o", Role.police_station, station="siming-zhonghua"))
+    assert refused.value.text("zh") == "district：huli、siming都有“siming-zhonghua”，须指明是哪个区的"
+    for district, person in (("siming", "P1"), ("huli", "P9")):
+        actor = Actor("o", Role.police_station, district=district, station="siming-zhonghua")
+        assert [w["person_id"] for w in uc.list_warnings(warned, actor)] == [person]
+        other = next(w for w in uc.list_warnings(warned, SYSTEM) if w["person_id"] not in (person, "P2", "P3"))
+        with pytest.raises(uc.UnknownWarning):
+            uc.take_warning(warned, actor, other["warning_id"])
+
+
+def test_the_api_refuses_a_city_no_resident_is_registered_in_on_every_route(warned: Engine) -> None:
+    client = TestClient(create_app(warned))
+    misspelt = {"X-Aegis-User": "c1", "X-Aegis-Role": "city_centre", "X-Aegis-City": quote("厦门")}
+    for path in ("/api/v1/warnings", "/api/v1/warnings/stats", "/api/v1/funds/reports", "/api/v1/audit"):
+        answer = client.get(f"{path}?lang=en", headers=misspelt)
+        assert answer.status_code == 403 and answer.json()["detail"].startswith("city: no resident"), path
+    right = client.get("/api/v1/warnings", headers={**misspelt, "X-Aegis-City": quote("厦门市")})
+    assert right.status_code == 200 and len(right.json()) == 1

@@ -21,6 +21,7 @@ from sqlalchemy import Engine
 
 from aegis.reasons import LANGS, Lang, parse_lang
 from aegis.usecases.actor import Actor, Role, Unidentified
+from aegis.usecases.places import check_place
 
 
 def get_engine(request: Request) -> Engine:
@@ -62,11 +63,15 @@ def current_actor(
         raise HTTPException(403, "X-Aegis-Role: 'system' is Aegis's own role for its internal jobs, never taken "
                                  "over HTTP; send the caller's own role")
     try:
-        return Actor(user, parsed_role, city=city, district=district, station=station, institution=institution)
+        actor = Actor(user, parsed_role, city=city, district=district, station=station, institution=institution)
     except Unidentified as exc:  # who asks is not said in full
         raise HTTPException(401, str(exc)) from None
     except ValueError as exc:  # said, but not so that the audit log could name the asker as written
         raise HTTPException(400, str(exc)) from None
+    if city or district or station:  # a place no resident is registered in is refused on every route (403)
+        with get_engine(request).connect() as connection:
+            check_place(connection, actor)
+    return actor
 
 
 def reason_lang(

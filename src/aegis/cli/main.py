@@ -347,8 +347,8 @@ def schemas(
 
 @app.command()
 @user_errors
-@in_cli_terms({"people": "--people", "days": "--days", "seed": "--seed",
-               "victims_per_10k_day": "--victims-per-10k-day"})
+@in_cli_terms({"people": "--people", "seed": "--seed", "victims_per_10k_day": "--victims-per-10k-day"},
+              heads={"days": "--days"})  # "days" is a word of the messages' English too (at most 366 days)
 def simulate(
     people: Annotated[int, typer.Option(min=150, help="Residents of the city (150 to 2,000,000).")] = 10_000,
     days: Annotated[int, typer.Option(min=1, help="Days to simulate (1 to 366).")] = 14,
@@ -585,7 +585,7 @@ def audit(
 
 @app.command()
 @user_errors
-@in_cli_terms({"people": "--people", "days": "--days", "seed": "--seed"})
+@in_cli_terms({"people": "--people", "seed": "--seed"}, heads={"days": "--days"})
 def demo(
     people: Annotated[int, typer.Option(min=1000, help="Residents of the demo city (1,000 to 2,000,000).")] = 5_000,
     days: Annotated[int, typer.Option(min=2, help="Days to simulate (2 to 366).")] = 7,

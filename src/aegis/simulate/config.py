@@ -75,8 +75,10 @@ class SimConfig:
         if self.people > MAX_PEOPLE:
             raise InputError(Reason("people：一个城市至多{most:,}个居民（收到{got}）", most=MAX_PEOPLE,
                                     got=self.people))
-        if not 1 <= self.days <= MAX_DAYS:
-            raise InputError(Reason("days：须在1到{most}天之间（收到{got}）", most=MAX_DAYS, got=self.days))
+        if self.days < 1:
+            raise InputError(Reason("days：至少1天（收到{got}）", got=self.days))
+        if self.days > MAX_DAYS:  # the least is the command's to say (the demo's is 2)
+            raise InputError(Reason("days：至多{most}天（收到{got}）", most=MAX_DAYS, got=self.days))
         if set(self.type_shares) - set(FraudType):
             raise InputError(Reason("type_shares：未知的诈骗类型{types}",
                                     types=str(sorted(set(self.type_shares) - set(FraudType)))))

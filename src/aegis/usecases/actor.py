@@ -113,8 +113,8 @@ class Actor:
             return True
         if self.role is Role.district_bureau:
             return district == self.district
-        if self.role is Role.police_station:
-            return station == self.station
+        if self.role is Role.police_station:  # and of its district, where two districts have a station so named
+            return station == self.station and (not self.district or district == self.district)
         return False
 
     def require(self, allowed: frozenset[Role] | set[Role], action: Reason) -> None:

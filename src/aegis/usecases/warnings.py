@@ -75,8 +75,9 @@ def _scoped(query: Any, actor: Actor) -> Any:
     actor.require(READERS, Reason("处置预警"))
     if actor.city and actor.role is not Role.system:
         query = query.where(warning.c.city == actor.city)
-    if actor.role is Role.police_station:
-        return query.where(warning.c.station == actor.station)
+    if actor.role is Role.police_station:  # and of its district, where two districts have a station so named
+        query = query.where(warning.c.station == actor.station)
+        return query.where(warning.c.district == actor.district) if actor.district else query
     if actor.role is Role.district_bureau:
         return query.where(warning.c.district == actor.district)
     return query
