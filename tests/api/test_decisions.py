@@ -1047,6 +1047,13 @@ def test_a_city_centre_of_a_named_city_weighs_no_other_citys_warnings(client, en
     warning: the warnings of another city are none of its business (Actor.covers), here as in the warnings' list."""
     _payer_under_warning(engine)  # P1 of 厦门市
     pay = {"payer_account": "6212000000000001", "payee_account": "6222000000000555", "amount": "800.00"}
+    from aegis.events.models import Person
+    from aegis.store import EventRepository
+
+    with engine.begin() as conn:  # a resident of the other city, which is then a city the store knows
+        EventRepository(engine).add_many("person", [Person(
+            person_id="Q1", age=30, gender="M", occupation="职员", city="泉州市", district="丰泽区",
+            station="东湖派出所").model_dump()], conn)
     centre = {"X-Aegis-User": "c1", "X-Aegis-Role": "city_centre"}
     quanzhou = client.post("/api/v1/decisions/transfer", json=pay,
                            headers={**centre, "X-Aegis-City": quote("泉州市")}).json()

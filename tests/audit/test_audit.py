@@ -260,7 +260,14 @@ def test_an_auditor_is_not_shown_the_request_digest_that_its_masked_numbers_coul
 def test_a_reader_of_a_named_city_is_refused_the_log_that_has_no_city(engine: Engine) -> None:
     """A centre of 泉州市 read 厦门市's entries unmasked: the log is not kept by city, so one city's reader cannot be
     shown its own part of it, and is refused rather than shown every city's."""
+    from aegis.events.models import Person
+    from aegis.store import EventRepository
     from aegis.usecases.actor import PermissionDenied
+
+    with engine.begin() as conn:  # a resident of the other city, which is then a city the store knows
+        EventRepository(engine).add_many("person", [Person(
+            person_id="Q1", age=30, gender="M", occupation="职员", city="泉州市", district="丰泽区",
+            station="东湖派出所").model_dump()], conn)
 
     AuditLog(engine).append(actor="system", action="warning.raise", subject_type="person", subject_id="P1")
     for role in (Role.city_centre, Role.auditor):

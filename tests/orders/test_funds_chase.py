@@ -981,6 +981,10 @@ def test_a_centre_of_a_named_city_neither_sees_nor_acts_on_another_citys_reports
         EventRepository(engine).add_many("person", [
             Person(person_id=p, age=60, gender="F", occupation="退休人员", city="厦门市", district="思明区",
                    station="中华派出所").model_dump() for p in ("PV", "PW")], conn)
+    with engine.begin() as conn:  # a resident of the other city, which is then a city the store knows
+        EventRepository(engine).add_many("person", [Person(
+            person_id="Q1", age=30, gender="M", occupation="职员", city="泉州市", district="丰泽区",
+            station="东湖派出所").model_dump()], conn)
     xiamen, quanzhou = (Actor("desk", Role.city_centre, city=c) for c in ("厦门市", "泉州市"))
     report = report_id(engine)
     assert funds.list_reports(engine, quanzhou) == [] and len(funds.list_reports(engine, xiamen)) == 1

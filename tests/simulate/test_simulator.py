@@ -295,10 +295,11 @@ def test_the_simulate_command_names_its_own_options_in_errors(tmp_path: Path) ->
 
     from aegis.cli.main import app
 
-    for option, value in (("--seed", "-1"), ("--victims-per-10k-day", "inf"), ("--days", "367")):
+    for option, value, said in (("--seed", "-1", "must be"), ("--victims-per-10k-day", "inf", "must be"),
+                                ("--days", "367", "at most 366 days")):
         result = CliRunner().invoke(app, ["simulate", "--people", "150", "--days", "1", option, value,
                                           "--out", str(tmp_path / "city"), "--lang", "en"])
-        assert result.exit_code == 2 and result.stderr.startswith(f"error: {option}: must be"), result.output
+        assert result.exit_code == 2 and result.stderr.startswith(f"error: {option}: {said}"), result.output
     assert not (tmp_path / "city").exists()
 
 

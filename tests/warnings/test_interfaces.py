@@ -225,6 +225,13 @@ def test_the_acting_users_headers_name_a_city_and_may_be_raw_utf8(sqlite_engine:
     from wdata import add_residents
 
     add_residents(sqlite_engine)  # residents of 厦门市
+    from aegis.events.models import Person
+    from aegis.store import EventRepository
+
+    with sqlite_engine.begin() as conn:  # a resident of the other city, which is then a city the store knows
+        EventRepository(sqlite_engine).add_many("person", [Person(
+            person_id="Q1", age=30, gender="M", occupation="职员", city="北京市", district="丰泽区",
+            station="东湖派出所").model_dump()], conn)
     uc.raise_warnings(sqlite_engine, SYSTEM, [request(person=p, lead=p) for p in RESIDENTS])
     client = TestClient(create_app(sqlite_engine))
     centre = {"X-Aegis-User": "c1", "X-Aegis-Role": "city_centre"}
