@@ -21,7 +21,7 @@ from sqlalchemy import Engine
 
 from aegis.reasons import LANGS, Lang, parse_lang
 from aegis.usecases.actor import Actor, Role, Unidentified
-from aegis.usecases.places import check_place
+from aegis.usecases.places import check_city
 
 
 def get_engine(request: Request) -> Engine:
@@ -71,7 +71,7 @@ def current_actor(
     if city:  # a city no resident is registered in is refused on every route (403); a station or a district where
         # it is one, by the warnings' use cases (the other routes refuse police roles by their role first)
         with get_engine(request).connect() as connection:
-            check_place(connection, Actor(actor.user_id, Role.city_centre, city=city))
+            check_city(connection, actor)
     return actor
 
 

@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import quote, unquote, unquote_plus
 
 from aegis.usecases.actor import mask
-from aegis.usecases.audit import HAN, NAME_GAP, is_aegis_id, masked_name, masked_text
+from aegis.usecases.audit import SPACED_RUN, is_aegis_id, masked_name, masked_text
 
 _UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]")
 """control characters, line and paragraph separators and bidirectional marks: decoded from a request line, they
@@ -62,12 +62,9 @@ def _shown(raw: str, text: str) -> str:
         return plain
     # a number masked in place, and any run of Chinese characters as a name is (唐建磊 -> 唐**): a name after a code
     # or an id in the same part (?action=warning.唐建磊) was left whole beside the masked rest
-    found = _HAN_RUN.sub(lambda m: masked_name(m.group()), masked_text(text))
+    found = SPACED_RUN.sub(lambda m: masked_name(m.group()), masked_text(text))
     return found if found != text else mask(text)
 
-
-_HAN_RUN = re.compile(f"[{HAN}](?:{NAME_GAP}[{HAN}])+")
-"""two or more Chinese characters (spaced out as a name may be): a name, for all the log can tell"""
 
 
 def _printable(text: str) -> str:

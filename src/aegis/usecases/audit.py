@@ -167,7 +167,8 @@ NAME_GAP = "[ \u3000.·・]?"
 """what may stand between a name's characters as people space one out (唐 建 磊, 唐·建磊, 唐.建.磊)"""
 
 _HAN_RUN = re.compile(f"[{HAN}·]{{2,}}")
-_SPACED_RUN = re.compile(f"[{HAN}](?:{NAME_GAP}[{HAN}])+")
+SPACED_RUN = re.compile(f"[{HAN}](?:{NAME_GAP}[{HAN}])+")
+"""two or more Chinese characters, spaced out as a name may be (唐 建 磊): a name, for all a pattern can tell"""
 NAME_LENGTHS = range(2, 7)
 """the lengths of the names looked for in an entry's texts: two to four characters as nearly every Chinese name,
 up to six for a compound family name or a minority's name written in characters (艾力·买买提)"""
@@ -186,7 +187,7 @@ def person_names(engine: Engine, entries: Sequence[Mapping[str, Any]]) -> set[st
 
     def gather(text: str) -> str:
         # the runs as written, and with what spaces a name out taken from between their characters
-        runs = _HAN_RUN.findall(text) + [re.sub(f"[^{HAN}]", "", run) for run in _SPACED_RUN.findall(text)]
+        runs = _HAN_RUN.findall(text) + [re.sub(f"[^{HAN}]", "", run) for run in SPACED_RUN.findall(text)]
         for run in runs:
             written.update(run[at:at + n] for n in NAME_LENGTHS for at in range(len(run) - n + 1))
         return text

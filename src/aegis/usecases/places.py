@@ -10,6 +10,8 @@ the station's, and a station name two districts share must be told apart by its 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy import Connection, select
 
 from aegis.reasons import Reason, listing
@@ -19,16 +21,24 @@ from aegis.usecases.actor import Actor, PermissionDenied, Role
 person = EVENT_TABLES["person"]
 
 
+def home_places(connection: Connection, persons: Iterable[str]) -> dict[str, tuple[str | None, str, str]]:
+    """Where each of ``persons`` the store knows is registered: city, district, police station."""
+    wanted = sorted(set(persons))
+    out: dict[str, tuple[str | None, str, str]] = {}
+    for start in range(0, len(wanted), 900):  # SQLite's bound parameters, as the store's other look-ups
+        query = select(person.c.person_id, person.c.city, person.c.district, person.c.station).where(
+            person.c.person_id.in_(wanted[start:start + 900]))
+        out.update((r.person_id, (r.city, r.district, r.station)) for r in connection.execute(query))
+    return out
+
+
 def check_place(connection: Connection, actor: Actor) -> None:
     """Refuses a city, a police station or a district bureau the store has no resident of (within the actor's city,
     when it names one), a station user's district other than the station's own, and a station user who does not
     say which of two districts' stations of that name is theirs."""
     if actor.role is Role.system:
         return
-    if actor.city and connection.execute(select(person.c.city).where(person.c.city == actor.city).limit(1)
-                                         ).first() is None:
-        raise PermissionDenied(Reason(
-            "city：本库没有登记在“{city}”的居民，无从确定它的辖区（城市名称须与居民登记的一致）", city=actor.city))
+    check_city(connection, actor)
     if actor.role is Role.police_station:
         query = select(person.c.district).where(person.c.station == actor.station).distinct()
         if actor.city:
@@ -54,3 +64,11 @@ def check_place(connection: Connection, actor: Actor) -> None:
             raise PermissionDenied(Reason(
                 "district：本库没有登记在“{district}”的居民，无从确定它的辖区（分局名称须与居民登记的一致）",
                 district=f"{actor.city or ''}{actor.district}"))
+
+
+def check_city(connection: Connection, actor: Actor) -> None:
+    """Refuses a city (the actor's, when it names one) the store has no resident of."""
+    if actor.city and actor.role is not Role.system and connection.execute(
+            select(person.c.city).where(person.c.city == actor.city).limit(1)).first() is None:
+        raise PermissionDenied(Reason(
+            "city：本库没有登记在“{city}”的居民，无从确定它的辖区（城市名称须与居民登记的一致）", city=actor.city))

@@ -34,12 +34,12 @@ from aegis.names import CODE_NAMES, name_of
 from aegis.reasons import DEFAULT_LANG, Explained, InputError, Lang, Reason, listing, loaded, render, stored
 from aegis.store.engine import begin_write
 from aegis.store.repositories import AuditLog, EventRepository, conflict_insert
-from aegis.store.schema import EVENT_TABLES, audit_log
+from aegis.store.schema import audit_log
 from aegis.store.schema_warnings import warning, warning_lead
 from aegis.usecases import Say, check_one_of, person_text
 from aegis.usecases.actor import POLICE_ROLES, Actor, PermissionDenied, Role
 from aegis.usecases.audit import record_read
-from aegis.usecases.places import check_place
+from aegis.usecases.places import check_place, home_places
 from aegis.usecases.warning_pipeline import (
     LEAD_EVENT_KINDS,
     WarningPipeline,
@@ -109,20 +109,6 @@ def _audit(
     }], connection=connection)
 
 
-def _jurisdictions(connection: Connection, persons: list[str]) -> dict[str, tuple[str | None, str, str]]:
-    table = EVENT_TABLES["person"]
-    out: dict[str, tuple[str | None, str, str]] = {}
-    for start in range(0, len(persons), 900):
-        chunk = persons[start : start + 900]
-        for r in connection.execute(
-            select(table.c.person_id, table.c.city, table.c.district, table.c.station).where(
-                table.c.person_id.in_(chunk)
-            )
-        ):
-            out[r.person_id] = (r.city, r.district, r.station)
-    return out
-
-
 def raise_warnings(
     engine: Engine,
     actor: Actor,
@@ -140,7 +126,7 @@ def raise_warnings(
     policy = policy or load_policy()
     counts = {"opened": 0, "updated": 0, "unchanged": 0, "unknown_person": 0}
     with engine.connect() as connection:
-        places = _jurisdictions(connection, sorted({r.person_id for r in requests}))
+        places = home_places(connection, (r.person_id for r in requests))
     for request in requests:
         if request.person_id not in places:
             counts["unknown_person"] += 1

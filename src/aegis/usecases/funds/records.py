@@ -31,9 +31,9 @@ from aegis.funds import Seed, TraceResult, trace
 from aegis.funds.rules import Ledger
 from aegis.reasons import Explained, InputError, NotFound, Reason, stored
 from aegis.store.repositories import AuditLog, conflict_insert
-from aegis.store.schema import EVENT_TABLES
 from aegis.store.schema_funds import bank_contact, fund_chase, fund_order
 from aegis.usecases.actor import Actor, PermissionDenied, Role
+from aegis.usecases.places import home_places
 
 #: the channel the funds data gives a transfer in another currency than yuan: money that leaves the yuan
 #: ledger stops there, flagged (it cannot be added to yuan without an exchange rate, and Aegis downloads none)
@@ -298,14 +298,9 @@ def _chase(conn: Connection, chase_id: str, actor: Actor | None = None) -> dict[
     return dict(row._mapping)
 
 
-_person = EVENT_TABLES["person"]
-
-
-def _cities(conn: Connection, persons: set[str]) -> dict[str, str]:
+def _cities(conn: Connection, persons: set[str]) -> dict[str, str | None]:
     """The city each of ``persons`` the store knows lives in."""
-    wanted = sorted(persons)
-    return {person_id: city for start in range(0, len(wanted), 900) for person_id, city in conn.execute(
-        select(_person.c.person_id, _person.c.city).where(_person.c.person_id.in_(wanted[start:start + 900])))}
+    return {person_id: place[0] for person_id, place in home_places(conn, persons).items()}
 
 
 def _outside_city(conn: Connection, actor: Actor, chase_id: str | None, victims: Sequence[str] | None = None) -> bool:
